@@ -1,0 +1,6 @@
+"""CLR Studio's engine: learning-rate schedules, range tests, training runs and jobs.
+
+Importable and testable without Streamlit; the app's pages only draw what it returns.
+"""
+
+__version__ = "0.1.0"

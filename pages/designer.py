@@ -1,0 +1,206 @@
+"""Schedule designer: pick a policy, set its bounds, preview LR and momentum, overlay, export."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from clr_core import rules, schedules
+from clr_core.errors import ScheduleError
+from clr_core.plots import schedule_figures
+from ui.designer_state import (
+    OVERLAYS,
+    POLICY_KEY,
+    apply_handoff,
+    load_config,
+    param_key,
+)
+from ui.widgets import float_input
+
+st.title("📐 Schedule designer")
+st.caption(
+    "Every policy from Smith's CLR (2015) and 1cycle (2018) papers, SGDR and the classic "
+    "decays, computed in closed form and exported as JSON or as PyTorch code that reproduces it exactly."
+)
+
+handoff_note = apply_handoff()
+if handoff_note:
+    st.success(handoff_note, icon="🎯")
+
+POLICIES = schedules.POLICIES
+
+
+def _param_widget(policy: str, spec, errors: list[str]):
+    """One widget per parameter, keyed per policy so switching policies keeps values."""
+    key = param_key(policy, spec.name)
+    label = spec.name
+    if spec.kind == "float":
+        return float_input(label, key, spec.default, help=spec.help, optional=spec.optional, errors=errors)
+    if spec.kind == "int":
+        if key not in st.session_state:
+            st.session_state[key] = spec.default
+        return st.number_input(label, key=key, step=1, help=spec.help,
+                               placeholder="optional" if spec.optional else None)
+    if spec.kind == "bool":
+        if key not in st.session_state:
+            st.session_state[key] = bool(spec.default)
+        return st.checkbox(label, key=key, help=spec.help)
+    if spec.kind == "choice":
+        if key not in st.session_state:
+            st.session_state[key] = spec.default
+        return st.selectbox(label, list(spec.choices), key=key, help=spec.help)
+    raise TypeError(f"unknown parameter kind {spec.kind!r}")
+
+
+def _load_preset():
+    name = st.session_state.get("designer.preset")
+    if name and name in schedules.PRESETS:
+        load_config(schedules.PRESETS[name].config)
+
+
+controls, view = st.columns([1, 2], gap="large")
+
+with controls:
+    preset_names = list(schedules.PRESETS)
+    pc1, pc2 = st.columns([3, 1], vertical_alignment="bottom")
+    pc1.selectbox("Preset", preset_names, key="designer.preset",
+                  format_func=lambda n: schedules.PRESETS[n].label)
+    pc2.button("Load", on_click=_load_preset, key="designer.load_preset")
+    if st.session_state.get("designer.preset") in schedules.PRESETS:
+        st.caption(schedules.PRESETS[st.session_state["designer.preset"]].description)
+
+    if POLICY_KEY not in st.session_state:
+        st.session_state[POLICY_KEY] = "triangular"
+    policy = st.selectbox("Policy", list(POLICIES), key=POLICY_KEY,
+                          format_func=lambda p: POLICIES[p].label)
+    spec = POLICIES[policy]
+    st.caption(spec.description)
+
+    errors: list[str] = []
+    params = {}
+    for pspec in spec.params:
+        value = _param_widget(policy, pspec, errors)
+        if value is not None:
+            params[pspec.name] = value
+
+    st.divider()
+    iters_per_epoch = st.number_input(
+        "Iterations per epoch", min_value=1, value=500, step=50, key="designer.ipe",
+        help="Training-set size / batch size. Used for the step-size rule and epochs per cycle.",
+    )
+
+schedule = None
+if not errors:
+    try:
+        schedule = schedules.make_schedule(policy, **params)
+    except ScheduleError as exc:
+        with controls:
+            st.error(str(exc), icon="🚫")
+
+with controls, st.expander("Rules of thumb (Smith 2015, 2018)", expanded=False):
+    factor = st.slider("Step size = factor × iterations per epoch (Smith: 2–10)", 2, 10, 4,
+                       key="designer.factor")
+    step = rules.step_size_for(int(iters_per_epoch), factor)
+    st.write(f"Step size: **{step}** iterations ({factor} epochs per half cycle)")
+    step_params = [p.name for p in spec.params if p.name in ("step_size_up", "step_size", "T_0")]
+    if step_params:
+        def _apply_step(name=step_params[0], value=step):
+            st.session_state[param_key(policy, name)] = value
+        st.button(f"Set {step_params[0]} = {step}", on_click=_apply_step, key="designer.apply_step")
+    rule = st.selectbox("base_lr from max_lr", list(rules.RULES), key="designer.rule",
+                        format_func=lambda r: rules.RULES[r].label)
+    max_lr = params.get("max_lr")
+    has_base = any(p.name == "base_lr" for p in spec.params)
+    if max_lr is not None and has_base:
+        base = rules.base_lr_for(max_lr, rule)
+        st.write(f"base_lr = **{base:.4g}** — {rules.RULES[rule].explanation}")
+
+        def _apply_base(value=base):
+            st.session_state[param_key(policy, "base_lr")] = f"{value:.6g}"
+        st.button(f"Set base_lr = {base:.4g}", on_click=_apply_base, key="designer.apply_base")
+
+with view:
+    default_n = 3 * (schedule.cycle_length or 0) if schedule is not None else 0
+    if schedule is not None and schedule.total_steps:
+        default_n = int(schedule.total_steps)
+    if "designer.n" not in st.session_state:
+        st.session_state["designer.n"] = max(default_n, 1000) if default_n else 6000
+    top = st.columns([2, 1, 1], vertical_alignment="bottom")
+    n_iter = top[0].number_input("Iterations to preview", min_value=1, max_value=10_000_000,
+                                 step=1000, key="designer.n")
+    log_y = top[1].toggle("Log-scale LR", key="designer.logy")
+    overlays: list[dict] = st.session_state.setdefault(OVERLAYS, [])
+
+    def _add_overlay(config=None):
+        st.session_state[OVERLAYS].append(config)
+
+    top[2].button("Add to overlay", disabled=schedule is None, key="designer.add_overlay",
+                  on_click=_add_overlay, args=(schedule.to_dict() if schedule else None,))
+
+    curves = []
+    for i, cfg in enumerate(overlays):
+        try:
+            curves.append((f"#{i + 1} {cfg['policy']}", schedules.from_dict(cfg)))
+        except ScheduleError:
+            continue
+    if schedule is not None:
+        curves.append((f"current: {policy}", schedule))
+    if curves:
+        lr_fig, mom_fig = schedule_figures(curves, int(n_iter), log_y=log_y)
+        st.plotly_chart(lr_fig, width="stretch", key="designer.lr_chart")
+        if mom_fig is not None:
+            st.plotly_chart(mom_fig, width="stretch", key="designer.mom_chart")
+
+    if overlays:
+        with st.expander(f"Overlay ({len(overlays)} schedules)", expanded=True):
+            for i, cfg in enumerate(overlays):
+                c1, c2 = st.columns([5, 1])
+                c1.code(json.dumps(cfg), language="json")
+
+                def _remove(i=i):
+                    st.session_state[OVERLAYS].pop(i)
+                c2.button("Remove", key=f"designer.rm.{i}", on_click=_remove)
+            st.button("Clear overlay", key="designer.clear_overlay",
+                      on_click=lambda: st.session_state[OVERLAYS].clear())
+
+    if schedule is not None:
+        n = int(n_iter) if not schedule.total_steps else min(int(n_iter), int(schedule.total_steps))
+        lrs = schedule.lr(np.arange(n))
+        m = st.columns(4)
+        cl = schedule.cycle_length
+        m[0].metric("Cycle length", f"{cl} it" if cl else "—")
+        m[1].metric("Epochs per cycle", f"{rules.epochs_per_cycle(schedule, int(iters_per_epoch)):.3g}"
+                    if cl else "—")
+        m[2].metric("LR range", f"{lrs.min():.3g} – {lrs.max():.3g}")
+        m[3].metric("Total steps", f"{schedule.total_steps}" if schedule.total_steps else "open-ended")
+        ends = rules.cycle_ends(schedule, n)
+        if len(ends):
+            shown = ", ".join(str(int(e)) for e in ends[:8]) + (" …" if len(ends) > 8 else "")
+            st.info(f"Cycles end (LR back at its base) at iterations {shown}. "
+                    "Smith: stop training at the end of a cycle.", icon="🔁")
+
+        st.subheader("Export")
+        d1, d2 = st.columns(2)
+        as_json = json.dumps(schedule.to_dict(), indent=2)
+        d1.download_button("Download JSON", as_json, file_name=f"{policy}_schedule.json",
+                           mime="application/json", key="designer.dl_json")
+        code = schedule.to_code()
+        d2.download_button("Download PyTorch code", code, file_name=f"{policy}_schedule.py",
+                           mime="text/x-python", key="designer.dl_code")
+        tab_code, tab_json = st.tabs(["PyTorch", "JSON"])
+        tab_code.code(code, language="python")
+        tab_json.code(as_json, language="json")
+
+    with st.expander("Import a schedule from JSON"):
+        uploaded = st.file_uploader("Schedule JSON", type=["json"], key="designer.upload")
+        if uploaded is not None and st.button("Load uploaded schedule", key="designer.load_upload"):
+            try:
+                cfg = json.loads(uploaded.getvalue().decode("utf-8"))
+                schedules.from_dict(cfg)
+            except (ValueError, UnicodeDecodeError) as exc:
+                st.error(f"Could not load that file: {exc}", icon="🚫")
+            else:
+                load_config(cfg, f"Loaded {uploaded.name}.")
+                st.rerun()

@@ -1,0 +1,113 @@
+"""Streamlit AppTest tests of the schedule designer page."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from clr_core import schedules
+
+APP = "../app.py"
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _charts(app):
+    return app.get("plotly_chart")
+
+
+def _code_blocks(app):
+    return [c.value for c in app.code]
+
+
+def test_designer_is_the_first_page_and_draws_a_chart(at):
+    assert at.title[0].value.endswith("Schedule designer")
+    assert at.selectbox(key="designer.policy").value == "triangular"
+    assert len(_charts(at)) >= 1
+    assert not at.error
+
+
+def test_changing_policy_and_parameters_updates_the_export(at):
+    at.selectbox(key="designer.policy").set_value("triangular2").run()
+    at.text_input(key="designer.triangular2.max_lr").set_value("0.01").run()
+    at.text_input(key="designer.triangular2.base_lr").set_value("0.002").run()
+    at.number_input(key="designer.triangular2.step_size_up").set_value(300).run()
+    assert not at.exception and not at.error
+    exported = json.loads(next(v for v in _code_blocks(at) if v.lstrip().startswith("{")))
+    assert exported["policy"] == "triangular2"
+    assert exported["max_lr"] == pytest.approx(0.01)
+    assert exported["base_lr"] == pytest.approx(0.002)
+    assert exported["step_size_up"] == 300
+    # The exported JSON rebuilds the very schedule the page previews.
+    sched = schedules.from_dict(exported)
+    assert sched.lr(np.array([300]))[0] == pytest.approx(0.01)
+    assert sched.lr(np.array([900]))[0] == pytest.approx(0.002 + 0.008 / 2)
+    code = next(v for v in _code_blocks(at) if "scheduler" in v and "import" in v)
+    assert "CyclicLR" in code
+
+
+def test_momentum_chart_appears_for_one_cycle(at):
+    at.selectbox(key="designer.policy").set_value("one_cycle").run()
+    assert not at.exception and not at.error
+    assert len(_charts(at)) == 2  # LR and momentum
+
+
+def test_overlay_several_schedules(at):
+    at.button(key="designer.add_overlay").click().run()
+    at.selectbox(key="designer.policy").set_value("exp_range").run()
+    at.button(key="designer.add_overlay").click().run()
+    assert len(at.session_state["designer.overlays"]) == 2
+    fig = _charts(at)[0].proto.spec
+    traces = json.loads(fig)["data"]
+    assert len(traces) == 3  # two overlays and the current schedule
+    at.button(key="designer.clear_overlay").click().run()
+    assert at.session_state["designer.overlays"] == []
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "needle"),
+    [
+        ("designer.triangular.base_lr", "0.01", "base_lr"),   # base_lr > max_lr
+        ("designer.triangular.max_lr", "-1", "max_lr"),
+        ("designer.triangular.max_lr", "nan", "max_lr"),
+        ("designer.triangular.base_lr", "abc", "base_lr"),
+    ],
+)
+def test_invalid_input_shows_an_error_not_a_traceback(at, field, text, needle):
+    at.text_input(key=field).set_value(text).run()
+    assert not at.exception
+    assert at.error, "an invalid parameter must show st.error"
+    assert any(needle in e.value for e in at.error)
+
+
+def test_zero_step_size_is_refused_with_the_rule(at):
+    at.number_input(key="designer.triangular.step_size_up").set_value(0).run()
+    assert not at.exception
+    assert any("step_size_up" in e.value for e in at.error)
+
+
+def test_rule_of_thumb_sets_step_size_from_epoch(at):
+    at.number_input(key="designer.ipe").set_value(250).run()
+    at.slider(key="designer.factor").set_value(6).run()
+    at.button(key="designer.apply_step").click().run()
+    assert at.number_input(key="designer.triangular.step_size_up").value == 1500
+
+
+def test_preset_loads_smiths_one_cycle(at):
+    presets = list(schedules.PRESETS)
+    name = next(n for n in presets if schedules.PRESETS[n].config["policy"] == "one_cycle"
+                and schedules.PRESETS[n].config.get("three_phase"))
+    at.selectbox(key="designer.preset").set_value(name).run()
+    at.button(key="designer.load_preset").click().run()
+    assert at.selectbox(key="designer.policy").value == "one_cycle"
+    assert at.checkbox(key="designer.one_cycle.three_phase").value is True
+    assert not at.exception and not at.error
