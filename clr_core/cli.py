@@ -1,0 +1,154 @@
+"""`python -m clr_core range-test|train`: the engine from a terminal, on digits by default."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clr_core import data, experiments, models, optim, schedules
+from clr_core.errors import ClrError
+from clr_core.train import BASELINES
+
+
+class Progress:
+    """A one-line progress bar on stderr; the engine's callbacks drive it."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30):
+        self.stream, self.width, self.t0, self.last = stream, width, time.monotonic(), 0.0
+
+    def __call__(self, event: dict, progress: float | None = None) -> None:
+        now = time.monotonic()
+        if progress is None or (now - self.last < 0.1 and progress < 1.0):
+            return
+        self.last = now
+        filled = int(self.width * progress)
+        loss = event.get("loss")
+        extra = f" lr={event['lr']:.3g}" if "lr" in event else ""
+        if loss is not None and math.isfinite(loss):
+            extra += f" loss={loss:.4f}"
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {100 * progress:5.1f}% {now - self.t0:6.1f}s{extra}   ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default="digits", choices=sorted(data.DATASETS))
+    p.add_argument("--data-root", default=None, help="where torchvision data sets live")
+    p.add_argument("--download", action="store_true", help="download the data set if missing")
+    p.add_argument("--model", default="mlp", choices=sorted(models.MODELS))
+    p.add_argument("--optimizer", default="sgd", choices=sorted(optim.OPTIMIZERS))
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, default=None, help="write the full result here")
+
+
+def _base_config(a: argparse.Namespace) -> dict:
+    return {"dataset": a.dataset, "data_root": a.data_root, "download": a.download,
+            "model": a.model, "optimizer": a.optimizer, "batch_size": a.batch_size,
+            "weight_decay": a.weight_decay, "momentum": a.momentum, "device": a.device,
+            "seed": a.seed}
+
+
+def suggestions_table(range_test: dict) -> pd.DataFrame:
+    rows = [{"method": name, "base_lr": s["base_lr"], "max_lr": s["max_lr"],
+             "explanation": s["explanation"]}
+            for name, s in range_test["suggestions"].items()]
+    return pd.DataFrame(rows, columns=["method", "base_lr", "max_lr", "explanation"])
+
+
+def _never() -> bool:
+    return False
+
+
+def cmd_range_test(a: argparse.Namespace) -> dict:
+    config = {**_base_config(a), "start_lr": a.start_lr, "end_lr": a.end_lr,
+              "num_iter": a.num_iter, "mode": a.mode, "val_every": a.val_every}
+    bar = Progress()
+    try:
+        out = experiments.run_range_test_job(config, bar, _never)
+    finally:
+        bar.close()
+    rt = out["range_test"]
+    print(f"range test on {a.dataset} ({a.model}, {a.optimizer}): {len(rt['lrs'])} iterations, "
+          f"stopped: {rt['stop_reason']}, device {out['device']}")
+    table = suggestions_table(rt)
+    with pd.option_context("display.max_colwidth", 90, "display.width", 200):
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}")
+              if len(table) else "no suggestion: the curve was too short or flat")
+    return out
+
+
+def cmd_train(a: argparse.Namespace) -> dict:
+    if a.schedule:
+        schedule = json.loads(Path(a.schedule).read_text())
+    else:
+        schedule = {"policy": "one_cycle", "max_lr": a.max_lr, "total_steps": a.num_iter}
+    config = {**_base_config(a), "schedule": schedule, "num_iter": a.num_iter,
+              "eval_every": a.eval_every}
+    max_lr = float(np.max(schedules.from_dict(schedule).lr(np.arange(a.num_iter))))
+    config["runs"] = experiments.baseline_runs(
+        schedule=schedule, baselines=a.baseline, max_lr=max_lr, base_lr=max_lr / 10,
+        num_iter=a.num_iter, optimizer=a.optimizer)
+    bar = Progress()
+    try:
+        out = experiments.run_train_job(config, bar, _never)
+    finally:
+        bar.close()
+    rows = [{"run": r["label"], "final_val_acc": r["train"].get("final_val_accuracy"),
+             "best_val_acc": r["train"].get("best_val_accuracy"),
+             "stop": r["train"].get("stop_reason")} for r in out["runs"]]
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m clr_core", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    rt = sub.add_parser("range-test", help="sweep the learning rate and suggest bounds")
+    _common(rt)
+    rt.add_argument("--start-lr", type=float, default=1e-5)
+    rt.add_argument("--end-lr", type=float, default=10.0)
+    rt.add_argument("--num-iter", type=int, default=100)
+    rt.add_argument("--mode", choices=["exp", "linear"], default="exp")
+    rt.add_argument("--val-every", type=int, default=0,
+                    help="measure validation accuracy every k iterations (Smith's test)")
+    rt.set_defaults(func=cmd_range_test)
+    tr = sub.add_parser("train", help="a short training with a schedule, against baselines")
+    _common(tr)
+    tr.add_argument("--schedule", default=None, help="schedule JSON exported by the designer")
+    tr.add_argument("--max-lr", type=float, default=0.1, help="1cycle max_lr when no --schedule")
+    tr.add_argument("--num-iter", type=int, default=300)
+    tr.add_argument("--eval-every", type=int, default=50)
+    tr.add_argument("--baseline", action="append", default=[],
+                    choices=sorted(BASELINES),
+                    help="add a baseline run (repeatable)")
+    tr.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        out = args.func(args)
+    except (ClrError, OSError, json.JSONDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2))
+        print(f"wrote {args.json}")
+    return 0

@@ -1,0 +1,363 @@
+"""Named, JSON-safe run configurations and the runners that turn them into engine calls.
+
+The app, the CLI and the job registry all speak in these configs, so a run can be
+queued, saved, reloaded and repeated from its config alone."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+from clr_core import data, models, optim
+from clr_core.device import pick_device
+from clr_core.errors import ConfigError
+from clr_core.range_test import RangeTestResult, run_range_test
+from clr_core.stability import summarize_stability
+from clr_core.train import baseline_plan, run_training
+
+Emit = Callable[..., None]
+ShouldStop = Callable[[], bool]
+
+#: The suggestion method whose max_lr headlines a range test and drives sweeps' rules.
+PRIMARY_METHOD = "valley"
+
+
+def _check_positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> None:
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be finite, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+@dataclass
+class DataModelConfig:
+    """What every run shares: data, model, optimizer and where to run."""
+
+    dataset: str = "digits"
+    data_root: str | None = None
+    download: bool = False
+    model: str = "mlp"
+    optimizer: str = "sgd"
+    batch_size: int = 64
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = False
+    device: str = "auto"
+    amp: bool = False
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.dataset not in data.DATASETS:
+            raise ConfigError(f"dataset must be one of {sorted(data.DATASETS)}, got {self.dataset!r}")
+        if self.model not in models.MODELS:
+            raise ConfigError(f"model must be one of {sorted(models.MODELS)}, got {self.model!r}")
+        if self.optimizer not in optim.OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {sorted(optim.OPTIMIZERS)}, got {self.optimizer!r}")
+        _check_positive("batch_size", self.batch_size, integer=True)
+        _check_positive("weight_decay", self.weight_decay, allow_zero=True)
+        _check_positive("momentum", self.momentum, allow_zero=True)
+        if self.momentum >= 1:
+            raise ConfigError(f"momentum must be < 1, got {self.momentum!r}")
+        _check_positive("seed", self.seed, integer=True, allow_zero=True)
+
+    @classmethod
+    def from_dict(cls, config: dict) -> Any:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(config) - names - {"kind"})
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {unknown}; valid: {sorted(names)}")
+        obj = cls(**{k: v for k, v in config.items() if k in names})
+        obj.validate()
+        return obj
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RangeTestConfig(DataModelConfig):
+    start_lr: float = 1e-5
+    end_lr: float = 10.0
+    num_iter: int = 100
+    mode: str = "exp"
+    smooth_beta: float = 0.98
+    diverge_threshold: float = 4.0
+    val_every: int = 0
+    accumulation_steps: int = 1
+
+    def validate(self) -> None:
+        super().validate()
+        _check_positive("start_lr", self.start_lr)
+        _check_positive("end_lr", self.end_lr)
+        if self.start_lr >= self.end_lr:
+            raise ConfigError(f"start_lr ({self.start_lr:g}) must be below end_lr ({self.end_lr:g})")
+        _check_positive("num_iter", self.num_iter, integer=True)
+        if self.num_iter < 10:
+            raise ConfigError(f"num_iter must be at least 10 to draw a curve, got {self.num_iter}")
+        if self.mode not in ("exp", "linear"):
+            raise ConfigError(f"mode must be 'exp' or 'linear', got {self.mode!r}")
+        _check_positive("val_every", self.val_every, integer=True, allow_zero=True)
+        _check_positive("accumulation_steps", self.accumulation_steps, integer=True)
+
+
+@dataclass
+class TrainConfig(DataModelConfig):
+    """A short training run with a schedule (a `schedules.Schedule.to_dict()`)."""
+
+    schedule: dict = field(default_factory=lambda: {"policy": "fixed", "lr": 0.05})
+    num_iter: int = 300
+    eval_every: int = 50
+    label: str | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        _check_positive("num_iter", self.num_iter, integer=True)
+        _check_positive("eval_every", self.eval_every, integer=True)
+        from clr_core.schedules import from_dict
+
+        from_dict(self.schedule)  # raises ScheduleError with the parameter's name
+
+
+@dataclass
+class Built:
+    """The torch objects a config describes."""
+
+    bundle: Any
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    loader: torch.utils.data.DataLoader
+    val_loader: torch.utils.data.DataLoader | None
+    device: torch.device
+
+
+def build(cfg: DataModelConfig, *, lr: float, with_val: bool) -> Built:
+    """Data, seeded model and optimizer for a config; the seed fixes init and batch order."""
+    device = pick_device(cfg.device)
+    bundle = data.load_dataset(cfg.dataset, root=cfg.data_root, download=cfg.download)
+    torch.manual_seed(cfg.seed)
+    model = models.make_model(cfg.model, bundle.input_shape, bundle.num_classes, seed=cfg.seed).to(device)
+    optimizer = optim.make_optimizer(
+        cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
+    )
+    loader = data.make_loader(bundle.train, cfg.batch_size, shuffle=True, seed=cfg.seed, drop_last=True)
+    val_loader = data.make_loader(bundle.val, 512, shuffle=False) if with_val else None
+    return Built(bundle, model, optimizer, loader, val_loader, device)
+
+
+def _headline_range(result: RangeTestResult) -> str:
+    s = result.suggestions.get(PRIMARY_METHOD) or next(iter(result.suggestions.values()), None)
+    if s is None:
+        return f"no suggestion ({result.stop_reason})"
+    return f"{s.method}: max_lr {s.max_lr:.3g}, base_lr {s.base_lr:.3g}"
+
+
+def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *, tag: dict | None = None,
+                       progress_span: tuple[float, float] = (0.0, 1.0)) -> dict:
+    """Runner for kind "range_test": build from the config, sweep, return a JSON-safe dict."""
+    cfg = RangeTestConfig.from_dict(config)
+    built = build(cfg, lr=cfg.start_lr, with_val=cfg.val_every > 0)
+    lo, hi = progress_span
+    extra = tag or {}
+
+    def on_event(event: dict) -> None:
+        frac = (event.get("iteration", 0) + 1) / cfg.num_iter
+        emit({**event, **extra}, progress=lo + (hi - lo) * min(frac, 1.0))
+
+    result = run_range_test(
+        built.model, built.optimizer, nn.CrossEntropyLoss(), built.loader,
+        start_lr=cfg.start_lr, end_lr=cfg.end_lr, num_iter=cfg.num_iter, mode=cfg.mode,
+        smooth_beta=cfg.smooth_beta, diverge_threshold=cfg.diverge_threshold,
+        val_loader=built.val_loader, val_every=cfg.val_every,
+        accumulation_steps=cfg.accumulation_steps, device=built.device,
+        callback=on_event, should_stop=should_stop, amp=cfg.amp,
+    )
+    return {
+        "kind": "range_test",
+        "config": cfg.to_dict(),
+        "iters_per_epoch": len(built.loader),
+        "device": str(built.device),
+        "range_test": result.to_dict(),
+        "headline": _headline_range(result),
+        "cancelled": result.stop_reason == "cancelled",
+    }
+
+
+def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, tag: dict,
+                  progress_span: tuple[float, float]) -> dict:
+    from clr_core.schedules import from_dict
+
+    schedule = from_dict(cfg.schedule)
+    start_lr = float(schedule.lr(0))
+    built = build(cfg, lr=start_lr, with_val=True)
+    lo, hi = progress_span
+
+    def on_event(event: dict) -> None:
+        frac = (event.get("iteration", 0) + 1) / cfg.num_iter
+        emit({**event, **tag}, progress=lo + (hi - lo) * min(frac, 1.0))
+
+    result = run_training(
+        built.model, built.optimizer, nn.CrossEntropyLoss(), built.loader,
+        num_iter=cfg.num_iter, schedule=schedule, val_loader=built.val_loader,
+        eval_every=cfg.eval_every, device=built.device, callback=on_event,
+        should_stop=should_stop, amp=cfg.amp,
+    )
+    return {
+        "label": cfg.label or cfg.schedule["policy"],
+        "config": cfg.to_dict(),
+        "iters_per_epoch": len(built.loader),
+        "train": result.to_dict(),
+    }
+
+
+def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
+    """Runner for kind "train": one or more trainings on the same data and model.
+
+    `config["runs"]` (optional) lists overrides per curve, e.g. baselines:
+    `[{"label": "1cycle", "schedule": {...}}, {"label": "fixed", "schedule": {...}}]`."""
+    base = {k: v for k, v in config.items() if k != "runs"}
+    variants = config.get("runs") or [{}]
+    runs = []
+    for i, variant in enumerate(variants):
+        if should_stop():
+            break
+        cfg = TrainConfig.from_dict({**base, **variant})
+        label = cfg.label or f"{cfg.schedule['policy']} ({cfg.optimizer})"
+        cfg.label = label
+        span = (i / len(variants), (i + 1) / len(variants))
+        runs.append(_training_run(cfg, emit, should_stop, tag={"curve": label}, progress_span=span))
+    best = max(runs, key=lambda r: r["train"].get("best_val_accuracy") or 0.0, default=None)
+    return {
+        "kind": "train",
+        "config": config,
+        "runs": runs,
+        "headline": (f"best: {best['label']} {100 * best['train']['best_val_accuracy']:.1f}%"
+                     if best and best["train"].get("best_val_accuracy") is not None else None),
+        "cancelled": should_stop(),
+    }
+
+
+def baseline_runs(*, schedule: dict, baselines: list[str], max_lr: float, base_lr: float,
+                  num_iter: int, optimizer: str = "sgd") -> list[dict]:
+    """The designed schedule plus Smith's comparison baselines, as `runs` for run_train_job."""
+    runs = [{"label": f"designed: {schedule['policy']}", "schedule": schedule, "optimizer": optimizer}]
+    for name in baselines:
+        sched, opt_name = baseline_plan(name, max_lr=max_lr, base_lr=base_lr, num_iter=num_iter)
+        runs.append({"label": f"baseline: {name}", "schedule": sched, "optimizer": opt_name})
+    return runs
+
+
+def verify_suggestion_runs(*, max_lr: float, num_iter: int) -> list[dict]:
+    """Smith's check of a suggestion: 1cycle at the suggested max_lr against a fixed LR."""
+    return [
+        {"label": f"1cycle @ {max_lr:.3g}",
+         "schedule": {"policy": "one_cycle", "max_lr": max_lr, "total_steps": num_iter}},
+        {"label": f"fixed @ {max_lr / 10:.3g}", "schedule": {"policy": "fixed", "lr": max_lr / 10}},
+    ]
+
+
+SWEEP_PARAMS = {
+    "weight_decay": "Weight decay (Smith 2018: try 1e-3, 1e-4, 1e-5, 0; pick the largest that "
+                    "still allows a high max_lr)",
+    "batch_size": "Batch size (Smith 2018: larger batches allow larger learning rates)",
+    "momentum": "Momentum (Smith 2018: test 0.9-0.99; cyclical 0.95 -> 0.85 works best)",
+    "seed": "Seed: the same test repeated, to see how far each suggestion moves",
+}
+
+
+def _sweep_rule(param: str, curves: list[dict]) -> dict | None:
+    """Apply the paper's rule to a sweep: the value to use, and why."""
+    scored = []
+    for c in curves:
+        s = c["range_test"]["suggestions"].get(PRIMARY_METHOD)
+        if s is not None and c["range_test"]["stop_reason"] != "cancelled":
+            scored.append((c["value"], s["max_lr"]))
+    if not scored:
+        return None
+    best_lr = max(lr for _, lr in scored)
+    if param == "weight_decay":
+        ok = [(v, lr) for v, lr in scored if lr >= best_lr / 2]
+        value, lr = max(ok, key=lambda t: t[0])
+        why = (f"largest weight decay whose suggested max_lr ({lr:.3g}) is within a factor of 2 of "
+               f"the highest ({best_lr:.3g}) — Smith 2018: pick the largest weight decay that still "
+               "allows a high learning rate")
+    elif param == "batch_size":
+        value, lr = max(scored, key=lambda t: (t[1], t[0]))
+        why = (f"allows the highest max_lr ({lr:.3g}); Smith 2018: use the largest batch that fits "
+               "memory, larger batches allow larger learning rates")
+    elif param == "momentum":
+        value, lr = max(scored, key=lambda t: t[1])
+        why = (f"allows the highest max_lr ({lr:.3g}); Smith 2018: a momentum range test shows little — "
+               "use cyclical momentum 0.95 -> 0.85")
+    else:
+        return None
+    return {"value": value, "max_lr": lr, "why": why}
+
+
+@dataclass
+class SweepConfig:
+    base: dict
+    param: str
+    values: list
+
+    def validate(self) -> None:
+        if self.param not in SWEEP_PARAMS:
+            raise ConfigError(f"param must be one of {sorted(SWEEP_PARAMS)}, got {self.param!r}")
+        if not isinstance(self.values, list | tuple) or len(self.values) < 2:
+            raise ConfigError("a sweep needs at least two values")
+        if len(set(map(repr, self.values))) != len(self.values):
+            raise ConfigError(f"sweep values must be distinct, got {self.values}")
+        for v in self.values:  # each value must make a valid range test
+            RangeTestConfig.from_dict({**self.base, self.param: v})
+
+
+def run_sweep_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
+    """Runner for kind "sweep": one range test per value, curves tagged, the paper's rule applied."""
+    unknown = set(config) - {"base", "param", "values", "kind"}
+    if unknown:
+        raise ConfigError(f"unknown sweep setting(s) {sorted(unknown)}")
+    sweep = SweepConfig(base=dict(config.get("base") or {}), param=config.get("param"),
+                        values=list(config.get("values") or []))
+    sweep.validate()
+    n = len(sweep.values)
+    curves = []
+    for i, value in enumerate(sweep.values):
+        if should_stop():
+            break
+        label = f"{sweep.param}={value:g}" if isinstance(value, float) else f"{sweep.param}={value}"
+        out = run_range_test_job({**sweep.base, sweep.param: value}, emit, should_stop,
+                                 tag={"curve": label}, progress_span=(i / n, (i + 1) / n))
+        curves.append({"label": label, "value": value, "range_test": out["range_test"],
+                       "iters_per_epoch": out["iters_per_epoch"]})
+    result: dict[str, Any] = {
+        "kind": "sweep", "config": config, "param": sweep.param, "curves": curves,
+        "cancelled": should_stop(),
+    }
+    rule = _sweep_rule(sweep.param, curves)
+    if rule:
+        result["recommendation"] = rule
+        result["headline"] = f"{sweep.param} = {rule['value']} (max_lr {rule['max_lr']:.3g})"
+    if sweep.param == "seed":
+        summary = summarize_stability([RangeTestResult.from_dict(c["range_test"]) for c in curves])
+        result["stability"] = {k: asdict(v) for k, v in summary.items()}
+        if PRIMARY_METHOD in summary:
+            s = summary[PRIMARY_METHOD]
+            result["headline"] = (f"{PRIMARY_METHOD}: median max_lr {s.median_max_lr:.3g}, "
+                                  f"spread {s.spread_decades:.2f} decades over {s.n} seeds")
+    return result
+
+
+RUNNERS: dict[str, Callable[[dict, Emit, ShouldStop], dict]] = {
+    "range_test": run_range_test_job,
+    "train": run_train_job,
+    "sweep": run_sweep_job,
+}
+
