@@ -115,3 +115,65 @@ def schedule_figures(
             height=260, uirevision="schedule-mom",
         )
     return lr_fig, mom_fig
+
+
+def range_test_figure(
+    lrs, losses, smoothed, *, log_x: bool = True, suggestions: dict | None = None,
+    highlight: str | None = None, curves: Sequence[tuple[str, np.ndarray, np.ndarray]] = (),
+) -> go.Figure:
+    """Loss versus LR: raw points faint, the smoothed curve bold, each suggestion a marker
+    at its max_lr, and the highlighted one's [base_lr, max_lr] band shaded."""
+    lrs = np.asarray(lrs, dtype=float)
+    smoothed = np.asarray(smoothed, dtype=float)
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(
+        x=lrs, y=np.asarray(losses, dtype=float), mode="markers", name="loss (raw)",
+        marker={"size": 4, "color": "rgba(31,119,180,0.35)"},
+        hovertemplate="lr %{x:.3g}<br>loss %{y:.4f}<extra>raw</extra>",
+    ))
+    fig.add_trace(go.Scattergl(
+        x=lrs, y=smoothed, mode="lines", name="loss (smoothed)", line={"color": PALETTE[0], "width": 3},
+        hovertemplate="lr %{x:.3g}<br>smoothed %{y:.4f}<extra>smoothed</extra>",
+    ))
+    for i, (label, x, y) in enumerate(curves):
+        fig.add_trace(go.Scattergl(
+            x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), mode="lines", name=label,
+            line={"color": PALETTE[(i + 1) % len(PALETTE)], "width": 2},
+            hovertemplate=f"{label}<br>lr %{{x:.3g}}<br>loss %{{y:.4f}}<extra></extra>",
+        ))
+    finite = smoothed[np.isfinite(smoothed)]
+    if suggestions and len(finite):
+        order = np.argsort(lrs)
+        for j, (name, s) in enumerate(suggestions.items()):
+            max_lr = float(s["max_lr"])
+            y = float(np.interp(max_lr, lrs[order], np.nan_to_num(smoothed[order], nan=finite.max())))
+            fig.add_trace(go.Scatter(
+                x=[max_lr], y=[y], mode="markers+text", name=f"{name}: {max_lr:.3g}",
+                text=[name], textposition="top center",
+                marker={"size": 12, "symbol": "diamond", "color": PALETTE[(j + 2) % len(PALETTE)],
+                        "line": {"width": 1, "color": "black"}},
+                hovertemplate=f"{name}<br>max_lr %{{x:.3g}}<br>base_lr {float(s['base_lr']):.3g}<extra></extra>",
+            ))
+            if name == highlight:
+                fig.add_vrect(x0=float(s["base_lr"]), x1=max_lr, fillcolor="green", opacity=0.12,
+                              line_width=0, annotation_text=f"{name} band", annotation_position="top left")
+    if len(finite):
+        lo, hi = float(finite.min()), float(np.quantile(finite, 0.95))
+        pad = 0.1 * max(hi - lo, 1e-6)
+        fig.update_yaxes(range=[lo - pad, max(hi, float(finite[0])) + pad])
+    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+                      uirevision="range-test")
+    fig.update_xaxes(title_text="learning rate", type="log" if log_x else "linear")
+    fig.update_yaxes(title_text="loss")
+    return fig
+
+
+def accuracy_figure(curves: Sequence[Curve], *, log_x: bool = True, x_title: str = "learning rate") -> go.Figure:
+    """Validation accuracy versus LR (Smith's range test) or versus iteration (training)."""
+    fig = line_figure(curves, x_title=x_title, y_title="validation accuracy", log_x=log_x,
+                      hover_y="%{y:.1%}", height=300, uirevision=f"acc-{x_title}")
+    for trace in fig.data:
+        trace.mode = "lines+markers"
+    fig.update_yaxes(tickformat=".0%")
+    return fig

@@ -11,12 +11,14 @@ from clr_core import rules, schedules
 from clr_core.errors import ScheduleError
 from clr_core.plots import schedule_figures
 from ui.designer_state import (
+    CURRENT,
     OVERLAYS,
     POLICY_KEY,
     apply_handoff,
     load_config,
     param_key,
 )
+from ui.state import default
 from ui.widgets import float_input
 
 st.title("📐 Schedule designer")
@@ -67,7 +69,7 @@ with controls:
     pc1, pc2 = st.columns([3, 1], vertical_alignment="bottom")
     pc1.selectbox("Preset", preset_names, key="designer.preset",
                   format_func=lambda n: schedules.PRESETS[n].label)
-    pc2.button("Load", on_click=_load_preset, key="designer.load_preset")
+    pc2.button("Load", on_click=_load_preset, key="btn.designer.load_preset")
     if st.session_state.get("designer.preset") in schedules.PRESETS:
         st.caption(schedules.PRESETS[st.session_state["designer.preset"]].description)
 
@@ -87,7 +89,7 @@ with controls:
 
     st.divider()
     iters_per_epoch = st.number_input(
-        "Iterations per epoch", min_value=1, value=500, step=50, key="designer.ipe",
+        "Iterations per epoch", min_value=1, step=50, key=default("designer.ipe", 500),
         help="Training-set size / batch size. Used for the step-size rule and epochs per cycle.",
     )
 
@@ -98,17 +100,19 @@ if not errors:
     except ScheduleError as exc:
         with controls:
             st.error(str(exc), icon="🚫")
+    else:
+        st.session_state[CURRENT] = schedule.to_dict()  # the training page trains with it
 
 with controls, st.expander("Rules of thumb (Smith 2015, 2018)", expanded=False):
-    factor = st.slider("Step size = factor × iterations per epoch (Smith: 2–10)", 2, 10, 4,
-                       key="designer.factor")
+    factor = st.slider("Step size = factor × iterations per epoch (Smith: 2–10)", 2, 10,
+                       key=default("designer.factor", 4))
     step = rules.step_size_for(int(iters_per_epoch), factor)
     st.write(f"Step size: **{step}** iterations ({factor} epochs per half cycle)")
     step_params = [p.name for p in spec.params if p.name in ("step_size_up", "step_size", "T_0")]
     if step_params:
         def _apply_step(name=step_params[0], value=step):
             st.session_state[param_key(policy, name)] = value
-        st.button(f"Set {step_params[0]} = {step}", on_click=_apply_step, key="designer.apply_step")
+        st.button(f"Set {step_params[0]} = {step}", on_click=_apply_step, key="btn.designer.apply_step")
     rule = st.selectbox("base_lr from max_lr", list(rules.RULES), key="designer.rule",
                         format_func=lambda r: rules.RULES[r].label)
     max_lr = params.get("max_lr")
@@ -119,7 +123,7 @@ with controls, st.expander("Rules of thumb (Smith 2015, 2018)", expanded=False):
 
         def _apply_base(value=base):
             st.session_state[param_key(policy, "base_lr")] = f"{value:.6g}"
-        st.button(f"Set base_lr = {base:.4g}", on_click=_apply_base, key="designer.apply_base")
+        st.button(f"Set base_lr = {base:.4g}", on_click=_apply_base, key="btn.designer.apply_base")
 
 with view:
     default_n = 3 * (schedule.cycle_length or 0) if schedule is not None else 0
@@ -136,7 +140,7 @@ with view:
     def _add_overlay(config=None):
         st.session_state[OVERLAYS].append(config)
 
-    top[2].button("Add to overlay", disabled=schedule is None, key="designer.add_overlay",
+    top[2].button("Add to overlay", disabled=schedule is None, key="btn.designer.add_overlay",
                   on_click=_add_overlay, args=(schedule.to_dict() if schedule else None,))
 
     curves = []
@@ -149,9 +153,9 @@ with view:
         curves.append((f"current: {policy}", schedule))
     if curves:
         lr_fig, mom_fig = schedule_figures(curves, int(n_iter), log_y=log_y)
-        st.plotly_chart(lr_fig, width="stretch", key="designer.lr_chart")
+        st.plotly_chart(lr_fig, width="stretch", key="chart.designer.lr")
         if mom_fig is not None:
-            st.plotly_chart(mom_fig, width="stretch", key="designer.mom_chart")
+            st.plotly_chart(mom_fig, width="stretch", key="chart.designer.mom")
 
     if overlays:
         with st.expander(f"Overlay ({len(overlays)} schedules)", expanded=True):
@@ -161,8 +165,8 @@ with view:
 
                 def _remove(i=i):
                     st.session_state[OVERLAYS].pop(i)
-                c2.button("Remove", key=f"designer.rm.{i}", on_click=_remove)
-            st.button("Clear overlay", key="designer.clear_overlay",
+                c2.button("Remove", key=f"btn.designer.rm.{i}", on_click=_remove)
+            st.button("Clear overlay", key="btn.designer.clear_overlay",
                       on_click=lambda: st.session_state[OVERLAYS].clear())
 
     if schedule is not None:
@@ -185,17 +189,17 @@ with view:
         d1, d2 = st.columns(2)
         as_json = json.dumps(schedule.to_dict(), indent=2)
         d1.download_button("Download JSON", as_json, file_name=f"{policy}_schedule.json",
-                           mime="application/json", key="designer.dl_json")
+                           mime="application/json", key="btn.designer.dl_json")
         code = schedule.to_code()
         d2.download_button("Download PyTorch code", code, file_name=f"{policy}_schedule.py",
-                           mime="text/x-python", key="designer.dl_code")
+                           mime="text/x-python", key="btn.designer.dl_code")
         tab_code, tab_json = st.tabs(["PyTorch", "JSON"])
         tab_code.code(code, language="python")
         tab_json.code(as_json, language="json")
 
     with st.expander("Import a schedule from JSON"):
-        uploaded = st.file_uploader("Schedule JSON", type=["json"], key="designer.upload")
-        if uploaded is not None and st.button("Load uploaded schedule", key="designer.load_upload"):
+        uploaded = st.file_uploader("Schedule JSON", type=["json"], key="btn.designer.upload")
+        if uploaded is not None and st.button("Load uploaded schedule", key="btn.designer.load_upload"):
             try:
                 cfg = json.loads(uploaded.getvalue().decode("utf-8"))
                 schedules.from_dict(cfg)

@@ -13,6 +13,7 @@ from ui.widgets import fmt
 POLICY_KEY = "designer.policy"
 OVERLAYS = "designer.overlays"
 PENDING = "designer.pending"
+CURRENT = "designer.current"  # the last valid schedule dict, read by the training page
 
 
 def param_key(policy: str, name: str) -> str:

@@ -1,0 +1,179 @@
+"""LR range test: sweep the learning rate in the background, watch loss versus LR live,
+get suggested bounds and send them to the designer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from clr_core import rules
+from clr_core.errors import ConfigError
+from clr_core.experiments import PRIMARY_METHOD, RangeTestConfig
+from clr_core.plots import Curve, accuracy_figure, range_test_figure
+from ui.designer_state import send_to_designer
+from ui.forms import data_model_form
+from ui.jobs import current_job, job_events, owner_id, progress_text, registry
+from ui.state import default
+from ui.widgets import float_input
+
+SLOT = "rt.job"
+
+st.title("🔎 LR range test")
+st.caption(
+    "Smith (2015): raise the learning rate every batch and watch the loss. Where it starts to "
+    "fall is a lower bound, where it stops falling or turns ragged the upper bound. "
+    "The model and optimizer are restored afterwards."
+)
+owner_id()
+reg = registry()
+
+form_col, view_col = st.columns([1, 2], gap="large")
+
+with form_col:
+    errors: list[str] = []
+    base = data_model_form("rt", errors)
+    st.markdown("**Sweep**")
+    c1, c2 = st.columns(2)
+    with c1:
+        start_lr = float_input("Start LR", "rt.start_lr", 1e-5, errors=errors)
+    with c2:
+        end_lr = float_input("End LR", "rt.end_lr", 10.0, errors=errors)
+    c3, c4 = st.columns(2)
+    num_iter = c3.number_input("Iterations", min_value=10, max_value=100_000, step=10,
+                               key=default("rt.num_iter", 100))
+    mode = c4.radio("Sweep", ["exp", "linear"], horizontal=True, key="rt.mode",
+                    format_func={"exp": "exponential (fastai)", "linear": "linear (Smith)"}.get)
+    val_every = st.number_input(
+        "Validate every k iterations (0 = off)", min_value=0, max_value=10_000, step=5,
+        key=default("rt.val_every", 0),
+        help="Smith's original test plots validation accuracy versus LR; it adds the "
+             "'smith_accuracy' suggestion.")
+    config = None
+    if not errors:
+        try:
+            cfg = RangeTestConfig.from_dict({**base, "start_lr": start_lr, "end_lr": end_lr,
+                                             "num_iter": int(num_iter), "mode": mode,
+                                             "val_every": int(val_every)})
+            config = cfg.to_dict()
+        except (ConfigError, ValueError) as exc:
+            st.error(str(exc), icon="🚫")
+
+status = current_job(SLOT, "range_test")
+running = status is not None and not status.is_terminal
+
+with form_col:
+    b1, b2 = st.columns(2)
+    if b1.button("Start range test", type="primary", disabled=config is None or running,
+                 key="btn.rt.start", width="stretch"):
+        device = base.get("device", "auto")
+        st.session_state[SLOT] = reg.submit("range_test", config, owner=owner_id(),
+                                            device=device, label=f"range test · {config['dataset']}")
+        st.rerun()
+    b2.button("Cancel", disabled=not running, key="btn.rt.cancel", width="stretch",
+              on_click=lambda: reg.cancel(st.session_state[SLOT]))
+
+
+def _curve_from_events(events: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+    pts = [e for e in events if e.get("kind") == "point"]
+    vals = [e for e in events if e.get("kind") == "val"]
+    lrs = np.array([p["lr"] for p in pts], dtype=float)
+    losses = np.array([p["loss"] for p in pts], dtype=float)
+    smoothed = np.array([p["smoothed"] for p in pts], dtype=float)
+    return lrs, losses, smoothed, vals
+
+
+@st.fragment(run_every=0.5 if running else None)
+def live_view() -> None:
+    job = current_job(SLOT, "range_test")
+    if job is None:
+        st.info("Set up the test on the left and press **Start range test**. "
+                "Defaults: an MLP on scikit-learn's digits, SGD with momentum 0.9, "
+                "an exponential sweep from 1e-5 to 10 over 100 batches.", icon="👈")
+        return
+    log_x = job.config.get("mode", "exp") == "exp"
+    st.progress(min(job.progress, 1.0), text=progress_text(job))
+    if job.state == "failed":
+        st.error(f"The range test failed: {job.error}", icon="🚫")
+    rt = (job.result or {}).get("range_test") if job.is_terminal else None
+    if rt is not None:
+        lrs, losses, smoothed = (np.asarray(rt[k], dtype=float) for k in ("lrs", "losses", "smoothed"))
+        vals = [{"lr": a["lr"], "accuracy": a["accuracy"]} for a in rt.get("accuracies", [])]
+        suggestions = rt.get("suggestions", {})
+    else:
+        lrs, losses, smoothed, vals = _curve_from_events(job_events(job.id))
+        suggestions = {}
+    if len(lrs):
+        st.caption(f"Current LR **{lrs[-1]:.3g}** · loss {losses[-1]:.4f} · {len(lrs)} of "
+                   f"{job.config.get('num_iter')} iterations")
+    highlight = st.session_state.get("rt.method", PRIMARY_METHOD)
+    fig = range_test_figure(lrs, losses, smoothed, log_x=log_x, suggestions=suggestions,
+                            highlight=highlight)
+    st.plotly_chart(fig, width="stretch", key="chart.rt.loss")
+    if vals:
+        curve = Curve("accuracy", np.array([v["lr"] for v in vals]), np.array([v["accuracy"] for v in vals]))
+        st.plotly_chart(accuracy_figure([curve], log_x=log_x), width="stretch", key="chart.rt.acc")
+    if running and job.is_terminal:
+        st.rerun()  # the job ended: leave polling and draw the final results once
+
+
+with view_col:
+    live_view()
+    status = current_job(SLOT, "range_test")
+    if status is not None and status.is_terminal and status.result:
+        rt = status.result["range_test"]
+        if status.state == "cancelled":
+            st.warning("Cancelled: the partial curve is kept and its suggestions computed.", icon="✋")
+        if rt.get("diverged"):
+            st.info(f"Stopped early: {rt['stop_reason']} — the loss ran away, as it should at the "
+                    "top of a range test.", icon="📈")
+        suggestions = rt.get("suggestions", {})
+        if suggestions:
+            st.subheader("Suggested bounds")
+            table = pd.DataFrame(
+                [{"method": k, "base_lr": s["base_lr"], "max_lr": s["max_lr"],
+                  "explanation": s["explanation"], "source": s.get("source", "")}
+                 for k, s in suggestions.items()])
+            st.dataframe(table, hide_index=True, width="stretch",
+                         column_config={"base_lr": st.column_config.NumberColumn(format="%.3g"),
+                                        "max_lr": st.column_config.NumberColumn(format="%.3g")})
+            methods = list(suggestions)
+            if st.session_state.get("rt.method") not in methods:
+                st.session_state["rt.method"] = PRIMARY_METHOD if PRIMARY_METHOD in methods else methods[0]
+            h1, h2, h3 = st.columns([2, 2, 2], vertical_alignment="bottom")
+            method = h1.selectbox("Suggestion", methods, key="rt.method")
+            policy = h2.selectbox("Schedule", ["triangular", "one_cycle", "triangular2", "exp_range"],
+                                  key="rt.policy",
+                                  format_func={"triangular": "CLR triangular", "one_cycle": "1cycle",
+                                               "triangular2": "CLR triangular2",
+                                               "exp_range": "CLR exp_range"}.get)
+            s = suggestions[method]
+            ipe = int(status.result.get("iters_per_epoch") or 1)
+            step = rules.step_size_for(ipe, 4)
+            if policy == "one_cycle":
+                handoff = {"policy": "one_cycle", "max_lr": s["max_lr"], "total_steps": 2 * step}
+            else:
+                handoff = {"policy": policy, "base_lr": s["base_lr"], "max_lr": s["max_lr"],
+                           "step_size_up": step}
+                if policy == "exp_range":
+                    handoff["gamma"] = 0.99994
+            if h3.button("Use in designer", type="primary", key="btn.rt.to_designer", width="stretch"):
+                send_to_designer(handoff, f"From the range test ({method}): base_lr "
+                                          f"{s['base_lr']:.3g}, max_lr {s['max_lr']:.3g}, step size "
+                                          f"{step} (4 epochs of {ipe} iterations).")
+            if st.button("Verify with a short training (1cycle at this max_lr vs fixed LR)",
+                         key="btn.rt.verify"):
+                st.session_state["train.verify"] = {"max_lr": s["max_lr"], "config": status.config}
+                st.switch_page("pages/training.py")
+        else:
+            st.warning("No suggestion: the curve is too short or flat. Widen the LR range or run "
+                       "more iterations.", icon="🤷")
+        curve = pd.DataFrame({"iteration": np.arange(len(rt["lrs"])), "lr": rt["lrs"],
+                              "loss": rt["losses"], "smoothed": rt["smoothed"]})
+        d1, d2 = st.columns(2)
+        d1.download_button("Download curve (CSV)", curve.to_csv(index=False), "range_test.csv",
+                           "text/csv", key="btn.rt.dl_csv")
+        d2.download_button("Download result (JSON)", json.dumps(status.result, indent=1),
+                           "range_test.json", "application/json", key="btn.rt.dl_json")

@@ -1,0 +1,181 @@
+"""Training run: a short training with the designed schedule, streamed live and compared
+with Smith's baselines (fixed LR, decay, an adaptive optimizer)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from clr_core import schedules
+from clr_core.errors import ConfigError, ScheduleError
+from clr_core.experiments import TrainConfig, baseline_runs, verify_suggestion_runs
+from clr_core.plots import Curve, accuracy_figure, line_figure
+from clr_core.train import BASELINES
+from ui.designer_state import CURRENT
+from ui.forms import data_model_form
+from ui.jobs import current_job, job_events, owner_id, progress_text, registry
+from ui.state import default
+
+SLOT = "train.job"
+
+st.title("🏃 Training run")
+st.caption(
+    "Train briefly with your schedule and compare it with the baselines of Smith (2015): a "
+    "fixed learning rate, a linear decay and an adaptive optimizer. CLR's claim: it reaches the "
+    "fixed-LR accuracy in a fraction of the iterations."
+)
+owner_id()
+reg = registry()
+
+verify = st.session_state.get("train.verify")
+form_col, view_col = st.columns([1, 2], gap="large")
+
+with form_col:
+    errors: list[str] = []
+    base = data_model_form("train", errors)
+    num_iter = int(st.number_input("Iterations", min_value=10, max_value=200_000, step=50,
+                                   key=default("train.num_iter", 300)))
+    eval_every = int(st.number_input("Evaluate every", min_value=1, max_value=10_000, step=10,
+                                     key=default("train.eval_every", 50)))
+    designed = st.session_state.get(CURRENT)
+    sources = (["designed"] if designed else []) + list(schedules.PRESETS)
+    source = st.selectbox(
+        "Schedule", sources, key="train.source",
+        format_func=lambda s: f"From the designer: {designed['policy']}" if s == "designed"
+        else f"Preset: {schedules.PRESETS[s].label}")
+    schedule_cfg = designed if source == "designed" else dict(schedules.PRESETS[source].config)
+    sched_error = None
+    try:
+        sched = schedules.from_dict(schedule_cfg)
+        if sched.total_steps is not None and sched.total_steps != num_iter:
+            # a 1cycle must end where the training ends (Smith: annihilate at the end)
+            schedule_cfg = {**schedule_cfg, "total_steps": num_iter}
+            sched = schedules.from_dict(schedule_cfg)
+        lrs = sched.lr(np.arange(num_iter))
+        max_lr, min_lr = float(lrs.max()), float(lrs.min())
+        st.caption(f"LR from {min_lr:.3g} to {max_lr:.3g} over {num_iter} iterations.")
+    except ScheduleError as exc:
+        sched_error = str(exc)
+        st.error(sched_error, icon="🚫")
+    picked = st.multiselect("Baselines", list(BASELINES), key=default("train.baselines", ["fixed"]),
+                            help="fixed: constant LR; decay: Smith's linear decay; adam: Adam at "
+                                 "its usual LR — CLR's benefit shrinks with adaptive optimizers.")
+
+    config = None
+    if not errors and sched_error is None:
+        try:
+            runs = baseline_runs(schedule=schedule_cfg, baselines=picked, max_lr=max_lr,
+                                 base_lr=max(min_lr, max_lr / 10), num_iter=num_iter,
+                                 optimizer=base["optimizer"])
+            TrainConfig.from_dict({**base, "schedule": schedule_cfg, "num_iter": num_iter,
+                                   "eval_every": eval_every})
+            config = {**base, "schedule": schedule_cfg, "num_iter": num_iter,
+                      "eval_every": eval_every, "runs": runs}
+        except (ConfigError, ScheduleError) as exc:
+            st.error(str(exc), icon="🚫")
+
+status = current_job(SLOT, "train")
+running = status is not None and not status.is_terminal
+
+
+def _submit(cfg: dict, label: str) -> None:
+    st.session_state[SLOT] = reg.submit("train", cfg, owner=owner_id(), device=cfg.get("device", "auto"),
+                                        label=label)
+
+
+with form_col:
+    b1, b2 = st.columns(2)
+    if b1.button("Start training", type="primary", disabled=config is None or running,
+                 key="btn.train.start", width="stretch"):
+        _submit(config, f"training · {schedule_cfg['policy']} · {config['dataset']}")
+        st.rerun()
+    b2.button("Cancel", disabled=not running, key="btn.train.cancel", width="stretch",
+              on_click=lambda: reg.cancel(st.session_state[SLOT]))
+
+if verify:
+    with view_col:
+        st.info(f"Verify the range test's suggestion: 1cycle at max_lr **{verify['max_lr']:.3g}** "
+                f"against a fixed LR of {verify['max_lr'] / 10:.3g}, {num_iter} iterations each.", icon="🧪")
+        if st.button("Run the verification", type="primary", disabled=running, key="btn.train.verify"):
+            vcfg = {k: v for k, v in verify["config"].items()
+                    if k in TrainConfig.__dataclass_fields__ and k != "schedule"}
+            vcfg.update({"num_iter": num_iter, "eval_every": eval_every,
+                         "schedule": {"policy": "fixed", "lr": verify["max_lr"] / 10},
+                         "runs": verify_suggestion_runs(max_lr=verify["max_lr"], num_iter=num_iter)})
+            st.session_state.pop("train.verify", None)
+            _submit(vcfg, f"verify max_lr {verify['max_lr']:.3g}")
+            st.rerun()
+
+
+def k(points: list[dict], name: str) -> np.ndarray:
+    """One field of streamed points as floats (missing values as NaN)."""
+    return np.array([p[name] if p.get(name) is not None else np.nan for p in points], dtype=float)
+
+
+def _series(events: list[dict]) -> tuple[dict, dict]:
+    """Per-curve training points and evaluations from streamed events."""
+    train: dict[str, list[dict]] = {}
+    evals: dict[str, list[dict]] = {}
+    for e in events:
+        if e.get("kind") == "train":
+            train.setdefault(e.get("curve", "run"), []).append(e)
+        elif e.get("kind") == "eval":
+            evals.setdefault(e.get("curve", "run"), []).append(e)
+    return train, evals
+
+
+@st.fragment(run_every=0.5 if running else None)
+def live_view() -> None:
+    job = current_job(SLOT, "train")
+    if job is None:
+        st.info("Pick a schedule (design one first, or use a preset), add baselines and press "
+                "**Start training**.", icon="👈")
+        return
+    st.progress(min(job.progress, 1.0), text=progress_text(job))
+    if job.state == "failed":
+        st.error(f"The training failed: {job.error}", icon="🚫")
+    train, evals = _series(job_events(job.id))
+    if not train:
+        return
+    loss_curves = [Curve(lbl, k(p, "iteration"), k(p, "loss")) for lbl, p in train.items()]
+    st.plotly_chart(line_figure(loss_curves, x_title="iteration", y_title="training loss",
+                                uirevision="train-loss"), width="stretch", key="chart.train.loss")
+    acc_curves = [Curve(lbl, k(p, "iteration"), k(p, "val_accuracy")) for lbl, p in evals.items()]
+    if acc_curves:
+        st.plotly_chart(accuracy_figure(acc_curves, log_x=False, x_title="iteration"),
+                        width="stretch", key="chart.train.acc")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(line_figure([Curve(lbl, k(p, "iteration"), k(p, "lr")) for lbl, p in train.items()],
+                                x_title="iteration", y_title="learning rate", height=260,
+                                uirevision="train-lr"), width="stretch", key="chart.train.lr")
+    mom = [Curve(lbl, k(p, "iteration"), k(p, "momentum")) for lbl, p in train.items()
+           if any(q.get("momentum") is not None for q in p)]
+    if mom:
+        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=260,
+                                    uirevision="train-mom"), width="stretch", key="chart.train.mom")
+    if running and job.is_terminal:
+        st.rerun()
+
+
+with view_col:
+    live_view()
+    status = current_job(SLOT, "train")
+    if status is not None and status.is_terminal and status.result:
+        if status.state == "cancelled":
+            st.warning("Cancelled: the runs so far are kept.", icon="✋")
+        rows = []
+        for r in status.result.get("runs", []):
+            t = r["train"]
+            rows.append({"run": r["label"], "final val acc": t.get("final_val_accuracy"),
+                         "best val acc": t.get("best_val_accuracy"),
+                         "final loss": (t.get("losses") or [None])[-1],
+                         "stopped": t.get("stop_reason")})
+        if rows:
+            table = pd.DataFrame(rows)
+            st.subheader("Comparison")
+            st.dataframe(table, hide_index=True, width="stretch",
+                         column_config={"final val acc": st.column_config.NumberColumn(format="percent"),
+                                        "best val acc": st.column_config.NumberColumn(format="percent")})
+            best = table.sort_values("best val acc", ascending=False).iloc[0]
+            st.success(f"Best validation accuracy: **{best['run']}** ({best['best val acc']:.1%}).", icon="🏆")

@@ -1,0 +1,58 @@
+"""The data / model / optimizer form every run page shares."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from clr_core import data, models, optim
+from clr_core.device import available_devices
+from ui.state import default
+from ui.widgets import float_input
+
+
+def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] = ()) -> dict:
+    """Draw the shared fields (keys prefixed by `prefix`) and return them as a config dict.
+
+    `exclude` leaves out fields a page sweeps over itself (e.g. weight_decay)."""
+    out: dict = {}
+    names = list(data.DATASETS)
+    out["dataset"] = st.selectbox(
+        "Data set", names, key=default(f"{prefix}.dataset", "digits"),
+        format_func=lambda n: data.DATASETS[n].label,
+        help="digits ships with scikit-learn and works offline; torchvision sets are read "
+             "from the data folder (CLR_STUDIO_DATA) or downloaded when you tick the box.")
+    if out["dataset"] != "digits":
+        out["data_root"] = st.text_input("Data folder", key=f"{prefix}.data_root",
+                                         placeholder="default: CLR_STUDIO_DATA or ~/.cache/clr_studio") or None
+        out["download"] = st.checkbox("Download if missing", key=f"{prefix}.download")
+        st.caption(data.dataset_status(out["dataset"], out.get("data_root")))
+    c1, c2 = st.columns(2)
+    model_names = list(models.MODELS)
+    out["model"] = c1.selectbox("Model", model_names, key=default(f"{prefix}.model", "mlp"), format_func=lambda n: models.MODELS[n].label
+                                if hasattr(models.MODELS[n], "label") else n)
+    opt_names = list(optim.OPTIMIZERS)
+    out["optimizer"] = c2.selectbox("Optimizer", opt_names, key=default(f"{prefix}.optimizer", "sgd"))
+    c3, c4 = st.columns(2)
+    if "batch_size" not in exclude:
+        out["batch_size"] = int(c3.number_input("Batch size", min_value=1, max_value=65_536, step=16,
+                                                key=default(f"{prefix}.batch_size", 64)))
+    if "weight_decay" not in exclude:
+        with c4:
+            wd = float_input("Weight decay", f"{prefix}.weight_decay", 0.0, errors=errors)
+        if wd is not None:
+            out["weight_decay"] = wd
+    c5, c6 = st.columns(2)
+    if "momentum" not in exclude:
+        with c5:
+            mom = float_input("Momentum", f"{prefix}.momentum", 0.9, errors=errors,
+                              help="SGD/RMSprop momentum; beta1 for Adam and AdamW.")
+        if mom is not None:
+            out["momentum"] = mom
+    devices = ["auto", *available_devices()]
+    out["device"] = c6.selectbox("Device", devices, key=f"{prefix}.device",
+                                 help="auto picks cuda, then mps, else cpu.")
+    with st.expander("More"):
+        out["seed"] = int(st.number_input("Seed", min_value=0, step=1, key=default(f"{prefix}.seed", 0)))
+        if out["optimizer"] == "sgd":
+            out["nesterov"] = st.checkbox("Nesterov", key=f"{prefix}.nesterov")
+    return out
