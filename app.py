@@ -2,15 +2,12 @@
 
 import streamlit as st
 
+from ui.nav import PAGES
 from ui.state import keep_widget_state
 
 st.set_page_config(page_title="CLR Studio", page_icon="📈", layout="wide")
 keep_widget_state()
 
-PAGES = [
-    st.Page("pages/designer.py", title="Schedule designer", icon="📐", url_path="designer", default=True),
-    st.Page("pages/range_test.py", title="Range test", icon="🔎", url_path="range-test"),
-    st.Page("pages/training.py", title="Training run", icon="🏃", url_path="training"),
-]
-
-st.navigation(PAGES).run()
+st.navigation([
+    st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES
+]).run()

@@ -1,0 +1,316 @@
+"""SQLite run store: finished range tests and training runs survive a restart and can be
+compared later.
+
+Every call opens its own short-lived connection, so one ``RunStore`` is safe to share
+between threads (the job workers and Streamlit's script threads) and several processes
+(CLI and app) may write the same file at once: WAL lets readers run beside the single
+writer, and ``busy_timeout`` makes writers queue instead of failing with "database is
+locked".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clr_core.errors import StoreError
+
+__all__ = ["ENV_VAR", "SCHEMA_VERSION", "Run", "RunStore", "RunSummary", "default_db_path"]
+
+logger = logging.getLogger(__name__)
+
+ENV_VAR = "CLR_STUDIO_DB"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+_HEADLINE_MAX = 200
+
+# Version 1. Later versions add a step to _MIGRATIONS; user_version records where a file is.
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL,
+    label       TEXT,
+    status      TEXT NOT NULL,
+    dataset     TEXT,
+    created_at  REAL NOT NULL,
+    headline    TEXT,
+    error       TEXT,
+    config_json TEXT NOT NULL,
+    result_json TEXT,
+    events_json TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS runs_kind ON runs (kind, created_at DESC);
+"""
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}  # target version -> script from version - 1
+
+_SUMMARY_COLUMNS = "id, kind, label, status, dataset, created_at, error, headline"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One row of the runs list; leaves out the JSON so listing stays cheap."""
+
+    id: int
+    kind: str
+    label: str | None
+    status: str
+    dataset: str | None
+    created_at: float
+    error: str | None
+    headline: str | None
+
+
+@dataclass(frozen=True)
+class Run(RunSummary):
+    """A saved run in full: enough to redraw its plots without running it again."""
+
+    config: dict[str, Any]
+    result: dict[str, Any] | None
+    events: list[dict[str, Any]] | None = None
+
+
+def default_db_path() -> Path:
+    """``$CLR_STUDIO_DB``, else the XDG data dir, so the CLI and the app share one file."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "clr_studio" / "runs.db"
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy arrays/scalars and torch tensors sneak into results; store their plain values.
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _dumps(obj: Any, what: str) -> str:
+    # allow_nan keeps NaN/inf (diverged losses) as NaN/Infinity, which json.loads reads back.
+    try:
+        return json.dumps(obj, allow_nan=True, default=_json_default, separators=(",", ":"))
+    except (TypeError, ValueError) as e:
+        raise StoreError(f"cannot save the run's {what}: {e}") from e
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _headline(result: Any) -> str | None:
+    value = result.get("headline") if isinstance(result, dict) else None
+    if value is None:
+        return None
+    finite = isinstance(value, float) and math.isfinite(value)
+    return (f"{value:.4g}" if finite else str(value))[:_HEADLINE_MAX]
+
+
+class RunStore:
+    """Saved runs in one SQLite file; thread- and process-safe (see the module doc)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        if path is not None and str(path) == ":memory:":
+            # Each call opens a new connection, so an in-memory database would vanish.
+            raise StoreError("RunStore needs a file path, not ':memory:'")
+        self.path = Path(path).expanduser() if path is not None else default_db_path()
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the folder for the run store {self.path}: {e}") from e
+        self._init_schema()
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.path)!r})"
+
+    # -- connections -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise StoreError("the run store is closed")
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open the run store {self.path}: {e}") from e
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, faster
+            yield conn
+        except sqlite3.Error as e:
+            raise StoreError(f"run store {self.path}: {e}") from e
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; IMMEDIATE takes the write lock up front so concurrent
+        writers wait in busy_timeout instead of failing on a lock upgrade."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _init_schema(self) -> None:
+        with self._connect() as conn:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                logger.warning("run store %s: journal_mode is %s, not WAL", self.path, mode)
+        with self._write() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"run store {self.path} has schema version {version}; this CLR Studio "
+                    f"reads up to {SCHEMA_VERSION}. Upgrade CLR Studio or set {ENV_VAR}."
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+
+    def schema_version(self) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        """Refuse further calls; there is no long-lived connection to release."""
+        self._closed = True
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- runs ------------------------------------------------------------------------
+
+    def save_run(
+        self,
+        kind: str,
+        config: dict[str, Any],
+        result: dict[str, Any] | None,
+        *,
+        status: str = "done",
+        label: str | None = None,
+        error: str | None = None,
+        events: list[dict[str, Any]] | None = None,
+    ) -> int:
+        """Save one run and return its id. ``result`` must hold the series the plots need;
+        ``events`` is optional (the registry only passes it when it is small)."""
+        if not kind or not isinstance(kind, str):
+            raise StoreError(f"a run needs a kind, got {kind!r}")
+        if not status or not isinstance(status, str):
+            raise StoreError(f"a run needs a status, got {status!r}")
+        if not isinstance(config, dict):
+            raise StoreError(f"config must be a dict, got {type(config).__name__}")
+        if result is not None and not isinstance(result, dict):
+            raise StoreError(f"result must be a dict or None, got {type(result).__name__}")
+        # sweeps keep the shared settings (dataset included) under "base"
+        dataset = config.get("dataset") or (config.get("base") or {}).get("dataset")
+        row = (
+            kind,
+            label,
+            status,
+            None if dataset is None else str(dataset),
+            time.time(),
+            _headline(result),
+            error,
+            _dumps(config, "config"),
+            None if result is None else _dumps(result, "result"),
+            None if events is None else _dumps(list(events), "events"),
+        )
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (kind, label, status, dataset, created_at, headline, error,"
+                " config_json, result_json, events_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                row,
+            )
+            run_id = int(cur.lastrowid)
+        logger.debug("saved %s run %d (%s) to %s", kind, run_id, status, self.path)
+        return run_id
+
+    def list_runs(
+        self,
+        kind: str | None = None,
+        dataset: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[RunSummary]:
+        """Newest first; filters that are None match everything."""
+        where, args = [], []
+        for column, value in (("kind", kind), ("dataset", dataset), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(max(int(limit), 0))
+        with self._connect() as conn:
+            rows = conn.execute(sql, args).fetchall()
+        return [RunSummary(*row) for row in rows]
+
+    def load_run(self, run_id: int) -> Run:
+        with self._connect() as conn:
+            row = conn.execute(
+                f"SELECT {_SUMMARY_COLUMNS}, config_json, result_json, events_json"
+                " FROM runs WHERE id = ?",
+                (int(run_id),),
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"no saved run with id {run_id}")
+        *summary, config_json, result_json, events_json = row
+        try:
+            return Run(*summary, _loads(config_json), _loads(result_json), _loads(events_json))
+        except json.JSONDecodeError as e:
+            raise StoreError(f"saved run {run_id} is corrupt: {e}") from e
+
+    def rename_run(self, run_id: int, label: str | None) -> None:
+        with self._write() as conn:
+            cur = conn.execute("UPDATE runs SET label = ? WHERE id = ?", (label, int(run_id)))
+            if cur.rowcount == 0:
+                raise StoreError(f"no saved run with id {run_id}")
+
+    def delete_run(self, run_id: int) -> None:
+        self.delete_runs([run_id])
+
+    def delete_runs(self, run_ids: Iterable[int]) -> int:
+        """All or nothing: if one id is unknown, nothing is deleted (a stale selection
+        in the UI should not half-apply)."""
+        ids = sorted({int(i) for i in run_ids})
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        with self._write() as conn:
+            found = {r[0] for r in conn.execute(f"SELECT id FROM runs WHERE id IN ({marks})", ids)}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise StoreError(f"no saved run with id {', '.join(map(str, missing))}")
+            conn.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids)
+        return len(ids)

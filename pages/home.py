@@ -1,0 +1,44 @@
+"""Overview: what CLR Studio does, the device in use, every page, and recent runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from clr_core.device import describe_device, pick_device
+from ui.jobs import run_store
+from ui.nav import PAGES
+
+st.title("📈 CLR Studio")
+st.markdown(
+    "Design learning-rate schedules — Smith's cyclical policies, 1cycle with cyclical momentum, "
+    "SGDR and the classic decays — and export them as exact PyTorch code. "
+    "Run learning-rate range tests live in the browser to find `base_lr` and `max_lr`, with "
+    "every finder's suggestion side by side and how far it moves between seeds. "
+    "Verify the result with a short training against Smith's baselines, and sweep weight decay "
+    "or batch size as in Smith (2018)."
+)
+
+st.info(f"Device in use: **{describe_device(pick_device('auto'))}**", icon="🖥️")
+
+cols = st.columns(3)
+for i, page in enumerate(p for p in PAGES if p.path != "pages/home.py"):
+    with cols[i % 3]:
+        st.page_link(page.path, label=f"{page.icon} {page.title}")
+        st.caption(page.blurb)
+
+st.subheader("Recent runs")
+runs = run_store().list_runs(limit=10)
+if not runs:
+    st.caption("No runs yet. Start a range test or a training run; it is saved here when it ends.")
+else:
+    st.dataframe(
+        pd.DataFrame([{
+            "when": dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M"),
+            "kind": r.kind, "label": r.label, "status": r.status, "data": r.dataset,
+            "headline": r.headline,
+        } for r in runs]),
+        hide_index=True, width="stretch",
+    )

@@ -1,0 +1,27 @@
+"""The app's pages in one list: app.py builds the navigation from it, the overview links it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str
+    title: str
+    icon: str
+    url_path: str
+    blurb: str
+    default: bool = False
+
+
+PAGES = (
+    PageInfo("pages/designer.py", "Schedule designer", "📐", "designer",
+             "Pick a policy, preview LR and momentum, overlay, export.", default=True),
+    PageInfo("pages/range_test.py", "Range test", "🔎", "range-test",
+             "Sweep the LR, watch the loss live, get suggested bounds."),
+    PageInfo("pages/training.py", "Training run", "🏃", "training",
+             "Train with your schedule against fixed, decay and Adam."),
+    PageInfo("pages/home.py", "Overview", "📈", "overview",
+             "What CLR Studio does, the device in use, recent runs."),
+)
