@@ -70,16 +70,12 @@ def suggestions_table(range_test: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["method", "base_lr", "max_lr", "explanation"])
 
 
-def _never() -> bool:
-    return False
-
-
 def cmd_range_test(a: argparse.Namespace) -> dict:
     config = {**_base_config(a), "start_lr": a.start_lr, "end_lr": a.end_lr,
               "num_iter": a.num_iter, "mode": a.mode, "val_every": a.val_every}
     bar = Progress()
     try:
-        out = experiments.run_range_test_job(config, bar, _never)
+        out = experiments.run_range_test_job(config, bar, experiments.never_stop)
     finally:
         bar.close()
     rt = out["range_test"]
@@ -105,7 +101,7 @@ def cmd_train(a: argparse.Namespace) -> dict:
         num_iter=a.num_iter, optimizer=a.optimizer)
     bar = Progress()
     try:
-        out = experiments.run_train_job(config, bar, _never)
+        out = experiments.run_train_job(config, bar, experiments.never_stop)
     finally:
         bar.close()
     rows = [{"run": r["label"], "final_val_acc": r["train"].get("final_val_accuracy"),

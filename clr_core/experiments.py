@@ -23,6 +23,14 @@ from clr_core.train import baseline_plan, run_training
 Emit = Callable[..., None]
 ShouldStop = Callable[[], bool]
 
+def no_events(event: dict | None = None, progress: float | None = None) -> None:
+    """An emit for synchronous callers (CLI without a bar, lessons) that ignore events."""
+
+
+def never_stop() -> bool:
+    return False
+
+
 #: The suggestion method whose max_lr headlines a range test and drives sweeps' rules.
 PRIMARY_METHOD = "valley"
 
@@ -151,6 +159,12 @@ def build(cfg: DataModelConfig, *, lr: float, with_val: bool) -> Built:
     loader = data.make_loader(bundle.train, cfg.batch_size, shuffle=True, seed=cfg.seed, drop_last=True)
     val_loader = data.make_loader(bundle.val, 512, shuffle=False) if with_val else None
     return Built(bundle, model, optimizer, loader, val_loader, device)
+
+
+def job_device(config: dict) -> str:
+    """The concrete device a config runs on, so the registry queues jobs per real device
+    ("auto" and "cuda:0" must not count as two free devices)."""
+    return str(pick_device(config.get("device", "auto")))
 
 
 def _headline_range(result: RangeTestResult) -> str:

@@ -117,9 +117,21 @@ def schedule_figures(
     return lr_fig, mom_fig
 
 
+def _clip_loss_axis(fig: go.Figure, finite: np.ndarray, *, keep_first: bool = False) -> None:
+    """Cut the loss axis above the 95th percentile so a diverging tail doesn't flatten
+    the interesting part of the curve (keeping the starting loss in view if asked)."""
+    if not len(finite):
+        return
+    lo, hi = float(finite.min()), float(np.quantile(finite, 0.95))
+    if keep_first:
+        hi = max(hi, float(finite[0]))
+    pad = 0.1 * max(hi - lo, 1e-6)
+    fig.update_yaxes(range=[lo - pad, hi + pad])
+
+
 def range_test_figure(
     lrs, losses, smoothed, *, log_x: bool = True, suggestions: dict | None = None,
-    highlight: str | None = None, curves: Sequence[tuple[str, np.ndarray, np.ndarray]] = (),
+    highlight: str | None = None,
 ) -> go.Figure:
     """Loss versus LR: raw points faint, the smoothed curve bold, each suggestion a marker
     at its max_lr, and the highlighted one's [base_lr, max_lr] band shaded."""
@@ -135,12 +147,6 @@ def range_test_figure(
         x=lrs, y=smoothed, mode="lines", name="loss (smoothed)", line={"color": PALETTE[0], "width": 3},
         hovertemplate="lr %{x:.3g}<br>smoothed %{y:.4f}<extra>smoothed</extra>",
     ))
-    for i, (label, x, y) in enumerate(curves):
-        fig.add_trace(go.Scattergl(
-            x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), mode="lines", name=label,
-            line={"color": PALETTE[(i + 1) % len(PALETTE)], "width": 2},
-            hovertemplate=f"{label}<br>lr %{{x:.3g}}<br>loss %{{y:.4f}}<extra></extra>",
-        ))
     finite = smoothed[np.isfinite(smoothed)]
     if suggestions and len(finite):
         order = np.argsort(lrs)
@@ -157,10 +163,7 @@ def range_test_figure(
             if name == highlight:
                 fig.add_vrect(x0=float(s["base_lr"]), x1=max_lr, fillcolor="green", opacity=0.12,
                               line_width=0, annotation_text=f"{name} band", annotation_position="top left")
-    if len(finite):
-        lo, hi = float(finite.min()), float(np.quantile(finite, 0.95))
-        pad = 0.1 * max(hi - lo, 1e-6)
-        fig.update_yaxes(range=[lo - pad, max(hi, float(finite[0])) + pad])
+    _clip_loss_axis(fig, finite, keep_first=True)
     fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
                       uirevision="range-test")
@@ -176,4 +179,30 @@ def accuracy_figure(curves: Sequence[Curve], *, log_x: bool = True, x_title: str
     for trace in fig.data:
         trace.mode = "lines+markers"
     fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def sweep_figure(curves: Sequence[Curve], *, log_x: bool = True,
+                 markers: dict[str, float] | None = None) -> go.Figure:
+    """Smoothed loss versus LR for several range tests on one chart (Smith 2018's
+    weight-decay and batch-size plots), each with its suggested max_lr marked."""
+    fig = line_figure(curves, x_title="learning rate", y_title="smoothed loss", log_x=log_x,
+                      hover_x="%{x:.3g}", hover_y="%{y:.4f}", height=460, uirevision="sweep")
+    ys = np.concatenate([np.asarray(c.y, dtype=float) for c in curves]) if curves else np.array([])
+    finite = ys[np.isfinite(ys)]
+    for i, c in enumerate(curves):
+        lr = (markers or {}).get(c.label)
+        if lr is None or not len(c.x):
+            continue
+        x, y = np.asarray(c.x, dtype=float), np.asarray(c.y, dtype=float)
+        order = np.argsort(x)
+        ok = np.isfinite(y[order])
+        yv = float(np.interp(lr, x[order][ok], y[order][ok])) if ok.any() else 0.0
+        fig.add_trace(go.Scatter(
+            x=[lr], y=[yv], mode="markers", showlegend=False, name=f"{c.label} max_lr",
+            marker={"size": 13, "symbol": "diamond", "color": PALETTE[i % len(PALETTE)],
+                    "line": {"width": 1, "color": "black"}},
+            hovertemplate=f"{c.label}<br>suggested max_lr %{{x:.3g}}<extra></extra>",
+        ))
+    _clip_loss_axis(fig, finite)
     return fig

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from clr_core import rules
 from clr_core.errors import ConfigError
-from clr_core.experiments import PRIMARY_METHOD, RangeTestConfig
-from clr_core.plots import Curve, accuracy_figure, range_test_figure
+from clr_core.experiments import PRIMARY_METHOD, RangeTestConfig, job_device
 from ui.designer_state import send_to_designer
 from ui.forms import data_model_form
 from ui.jobs import current_job, job_events, owner_id, progress_text, registry
+from ui.results import curve_frame, show_range_test, show_suggestions
 from ui.state import default
 from ui.widgets import float_input
 
@@ -68,21 +66,20 @@ with form_col:
     b1, b2 = st.columns(2)
     if b1.button("Start range test", type="primary", disabled=config is None or running,
                  key="btn.rt.start", width="stretch"):
-        device = base.get("device", "auto")
         st.session_state[SLOT] = reg.submit("range_test", config, owner=owner_id(),
-                                            device=device, label=f"range test · {config['dataset']}")
+                                            device=job_device(config), label=f"range test · {config['dataset']}")
         st.rerun()
     b2.button("Cancel", disabled=not running, key="btn.rt.cancel", width="stretch",
               on_click=lambda: reg.cancel(st.session_state[SLOT]))
 
 
-def _curve_from_events(events: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+def _curve_from_events(events: list[dict], mode: str) -> dict:
+    """The streamed part of a running test, in the shape of a finished result."""
     pts = [e for e in events if e.get("kind") == "point"]
     vals = [e for e in events if e.get("kind") == "val"]
-    lrs = np.array([p["lr"] for p in pts], dtype=float)
-    losses = np.array([p["loss"] for p in pts], dtype=float)
-    smoothed = np.array([p["smoothed"] for p in pts], dtype=float)
-    return lrs, losses, smoothed, vals
+    return {"mode": mode, "lrs": [p["lr"] for p in pts], "losses": [p["loss"] for p in pts],
+            "smoothed": [p["smoothed"] for p in pts], "suggestions": {},
+            "accuracies": [{"lr": v["lr"], "accuracy": v["accuracy"]} for v in vals]}
 
 
 @st.fragment(run_every=0.5 if running else None)
@@ -93,28 +90,16 @@ def live_view() -> None:
                 "Defaults: an MLP on scikit-learn's digits, SGD with momentum 0.9, "
                 "an exponential sweep from 1e-5 to 10 over 100 batches.", icon="👈")
         return
-    log_x = job.config.get("mode", "exp") == "exp"
     st.progress(min(job.progress, 1.0), text=progress_text(job))
     if job.state == "failed":
         st.error(f"The range test failed: {job.error}", icon="🚫")
     rt = (job.result or {}).get("range_test") if job.is_terminal else None
-    if rt is not None:
-        lrs, losses, smoothed = (np.asarray(rt[k], dtype=float) for k in ("lrs", "losses", "smoothed"))
-        vals = [{"lr": a["lr"], "accuracy": a["accuracy"]} for a in rt.get("accuracies", [])]
-        suggestions = rt.get("suggestions", {})
-    else:
-        lrs, losses, smoothed, vals = _curve_from_events(job_events(job.id))
-        suggestions = {}
-    if len(lrs):
-        st.caption(f"Current LR **{lrs[-1]:.3g}** · loss {losses[-1]:.4f} · {len(lrs)} of "
-                   f"{job.config.get('num_iter')} iterations")
-    highlight = st.session_state.get("rt.method", PRIMARY_METHOD)
-    fig = range_test_figure(lrs, losses, smoothed, log_x=log_x, suggestions=suggestions,
-                            highlight=highlight)
-    st.plotly_chart(fig, width="stretch", key="chart.rt.loss")
-    if vals:
-        curve = Curve("accuracy", np.array([v["lr"] for v in vals]), np.array([v["accuracy"] for v in vals]))
-        st.plotly_chart(accuracy_figure([curve], log_x=log_x), width="stretch", key="chart.rt.acc")
+    if rt is None:  # still running: draw what has streamed so far
+        rt = _curve_from_events(job_events(job.id), job.config.get("mode", "exp"))
+    if len(rt["lrs"]):
+        st.caption(f"Current LR **{rt['lrs'][-1]:.3g}** · loss {rt['losses'][-1]:.4f} · "
+                   f"{len(rt['lrs'])} of {job.config.get('num_iter')} iterations")
+    show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", PRIMARY_METHOD))
     if running and job.is_terminal:
         st.rerun()  # the job ended: leave polling and draw the final results once
 
@@ -130,15 +115,9 @@ with view_col:
             st.info(f"Stopped early: {rt['stop_reason']} — the loss ran away, as it should at the "
                     "top of a range test.", icon="📈")
         suggestions = rt.get("suggestions", {})
+        st.subheader("Suggested bounds")
+        show_suggestions(rt)
         if suggestions:
-            st.subheader("Suggested bounds")
-            table = pd.DataFrame(
-                [{"method": k, "base_lr": s["base_lr"], "max_lr": s["max_lr"],
-                  "explanation": s["explanation"], "source": s.get("source", "")}
-                 for k, s in suggestions.items()])
-            st.dataframe(table, hide_index=True, width="stretch",
-                         column_config={"base_lr": st.column_config.NumberColumn(format="%.3g"),
-                                        "max_lr": st.column_config.NumberColumn(format="%.3g")})
             methods = list(suggestions)
             if st.session_state.get("rt.method") not in methods:
                 st.session_state["rt.method"] = PRIMARY_METHOD if PRIMARY_METHOD in methods else methods[0]
@@ -167,11 +146,7 @@ with view_col:
                          key="btn.rt.verify"):
                 st.session_state["train.verify"] = {"max_lr": s["max_lr"], "config": status.config}
                 st.switch_page("pages/training.py")
-        else:
-            st.warning("No suggestion: the curve is too short or flat. Widen the LR range or run "
-                       "more iterations.", icon="🤷")
-        curve = pd.DataFrame({"iteration": np.arange(len(rt["lrs"])), "lr": rt["lrs"],
-                              "loss": rt["losses"], "smoothed": rt["smoothed"]})
+        curve = curve_frame(rt)
         d1, d2 = st.columns(2)
         d1.download_button("Download curve (CSV)", curve.to_csv(index=False), "range_test.csv",
                            "text/csv", key="btn.rt.dl_csv")

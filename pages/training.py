@@ -4,17 +4,17 @@ with Smith's baselines (fixed LR, decay, an adaptive optimizer)."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from clr_core import schedules
 from clr_core.errors import ConfigError, ScheduleError
-from clr_core.experiments import TrainConfig, baseline_runs, verify_suggestion_runs
-from clr_core.plots import Curve, accuracy_figure, line_figure
+from clr_core.experiments import TrainConfig, baseline_runs, job_device, verify_suggestion_runs
+from clr_core.plots import Curve
 from clr_core.train import BASELINES
 from ui.designer_state import CURRENT
 from ui.forms import data_model_form
 from ui.jobs import current_job, job_events, owner_id, progress_text, registry
+from ui.results import field, show_training_curves, show_training_table, training_curves
 from ui.state import default
 
 SLOT = "train.job"
@@ -80,7 +80,7 @@ running = status is not None and not status.is_terminal
 
 
 def _submit(cfg: dict, label: str) -> None:
-    st.session_state[SLOT] = reg.submit("train", cfg, owner=owner_id(), device=cfg.get("device", "auto"),
+    st.session_state[SLOT] = reg.submit("train", cfg, owner=owner_id(), device=job_device(cfg),
                                         label=label)
 
 
@@ -108,13 +108,8 @@ if verify:
             st.rerun()
 
 
-def k(points: list[dict], name: str) -> np.ndarray:
-    """One field of streamed points as floats (missing values as NaN)."""
-    return np.array([p[name] if p.get(name) is not None else np.nan for p in points], dtype=float)
-
-
-def _series(events: list[dict]) -> tuple[dict, dict]:
-    """Per-curve training points and evaluations from streamed events."""
+def _series(events: list[dict]) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
+    """Per-curve loss, accuracy, LR and momentum from streamed events."""
     train: dict[str, list[dict]] = {}
     evals: dict[str, list[dict]] = {}
     for e in events:
@@ -122,7 +117,13 @@ def _series(events: list[dict]) -> tuple[dict, dict]:
             train.setdefault(e.get("curve", "run"), []).append(e)
         elif e.get("kind") == "eval":
             evals.setdefault(e.get("curve", "run"), []).append(e)
-    return train, evals
+    it = {lbl: field(p, "iteration") for lbl, p in train.items()}
+    loss = [Curve(lbl, it[lbl], field(p, "loss")) for lbl, p in train.items()]
+    lr = [Curve(lbl, it[lbl], field(p, "lr")) for lbl, p in train.items()]
+    mom = [Curve(lbl, it[lbl], field(p, "momentum")) for lbl, p in train.items()
+           if any(q.get("momentum") is not None for q in p)]
+    acc = [Curve(lbl, field(p, "iteration"), field(p, "val_accuracy")) for lbl, p in evals.items()]
+    return loss, acc, lr, mom
 
 
 @st.fragment(run_every=0.5 if running else None)
@@ -135,25 +136,11 @@ def live_view() -> None:
     st.progress(min(job.progress, 1.0), text=progress_text(job))
     if job.state == "failed":
         st.error(f"The training failed: {job.error}", icon="🚫")
-    train, evals = _series(job_events(job.id))
-    if not train:
-        return
-    loss_curves = [Curve(lbl, k(p, "iteration"), k(p, "loss")) for lbl, p in train.items()]
-    st.plotly_chart(line_figure(loss_curves, x_title="iteration", y_title="training loss",
-                                uirevision="train-loss"), width="stretch", key="chart.train.loss")
-    acc_curves = [Curve(lbl, k(p, "iteration"), k(p, "val_accuracy")) for lbl, p in evals.items()]
-    if acc_curves:
-        st.plotly_chart(accuracy_figure(acc_curves, log_x=False, x_title="iteration"),
-                        width="stretch", key="chart.train.acc")
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(line_figure([Curve(lbl, k(p, "iteration"), k(p, "lr")) for lbl, p in train.items()],
-                                x_title="iteration", y_title="learning rate", height=260,
-                                uirevision="train-lr"), width="stretch", key="chart.train.lr")
-    mom = [Curve(lbl, k(p, "iteration"), k(p, "momentum")) for lbl, p in train.items()
-           if any(q.get("momentum") is not None for q in p)]
-    if mom:
-        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=260,
-                                    uirevision="train-mom"), width="stretch", key="chart.train.mom")
+    if job.is_terminal and job.result:
+        curves = training_curves(job.result)
+    else:
+        curves = _series(job_events(job.id))
+    show_training_curves(*curves, key="train")
     if running and job.is_terminal:
         st.rerun()
 
@@ -164,18 +151,5 @@ with view_col:
     if status is not None and status.is_terminal and status.result:
         if status.state == "cancelled":
             st.warning("Cancelled: the runs so far are kept.", icon="✋")
-        rows = []
-        for r in status.result.get("runs", []):
-            t = r["train"]
-            rows.append({"run": r["label"], "final val acc": t.get("final_val_accuracy"),
-                         "best val acc": t.get("best_val_accuracy"),
-                         "final loss": (t.get("losses") or [None])[-1],
-                         "stopped": t.get("stop_reason")})
-        if rows:
-            table = pd.DataFrame(rows)
-            st.subheader("Comparison")
-            st.dataframe(table, hide_index=True, width="stretch",
-                         column_config={"final val acc": st.column_config.NumberColumn(format="percent"),
-                                        "best val acc": st.column_config.NumberColumn(format="percent")})
-            best = table.sort_values("best val acc", ascending=False).iloc[0]
-            st.success(f"Best validation accuracy: **{best['run']}** ({best['best val acc']:.1%}).", icon="🏆")
+        st.subheader("Comparison")
+        show_training_table(status.result)

@@ -22,6 +22,12 @@ PAGES = (
              "Sweep the LR, watch the loss live, get suggested bounds."),
     PageInfo("pages/training.py", "Training run", "🏃", "training",
              "Train with your schedule against fixed, decay and Adam."),
+    PageInfo("pages/sweeps.py", "Sweeps", "🧹", "sweeps",
+             "Range tests across weight decays, batch sizes, momenta or seeds."),
+    PageInfo("pages/runs.py", "Runs", "🗂️", "runs",
+             "Every saved run: overlay, reopen, rename, delete, download."),
+    PageInfo("pages/learn.py", "Learn", "🎓", "learn",
+             "Guided lessons from the papers, with live demos on digits."),
     PageInfo("pages/home.py", "Overview", "📈", "overview",
              "What CLR Studio does, the device in use, recent runs."),
 )

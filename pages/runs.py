@@ -1,0 +1,160 @@
+"""Runs: every finished, cancelled or failed job from the run store, surviving restarts.
+Filter, overlay several, reopen one exactly as it finished, rename, delete, download."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from clr_core.errors import StoreError
+from clr_core.experiments import PRIMARY_METHOD
+from clr_core.plots import Curve, sweep_figure
+from ui.jobs import run_store
+from ui.results import (
+    curve_frame,
+    show_range_test,
+    show_suggestions,
+    show_training_curves,
+    show_training_table,
+    training_curves,
+)
+
+st.title("🗂️ Runs")
+st.caption("Every range test, sweep and training that ended — kept in a SQLite file "
+           "(CLR_STUDIO_DB), so they survive restarts.")
+store = run_store()
+
+all_runs = store.list_runs()
+if not all_runs:
+    st.info("No runs yet. Finished, cancelled and failed jobs appear here.", icon="🗂️")
+    st.stop()
+
+f1, f2 = st.columns(2)
+kinds = sorted({r.kind for r in all_runs})
+datasets = sorted({r.dataset for r in all_runs if r.dataset})
+pick_kinds = f1.multiselect("Kind", kinds, key="runs.kinds", placeholder="all kinds")
+pick_data = f2.multiselect("Data set", datasets, key="runs.datasets", placeholder="all data sets")
+runs = [r for r in all_runs
+        if (not pick_kinds or r.kind in pick_kinds) and (not pick_data or r.dataset in pick_data)]
+
+table = pd.DataFrame([{
+    "id": r.id, "when": dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+    "kind": r.kind, "label": r.label, "status": r.status, "data": r.dataset,
+    "headline": r.headline, "error": r.error,
+} for r in runs], columns=["id", "when", "kind", "label", "status", "data", "headline", "error"])
+picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
+                      selection_mode="multi-row", key="runs.table")
+rows = picked.selection.rows if picked is not None else []
+chosen_ids = [int(table.iloc[i]["id"]) for i in rows if i < len(table)]
+if not chosen_ids:
+    st.caption("Select one run to open it, or several to overlay them.")
+    st.stop()
+
+
+def _load(run_id: int):
+    try:
+        return store.load_run(run_id)
+    except StoreError as exc:
+        st.error(str(exc), icon="🚫")
+        return None
+
+
+chosen = [r for r in (_load(i) for i in chosen_ids) if r is not None]
+
+
+def range_curves(run) -> list[tuple[str, dict]]:
+    """(label, range-test dict) pairs held by a run: one for a range test, one per value of a sweep."""
+    res = run.result or {}
+    name = run.label or f"#{run.id}"
+    if run.kind == "range_test" and "range_test" in res:
+        return [(name, res["range_test"])]
+    if run.kind == "sweep":
+        return [(f"{name} · {c['label']}", c["range_test"]) for c in res.get("curves", [])]
+    return []
+
+
+if len(chosen) > 1:
+    st.subheader(f"Overlay of {len(chosen)} runs")
+    curves, markers = [], {}
+    for run in chosen:
+        for label, rt in range_curves(run):
+            curves.append(Curve(label, np.asarray(rt["lrs"], dtype=float),
+                                np.asarray(rt["smoothed"], dtype=float)))
+            s = rt.get("suggestions", {}).get(PRIMARY_METHOD)
+            if s:
+                markers[label] = s["max_lr"]
+    if curves:
+        st.markdown("**Range tests** — smoothed loss versus learning rate")
+        st.plotly_chart(sweep_figure(curves, markers=markers), width="stretch", key="chart.runs.overlay")
+    trainings = [r for r in chosen if r.kind == "train" and r.result]
+    if trainings:
+        st.markdown("**Trainings** — versus iteration")
+        merged = {"runs": [{**tr, "label": f"{r.label or '#' + str(r.id)} · {tr['label']}"}
+                           for r in trainings for tr in r.result.get("runs", [])]}
+        show_training_curves(*training_curves(merged), key="runs.train")
+        show_training_table(merged)
+    if not curves and not trainings:
+        st.info("The selected runs hold no curves (failed before the first batch).")
+    st.stop()
+
+run = chosen[0]
+st.subheader(f"Run #{run.id}: {run.label or run.kind}")
+st.caption(f"{run.kind} · {run.status} · {run.dataset or '—'} · "
+           f"{dt.datetime.fromtimestamp(run.created_at):%Y-%m-%d %H:%M:%S}")
+if run.error:
+    st.error(f"This run failed: {run.error}", icon="🚫")
+res = run.result or {}
+if run.kind == "range_test" and "range_test" in res:
+    show_range_test(res["range_test"], key="runs.one")
+    show_suggestions(res["range_test"])
+elif run.kind == "sweep":
+    curves = range_curves(run)
+    st.plotly_chart(sweep_figure(
+        [Curve(lbl, np.asarray(rt["lrs"], dtype=float), np.asarray(rt["smoothed"], dtype=float))
+         for lbl, rt in curves],
+        markers={lbl: rt["suggestions"][PRIMARY_METHOD]["max_lr"] for lbl, rt in curves
+                 if PRIMARY_METHOD in rt.get("suggestions", {})}), width="stretch", key="chart.runs.sweep")
+    if res.get("recommendation"):
+        st.success(f"Use **{res['param']} = {res['recommendation']['value']}**: "
+                   f"{res['recommendation']['why']}.", icon="✅")
+elif run.kind == "train":
+    show_training_curves(*training_curves(res), key="runs.one.train")
+    show_training_table(res)
+
+with st.expander("Configuration"):
+    st.json(run.config)
+
+d1, d2, d3 = st.columns(3)
+d1.download_button("Download JSON", json.dumps({"id": run.id, "kind": run.kind, "label": run.label,
+                                                "status": run.status, "config": run.config,
+                                                "result": run.result}, indent=1),
+                   f"run_{run.id}.json", "application/json", key="btn.runs.dl_json")
+if run.kind == "range_test" and "range_test" in res:
+    d2.download_button("Download curve (CSV)", curve_frame(res["range_test"]).to_csv(index=False),
+                       f"run_{run.id}.csv", "text/csv", key="btn.runs.dl_csv")
+
+with st.form("runs.rename", border=False):
+    r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
+    new_label = r1.text_input("Rename", value=run.label or "", key=f"runs.label.{run.id}")
+    if r2.form_submit_button("Save name"):
+        store.rename_run(run.id, new_label.strip() or None)
+        st.rerun()
+
+
+@st.dialog("Delete run?")
+def confirm_delete(run_id: int) -> None:
+    st.write(f"Run #{run_id} will be removed from the store for good.")
+    c1, c2 = st.columns(2)
+    if c1.button("Delete", type="primary", key="btn.runs.confirm_delete"):
+        store.delete_run(run_id)
+        st.rerun()
+    if c2.button("Keep it", key="btn.runs.keep"):
+        st.rerun()
+
+
+if d3.button("Delete…", key="btn.runs.delete"):
+    confirm_delete(run.id)

@@ -1,0 +1,167 @@
+"""Sweeps: range tests across weight decays, batch sizes, momenta or seeds, overlaid as in
+Smith (2018), with the paper's rule applied and each suggestion's stability shown."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from clr_core.errors import ConfigError
+from clr_core.experiments import PRIMARY_METHOD, SWEEP_PARAMS, SweepConfig, job_device
+from clr_core.plots import Curve, sweep_figure
+from ui.forms import data_model_form
+from ui.jobs import current_job, job_events, owner_id, progress_text, registry
+from ui.state import default
+from ui.widgets import float_input
+
+SLOT = "sweep.job"
+DEFAULT_VALUES = {
+    "weight_decay": "1e-3, 1e-4, 1e-5, 0",
+    "batch_size": "32, 64, 128, 256",
+    "momentum": "0.8, 0.9, 0.95, 0.99",
+    "seed": "0, 1, 2, 3, 4",
+}
+RULES = {
+    "weight_decay": "Smith (2018): run a range test at each weight decay and pick the largest "
+                    "weight decay that still allows a high maximum learning rate.",
+    "batch_size": "Smith (2018): larger batches allow larger learning rates; use the largest "
+                  "batch that fits in memory.",
+    "momentum": "Smith (2018): a momentum range test shows little; test 0.9–0.99 and use cyclical "
+                "momentum 0.95 → 0.85 with 1cycle.",
+    "seed": "No other finder shows it: repeat the same test with other seeds and see how far "
+            "each suggestion moves. Trust a method whose spread is small.",
+}
+
+st.title("🧹 Sweeps")
+st.caption("Range tests across a hyper-parameter, overlaid on one chart, as in Smith (2018).")
+owner_id()
+reg = registry()
+
+
+def parse_values(param: str, text: str) -> list:
+    """Comma-separated values typed by a person, checked per item."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    out = []
+    for t in items:
+        try:
+            v = float(t)
+        except ValueError:
+            raise ConfigError(f"values: '{t}' is not a number") from None
+        if param in ("batch_size", "seed"):
+            if v != int(v):
+                raise ConfigError(f"values: {param} must be whole numbers, got '{t}'")
+            v = int(v)
+        out.append(v)
+    return out
+
+
+form_col, view_col = st.columns([1, 2], gap="large")
+with form_col:
+    param = st.radio("Sweep over", list(SWEEP_PARAMS), key=default("sweep.param", "weight_decay"),
+                     format_func=lambda p: p.replace("_", " "), horizontal=True)
+    st.caption(SWEEP_PARAMS[param])
+    values_text = st.text_input("Values (comma-separated)",
+                                key=default(f"sweep.values.{param}", DEFAULT_VALUES[param]))
+    errors: list[str] = []
+    base = data_model_form("sweep", errors, exclude=(param,))
+    st.markdown("**Each range test**")
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        start_lr = float_input("Start LR", "sweep.start_lr", 1e-4, errors=errors)
+    with c2:
+        end_lr = float_input("End LR", "sweep.end_lr", 10.0, errors=errors)
+    num_iter = int(c3.number_input("Iterations", min_value=10, max_value=100_000, step=10,
+                                   key=default("sweep.num_iter", 80)))
+    config = None
+    if not errors:
+        try:
+            values = parse_values(param, values_text or "")
+            config = {"base": {**base, "start_lr": start_lr, "end_lr": end_lr, "num_iter": num_iter,
+                               "mode": "exp"},
+                      "param": param, "values": values}
+            SweepConfig(**config).validate()
+        except ConfigError as exc:
+            config = None
+            st.error(str(exc), icon="🚫")
+
+status = current_job(SLOT, "sweep")
+running = status is not None and not status.is_terminal
+with form_col:
+    b1, b2 = st.columns(2)
+    if b1.button("Start sweep", type="primary", disabled=config is None or running,
+                 key="btn.sweep.start", width="stretch"):
+        st.session_state[SLOT] = reg.submit("sweep", config, owner=owner_id(),
+                                            device=job_device(config["base"]),
+                                            label=f"sweep · {param} · {config['base']['dataset']}")
+        st.rerun()
+    b2.button("Cancel", disabled=not running, key="btn.sweep.cancel", width="stretch",
+              on_click=lambda: reg.cancel(st.session_state[SLOT]))
+
+
+def curves_from_events(events: list[dict]) -> list[Curve]:
+    grouped: dict[str, list[dict]] = {}
+    for e in events:
+        if e.get("kind") == "point":
+            grouped.setdefault(e.get("curve", "run"), []).append(e)
+    return [Curve(lbl, np.array([p["lr"] for p in pts], dtype=float),
+                  np.array([p["smoothed"] for p in pts], dtype=float)) for lbl, pts in grouped.items()]
+
+
+def curves_from_result(result: dict) -> tuple[list[Curve], dict[str, float]]:
+    curves, markers = [], {}
+    for c in result.get("curves", []):
+        rt = c["range_test"]
+        curves.append(Curve(c["label"], np.asarray(rt["lrs"], dtype=float),
+                            np.asarray(rt["smoothed"], dtype=float)))
+        s = rt["suggestions"].get(PRIMARY_METHOD)
+        if s:
+            markers[c["label"]] = s["max_lr"]
+    return curves, markers
+
+
+@st.fragment(run_every=0.5 if running else None)
+def live_view() -> None:
+    job = current_job(SLOT, "sweep")
+    if job is None:
+        st.info("Choose what to sweep, the values, and press **Start sweep**. One range test "
+                "runs per value; the curves appear here as they run.", icon="👈")
+        return
+    st.progress(min(job.progress, 1.0), text=progress_text(job))
+    if job.state == "failed":
+        st.error(f"The sweep failed: {job.error}", icon="🚫")
+    if job.is_terminal and job.result:
+        curves, markers = curves_from_result(job.result)
+    else:
+        curves, markers = curves_from_events(job_events(job.id)), {}
+    if curves:
+        st.plotly_chart(sweep_figure(curves, markers=markers), width="stretch", key="chart.sweep")
+    if running and job.is_terminal:
+        st.rerun()
+
+
+with view_col:
+    live_view()
+    status = current_job(SLOT, "sweep")
+    if status is not None and status.is_terminal and status.result:
+        res = status.result
+        p = res.get("param", param)
+        st.markdown(f"**The rule.** {RULES[p]}")
+        rec = res.get("recommendation")
+        if rec:
+            st.success(f"Use **{p} = {rec['value']}**: {rec['why']}.", icon="✅")
+        rows = []
+        for c in res.get("curves", []):
+            s = c["range_test"]["suggestions"]
+            rows.append({p: c["value"], "stopped": c["range_test"]["stop_reason"],
+                         **{f"{m} max_lr": s[m]["max_lr"] for m in s}})
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        if res.get("stability"):
+            st.subheader("Suggestion stability across seeds")
+            st.dataframe(pd.DataFrame([
+                {"method": m, "median max_lr": v["median_max_lr"], "min": v["min_max_lr"],
+                 "max": v["max_max_lr"], "spread (decades)": v["spread_decades"], "runs": v["n"]}
+                for m, v in res["stability"].items()]).sort_values("spread (decades)"),
+                hide_index=True, width="stretch")
+            st.caption("Spread is log10(max / min) of the suggested max_lr: 0.3 means a factor of 2.")

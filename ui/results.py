@@ -1,0 +1,118 @@
+"""Drawing a finished run's result; shared by the live pages and the runs page so a
+reopened run looks exactly as it did when it finished."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from clr_core.experiments import PRIMARY_METHOD
+from clr_core.plots import Curve, accuracy_figure, line_figure, range_test_figure
+
+
+def suggestions_frame(rt: dict) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"method": k, "base_lr": s["base_lr"], "max_lr": s["max_lr"],
+          "explanation": s["explanation"], "source": s.get("source", "")}
+         for k, s in rt.get("suggestions", {}).items()],
+        columns=["method", "base_lr", "max_lr", "explanation", "source"])
+
+
+def curve_frame(rt: dict) -> pd.DataFrame:
+    return pd.DataFrame({"iteration": np.arange(len(rt["lrs"])), "lr": rt["lrs"],
+                         "loss": rt["losses"], "smoothed": rt["smoothed"]})
+
+
+def accuracy_points(rt: dict) -> tuple[np.ndarray, np.ndarray]:
+    acc = rt.get("accuracies") or {}
+    if isinstance(acc, dict):
+        return np.asarray(acc.get("lrs", []), dtype=float), np.asarray(acc.get("accuracies", []), dtype=float)
+    return (np.array([a["lr"] for a in acc], dtype=float),
+            np.array([a["accuracy"] for a in acc], dtype=float))
+
+
+def show_range_test(rt: dict, *, key: str, highlight: str | None = PRIMARY_METHOD) -> None:
+    """The loss-versus-LR chart with every suggestion, accuracy if measured, and the table."""
+    log_x = rt.get("mode", "exp") == "exp"
+    fig = range_test_figure(rt["lrs"], rt["losses"], rt["smoothed"], log_x=log_x,
+                            suggestions=rt.get("suggestions"), highlight=highlight)
+    st.plotly_chart(fig, width="stretch", key=f"chart.{key}.loss")
+    lrs, acc = accuracy_points(rt)
+    if len(lrs):
+        st.plotly_chart(accuracy_figure([Curve("validation accuracy", lrs, acc)], log_x=log_x),
+                        width="stretch", key=f"chart.{key}.acc")
+
+
+def show_suggestions(rt: dict) -> None:
+    table = suggestions_frame(rt)
+    if len(table):
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"base_lr": st.column_config.NumberColumn(format="%.3g"),
+                                    "max_lr": st.column_config.NumberColumn(format="%.3g")})
+    else:
+        st.warning("No suggestion: the curve is too short or flat. Widen the LR range or run "
+                   "more iterations.", icon="🤷")
+
+
+def field(points: list[dict], name: str) -> np.ndarray:
+    """One field of streamed points as floats (missing values as NaN)."""
+    return np.array([p[name] if p.get(name) is not None else np.nan for p in points], dtype=float)
+
+
+def training_frame(result: dict) -> pd.DataFrame:
+    rows = []
+    for r in result.get("runs", []):
+        t = r["train"]
+        losses = t.get("losses") or [None]
+        rows.append({"run": r["label"], "final val acc": t.get("final_val_accuracy"),
+                     "best val acc": t.get("best_val_accuracy"), "final loss": losses[-1],
+                     "stopped": t.get("stop_reason")})
+    return pd.DataFrame(rows)
+
+
+def training_curves(result: dict) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
+    """Loss, accuracy, LR and momentum curves of a finished training job."""
+    loss, acc, lr, mom = [], [], [], []
+    for r in result.get("runs", []):
+        t, label = r["train"], r["label"]
+        it = np.asarray(t["iterations"], dtype=float)
+        loss.append(Curve(label, it, np.asarray(t["losses"], dtype=float)))
+        lr.append(Curve(label, it, np.asarray(t["lrs"], dtype=float)))
+        moms = np.asarray([np.nan if m is None else m for m in t.get("momentums") or []], dtype=float)
+        if len(moms) and np.isfinite(moms).any():
+            mom.append(Curve(label, it, moms))
+        evals = t.get("evals") or []
+        if evals:
+            acc.append(Curve(label, field(evals, "iteration"), field(evals, "val_accuracy")))
+    return loss, acc, lr, mom
+
+
+def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], mom: list[Curve],
+                         *, key: str) -> None:
+    if loss:
+        st.plotly_chart(line_figure(loss, x_title="iteration", y_title="training loss",
+                                    uirevision=f"{key}-loss"), width="stretch", key=f"chart.{key}.loss")
+    if acc:
+        st.plotly_chart(accuracy_figure(acc, log_x=False, x_title="iteration"), width="stretch",
+                        key=f"chart.{key}.acc")
+    c1, c2 = st.columns(2)
+    if lr:
+        c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=260,
+                                    uirevision=f"{key}-lr"), width="stretch", key=f"chart.{key}.lr")
+    if mom:
+        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=260,
+                                    uirevision=f"{key}-mom"), width="stretch", key=f"chart.{key}.mom")
+
+
+def show_training_table(result: dict) -> None:
+    table = training_frame(result)
+    if not len(table):
+        return
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"final val acc": st.column_config.NumberColumn(format="percent"),
+                                "best val acc": st.column_config.NumberColumn(format="percent")})
+    scored = table.dropna(subset=["best val acc"])
+    if len(scored):
+        best = scored.sort_values("best val acc", ascending=False).iloc[0]
+        st.success(f"Best validation accuracy: **{best['run']}** ({best['best val acc']:.1%}).", icon="🏆")
