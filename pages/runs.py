@@ -46,12 +46,13 @@ table = pd.DataFrame([{
     "kind": r.kind, "label": r.label, "status": r.status, "data": r.dataset,
     "headline": r.headline, "error": r.error,
 } for r in runs], columns=["id", "when", "kind", "label", "status", "data", "headline", "error"])
-picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
-                      selection_mode="multi-row", key="runs.table")
-rows = picked.selection.rows if picked is not None else []
-chosen_ids = [int(table.iloc[i]["id"]) for i in rows if i < len(table)]
+st.dataframe(table, hide_index=True, width="stretch", key="runs.table")
+labels = {r.id: f"#{r.id} · {r.kind} · {r.label or ''} · {r.status}" for r in runs}
+chosen_ids = st.multiselect("Open runs (one to reopen it, several to overlay)", list(labels),
+                            format_func=labels.get, key="runs.open",
+                            placeholder="choose runs")
+chosen_ids = [i for i in chosen_ids if i in labels]
 if not chosen_ids:
-    st.caption("Select one run to open it, or several to overlay them.")
     st.stop()
 
 

@@ -62,14 +62,14 @@ def test_momentum_chart_appears_for_one_cycle(at):
 
 
 def test_overlay_several_schedules(at):
-    at.button(key="designer.add_overlay").click().run()
+    at.button(key="btn.designer.add_overlay").click().run()
     at.selectbox(key="designer.policy").set_value("exp_range").run()
-    at.button(key="designer.add_overlay").click().run()
+    at.button(key="btn.designer.add_overlay").click().run()
     assert len(at.session_state["designer.overlays"]) == 2
     fig = _charts(at)[0].proto.spec
     traces = json.loads(fig)["data"]
     assert len(traces) == 3  # two overlays and the current schedule
-    at.button(key="designer.clear_overlay").click().run()
+    at.button(key="btn.designer.clear_overlay").click().run()
     assert at.session_state["designer.overlays"] == []
 
 
@@ -98,7 +98,7 @@ def test_zero_step_size_is_refused_with_the_rule(at):
 def test_rule_of_thumb_sets_step_size_from_epoch(at):
     at.number_input(key="designer.ipe").set_value(250).run()
     at.slider(key="designer.factor").set_value(6).run()
-    at.button(key="designer.apply_step").click().run()
+    at.button(key="btn.designer.apply_step").click().run()
     assert at.number_input(key="designer.triangular.step_size_up").value == 1500
 
 
@@ -107,7 +107,7 @@ def test_preset_loads_smiths_one_cycle(at):
     name = next(n for n in presets if schedules.PRESETS[n].config["policy"] == "one_cycle"
                 and schedules.PRESETS[n].config.get("three_phase"))
     at.selectbox(key="designer.preset").set_value(name).run()
-    at.button(key="designer.load_preset").click().run()
+    at.button(key="btn.designer.load_preset").click().run()
     assert at.selectbox(key="designer.policy").value == "one_cycle"
     assert at.checkbox(key="designer.one_cycle.three_phase").value is True
     assert not at.exception and not at.error
