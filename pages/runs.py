@@ -48,10 +48,11 @@ table = pd.DataFrame([{
 } for r in runs], columns=["id", "when", "kind", "label", "status", "data", "headline", "error"])
 st.dataframe(table, hide_index=True, width="stretch", key="runs.table")
 labels = {r.id: f"#{r.id} · {r.kind} · {r.label or ''} · {r.status}" for r in runs}
+# drop runs deleted since the last visit: a widget value must be one of its options
+st.session_state["runs.open"] = [i for i in st.session_state.get("runs.open", []) if i in labels]
 chosen_ids = st.multiselect("Open runs (one to reopen it, several to overlay)", list(labels),
                             format_func=labels.get, key="runs.open",
                             placeholder="choose runs")
-chosen_ids = [i for i in chosen_ids if i in labels]
 if not chosen_ids:
     st.stop()
 

@@ -40,6 +40,8 @@ with form_col:
                                      key=default("train.eval_every", 50)))
     designed = st.session_state.get(CURRENT)
     sources = (["designed"] if designed else []) + list(schedules.PRESETS)
+    if st.session_state.get("train.source") not in sources:
+        st.session_state["train.source"] = sources[0]
     source = st.selectbox(
         "Schedule", sources, key="train.source",
         format_func=lambda s: f"From the designer: {designed['policy']}" if s == "designed"

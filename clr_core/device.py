@@ -1,0 +1,116 @@
+"""Where to run: CUDA if present, then Apple's MPS, then the CPU.
+
+One place decides so the UI, the CLI and the jobs agree, and asking for a device the
+machine lacks fails with a message instead of a CUDA traceback deep in a run.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+from clr_core.errors import ConfigError
+
+_PREFERENCE = re.compile(r"^(auto|cpu|mps|cuda)(?::(\d+))?$")
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def available_devices() -> list[str]:
+    """Device strings `pick_device` accepts on this machine, best first (for a select box)."""
+    devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    if _mps_available():
+        devices.append("mps")
+    devices.append("cpu")
+    return devices
+
+
+def pick_device(preference: str | torch.device | None = "auto") -> torch.device:
+    """`"auto"` picks cuda, then mps, then cpu; anything else must exist here or ConfigError."""
+    if isinstance(preference, torch.device):
+        preference = str(preference)
+    pref = (preference or "auto").strip().lower()
+    m = _PREFERENCE.match(pref)
+    if m is None:
+        raise ConfigError(
+            f"unknown device {preference!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps' "
+            f"(this machine has: {', '.join(available_devices())})"
+        )
+    kind, index = m.group(1), m.group(2)
+    if kind == "auto":
+        if index is not None:
+            raise ConfigError(f"'auto' takes no index, got {preference!r}")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if kind == "cpu":
+        return torch.device("cpu")
+    if kind == "mps":
+        if not _mps_available():
+            raise ConfigError(
+                "device 'mps' was asked for but Apple's Metal backend is not available here "
+                f"(available: {', '.join(available_devices())}); choose 'auto' or 'cpu'"
+            )
+        return torch.device("mps")
+    # cuda / cuda:N
+    if not torch.cuda.is_available():
+        raise ConfigError(
+            f"device {preference!r} was asked for but CUDA is not available here (no NVIDIA GPU, "
+            f"or torch was built without CUDA); available: {', '.join(available_devices())}. "
+            "Choose 'auto' or 'cpu'."
+        )
+    if index is not None:
+        count = torch.cuda.device_count()
+        if int(index) >= count:
+            raise ConfigError(
+                f"device {preference!r} was asked for but this machine has {count} CUDA device(s) "
+                f"(cuda:0 .. cuda:{count - 1})"
+            )
+        return torch.device("cuda", int(index))
+    return torch.device("cuda")
+
+
+def describe_device(device: torch.device | str) -> str:
+    """A label for the UI, e.g. "CUDA: NVIDIA H100 80GB HBM3 (79 GB)" or "CPU (2 threads)"."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(index)
+        return f"CUDA: {props.name} ({props.total_memory / 1024**3:.0f} GB)"
+    if device.type == "mps":
+        return "MPS: Apple GPU"
+    if device.type == "cpu":
+        return f"CPU ({torch.get_num_threads()} threads)"
+    return str(device)
+
+
+def device_label(preference: str = "auto") -> str:
+    """What "auto" (or another preference) resolves to, as a label."""
+    return describe_device(pick_device(preference))
+
+
+def amp_available(device: torch.device | str) -> bool:
+    """Whether mixed precision pays off here: CUDA yes, MPS where torch supports it, CPU no.
+
+    CPU autocast to bfloat16 runs, but is usually slower than float32 without AMX, so the
+    training loop treats `amp=True` on a CPU as a no-op rather than a slowdown."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available()
+    if device.type == "mps":
+        return _mps_available() and torch.amp.is_autocast_available("mps")
+    return False
+
+
+def amp_dtype(device: torch.device | str) -> torch.dtype:
+    """bfloat16 where the GPU has it (no loss scaling needed), else float16."""
+    device = torch.device(device)
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16

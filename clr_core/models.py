@@ -1,0 +1,131 @@
+"""Models sized to the data: from logistic regression (seconds on a CPU) to ResNet-18.
+
+Construction is seeded without touching the global RNG, so two runs that differ only in
+their schedule start from identical weights and the comparison is about the schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from clr_core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    label: str
+    description: str
+    default_width: int | None
+
+
+MODELS: dict[str, ModelInfo] = {
+    "logreg": ModelInfo(
+        "Logistic regression", "Flatten + one linear layer: convex, the fastest sanity check.", None),
+    "mlp": ModelInfo(
+        "MLP (2 hidden layers)", "Flatten, two ReLU hidden layers of `width` units (default 256).",
+        256),
+    "cnn": ModelInfo(
+        "Small CNN", "Three conv+BatchNorm stages (width, 2x, 4x channels; default 32), global "
+        "average pooling; any input from 8x8 up, 1 or 3 channels.", 32),
+    "resnet18": ModelInfo(
+        "ResNet-18", "torchvision's ResNet-18, untrained; 3x3 stride-1 stem and no max-pool for "
+        "small images (CIFAR style). Slow on a CPU.", None),
+}
+
+
+def _flat(shape: Sequence[int]) -> int:
+    c, h, w = shape
+    return c * h * w
+
+
+def _logreg(shape, num_classes, width):
+    return nn.Sequential(nn.Flatten(), nn.Linear(_flat(shape), num_classes))
+
+
+def _mlp(shape, num_classes, width):
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(_flat(shape), width), nn.ReLU(inplace=True),
+        nn.Linear(width, width), nn.ReLU(inplace=True),
+        nn.Linear(width, num_classes),
+    )
+
+
+def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+def _cnn(shape, num_classes, width):
+    c, h, w = shape
+    if min(h, w) < 4:
+        raise ConfigError(f"the cnn needs images of at least 4x4 pixels, got {h}x{w}")
+    return nn.Sequential(
+        _conv_block(c, width), _conv_block(width, width), nn.MaxPool2d(2),
+        _conv_block(width, 2 * width), nn.MaxPool2d(2),
+        _conv_block(2 * width, 4 * width),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(4 * width, num_classes),
+    )
+
+
+def _resnet18(shape, num_classes, width):
+    from torchvision.models import resnet18
+
+    c, h, w = shape
+    model = resnet18(weights=None, num_classes=num_classes)
+    if min(h, w) < 64:  # the ImageNet stem would shrink 32x32 to 8x8 before the first block
+        model.conv1 = nn.Conv2d(c, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        model.maxpool = nn.Identity()
+    elif c != 3:
+        model.conv1 = nn.Conv2d(c, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    nn.init.kaiming_normal_(model.conv1.weight, mode="fan_out", nonlinearity="relu")
+    return model
+
+
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {
+    "logreg": _logreg, "mlp": _mlp, "cnn": _cnn, "resnet18": _resnet18,
+}
+
+
+def _check_shape(input_shape) -> tuple[int, int, int]:
+    try:
+        shape = tuple(int(v) for v in input_shape)
+        ok = len(shape) == 3 and all(v > 0 for v in shape) and \
+            all(not isinstance(v, bool) and int(v) == v for v in input_shape)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"input_shape must be (channels, height, width) of positive integers, "
+                          f"got {input_shape!r}")
+    return shape
+
+
+def make_model(name: str, input_shape: Sequence[int], num_classes: int, *, seed: int = 0,
+               width: int | None = None) -> nn.Module:
+    """A fresh model; the same seed gives identical weights (the global RNG is left alone).
+
+    `width` sets hidden units (mlp) or base channels (cnn); logreg and resnet18 ignore it."""
+    if name not in _BUILDERS:
+        raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    shape = _check_shape(input_shape)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ConfigError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    if width is None:
+        width = MODELS[name].default_width
+    elif isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ConfigError(f"width must be a positive integer, got {width!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"seed must be an integer, got {seed!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _BUILDERS[name](shape, num_classes, width)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters, for the UI's model summary."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

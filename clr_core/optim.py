@@ -1,0 +1,127 @@
+"""Optimizers, and the one knob cyclical momentum turns on each of them.
+
+SGD and RMSprop call it `momentum`; Adam and AdamW call it `betas[0]`. `get_momentum`
+and `set_momentum` follow torch's CyclicLR/OneCycleLR rule (betas if the group has
+them, else momentum) so a schedule drives every optimizer the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from clr_core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    label: str
+    description: str
+    momentum_name: str  # "momentum" or "betas[0]"
+
+
+OPTIMIZERS: dict[str, OptimizerInfo] = {
+    "sgd": OptimizerInfo(
+        "SGD (momentum)", "Smith's setting for CLR and 1cycle; momentum 0.9 by default.", "momentum"),
+    "adam": OptimizerInfo(
+        "Adam", "Adaptive; Smith (2015) found CLR helps it less than SGD. Momentum is betas[0].",
+        "betas[0]"),
+    "adamw": OptimizerInfo(
+        "AdamW", "Adam with decoupled weight decay. Momentum is betas[0].", "betas[0]"),
+    "rmsprop": OptimizerInfo(
+        "RMSprop", "Adaptive; torch's default momentum is 0 (used when momentum is not given).",
+        "momentum"),
+}
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def _unit(name: str, value: Any) -> float:
+    value = _number(name, value)
+    if not 0.0 <= value < 1.0:
+        raise ConfigError(f"{name} must be in [0, 1), got {value!r}")
+    return value
+
+
+def make_optimizer(name: str, params: Iterable | nn.Module, *, lr: float,
+                   momentum: float | None = None, weight_decay: float = 0.0,
+                   nesterov: bool = False,
+                   betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Optimizer:
+    """A validated optimizer; bad values raise ConfigError naming the setting.
+
+    `momentum=None` means the optimizer's usual value: 0.9 for SGD, 0 for RMSprop (torch's
+    default), betas[0] for Adam/AdamW. Given explicitly, it replaces betas[0] for those."""
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}")
+    lr = _number("lr", lr)
+    if lr <= 0:
+        raise ConfigError(f"lr must be > 0, got {lr!r}")
+    if momentum is not None:
+        momentum = _unit("momentum", momentum)
+    weight_decay = _number("weight_decay", weight_decay)
+    if weight_decay < 0:
+        raise ConfigError(f"weight_decay must be >= 0, got {weight_decay!r}")
+    if not isinstance(nesterov, bool):
+        raise ConfigError(f"nesterov must be True or False, got {nesterov!r}")
+    if not isinstance(betas, tuple | list) or len(betas) != 2:
+        raise ConfigError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    betas = (_unit("betas[0]", betas[0]), _unit("betas[1]", betas[1]))
+    if nesterov and name != "sgd":
+        raise ConfigError(f"nesterov applies to SGD only, not {name!r}")
+
+    if isinstance(params, nn.Module):
+        params = params.parameters()
+    params = list(params)
+    if not params:
+        raise ConfigError("the optimizer got no parameters to train")
+
+    if name == "sgd":
+        m = 0.9 if momentum is None else momentum
+        if nesterov and m <= 0:
+            raise ConfigError("nesterov needs momentum > 0")
+        return torch.optim.SGD(params, lr=lr, momentum=m, weight_decay=weight_decay,
+                               nesterov=nesterov)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, momentum=0.0 if momentum is None else momentum,
+                                   weight_decay=weight_decay)
+    if momentum is not None:
+        betas = (momentum, betas[1])
+    cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+    return cls(params, lr=lr, betas=betas, weight_decay=weight_decay)
+
+
+def get_momentum(group: dict) -> float | None:
+    """betas[0] if the group has betas, else momentum, else None (e.g. Adagrad)."""
+    if "betas" in group:
+        return float(group["betas"][0])
+    if "momentum" in group:
+        return float(group["momentum"])
+    return None
+
+
+def set_momentum(group: dict, value: float) -> None:
+    """Set the group's momentum knob (betas[0] or momentum); ConfigError if it has none."""
+    value = _unit("momentum", value)
+    if "betas" in group:
+        group["betas"] = (value, *tuple(group["betas"])[1:])
+    elif "momentum" in group:
+        group["momentum"] = value
+    else:
+        raise ConfigError("this optimizer has no momentum to set (no 'momentum' or 'betas')")
+
+
+def has_momentum(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether cyclical momentum can drive this optimizer."""
+    return get_momentum(optimizer.param_groups[0]) is not None

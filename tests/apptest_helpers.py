@@ -1,0 +1,50 @@
+"""Driving the live pages under AppTest, where `run_every` never fires: rerun until done."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from streamlit.testing.v1 import AppTest
+
+APP = "../app.py"
+
+
+def open_page(page: str, timeout: float = 60) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def job_state(at: AppTest, slot: str) -> str | None:
+    from ui.jobs import registry
+
+    job_id = at.session_state[slot] if slot in at.session_state else None
+    return registry().status(job_id).state if job_id else None
+
+
+def run_until_done(at: AppTest, slot: str, timeout: float = 120) -> str:
+    """Rerun the page (as the fragment's polling would) until the job in `slot` ends."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = job_state(at, slot)
+        if state in ("done", "cancelled", "failed"):
+            at.run()  # the final full run draws results
+            assert not at.exception, at.exception
+            return state
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job in {slot} still {state} after {timeout}s")
+        time.sleep(0.2)
+        at.run()
+        assert not at.exception, at.exception
+
+
+def chart_traces(at: AppTest, key_part: str) -> list[dict]:
+    """The plotly traces of the chart whose spec mentions `key_part` in its uirevision."""
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if key_part in json.dumps(spec.get("layout", {}).get("uirevision", "")):
+            return spec["data"]
+    raise AssertionError(f"no chart with uirevision containing {key_part!r}")

@@ -1,0 +1,72 @@
+"""The live pages in a real browser: every page loads, a range test streams, Cancel stops
+it, suggestions appear, and "Use in designer" fills the designer."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from bhelpers import screenshot, wait_idle
+from playwright.sync_api import expect
+
+from ui.nav import PAGES
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("info", PAGES, ids=[p.url_path for p in PAGES])
+def test_every_page_loads_without_an_exception(page, app_url, info):
+    page.goto(f"{app_url}/{info.url_path}")
+    wait_idle(page)
+    expect(page.get_by_role("heading", level=1).first).to_contain_text(info.title.split()[0])
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    screenshot(page, f"page_{info.url_path}")
+
+
+def _set_number(page, label: str, value: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    wait_idle(page)
+
+
+def _caption_text(page) -> str:
+    loc = page.get_by_text(re.compile(r"Current LR"))
+    return loc.first.inner_text()
+
+
+def test_range_test_streams_live_then_cancel_keeps_partial_curve(page, app_url):
+    page.goto(f"{app_url}/range-test")
+    wait_idle(page)
+    _set_number(page, "Iterations", "30000")
+    end = page.get_by_label("End LR", exact=True)
+    end.fill("0.05")
+    end.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Start range test").click()
+    # the curve grows while the job runs: the caption's iteration count changes
+    caption = page.get_by_text(re.compile(r"Current LR"))
+    expect(caption.first).to_be_visible(timeout=30_000)
+    first = _caption_text(page)
+    expect(caption.first).not_to_have_text(first, timeout=15_000)
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    screenshot(page, "range_test_live")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text(re.compile("Cancelled"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Suggested bounds")).to_be_visible()
+    screenshot(page, "range_test_cancelled")
+
+
+def test_range_test_suggestions_and_use_in_designer(page, app_url):
+    page.goto(f"{app_url}/range-test")
+    wait_idle(page)
+    _set_number(page, "Iterations", "80")
+    page.get_by_role("button", name="Start range test").click()
+    expect(page.get_by_text("Suggested bounds")).to_be_visible(timeout=90_000)
+    expect(page.get_by_role("button", name="Use in designer")).to_be_visible()
+    screenshot(page, "range_test_done")
+    page.get_by_role("button", name="Use in designer").click()
+    expect(page.get_by_text(re.compile("From the range test"))).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    expect(page.get_by_role("heading", name=re.compile("Schedule designer"))).to_be_visible()
+    screenshot(page, "designer_after_handoff")

@@ -1,0 +1,97 @@
+"""AppTest tests of the live pages: range test, cancel, hand-off, training with baselines."""
+
+from __future__ import annotations
+
+import pytest
+from apptest_helpers import chart_traces, job_state, open_page, run_until_done
+
+
+def _start_range_test(at, num_iter: int):
+    at.number_input(key="rt.num_iter").set_value(num_iter).run()
+    at.button(key="btn.rt.start").click().run()
+    assert not at.exception, at.exception
+    assert job_state(at, "rt.job") in ("queued", "running", "done")
+
+
+def test_range_test_runs_and_shows_suggestions_and_chart():
+    at = open_page("pages/range_test.py")
+    _start_range_test(at, 60)
+    assert run_until_done(at, "rt.job") == "done"
+    traces = chart_traces(at, "range-test")
+    names = [t.get("name", "") for t in traces]
+    assert "loss (smoothed)" in names
+    smoothed = next(t for t in traces if t["name"] == "loss (smoothed)")
+    assert len(smoothed["x"]) >= 10
+    # one marker per suggestion on the curve, and the table lists them with explanations
+    assert any(n.startswith("valley") for n in names)
+    table = at.dataframe[0].value
+    assert {"method", "base_lr", "max_lr", "explanation"} <= set(table.columns)
+    assert "valley" in set(table["method"])
+    assert (table["base_lr"] < table["max_lr"]).all()
+    assert not at.error
+
+
+def test_cancel_keeps_the_partial_curve():
+    at = open_page("pages/range_test.py")
+    at.text_input(key="rt.end_lr").set_value("0.05").run()  # no divergence: it would run long
+    _start_range_test(at, 20_000)
+    at.button(key="btn.rt.cancel").click().run()
+    assert run_until_done(at, "rt.job") == "cancelled"
+    from ui.jobs import registry
+
+    status = registry().status(at.session_state["rt.job"])
+    n = len(status.result["range_test"]["lrs"])
+    assert 0 < n < 20_000
+    assert any("Cancelled" in w.value for w in at.warning)
+
+
+def test_use_in_designer_fills_the_designer():
+    at = open_page("pages/range_test.py")
+    _start_range_test(at, 60)
+    run_until_done(at, "rt.job")
+    from ui.jobs import registry
+
+    rt = registry().status(at.session_state["rt.job"]).result["range_test"]
+    method = at.selectbox(key="rt.method").value
+    expected = rt["suggestions"][method]
+    at.button(key="btn.rt.to_designer").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="designer.policy").value == "triangular"
+    assert float(at.text_input(key="designer.triangular.max_lr").value) == pytest.approx(
+        expected["max_lr"], rel=1e-5)
+    assert float(at.text_input(key="designer.triangular.base_lr").value) == pytest.approx(
+        expected["base_lr"], rel=1e-5)
+    assert any("From the range test" in s.value for s in at.success)
+
+
+def test_bad_range_test_input_shows_message_and_disables_start():
+    at = open_page("pages/range_test.py")
+    at.text_input(key="rt.start_lr").set_value("20").run()  # above end_lr
+    assert not at.exception
+    assert any("start_lr" in e.value for e in at.error)
+    assert at.button(key="btn.rt.start").disabled
+    at.text_input(key="rt.weight_decay").set_value("-1").run()
+    assert any("weight_decay" in e.value for e in at.error)
+
+
+def test_training_with_a_baseline_is_compared():
+    at = open_page("pages/training.py")
+    at.number_input(key="train.num_iter").set_value(80).run()
+    at.multiselect(key="train.baselines").set_value(["fixed"]).run()
+    at.button(key="btn.train.start").click().run()
+    assert run_until_done(at, "train.job") == "done"
+    table = at.dataframe[0].value
+    assert len(table) == 2
+    assert table["best val acc"].between(0, 1).all()
+    loss = chart_traces(at, "train-loss")
+    assert len(loss) == 2
+    assert any("Best validation accuracy" in s.value for s in at.success)
+
+
+def test_missing_dataset_is_a_message_not_a_traceback():
+    at = open_page("pages/range_test.py")
+    at.selectbox(key="rt.dataset").set_value("mnist").run()
+    _start_range_test(at, 20)
+    assert run_until_done(at, "rt.job") == "failed"
+    assert any("MNIST" in e.value or "mnist" in e.value for e in at.error)
+    assert not any("Traceback" in e.value for e in at.error)

@@ -1,0 +1,80 @@
+"""AppTest tests of the sweeps, runs and learn pages, and runs surviving a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from apptest_helpers import chart_traces, open_page, run_until_done
+
+from clr_core.lessons import LESSONS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_weight_decay_sweep_of_three_values_shows_three_curves():
+    at = open_page("pages/sweeps.py")
+    at.radio(key="sweep.param").set_value("weight_decay").run()
+    at.text_input(key="sweep.values.weight_decay").set_value("1e-3, 1e-4, 0").run()
+    at.number_input(key="sweep.num_iter").set_value(40).run()
+    at.button(key="btn.sweep.start").click().run()
+    assert run_until_done(at, "sweep.job", timeout=180) == "done"
+    traces = chart_traces(at, "sweep")
+    lines = [t for t in traces if t.get("mode") == "lines"]
+    assert sorted(t["name"] for t in lines) == sorted(
+        ["weight_decay=0.001", "weight_decay=0.0001", "weight_decay=0"])
+    assert any("largest weight decay" in m.value for m in at.markdown)
+    assert len(at.dataframe[0].value) == 3
+
+
+def test_sweep_rejects_bad_values():
+    at = open_page("pages/sweeps.py")
+    at.radio(key="sweep.param").set_value("batch_size").run()
+    at.text_input(key="sweep.values.batch_size").set_value("32, abc").run()
+    assert any("abc" in e.value for e in at.error)
+    assert at.button(key="btn.sweep.start").disabled
+
+
+SAVE_A_RUN = textwrap.dedent("""
+    import json, sys
+    from clr_core.jobs import JobRegistry
+    from clr_core.store import RunStore
+    reg = JobRegistry(store=RunStore())
+    job = reg.submit("range_test", {"num_iter": 40}, label="from another process")
+    status = reg.wait(job, timeout=120)
+    reg.shutdown()
+    json.dump({"run_id": status.run_id, "suggestions": status.result["range_test"]["suggestions"]},
+              sys.stdout)
+""")
+
+
+def test_a_run_survives_a_restart_and_reopens_with_the_same_numbers(tmp_path):
+    env = {**os.environ, "CLR_STUDIO_DB": os.environ["CLR_STUDIO_DB"], "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", SAVE_A_RUN], env=env, cwd=ROOT, check=True,
+                         capture_output=True, text=True, timeout=300)
+    saved = json.loads(out.stdout)
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.open").set_value([saved["run_id"]]).run()
+    assert not at.exception, at.exception
+    table = at.dataframe[1].value  # [0] is the list of runs, [1] the reopened run's suggestions
+    shown = {row["method"]: (row["base_lr"], row["max_lr"]) for _, row in table.iterrows()}
+    assert shown == {m: (s["base_lr"], s["max_lr"]) for m, s in saved["suggestions"].items()}
+    traces = chart_traces(at, "range-test")
+    assert any(t.get("name") == "loss (smoothed)" for t in traces)
+
+
+@pytest.mark.parametrize("lesson", [lsn.key for lsn in LESSONS])
+def test_each_lesson_demo_runs(lesson):
+    at = open_page("pages/learn.py", timeout=180)
+    at.radio(key="learn.lesson").set_value(lesson).run()
+    demo_button = [b for b in at.button if b.key == f"btn.learn.run.{lesson}"]
+    if demo_button:
+        demo_button[0].click().run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert len(at.get("plotly_chart")) >= 1
