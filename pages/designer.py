@@ -117,7 +117,7 @@ with controls, st.expander("Rules of thumb (Smith 2015, 2018)", expanded=False):
                         format_func=lambda r: rules.RULES[r].label)
     max_lr = params.get("max_lr")
     has_base = any(p.name == "base_lr" for p in spec.params)
-    if max_lr is not None and has_base:
+    if schedule is not None and max_lr is not None and has_base:
         base = rules.base_lr_for(max_lr, rule)
         st.write(f"base_lr = **{base:.4g}** — {rules.RULES[rule].explanation}")
 

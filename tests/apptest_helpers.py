@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
+
+import numpy as np
 
 from streamlit.testing.v1 import AppTest
 
@@ -25,6 +28,19 @@ def job_state(at: AppTest, slot: str) -> str | None:
     return registry().status(job_id).state if job_id else None
 
 
+def run_until_events(at: AppTest, slot: str, n: int, timeout: float = 60) -> None:
+    """Rerun until the job in `slot` has streamed at least n events."""
+    from ui.jobs import registry
+
+    deadline = time.monotonic() + timeout
+    while registry().status(at.session_state[slot]).n_events < n:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fewer than {n} events after {timeout}s")
+        time.sleep(0.1)
+        at.run()
+        assert not at.exception, at.exception
+
+
 def run_until_done(at: AppTest, slot: str, timeout: float = 120) -> str:
     """Rerun the page (as the fragment's polling would) until the job in `slot` ends."""
     deadline = time.monotonic() + timeout
@@ -41,10 +57,22 @@ def run_until_done(at: AppTest, slot: str, timeout: float = 120) -> str:
         assert not at.exception, at.exception
 
 
+def as_array(value) -> np.ndarray:
+    """A plotly trace array, which may arrive base64-encoded as {"dtype", "bdata"}."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+    return np.asarray(value)
+
+
 def chart_traces(at: AppTest, key_part: str) -> list[dict]:
     """The plotly traces of the chart whose spec mentions `key_part` in its uirevision."""
     for chart in at.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
         if key_part in json.dumps(spec.get("layout", {}).get("uirevision", "")):
-            return spec["data"]
+            traces = spec["data"]
+            for t in traces:
+                for axis in ("x", "y"):
+                    if axis in t:
+                        t[axis] = as_array(t[axis])
+            return traces
     raise AssertionError(f"no chart with uirevision containing {key_part!r}")

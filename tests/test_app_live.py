@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from apptest_helpers import chart_traces, job_state, open_page, run_until_done
+from apptest_helpers import chart_traces, job_state, open_page, run_until_done, run_until_events
 
 
 def _start_range_test(at, num_iter: int):
@@ -35,6 +35,9 @@ def test_cancel_keeps_the_partial_curve():
     at = open_page("pages/range_test.py")
     at.text_input(key="rt.end_lr").set_value("0.05").run()  # no divergence: it would run long
     _start_range_test(at, 20_000)
+    run_until_events(at, "rt.job", 20)
+    # the chart grows while the job runs
+    assert len(chart_traces(at, "range-test")[1]["x"]) >= 1
     at.button(key="btn.rt.cancel").click().run()
     assert run_until_done(at, "rt.job") == "cancelled"
     from ui.jobs import registry

@@ -1,0 +1,139 @@
+"""The documents' rules of thumb, as functions the designer can apply and explain.
+
+Sources: Smith (2015) "Cyclical Learning Rates" (seed 000): stepsize 2-10 x iterations
+per epoch, base_lr = max_lr / 3 or / 4, stop training at the end of a cycle. Smith
+(2018) 1cycle (seed 002): start at max_lr / 10, annihilate to about max_lr / 1000.
+PyTorch walkthrough (seed 003): base = max / 6.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from clr_core.errors import ScheduleError
+from clr_core.schedules import Schedule
+
+__all__ = [
+    "RULES",
+    "Rule",
+    "base_lr_for",
+    "cycle_ends",
+    "epochs_per_cycle",
+    "step_size_for",
+    "suggest_num_iterations",
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """base_lr = max_lr / divisor, with where the divisor comes from."""
+
+    name: str
+    divisor: float
+    label: str
+    explanation: str
+
+
+RULES: dict[str, Rule] = {
+    "clr_3": Rule("clr_3", 3.0, "CLR: max_lr / 3",
+                  "Smith (2015): the optimum is within a factor of 2 of the largest LR that "
+                  "converges; set base_lr to 1/3 or 1/4 of max_lr."),
+    "clr_4": Rule("clr_4", 4.0, "CLR: max_lr / 4",
+                  "Smith (2015): base_lr = 1/3 or 1/4 of max_lr; /4 is the more cautious end."),
+    "one_cycle": Rule("one_cycle", 10.0, "1cycle: max_lr / 10",
+                      "Smith (2018): the cycle starts 10 times below max_lr (OneCycleLR "
+                      "div_factor=10; torch's default is 25)."),
+    "seed003": Rule("seed003", 6.0, "Range test walkthrough: max_lr / 6",
+                    "PyTorch walkthrough (seed 003): upper bound a factor 10 left of the loss "
+                    "minimum, lower bound 6 times below it."),
+    "annihilation": Rule("annihilation", 1000.0, "Annihilation: max_lr / 1000",
+                         "Smith (2018): the last iterations of 1cycle go down to about 1/1000 "
+                         "of max_lr."),
+}
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ScheduleError(f"{name}: must be an integer >= 1, got {value!r}.")
+    return int(value)
+
+
+def step_size_for(iters_per_epoch: int, factor: float = 4) -> int:
+    """Half-cycle length in iterations: `factor` epochs. Smith (2015) recommends 2-10
+    epochs per half cycle (factor 2-10); other values are allowed, for short runs."""
+    ipe = _positive_int("iters_per_epoch", iters_per_epoch)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float, np.integer, np.floating)):
+        raise ScheduleError(f"factor: must be a number, got {factor!r}.")
+    if not math.isfinite(factor) or factor <= 0:
+        raise ScheduleError(f"factor: must be finite and > 0 (Smith: 2-10), got {factor!r}.")
+    return max(1, int(math.floor(factor * ipe + 0.5)))
+
+
+def base_lr_for(max_lr: float, rule: str = "clr_4") -> float:
+    """base_lr from max_lr by one of `RULES`."""
+    if rule not in RULES:
+        raise ScheduleError(f"rule: unknown rule {rule!r}; valid rules: {', '.join(RULES)}.")
+    if isinstance(max_lr, bool) or not isinstance(max_lr, (int, float, np.integer, np.floating)):
+        raise ScheduleError(f"max_lr: must be a number, got {max_lr!r}.")
+    if not math.isfinite(max_lr) or max_lr <= 0:
+        raise ScheduleError(f"max_lr: must be finite and > 0, got {max_lr!r}.")
+    return float(max_lr) / RULES[rule].divisor
+
+
+def _ends_upto(schedule: Schedule, limit: int) -> np.ndarray:
+    """Iterations where a cycle ends (the LR is back at its base) up to `limit`."""
+    p = schedule.params
+    if schedule.policy == "one_cycle":
+        total = schedule.total_steps
+        return np.array([total] if total <= limit else [], dtype=np.int64)
+    if schedule.policy == "cosine_restarts" and p["T_mult"] > 1:
+        ends, length, at = [], p["T_0"], p["T_0"]
+        while at <= limit:
+            ends.append(at)
+            length *= p["T_mult"]
+            at += length
+        return np.array(ends, dtype=np.int64)
+    length = schedule.cycle_length
+    if not length:
+        return np.array([], dtype=np.int64)
+    return np.arange(length, limit + 1, length, dtype=np.int64)
+
+
+def cycle_ends(schedule: Schedule, num_iterations: int) -> np.ndarray:
+    """Iteration counts <= num_iterations at which a cycle is complete: train for one of
+    these and the run stops with the LR at its base (Smith 2015: accuracy peaks there).
+    Empty for non-cyclic policies; one_cycle ends at total_steps."""
+    n = num_iterations if isinstance(num_iterations, (int, np.integer)) else None
+    if n is None or isinstance(num_iterations, bool) or n < 0:
+        raise ScheduleError(f"num_iterations: must be an integer >= 0, got {num_iterations!r}.")
+    return _ends_upto(schedule, int(n))
+
+
+def epochs_per_cycle(schedule: Schedule, iters_per_epoch: int) -> float | None:
+    """Cycle length in epochs (Smith: 4-20 for stepsize 2-10 epochs); None without cycles."""
+    ipe = _positive_int("iters_per_epoch", iters_per_epoch)
+    length = schedule.cycle_length
+    return None if not length else length / ipe
+
+
+def suggest_num_iterations(schedule: Schedule, target: int) -> int:
+    """The cycle end nearest to `target` (at least one full cycle; ties round up), so a
+    run stops where Smith says to. one_cycle returns total_steps; non-cyclic schedules
+    return `target` unchanged."""
+    target = _positive_int("target", target)
+    if schedule.total_steps is not None:
+        return int(schedule.total_steps)
+    below = _ends_upto(schedule, target)
+    if not len(below) and schedule.cycle_length is None and schedule.policy != "cosine_restarts":
+        return target  # no cycles at all
+    # the first end past target is at most one (the next) cycle away
+    longest = max(int(below[-1]) if len(below) else 0, schedule.cycle_length or 0)
+    step = schedule.params.get("T_mult", 1) or 1
+    nxt = _ends_upto(schedule, target + (longest + schedule.params.get("T_0", 0)) * step + 1)
+    candidates = np.concatenate([below[-1:], nxt[nxt > target][:1]])
+    dist = np.abs(candidates - target)
+    return int(candidates[dist == dist.min()].max())

@@ -1,0 +1,113 @@
+"""Rules of thumb: step size, base_lr, cycle ends and training lengths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clr_core import rules
+from clr_core.errors import ScheduleError
+from clr_core.schedules import make_schedule
+
+TRI = {"base_lr": 0.001, "max_lr": 0.006}
+
+
+def test_step_size_for():
+    assert rules.step_size_for(500) == 2000  # Smith's CIFAR-10: 4 epochs of 500 iterations
+    assert rules.step_size_for(250, 6) == 1500
+    assert rules.step_size_for(391, 2) == 782
+    assert rules.step_size_for(10, 2.5) == 25
+    assert rules.step_size_for(1, 0.1) == 1  # never below one iteration
+    assert isinstance(rules.step_size_for(np.int64(100), 3), int)
+
+
+@pytest.mark.parametrize(("ipe", "factor", "needle"), [
+    (0, 4, "iters_per_epoch"), (-5, 4, "iters_per_epoch"), (10.5, 4, "iters_per_epoch"),
+    (True, 4, "iters_per_epoch"), (100, 0, "factor"), (100, -2, "factor"),
+    (100, float("nan"), "factor"), (100, float("inf"), "factor"), (100, "4", "factor"),
+])
+def test_step_size_for_refuses(ipe, factor, needle):
+    with pytest.raises(ScheduleError, match=needle):
+        rules.step_size_for(ipe, factor)
+
+
+def test_rules_table():
+    assert {"clr_3", "clr_4", "one_cycle", "seed003", "annihilation"} <= set(rules.RULES)
+    divisors = {"clr_3": 3, "clr_4": 4, "one_cycle": 10, "seed003": 6, "annihilation": 1000}
+    for name, divisor in divisors.items():
+        rule = rules.RULES[name]
+        assert rule.name == name and rule.divisor == divisor
+        assert rule.label and rule.explanation
+        assert rules.base_lr_for(0.006, name) == pytest.approx(0.006 / divisor)
+    assert rules.base_lr_for(0.012) == pytest.approx(0.003)  # default: /4
+
+
+@pytest.mark.parametrize(("max_lr", "rule", "needle"), [
+    (0.0, "clr_3", "max_lr"), (-1.0, "clr_3", "max_lr"), (float("nan"), "clr_3", "max_lr"),
+    ("0.1", "clr_3", "max_lr"), (0.1, "clr_5", "rule"),
+])
+def test_base_lr_for_refuses(max_lr, rule, needle):
+    with pytest.raises(ScheduleError, match=needle):
+        rules.base_lr_for(max_lr, rule)
+
+
+def test_cycle_ends_for_each_kind():
+    tri = make_schedule("triangular", **TRI, step_size_up=100, step_size_down=50)
+    assert rules.cycle_ends(tri, 600).tolist() == [150, 300, 450, 600]
+    assert rules.cycle_ends(tri, 149).tolist() == []
+    assert rules.cycle_ends(tri, 0).dtype == np.int64
+    assert np.allclose(tri.lr(rules.cycle_ends(tri, 10_000)), 0.001)  # LR back at base
+    one = make_schedule("one_cycle", max_lr=0.1, total_steps=300)
+    assert rules.cycle_ends(one, 1000).tolist() == [300]
+    assert rules.cycle_ends(one, 299).tolist() == []
+    sgdr = make_schedule("cosine_restarts", max_lr=0.1, T_0=10, T_mult=2)
+    assert rules.cycle_ends(sgdr, 100).tolist() == [10, 30, 70]
+    ends = rules.cycle_ends(sgdr, 10_000)
+    assert np.all(sgdr.lr(ends - 1) < 0.01)  # the LR was at the bottom just before
+    flat = make_schedule("cosine_restarts", max_lr=0.1, T_0=25)
+    assert rules.cycle_ends(flat, 100).tolist() == [25, 50, 75, 100]
+    for policy, params in [("fixed", {"lr": 0.1}), ("exp", {"base_lr": 0.1, "gamma": 0.9}),
+                           ("decay", {**TRI, "step_size": 10})]:
+        assert rules.cycle_ends(make_schedule(policy, **params), 1000).size == 0
+    with pytest.raises(ScheduleError, match="num_iterations"):
+        rules.cycle_ends(tri, -1)
+    with pytest.raises(ScheduleError, match="num_iterations"):
+        rules.cycle_ends(tri, 10.5)
+
+
+def test_epochs_per_cycle():
+    tri = make_schedule("triangular", **TRI, step_size_up=2000)
+    assert rules.epochs_per_cycle(tri, 500) == 8.0  # stepsize 4 epochs -> 8 epochs per cycle
+    assert rules.epochs_per_cycle(make_schedule("fixed", lr=0.1), 500) is None
+    assert rules.epochs_per_cycle(make_schedule("one_cycle", max_lr=0.1, total_steps=1000),
+                                  100) == 10.0
+    with pytest.raises(ScheduleError, match="iters_per_epoch"):
+        rules.epochs_per_cycle(tri, 0)
+
+
+def test_suggest_num_iterations():
+    tri = make_schedule("triangular", **TRI, step_size_up=100)
+    assert [rules.suggest_num_iterations(tri, t) for t in (1, 150, 299, 300, 301, 1000)] == [
+        200, 200, 200, 400, 400, 1000]
+    sgdr = make_schedule("cosine_restarts", max_lr=0.1, T_0=10, T_mult=10)  # ends 10, 110, 1110
+    assert [rules.suggest_num_iterations(sgdr, t) for t in (1, 100, 600, 700, 6000)] == [
+        10, 110, 110, 1110, 1110]
+    assert rules.suggest_num_iterations(make_schedule("exp", base_lr=0.1, gamma=0.9), 123) == 123
+    assert rules.suggest_num_iterations(
+        make_schedule("one_cycle", max_lr=0.1, total_steps=700), 123) == 700
+    with pytest.raises(ScheduleError, match="target"):
+        rules.suggest_num_iterations(tri, 0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(up=st.integers(1, 500), down=st.integers(1, 500), target=st.integers(1, 100_000),
+       t_mult=st.integers(1, 4))
+def test_suggestion_is_the_nearest_cycle_end(up, down, target, t_mult):
+    for sched in (make_schedule("triangular", **TRI, step_size_up=up, step_size_down=down),
+                  make_schedule("cosine_restarts", max_lr=0.1, T_0=up, T_mult=t_mult)):
+        got = rules.suggest_num_iterations(sched, target)
+        ends = rules.cycle_ends(sched, 4 * target + 4 * up * t_mult + 2 * down)
+        assert got in ends
+        assert abs(got - target) == np.abs(ends - target).min()
