@@ -117,12 +117,13 @@ def schedule_figures(
     return lr_fig, mom_fig
 
 
-def _clip_loss_axis(fig: go.Figure, finite: np.ndarray, *, keep_first: bool = False) -> None:
+def _clip_loss_axis(fig: go.Figure, finite: np.ndarray, *, keep_first: bool = False,
+                    floor: float = np.inf) -> None:
     """Cut the loss axis above the 95th percentile so a diverging tail doesn't flatten
     the interesting part of the curve (keeping the starting loss in view if asked)."""
     if not len(finite):
         return
-    lo, hi = float(finite.min()), float(np.quantile(finite, 0.95))
+    lo, hi = min(float(finite.min()), floor), float(np.quantile(finite, 0.95))
     if keep_first:
         hi = max(hi, float(finite[0]))
     pad = 0.1 * max(hi - lo, 1e-6)
@@ -148,6 +149,8 @@ def range_test_figure(
         hovertemplate="lr %{x:.3g}<br>smoothed %{y:.4f}<extra>smoothed</extra>",
     ))
     finite = smoothed[np.isfinite(smoothed)]
+    raw = np.asarray(losses, dtype=float)
+    raw_low = raw[np.isfinite(raw)].min(initial=np.inf)
     if suggestions and len(finite):
         order = np.argsort(lrs)
         for j, (name, s) in enumerate(suggestions.items()):
@@ -163,7 +166,7 @@ def range_test_figure(
             if name == highlight:
                 fig.add_vrect(x0=float(s["base_lr"]), x1=max_lr, fillcolor="green", opacity=0.12,
                               line_width=0, annotation_text=f"{name} band", annotation_position="top left")
-    _clip_loss_axis(fig, finite, keep_first=True)
+    _clip_loss_axis(fig, finite, keep_first=True, floor=raw_low)
     fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
                       uirevision="range-test")

@@ -174,11 +174,13 @@ with view:
         lrs = schedule.lr(np.arange(n))
         m = st.columns(4)
         cl = schedule.cycle_length
-        m[0].metric("Cycle length", f"{cl} it" if cl else "—")
-        m[1].metric("Epochs per cycle", f"{rules.epochs_per_cycle(schedule, int(iters_per_epoch)):.3g}"
-                    if cl else "—")
-        m[2].metric("LR range", f"{lrs.min():.3g} – {lrs.max():.3g}")
-        m[3].metric("Total steps", f"{schedule.total_steps}" if schedule.total_steps else "open-ended")
+        epc = rules.epochs_per_cycle(schedule, int(iters_per_epoch)) if cl else None
+        m[0].metric("Cycle length", f"{cl:,} it" if cl else "—")
+        m[1].metric("Epochs per cycle", f"{epc:.3g}" if epc else "—")
+        m[2].metric("Lowest LR", f"{lrs.min():.3g}")
+        m[3].metric("Highest LR", f"{lrs.max():.3g}")
+        st.caption(f"Ends after {schedule.total_steps:,} steps (stepping further is an error, as in torch)."
+                   if schedule.total_steps else "Open-ended: the schedule can be stepped forever.")
         ends = rules.cycle_ends(schedule, n)
         if len(ends):
             shown = ", ".join(str(int(e)) for e in ends[:8]) + (" …" if len(ends) > 8 else "")

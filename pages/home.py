@@ -11,7 +11,7 @@ from clr_core.device import describe_device, pick_device
 from ui.jobs import run_store
 from ui.nav import PAGES
 
-st.title("📈 CLR Studio")
+st.title("📈 CLR Studio overview")
 st.markdown(
     "Design learning-rate schedules — Smith's cyclical policies, 1cycle with cyclical momentum, "
     "SGDR and the classic decays — and export them as exact PyTorch code. "

@@ -8,7 +8,7 @@ bash "$root/scripts/setup_venv.sh" requirements-dev.txt
 cd "$root"
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "==> installing Debian's chromium for the browser tests"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji >/dev/null) \
     || echo "warning: could not install chromium; browser tests will skip"
 fi
 .venv/bin/ruff check .

@@ -12,6 +12,7 @@ from torch import nn
 
 from clr_core.errors import ConfigError, RangeTestError
 from clr_core.range_test import VAL_COLUMNS, RangeTestResult, lr_sequence, run_range_test
+from clr_core.smoothing import ema
 
 torch.set_num_threads(1)
 
@@ -114,6 +115,7 @@ def test_sweep_hits_both_end_points(mode):
     assert all(a == b for a, b in seen)  # the optimizer really ran at the recorded LR
     assert (r.mode, r.start_lr, r.end_lr, r.num_iter) == (mode, 1e-4, 0.3, 25)
     assert r.elapsed_s > 0 and r.accuracies.shape == (0, 4)
+    assert np.allclose(r.smoothed, ema(r.losses, 0.98), rtol=1e-12)  # the loop's EMA is fastai's
 
 
 @pytest.mark.parametrize(
@@ -136,6 +138,7 @@ def test_sweep_hits_both_end_points(mode):
         {"val_every": 5},  # no val_loader
         {"val_every": -1},
         {"seed": "x"},
+        {"device": "no-such-device"},
     ],
 )
 def test_bad_config_raises_config_error(kw):
@@ -438,6 +441,18 @@ def test_cuda_restore_does_not_copy_the_model_on_the_device():
     # of the weights would add a third.
     assert peak < 2.6 * model_bytes
     assert all(torch.equal(v, m.state_dict()[k]) for k, v in before.items())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cpu_model_swept_on_cuda_comes_back_to_cpu_unchanged():
+    m, o = make()
+    data = make_data()
+    warm_up(m, o, data)
+    snap = snapshot(m, o)
+    r = run_range_test(m, o, LOSS, data, start_lr=1e-4, end_lr=1.0, num_iter=10, device="cuda")
+    assert r.lrs.size == 10
+    assert next(m.parameters()).device.type == "cpu"
+    assert_restored(m, o, snap)
 
 
 # ------------------------------------------------------------------ real data

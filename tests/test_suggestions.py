@@ -195,7 +195,11 @@ curves = st.lists(
 def test_matches_fastai_code(vals):
     loss = np.asarray(vals)
     lrs = np.geomspace(1e-6, 1.0, loss.size)
-    assert sg._lds_lengths(loss) == sg._lds_lengths_fastai(loss)
+    lds = sg._lds_lengths_fastai(loss)
+    assert sg._lds_lengths(loss) == lds
+    assert sg._longest_valley(loss) == (int(np.argmax(lds)), max(lds))
+    x = np.log(lrs)
+    assert np.allclose(sg._gradient(loss, x), np.gradient(loss, x), rtol=1e-9, atol=1e-9)
     v = sg.valley(lrs, loss)
     if v is not None:  # fastai's own index can go to -1 on tiny valleys; ours clamps
         assert v.max_lr == fastai_valley(lrs, loss) or v.index == 0

@@ -77,7 +77,14 @@ def current_job(slot: str, kind: str) -> JobStatus | None:
 
 def progress_text(status: JobStatus) -> str:
     pct = 100 * status.progress
+    took = f" in {status.elapsed_s:.1f} s" if status.elapsed_s is not None else ""
     if status.state == "queued":
         return "Queued: waiting for the device to be free…"
-    eta = f", about {status.eta_s:.0f} s left" if status.eta_s is not None and status.state == "running" else ""
-    return f"{status.state.capitalize()}: {pct:.0f}%{eta}"
+    if status.state == "running":
+        eta = f", about {status.eta_s:.0f} s left" if status.eta_s is not None else ""
+        return f"Running: {pct:.0f}%{eta}"
+    if status.state == "done":
+        return f"Done{took}"
+    if status.state == "cancelled":
+        return f"Cancelled at {pct:.1f}%{took}"
+    return f"Failed{took}"
