@@ -12,12 +12,12 @@ from clr_core.errors import ConfigError
 from clr_core.experiments import PRIMARY_METHOD, RangeTestConfig, job_device
 from ui.designer_state import send_to_designer
 from ui.forms import data_model_form
-from ui.jobs import current_job, job_events, owner_id, progress_text, registry
+from ui.jobs import current_job, job_events, job_slot, live_job, owner_id, start_cancel
 from ui.results import curve_frame, show_range_test, show_suggestions
 from ui.state import default
 from ui.widgets import float_input
 
-SLOT = "rt.job"
+SLOT = job_slot("rt")
 
 st.title("🔎 LR range test")
 st.caption(
@@ -26,7 +26,6 @@ st.caption(
     "The model and optimizer are restored afterwards."
 )
 owner_id()
-reg = registry()
 
 form_col, view_col = st.columns([1, 2], gap="large")
 
@@ -59,18 +58,9 @@ with form_col:
         except (ConfigError, ValueError) as exc:
             st.error(str(exc), icon="🚫")
 
-status = current_job(SLOT, "range_test")
-running = status is not None and not status.is_terminal
-
 with form_col:
-    b1, b2 = st.columns(2)
-    if b1.button("Start range test", type="primary", disabled=config is None or running,
-                 key="btn.rt.start", width="stretch"):
-        st.session_state[SLOT] = reg.submit("range_test", config, owner=owner_id(),
-                                            device=job_device(config), label=f"range test · {config['dataset']}")
-        st.rerun()
-    b2.button("Cancel", disabled=not running, key="btn.rt.cancel", width="stretch",
-              on_click=lambda: reg.cancel(st.session_state[SLOT]))
+    start_cancel("rt", "range_test", config, start_label="Start range test",
+                 label=f"range test · {base['dataset']}", device=job_device(config) if config else None)
 
 
 def _curve_from_events(events: list[dict], mode: str) -> dict:
@@ -82,17 +72,7 @@ def _curve_from_events(events: list[dict], mode: str) -> dict:
             "accuracies": [{"lr": v["lr"], "accuracy": v["accuracy"]} for v in vals]}
 
 
-@st.fragment(run_every=0.5 if running else None)
-def live_view() -> None:
-    job = current_job(SLOT, "range_test")
-    if job is None:
-        st.info("Set up the test on the left and press **Start range test**. "
-                "Defaults: an MLP on scikit-learn's digits, SGD with momentum 0.9, "
-                "an exponential sweep from 1e-5 to 10 over 100 batches.", icon="👈")
-        return
-    st.progress(min(job.progress, 1.0), text=progress_text(job))
-    if job.state == "failed":
-        st.error(f"The range test failed: {job.error}", icon="🚫")
+def draw(job) -> None:
     rt = (job.result or {}).get("range_test") if job.is_terminal else None
     if rt is None:  # still running: draw what has streamed so far
         rt = _curve_from_events(job_events(job.id), job.config.get("mode", "exp"))
@@ -100,12 +80,13 @@ def live_view() -> None:
         st.caption(f"Current LR **{rt['lrs'][-1]:.3g}** · loss {rt['losses'][-1]:.4f} · "
                    f"{len(rt['lrs'])} of {job.config.get('num_iter')} iterations")
     show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", PRIMARY_METHOD))
-    if running and job.is_terminal:
-        st.rerun()  # the job ended: leave polling and draw the final results once
 
 
 with view_col:
-    live_view()
+    live_job("rt", "range_test", noun="range test", draw=draw,
+             empty_hint="Set up the test on the left and press **Start range test**. Defaults: an "
+                        "MLP on scikit-learn's digits, SGD with momentum 0.9, an exponential sweep "
+                        "from 1e-5 to 10 over 100 batches.")
     status = current_job(SLOT, "range_test")
     if status is not None and status.is_terminal and status.result:
         rt = status.result["range_test"]

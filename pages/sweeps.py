@@ -11,11 +11,11 @@ from clr_core.errors import ConfigError
 from clr_core.experiments import PRIMARY_METHOD, SWEEP_PARAMS, SweepConfig, job_device
 from clr_core.plots import Curve, sweep_figure
 from ui.forms import data_model_form
-from ui.jobs import current_job, job_events, owner_id, progress_text, registry
+from ui.jobs import current_job, job_events, job_slot, live_job, owner_id, start_cancel
 from ui.state import default
 from ui.widgets import float_input
 
-SLOT = "sweep.job"
+SLOT = job_slot("sweep")
 DEFAULT_VALUES = {
     "weight_decay": "1e-3, 1e-4, 1e-5, 0",
     "batch_size": "32, 64, 128, 256",
@@ -36,7 +36,6 @@ RULES = {
 st.title("🧹 Sweeps")
 st.caption("Range tests across a hyper-parameter, overlaid on one chart, as in Smith (2018).")
 owner_id()
-reg = registry()
 
 
 def parse_values(param: str, text: str) -> list:
@@ -85,18 +84,10 @@ with form_col:
             config = None
             st.error(str(exc), icon="🚫")
 
-status = current_job(SLOT, "sweep")
-running = status is not None and not status.is_terminal
 with form_col:
-    b1, b2 = st.columns(2)
-    if b1.button("Start sweep", type="primary", disabled=config is None or running,
-                 key="btn.sweep.start", width="stretch"):
-        st.session_state[SLOT] = reg.submit("sweep", config, owner=owner_id(),
-                                            device=job_device(config["base"]),
-                                            label=f"sweep · {param} · {config['base']['dataset']}")
-        st.rerun()
-    b2.button("Cancel", disabled=not running, key="btn.sweep.cancel", width="stretch",
-              on_click=lambda: reg.cancel(st.session_state[SLOT]))
+    start_cancel("sweep", "sweep", config, start_label="Start sweep",
+                 label=f"sweep · {param} · {base['dataset']}",
+                 device=job_device(config["base"]) if config else None)
 
 
 def curves_from_events(events: list[dict]) -> list[Curve]:
@@ -120,28 +111,19 @@ def curves_from_result(result: dict) -> tuple[list[Curve], dict[str, float]]:
     return curves, markers
 
 
-@st.fragment(run_every=0.5 if running else None)
-def live_view() -> None:
-    job = current_job(SLOT, "sweep")
-    if job is None:
-        st.info("Choose what to sweep, the values, and press **Start sweep**. One range test "
-                "runs per value; the curves appear here as they run.", icon="👈")
-        return
-    st.progress(min(job.progress, 1.0), text=progress_text(job))
-    if job.state == "failed":
-        st.error(f"The sweep failed: {job.error}", icon="🚫")
+def draw(job) -> None:
     if job.is_terminal and job.result:
         curves, markers = curves_from_result(job.result)
     else:
         curves, markers = curves_from_events(job_events(job.id)), {}
     if curves:
         st.plotly_chart(sweep_figure(curves, markers=markers), width="stretch", key="chart.sweep")
-    if running and job.is_terminal:
-        st.rerun()
 
 
 with view_col:
-    live_view()
+    live_job("sweep", "sweep", noun="sweep", draw=draw,
+             empty_hint="Choose what to sweep, the values, and press **Start sweep**. One range "
+                        "test runs per value; the curves appear here as they run.")
     status = current_job(SLOT, "sweep")
     if status is not None and status.is_terminal and status.result:
         res = status.result

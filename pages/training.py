@@ -13,11 +13,20 @@ from clr_core.plots import Curve
 from clr_core.train import BASELINES
 from ui.designer_state import CURRENT
 from ui.forms import data_model_form
-from ui.jobs import current_job, job_events, owner_id, progress_text, registry
+from ui.jobs import (
+    current_job,
+    is_running,
+    job_events,
+    job_slot,
+    live_job,
+    owner_id,
+    start_cancel,
+    submit,
+)
 from ui.results import field, show_training_curves, show_training_table, training_curves
 from ui.state import default
 
-SLOT = "train.job"
+SLOT = job_slot("train")
 
 st.title("🏃 Training run")
 st.caption(
@@ -26,7 +35,6 @@ st.caption(
     "fixed-LR accuracy in a fraction of the iterations."
 )
 owner_id()
-reg = registry()
 
 verify = st.session_state.get("train.verify")
 form_col, view_col = st.columns([1, 2], gap="large")
@@ -77,36 +85,25 @@ with form_col:
         except (ConfigError, ScheduleError) as exc:
             st.error(str(exc), icon="🚫")
 
-status = current_job(SLOT, "train")
-running = status is not None and not status.is_terminal
-
-
-def _submit(cfg: dict, label: str) -> None:
-    st.session_state[SLOT] = reg.submit("train", cfg, owner=owner_id(), device=job_device(cfg),
-                                        label=label)
-
-
 with form_col:
-    b1, b2 = st.columns(2)
-    if b1.button("Start training", type="primary", disabled=config is None or running,
-                 key="btn.train.start", width="stretch"):
-        _submit(config, f"training · {schedule_cfg['policy']} · {config['dataset']}")
-        st.rerun()
-    b2.button("Cancel", disabled=not running, key="btn.train.cancel", width="stretch",
-              on_click=lambda: reg.cancel(st.session_state[SLOT]))
+    start_cancel("train", "train", config, start_label="Start training",
+                 label=f"training · {schedule_cfg['policy']} · {base['dataset']}",
+                 device=job_device(config) if config else None)
 
 if verify:
     with view_col:
         st.info(f"Verify the range test's suggestion: 1cycle at max_lr **{verify['max_lr']:.3g}** "
                 f"against a fixed LR of {verify['max_lr'] / 10:.3g}, {num_iter} iterations each.", icon="🧪")
-        if st.button("Run the verification", type="primary", disabled=running, key="btn.train.verify"):
+        if st.button("Run the verification", type="primary", disabled=is_running("train", "train"),
+                     key="btn.train.verify"):
             vcfg = {k: v for k, v in verify["config"].items()
                     if k in TrainConfig.__dataclass_fields__ and k != "schedule"}
             vcfg.update({"num_iter": num_iter, "eval_every": eval_every,
                          "schedule": {"policy": "fixed", "lr": verify["max_lr"] / 10},
                          "runs": verify_suggestion_runs(max_lr=verify["max_lr"], num_iter=num_iter)})
             st.session_state.pop("train.verify", None)
-            _submit(vcfg, f"verify max_lr {verify['max_lr']:.3g}")
+            submit("train", "train", vcfg, label=f"verify max_lr {verify['max_lr']:.3g}",
+                   device=job_device(vcfg))
             st.rerun()
 
 
@@ -128,27 +125,18 @@ def _series(events: list[dict]) -> tuple[list[Curve], list[Curve], list[Curve], 
     return loss, acc, lr, mom
 
 
-@st.fragment(run_every=0.5 if running else None)
-def live_view() -> None:
-    job = current_job(SLOT, "train")
-    if job is None:
-        st.info("Pick a schedule (design one first, or use a preset), add baselines and press "
-                "**Start training**.", icon="👈")
-        return
-    st.progress(min(job.progress, 1.0), text=progress_text(job))
-    if job.state == "failed":
-        st.error(f"The training failed: {job.error}", icon="🚫")
+def draw(job) -> None:
     if job.is_terminal and job.result:
         curves = training_curves(job.result)
     else:
         curves = _series(job_events(job.id))
     show_training_curves(*curves, key="train")
-    if running and job.is_terminal:
-        st.rerun()
 
 
 with view_col:
-    live_view()
+    live_job("train", "train", noun="training", draw=draw,
+             empty_hint="Pick a schedule (design one first, or use a preset), add baselines and "
+                        "press **Start training**.")
     status = current_job(SLOT, "train")
     if status is not None and status.is_terminal and status.result:
         if status.state == "cancelled":

@@ -7,6 +7,7 @@ its running job again)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -88,3 +89,59 @@ def progress_text(status: JobStatus) -> str:
     if status.state == "cancelled":
         return f"Cancelled at {pct:.1f}%{took}"
     return f"Failed{took}"
+
+
+POLL_S = 0.5
+
+
+def job_slot(prefix: str) -> str:
+    """Where a page remembers its job id in session state."""
+    return f"{prefix}.job"
+
+
+def is_running(prefix: str, kind: str) -> bool:
+    status = current_job(job_slot(prefix), kind)
+    return status is not None and not status.is_terminal
+
+
+def start_cancel(prefix: str, kind: str, config: dict | None, *, label: str, device: str | None,
+                 start_label: str) -> None:
+    """Start and Cancel buttons of a page's job. Cancel works by callback, outside the
+    polling fragment, so it answers at once."""
+    running = is_running(prefix, kind)
+    slot = job_slot(prefix)
+    b1, b2 = st.columns(2)
+    if b1.button(start_label, type="primary", disabled=config is None or running,
+                 key=f"btn.{prefix}.start", width="stretch"):
+        submit(prefix, kind, config, label=label, device=device)
+        st.rerun()
+    b2.button("Cancel", disabled=not running, key=f"btn.{prefix}.cancel", width="stretch",
+              on_click=lambda: registry().cancel(st.session_state[slot]))
+
+
+def submit(prefix: str, kind: str, config: dict, *, label: str, device: str | None) -> str:
+    job_id = registry().submit(kind, config, owner=owner_id(), device=device or "cpu", label=label)
+    st.session_state[job_slot(prefix)] = job_id
+    return job_id
+
+
+def live_job(prefix: str, kind: str, *, noun: str, empty_hint: str,
+             draw: Callable[[JobStatus], None]) -> None:
+    """Poll the page's job in a fragment while it runs: progress, error, and `draw(job)`.
+    When the job ends the whole page reruns once, to stop polling and show final results."""
+    running = is_running(prefix, kind)
+
+    @st.fragment(run_every=POLL_S if running else None)
+    def view() -> None:
+        job = current_job(job_slot(prefix), kind)
+        if job is None:
+            st.info(empty_hint, icon="👈")
+            return
+        st.progress(min(job.progress, 1.0), text=progress_text(job))
+        if job.state == "failed":
+            st.error(f"The {noun} failed: {job.error}", icon="🚫")
+        draw(job)
+        if running and job.is_terminal:
+            st.rerun()
+
+    view()
