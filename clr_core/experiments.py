@@ -75,6 +75,7 @@ class DataModelConfig:
         if self.momentum >= 1:
             raise ConfigError(f"momentum must be < 1, got {self.momentum!r}")
         _check_positive("seed", self.seed, integer=True, allow_zero=True)
+        pick_device(self.device)  # an unknown or absent device is refused here, by name
 
     @classmethod
     def from_dict(cls, config: dict) -> Any:
