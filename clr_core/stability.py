@@ -1,0 +1,163 @@
+"""How far each suggestion moves when only the seed changes.
+
+Every finder (fastai, torch-lr-finder, Lightning) prints one LR from one run and none
+says how much that number would move with another shuffle of the data or another
+initialisation. Running the same test under a few seeds and reporting the spread in
+decades turns "the suggestion" into "the suggestion, give or take a factor of N".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .errors import ConfigError
+from .range_test import RangeTestResult
+
+__all__ = ["StabilityReport", "StabilitySummary", "run_stability", "summarize_stability"]
+
+
+@dataclass(frozen=True)
+class StabilitySummary:
+    """One method across runs. ``min``/``max`` are of max_lr; medians are taken in
+    log space (LRs live on a log scale), so with an even ``n`` the median is the
+    geometric mean of the middle two. ``spread_decades = log10(max / min)``."""
+
+    method: str
+    median_max_lr: float
+    median_base_lr: float
+    min: float
+    max: float
+    spread_decades: float
+    n: int
+    n_runs: int
+    max_lrs: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["max_lrs"] = list(self.max_lrs)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StabilitySummary:
+        return cls(
+            method=str(d["method"]),
+            median_max_lr=float(d["median_max_lr"]),
+            median_base_lr=float(d["median_base_lr"]),
+            min=float(d["min"]),
+            max=float(d["max"]),
+            spread_decades=float(d["spread_decades"]),
+            n=int(d["n"]),
+            n_runs=int(d.get("n_runs", d["n"])),
+            max_lrs=tuple(float(v) for v in d.get("max_lrs", ())),
+        )
+
+
+def _log_median(values: list[float]) -> float:
+    return float(10.0 ** np.median(np.log10(np.asarray(values, dtype=float))))
+
+
+def summarize_stability(results: Iterable[RangeTestResult]) -> dict[str, StabilitySummary]:
+    """Per method: median, range and spread (decades) of the suggested LRs.
+
+    Pure. A method missing from some runs is summarised over the runs that have it
+    (``n`` of ``n_runs``); non-positive or non-finite LRs are ignored.
+    """
+    results = list(results)
+    by_method: dict[str, list[tuple[float, float]]] = {}
+    for r in results:
+        for name, s in r.suggestions.items():
+            mx, bs = float(s.max_lr), float(s.base_lr)
+            if math.isfinite(mx) and math.isfinite(bs) and mx > 0 and bs > 0:
+                by_method.setdefault(name, []).append((mx, bs))
+    out: dict[str, StabilitySummary] = {}
+    for name, pairs in by_method.items():
+        maxs = [p[0] for p in pairs]
+        bases = [p[1] for p in pairs]
+        lo, hi = min(maxs), max(maxs)
+        out[name] = StabilitySummary(
+            method=name,
+            median_max_lr=_log_median(maxs),
+            median_base_lr=_log_median(bases),
+            min=lo,
+            max=hi,
+            spread_decades=float(math.log10(hi / lo)),
+            n=len(pairs),
+            n_runs=len(results),
+            max_lrs=tuple(maxs),
+        )
+    return out
+
+
+@dataclass
+class StabilityReport:
+    """The runs (in seed order) and their per-method summary. Cancelled runs are
+    kept in ``results`` but left out of ``summaries``: a partial sweep would drag
+    the spread."""
+
+    seeds: list[int]
+    results: list[RangeTestResult]
+    summaries: dict[str, StabilitySummary] = field(default_factory=dict)
+    cancelled: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "seeds": list(self.seeds),
+            "results": [r.to_dict() for r in self.results],
+            "summaries": {k: v.to_dict() for k, v in self.summaries.items()},
+            "cancelled": bool(self.cancelled),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StabilityReport:
+        return cls(
+            seeds=[int(s) for s in d["seeds"]],
+            results=[RangeTestResult.from_dict(r) for r in d["results"]],
+            summaries={k: StabilitySummary.from_dict(v) for k, v in d.get("summaries", {}).items()},
+            cancelled=bool(d.get("cancelled", False)),
+        )
+
+
+def run_stability(
+    make_run: Callable[[int], RangeTestResult],
+    seeds: Iterable[int],
+    should_stop: Callable[[], bool] | None = None,
+) -> StabilityReport:
+    """Run ``make_run(seed)`` for each seed and summarise the suggestions.
+
+    ``should_stop`` is checked before each run; pass it into ``run_range_test`` inside
+    ``make_run`` as well to cancel mid-run (that run then comes back "cancelled").
+    """
+    if not callable(make_run):
+        raise ConfigError("make_run must be callable: seed -> RangeTestResult")
+    seeds = list(seeds)
+    if not seeds:
+        raise ConfigError("run_stability needs at least one seed")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise ConfigError(f"seeds must be ints, got {s!r}")
+    done_seeds: list[int] = []
+    results: list[RangeTestResult] = []
+    cancelled = False
+    for seed in seeds:
+        if should_stop is not None and should_stop():
+            cancelled = True
+            break
+        r = make_run(int(seed))
+        if not isinstance(r, RangeTestResult):
+            raise ConfigError(f"make_run must return a RangeTestResult, got {type(r).__name__}")
+        done_seeds.append(int(seed))
+        results.append(r)
+        if r.stop_reason == "cancelled":
+            cancelled = True
+            break
+    complete = [r for r in results if r.stop_reason != "cancelled"]
+    return StabilityReport(
+        seeds=done_seeds,
+        results=results,
+        summaries=summarize_stability(complete),
+        cancelled=cancelled,
+    )
