@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import streamlit as st
 
 from clr_core import rules
@@ -69,7 +70,8 @@ def _curve_from_events(events: list[dict], mode: str) -> dict:
     vals = [e for e in events if e.get("kind") == "val"]
     return {"mode": mode, "lrs": [p["lr"] for p in pts], "losses": [p["loss"] for p in pts],
             "smoothed": [p["smoothed"] for p in pts], "suggestions": {},
-            "accuracies": [{"lr": v["lr"], "accuracy": v["accuracy"]} for v in vals]}
+            "accuracies": [[v["iteration"], v["lr"], v["accuracy"], v.get("val_loss", np.nan)]
+                           for v in vals]}
 
 
 def draw(job) -> None:
@@ -77,7 +79,7 @@ def draw(job) -> None:
     if rt is None:  # still running: draw what has streamed so far
         rt = _curve_from_events(job_events(job.id), job.config.get("mode", "exp"))
     if len(rt["lrs"]):
-        st.caption(f"Current LR **{rt['lrs'][-1]:.3g}** · loss {rt['losses'][-1]:.4f} · "
+        st.caption(f"Current LR **{float(rt['lrs'][-1]):.3g}** · loss {float(rt['losses'][-1]):.4f} · "
                    f"{len(rt['lrs'])} of {job.config.get('num_iter')} iterations")
     show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", PRIMARY_METHOD))
 

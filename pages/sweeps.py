@@ -142,8 +142,8 @@ with view_col:
         if res.get("stability"):
             st.subheader("Suggestion stability across seeds")
             st.dataframe(pd.DataFrame([
-                {"method": m, "median max_lr": v["median_max_lr"], "min": v["min_max_lr"],
-                 "max": v["max_max_lr"], "spread (decades)": v["spread_decades"], "runs": v["n"]}
+                {"method": m, "median max_lr": v["median_max_lr"], "min": v["min"],
+                 "max": v["max"], "spread (decades)": v["spread_decades"], "runs": v["n"]}
                 for m, v in res["stability"].items()]).sort_values("spread (decades)"),
                 hide_index=True, width="stretch")
             st.caption("Spread is log10(max / min) of the suggested max_lr: 0.3 means a factor of 2.")

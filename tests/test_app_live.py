@@ -98,3 +98,17 @@ def test_missing_dataset_is_a_message_not_a_traceback():
     assert run_until_done(at, "rt.job") == "failed"
     assert any("MNIST" in e.value or "mnist" in e.value for e in at.error)
     assert not any("Traceback" in e.value for e in at.error)
+
+
+def test_validation_adds_smiths_accuracy_chart_and_suggestion():
+    at = open_page("pages/range_test.py")
+    at.number_input(key="rt.val_every").set_value(5).run()
+    _start_range_test(at, 60)
+    assert run_until_done(at, "rt.job") == "done"
+    acc = chart_traces(at, "acc-learning rate")
+    assert len(acc[0]["x"]) >= 5
+    assert ((acc[0]["y"] >= 0) & (acc[0]["y"] <= 1)).all()
+    from ui.jobs import registry
+
+    rt = registry().status(at.session_state["rt.job"]).result["range_test"]
+    assert len(rt["accuracies"]) == len(acc[0]["x"])

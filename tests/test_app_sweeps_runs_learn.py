@@ -78,3 +78,17 @@ def test_each_lesson_demo_runs(lesson):
     assert not at.exception, at.exception
     assert not at.error
     assert len(at.get("plotly_chart")) >= 1
+
+
+def test_seed_sweep_shows_each_methods_spread():
+    at = open_page("pages/sweeps.py")
+    at.radio(key="sweep.param").set_value("seed").run()
+    at.text_input(key="sweep.values.seed").set_value("0, 1, 2").run()
+    at.number_input(key="sweep.num_iter").set_value(40).run()
+    at.button(key="btn.sweep.start").click().run()
+    assert run_until_done(at, "sweep.job", timeout=180) == "done"
+    stability = next(df.value for df in at.dataframe if "spread (decades)" in df.value.columns)
+    assert len(stability) >= 3
+    assert (stability["spread (decades)"] >= 0).all()
+    assert (stability["min"] <= stability["median max_lr"]).all()
+    assert (stability["median max_lr"] <= stability["max"]).all()

@@ -25,11 +25,9 @@ def curve_frame(rt: dict) -> pd.DataFrame:
 
 
 def accuracy_points(rt: dict) -> tuple[np.ndarray, np.ndarray]:
-    acc = rt.get("accuracies") or {}
-    if isinstance(acc, dict):
-        return np.asarray(acc.get("lrs", []), dtype=float), np.asarray(acc.get("accuracies", []), dtype=float)
-    return (np.array([a["lr"] for a in acc], dtype=float),
-            np.array([a["accuracy"] for a in acc], dtype=float))
+    """(lr, accuracy) of the validation rows; rows are (iteration, lr, accuracy, val_loss)."""
+    rows = np.asarray(rt.get("accuracies") or [], dtype=float).reshape(-1, 4)
+    return rows[:, 1], rows[:, 2]
 
 
 def show_range_test(rt: dict, *, key: str, highlight: str | None = PRIMARY_METHOD) -> None:
