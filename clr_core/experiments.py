@@ -279,6 +279,17 @@ def verify_suggestion_runs(*, max_lr: float, num_iter: int) -> list[dict]:
     ]
 
 
+def verify_config(range_test_config: dict, *, max_lr: float, num_iter: int = 300,
+                  eval_every: int = 25) -> dict:
+    """A "train" job that checks a range test's suggestion on the same data, model and
+    optimizer settings the test used."""
+    shared = {f.name for f in fields(DataModelConfig)}
+    runs = verify_suggestion_runs(max_lr=max_lr, num_iter=num_iter)
+    return {**{k: v for k, v in range_test_config.items() if k in shared},
+            "num_iter": num_iter, "eval_every": eval_every, "schedule": runs[0]["schedule"],
+            "runs": runs}
+
+
 SWEEP_PARAMS = {
     "weight_decay": "Weight decay (Smith 2018: try 1e-3, 1e-4, 1e-5, 0; pick the largest that "
                     "still allows a high max_lr)",

@@ -10,10 +10,19 @@ import streamlit as st
 
 from clr_core import rules
 from clr_core.errors import ConfigError
-from clr_core.experiments import PRIMARY_METHOD, RangeTestConfig, job_device
+from clr_core.experiments import PRIMARY_METHOD, RangeTestConfig, job_device, verify_config
 from ui.designer_state import send_to_designer
 from ui.forms import data_model_form
-from ui.jobs import current_job, job_events, job_slot, live_job, owner_id, start_cancel
+from ui.jobs import (
+    current_job,
+    is_running,
+    job_events,
+    job_slot,
+    live_job,
+    owner_id,
+    start_cancel,
+    submit,
+)
 from ui.results import curve_frame, show_range_test, show_suggestions
 from ui.state import default
 from ui.widgets import float_input
@@ -125,9 +134,11 @@ with view_col:
                 send_to_designer(handoff, f"From the range test ({method}): base_lr "
                                           f"{s['base_lr']:.3g}, max_lr {s['max_lr']:.3g}, step size "
                                           f"{step} (4 epochs of {ipe} iterations).")
-            if st.button("Verify with a short training (1cycle at this max_lr vs fixed LR)",
-                         key="btn.rt.verify"):
-                st.session_state["train.verify"] = {"max_lr": s["max_lr"], "config": status.config}
+            if st.button(f"Verify: train 1cycle at max_lr {s['max_lr']:.3g} against a fixed LR",
+                         key="btn.rt.verify", disabled=is_running("train", "train")):
+                vcfg = verify_config(status.config, max_lr=s["max_lr"])
+                submit("train", "train", vcfg, label=f"verify {method} max_lr {s['max_lr']:.3g}",
+                       device=job_device(vcfg))
                 st.switch_page("pages/training.py")
         curve = curve_frame(rt)
         d1, d2 = st.columns(2)

@@ -8,20 +8,18 @@ import streamlit as st
 
 from clr_core import schedules
 from clr_core.errors import ConfigError, ScheduleError
-from clr_core.experiments import TrainConfig, baseline_runs, job_device, verify_suggestion_runs
+from clr_core.experiments import TrainConfig, baseline_runs, job_device
 from clr_core.plots import Curve
 from clr_core.train import BASELINES
 from ui.designer_state import CURRENT
 from ui.forms import data_model_form
 from ui.jobs import (
     current_job,
-    is_running,
     job_events,
     job_slot,
     live_job,
     owner_id,
     start_cancel,
-    submit,
 )
 from ui.results import field, show_training_curves, show_training_table, training_curves
 from ui.state import default
@@ -36,7 +34,6 @@ st.caption(
 )
 owner_id()
 
-verify = st.session_state.get("train.verify")
 form_col, view_col = st.columns([1, 2], gap="large")
 
 with form_col:
@@ -89,23 +86,6 @@ with form_col:
     start_cancel("train", "train", config, start_label="Start training",
                  label=f"training · {schedule_cfg['policy']} · {base['dataset']}",
                  device=job_device(config) if config else None)
-
-if verify:
-    with view_col:
-        st.info(f"Verify the range test's suggestion: 1cycle at max_lr **{verify['max_lr']:.3g}** "
-                f"against a fixed LR of {verify['max_lr'] / 10:.3g}, {num_iter} iterations each.", icon="🧪")
-        if st.button("Run the verification", type="primary", disabled=is_running("train", "train"),
-                     key="btn.train.verify"):
-            vcfg = {k: v for k, v in verify["config"].items()
-                    if k in TrainConfig.__dataclass_fields__ and k != "schedule"}
-            vcfg.update({"num_iter": num_iter, "eval_every": eval_every,
-                         "schedule": {"policy": "fixed", "lr": verify["max_lr"] / 10},
-                         "runs": verify_suggestion_runs(max_lr=verify["max_lr"], num_iter=num_iter)})
-            st.session_state.pop("train.verify", None)
-            submit("train", "train", vcfg, label=f"verify max_lr {verify['max_lr']:.3g}",
-                   device=job_device(vcfg))
-            st.rerun()
-
 
 def _series(events: list[dict]) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
     """Per-curve loss, accuracy, LR and momentum from streamed events."""

@@ -7,7 +7,6 @@ import json
 import time
 
 import numpy as np
-
 from streamlit.testing.v1 import AppTest
 
 APP = "../app.py"
@@ -24,7 +23,7 @@ def open_page(page: str, timeout: float = 60) -> AppTest:
 def job_state(at: AppTest, slot: str) -> str | None:
     from ui.jobs import registry
 
-    job_id = at.session_state[slot] if slot in at.session_state else None
+    job_id = at.session_state[slot] if slot in at.session_state else None  # noqa: SIM401 (no .get on AppTest state)
     return registry().status(job_id).state if job_id else None
 
 

@@ -112,3 +112,19 @@ def test_validation_adds_smiths_accuracy_chart_and_suggestion():
 
     rt = registry().status(at.session_state["rt.job"]).result["range_test"]
     assert len(rt["accuracies"]) == len(acc[0]["x"])
+
+
+def test_verify_the_suggestion_in_one_click():
+    at = open_page("pages/range_test.py")
+    _start_range_test(at, 60)
+    run_until_done(at, "rt.job")
+    at.button(key="btn.rt.verify").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["train.job"]
+    assert at.title[0].value.endswith("Training run")
+    at.switch_page("pages/training.py")  # AppTest otherwise reruns the page it was pointed at
+    assert run_until_done(at, "train.job") == "done"
+    table = at.dataframe[0].value
+    assert len(table) == 2
+    assert table["run"].iloc[0].startswith("1cycle @") and table["run"].iloc[1].startswith("fixed @")
+    assert any("Best validation accuracy" in s.value for s in at.success)

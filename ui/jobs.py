@@ -29,14 +29,22 @@ def registry() -> JobRegistry:
 
 
 def owner_id() -> str:
-    """This browser tab's owner id, kept in the URL so a reload keeps it."""
-    owner = st.session_state.get("owner") or st.query_params.get(OWNER_PARAM)
-    if not owner:
-        owner = uuid.uuid4().hex[:12]
-    st.session_state["owner"] = owner
+    """This browser tab's owner id: from the URL after a reload, else a new one."""
+    owner = st.session_state.get("owner")
+    if owner is None:
+        owner = st.query_params.get(OWNER_PARAM) or uuid.uuid4().hex[:12]
+        st.session_state["owner"] = owner
+    return owner
+
+
+def pin_owner_to_url() -> None:
+    """Put the owner id in the URL once this tab has a job, so a reload finds it again.
+
+    Only then: rewriting the URL on a deep link's first run makes Streamlit show
+    "Page not found"."""
+    owner = owner_id()
     if st.query_params.get(OWNER_PARAM) != owner:
         st.query_params[OWNER_PARAM] = owner
-    return owner
 
 
 @dataclass
@@ -72,6 +80,7 @@ def current_job(slot: str, kind: str) -> JobStatus | None:
     mine = [j for j in reg.list(owner=owner_id()) if j.kind == kind]
     if mine:
         st.session_state[slot] = mine[0].id
+        pin_owner_to_url()
         return mine[0]
     return None
 
@@ -121,6 +130,7 @@ def start_cancel(prefix: str, kind: str, config: dict | None, *, label: str, dev
 
 def submit(prefix: str, kind: str, config: dict, *, label: str, device: str | None) -> str:
     job_id = registry().submit(kind, config, owner=owner_id(), device=device or "cpu", label=label)
+    pin_owner_to_url()
     st.session_state[job_slot(prefix)] = job_id
     return job_id
 

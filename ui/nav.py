@@ -1,4 +1,7 @@
-"""The app's pages in one list: app.py builds the navigation from it, the overview links it."""
+"""The app's pages in one list: app.py builds the navigation from it, the overview links it.
+
+Each url_path equals its file's stem: until st.navigation has run, Streamlit resolves a
+deep link against the pages/ folder, and any other path shows "Page not found"."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ class PageInfo:
 PAGES = (
     PageInfo("pages/designer.py", "Schedule designer", "📐", "designer",
              "Pick a policy, preview LR and momentum, overlay, export.", default=True),
-    PageInfo("pages/range_test.py", "Range test", "🔎", "range-test",
+    PageInfo("pages/range_test.py", "Range test", "🔎", "range_test",
              "Sweep the LR, watch the loss live, get suggested bounds."),
     PageInfo("pages/training.py", "Training run", "🏃", "training",
              "Train with your schedule against fixed, decay and Adam."),
@@ -28,6 +31,6 @@ PAGES = (
              "Every saved run: overlay, reopen, rename, delete, download."),
     PageInfo("pages/learn.py", "Learn", "🎓", "learn",
              "Guided lessons from the papers, with live demos on digits."),
-    PageInfo("pages/home.py", "Overview", "📈", "overview",
+    PageInfo("pages/overview.py", "Overview", "📈", "overview",
              "What CLR Studio does, the device in use, recent runs."),
 )

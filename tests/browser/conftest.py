@@ -45,10 +45,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def app_db(tmp_path_factory) -> Path:
+    """The run store of the app under test, so a test can write to it from another process."""
+    return tmp_path_factory.mktemp("db") / "runs.db"
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, app_db):
     port = _free_port()
     env = dict(os.environ)
-    env["CLR_STUDIO_DB"] = str(tmp_path_factory.mktemp("db") / "runs.db")
+    env["CLR_STUDIO_DB"] = str(app_db)
     log = tmp_path_factory.mktemp("log") / "streamlit.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(

@@ -37,7 +37,7 @@ def _caption_text(page) -> str:
 
 
 def test_range_test_streams_live_then_cancel_keeps_partial_curve(page, app_url):
-    page.goto(f"{app_url}/range-test")
+    page.goto(f"{app_url}/range_test")
     wait_idle(page)
     _set_number(page, "Iterations", "30000")
     end = page.get_by_label("End LR", exact=True)
@@ -59,7 +59,7 @@ def test_range_test_streams_live_then_cancel_keeps_partial_curve(page, app_url):
 
 
 def test_range_test_suggestions_and_use_in_designer(page, app_url):
-    page.goto(f"{app_url}/range-test")
+    page.goto(f"{app_url}/range_test")
     wait_idle(page)
     _set_number(page, "Iterations", "80")
     page.get_by_role("button", name="Start range test").click()

@@ -24,7 +24,7 @@ st.markdown(
 st.info(f"Device in use: **{describe_device(pick_device('auto'))}**", icon="🖥️")
 
 cols = st.columns(3)
-for i, page in enumerate(p for p in PAGES if p.path != "pages/home.py"):
+for i, page in enumerate(p for p in PAGES if p.path != "pages/overview.py"):
     with cols[i % 3]:
         st.page_link(page.path, label=f"{page.icon} {page.title}")
         st.caption(page.blurb)
