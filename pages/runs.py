@@ -22,6 +22,7 @@ from ui.results import (
     show_training_table,
     training_curves,
 )
+from ui.state import default
 
 st.title("🗂️ Runs")
 st.caption("Every range test, sweep and training that ended — kept in a SQLite file "
@@ -139,24 +140,21 @@ if run.kind == "range_test" and "range_test" in res:
     d2.download_button("Download curve (CSV)", curve_frame(res["range_test"]).to_csv(index=False),
                        f"run_{run.id}.csv", "text/csv", key="btn.runs.dl_csv")
 
-with st.form("runs.rename", border=False):
-    r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
-    new_label = r1.text_input("Rename", value=run.label or "", key=f"runs.label.{run.id}")
-    if r2.form_submit_button("Save name"):
-        store.rename_run(run.id, new_label.strip() or None)
-        st.rerun()
+r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
+new_label = r1.text_input("Rename", key=default(f"runs.label.{run.id}", run.label or ""))
+if r2.button("Save name", key="btn.runs.rename"):
+    store.rename_run(run.id, new_label.strip() or None)
+    st.rerun()
 
 
-@st.dialog("Delete run?")
-def confirm_delete(run_id: int) -> None:
-    st.write(f"Run #{run_id} will be removed from the store for good.")
-    c1, c2 = st.columns(2)
+d3.button("Delete…", key="btn.runs.delete",
+          on_click=lambda: st.session_state.update({"runs.confirm_delete": run.id}))
+if st.session_state.get("runs.confirm_delete") == run.id:
+    st.warning(f"Delete run #{run.id} from the store for good?", icon="🗑️")
+    c1, c2, _ = st.columns([1, 1, 4])
     if c1.button("Delete", type="primary", key="btn.runs.confirm_delete"):
-        store.delete_run(run_id)
+        store.delete_run(run.id)
+        st.session_state.pop("runs.confirm_delete", None)
         st.rerun()
-    if c2.button("Keep it", key="btn.runs.keep"):
-        st.rerun()
-
-
-if d3.button("Delete…", key="btn.runs.delete"):
-    confirm_delete(run.id)
+    c2.button("Keep it", key="btn.runs.keep",
+              on_click=lambda: st.session_state.pop("runs.confirm_delete", None))

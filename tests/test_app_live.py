@@ -128,3 +128,13 @@ def test_verify_the_suggestion_in_one_click():
     assert len(table) == 2
     assert table["run"].iloc[0].startswith("1cycle @") and table["run"].iloc[1].startswith("fixed @")
     assert any("Best validation accuracy" in s.value for s in at.success)
+
+
+def test_each_session_sees_only_its_own_jobs():
+    mine = open_page("pages/range_test.py")
+    _start_range_test(mine, 40)
+    other = open_page("pages/range_test.py")
+    assert "rt.job" not in other.session_state
+    assert not other.get("plotly_chart"), "another tab's job must not show here"
+    assert any("Start range test" in i.value for i in other.info)
+    run_until_done(mine, "rt.job")

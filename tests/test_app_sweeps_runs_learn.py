@@ -92,3 +92,46 @@ def test_seed_sweep_shows_each_methods_spread():
     assert (stability["spread (decades)"] >= 0).all()
     assert (stability["min"] <= stability["median max_lr"]).all()
     assert (stability["median max_lr"] <= stability["max"]).all()
+
+
+def _saved_run(label: str) -> int:
+    from clr_core.store import RunStore
+
+    return RunStore().save_run("range_test", {"dataset": "digits"}, {
+        "range_test": {"lrs": [1e-3, 1e-2, 1e-1], "losses": [2.3, 2.0, 2.5],
+                       "smoothed": [2.3, 2.1, 2.2], "mode": "exp", "accuracies": [],
+                       "suggestions": {"valley": {"method": "valley", "base_lr": 2.5e-3, "max_lr": 1e-2,
+                                                  "explanation": "test", "source": "test"}},
+                       "stop_reason": "completed", "diverged": False},
+        "headline": "valley: max_lr 0.01"}, label=label)
+
+
+def test_rename_and_delete_a_run():
+    from clr_core.errors import StoreError
+    from clr_core.store import RunStore
+
+    run_id = _saved_run("to rename")
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.open").set_value([run_id]).run()
+    at.text_input(key=f"runs.label.{run_id}").set_value("renamed run").run()
+    at.button(key="btn.runs.rename").click().run()
+    assert RunStore().load_run(run_id).label == "renamed run"
+    at.button(key="btn.runs.delete").click().run()
+    assert RunStore().load_run(run_id)  # nothing is deleted before the confirmation
+    at.button(key="btn.runs.confirm_delete").click().run()
+    assert not at.exception, at.exception
+    with pytest.raises(StoreError):
+        RunStore().load_run(run_id)
+    at.run()  # the deleted run drops out of the selection without an error
+    assert not at.exception, at.exception
+
+
+def test_filters_and_overlay_of_two_runs():
+    a, b = _saved_run("overlay a"), _saved_run("overlay b")
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.kinds").set_value(["range_test"]).run()
+    at.multiselect(key="runs.open").set_value([a, b]).run()
+    assert not at.exception, at.exception
+    traces = chart_traces(at, "sweep")
+    names = {t["name"] for t in traces if t.get("mode") == "lines"}
+    assert names == {"overlay a", "overlay b"}

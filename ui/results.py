@@ -89,8 +89,9 @@ def training_curves(result: dict) -> tuple[list[Curve], list[Curve], list[Curve]
 def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], mom: list[Curve],
                          *, key: str) -> None:
     if loss:
-        st.plotly_chart(line_figure(loss, x_title="iteration", y_title="training loss",
-                                    uirevision=f"{key}-loss"), width="stretch", key=f"chart.{key}.loss")
+        # log scale: a run that blows up must not flatten the others into a line at zero
+        st.plotly_chart(line_figure(loss, x_title="iteration", y_title="training loss (log)",
+                                    log_y=True, uirevision=f"{key}-loss"), width="stretch", key=f"chart.{key}.loss")
     if acc:
         st.plotly_chart(accuracy_figure(acc, log_x=False, x_title="iteration"), width="stretch",
                         key=f"chart.{key}.acc")
