@@ -113,6 +113,12 @@ class RangeTestConfig(DataModelConfig):
             raise ConfigError(f"num_iter must be at least 10 to draw a curve, got {self.num_iter}")
         if self.mode not in ("exp", "linear"):
             raise ConfigError(f"mode must be 'exp' or 'linear', got {self.mode!r}")
+        _check_positive("smooth_beta", self.smooth_beta, allow_zero=True)
+        if self.smooth_beta >= 1:
+            raise ConfigError(f"smooth_beta must be < 1, got {self.smooth_beta!r}")
+        _check_positive("diverge_threshold", self.diverge_threshold)
+        if self.diverge_threshold <= 1:
+            raise ConfigError(f"diverge_threshold must be > 1, got {self.diverge_threshold!r}")
         _check_positive("val_every", self.val_every, integer=True, allow_zero=True)
         _check_positive("accumulation_steps", self.accumulation_steps, integer=True)
 

@@ -58,12 +58,25 @@ with form_col:
         key=default("rt.val_every", 0),
         help="Smith's original test plots validation accuracy versus LR; it adds the "
              "'smith_accuracy' suggestion.")
+    with st.expander("Smoothing and stopping"):
+        beta = st.slider("EMA smoothing beta (fastai: 0.98)", 0.0, 0.995, step=0.005,
+                         key=default("rt.beta", 0.98),
+                         help="Bias-corrected exponential moving average of the loss. Higher is "
+                              "smoother but lags the raw loss by about 1/(1-beta) iterations.")
+        threshold = st.number_input("Stop when the smoothed loss exceeds k × its minimum (fastai: 4)",
+                                    min_value=1.1, max_value=1000.0, step=0.5,
+                                    key=default("rt.threshold", 4.0))
+        accumulate = st.number_input("Gradient accumulation steps", min_value=1, max_value=256, step=1,
+                                     key=default("rt.accumulate", 1),
+                                     help="Simulate a larger batch: batch size × steps per LR value.")
     config = None
     if not errors:
         try:
             cfg = RangeTestConfig.from_dict({**base, "start_lr": start_lr, "end_lr": end_lr,
                                              "num_iter": int(num_iter), "mode": mode,
-                                             "val_every": int(val_every)})
+                                             "val_every": int(val_every), "smooth_beta": float(beta),
+                                             "diverge_threshold": float(threshold),
+                                             "accumulation_steps": int(accumulate)})
             config = cfg.to_dict()
         except (ConfigError, ValueError) as exc:
             st.error(str(exc), icon="🚫")

@@ -41,6 +41,9 @@ class Recorder:
         ({"optimizer": "lion"}, "optimizer"),
         ({"device": "tpu"}, "tpu"),
         ({"bogus": 1}, "bogus"),
+        ({"smooth_beta": 1.0}, "smooth_beta"),
+        ({"diverge_threshold": 0.5}, "diverge_threshold"),
+        ({"accumulation_steps": 0}, "accumulation_steps"),
     ],
 )
 def test_range_test_config_refuses_bad_input_by_name(override, needle):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from clr_core import data, models, optim
-from clr_core.device import available_devices
+from clr_core.device import amp_available, available_devices, pick_device
+from clr_core.errors import ConfigError
 from ui.state import default
 from ui.widgets import float_input
 
@@ -55,4 +56,10 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
         out["seed"] = int(st.number_input("Seed", min_value=0, step=1, key=default(f"{prefix}.seed", 0)))
         if out["optimizer"] == "sgd":
             out["nesterov"] = st.checkbox("Nesterov", key=f"{prefix}.nesterov")
+        try:
+            amp_ok = amp_available(pick_device(out["device"]))
+        except ConfigError:
+            amp_ok = False
+        out["amp"] = st.checkbox("Mixed precision", key=f"{prefix}.amp", disabled=not amp_ok,
+                                 help="Autocast on CUDA (bfloat16 where supported); not on the CPU.") and amp_ok
     return out
