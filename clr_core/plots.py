@@ -24,7 +24,12 @@ class Curve:
     dash: str | None = None
 
 
-def decimate(x: np.ndarray, y: np.ndarray, max_points: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+#: Points per series sent to the browser: enough to see every cycle's peak, few enough that
+#: a chart redrawn twice a second while a job streams doesn't block the page.
+MAX_POINTS = 1500
+
+
+def decimate(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """Thin a long series for the browser while keeping every bucket's min and max,
     so peaks of a cyclical schedule survive (plain striding would alias them away)."""
     x = np.asarray(x)
@@ -66,7 +71,7 @@ def line_figure(
     for i, c in enumerate(curves):
         x, y = decimate(c.x, c.y)
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=x,
                 y=y,
                 mode="lines",
@@ -139,13 +144,15 @@ def range_test_figure(
     lrs = np.asarray(lrs, dtype=float)
     smoothed = np.asarray(smoothed, dtype=float)
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(
-        x=lrs, y=np.asarray(losses, dtype=float), mode="markers", name="loss (raw)",
+    raw_x, raw_y = decimate(lrs, np.asarray(losses, dtype=float))
+    sm_x, sm_y = decimate(lrs, smoothed)
+    fig.add_trace(go.Scatter(
+        x=raw_x, y=raw_y, mode="markers", name="loss (raw)",
         marker={"size": 4, "color": "rgba(31,119,180,0.35)"},
         hovertemplate="lr %{x:.3g}<br>loss %{y:.4f}<extra>raw</extra>",
     ))
-    fig.add_trace(go.Scattergl(
-        x=lrs, y=smoothed, mode="lines", name="loss (smoothed)", line={"color": PALETTE[0], "width": 3},
+    fig.add_trace(go.Scatter(
+        x=sm_x, y=sm_y, mode="lines", name="loss (smoothed)", line={"color": PALETTE[0], "width": 3},
         hovertemplate="lr %{x:.3g}<br>smoothed %{y:.4f}<extra>smoothed</extra>",
     ))
     finite = smoothed[np.isfinite(smoothed)]

@@ -6,11 +6,13 @@ its running job again)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import streamlit as st
+import torch
 
 from clr_core.jobs import JobRegistry, JobStatus
 from clr_core.store import RunStore
@@ -25,6 +27,8 @@ def run_store() -> RunStore:
 
 @st.cache_resource
 def registry() -> JobRegistry:
+    # Leave a core to the server: a CPU job on every core starves the page it streams to.
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     return JobRegistry(store=run_store())
 
 

@@ -1,0 +1,157 @@
+"""How live the app is, measured in a real browser (Debian's Chromium) in one run.
+
+1. Stream lag: while a range test runs, how often the page's "N of M iterations" caption
+   moves. A point reaches the page at most one update interval after its batch.
+2. Responsiveness: while the job runs, type a bad value into a field and time until its
+   error message is drawn, then a good one and time until the message is gone.
+
+Targets (issue 4): a point on the page within a second of its batch; a widget change
+redrawn in well under a second.
+
+    .venv/bin/python bench/ui_latency.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int, db: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env={**os.environ, "CLR_STUDIO_DB": str(db)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("streamlit did not start")
+
+
+def iteration_shown(page) -> int | None:
+    loc = page.get_by_text(re.compile(r"of \d+ iterations"))
+    if not loc.count():
+        return None
+    m = re.search(r"(\d+) of \d+ iterations", loc.first.inner_text())
+    return int(m.group(1)) if m else None
+
+
+def measure_redraws(page, rounds: int = 5) -> list[float]:
+    """Type a bad value, time until its message is drawn; type a good one, time until the
+    message is gone."""
+    redraws = []
+    box = page.get_by_label("Start LR", exact=True)
+    message = page.get_by_text(re.compile("is not a number"))
+    for _ in range(rounds):
+        t0 = time.monotonic()
+        box.fill("abc")
+        box.press("Enter")
+        message.first.wait_for(state="visible")
+        redraws.append(time.monotonic() - t0)
+        t0 = time.monotonic()
+        box.fill("1e-05")
+        box.press("Enter")
+        message.first.wait_for(state="detached")
+        redraws.append(time.monotonic() - t0)
+        time.sleep(0.2)
+    return redraws
+
+
+def main(model: str) -> None:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("needs Debian's chromium on PATH (apt-get install chromium)")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = start_app(port, Path(tmp) / "runs.db")
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                             args=["--no-sandbox", "--disable-background-networking"])
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"http://127.0.0.1:{port}/range_test")
+                page.wait_for_selector(IDLE)
+                if model != "mlp":
+                    from clr_core.models import MODELS
+
+                    page.get_by_test_id("stSelectbox").filter(has_text="Model").click()
+                    page.get_by_role("option", name=MODELS[model].label).click()
+                    page.wait_for_selector(IDLE)
+                for label, value in (("Iterations", "100000"), ("End LR", "0.05")):
+                    box = page.get_by_label(label, exact=True)
+                    box.fill(value)
+                    box.press("Enter")
+                    page.wait_for_selector(IDLE)
+                idle_redraws = measure_redraws(page)  # baseline: no job running
+                page.get_by_role("button", name="Start range test").click()
+                page.get_by_text(re.compile(r"of \d+ iterations")).first.wait_for(timeout=60_000)
+
+                # 1. how often the streamed curve moves on the page
+                changes, last, t_end = [], iteration_shown(page), time.monotonic() + 8
+                while time.monotonic() < t_end:
+                    now = iteration_shown(page)
+                    if now is not None and now != last:
+                        changes.append(time.monotonic())
+                        last = now
+                    time.sleep(0.02)
+                gaps = [b - a for a, b in zip(changes, changes[1:], strict=False)]
+
+                # 2. the same widget change while the job runs
+                redraws = measure_redraws(page)
+                still_running = page.get_by_role("button", name="Cancel").is_enabled()
+                if still_running:
+                    page.get_by_role("button", name="Cancel").click()
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+    print(f"CLR Studio live-page latency (headless Chromium and the app on this machine; "
+          f"a range test of the digits {model} running)")
+    if gaps:
+        print(f"  stream: the curve moved {len(changes)} times in 8 s; interval median "
+              f"{statistics.median(gaps):.2f} s, max {max(gaps):.2f} s "
+              f"(a point is on the page at most one interval after its batch; target < 1 s)")
+    else:
+        print("  stream: the curve did not move during the window")
+    if not still_running:
+        print("  warning: the job ended before the redraw measurements did")
+    print(f"  widget redraw, no job:            median {statistics.median(idle_redraws):.3f} s, "
+          f"max {max(idle_redraws):.3f} s over {len(idle_redraws)} changes")
+    print(f"  widget redraw while the job runs: median {statistics.median(redraws):.3f} s, "
+          f"max {max(redraws):.3f} s over {len(redraws)} changes (target well under 1 s)")
+    print(f"  slowdown from the running job: {statistics.median(redraws) / statistics.median(idle_redraws):.2f}x")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="mlp", help="model the range test trains (mlp, cnn, ...)")
+    main(parser.parse_args().model)
