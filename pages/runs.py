@@ -22,7 +22,7 @@ from ui.results import (
     show_training_table,
     training_curves,
 )
-from ui.state import default
+from ui.state import default, keep_valid
 
 st.title("🗂️ Runs")
 st.caption("Every range test, sweep and training that ended — kept in a SQLite file "
@@ -37,8 +37,9 @@ if not all_runs:
 f1, f2 = st.columns(2)
 kinds = sorted({r.kind for r in all_runs})
 datasets = sorted({r.dataset for r in all_runs if r.dataset})
-pick_kinds = f1.multiselect("Kind", kinds, key="runs.kinds", placeholder="all kinds")
-pick_data = f2.multiselect("Data set", datasets, key="runs.datasets", placeholder="all data sets")
+pick_kinds = f1.multiselect("Kind", kinds, key=keep_valid("runs.kinds", kinds), placeholder="all kinds")
+pick_data = f2.multiselect("Data set", datasets, key=keep_valid("runs.datasets", datasets),
+                           placeholder="all data sets")
 runs = [r for r in all_runs
         if (not pick_kinds or r.kind in pick_kinds) and (not pick_data or r.dataset in pick_data)]
 
@@ -49,10 +50,8 @@ table = pd.DataFrame([{
 } for r in runs], columns=["id", "when", "kind", "label", "status", "data", "headline", "error"])
 st.dataframe(table, hide_index=True, width="stretch", key="runs.table")
 labels = {r.id: f"#{r.id} · {r.kind} · {r.label or ''} · {r.status}" for r in runs}
-# drop runs deleted since the last visit: a widget value must be one of its options
-st.session_state["runs.open"] = [i for i in st.session_state.get("runs.open", []) if i in labels]
 chosen_ids = st.multiselect("Open runs (one to reopen it, several to overlay)", list(labels),
-                            format_func=labels.get, key="runs.open",
+                            format_func=labels.get, key=keep_valid("runs.open", labels),
                             placeholder="choose runs")
 if not chosen_ids:
     st.stop()

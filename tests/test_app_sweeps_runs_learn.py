@@ -17,13 +17,18 @@ from clr_core.lessons import LESSONS
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_weight_decay_sweep_of_three_values_shows_three_curves():
+def _run_sweep(param: str, values: str):
     at = open_page("pages/sweeps.py")
-    at.radio(key="sweep.param").set_value("weight_decay").run()
-    at.text_input(key="sweep.values.weight_decay").set_value("1e-3, 1e-4, 0").run()
+    at.radio(key="sweep.param").set_value(param).run()
+    at.text_input(key=f"sweep.values.{param}").set_value(values).run()
     at.number_input(key="sweep.num_iter").set_value(40).run()
     at.button(key="btn.sweep.start").click().run()
     assert run_until_done(at, "sweep.job", timeout=180) == "done"
+    return at
+
+
+def test_weight_decay_sweep_of_three_values_shows_three_curves():
+    at = _run_sweep("weight_decay", "1e-3, 1e-4, 0")
     traces = chart_traces(at, "sweep")
     lines = [t for t in traces if t.get("mode") == "lines"]
     assert sorted(t["name"] for t in lines) == sorted(
@@ -81,12 +86,7 @@ def test_each_lesson_demo_runs(lesson):
 
 
 def test_seed_sweep_shows_each_methods_spread():
-    at = open_page("pages/sweeps.py")
-    at.radio(key="sweep.param").set_value("seed").run()
-    at.text_input(key="sweep.values.seed").set_value("0, 1, 2").run()
-    at.number_input(key="sweep.num_iter").set_value(40).run()
-    at.button(key="btn.sweep.start").click().run()
-    assert run_until_done(at, "sweep.job", timeout=180) == "done"
+    at = _run_sweep("seed", "0, 1, 2")
     stability = next(df.value for df in at.dataframe if "spread (decades)" in df.value.columns)
     assert len(stability) >= 3
     assert (stability["spread (decades)"] >= 0).all()

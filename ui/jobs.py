@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 import torch
 
+from clr_core.errors import JobError
 from clr_core.jobs import JobRegistry, JobStatus
 from clr_core.store import RunStore
 
@@ -79,7 +80,7 @@ def current_job(slot: str, kind: str) -> JobStatus | None:
     if job_id:
         try:
             return reg.status(job_id)
-        except Exception:
+        except JobError:  # forgotten by the registry (e.g. the server restarted)
             st.session_state.pop(slot, None)
     mine = [j for j in reg.list(owner=owner_id()) if j.kind == kind]
     if mine:

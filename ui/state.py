@@ -23,3 +23,11 @@ def default(key: str, value) -> str:
     if key not in st.session_state:
         st.session_state[key] = value
     return key
+
+
+def keep_valid(key: str, options) -> str:
+    """Drop kept selections that are no longer options (a deleted run, a vanished filter
+    value): Streamlit refuses a widget whose value is not among its options."""
+    if isinstance(st.session_state.get(key), list):
+        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+    return key
