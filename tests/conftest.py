@@ -15,3 +15,9 @@ if str(ROOT) not in sys.path:
 _tmp = Path(tempfile.mkdtemp(prefix="clr_studio_tests_"))
 os.environ["CLR_STUDIO_DB"] = str(_tmp / "runs.db")
 os.environ["CLR_STUDIO_DATA"] = str(_tmp / "data")
+
+# A shared 2-core CI machine is slow and noisy: property tests judge behaviour, not time.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("clr", deadline=None, print_blob=True)
+settings.load_profile("clr")
