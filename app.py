@@ -2,12 +2,9 @@
 
 import streamlit as st
 
-from ui.nav import PAGES
+from ui.nav import build_navigation
 from ui.state import keep_widget_state
 
 st.set_page_config(page_title="CLR Studio", page_icon="📈", layout="wide")
 keep_widget_state()
-
-st.navigation([
-    st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES
-]).run()
+build_navigation().run()

@@ -18,8 +18,11 @@ from ui.designer_state import (
     load_config,
     param_key,
 )
+from ui.nav import ensure_app_entry
 from ui.state import default
 from ui.widgets import float_input
+
+ensure_app_entry()
 
 st.title("📐 Schedule designer")
 st.caption(

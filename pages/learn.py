@@ -8,6 +8,7 @@ import streamlit as st
 from clr_core.errors import ClrError
 from clr_core.lessons import LESSONS
 from clr_core.plots import Curve, line_figure
+from ui.nav import ensure_app_entry
 from ui.results import (
     show_range_test,
     show_suggestions,
@@ -16,6 +17,8 @@ from ui.results import (
     training_curves,
 )
 from ui.state import default
+
+ensure_app_entry()
 
 st.title("🎓 Learn")
 st.caption("Lessons from Smith's papers and the other source documents. Each demo trains a small "

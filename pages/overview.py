@@ -9,7 +9,9 @@ import streamlit as st
 
 from clr_core.device import describe_device, pick_device
 from ui.jobs import run_store
-from ui.nav import PAGES
+from ui.nav import PAGES, ensure_app_entry
+
+ensure_app_entry()
 
 st.title("📈 CLR Studio overview")
 st.markdown(

@@ -23,9 +23,12 @@ from ui.jobs import (
     start_cancel,
     submit,
 )
+from ui.nav import ensure_app_entry
 from ui.results import curve_frame, show_range_test, show_suggestions
 from ui.state import default
 from ui.widgets import float_input
+
+ensure_app_entry()
 
 SLOT = job_slot("rt")
 

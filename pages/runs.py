@@ -14,6 +14,7 @@ from clr_core.errors import StoreError
 from clr_core.experiments import PRIMARY_METHOD
 from clr_core.plots import Curve, sweep_figure
 from ui.jobs import run_store
+from ui.nav import ensure_app_entry
 from ui.results import (
     curve_frame,
     show_range_test,
@@ -23,6 +24,8 @@ from ui.results import (
     training_curves,
 )
 from ui.state import default, keep_valid
+
+ensure_app_entry()
 
 st.title("🗂️ Runs")
 st.caption("Every range test, sweep and training that ended — kept in a SQLite file "

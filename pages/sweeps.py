@@ -12,8 +12,11 @@ from clr_core.experiments import PRIMARY_METHOD, SWEEP_PARAMS, SweepConfig, job_
 from clr_core.plots import Curve, sweep_figure
 from ui.forms import data_model_form
 from ui.jobs import current_job, job_events, job_slot, live_job, owner_id, start_cancel
+from ui.nav import ensure_app_entry
 from ui.state import default
 from ui.widgets import float_input
+
+ensure_app_entry()
 
 SLOT = job_slot("sweep")
 DEFAULT_VALUES = {

@@ -21,8 +21,11 @@ from ui.jobs import (
     owner_id,
     start_cancel,
 )
+from ui.nav import ensure_app_entry
 from ui.results import field, show_training_curves, show_training_table, training_curves
 from ui.state import default
+
+ensure_app_entry()
 
 SLOT = job_slot("train")
 

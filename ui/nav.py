@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import streamlit as st
+
 
 @dataclass(frozen=True)
 class PageInfo:
@@ -34,3 +36,26 @@ PAGES = (
     PageInfo("pages/overview.py", "Overview", "📈", "overview",
              "What CLR Studio does, the device in use, recent runs."),
 )
+
+
+_navigation_built = False  # per process: True once app.py has declared the pages
+
+
+def build_navigation():
+    """Declare the pages with st.navigation (app.py calls this on every run)."""
+    global _navigation_built
+    _navigation_built = True
+    return st.navigation([
+        st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default)
+        for p in PAGES
+    ])
+
+
+def ensure_app_entry() -> None:
+    """Every page calls this first. Until app.py has run once in this server process,
+    Streamlit serves a deep link from the legacy pages/ folder and runs the page file
+    alone (no app.py: no wide layout, no page list, no kept widget state). Declaring the
+    navigation switches that mode off; the rerun then goes through app.py."""
+    if not _navigation_built:
+        build_navigation()
+        st.rerun()

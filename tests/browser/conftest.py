@@ -3,6 +3,7 @@ through Debian's Chromium (Playwright's own browser download is not available he
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -50,12 +51,12 @@ def app_db(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("db") / "runs.db"
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory, app_db):
+@contextlib.contextmanager
+def running_app(db: Path, log: Path):
+    """`streamlit run app.py` on a free localhost port, yielding its URL once healthy."""
     port = _free_port()
     env = dict(os.environ)
-    env["CLR_STUDIO_DB"] = str(app_db)
-    log = tmp_path_factory.mktemp("log") / "streamlit.log"
+    env["CLR_STUDIO_DB"] = str(db)
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
@@ -84,6 +85,12 @@ def app_url(tmp_path_factory, app_db):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, app_db):
+    with running_app(app_db, tmp_path_factory.mktemp("log") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

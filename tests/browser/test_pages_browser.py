@@ -88,3 +88,19 @@ def test_a_reload_finds_the_running_job_again(page, app_url):
     expect(page.get_by_role("button", name="Cancel")).to_be_enabled()
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text(re.compile("the partial curve is kept"))).to_be_visible(timeout=30_000)
+
+
+def test_a_deep_link_to_a_fresh_server_gets_the_full_app(page, tmp_path):
+    """Streamlit serves the first request of a new server from the legacy pages/ folder;
+    the page must still come up through app.py: wide layout, our page list, no error."""
+    from conftest import running_app
+
+    with running_app(tmp_path / "runs.db", tmp_path / "log.txt") as url:
+        page.goto(f"{url}/training")
+        wait_idle(page)
+        expect(page.get_by_role("heading", name=re.compile("Training run"))).to_be_visible()
+        nav = page.get_by_test_id("stSidebarNav")
+        expect(nav).to_contain_text("Schedule designer")
+        expect(nav).not_to_contain_text("app")
+        expect(page.get_by_text("Page not found")).to_have_count(0)
+        screenshot(page, "deep_link_fresh_server")
