@@ -17,11 +17,13 @@ from clr_core import data, models, optim
 from clr_core.device import pick_device
 from clr_core.errors import ConfigError
 from clr_core.range_test import RangeTestResult, run_range_test
+from clr_core.schedules import from_dict as schedule_from_dict
 from clr_core.stability import summarize_stability
 from clr_core.train import baseline_plan, run_training
 
 Emit = Callable[..., None]
 ShouldStop = Callable[[], bool]
+
 
 def no_events(event: dict | None = None, progress: float | None = None) -> None:
     """An emit for synchronous callers (CLI without a bar, lessons) that ignore events."""
@@ -136,9 +138,7 @@ class TrainConfig(DataModelConfig):
         super().validate()
         _check_positive("num_iter", self.num_iter, integer=True)
         _check_positive("eval_every", self.eval_every, integer=True)
-        from clr_core.schedules import from_dict
-
-        from_dict(self.schedule)  # raises ScheduleError with the parameter's name
+        schedule_from_dict(self.schedule)  # raises ScheduleError with the parameter's name
 
 
 @dataclass
@@ -174,6 +174,19 @@ def job_device(config: dict) -> str:
     return str(pick_device(config.get("device", "auto")))
 
 
+def _progress_emit(emit: Emit, num_iter: int, tag: dict,
+                   span: tuple[float, float]) -> Callable[[dict], None]:
+    """An engine callback that tags each event (a sweep's curve) and reports progress
+    within this run's share of the job."""
+    lo, hi = span
+
+    def on_event(event: dict) -> None:
+        frac = min((event.get("iteration", 0) + 1) / num_iter, 1.0)
+        emit({**event, **tag}, progress=lo + (hi - lo) * frac)
+
+    return on_event
+
+
 def _headline_range(result: RangeTestResult) -> str:
     s = result.suggestions.get(PRIMARY_METHOD) or next(iter(result.suggestions.values()), None)
     if s is None:
@@ -186,13 +199,7 @@ def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *, tag
     """Runner for kind "range_test": build from the config, sweep, return a JSON-safe dict."""
     cfg = RangeTestConfig.from_dict(config)
     built = build(cfg, lr=cfg.start_lr, with_val=cfg.val_every > 0)
-    lo, hi = progress_span
-    extra = tag or {}
-
-    def on_event(event: dict) -> None:
-        frac = (event.get("iteration", 0) + 1) / cfg.num_iter
-        emit({**event, **extra}, progress=lo + (hi - lo) * min(frac, 1.0))
-
+    on_event = _progress_emit(emit, cfg.num_iter, tag or {}, progress_span)
     result = run_range_test(
         built.model, built.optimizer, nn.CrossEntropyLoss(), built.loader,
         start_lr=cfg.start_lr, end_lr=cfg.end_lr, num_iter=cfg.num_iter, mode=cfg.mode,
@@ -214,17 +221,10 @@ def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *, tag
 
 def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, tag: dict,
                   progress_span: tuple[float, float]) -> dict:
-    from clr_core.schedules import from_dict
-
-    schedule = from_dict(cfg.schedule)
+    schedule = schedule_from_dict(cfg.schedule)
     start_lr = float(schedule.lr(0))
     built = build(cfg, lr=start_lr, with_val=True)
-    lo, hi = progress_span
-
-    def on_event(event: dict) -> None:
-        frac = (event.get("iteration", 0) + 1) / cfg.num_iter
-        emit({**event, **tag}, progress=lo + (hi - lo) * min(frac, 1.0))
-
+    on_event = _progress_emit(emit, cfg.num_iter, tag, progress_span)
     result = run_training(
         built.model, built.optimizer, nn.CrossEntropyLoss(), built.loader,
         num_iter=cfg.num_iter, schedule=schedule, val_loader=built.val_loader,
