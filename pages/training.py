@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from clr_core import schedules
+from clr_core import rules, schedules
 from clr_core.errors import ConfigError, ScheduleError
 from clr_core.experiments import TrainConfig, baseline_runs, job_device
 from clr_core.plots import Curve
@@ -65,6 +65,9 @@ with form_col:
         lrs = sched.lr(np.arange(num_iter))
         max_lr, min_lr = float(lrs.max()), float(lrs.min())
         st.caption(f"LR from {min_lr:.3g} to {max_lr:.3g} over {num_iter} iterations.")
+        if sched.cycle_length and sched.total_steps is None and num_iter not in rules.cycle_ends(sched, num_iter):
+            st.info(f"This run stops mid-cycle. Smith (2015): stop at the end of a cycle — e.g. "
+                    f"{rules.suggest_num_iterations(sched, num_iter)} iterations.", icon="🔁")
     except ScheduleError as exc:
         sched_error = str(exc)
         st.error(sched_error, icon="🚫")
@@ -89,6 +92,7 @@ with form_col:
     start_cancel("train", "train", config, start_label="Start training",
                  label=f"training · {schedule_cfg['policy']} · {base['dataset']}",
                  device=job_device(config) if config else None)
+
 
 def _series(events: list[dict]) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
     """Per-curve loss, accuracy, LR and momentum from streamed events."""

@@ -138,3 +138,14 @@ def test_each_session_sees_only_its_own_jobs():
     assert not other.get("plotly_chart"), "another tab's job must not show here"
     assert any("Start range test" in i.value for i in other.info)
     run_until_done(mine, "rt.job")
+
+
+def test_training_warns_when_a_run_stops_mid_cycle():
+    at = open_page("pages/designer.py")
+    at.number_input(key="designer.triangular.step_size_up").set_value(100).run()
+    at.switch_page("pages/training.py").run()
+    assert at.selectbox(key="train.source").value == "designed"
+    at.number_input(key="train.num_iter").set_value(300).run()
+    assert any("mid-cycle" in i.value and "400" in i.value for i in at.info)
+    at.number_input(key="train.num_iter").set_value(400).run()
+    assert not any("mid-cycle" in i.value for i in at.info)
