@@ -38,19 +38,17 @@ def decimate(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tupl
     if n <= max_points:
         return x, y
     buckets = max(1, max_points // 2)
-    edges = np.linspace(0, n, buckets + 1).astype(int)
-    keep = [0, n - 1]
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        if hi <= lo:
-            continue
-        seg = y[lo:hi]
-        if np.all(np.isnan(seg)):
-            keep.append(lo)
-            continue
-        keep.append(lo + int(np.nanargmin(seg)))
-        keep.append(lo + int(np.nanargmax(seg)))
-    idx = np.unique(np.asarray(keep))
-    return x[idx], y[idx]
+    size = -(-n // buckets)  # ceil: equal buckets, the last one padded with NaN
+    padded = np.full(buckets * size, np.nan)
+    padded[:n] = y
+    rows = padded.reshape(buckets, size)
+    nan = np.isnan(rows)
+    lows = np.where(nan, np.inf, rows).argmin(axis=1)
+    highs = np.where(nan, -np.inf, rows).argmax(axis=1)
+    starts = np.arange(buckets) * size
+    keep = np.unique(np.concatenate([[0, n - 1], starts + lows, starts + highs]))
+    keep = keep[keep < n]
+    return x[keep], y[keep]
 
 
 def line_figure(

@@ -16,7 +16,7 @@ from ui.forms import data_model_form
 from ui.jobs import (
     current_job,
     is_running,
-    job_events,
+    job_series,
     job_slot,
     live_job,
     owner_id,
@@ -89,20 +89,23 @@ with form_col:
                  label=f"range test · {base['dataset']}", device=job_device(config) if config else None)
 
 
-def _curve_from_events(events: list[dict], mode: str) -> dict:
+def _streamed(job) -> dict:
     """The streamed part of a running test, in the shape of a finished result."""
-    pts = [e for e in events if e.get("kind") == "point"]
-    vals = [e for e in events if e.get("kind") == "val"]
-    return {"mode": mode, "lrs": [p["lr"] for p in pts], "losses": [p["loss"] for p in pts],
-            "smoothed": [p["smoothed"] for p in pts], "suggestions": {},
-            "accuracies": [[v["iteration"], v["lr"], v["accuracy"], v.get("val_loss", np.nan)]
-                           for v in vals]}
+    series = job_series(job.id)
+    pts = series.get(("point", ""), {})
+    vals = series.get(("val", ""), {})
+    empty = np.array([])
+    acc = (np.column_stack([vals["iteration"], vals["lr"], vals["accuracy"], vals["val_loss"]])
+           if vals else np.empty((0, 4)))
+    return {"mode": job.config.get("mode", "exp"), "lrs": pts.get("lr", empty),
+            "losses": pts.get("loss", empty), "smoothed": pts.get("smoothed", empty),
+            "suggestions": {}, "accuracies": acc.tolist()}
 
 
 def draw(job) -> None:
     rt = (job.result or {}).get("range_test") if job.is_terminal else None
     if rt is None:  # still running: draw what has streamed so far
-        rt = _curve_from_events(job_events(job.id), job.config.get("mode", "exp"))
+        rt = _streamed(job)
     if len(rt["lrs"]):
         st.caption(f"Current LR **{float(rt['lrs'][-1]):.3g}** · loss {float(rt['losses'][-1]):.4f} · "
                    f"{len(rt['lrs'])} of {job.config.get('num_iter')} iterations")

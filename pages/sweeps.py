@@ -11,7 +11,7 @@ from clr_core.errors import ConfigError
 from clr_core.experiments import PRIMARY_METHOD, SWEEP_PARAMS, SweepConfig, job_device
 from clr_core.plots import Curve, sweep_figure
 from ui.forms import data_model_form
-from ui.jobs import current_job, job_events, job_slot, live_job, owner_id, start_cancel
+from ui.jobs import current_job, job_series, job_slot, live_job, owner_id, start_cancel
 from ui.nav import ensure_app_entry
 from ui.state import default
 from ui.widgets import float_input
@@ -93,13 +93,9 @@ with form_col:
                  device=job_device(config["base"]) if config else None)
 
 
-def curves_from_events(events: list[dict]) -> list[Curve]:
-    grouped: dict[str, list[dict]] = {}
-    for e in events:
-        if e.get("kind") == "point":
-            grouped.setdefault(e.get("curve", "run"), []).append(e)
-    return [Curve(lbl, np.array([p["lr"] for p in pts], dtype=float),
-                  np.array([p["smoothed"] for p in pts], dtype=float)) for lbl, pts in grouped.items()]
+def curves_from_events(job_id: str) -> list[Curve]:
+    return [Curve(curve, cols["lr"], cols["smoothed"])
+            for (kind, curve), cols in job_series(job_id).items() if kind == "point"]
 
 
 def curves_from_result(result: dict) -> tuple[list[Curve], dict[str, float]]:
@@ -118,7 +114,7 @@ def draw(job) -> None:
     if job.is_terminal and job.result:
         curves, markers = curves_from_result(job.result)
     else:
-        curves, markers = curves_from_events(job_events(job.id)), {}
+        curves, markers = curves_from_events(job.id), {}
     if curves:
         st.plotly_chart(sweep_figure(curves, markers=markers), width="stretch", key="chart.sweep")
 

@@ -15,14 +15,14 @@ from ui.designer_state import CURRENT
 from ui.forms import data_model_form
 from ui.jobs import (
     current_job,
-    job_events,
+    job_series,
     job_slot,
     live_job,
     owner_id,
     start_cancel,
 )
 from ui.nav import ensure_app_entry
-from ui.results import field, show_training_curves, show_training_table, training_curves
+from ui.results import show_training_curves, show_training_table, training_curves
 from ui.state import default
 
 ensure_app_entry()
@@ -94,29 +94,22 @@ with form_col:
                  device=job_device(config) if config else None)
 
 
-def _series(events: list[dict]) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
-    """Per-curve loss, accuracy, LR and momentum from streamed events."""
-    train: dict[str, list[dict]] = {}
-    evals: dict[str, list[dict]] = {}
-    for e in events:
-        if e.get("kind") == "train":
-            train.setdefault(e.get("curve", "run"), []).append(e)
-        elif e.get("kind") == "eval":
-            evals.setdefault(e.get("curve", "run"), []).append(e)
-    it = {lbl: field(p, "iteration") for lbl, p in train.items()}
-    loss = [Curve(lbl, it[lbl], field(p, "loss")) for lbl, p in train.items()]
-    lr = [Curve(lbl, it[lbl], field(p, "lr")) for lbl, p in train.items()]
-    mom = [Curve(lbl, it[lbl], field(p, "momentum")) for lbl, p in train.items()
-           if any(q.get("momentum") is not None for q in p)]
-    acc = [Curve(lbl, field(p, "iteration"), field(p, "val_accuracy")) for lbl, p in evals.items()]
+def _streamed(job_id: str) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
+    """Per-curve loss, accuracy, LR and momentum from the streamed events."""
+    loss, acc, lr, mom = [], [], [], []
+    for (kind, curve), cols in job_series(job_id).items():
+        if kind == "train":
+            loss.append(Curve(curve, cols["iteration"], cols["loss"]))
+            lr.append(Curve(curve, cols["iteration"], cols["lr"]))
+            if np.isfinite(cols.get("momentum", np.array([np.nan]))).any():
+                mom.append(Curve(curve, cols["iteration"], cols["momentum"]))
+        elif kind == "eval":
+            acc.append(Curve(curve, cols["iteration"], cols["val_accuracy"]))
     return loss, acc, lr, mom
 
 
 def draw(job) -> None:
-    if job.is_terminal and job.result:
-        curves = training_curves(job.result)
-    else:
-        curves = _series(job_events(job.id))
+    curves = training_curves(job.result) if job.is_terminal and job.result else _streamed(job.id)
     show_training_curves(*curves, key="train")
 
 

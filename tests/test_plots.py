@@ -38,3 +38,10 @@ def test_line_figure_uses_log_axes_and_hover_names_coordinates():
     assert fig.layout.xaxis.type == "log"
     assert "learning rate" in fig.data[0].hovertemplate
     assert "loss" in fig.data[0].hovertemplate
+
+
+def test_decimate_keeps_finite_extremes_when_the_tail_is_nan():
+    y = np.concatenate([np.linspace(2.3, 1.0, 9000), np.full(1000, np.nan)])
+    dx, dy = decimate(np.arange(len(y)), y, 500)
+    assert np.nanmin(dy) == 1.0 and np.nanmax(dy) == 2.3
+    assert dx[-1] == len(y) - 1

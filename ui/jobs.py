@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import streamlit as st
 import torch
 
@@ -53,23 +54,37 @@ def pin_owner_to_url() -> None:
 
 
 @dataclass
-class EventCache:
-    """Events of one job read so far; the page asks the registry only for new ones."""
+class SeriesCache:
+    """A job's streamed events folded into columns as they arrive, so a poll costs only
+    the new events (a long range test streams tens of thousands)."""
 
-    job_id: str
     offset: int = 0
-    events: list[dict] = field(default_factory=list)
+    rows: dict[tuple[str, str], int] = field(default_factory=dict)
+    columns: dict[tuple[str, str], dict[str, list]] = field(default_factory=dict)
+
+    def add(self, event: dict) -> None:
+        key = (event.get("kind", ""), event.get("curve", ""))
+        n = self.rows.get(key, 0)
+        cols = self.columns.setdefault(key, {})
+        for name, value in event.items():
+            if name not in ("kind", "curve"):
+                cols.setdefault(name, [None] * n).append(value)
+        for col in cols.values():  # a field this event lacks stays aligned as None
+            if len(col) == n:
+                col.append(None)
+        self.rows[key] = n + 1
 
 
-def job_events(job_id: str) -> list[dict]:
-    """All events of a job, reading only the new ones from the registry."""
-    caches: dict[str, EventCache] = st.session_state.setdefault("event_caches", {})
-    cache = caches.get(job_id)
-    if cache is None:
-        cache = caches[job_id] = EventCache(job_id)
+def job_series(job_id: str) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """Columns of a job's events by (event kind, curve label), as float arrays (None as
+    NaN), reading only the events that are new since the last poll."""
+    caches: dict[str, SeriesCache] = st.session_state.setdefault("series_caches", {})
+    cache = caches.setdefault(job_id, SeriesCache())
     new, cache.offset = registry().events(job_id, cache.offset)
-    cache.events.extend(new)
-    return cache.events
+    for event in new:
+        cache.add(event)
+    return {key: {name: np.asarray(col, dtype=float) for name, col in cols.items()}
+            for key, cols in cache.columns.items()}
 
 
 def current_job(slot: str, kind: str) -> JobStatus | None:
