@@ -57,7 +57,14 @@ def test_unknown_preference(pref):
 
 
 def test_describe_and_amp():
-    assert dev.describe_device("cpu") == f"CPU ({torch.get_num_threads()} threads)"
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert dev.describe_device("cpu") == "CPU (1 thread)"
+        torch.set_num_threads(2)
+        assert dev.describe_device("cpu") == "CPU (2 threads)"
+    finally:
+        torch.set_num_threads(before)
     assert dev.device_label("cpu").startswith("CPU (")
     assert dev.amp_available("cpu") is False
     if torch.cuda.is_available():
