@@ -97,12 +97,12 @@ with controls:
     )
 
 schedule = None
+problem = "; ".join(errors) or None  # field errors are also shown under their fields
 if not errors:
     try:
         schedule = schedules.make_schedule(policy, **params)
     except ScheduleError as exc:
-        with controls:
-            st.error(str(exc), icon="🚫")
+        problem = str(exc)
     else:
         st.session_state[CURRENT] = schedule.to_dict()  # the training page trains with it
 
@@ -129,6 +129,8 @@ with controls, st.expander("Rules of thumb (Smith 2015, 2018)", expanded=False):
         st.button(f"Set base_lr = {base:.4g}", on_click=_apply_base, key="btn.designer.apply_base")
 
 with view:
+    if problem:  # where the preview would be, so it is seen without scrolling
+        st.error(f"No preview: {problem}", icon="🚫")
     default_n = 3 * (schedule.cycle_length or 0) if schedule is not None else 0
     if schedule is not None and schedule.total_steps:
         default_n = int(schedule.total_steps)
