@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
@@ -75,3 +79,26 @@ def chart_traces(at: AppTest, key_part: str) -> list[dict]:
                         t[axis] = as_array(t[axis])
             return traces
     raise AssertionError(f"no chart with uirevision containing {key_part!r}")
+
+
+SAVE_A_RUN = """
+import json, sys
+from clr_core.jobs import JobRegistry
+from clr_core.store import RunStore
+reg = JobRegistry(store=RunStore())
+job = reg.submit("range_test", {"num_iter": 40}, label=sys.argv[1])
+status = reg.wait(job, timeout=120)
+reg.shutdown()
+json.dump({"run_id": status.run_id, "suggestions": status.result["range_test"]["suggestions"]},
+          sys.stdout)
+"""
+
+
+def save_run_in_another_process(db: str | os.PathLike, label: str) -> dict:
+    """Run a range test in a separate Python process that saves to the store at `db`, as a
+    previous app session would; returns its run id and suggestions."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "CLR_STUDIO_DB": str(db), "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", SAVE_A_RUN, label], env=env, cwd=root, check=True,
+                         capture_output=True, text=True, timeout=300)
+    return json.loads(out.stdout)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from apptest_helpers import chart_traces, open_page, run_until_done
+from apptest_helpers import chart_traces, open_page, run_until_done, save_run_in_another_process
 
 from clr_core.lessons import LESSONS
 
@@ -45,24 +41,8 @@ def test_sweep_rejects_bad_values():
     assert at.button(key="btn.sweep.start").disabled
 
 
-SAVE_A_RUN = textwrap.dedent("""
-    import json, sys
-    from clr_core.jobs import JobRegistry
-    from clr_core.store import RunStore
-    reg = JobRegistry(store=RunStore())
-    job = reg.submit("range_test", {"num_iter": 40}, label="from another process")
-    status = reg.wait(job, timeout=120)
-    reg.shutdown()
-    json.dump({"run_id": status.run_id, "suggestions": status.result["range_test"]["suggestions"]},
-              sys.stdout)
-""")
-
-
 def test_a_run_survives_a_restart_and_reopens_with_the_same_numbers(tmp_path):
-    env = {**os.environ, "CLR_STUDIO_DB": os.environ["CLR_STUDIO_DB"], "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", SAVE_A_RUN], env=env, cwd=ROOT, check=True,
-                         capture_output=True, text=True, timeout=300)
-    saved = json.loads(out.stdout)
+    saved = save_run_in_another_process(os.environ["CLR_STUDIO_DB"], "from another process")
     at = open_page("pages/runs.py")
     at.multiselect(key="runs.open").set_value([saved["run_id"]]).run()
     assert not at.exception, at.exception

@@ -5,14 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from bhelpers import screenshot, wait_idle
+from bhelpers import fill, screenshot, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
-
-
-def _text_input(page, label: str):
-    return page.get_by_label(label, exact=True)
 
 
 def test_designer_opens_by_default_and_previews(page, app_url):
@@ -28,17 +24,12 @@ def test_designer_opens_by_default_and_previews(page, app_url):
 def test_designer_bad_input_shows_message_and_recovers(page, app_url):
     page.goto(app_url)
     wait_idle(page)
-    box = _text_input(page, "base_lr")
-    box.fill("0.5")
-    box.press("Enter")
-    wait_idle(page)
+    fill(page, "base_lr", "0.5")
     alert = page.get_by_test_id("stAlertContentError").first
     expect(alert).to_contain_text("base_lr")
     expect(page.get_by_text("Traceback")).to_have_count(0)
     screenshot(page, "designer_bad_input")
-    box.fill("0.001")
-    box.press("Enter")
-    wait_idle(page)
+    fill(page, "base_lr", "0.001")
     expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from bhelpers import screenshot, wait_idle
+from bhelpers import fill, screenshot, wait_idle
 from playwright.sync_api import expect
 
 from ui.nav import PAGES
@@ -24,13 +24,6 @@ def test_every_page_loads_without_an_exception(page, app_url, info):
     screenshot(page, f"page_{info.url_path}")
 
 
-def _set_number(page, label: str, value: str) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(value)
-    box.press("Enter")
-    wait_idle(page)
-
-
 def _caption_text(page) -> str:
     loc = page.get_by_text(re.compile(r"Current LR"))
     return loc.first.inner_text()
@@ -39,11 +32,8 @@ def _caption_text(page) -> str:
 def test_range_test_streams_live_then_cancel_keeps_partial_curve(page, app_url):
     page.goto(f"{app_url}/range_test")
     wait_idle(page)
-    _set_number(page, "Iterations", "30000")
-    end = page.get_by_label("End LR", exact=True)
-    end.fill("0.05")
-    end.press("Enter")
-    wait_idle(page)
+    fill(page, "Iterations", "30000")
+    fill(page, "End LR", "0.05")
     page.get_by_role("button", name="Start range test").click()
     # the curve grows while the job runs: the caption's iteration count changes
     caption = page.get_by_text(re.compile(r"Current LR"))
@@ -61,7 +51,7 @@ def test_range_test_streams_live_then_cancel_keeps_partial_curve(page, app_url):
 def test_range_test_suggestions_and_use_in_designer(page, app_url):
     page.goto(f"{app_url}/range_test")
     wait_idle(page)
-    _set_number(page, "Iterations", "80")
+    fill(page, "Iterations", "80")
     page.get_by_role("button", name="Start range test").click()
     expect(page.get_by_text("Suggested bounds")).to_be_visible(timeout=90_000)
     expect(page.get_by_role("button", name="Use in designer")).to_be_visible()

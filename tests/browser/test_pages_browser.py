@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from bhelpers import screenshot, wait_idle
+from apptest_helpers import save_run_in_another_process
+from bhelpers import fill, screenshot, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _fill(page, label: str, value: str) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(value)
-    box.press("Enter")
-    wait_idle(page)
-
-
 def test_weight_decay_sweep_of_three_values_draws_three_curves(page, app_url):
     page.goto(f"{app_url}/sweeps")
     wait_idle(page)
-    _fill(page, "Values (comma-separated)", "1e-3, 1e-4, 0")
-    _fill(page, "Iterations", "40")
+    fill(page, "Values (comma-separated)", "1e-3, 1e-4, 0")
+    fill(page, "Iterations", "40")
     page.get_by_role("button", name="Start sweep").click()
     expect(page.get_by_text(re.compile(r"^Use weight_decay ="))).to_be_visible(timeout=120_000)
     chart = page.get_by_test_id("stPlotlyChart").first
@@ -38,28 +28,16 @@ def test_weight_decay_sweep_of_three_values_draws_three_curves(page, app_url):
 
 
 def test_a_run_saved_by_another_process_reopens_with_the_same_numbers(page, app_url, app_db):
-    script = (
-        "import json, sys\n"
-        "from clr_core.jobs import JobRegistry\n"
-        "from clr_core.store import RunStore\n"
-        "reg = JobRegistry(store=RunStore())\n"
-        "job = reg.submit('range_test', {'num_iter': 40}, label='saved elsewhere')\n"
-        "s = reg.wait(job, timeout=120)\n"
-        "reg.shutdown()\n"
-        "json.dump({'id': s.run_id, 'valley': s.result['range_test']['suggestions']['valley']}, sys.stdout)\n"
-    )
-    env = {**os.environ, "CLR_STUDIO_DB": str(app_db), "PYTHONPATH": str(ROOT)}
-    saved = json.loads(subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True,
-                                      capture_output=True, text=True, timeout=300).stdout)
+    saved = save_run_in_another_process(app_db, "saved elsewhere")
     page.goto(f"{app_url}/runs")
     wait_idle(page)
     page.get_by_test_id("stMultiSelect").filter(has_text="Open runs").click()
-    page.get_by_role("option", name=re.compile(f"#{saved['id']} .*saved elsewhere")).click()
+    page.get_by_role("option", name=re.compile(f"#{saved['run_id']} .*saved elsewhere")).click()
     page.keyboard.press("Escape")
     wait_idle(page)
-    expect(page.get_by_role("heading", name=re.compile(f"Run #{saved['id']}"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(f"Run #{saved['run_id']}"))).to_be_visible()
     # the suggestion marker carries the very number the other process computed
-    marker = f"valley: {saved['valley']['max_lr']:.3g}"
+    marker = f"valley: {saved['suggestions']['valley']['max_lr']:.3g}"
     expect(page.get_by_test_id("stPlotlyChart").first.get_by_text(marker)).to_be_visible()
     screenshot(page, "runs_reopened")
 
@@ -78,8 +56,8 @@ def test_a_lesson_demo_runs(page, app_url):
 def test_a_reload_finds_the_running_job_again(page, app_url):
     page.goto(f"{app_url}/range_test")
     wait_idle(page)
-    _fill(page, "Iterations", "30000")
-    _fill(page, "End LR", "0.05")
+    fill(page, "Iterations", "30000")
+    fill(page, "End LR", "0.05")
     page.get_by_role("button", name="Start range test").click()
     expect(page.get_by_text(re.compile(r"Current LR")).first).to_be_visible(timeout=30_000)
     page.reload()
