@@ -19,7 +19,6 @@ from ui.jobs import (
     job_series,
     job_slot,
     live_job,
-    owner_id,
     start_cancel,
     submit,
 )
@@ -38,7 +37,6 @@ st.caption(
     "fall is a lower bound, where it stops falling or turns ragged the upper bound. "
     "The model and optimizer are restored afterwards."
 )
-owner_id()
 
 form_col, view_col = st.columns([1, 2], gap="large")
 

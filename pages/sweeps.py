@@ -11,7 +11,7 @@ from clr_core.errors import ConfigError
 from clr_core.experiments import PRIMARY_METHOD, SWEEP_PARAMS, SweepConfig, job_device
 from clr_core.plots import Curve, sweep_figure
 from ui.forms import data_model_form
-from ui.jobs import current_job, job_series, job_slot, live_job, owner_id, start_cancel
+from ui.jobs import current_job, job_series, job_slot, live_job, start_cancel
 from ui.nav import ensure_app_entry
 from ui.state import default
 from ui.widgets import float_input
@@ -38,7 +38,6 @@ RULES = {
 
 st.title("🧹 Sweeps")
 st.caption("Range tests across a hyper-parameter, overlaid on one chart, as in Smith (2018).")
-owner_id()
 
 
 def parse_values(param: str, text: str) -> list:

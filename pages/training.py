@@ -18,7 +18,6 @@ from ui.jobs import (
     job_series,
     job_slot,
     live_job,
-    owner_id,
     start_cancel,
 )
 from ui.nav import ensure_app_entry
@@ -35,7 +34,6 @@ st.caption(
     "fixed learning rate, a linear decay and an adaptive optimizer. CLR's claim: it reaches the "
     "fixed-LR accuracy in a fraction of the iterations."
 )
-owner_id()
 
 form_col, view_col = st.columns([1, 2], gap="large")
 
