@@ -63,13 +63,6 @@ def _base_config(a: argparse.Namespace) -> dict:
             "seed": a.seed}
 
 
-def suggestions_table(range_test: dict) -> pd.DataFrame:
-    rows = [{"method": name, "base_lr": s["base_lr"], "max_lr": s["max_lr"],
-             "explanation": s["explanation"]}
-            for name, s in range_test["suggestions"].items()]
-    return pd.DataFrame(rows, columns=["method", "base_lr", "max_lr", "explanation"])
-
-
 def cmd_range_test(a: argparse.Namespace) -> dict:
     config = {**_base_config(a), "start_lr": a.start_lr, "end_lr": a.end_lr,
               "num_iter": a.num_iter, "mode": a.mode, "val_every": a.val_every}
@@ -81,7 +74,7 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
     rt = out["range_test"]
     print(f"range test on {a.dataset} ({a.model}, {a.optimizer}): {len(rt['lrs'])} iterations, "
           f"stopped: {rt['stop_reason']}, device {out['device']}")
-    table = suggestions_table(rt)
+    table = experiments.suggestions_table(rt).drop(columns="source")
     with pd.option_context("display.max_colwidth", 90, "display.width", 200):
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}")
               if len(table) else "no suggestion: the curve was too short or flat")

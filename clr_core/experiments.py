@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+import pandas as pd
 import torch
 from torch import nn
 
@@ -172,6 +173,15 @@ def job_device(config: dict) -> str:
     """The concrete device a config runs on, so the registry queues jobs per real device
     ("auto" and "cuda:0" must not count as two free devices)."""
     return str(pick_device(config.get("device", "auto")))
+
+
+def suggestions_table(range_test: dict) -> pd.DataFrame:
+    """A finished range test's suggestions (its `to_dict()` form) as one row per method."""
+    return pd.DataFrame(
+        [{"method": k, "base_lr": s["base_lr"], "max_lr": s["max_lr"],
+          "explanation": s["explanation"], "source": s.get("source", "")}
+         for k, s in range_test.get("suggestions", {}).items()],
+        columns=["method", "base_lr", "max_lr", "explanation", "source"])
 
 
 def _progress_emit(emit: Emit, num_iter: int, tag: dict,

@@ -7,17 +7,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from clr_core.experiments import PRIMARY_METHOD
+from clr_core.experiments import PRIMARY_METHOD, suggestions_table
 from clr_core.plots import Curve, accuracy_figure, line_figure, range_test_figure
 from clr_core.train import compare_runs
-
-
-def suggestions_frame(rt: dict) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{"method": k, "base_lr": s["base_lr"], "max_lr": s["max_lr"],
-          "explanation": s["explanation"], "source": s.get("source", "")}
-         for k, s in rt.get("suggestions", {}).items()],
-        columns=["method", "base_lr", "max_lr", "explanation", "source"])
 
 
 def curve_frame(rt: dict) -> pd.DataFrame:
@@ -44,7 +36,7 @@ def show_range_test(rt: dict, *, key: str, highlight: str | None = PRIMARY_METHO
 
 
 def show_suggestions(rt: dict) -> None:
-    table = suggestions_frame(rt)
+    table = suggestions_table(rt)
     if len(table):
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={"base_lr": st.column_config.NumberColumn(format="%.3g"),
@@ -55,7 +47,7 @@ def show_suggestions(rt: dict) -> None:
 
 
 def field(points: list[dict], name: str) -> np.ndarray:
-    """One field of streamed points as floats (missing values as NaN)."""
+    """One field of a list of records (e.g. a training's evaluations) as floats, None as NaN."""
     return np.array([p[name] if p.get(name) is not None else np.nan for p in points], dtype=float)
 
 
