@@ -24,7 +24,7 @@ from ui.jobs import (
 )
 from ui.nav import ensure_app_entry
 from ui.results import curve_frame, show_range_test, show_suggestions
-from ui.state import default
+from ui.state import default, keep_valid
 from ui.widgets import float_input
 
 ensure_app_entry()
@@ -128,10 +128,9 @@ with view_col:
         show_suggestions(rt)
         if suggestions:
             methods = list(suggestions)
-            if st.session_state.get("rt.method") not in methods:
-                st.session_state["rt.method"] = PRIMARY_METHOD if PRIMARY_METHOD in methods else methods[0]
             h1, h2, h3 = st.columns([2, 2, 2], vertical_alignment="bottom")
-            method = h1.selectbox("Suggestion", methods, key="rt.method")
+            method = h1.selectbox("Suggestion", methods, key=keep_valid(
+                "rt.method", methods, PRIMARY_METHOD if PRIMARY_METHOD in methods else methods[0]))
             policy = h2.selectbox("Schedule", ["triangular", "one_cycle", "triangular2", "exp_range"],
                                   key="rt.policy",
                                   format_func={"triangular": "CLR triangular", "one_cycle": "1cycle",

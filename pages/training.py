@@ -22,7 +22,7 @@ from ui.jobs import (
 )
 from ui.nav import ensure_app_entry
 from ui.results import show_training_curves, show_training_table, training_curves
-from ui.state import default
+from ui.state import default, keep_valid
 
 ensure_app_entry()
 
@@ -46,10 +46,8 @@ with form_col:
                                      key=default("train.eval_every", 50)))
     designed = st.session_state.get(CURRENT)
     sources = (["designed"] if designed else []) + list(schedules.PRESETS)
-    if st.session_state.get("train.source") not in sources:
-        st.session_state["train.source"] = sources[0]
     source = st.selectbox(
-        "Schedule", sources, key="train.source",
+        "Schedule", sources, key=keep_valid("train.source", sources, sources[0]),
         format_func=lambda s: f"From the designer: {designed['policy']}" if s == "designed"
         else f"Preset: {schedules.PRESETS[s].label}")
     schedule_cfg = designed if source == "designed" else dict(schedules.PRESETS[source].config)

@@ -25,9 +25,13 @@ def default(key: str, value) -> str:
     return key
 
 
-def keep_valid(key: str, options) -> str:
+def keep_valid(key: str, options, fallback=None) -> str:
     """Drop kept selections that are no longer options (a deleted run, a vanished filter
-    value): Streamlit refuses a widget whose value is not among its options."""
-    if isinstance(st.session_state.get(key), list):
-        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+    value, another test's methods): Streamlit refuses a widget whose value is not among its
+    options. A multiselect keeps the rest; a single choice becomes `fallback`."""
+    value = st.session_state.get(key)
+    if isinstance(value, list):
+        st.session_state[key] = [v for v in value if v in options]
+    elif value not in options and fallback is not None:
+        st.session_state[key] = fallback
     return key
