@@ -8,17 +8,13 @@ constant; the printout says so). Run: .venv/bin/python bench/preview.py
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from clr_core.schedules import make_schedule  # noqa: E402
+from clr_core.schedules import make_schedule
 
 N = 1_000_000
 TORCH_STEPS = 100_000

@@ -25,16 +25,13 @@ import statistics
 import sys
 import time
 import types
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from clr_core.range_test import lr_sequence, run_range_test  # noqa: E402
+from clr_core.range_test import lr_sequence, run_range_test
 
 
 def import_torch_lr_finder():

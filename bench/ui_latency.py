@@ -29,7 +29,6 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 

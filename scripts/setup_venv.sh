@@ -18,3 +18,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q -r "$req"
   echo "$want" > "$stamp"
 fi
+# The package itself, editable, so tests, benches and the app import the working tree's clr_core.
+if [ ! -f .venv/.editable ]; then
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . && touch .venv/.editable
+fi

@@ -4,13 +4,8 @@ user's and can't see each other's leftovers across sessions."""
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 _tmp = Path(tempfile.mkdtemp(prefix="clr_studio_tests_"))
 os.environ["CLR_STUDIO_DB"] = str(_tmp / "runs.db")
