@@ -1,5 +1,12 @@
-"""SQLite run store: finished range tests and training runs survive a restart and can be
-compared later.
+"""SQLite run store: range tests and training runs survive a restart and can be compared
+later, and a run still going in another process (a script, the CLI, a worker) can be
+watched while it runs.
+
+A live run is a row created with status "running" (``start_run``), events appended in
+batches (``append_events``, which also beats the heart), and a final status and result
+(``finish_run``). The row names the host and pid of the process that writes it, so any
+reader can tell a run whose process died: on the same host the pid is gone, elsewhere the
+heartbeat is older than ``stale_after_s``. Readers mark such runs "interrupted".
 
 Every call opens its own short-lived connection, so one ``RunStore`` is safe to share
 between threads (the job workers and Streamlit's script threads) and several processes
@@ -15,6 +22,7 @@ import json
 import logging
 import math
 import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -24,13 +32,25 @@ from typing import Any
 
 from clr_core.errors import StoreError
 
-__all__ = ["ENV_VAR", "SCHEMA_VERSION", "Run", "RunStore", "RunSummary", "default_db_path"]
+__all__ = [
+    "ENV_VAR",
+    "FINAL_STATUSES",
+    "LIVE_STATUS",
+    "SCHEMA_VERSION",
+    "Run",
+    "RunStore",
+    "RunSummary",
+    "default_db_path",
+]
 
 logger = logging.getLogger(__name__)
 
 ENV_VAR = "CLR_STUDIO_DB"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
+LIVE_STATUS = "running"
+FINAL_STATUSES = ("done", "cancelled", "failed", "interrupted")
+STALE_AFTER_S = 30.0  # a live run elsewhere whose heartbeat is older than this is interrupted
 _HEADLINE_MAX = 200
 
 # Version 1. Later versions add a step to _MIGRATIONS; user_version records where a file is.
@@ -51,7 +71,24 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_kind ON runs (kind, created_at DESC);
 """
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}  # target version -> script from version - 1
+# Version 2: live runs. Who writes the row (host, pid), when it last showed life, when it
+# ended, and its events as append-only batches (first = index of the batch's first event).
+_SCHEMA_V2 = """
+ALTER TABLE runs ADD COLUMN host TEXT;
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN heartbeat_at REAL;
+ALTER TABLE runs ADD COLUMN finished_at REAL;
+CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
+CREATE TABLE IF NOT EXISTS run_events (
+    run_id      INTEGER NOT NULL,
+    first       INTEGER NOT NULL,
+    n           INTEGER NOT NULL,
+    events_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, first)
+);
+"""
+# target version -> script from version - 1
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 _SUMMARY_COLUMNS = "id, kind, label, status, dataset, created_at, error, headline"
 
@@ -123,7 +160,12 @@ def _headline(result: Any) -> str | None:
 class RunStore:
     """Saved runs in one SQLite file; thread- and process-safe (see the module doc)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, stale_after_s: float = STALE_AFTER_S
+    ) -> None:
+        if not stale_after_s > 0:
+            raise StoreError(f"stale_after_s must be > 0, got {stale_after_s!r}")
+        self.stale_after_s = float(stale_after_s)
         if path is not None and str(path) == ":memory:":
             # Each call opens a new connection, so an in-memory database would vanish.
             raise StoreError("RunStore needs a file path, not ':memory:'")
@@ -259,7 +301,9 @@ class RunStore:
         status: str | None = None,
         limit: int | None = None,
     ) -> list[RunSummary]:
-        """Newest first; filters that are None match everything."""
+        """Newest first; filters that are None match everything. Live runs whose process
+        died are marked "interrupted" first."""
+        self._reap_quietly()
         where, args = [], []
         for column, value in (("kind", kind), ("dataset", dataset), ("status", status)):
             if value is not None:
@@ -277,17 +321,26 @@ class RunStore:
         return [RunSummary(*row) for row in rows]
 
     def load_run(self, run_id: int) -> Run:
+        """The run in full; a live run's events are those appended so far."""
+        self._reap_quietly()
         with self._connect() as conn:
             row = conn.execute(
                 f"SELECT {_SUMMARY_COLUMNS}, config_json, result_json, events_json"
                 " FROM runs WHERE id = ?",
                 (int(run_id),),
             ).fetchone()
+            batches = conn.execute(
+                "SELECT events_json FROM run_events WHERE run_id = ? ORDER BY first",
+                (int(run_id),),
+            ).fetchall()
         if row is None:
             raise StoreError(f"no saved run with id {run_id}")
         *summary, config_json, result_json, events_json = row
         try:
-            return Run(*summary, _loads(config_json), _loads(result_json), _loads(events_json))
+            events = _loads(events_json)
+            if batches:
+                events = (events or []) + [e for (b,) in batches for e in json.loads(b)]
+            return Run(*summary, _loads(config_json), _loads(result_json), events)
         except json.JSONDecodeError as e:
             raise StoreError(f"saved run {run_id} is corrupt: {e}") from e
 
@@ -313,4 +366,170 @@ class RunStore:
             if missing:
                 raise StoreError(f"no saved run with id {', '.join(map(str, missing))}")
             conn.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids)
+            conn.execute(f"DELETE FROM run_events WHERE run_id IN ({marks})", ids)
         return len(ids)
+
+    # -- live runs -------------------------------------------------------------------
+
+    def start_run(
+        self,
+        kind: str,
+        config: dict[str, Any],
+        *,
+        label: str | None = None,
+        host: str | None = None,
+        pid: int | None = None,
+    ) -> int:
+        """Create a "running" row at once, so every reader lists the run while it goes.
+
+        ``host``/``pid`` name the process that will finish the row (default: this one);
+        when it dies without finishing, readers mark the run "interrupted"."""
+        run_id = self.save_run(kind, config, None, status=LIVE_STATUS, label=label)
+        now = time.time()
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET host = ?, pid = ?, heartbeat_at = ? WHERE id = ?",
+                (host or socket.gethostname(), os.getpid() if pid is None else int(pid), now,
+                 run_id),
+            )
+        return run_id
+
+    def append_events(self, run_id: int, events: Iterable[dict[str, Any]]) -> int:
+        """Append a batch of events (one transaction, one row) and beat the heart; returns
+        how many events the run now has. Call it with an empty batch to only beat."""
+        batch = [dict(e) for e in events]
+        text = _dumps(batch, "events") if batch else None
+        with self._write() as conn:
+            self._beat(conn, run_id)
+            return self._append(conn, run_id, batch, text)
+
+    def heartbeat(self, run_id: int) -> None:
+        """Show that the run's process is alive (``append_events`` does it too)."""
+        with self._write() as conn:
+            self._beat(conn, run_id)
+
+    def read_events(self, run_id: int, since: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Events from offset ``since`` on and the offset to pass next time; readable from
+        any process while the run goes (append-only, so each event is seen once)."""
+        since = max(int(since), 0)
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT first, events_json FROM run_events"
+                " WHERE run_id = ? AND first + n > ? ORDER BY first",
+                (int(run_id), since),
+            ).fetchall()
+        events: list[dict[str, Any]] = []
+        for first, text in rows:
+            try:
+                batch = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise StoreError(f"saved run {run_id} has corrupt events: {e}") from e
+            events.extend(batch[max(since - first, 0):])
+        return events, since + len(events)
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        result: dict[str, Any] | None,
+        *,
+        error: str | None = None,
+        events: Iterable[dict[str, Any]] = (),
+    ) -> None:
+        """End a live run with its final status and full result; ``events`` are the last
+        unflushed ones, appended in the same transaction. A run a reader wrongly marked
+        "interrupted" (say, a paused laptop) still gets its true ending."""
+        if status not in FINAL_STATUSES:
+            raise StoreError(f"a run ends {', '.join(FINAL_STATUSES)}; got {status!r}")
+        if result is not None and not isinstance(result, dict):
+            raise StoreError(f"result must be a dict or None, got {type(result).__name__}")
+        result_json = None if result is None else _dumps(result, "result")
+        batch = [dict(e) for e in events]
+        text = _dumps(batch, "events") if batch else None
+        now = time.time()
+        with self._write() as conn:
+            self._append(conn, run_id, batch, text)
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, result_json = ?, headline = ?, error = ?,"
+                " heartbeat_at = ?, finished_at = ? WHERE id = ?",
+                (status, result_json, _headline(result), error, now, now, int(run_id)),
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"no saved run with id {run_id}")
+
+    def mark_interrupted(self, run_ids: Iterable[int] | None = None) -> list[int]:
+        """Mark live runs "interrupted" and return their ids: the given ones (a server
+        that restarts owns its old jobs), or by default every live run whose process is
+        gone (same host: its pid is dead; elsewhere: no heartbeat for ``stale_after_s``)."""
+        now = time.time()
+        with self._write() as conn:
+            live = conn.execute(
+                "SELECT id, host, pid, heartbeat_at FROM runs WHERE status = ?", (LIVE_STATUS,)
+            ).fetchall()
+            if run_ids is not None:
+                wanted = {int(i) for i in run_ids}
+                dead = [row[0] for row in live if row[0] in wanted]
+            else:
+                dead = [row[0] for row in live if self._owner_gone(*row[1:], now=now)]
+            for run_id in dead:
+                conn.execute(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ?,"
+                    " error = COALESCE(error, ?) WHERE id = ? AND status = ?",
+                    (now, "the process recording this run stopped before it ended", run_id,
+                     LIVE_STATUS),
+                )
+        if dead:
+            logger.info("run store %s: runs %s interrupted", self.path, dead)
+        return dead
+
+    def _owner_gone(
+        self, host: str | None, pid: int | None, heartbeat_at: float | None, *, now: float
+    ) -> bool:
+        # (os.kill(pid, 0) would terminate the process on Windows: heartbeat only there)
+        if host == socket.gethostname() and pid is not None and os.name != "nt":
+            return not _pid_alive(int(pid))
+        return heartbeat_at is None or now - heartbeat_at > self.stale_after_s
+
+    def _reap_quietly(self) -> None:
+        # A reader that cannot write (read-only copy, locked file) still reads.
+        try:
+            self.mark_interrupted()
+        except StoreError as e:
+            logger.debug("could not mark interrupted runs in %s: %s", self.path, e)
+
+    @staticmethod
+    def _append(
+        conn: sqlite3.Connection, run_id: int, batch: list[dict[str, Any]], text: str | None
+    ) -> int:
+        first = conn.execute(
+            "SELECT COALESCE(MAX(first + n), 0) FROM run_events WHERE run_id = ?", (int(run_id),)
+        ).fetchone()[0]
+        if text is not None:
+            conn.execute(
+                "INSERT INTO run_events (run_id, first, n, events_json) VALUES (?,?,?,?)",
+                (int(run_id), first, len(batch), text),
+            )
+        return int(first) + len(batch)
+
+    @staticmethod
+    def _beat(conn: sqlite3.Connection, run_id: int) -> None:
+        cur = conn.execute(
+            "UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), int(run_id))
+        )
+        if cur.rowcount == 0:
+            raise StoreError(f"no saved run with id {run_id}")
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host (signal 0 checks, sends nothing)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    except OSError:
+        return False
+    return True
