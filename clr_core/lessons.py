@@ -109,9 +109,9 @@ LESSONS: tuple[Lesson, ...] = (
         "too big. Smith (2015) used a linear sweep and accuracy; fastai uses an exponential sweep "
         "and a smoothed loss. Each finder suggests a different point — they are all on the chart.",
         ("max_lr: where the loss still falls steeply, about a factor of 10 left of the minimum "
-         "(fastai, seed 003).",
+         "(fastai; Dehaene 2019).",
          "base_lr = max_lr / 3 or / 4 for CLR (Smith 2015); / 10 for 1cycle (Smith 2018); "
-         "/ 6 in seed 003's walkthrough.",
+         "/ 6 in Dehaene's \"Adaptive - and Cyclical Learning Rates using PyTorch\" (2019).",
          "A suggestion moves with the seed: repeat the test (Sweeps → seed) before trusting it."),
         demo_range_test, "range_test"),
     Lesson(
@@ -145,7 +145,7 @@ LESSONS: tuple[Lesson, ...] = (
         "sgdr", "6. SGDR: cosine annealing with warm restarts",
         "Loshchilov & Hutter's SGDR anneals the LR along a cosine and restarts it, each cycle "
         "T_mult times longer. Each restart can jump out of a sharp minimum; snapshots at the "
-        "cycle ends make a free ensemble (seed 004).",
+        "cycle ends make a free ensemble (Huang et al. 2017, \"Snapshot Ensembles\").",
         ("Take snapshots at the end of each cycle, where the LR is lowest.",),
         demo_sgdr, "train"),
 )

@@ -1,9 +1,10 @@
 """The documents' rules of thumb, as functions the designer can apply and explain.
 
-Sources: Smith (2015) "Cyclical Learning Rates" (seed 000): stepsize 2-10 x iterations
-per epoch, base_lr = max_lr / 3 or / 4, stop training at the end of a cycle. Smith
-(2018) 1cycle (seed 002): start at max_lr / 10, annihilate to about max_lr / 1000.
-PyTorch walkthrough (seed 003): base = max / 6.
+Sources: Smith (2015) "Cyclical Learning Rates for Training Neural Networks": stepsize
+2-10 x iterations per epoch, base_lr = max_lr / 3 or / 4, stop training at the end of a
+cycle. Smith (2018) "A disciplined approach to neural network hyper-parameters" (1cycle):
+start at max_lr / 10, annihilate to about max_lr / 1000. Dehaene (2019) "Adaptive - and
+Cyclical Learning Rates using PyTorch": base = max / 6.
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ RULES: dict[str, Rule] = {
     "one_cycle": Rule("one_cycle", 10.0, "1cycle: max_lr / 10",
                       "Smith (2018): the cycle starts 10 times below max_lr (OneCycleLR "
                       "div_factor=10; torch's default is 25)."),
-    "seed003": Rule("seed003", 6.0, "Range test walkthrough: max_lr / 6",
-                    "PyTorch walkthrough (seed 003): upper bound a factor 10 left of the loss "
-                    "minimum, lower bound 6 times below it."),
+    "min10_base6": Rule("min10_base6", 6.0, "Dehaene 2019: max_lr / 6",
+                        "Dehaene (2019), \"Adaptive - and Cyclical Learning Rates using "
+                        "PyTorch\": upper bound a factor 10 left of the loss minimum, lower "
+                        "bound 6 times below it."),
     "annihilation": Rule("annihilation", 1000.0, "Annihilation: max_lr / 1000",
                          "Smith (2018): the last iterations of 1cycle go down to about 1/1000 "
                          "of max_lr."),

@@ -1,7 +1,7 @@
 """Bias-corrected exponential moving average of a loss curve (fastai's debiased EMA).
 
 A raw range-test loss is one mini-batch wide and too noisy to read a slope from.
-fastai (and the seed-003 walkthrough) smooth it with an EMA; fastai divides by
+fastai (and Dehaene's 2019 PyTorch walkthrough) smooth it with an EMA; fastai divides by
 ``1 - beta**t`` so the first points are not dragged towards zero, which is what
 lets the divergence test ("smoothed > 4 x best") run from the first iteration.
 

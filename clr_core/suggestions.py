@@ -7,21 +7,27 @@ transcriptions of ``fastai/callback/schedule.py`` (valley, steep, minimum, slide
 ``n // 10`` and the last 5 points, then stop at the first NaN. Pass the *smoothed*
 loss, as fastai's recorder does.
 
-A rule that yields one LR gives ``max_lr``; ``base_lr`` then follows the documents:
-Smith (2015) base = max/3 or /4 (we use /4) and seed 003 base = max/6. The explanation
-line says which.
+A rule that yields one LR gives ``max_lr``; ``base_lr`` then follows its source:
+Smith (2015) base = max/3 or /4 (we use /4); Dehaene, "Adaptive - and Cyclical Learning
+Rates using PyTorch" (2019), base = max/6. The explanation line says which.
 
 Slopes are taken against log(lr) for exponential sweeps and against lr for linear
-ones: Lightning took ``np.gradient(losses)`` against the point index, then against lr
-in exponential mode (its issues #14248 and #21141); either is wrong for one mode.
+ones. The peers differ: torch-lr-finder takes ``np.gradient(losses)`` over the point
+index (the same as log(lr) on an exponential sweep, skipping the first 10 and last 5
+points); Lightning's ``_LRFinder.suggestion()`` skips the first 10 and the last 1 and,
+on its current main, takes ``torch.gradient(losses, spacing=[lrs])``, the slope against
+lr itself (its issues #14248 and #21141), which on an exponential sweep favours the
+high-LR end.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from importlib import resources
 
 import numpy as np
 
@@ -29,12 +35,14 @@ from .errors import ConfigError
 
 __all__ = [
     "CLR_BASE_DIVISOR",
-    "SEED003_BASE_DIVISOR",
+    "MIN10_BASE_DIVISOR",
+    "REGRET_FILE",
     "SUGGESTERS",
     "Suggestion",
     "SuggesterSpec",
+    "measured_regret",
+    "min10_base6",
     "minimum",
-    "seed003",
     "slide",
     "smith_accuracy",
     "steep",
@@ -44,22 +52,29 @@ __all__ = [
 ]
 
 CLR_BASE_DIVISOR = 4.0  # Smith 2015: base_lr = max_lr / 3 or / 4
-SEED003_BASE_DIVISOR = 6.0  # seed 003: "a factor R smaller ... our used factor was 6"
+MIN10_BASE_DIVISOR = 6.0  # Dehaene 2019: "a factor R smaller ... our used factor was 6"
 _CLR_RULE = "base = max/4 (Smith 2015: /3 or /4)"
 
 SRC_FASTAI = "fastai Learner.lr_find (fastai/callback/schedule.py: {})"
 SRC_PEERS = (
-    "torch-lr-finder LRFinder.plot(suggest_lr=True) and Lightning _LRFinder.suggestion(): "
-    "steepest gradient, skip first 10 / last 5; slope vs log(lr) (Lightning #14248, #21141)"
+    "torch-lr-finder LRFinder.plot(suggest_lr=True): steepest gradient of the smoothed loss, "
+    "skip first 10 / last 5, slope vs log(lr) on an exponential sweep (Lightning's "
+    "_LRFinder.suggestion() is the same rule with skip_end=1 and the slope vs lr)"
 )
-SRC_SEED003 = "seed 003 (PyTorch CLR walkthrough): upper bound a factor 10 left of the minimum, base = max/6"
+SRC_MIN10 = (
+    'Dehaene, "Adaptive - and Cyclical Learning Rates using PyTorch" (2019): '
+    "upper bound a factor 10 left of the loss minimum, base = max/6"
+)
 SRC_SMITH = "Smith 2015, Cyclical Learning Rates, sec. 3.3: LR range test on accuracy"
 
 
 @dataclass(frozen=True)
 class Suggestion:
     """One rule's answer. ``index`` is the marker point: into ``lrs`` when ``curve`` is
-    "loss", into the validation rows when it is "accuracy" (``smith_accuracy``)."""
+    "loss", into the validation rows when it is "accuracy" (``smith_accuracy``).
+
+    ``low`` / ``high``: the band of max_lr the evidence supports (low <= max_lr <= high);
+    NaN for a rule that gives a point and no band (every rule but ``recommended``)."""
 
     method: str
     base_lr: float
@@ -70,9 +85,20 @@ class Suggestion:
     marker_lr: float
     marker_value: float
     curve: str = "loss"
+    low: float = math.nan
+    high: float = math.nan
+
+    @property
+    def has_band(self) -> bool:
+        return math.isfinite(self.low) and math.isfinite(self.high)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-safe: a missing band is written as None, not NaN."""
+        d = asdict(self)
+        for k in ("low", "high"):
+            if not math.isfinite(d[k]):
+                d[k] = None
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Suggestion:
@@ -86,6 +112,8 @@ class Suggestion:
             marker_lr=float(d["marker_lr"]),
             marker_value=float(d["marker_value"]),
             curve=str(d.get("curve", "loss")),
+            low=math.nan if d.get("low") is None else float(d["low"]),
+            high=math.nan if d.get("high") is None else float(d["high"]),
         )
 
 
@@ -273,7 +301,7 @@ def slide(
     return _make("slide", lr, lr / CLR_BASE_DIVISOR, why, SRC_FASTAI.format("slide"), idx, lrs, losses)
 
 
-# ------------------------------------------------------------ peers and the seed doc
+# ------------------------------------------------------- torch-lr-finder and Dehaene
 
 
 def _gradient(y: np.ndarray, x: np.ndarray) -> np.ndarray | None:
@@ -309,8 +337,8 @@ def steepest_gradient(lrs, losses, *, mode: str = "exp", accuracies=None) -> Sug
     return _make("steepest_gradient", lr, lr / CLR_BASE_DIVISOR, why, SRC_PEERS, idx, lrs, losses)
 
 
-def seed003(lrs, losses, *, mode: str = "exp", accuracies=None) -> Suggestion | None:
-    """Seed 003: upper bound a factor 10 left of the minimum; base = upper / 6."""
+def min10_base6(lrs, losses, *, mode: str = "exp", accuracies=None) -> Suggestion | None:
+    """Dehaene (2019): upper bound a factor 10 left of the loss minimum; base = upper / 6."""
     cur = _finite_prefix(lrs, losses, 2)
     if cur is None:
         return None
@@ -319,9 +347,9 @@ def seed003(lrs, losses, *, mode: str = "exp", accuracies=None) -> Suggestion | 
     lr = float(lrs[idx]) / 10.0
     why = (
         f"Lowest loss at {_fmt(lrs[idx])}; a factor 10 to its left: max_lr = {_fmt(lr)}; "
-        f"base = max/6 (seed 003)."
+        f"base = max/6 (Dehaene 2019)."
     )
-    return _make("seed003", lr, lr / SEED003_BASE_DIVISOR, why, SRC_SEED003, idx, lrs, losses)
+    return _make("min10_base6", lr, lr / MIN10_BASE_DIVISOR, why, SRC_MIN10, idx, lrs, losses)
 
 
 def _accuracy_curve(lrs, accuracies):
@@ -419,7 +447,7 @@ SUGGESTERS: dict[str, SuggesterSpec] = {
     "steepest_gradient": SuggesterSpec(
         "steepest_gradient", steepest_gradient, SRC_PEERS, default_skip_start=_peer_skip
     ),
-    "seed003": SuggesterSpec("seed003", seed003, SRC_SEED003),
+    "min10_base6": SuggesterSpec("min10_base6", min10_base6, SRC_MIN10),
 }
 
 
@@ -477,13 +505,14 @@ def suggest_all(
     skip_start: int | None = None,
     skip_end: int = 5,
     methods=None,
+    num_iter: int | None = None,
 ) -> dict[str, Suggestion]:
     """Every applicable rule on one curve, keyed by method name.
 
     Loss rules see the curve without its first ``skip_start`` points (default: each
-    rule's own, ``n // 10`` for fastai's, 10 for the torch-lr-finder/Lightning one;
-    fastai takes a tenth of the *requested* steps, we of the points given, which is
-    the same unless the run stopped early) and
+    rule's own: fastai's cut ``num_iter // 10`` of the *requested* iterations, as
+    ``Learner.lr_find`` does, so pass ``num_iter`` for a test that stopped early (without
+    it, a tenth of the points given); torch-lr-finder's is a fixed 10) and the
     last ``skip_end``, cut at the first non-finite loss. A rule that cannot answer
     (curve too short, flat, all NaN, never falling, or answer outside the sweep) is
     left out; this never raises on such curves and never returns NaN. A loss rule
@@ -496,6 +525,10 @@ def suggest_all(
         raise ConfigError(f"skip_start must be a non-negative int, got {skip_start!r}")
     if isinstance(skip_end, bool) or int(skip_end) < 0:
         raise ConfigError(f"skip_end must be a non-negative int, got {skip_end!r}")
+    if num_iter is not None and (
+        isinstance(num_iter, bool) or not isinstance(num_iter, (int, np.integer)) or num_iter < 1
+    ):
+        raise ConfigError(f"num_iter must be a positive int, got {num_iter!r}")
     names = list(SUGGESTERS) if methods is None else list(methods)
     unknown = [m for m in names if m not in SUGGESTERS]
     if unknown:
@@ -511,7 +544,8 @@ def suggest_all(
         if spec.curve == "accuracy":
             s = spec.func(lrs, losses, mode=mode, accuracies=accuracies)
         else:
-            start = spec.default_skip_start(n) if skip_start is None else int(skip_start)
+            requested = n if num_iter is None else int(num_iter)
+            start = spec.default_skip_start(requested) if skip_start is None else int(skip_start)
             if start not in windows:
                 windows[start] = _window(lrs, losses, start, n - int(skip_end))
             win = windows[start]
@@ -527,3 +561,25 @@ def suggest_all(
         if s is not None:
             out[name] = s
     return out
+
+
+# ------------------------------------------------------------------ measured quality
+
+REGRET_FILE = "suggestion_regret.json"
+
+
+def measured_regret() -> dict[str, dict]:
+    """Each rule's regret as ``bench/suggestions.py`` measured it, shipped as package data:
+    ``{method: {"worst": points, "mean": points, "spread": decades, "tasks": n}}``.
+
+    Regret = best validation accuracy over a grid of 1cycle max_lr minus the accuracy
+    reached at the rule's median suggestion, in points; the pages and the lessons show it
+    beside each rule so a user can see which ones have trained well. Empty when the
+    benchmark has not been run for this version.
+    """
+    try:
+        text = resources.files(__package__).joinpath(REGRET_FILE).read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return {}
+    data = json.loads(text)
+    return {str(k): dict(v) for k, v in (data.get("methods") or {}).items()}

@@ -499,7 +499,7 @@ def test_digits_suggestions_train(seed):
     # fastai's defaults (1e-7 -> 10, 100 steps), plus Smith's accuracy readings
     r = run_range_test(m, o, LOSS, train, start_lr=1e-7, end_lr=10.0, num_iter=100,
                        val_loader=val, val_every=5, seed=seed)  # fmt: skip
-    assert {"valley", "steep", "minimum", "steepest_gradient", "seed003", "smith_accuracy"} <= set(
+    assert {"valley", "steep", "minimum", "steepest_gradient", "min10_base6", "smith_accuracy"} <= set(
         r.suggestions
     )
     for name, s in r.suggestions.items():

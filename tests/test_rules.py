@@ -34,8 +34,8 @@ def test_step_size_for_refuses(ipe, factor, needle):
 
 
 def test_rules_table():
-    assert {"clr_3", "clr_4", "one_cycle", "seed003", "annihilation"} <= set(rules.RULES)
-    divisors = {"clr_3": 3, "clr_4": 4, "one_cycle": 10, "seed003": 6, "annihilation": 1000}
+    assert {"clr_3", "clr_4", "one_cycle", "min10_base6", "annihilation"} <= set(rules.RULES)
+    divisors = {"clr_3": 3, "clr_4": 4, "one_cycle": 10, "min10_base6": 6, "annihilation": 1000}
     for name, divisor in divisors.items():
         rule = rules.RULES[name]
         assert rule.name == name and rule.divisor == divisor

@@ -84,8 +84,8 @@ def test_steepest_and_minimum_on_a_known_cubic():
         assert abs(math.log10(out[name].max_lr) - C) <= h + 1e-9, name
         assert math.isclose(out[name].base_lr, out[name].max_lr / 4)
     assert abs(math.log10(out["minimum"].max_lr) - (C + S - 1)) <= h / 2 + 1e-9
-    assert abs(math.log10(out["seed003"].max_lr) - (C + S - 1)) <= h / 2 + 1e-9
-    assert math.isclose(out["seed003"].base_lr, out["seed003"].max_lr / 6)
+    assert abs(math.log10(out["min10_base6"].max_lr) - (C + S - 1)) <= h / 2 + 1e-9
+    assert math.isclose(out["min10_base6"].base_lr, out["min10_base6"].max_lr / 6)
     assert math.isclose(out["minimum"].marker_lr, lrs[out["minimum"].index])
     assert abs(math.log10(out["minimum"].marker_lr) - (C + S)) <= h / 2 + 1e-9
 
@@ -273,14 +273,14 @@ def test_minimum_below_the_sweep_is_left_out():
     lrs = np.geomspace(1e-3, 1e-1, 100)
     loss = np.linspace(1.0, 2.0, 100) ** 2  # lowest at the very start
     out = suggest_all(lrs, loss, skip_start=0)
-    assert "minimum" not in out and "seed003" not in out
+    assert "minimum" not in out and "min10_base6" not in out
 
 
 def test_base_below_the_sweep_is_clamped_to_its_start():
     lrs = np.geomspace(1e-3, 1.0, 100)
     loss = (np.log10(lrs) + 1.7) ** 2  # minimum at 0.02: max = 2e-3, max/4 < 1e-3
     out = suggest_all(lrs, loss, skip_start=0)
-    for name in ("minimum", "seed003"):
+    for name in ("minimum", "min10_base6"):
         s = out[name]
         assert s.base_lr == lrs[0] < s.max_lr and "clamped" in s.explanation
 
@@ -309,7 +309,7 @@ def test_registry_and_round_trip():
         "minimum",
         "slide",
         "steepest_gradient",
-        "seed003",
+        "min10_base6",
     ]
     lrs, _, loss = cubic_curve()
     s = SUGGESTERS["steep"](lrs, loss)  # a spec calls its rule
@@ -318,3 +318,35 @@ def test_registry_and_round_trip():
     assert Suggestion.from_dict(d) == s
     for spec in SUGGESTERS.values():
         assert spec.source and spec.func.__doc__
+
+
+def test_fastai_cut_uses_the_requested_iterations():
+    """fastai's Learner.lr_find slices ``[num_it // 10 : -5]`` of the requested run: a
+    test that stopped early at 60 of 200 points still skips 20, not 6."""
+    lrs, _, loss = cubic_curve()
+    lrs, loss = lrs[:60], loss[:60]
+    got = suggest_all(lrs, loss, num_iter=200, methods=["valley", "steep", "steepest_gradient"])
+    for name in ("valley", "steep"):
+        ref = SUGGESTERS[name](lrs[20:-5], loss[20:-5])
+        if ref is None:
+            assert name not in got
+        else:
+            assert got[name].max_lr == ref.max_lr and got[name].index == ref.index + 20
+    # torch-lr-finder's fixed skip of 10 does not depend on num_iter
+    same = suggest_all(lrs, loss, methods=["steepest_gradient"])
+    assert got.get("steepest_gradient") == same.get("steepest_gradient")
+    assert suggest_all(lrs, loss, num_iter=60) == suggest_all(lrs, loss)
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ConfigError):
+            suggest_all(lrs, loss, num_iter=bad)
+
+
+def test_band_fields_round_trip_as_json():
+    s = Suggestion("x", 0.01, 0.04, "why", "src", 3, 0.04, 1.0, low=0.02, high=0.08)
+    assert s.has_band
+    d = json.loads(json.dumps(s.to_dict(), allow_nan=False))
+    assert (d["low"], d["high"]) == (0.02, 0.08)
+    assert Suggestion.from_dict(d) == s
+    point = Suggestion("y", 0.01, 0.04, "why", "src", 3, 0.04, 1.0)
+    d = json.loads(json.dumps(point.to_dict(), allow_nan=False))
+    assert d["low"] is None and not Suggestion.from_dict(d).has_band
