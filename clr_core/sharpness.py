@@ -1,0 +1,156 @@
+"""Sharpness: the largest eigenvalue λmax of the loss's Hessian on one batch.
+
+Gradient descent on a quadratic diverges once the LR passes 2/λmax (2(1+β)/λmax with heavy-ball
+momentum β); Cohen et al., "Gradient Descent on Neural Networks Typically Occurs at the Edge of
+Stability", 2021, found the same limit governs neural networks. Drawing it beside a range test
+says *why* the loss blew up where it did.
+
+λmax comes from power iteration on Hessian-vector products (Pearlmutter, "Fast Exact
+Multiplication by the Hessian", 1994): one forward pass, one backward pass that keeps its graph,
+then one double backward per iteration, never the Hessian itself.
+
+The estimate is pure with respect to everything the caller owns:
+- parameters and their ``.grad`` are untouched (``torch.autograd.grad`` never accumulates);
+- buffers (BatchNorm's running statistics) are copied back after the forward pass;
+- the module's train/eval mode is kept as found: in train mode BatchNorm normalises with the
+  batch's statistics, which is the function the optimizer is stepping on, so that is the
+  Hessian measured; in eval mode the running statistics are used;
+- dropout masks are drawn once (a single forward pass is reused by every product) inside a
+  forked RNG, so the caller's random stream is not advanced;
+- autocast is switched off: the double backward runs in float32 whatever the AMP setting,
+  because half-precision Hessian-vector products lose the digits power iteration needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from clr_core.errors import ConfigError
+
+__all__ = ["Sharpness", "hessian_max_eigenvalue", "stability_limit"]
+
+
+@dataclass(frozen=True)
+class Sharpness:
+    """One estimate; ``vector`` (unit norm, one tensor per parameter) warm-starts the next."""
+
+    lambda_max: float
+    vector: tuple[torch.Tensor, ...]
+    iterations: int
+    converged: bool
+    loss: float
+
+
+def stability_limit(lambda_max: float, momentum: float = 0.0) -> float:
+    """The LR above which (heavy-ball) gradient descent diverges on a quadratic of curvature
+    ``lambda_max``: 2(1+β)/λmax; infinite when the curvature is not positive."""
+    if not lambda_max > 0:
+        return float("inf")
+    return 2.0 * (1.0 + momentum) / lambda_max
+
+
+def _dot(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> torch.Tensor:
+    return sum((x * y).sum() for x, y in zip(a, b, strict=True))
+
+
+def _norm(v: Sequence[torch.Tensor]) -> float:
+    return float(torch.sqrt(_dot(v, v)))
+
+
+def _power_iteration(hvp, start, shift: float, tol: float, max_iter: int):
+    """Top eigenpair of H - shift·I by power iteration. It stops once the residual
+    ‖Hv − λv‖ is within ``tol``·|λ|: the Rayleigh quotient's error is then of order
+    tol²·λ²/gap, far tighter than a stop on λ's change, which stalls at a small gap.
+    A vanishing product means a zero Hessian along v (λ = 0); a non-finite one, NaN."""
+    v = tuple(x / _norm(start) for x in start)
+    lam = math.nan
+    for k in range(1, max_iter + 1):
+        hv = hvp(v)
+        if shift:
+            hv = tuple(h - shift * x for h, x in zip(hv, v, strict=True))
+        lam = float(_dot(hv, v))  # Rayleigh quotient: v has unit norm
+        norm = _norm(hv)
+        if norm == 0 or not math.isfinite(norm):
+            return (0.0 if norm == 0 else math.nan), v, k, norm == 0
+        residual = _norm([h - lam * x for h, x in zip(hv, v, strict=True)])
+        v = tuple(h / norm for h in hv)
+        if residual <= tol * abs(lam):
+            return lam, v, k, True
+    return lam, v, max_iter, False
+
+
+def _hessian_vector_product(grads, params):
+    """v ↦ Hv by differentiating g·v (the graph of ``grads`` is kept for every call)."""
+    # A gradient without a graph is constant in the parameters: its Hessian rows are zero.
+    live = [i for i, g in enumerate(grads) if g.requires_grad]
+
+    def hvp(v):
+        out = [torch.zeros_like(p, dtype=torch.float32) for p in params]
+        if live:
+            prods = torch.autograd.grad([grads[i] for i in live], params,
+                                        grad_outputs=[v[i].to(grads[i].dtype) for i in live],
+                                        retain_graph=True, allow_unused=True)
+            for i, h in enumerate(prods):
+                if h is not None:
+                    out[i] = h.detach().float()
+        return tuple(out)
+
+    return hvp
+
+
+def hessian_max_eigenvalue(
+    model: torch.nn.Module,
+    loss_fn: Callable,
+    inputs,
+    targets,
+    *,
+    init: Sequence[torch.Tensor] | None = None,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+    seed: int = 0,
+) -> Sharpness:
+    """λmax of the Hessian of ``loss_fn(model(inputs), targets)`` with respect to the
+    trainable parameters. ``init`` (a previous estimate's ``vector``) warm-starts the
+    iteration, so a slowly changing Hessian needs two or three products instead of tens.
+    ``seed`` draws the random start when there is no ``init`` (a private generator)."""
+    if not tol > 0:
+        raise ConfigError(f"tol must be > 0, got {tol}")
+    if int(max_iter) < 2:
+        raise ConfigError(f"max_iter must be >= 2, got {max_iter}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ConfigError("the model has no trainable parameters")
+    device = params[0].device
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    random_start = tuple(torch.randn(p.shape, generator=gen, device=device) for p in params)
+    warm = init is not None and len(init) == len(params) and all(
+        a.shape == p.shape for a, p in zip(init, params, strict=True))
+    start = tuple(a.detach().to(device=device, dtype=torch.float32) for a in init) if warm \
+        else random_start
+    # BatchNorm's running statistics move in a train-mode forward and sit in the graph:
+    # they are put back only after the last product.
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    fork = [device] if device.type == "cuda" else []
+    try:
+        with (torch.random.fork_rng(devices=fork), torch.autocast(device.type, enabled=False),
+              torch.enable_grad()):
+            loss = loss_fn(model(inputs), targets)
+            grads = torch.autograd.grad(loss, params, create_graph=True)
+            hvp = _hessian_vector_product(grads, params)
+            lam, v, k, converged = _power_iteration(hvp, start, 0.0, tol, int(max_iter))
+            if lam < 0:  # also False for NaN
+                # Power iteration found the most negative eigenvalue (the largest in
+                # magnitude); on H - lam·I every eigenvalue is >= 0, the top one λmax - lam.
+                top, v, k2, converged = _power_iteration(hvp, random_start, lam, tol,
+                                                         int(max_iter))
+                lam, k = top + lam, k + k2
+    finally:
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
+    return Sharpness(lambda_max=float(lam), vector=tuple(x.detach() for x in v), iterations=k,
+                     converged=converged, loss=float(loss.detach()))
