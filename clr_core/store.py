@@ -8,6 +8,10 @@ batches (``append_events``, which also beats the heart), and a final status and 
 reader can tell a run whose process died: on the same host the pid is gone, elsewhere the
 heartbeat is older than ``stale_after_s``. Readers mark such runs "interrupted".
 
+A file that is not a readable SQLite database is moved aside untouched (``*.corrupt-<time>``)
+and a new store is started; ``notice`` says so, for the UI to show. A read-only file still
+lists and reopens its runs; saving raises ``StoreError`` saying why.
+
 Every call opens its own short-lived connection, so one ``RunStore`` is safe to share
 between threads (the job workers and Streamlit's script threads) and several processes
 (CLI and app) may write the same file at once: WAL lets readers run beside the single
@@ -52,6 +56,7 @@ LIVE_STATUS = "running"
 FINAL_STATUSES = ("done", "cancelled", "failed", "interrupted")
 STALE_AFTER_S = 30.0  # a live run elsewhere whose heartbeat is older than this is interrupted
 _HEADLINE_MAX = 200
+_PROCESS_STARTED = time.time()  # before this process could have started any run
 
 # Version 1. Later versions add a step to _MIGRATIONS; user_version records where a file is.
 _SCHEMA_V1 = """
@@ -128,6 +133,8 @@ def default_db_path() -> Path:
 
 def _json_default(obj: Any) -> Any:
     # numpy arrays/scalars and torch tensors sneak into results; store their plain values.
+    if hasattr(obj, "to_dict"):  # typed events and results
+        return obj.to_dict()
     if hasattr(obj, "tolist"):
         return obj.tolist()
     if hasattr(obj, "item"):
@@ -157,6 +164,13 @@ def _headline(result: Any) -> str | None:
     return (f"{value:.4g}" if finite else str(value))[:_HEADLINE_MAX]
 
 
+def _is_corrupt(error: StoreError) -> bool:
+    """An error that says the file itself is not a readable database (not a lock or a
+    permission problem, which moving the file would not fix)."""
+    text = str(error.__cause__ or error).lower()
+    return any(m in text for m in ("not a database", "malformed", "file is encrypted"))
+
+
 class RunStore:
     """Saved runs in one SQLite file; thread- and process-safe (see the module doc)."""
 
@@ -171,11 +185,19 @@ class RunStore:
             raise StoreError("RunStore needs a file path, not ':memory:'")
         self.path = Path(path).expanduser() if path is not None else default_db_path()
         self._closed = False
+        #: Set when the file found at start was unreadable and moved aside: the UI shows it.
+        self.notice: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot create the folder for the run store {self.path}: {e}") from e
-        self._init_schema()
+        try:
+            self._init_schema()
+        except StoreError as e:
+            if not _is_corrupt(e) or not self.path.exists():
+                raise
+            self._set_aside(e)
+            self._init_schema()
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"
@@ -217,21 +239,47 @@ class RunStore:
 
     def _init_schema(self) -> None:
         with self._connect() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise StoreError(f"run store {self.path}: database disk image is malformed ({check})")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"run store {self.path} has schema version {version}; this CLR Studio "
+                f"reads up to {SCHEMA_VERSION}. Upgrade CLR Studio or set {ENV_VAR}."
+            )
+        if version == SCHEMA_VERSION and not os.access(self.path, os.W_OK):
+            logger.warning("run store %s is read-only: runs will not be saved", self.path)
+            return
+        with self._connect() as conn:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 logger.warning("run store %s: journal_mode is %s, not WAL", self.path, mode)
         with self._write() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"run store {self.path} has schema version {version}; this CLR Studio "
-                    f"reads up to {SCHEMA_VERSION}. Upgrade CLR Studio or set {ENV_VAR}."
-                )
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in _MIGRATIONS[target].split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {target}")
+
+    def _set_aside(self, error: StoreError) -> None:
+        """Move an unreadable file (and its WAL files) aside untouched, so a new store can
+        start and nothing in the old one is lost."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        why = error.__cause__ or error
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                src = Path(f"{self.path}{suffix}")
+                if src.exists():
+                    src.rename(Path(f"{aside}{suffix}"))
+        except OSError as e:
+            raise StoreError(f"the run store {self.path} cannot be read ({why}) and cannot be "
+                             f"moved aside: {e}") from e
+        self.notice = (f"The run store {self.path} could not be read ({why}). It was kept, "
+                       f"untouched, as {aside}, and a new, empty store was started.")
+        logger.warning(self.notice)
 
     def schema_version(self) -> int:
         with self._connect() as conn:
@@ -464,7 +512,8 @@ class RunStore:
         now = time.time()
         with self._write() as conn:
             live = conn.execute(
-                "SELECT id, host, pid, heartbeat_at FROM runs WHERE status = ?", (LIVE_STATUS,)
+                "SELECT id, host, pid, heartbeat_at, created_at FROM runs WHERE status = ?",
+                (LIVE_STATUS,),
             ).fetchall()
             if run_ids is not None:
                 wanted = {int(i) for i in run_ids}
@@ -483,10 +532,15 @@ class RunStore:
         return dead
 
     def _owner_gone(
-        self, host: str | None, pid: int | None, heartbeat_at: float | None, *, now: float
+        self, host: str | None, pid: int | None, heartbeat_at: float | None,
+        created_at: float, *, now: float
     ) -> bool:
         # (os.kill(pid, 0) would terminate the process on Windows: heartbeat only there)
         if host == socket.gethostname() and pid is not None and os.name != "nt":
+            if int(pid) == os.getpid():
+                # This pid before this process started: a restart that got the same pid
+                # (the server is PID 1 in a container every time).
+                return created_at < _PROCESS_STARTED
             return not _pid_alive(int(pid))
         return heartbeat_at is None or now - heartbeat_at > self.stale_after_s
 

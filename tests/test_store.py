@@ -3,11 +3,14 @@ writers from threads and processes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import multiprocessing
+import shutil
 import sqlite3
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -220,3 +223,71 @@ def test_stored_json_is_plain_text(db):
         text = conn.execute("SELECT result_json FROM runs WHERE id = ?", (rid,)).fetchone()[0]
     assert text == '{"loss":[NaN]}'
     assert math.isnan(json.loads(text)["loss"][0])
+
+
+def test_a_restart_that_reuses_the_pid_still_marks_the_old_rows(db, monkeypatch):
+    """In a container the server is PID 1 every time: a running row with this pid from
+    before this process started is from an earlier life."""
+    import clr_core.store as store_module
+
+    store = RunStore(db)
+    rid = store.start_run("train", {})
+    assert store.mark_interrupted() == []  # this life's own run
+    monkeypatch.setattr(store_module, "_PROCESS_STARTED", time.time() + 1)
+    assert store.mark_interrupted() == [rid]
+
+
+def test_a_corrupt_file_is_kept_aside_and_a_new_store_started(db):
+    RunStore(db).save_run("train", {}, {})
+    junk = b"this is not a database" * 100
+    db.write_bytes(junk)
+    for suffix in ("-wal", "-shm"):
+        p = db.with_name(db.name + suffix)
+        if p.exists():
+            p.unlink()
+    store = RunStore(db)
+    assert store.list_runs() == []
+    aside = [p for p in db.parent.iterdir() if ".corrupt-" in p.name]
+    assert len(aside) == 1 and aside[0].read_bytes() == junk  # untouched
+    assert str(aside[0]) in store.notice and "could not be read" in store.notice
+    store.save_run("train", {}, {})
+    assert len(RunStore(db).list_runs()) == 1 and RunStore(db).notice is None
+
+
+@contextlib.contextmanager
+def read_only(path):
+    """Make a file read-only for this process: chmod, or as root (which chmod does not
+    stop) the immutable attribute; skip where neither works."""
+    import os
+    import stat
+    import subprocess
+
+    path.chmod(stat.S_IRUSR)
+    immutable = False
+    if os.access(path, os.W_OK) and shutil.which("chattr"):
+        immutable = subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+    try:
+        with open(path, "r+b"):
+            pass
+    except OSError:
+        try:
+            yield
+        finally:
+            if immutable:
+                subprocess.run(["chattr", "-i", str(path)], check=True)
+            path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+        return
+    path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    pytest.skip("cannot make a file read-only here")
+
+
+def test_a_read_only_store_lists_runs_and_refuses_saves_with_a_message(db):
+    store = RunStore(db)
+    rid = store.save_run("train", {}, {"headline": "kept"})
+    with sqlite3.connect(db) as conn:  # leave WAL so a reader needs no -shm writes
+        conn.execute("PRAGMA journal_mode = DELETE")
+    with read_only(db):
+        ro = RunStore(db)
+        assert [r.id for r in ro.list_runs()] == [rid]
+        with pytest.raises(StoreError, match="readonly|read-only"):
+            ro.save_run("train", {}, {})
