@@ -17,6 +17,7 @@ from torch import nn
 from clr_core import data, models, optim
 from clr_core.device import pick_device
 from clr_core.errors import ConfigError
+from clr_core.events import Event
 from clr_core.range_test import RangeTestResult, run_range_test
 from clr_core.schedules import from_dict as schedule_from_dict
 from clr_core.stability import summarize_stability
@@ -184,15 +185,16 @@ def suggestions_table(range_test: dict) -> pd.DataFrame:
         columns=["method", "base_lr", "max_lr", "explanation", "source"])
 
 
-def _progress_emit(emit: Emit, num_iter: int, tag: dict,
-                   span: tuple[float, float]) -> Callable[[dict], None]:
-    """An engine callback that tags each event (a sweep's curve) and reports progress
-    within this run's share of the job."""
+def _progress_emit(emit: Emit, num_iter: int, curve: str,
+                   span: tuple[float, float]) -> Callable[[Event], None]:
+    """The engine's event sink for a job: tags each event with its curve (a sweep's value,
+    a training's label), reports progress within this run's share of the job, and hands
+    the registry the event's JSON form (the job boundary)."""
     lo, hi = span
 
-    def on_event(event: dict) -> None:
-        frac = min((event.get("iteration", 0) + 1) / num_iter, 1.0)
-        emit({**event, **tag}, progress=lo + (hi - lo) * frac)
+    def on_event(event: Event) -> None:
+        frac = min((event.iteration + 1) / num_iter, 1.0)
+        emit(event.tagged(curve).to_dict(), progress=lo + (hi - lo) * frac)
 
     return on_event
 
@@ -204,12 +206,12 @@ def _headline_range(result: RangeTestResult) -> str:
     return f"{s.method}: max_lr {s.max_lr:.3g}, base_lr {s.base_lr:.3g}"
 
 
-def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *, tag: dict | None = None,
+def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *, curve: str = "",
                        progress_span: tuple[float, float] = (0.0, 1.0)) -> dict:
     """Runner for kind "range_test": build from the config, sweep, return a JSON-safe dict."""
     cfg = RangeTestConfig.from_dict(config)
     built = build(cfg, lr=cfg.start_lr, with_val=cfg.val_every > 0)
-    on_event = _progress_emit(emit, cfg.num_iter, tag or {}, progress_span)
+    on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
     result = run_range_test(
         built.model, built.optimizer, nn.CrossEntropyLoss(), built.loader,
         start_lr=cfg.start_lr, end_lr=cfg.end_lr, num_iter=cfg.num_iter, mode=cfg.mode,
@@ -229,12 +231,12 @@ def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *, tag
     }
 
 
-def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, tag: dict,
+def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curve: str,
                   progress_span: tuple[float, float]) -> dict:
     schedule = schedule_from_dict(cfg.schedule)
     start_lr = float(schedule.lr(0))
     built = build(cfg, lr=start_lr, with_val=True)
-    on_event = _progress_emit(emit, cfg.num_iter, tag, progress_span)
+    on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
     result = run_training(
         built.model, built.optimizer, nn.CrossEntropyLoss(), built.loader,
         num_iter=cfg.num_iter, schedule=schedule, val_loader=built.val_loader,
@@ -264,7 +266,7 @@ def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
         label = cfg.label or f"{cfg.schedule['policy']} ({cfg.optimizer})"
         cfg.label = label
         span = (i / len(variants), (i + 1) / len(variants))
-        runs.append(_training_run(cfg, emit, should_stop, tag={"curve": label}, progress_span=span))
+        runs.append(_training_run(cfg, emit, should_stop, curve=label, progress_span=span))
     best = max(runs, key=lambda r: r["train"].get("best_val_accuracy") or 0.0, default=None)
     return {
         "kind": "train",
@@ -376,7 +378,7 @@ def run_sweep_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
             break
         label = f"{sweep.param}={value:g}" if isinstance(value, float) else f"{sweep.param}={value}"
         out = run_range_test_job({**sweep.base, sweep.param: value}, emit, should_stop,
-                                 tag={"curve": label}, progress_span=(i / n, (i + 1) / n))
+                                 curve=label, progress_span=(i / n, (i + 1) / n))
         curves.append({"label": label, "value": value, "range_test": out["range_test"],
                        "iters_per_epoch": out["iters_per_epoch"]})
     result: dict[str, Any] = {

@@ -29,14 +29,15 @@ import math
 import numbers
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from .errors import ConfigError, RangeTestError
-from .suggestions import Suggestion, suggest_all
+from .events import EVAL, STEP, Event
+from .results import VAL_COLUMNS, RangeTestResult
+from .suggestions import suggest_all
 
 __all__ = [
     "MODES",
@@ -49,146 +50,10 @@ __all__ = [
 
 MODES = ("exp", "linear")
 STOP_REASONS = ("completed", "diverged", "non-finite loss", "cancelled")
-VAL_COLUMNS = ("iteration", "lr", "accuracy", "val_loss")
 _DIVERGE_AFTER = 5  # steps before the divergence test may fire
 _PAIR_TYPES = (tuple, list)
 _X_KEYS = ("x", "input", "inputs", "image", "images", "data")
 _Y_KEYS = ("y", "label", "labels", "target", "targets")
-
-
-# ----------------------------------------------------------------------- JSON helpers
-
-
-def _enc(x: float):
-    """JSON has no NaN/inf: write them as the strings JavaScript would print."""
-    x = float(x)
-    if math.isfinite(x):
-        return x
-    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
-
-
-def _dec(x) -> float:
-    if x is None:
-        return math.nan
-    return float(x)  # float() reads "NaN", "Infinity", "-Infinity"
-
-
-def _enc_array(a) -> list:
-    a = np.asarray(a, dtype=float)
-    if np.isfinite(a).all():
-        return a.tolist()
-    if a.ndim > 1:
-        return [_enc_array(row) for row in a]
-    return [_enc(v) for v in a.tolist()]
-
-
-def _dec_array(v, width: int | None = None) -> np.ndarray:
-    if v is None:
-        v = []
-    if width is not None:
-        rows = [[_dec(c) for c in row] for row in v]
-        return np.array(rows, dtype=float).reshape(-1, width)
-    return np.array([_dec(c) for c in v], dtype=float)
-
-
-# -------------------------------------------------------------------------- result
-
-
-def _empty_val() -> np.ndarray:
-    return np.empty((0, len(VAL_COLUMNS)))
-
-
-@dataclass
-class RangeTestResult:
-    """One range test. ``accuracies`` has one row per validation, columns
-    ``VAL_COLUMNS`` = (iteration, lr, accuracy, val_loss); shape (0, 4) without one."""
-
-    lrs: np.ndarray
-    losses: np.ndarray
-    smoothed: np.ndarray
-    diverged: bool
-    stop_reason: str
-    accuracies: np.ndarray = field(default_factory=_empty_val)
-    suggestions: dict[str, Suggestion] = field(default_factory=dict)
-    mode: str = "exp"
-    start_lr: float = math.nan
-    end_lr: float = math.nan
-    num_iter: int = 0
-    elapsed_s: float = 0.0
-    smooth_beta: float = 0.98
-    diverge_threshold: float | None = 4.0
-    reference_group: int = 0
-    seed: int | None = None
-
-    @property
-    def iterations(self) -> int:
-        return int(self.lrs.size)
-
-    @property
-    def val_lrs(self) -> np.ndarray:
-        return self.accuracies[:, 1]
-
-    @property
-    def val_accuracy(self) -> np.ndarray:
-        return self.accuracies[:, 2]
-
-    @property
-    def val_losses(self) -> np.ndarray:
-        return self.accuracies[:, 3]
-
-    def to_dict(self) -> dict:
-        """Plain JSON types only (``json.dumps(..., allow_nan=False)`` works)."""
-        return {
-            "lrs": _enc_array(self.lrs),
-            "losses": _enc_array(self.losses),
-            "smoothed": _enc_array(self.smoothed),
-            "diverged": bool(self.diverged),
-            "stop_reason": str(self.stop_reason),
-            "accuracies": _enc_array(np.asarray(self.accuracies, dtype=float).reshape(-1, 4)),
-            "suggestions": {
-                k: {kk: (_enc(vv) if isinstance(vv, float) else vv) for kk, vv in s.to_dict().items()}
-                for k, s in self.suggestions.items()
-            },
-            "mode": self.mode,
-            "start_lr": _enc(self.start_lr),
-            "end_lr": _enc(self.end_lr),
-            "num_iter": int(self.num_iter),
-            "elapsed_s": _enc(self.elapsed_s),
-            "smooth_beta": _enc(self.smooth_beta),
-            "diverge_threshold": None
-            if self.diverge_threshold is None
-            else _enc(self.diverge_threshold),
-            "reference_group": int(self.reference_group),
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> RangeTestResult:
-        sugg = {}
-        for k, s in (d.get("suggestions") or {}).items():
-            s = dict(s)
-            for key in ("base_lr", "max_lr", "marker_lr", "marker_value"):
-                s[key] = _dec(s[key])
-            sugg[k] = Suggestion.from_dict(s)
-        dt = d.get("diverge_threshold", 4.0)
-        return cls(
-            lrs=_dec_array(d["lrs"]),
-            losses=_dec_array(d["losses"]),
-            smoothed=_dec_array(d["smoothed"]),
-            diverged=bool(d["diverged"]),
-            stop_reason=str(d["stop_reason"]),
-            accuracies=_dec_array(d.get("accuracies"), width=len(VAL_COLUMNS)),
-            suggestions=sugg,
-            mode=str(d.get("mode", "exp")),
-            start_lr=_dec(d.get("start_lr")),
-            end_lr=_dec(d.get("end_lr")),
-            num_iter=int(d.get("num_iter", 0)),
-            elapsed_s=_dec(d.get("elapsed_s", 0.0)),
-            smooth_beta=_dec(d.get("smooth_beta", 0.98)),
-            diverge_threshold=None if dt is None else _dec(dt),
-            reference_group=int(d.get("reference_group", 0)),
-            seed=None if d.get("seed") is None else int(d["seed"]),
-        )
 
 
 # -------------------------------------------------------------------- validation
@@ -642,27 +507,19 @@ def run_range_test(
                     )
                 stop_reason, diverged = "non-finite loss", True
                 if callback is not None:
-                    callback({"kind": "point", "iteration": i, "lr": lr, "loss": None, "smoothed": None})
+                    callback(Event(STEP, i, lr=lr, loss=loss_value))
                 break
             avg = beta * avg + one_minus * loss_value
             bias *= beta
             sm = avg / (1.0 - bias)
             smoothed.append(sm)
             if callback is not None:
-                callback({"kind": "point", "iteration": i, "lr": lr, "loss": loss_value, "smoothed": sm})
+                callback(Event(STEP, i, lr=lr, loss=loss_value, smoothed=sm))
             if val_every and (i % val_every == 0 or i == num_iter - 1):
                 acc, vloss = _evaluate(model, loss_fn, val_loader, split, move, autocast)
-                val_rows.append((float(i), lr, acc, vloss))
+                val_rows.append((float(i + 1), lr, acc, vloss))
                 if callback is not None:
-                    callback(
-                        {
-                            "kind": "val",
-                            "iteration": i,
-                            "lr": lr,
-                            "accuracy": acc if math.isfinite(acc) else None,
-                            "val_loss": vloss if math.isfinite(vloss) else None,
-                        }
-                    )
+                    callback(Event(EVAL, i + 1, lr=lr, val_loss=vloss, val_accuracy=acc))
             if sm < best:
                 best = sm
             elif (

@@ -11,7 +11,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,82 +21,11 @@ from torch import nn
 
 from clr_core.device import amp_available, amp_dtype, pick_device
 from clr_core.errors import ConfigError
+from clr_core.events import EVAL, STEP, Event
 from clr_core.optim import get_momentum
+from clr_core.results import TrainResult
 
 STOP_REASONS = ("completed", "cancelled", "diverged")
-
-
-def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _nan_if_none(value: Any) -> float:
-    return float("nan") if value is None else float(value)
-
-
-@dataclass
-class TrainResult:
-    """Per-iteration record, periodic evaluations and how the run ended.
-
-    `lrs[i]`/`momentums[i]` are the values the optimizer used for update i (NaN momentum:
-    the optimizer has none); `losses[i]` and `batch_accuracies[i]` are measured on batch i
-    before that update. `evals[j]` = {"iteration" (updates done), "val_loss", "val_accuracy",
-    "train_loss", "train_accuracy" (means over the batches since the last eval), "lr"}."""
-
-    iterations: list[int] = field(default_factory=list)
-    lrs: list[float] = field(default_factory=list)
-    momentums: list[float] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
-    batch_accuracies: list[float] = field(default_factory=list)
-    evals: list[dict] = field(default_factory=list)
-    final_val_accuracy: float | None = None
-    best_val_accuracy: float | None = None
-    best_iteration: int | None = None
-    stop_reason: str = "completed"
-    elapsed_s: float = 0.0
-    num_iter: int = 0
-    device: str = "cpu"
-    amp: bool = False
-    epochs: float = 0.0
-
-    _FLOAT_LISTS = ("lrs", "momentums", "losses", "batch_accuracies")
-
-    @property
-    def completed_iterations(self) -> int:
-        return len(self.iterations)
-
-    def eval_curve(self, key: str = "val_accuracy") -> tuple[np.ndarray, np.ndarray]:
-        """(iterations, values) of one eval field, NaN where missing; for plots."""
-        its = np.array([e["iteration"] for e in self.evals], dtype=np.int64)
-        vals = np.array([_nan_if_none(e.get(key)) for e in self.evals], dtype=np.float64)
-        return its, vals
-
-    def to_dict(self) -> dict:
-        """JSON-safe (`json.dumps(..., allow_nan=False)` works): NaN/inf become None."""
-        d = asdict(self)
-        for name in self._FLOAT_LISTS:
-            d[name] = [_finite_or_none(float(v)) for v in d[name]]
-        d["evals"] = [{k: _finite_or_none(v) for k, v in e.items()} for e in d["evals"]]
-        for name in ("final_val_accuracy", "best_val_accuracy", "elapsed_s", "epochs"):
-            d[name] = _finite_or_none(d[name])
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> TrainResult:
-        """Inverse of `to_dict` (None in the per-iteration lists comes back as NaN)."""
-        names = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in d.items() if k in names}
-        for name in cls._FLOAT_LISTS:
-            kwargs[name] = [_nan_if_none(v) for v in kwargs.get(name) or []]
-        kwargs["iterations"] = [int(v) for v in kwargs.get("iterations") or []]
-        kwargs["evals"] = [dict(e) for e in kwargs.get("evals") or []]
-        if kwargs.get("elapsed_s") is None:
-            kwargs["elapsed_s"] = 0.0
-        if kwargs.get("epochs") is None:
-            kwargs["epochs"] = 0.0
-        return cls(**kwargs)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -257,9 +186,9 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     window_accs: list[float] = []
     last_eval = 0
 
-    def emit(event: dict) -> None:
+    def emit(event: Event) -> None:
         if callback is not None:
-            callback({k: _finite_or_none(v) for k, v in event.items()})
+            callback(event)
 
     def do_eval(done: int) -> None:
         nonlocal last_eval
@@ -269,21 +198,20 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
                            should_stop=should_stop)
         if metrics is None:  # cancelled mid-evaluation; the loop stops at its next check
             return
-        row = {
-            "iteration": done,
-            **metrics,
-            "train_loss": float(np.mean(window_losses)) if window_losses else None,
-            "train_accuracy": (float(np.nanmean(window_accs))
-                               if window_accs and not np.all(np.isnan(window_accs)) else None),
-            "lr": result.lrs[-1] if result.lrs else None,
-        }
+        accs = np.asarray(window_accs, dtype=float)
+        row = Event(
+            EVAL, done, lr=result.lrs[-1] if result.lrs else math.nan,
+            val_loss=math.nan if metrics["val_loss"] is None else metrics["val_loss"],
+            val_accuracy=math.nan if metrics["val_accuracy"] is None else metrics["val_accuracy"],
+            train_loss=float(np.mean(window_losses)) if window_losses else math.nan,
+            train_accuracy=float(np.nanmean(accs)) if np.isfinite(accs).any() else math.nan)
         window_losses.clear()
         window_accs.clear()
         result.evals.append(row)
-        acc = row["val_accuracy"]
-        if acc is not None and (result.best_val_accuracy is None or acc > result.best_val_accuracy):
+        acc = row.val_accuracy
+        if math.isfinite(acc) and (result.best_val_accuracy is None or acc > result.best_val_accuracy):
             result.best_val_accuracy, result.best_iteration = acc, done
-        emit({"kind": "eval", **row})
+        emit(row)
 
     batches = _cycle(train_loader)
     model.train()
@@ -314,8 +242,7 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
         result.momentums.append(float("nan") if momentum is None else momentum)
         result.losses.append(loss_value)
         result.batch_accuracies.append(accuracy)
-        emit({"kind": "train", "iteration": i, "lr": lr, "momentum": momentum,
-              "loss": loss_value})
+        emit(Event(STEP, i, lr=lr, momentum=result.momentums[-1], loss=loss_value))
         if not math.isfinite(loss_value) or (
                 diverge_factor is not None and result.losses[0] > 0
                 and loss_value > diverge_factor * result.losses[0]):
@@ -344,7 +271,8 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     # A cancelled run is not evaluated again (the user wants it to stop now) and a diverged
     # model's weights are NaN; both report the last evaluation they had.
     if result.evals:
-        result.final_val_accuracy = result.evals[-1]["val_accuracy"]
+        last = result.evals[-1].val_accuracy
+        result.final_val_accuracy = last if math.isfinite(last) else None
     result.stop_reason = stop_reason
     result.elapsed_s = time.perf_counter() - start
     result.epochs = done / batches_per_epoch if batches_per_epoch else 0.0
@@ -419,9 +347,8 @@ def _as_result(r: TrainResult | Mapping) -> TrainResult:
 
 def _first_reaching(result: TrainResult, target: float) -> int | None:
     for e in result.evals:
-        acc = e.get("val_accuracy")
-        if acc is not None and acc >= target:
-            return int(e["iteration"])
+        if e.val_accuracy >= target:
+            return int(e.iteration)
     return None
 
 

@@ -90,10 +90,10 @@ with form_col:
 def _streamed(job) -> dict:
     """The streamed part of a running test, in the shape of a finished result."""
     series = job_series(job.id)
-    pts = series.get(("point", ""), {})
-    vals = series.get(("val", ""), {})
+    pts = series.get(("step", ""), {})
+    vals = series.get(("eval", ""), {})
     empty = np.array([])
-    acc = (np.column_stack([vals["iteration"], vals["lr"], vals["accuracy"], vals["val_loss"]])
+    acc = (np.column_stack([vals["iteration"], vals["lr"], vals["val_accuracy"], vals["val_loss"]])
            if vals else np.empty((0, 4)))
     return {"mode": job.config.get("mode", "exp"), "lrs": pts.get("lr", empty),
             "losses": pts.get("loss", empty), "smoothed": pts.get("smoothed", empty),

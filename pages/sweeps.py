@@ -94,7 +94,7 @@ with form_col:
 
 def curves_from_events(job_id: str) -> list[Curve]:
     return [Curve(curve, cols["lr"], cols["smoothed"])
-            for (kind, curve), cols in job_series(job_id).items() if kind == "point"]
+            for (kind, curve), cols in job_series(job_id).items() if kind == "step"]
 
 
 def curves_from_result(result: dict) -> tuple[list[Curve], dict[str, float]]:

@@ -94,7 +94,7 @@ def _streamed(job_id: str) -> tuple[list[Curve], list[Curve], list[Curve], list[
     """Per-curve loss, accuracy, LR and momentum from the streamed events."""
     loss, acc, lr, mom = [], [], [], []
     for (kind, curve), cols in job_series(job_id).items():
-        if kind == "train":
+        if kind == "step":
             loss.append(Curve(curve, cols["iteration"], cols["loss"]))
             lr.append(Curve(curve, cols["iteration"], cols["lr"]))
             if np.isfinite(cols.get("momentum", np.array([np.nan]))).any():

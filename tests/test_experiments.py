@@ -67,7 +67,7 @@ def test_valid_configs_round_trip(start, factor, n):
 def test_range_test_runner_streams_points_and_progress():
     rec = Recorder()
     out = experiments.run_range_test_job({"num_iter": 30, "end_lr": 1.0}, rec, experiments.never_stop)
-    points = [e for e in rec.events if e["kind"] == "point"]
+    points = [e for e in rec.events if e["kind"] == "step"]
     assert len(points) == len(out["range_test"]["lrs"])
     assert rec.progress == sorted(rec.progress) and 0 < rec.progress[-1] <= 1.0
     assert out["iters_per_epoch"] > 0 and out["headline"]
@@ -100,7 +100,7 @@ def test_seed_sweep_reports_stability():
         {"base": {"num_iter": 30, "end_lr": 3.0}, "param": "seed", "values": [0, 1, 2]},
         rec, experiments.never_stop)
     assert [c["value"] for c in out["curves"]] == [0, 1, 2]
-    assert {e["curve"] for e in rec.events if e["kind"] == "point"} == {"seed=0", "seed=1", "seed=2"}
+    assert {e["curve"] for e in rec.events if e["kind"] == "step"} == {"seed=0", "seed=1", "seed=2"}
     assert out["stability"], "a seed sweep summarises each method's spread"
     for summary in out["stability"].values():
         assert summary["n"] <= 3 and summary["spread_decades"] >= 0

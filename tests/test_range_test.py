@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from clr_core.errors import ConfigError, RangeTestError
+from clr_core.events import EVAL, STEP
 from clr_core.range_test import VAL_COLUMNS, RangeTestResult, lr_sequence, run_range_test
 from clr_core.smoothing import ema
 
@@ -104,7 +105,7 @@ def test_sweep_hits_both_end_points(mode):
     seen = []
     r = run_range_test(
         m, o, LOSS, make_data(), start_lr=1e-4, end_lr=0.3, num_iter=25, mode=mode,
-        diverge_threshold=None, callback=lambda e: seen.append((e["lr"], o.param_groups[0]["lr"])),
+        diverge_threshold=None, callback=lambda e: seen.append((e.lr, o.param_groups[0]["lr"])),
     )  # fmt: skip
     assert r.stop_reason == "completed" and not r.diverged
     assert r.lrs.size == r.losses.size == r.smoothed.size == 25
@@ -204,7 +205,7 @@ def test_should_stop_stops_within_one_iteration_and_keeps_the_partial_curve():
     flag = {"stop": False}
 
     def cb(ev):
-        if ev["kind"] == "point" and ev["iteration"] == 29:
+        if ev.kind == STEP and ev.iteration == 29:
             flag["stop"] = True
 
     r = run_range_test(m, o, LOSS, make_data(), start_lr=1e-4, end_lr=1.0, num_iter=100,
@@ -300,7 +301,7 @@ def test_gradient_accumulation_averages_micro_batches():
     after_first = {}
 
     def cb(ev):
-        if ev["iteration"] == 0:
+        if ev.iteration == 0:
             after_first.update({k: v.detach().clone() for k, v in m.named_parameters()})
 
     r = run_range_test(m, o, LOSS, loader, start_lr=1e-2, end_lr=1e-1, num_iter=2,
@@ -374,19 +375,21 @@ def test_events_and_validation_rows():
     events = []
     r = run_range_test(m, o, LOSS, data, start_lr=1e-3, end_lr=0.5, num_iter=21,
                        val_loader=val, val_every=5, callback=events.append)  # fmt: skip
-    points = [e for e in events if e["kind"] == "point"]
-    vals = [e for e in events if e["kind"] == "val"]
-    assert [e["iteration"] for e in points] == list(range(21))
-    assert set(points[0]) == {"kind", "iteration", "lr", "loss", "smoothed"}
-    assert set(vals[0]) == {"kind", "iteration", "lr", "accuracy", "val_loss"}
-    assert [e["iteration"] for e in vals] == [0, 5, 10, 15, 20]
+    points = [e for e in events if e.kind == STEP]
+    vals = [e for e in events if e.kind == EVAL]
+    assert [e.iteration for e in points] == list(range(21))
+    assert all(math.isfinite(e.loss) and math.isfinite(e.smoothed) for e in points)
+    assert all(math.isnan(e.val_loss) for e in points)
+    assert all(math.isfinite(e.val_accuracy) and math.isfinite(e.val_loss) for e in vals)
+    # an eval's iteration counts the updates done: after steps 0, 5, 10, 15, 20
+    assert [e.iteration for e in vals] == [1, 6, 11, 16, 21]
     assert r.accuracies.shape == (5, len(VAL_COLUMNS))
-    assert np.array_equal(r.accuracies[:, 0], [0, 5, 10, 15, 20])
+    assert np.array_equal(r.accuracies[:, 0], [1, 6, 11, 16, 21])
     assert np.allclose(r.accuracies[:, 1], r.lrs[[0, 5, 10, 15, 20]])
     assert ((r.val_accuracy >= 0) & (r.val_accuracy <= 1)).all() and (r.val_losses > 0).all()
     assert modes.count(False) == 5 * 2 and modes.count(True) == 21  # eval only to validate
-    json.dumps(events, allow_nan=False)
-    assert points[3]["smoothed"] == pytest.approx(r.smoothed[3])
+    json.dumps([e.to_dict() for e in events], allow_nan=False)
+    assert points[3].smoothed == pytest.approx(r.smoothed[3])
     assert m.training
 
 
@@ -396,7 +399,10 @@ def test_round_trip_to_dict():
                        val_loader=make_data(2, seed=3), val_every=10, seed=3)  # fmt: skip
     r.losses[-1] = math.inf
     d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    assert d["losses"][-1] is None  # the JSON convention: non-finite is null, read back as NaN
     back = RangeTestResult.from_dict(d)
+    assert math.isnan(back.losses[-1])
+    r.losses[-1] = math.nan
     for f in ("lrs", "losses", "smoothed", "accuracies"):
         assert np.array_equal(getattr(back, f), getattr(r, f), equal_nan=True), f
     assert back.suggestions == r.suggestions

@@ -11,6 +11,7 @@ from torch import nn
 
 from clr_core import data, models, optim
 from clr_core.errors import ConfigError
+from clr_core.events import EVAL, STEP, Event
 from clr_core.schedules import from_dict, make_schedule
 from clr_core.train import (
     BASELINES,
@@ -52,23 +53,23 @@ def test_learns_digits_and_records_the_schedule(digits, schedule):
         assert np.array_equal(np.array(r.momentums), schedule.momentum(k))
     else:
         assert np.all(np.array(r.momentums) == 0.9)
-    assert [e["iteration"] for e in r.evals] == [50, 100, 150, 200]
+    assert [e.iteration for e in r.evals] == [50, 100, 150, 200]
     assert r.iterations == list(range(200))
     assert r.epochs == pytest.approx(200 / len(loader))
-    kinds = [e["kind"] for e in events]
-    assert kinds.count("train") == 200 and kinds.count("eval") == 4
-    assert set(events[0]) == {"kind", "iteration", "lr", "momentum", "loss"}
-    assert {"kind", "iteration", "val_loss", "val_accuracy"} <= set(events[-1])
-    json.dumps(events, allow_nan=False)
+    kinds = [e.kind for e in events]
+    assert kinds.count(STEP) == 200 and kinds.count(EVAL) == 4
+    assert [e.lr for e in events if e.kind == STEP] == r.lrs
+    assert events[-1].val_accuracy == r.final_val_accuracy
+    json.dumps([e.to_dict() for e in events], allow_nan=False)
 
 
 def test_final_eval_and_schedule_dict(digits):
     m, o, loader, val = _setup(digits)
     r = run_training(m, o, nn.CrossEntropyLoss(), loader, num_iter=30, eval_every=20,
                      schedule={"policy": "fixed", "lr": 0.05}, val_loader=val)
-    assert [e["iteration"] for e in r.evals] == [20, 30]
+    assert [e.iteration for e in r.evals] == [20, 30]
     assert r.lrs == [0.05] * 30
-    assert r.evals[-1]["train_loss"] == pytest.approx(np.mean(r.losses[20:]))
+    assert r.evals[-1].train_loss == pytest.approx(np.mean(r.losses[20:]))
 
 
 def test_no_schedule_keeps_lr_and_no_val(digits):
@@ -81,12 +82,12 @@ def test_cancel_stops_within_one_iteration(digits):
     m, o, loader, val = _setup(digits)
     seen = []
     r = run_training(m, o, nn.CrossEntropyLoss(), loader, num_iter=1000, val_loader=val,
-                     eval_every=5, callback=lambda e: seen.append(e["iteration"]),
+                     eval_every=5, callback=lambda e: seen.append(e.iteration),
                      should_stop=lambda: bool(seen) and seen[-1] >= 7)
     assert r.stop_reason == "cancelled"
     assert r.completed_iterations == 8  # iterations 0..7, then the check before 8 stops it
-    assert [e["iteration"] for e in r.evals] == [5]
-    assert r.final_val_accuracy == r.evals[-1]["val_accuracy"]
+    assert [e.iteration for e in r.evals] == [5]
+    assert r.final_val_accuracy == r.evals[-1].val_accuracy
 
 
 def test_cancel_during_evaluation(digits):
@@ -164,7 +165,7 @@ def test_dict_batches_and_evaluate(digits):
 
     r = run_training(m, o, nn.CrossEntropyLoss(), DictLoader(loader), num_iter=5,
                      val_loader=DictLoader(val), batch_to_inputs=to_dicts)
-    assert r.completed_iterations == 5 and r.evals[-1]["val_accuracy"] is not None
+    assert r.completed_iterations == 5 and math.isfinite(r.evals[-1].val_accuracy)
     metrics = evaluate(m, val, nn.CrossEntropyLoss(), device="cpu")
     assert 0 <= metrics["val_accuracy"] <= 1 and metrics["val_loss"] > 0
     assert m.training  # evaluate restores the mode
@@ -216,7 +217,7 @@ def test_baseline_plan_errors():
 
 
 def _fake(accs, every=100, stop="completed"):
-    evals = [{"iteration": every * (i + 1), "val_accuracy": a, "val_loss": 1 - a}
+    evals = [Event(EVAL, every * (i + 1), val_accuracy=a, val_loss=1 - a)
              for i, a in enumerate(accs)]
     return TrainResult(iterations=list(range(every * len(accs))), evals=evals,
                        final_val_accuracy=accs[-1], best_val_accuracy=max(accs),

@@ -1,0 +1,82 @@
+"""The one event the training loop emits while a range test or a training runs.
+
+Pages draw live curves from these, the CLI drives its progress bar with them and the
+job registry carries them across threads or processes (an `Event` pickles), so every
+producer and reader agrees on one typed record instead of ad-hoc dicts. At a JSON
+boundary (the run store, a job's event buffer) an event travels as ``to_dict()`` and
+comes back with ``Event.from_dict``.
+
+Kinds (``Event.kind``):
+
+* ``"step"``: one optimizer update. ``iteration`` is the 0-based index of the update,
+  ``lr`` and ``momentum`` what the optimizer used for it (reference group; momentum NaN
+  for an optimizer without one), ``loss`` the batch loss (mean over accumulated
+  micro-batches). A range test also fills ``smoothed``, the debiased EMA of the loss.
+* ``"eval"``: one pass over the validation loader. ``iteration`` is the number of updates
+  done, ``lr`` the last LR used, ``val_loss`` / ``val_accuracy`` the means over the
+  whole loader (accuracy NaN when the task is not classification); training also fills
+  ``train_loss`` / ``train_accuracy``, the means over the batches since the last eval.
+
+Fields a kind does not use stay NaN. ``curve`` labels the run an event belongs to when
+one job runs several (a sweep's value, a training's baseline); "" otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from .jsonsafe import from_json_float, to_json_float
+
+__all__ = ["EVAL", "FLOAT_FIELDS", "KINDS", "STEP", "Event"]
+
+STEP = "step"
+EVAL = "eval"
+KINDS = (STEP, EVAL)
+
+_NAN = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One step or one evaluation; see the module docstring for what each field means."""
+
+    kind: str
+    iteration: int
+    lr: float = _NAN
+    loss: float = _NAN
+    smoothed: float = _NAN
+    momentum: float = _NAN
+    val_loss: float = _NAN
+    val_accuracy: float = _NAN
+    train_loss: float = _NAN
+    train_accuracy: float = _NAN
+    curve: str = ""
+
+    def tagged(self, curve: str) -> Event:
+        """The same event labelled with the run (``curve``) it belongs to."""
+        return replace(self, curve=curve)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: fields left at NaN (unused by this kind, or non-finite) become None."""
+        out: dict[str, Any] = {"kind": self.kind, "iteration": int(self.iteration)}
+        for name in FLOAT_FIELDS:
+            out[name] = to_json_float(getattr(self, name))
+        if self.curve:
+            out["curve"] = self.curve
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Event:
+        """Inverse of `to_dict`; absent fields default (NaN, "")."""
+        return cls(
+            kind=str(d["kind"]),
+            iteration=int(d["iteration"]),
+            curve=str(d.get("curve") or ""),
+            **{name: from_json_float(d.get(name)) for name in FLOAT_FIELDS},
+        )
+
+
+#: The numeric fields after ``kind`` and ``iteration``: the columns a page plots.
+FLOAT_FIELDS = tuple(f.name for f in fields(Event) if f.name not in ("kind", "iteration", "curve"))

@@ -1,0 +1,227 @@
+"""What a range test and a training return, typed until a JSON boundary.
+
+The engine, the job runners and the pages pass these objects around; only the job
+result and the run store hold their ``to_dict()`` form, and every reader turns it back
+with ``from_dict`` (NaN/inf follow `clr_core.jsonsafe`: written as null).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from .events import EVAL, Event
+from .jsonsafe import from_json_array, from_json_float, to_json_array, to_json_float
+from .suggestions import Suggestion
+
+__all__ = [
+    "RANGE_STOP_REASONS",
+    "TRAIN_STOP_REASONS",
+    "VAL_COLUMNS",
+    "RangeTestResult",
+    "TrainResult",
+    "suggestion_from_dict",
+    "suggestion_to_dict",
+]
+
+#: Why a range test ended. "loader exhausted": a one-shot iterator ran out mid-sweep
+#: (the partial curve is kept, as after a cancel).
+RANGE_STOP_REASONS = ("completed", "diverged", "non-finite loss", "cancelled", "loader exhausted")
+#: Why a training ended.
+TRAIN_STOP_REASONS = ("completed", "cancelled", "diverged", "loader exhausted")
+#: Columns of `RangeTestResult.accuracies`, one row per validation pass.
+VAL_COLUMNS = ("iteration", "lr", "accuracy", "val_loss")
+
+_SUGGESTION_FLOATS = tuple(f.name for f in fields(Suggestion) if "float" in str(f.type))
+
+
+def suggestion_to_dict(s: Suggestion) -> dict[str, Any]:
+    """A suggestion's ``to_dict`` with its floats under the JSON convention."""
+    d = s.to_dict()
+    for name in _SUGGESTION_FLOATS:
+        if d.get(name) is not None:
+            d[name] = to_json_float(d[name])
+    return d
+
+
+def suggestion_from_dict(d: Mapping[str, Any]) -> Suggestion:
+    """Inverse of `suggestion_to_dict`."""
+    d = dict(d)
+    for name in _SUGGESTION_FLOATS:
+        if name in d:
+            d[name] = from_json_float(d[name])
+    return Suggestion.from_dict(d)
+
+
+def _empty_val() -> np.ndarray:
+    return np.empty((0, len(VAL_COLUMNS)))
+
+
+@dataclass
+class RangeTestResult:
+    """One range test. ``accuracies`` has one row per validation pass, columns
+    `VAL_COLUMNS` (iteration = updates done); shape (0, 4) without validation.
+    ``num_iter`` is the number of steps asked for, ``iterations`` the number run.
+    ``divergence_note`` says why the divergence test could not run, when it could not."""
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+    diverged: bool
+    stop_reason: str
+    accuracies: np.ndarray = field(default_factory=_empty_val)
+    suggestions: dict[str, Suggestion] = field(default_factory=dict)
+    mode: str = "exp"
+    start_lr: float = math.nan
+    end_lr: float = math.nan
+    num_iter: int = 0
+    elapsed_s: float = 0.0
+    smooth_beta: float = 0.98
+    diverge_threshold: float | None = 4.0
+    reference_group: int = 0
+    seed: int | None = None
+    divergence_note: str = ""
+
+    @property
+    def iterations(self) -> int:
+        return int(self.lrs.size)
+
+    @property
+    def val_lrs(self) -> np.ndarray:
+        return self.accuracies[:, 1]
+
+    @property
+    def val_accuracy(self) -> np.ndarray:
+        return self.accuracies[:, 2]
+
+    @property
+    def val_losses(self) -> np.ndarray:
+        return self.accuracies[:, 3]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types only (``json.dumps(..., allow_nan=False)`` works)."""
+        acc = np.asarray(self.accuracies, dtype=float).reshape(-1, len(VAL_COLUMNS))
+        return {
+            "lrs": to_json_array(self.lrs),
+            "losses": to_json_array(self.losses),
+            "smoothed": to_json_array(self.smoothed),
+            "diverged": bool(self.diverged),
+            "stop_reason": str(self.stop_reason),
+            "accuracies": to_json_array(acc),
+            "suggestions": {k: suggestion_to_dict(s) for k, s in self.suggestions.items()},
+            "mode": self.mode,
+            "start_lr": to_json_float(self.start_lr),
+            "end_lr": to_json_float(self.end_lr),
+            "num_iter": int(self.num_iter),
+            "elapsed_s": to_json_float(self.elapsed_s),
+            "smooth_beta": to_json_float(self.smooth_beta),
+            "diverge_threshold": None
+            if self.diverge_threshold is None
+            else to_json_float(self.diverge_threshold),
+            "reference_group": int(self.reference_group),
+            "seed": self.seed,
+            "divergence_note": self.divergence_note,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RangeTestResult:
+        dt = d.get("diverge_threshold", 4.0)
+        return cls(
+            lrs=from_json_array(d["lrs"]),
+            losses=from_json_array(d["losses"]),
+            smoothed=from_json_array(d["smoothed"]),
+            diverged=bool(d["diverged"]),
+            stop_reason=str(d["stop_reason"]),
+            accuracies=from_json_array(d.get("accuracies"), width=len(VAL_COLUMNS)),
+            suggestions={k: suggestion_from_dict(s) for k, s in (d.get("suggestions") or {}).items()},
+            mode=str(d.get("mode", "exp")),
+            start_lr=from_json_float(d.get("start_lr")),
+            end_lr=from_json_float(d.get("end_lr")),
+            num_iter=int(d.get("num_iter", 0)),
+            elapsed_s=from_json_float(d.get("elapsed_s", 0.0)),
+            smooth_beta=from_json_float(d.get("smooth_beta", 0.98)),
+            diverge_threshold=None if dt is None else from_json_float(dt),
+            reference_group=int(d.get("reference_group", 0)),
+            seed=None if d.get("seed") is None else int(d["seed"]),
+            divergence_note=str(d.get("divergence_note") or ""),
+        )
+
+
+def _none_if_nan(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+def _eval_from_dict(e: Mapping[str, Any]) -> Event:
+    return Event.from_dict({"kind": EVAL, **e})
+
+
+@dataclass
+class TrainResult:
+    """Per-update record, periodic evaluations and how the run ended.
+
+    ``lrs[i]`` / ``momentums[i]`` are the values the optimizer used for update i (NaN
+    momentum: the optimizer has none); ``losses[i]`` and ``batch_accuracies[i]`` are
+    measured on batch i before that update. ``evals`` are the "eval" `Event` s of the run.
+    ``final_val_accuracy`` / ``best_val_accuracy`` are None when nothing was evaluated or
+    the task is not classification."""
+
+    iterations: list[int] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+    momentums: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    batch_accuracies: list[float] = field(default_factory=list)
+    evals: list[Event] = field(default_factory=list)
+    final_val_accuracy: float | None = None
+    best_val_accuracy: float | None = None
+    best_iteration: int | None = None
+    stop_reason: str = "completed"
+    elapsed_s: float = 0.0
+    num_iter: int = 0
+    device: str = "cpu"
+    amp: bool = False
+    epochs: float = 0.0
+    amp_dtype: str | None = None
+
+    _FLOAT_LISTS = ("lrs", "momentums", "losses", "batch_accuracies")
+
+    @property
+    def completed_iterations(self) -> int:
+        return len(self.iterations)
+
+    def eval_curve(self, key: str = "val_accuracy") -> tuple[np.ndarray, np.ndarray]:
+        """(iterations, values) of one eval field (an `Event` float field), for plots."""
+        its = np.array([e.iteration for e in self.evals], dtype=np.int64)
+        vals = np.array([getattr(e, key) for e in self.evals], dtype=np.float64)
+        return its, vals
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe (``json.dumps(..., allow_nan=False)`` works): NaN/inf become None."""
+        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in self._FLOAT_LISTS:
+            d[name] = to_json_array(d[name])
+        d["iterations"] = [int(i) for i in self.iterations]
+        d["evals"] = [{k: v for k, v in e.to_dict().items() if k != "kind"} for e in self.evals]
+        for name in ("final_val_accuracy", "best_val_accuracy"):
+            d[name] = _none_if_nan(d[name])
+        d["elapsed_s"] = to_json_float(self.elapsed_s)
+        d["epochs"] = to_json_float(self.epochs)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainResult:
+        """Inverse of `to_dict` (None in the per-update lists comes back as NaN)."""
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in names}
+        for name in cls._FLOAT_LISTS:
+            kwargs[name] = from_json_array(kwargs.get(name)).tolist()
+        kwargs["iterations"] = [int(v) for v in kwargs.get("iterations") or []]
+        kwargs["evals"] = [_eval_from_dict(e) for e in kwargs.get("evals") or []]
+        for name in ("final_val_accuracy", "best_val_accuracy"):
+            kwargs[name] = _none_if_nan(kwargs.get(name))
+        kwargs["elapsed_s"] = from_json_float(kwargs.get("elapsed_s") or 0.0)
+        kwargs["epochs"] = from_json_float(kwargs.get("epochs") or 0.0)
+        return cls(**kwargs)

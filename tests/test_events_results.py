@@ -1,0 +1,88 @@
+"""The typed event and result records: pickling, JSON round trips, the NaN convention."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clr_core.events import EVAL, FLOAT_FIELDS, KINDS, STEP, Event
+from clr_core.jsonsafe import from_json_array, json_safe, to_json_array
+from clr_core.results import RangeTestResult, TrainResult
+from clr_core.suggestions import Suggestion
+
+floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@given(kind=st.sampled_from(KINDS), it=st.integers(0, 10**6), values=st.lists(floats, min_size=8,
+                                                                             max_size=8),
+       curve=st.text(max_size=5))
+def test_event_round_trips_through_json_and_pickle(kind, it, values, curve):
+    e = Event(kind, it, curve=curve, **dict(zip(FLOAT_FIELDS, values, strict=True)))
+    back = Event.from_dict(json.loads(json.dumps(e.to_dict(), allow_nan=False)))
+    assert back.kind == kind and back.iteration == it and back.curve == curve
+    for name in FLOAT_FIELDS:
+        v, w = getattr(e, name), getattr(back, name)
+        assert (w == v) if math.isfinite(v) else math.isnan(w)  # non-finite comes back NaN
+    assert pickle.loads(pickle.dumps(e)).to_dict() == e.to_dict()
+
+
+def test_event_pickles_equal_and_tags():
+    e = Event(STEP, 3, lr=0.1, loss=2.0)
+    assert pickle.loads(pickle.dumps(e)).loss == 2.0
+    assert e.tagged("seed=1").curve == "seed=1" and e.curve == ""
+    assert e.to_dict()["val_loss"] is None and "curve" not in e.to_dict()
+
+
+@given(st.lists(floats, max_size=20))
+def test_json_arrays_null_for_non_finite(values):
+    enc = to_json_array(values)
+    json.dumps(enc, allow_nan=False)
+    back = from_json_array(enc)
+    a = np.asarray(values, dtype=float)
+    assert np.array_equal(np.where(np.isfinite(a), a, np.nan), back, equal_nan=True)
+
+
+def test_old_string_encoding_is_still_read():
+    assert np.isinf(from_json_array(["Infinity"])[0]) and np.isnan(from_json_array(["NaN"])[0])
+
+
+def test_json_safe_handles_results_numpy_and_nan():
+    r = TrainResult(lrs=[0.1, math.nan], losses=[1.0, math.inf], iterations=[0, 1],
+                    momentums=[0.9, 0.9], batch_accuracies=[0.5, 0.5],
+                    evals=[Event(EVAL, 2, val_accuracy=0.5)])
+    out = json_safe({"train": r, "x": np.float32(2.5), "a": np.array([1.0, np.nan]),
+                     "t": (1, math.inf)})
+    json.dumps(out, allow_nan=False)
+    assert out["a"] == [1.0, None] and out["t"] == [1, None] and out["x"] == 2.5
+    back = TrainResult.from_dict(out["train"])
+    assert back.evals[0].val_accuracy == 0.5 and math.isnan(back.losses[1])
+
+
+def test_range_result_keeps_suggestions_with_nan_fields():
+    s = Suggestion("valley", 0.01, 0.04, "why", "src", 3, 0.04, math.nan)
+    r = RangeTestResult(np.array([1e-3, 1e-2]), np.array([1.0, math.inf]), np.array([1.0, 1.1]),
+                        True, "non-finite loss", suggestions={"valley": s})
+    d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    back = RangeTestResult.from_dict(d)
+    assert back.suggestions["valley"].max_lr == 0.04
+    assert math.isnan(back.suggestions["valley"].marker_value)
+
+
+def test_old_import_paths_still_work():
+    from clr_core.range_test import RangeTestResult as R
+    from clr_core.train import TrainResult as T
+
+    assert R is RangeTestResult and T is TrainResult
+
+
+@pytest.mark.parametrize("d", [{"kind": "step", "iteration": 1}, {"kind": "eval", "iteration": 2,
+                                                                  "val_accuracy": 0.5}])
+def test_event_from_partial_dict(d):
+    e = Event.from_dict(d)
+    assert e.kind == d["kind"] and math.isnan(e.lr)
