@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from clr_core import data, models, optim
+from clr_core import data, models, optim, plugins
 from clr_core.device import pick_device
 from clr_core.errors import ConfigError
 from clr_core.events import Event
@@ -65,12 +65,19 @@ class DataModelConfig:
     device: str = "auto"
     amp: bool = False
     seed: int = 0
+    loss: str | None = None  # a registered loss (clr_core.plugins); None: cross-entropy
+    batch_to_inputs: str | None = None  # a registered batch_to_inputs function
 
     def validate(self) -> None:
-        if self.dataset not in data.DATASETS:
-            raise ConfigError(f"dataset must be one of {sorted(data.DATASETS)}, got {self.dataset!r}")
-        if self.model not in models.MODELS:
-            raise ConfigError(f"model must be one of {sorted(models.MODELS)}, got {self.model!r}")
+        if self.dataset not in data.DATASETS and not plugins.is_registered("data", self.dataset):
+            raise ConfigError(f"dataset must be one of {sorted(data.DATASETS)} or a registered "
+                              f"plugin {plugins.names('data')}, got {self.dataset!r}")
+        if self.model not in models.MODELS and not plugins.is_registered("model", self.model):
+            raise ConfigError(f"model must be one of {sorted(models.MODELS)} or a registered "
+                              f"plugin {plugins.names('model')}, got {self.model!r}")
+        for kind in ("loss", "batch_to_inputs"):
+            if getattr(self, kind) is not None:
+                plugins.factory(kind, getattr(self, kind))  # refuses a name nobody registered
         if self.optimizer not in optim.OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {sorted(optim.OPTIMIZERS)}, got {self.optimizer!r}")
         _check_positive("batch_size", self.batch_size, integer=True)
@@ -153,21 +160,61 @@ class Built:
     loader: torch.utils.data.DataLoader
     val_loader: torch.utils.data.DataLoader | None
     device: torch.device
+    loss_fn: Callable = field(default_factory=nn.CrossEntropyLoss)
+    batch_to_inputs: Callable | None = None
+
+    @property
+    def iters_per_epoch(self) -> int | None:
+        try:
+            return len(self.loader)
+        except TypeError:  # a user's loader without a length
+            return None
 
 
 def build(cfg: DataModelConfig, *, lr: float, with_val: bool) -> Built:
-    """Data, seeded model and optimizer for a config; the seed fixes init and batch order."""
+    """Data, seeded model and optimizer for a config; the seed fixes init and batch order.
+    Registered plugin factories (``clr_core.plugins``) stand in for built-in names."""
     device = pick_device(cfg.device)
+    if plugins.is_registered("data", cfg.dataset):
+        return _build_plugin(cfg, lr=lr, with_val=with_val, device=device)
     bundle = data.load_dataset(cfg.dataset, root=cfg.data_root, download=cfg.download)
     torch.manual_seed(cfg.seed)
-    model = models.make_model(cfg.model, bundle.input_shape, bundle.num_classes, seed=cfg.seed).to(device)
+    if plugins.is_registered("model", cfg.model):
+        model = plugins.make_model(cfg.model).to(device)
+    else:
+        model = models.make_model(cfg.model, bundle.input_shape, bundle.num_classes,
+                                  seed=cfg.seed).to(device)
     optimizer = optim.make_optimizer(
         cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
         weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
     )
     loader = data.make_loader(bundle.train, cfg.batch_size, shuffle=True, seed=cfg.seed, drop_last=True)
     val_loader = data.make_loader(bundle.val, 512, shuffle=False) if with_val else None
-    return Built(bundle, model, optimizer, loader, val_loader, device)
+    return Built(bundle, model, optimizer, loader, val_loader, device, *_plugin_fns(cfg))
+
+
+def _plugin_fns(cfg: DataModelConfig) -> tuple[Callable, Callable | None]:
+    loss_fn = plugins.make_loss(cfg.loss) if cfg.loss else nn.CrossEntropyLoss()
+    split = plugins.factory("batch_to_inputs", cfg.batch_to_inputs).func \
+        if cfg.batch_to_inputs else None
+    return loss_fn, split
+
+
+def _build_plugin(cfg: DataModelConfig, *, lr: float, with_val: bool,
+                  device: torch.device) -> Built:
+    """A plugin's loaders come as they are (its own batch size and order)."""
+    if not plugins.is_registered("model", cfg.model):
+        raise ConfigError(f"the built-in model {cfg.model!r} is sized from a built-in data set; "
+                          f"with the data {cfg.dataset!r} choose a model factory too")
+    loader, val_loader = plugins.make_data(cfg.dataset)
+    torch.manual_seed(cfg.seed)
+    model = plugins.make_model(cfg.model).to(device)
+    optimizer = optim.make_optimizer(
+        cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
+    )
+    return Built(None, model, optimizer, loader, val_loader if with_val else None, device,
+                 *_plugin_fns(cfg))
 
 
 def job_device(config: dict) -> str:
@@ -213,17 +260,18 @@ def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *, cur
     built = build(cfg, lr=cfg.start_lr, with_val=cfg.val_every > 0)
     on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
     result = run_range_test(
-        built.model, built.optimizer, nn.CrossEntropyLoss(), built.loader,
+        built.model, built.optimizer, built.loss_fn, built.loader,
         start_lr=cfg.start_lr, end_lr=cfg.end_lr, num_iter=cfg.num_iter, mode=cfg.mode,
         smooth_beta=cfg.smooth_beta, diverge_threshold=cfg.diverge_threshold,
         val_loader=built.val_loader, val_every=cfg.val_every,
         accumulation_steps=cfg.accumulation_steps, device=built.device,
         callback=on_event, should_stop=should_stop, amp=cfg.amp,
+        batch_to_inputs=built.batch_to_inputs,
     )
     return {
         "kind": "range_test",
         "config": cfg.to_dict(),
-        "iters_per_epoch": len(built.loader),
+        "iters_per_epoch": built.iters_per_epoch,
         "device": str(built.device),
         "range_test": result.to_dict(),
         "headline": _headline_range(result),
@@ -238,15 +286,15 @@ def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curv
     built = build(cfg, lr=start_lr, with_val=True)
     on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
     result = run_training(
-        built.model, built.optimizer, nn.CrossEntropyLoss(), built.loader,
+        built.model, built.optimizer, built.loss_fn, built.loader,
         num_iter=cfg.num_iter, schedule=schedule, val_loader=built.val_loader,
         eval_every=cfg.eval_every, device=built.device, callback=on_event,
-        should_stop=should_stop, amp=cfg.amp,
+        should_stop=should_stop, amp=cfg.amp, batch_to_inputs=built.batch_to_inputs,
     )
     return {
         "label": cfg.label or cfg.schedule["policy"],
         "config": cfg.to_dict(),
-        "iters_per_epoch": len(built.loader),
+        "iters_per_epoch": built.iters_per_epoch,
         "train": result.to_dict(),
     }
 

@@ -170,13 +170,15 @@ def status_of(result: Any) -> str:
 def record_job(runner: Callable[..., dict[str, Any]], kind: str, config: dict[str, Any], *,
                label: str | None, store: RunStore | str | os.PathLike[str] | None = None,
                emit: Callable[..., None] | None = None,
-               should_stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+               should_stop: Callable[[], bool] = lambda: False
+               ) -> tuple[dict[str, Any], RunRecorder]:
     """Run a job runner (``runner(config, emit, should_stop) -> dict``, the app's
-    protocol) outside the app, recorded exactly as the app records its jobs."""
+    protocol) outside the app, recorded exactly as the app records its jobs; returns
+    its result and the recorder (``run_id``, ``store``)."""
     with RunRecorder(kind, config, label=label, store=store) as rec:
         out = runner(config, rec.forwarding(emit), should_stop)
         rec.finish(status_of(out), out)
-    return out
+    return out, rec
 
 
 # -- run_range_test(record=...) and run_training(record=...) -----------------------

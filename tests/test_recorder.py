@@ -136,9 +136,9 @@ def test_record_job_runs_the_apps_runner_recorded(store):
         return {"headline": "three", "cancelled": False, "n": config["n"]}
 
     seen = []
-    out = record_job(runner, "range_test", {"n": 3}, label="job", store=store,
+    out, rec = record_job(runner, "range_test", {"n": 3}, label="job", store=store,
                      emit=lambda e, progress=None: seen.append(progress))
-    run = store.load_run(store.list_runs()[0].id)
+    run = store.load_run(rec.run_id)
     assert out == run.result and run.status == "done" and len(run.events) == 3
     assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
 
