@@ -67,7 +67,7 @@ def test_recorded_range_test_is_the_record_the_app_makes(store):
         {"num_iter": 10, "end_lr": 1.0}, experiments.no_events, experiments.never_stop)
     assert set(app) == set(run.result)
     # every event the user's callback saw was saved, in order
-    assert [e["iteration"] for e in run.events] == [e["iteration"] for e in seen]
+    assert [e["iteration"] for e in run.events] == [e.iteration for e in seen]
     assert len(seen) == result.iterations
 
 
@@ -83,7 +83,7 @@ def test_recorded_training_is_tagged_like_a_job_curve(store):
     assert [r["label"] for r in run.result["runs"]] == ["mine"]
     assert run.result["runs"][0]["train"]["num_iter"] == 12
     assert {e["curve"] for e in run.events} == {"mine"}
-    assert sum(e["kind"] == "train" for e in run.events) == 12
+    assert sum(e["kind"] == "step" for e in run.events) == 12
     assert run.headline.startswith("best: mine")
 
 
