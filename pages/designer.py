@@ -19,8 +19,8 @@ from ui.designer_state import (
     param_key,
 )
 from ui.nav import ensure_app_entry
+from ui.schedule_form import param_widget
 from ui.state import default
-from ui.widgets import float_input
 
 ensure_app_entry()
 
@@ -35,28 +35,6 @@ if handoff_note:
     st.success(handoff_note, icon="🎯")
 
 POLICIES = schedules.POLICIES
-
-
-def _param_widget(policy: str, spec, errors: list[str]):
-    """One widget per parameter, keyed per policy so switching policies keeps values."""
-    key = param_key(policy, spec.name)
-    label = spec.name
-    if spec.kind == "float":
-        return float_input(label, key, spec.default, help=spec.help, optional=spec.optional, errors=errors)
-    if spec.kind == "int":
-        if key not in st.session_state:
-            st.session_state[key] = spec.default
-        return st.number_input(label, key=key, step=1, help=spec.help,
-                               placeholder="optional" if spec.optional else None)
-    if spec.kind == "bool":
-        if key not in st.session_state:
-            st.session_state[key] = bool(spec.default)
-        return st.checkbox(label, key=key, help=spec.help)
-    if spec.kind == "choice":
-        if key not in st.session_state:
-            st.session_state[key] = spec.default
-        return st.selectbox(label, list(spec.choices), key=key, help=spec.help)
-    raise TypeError(f"unknown parameter kind {spec.kind!r}")
 
 
 def _load_preset():
@@ -86,7 +64,7 @@ with controls:
     errors: list[str] = []
     params = {}
     for pspec in spec.params:
-        value = _param_widget(policy, pspec, errors)
+        value = param_widget(policy, pspec, errors)
         if value is not None:
             params[pspec.name] = value
 

@@ -111,3 +111,25 @@ def test_preset_loads_smiths_one_cycle(at):
     assert at.selectbox(key="designer.policy").value == "one_cycle"
     assert at.checkbox(key="designer.one_cycle.three_phase").value is True
     assert not at.exception and not at.error
+
+
+def test_every_policy_gets_a_form_from_its_spec(at):
+    for policy in schedules.POLICIES:
+        at.selectbox(key="designer.policy").set_value(policy).run()
+        assert not at.exception, policy
+        assert not at.error, (policy, [e.value for e in at.error])
+        assert _charts(at), policy
+
+
+def test_phases_add_a_phase_extends_the_schedule(at):
+    at.selectbox(key="designer.policy").set_value("phases").run()
+    before = at.session_state["designer.phases.phases"]
+    at.button(key="btn.designer.phases.phases.add").click().run()
+    assert not at.exception and not at.error
+    after = at.session_state["designer.phases.phases"]
+    assert after[:-1] == before and after[-1]["start"] == before[-1]["end"]
+    exported = json.loads(next(v for v in _code_blocks(at) if v.lstrip().startswith("{")))
+    assert exported["phases"] == after
+    sched = schedules.from_dict(exported)
+    total = sum(p["steps"] for p in after)
+    assert sched.lr(total) == pytest.approx(after[-1]["end"])

@@ -11,8 +11,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clr_core.codegen import schedule_to_code
 from clr_core.schedules import POLICIES, PRESETS, make_schedule
+from clr_core.schedules.codegen import schedule_to_code
 
 RTOL = 1e-12
 CASES = [
@@ -42,6 +42,11 @@ CASES = [
     ("exp", {"base_lr": 0.1, "gamma": 0.95}, "LambdaLR"),
     ("step", {"base_lr": 0.1, "gamma": 0.5, "step_size": 7}, "LambdaLR"),
     ("fixed", {"lr": 0.02}, "LambdaLR"),
+    ("phases", {"phases": [{"shape": "linear", "start": 0.0, "end": 0.1, "steps": 10},
+                           {"shape": "constant", "start": 0.1, "steps": 5},
+                           {"shape": "exp", "start": 0.1, "end": 0.001, "pct": 0.3},
+                           {"shape": "cos", "start": 0.001, "end": 0.0, "pct": 0.4}],
+                "total_steps": 100}, "LambdaLR"),
 ]
 N = 120
 

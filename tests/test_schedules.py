@@ -85,7 +85,7 @@ def test_every_policy_builds_from_its_spec_defaults():
         assert spec.label and spec.description
         for p in spec.params:
             assert isinstance(p, ParamSpec)
-            assert p.kind in ("float", "int", "bool", "choice")
+            assert p.kind in ("float", "int", "bool", "choice", "phases")
             assert p.help
             if p.kind == "choice":
                 assert p.default in p.choices

@@ -12,7 +12,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from clr_core.errors import ScheduleError
 from clr_core.schedules import POLICIES, make_schedule
-from clr_core.torch_scheduler import ScheduleLR
+from clr_core.schedules.torch_adapter import ScheduleLR
 
 SMALL = {
     "triangular": {"base_lr": 0.001, "max_lr": 0.006, "step_size_up": 7, "step_size_down": 5,
@@ -29,6 +29,8 @@ SMALL = {
     "exp": {"base_lr": 0.01, "gamma": 0.97},
     "step": {"base_lr": 0.01, "gamma": 0.5, "step_size": 10},
     "fixed": {"lr": 0.003},
+    "phases": {"phases": [{"shape": "linear", "start": 0.0, "end": 0.01, "steps": 8},
+                          {"shape": "cos", "start": 0.01, "end": 0.001, "steps": 20}]},
 }
 N = 40
 

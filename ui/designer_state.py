@@ -8,16 +8,23 @@ from __future__ import annotations
 import streamlit as st
 
 from clr_core import schedules
-from ui.widgets import fmt
+from ui.schedule_form import param_key, set_value
 
 POLICY_KEY = "designer.policy"
 OVERLAYS = "designer.overlays"
 PENDING = "designer.pending"
 CURRENT = "designer.current"  # the last valid schedule dict, read by the training page
 
-
-def param_key(policy: str, name: str) -> str:
-    return f"designer.{policy}.{name}"
+__all__ = [
+    "CURRENT",
+    "OVERLAYS",
+    "PENDING",
+    "POLICY_KEY",
+    "apply_handoff",
+    "load_config",
+    "param_key",
+    "send_to_designer",
+]
 
 
 def load_config(config: dict, note: str | None = None) -> None:
@@ -44,7 +51,5 @@ def apply_handoff() -> str | None:
     for spec in schedules.POLICIES[policy].params:
         if spec.name not in config:
             continue
-        value = config[spec.name]
-        key = param_key(policy, spec.name)
-        st.session_state[key] = fmt(value) if spec.kind == "float" else value
+        set_value(policy, spec, config[spec.name])
     return note

@@ -2,7 +2,9 @@
 
 The scheduler holds no formula of its own; it evaluates the closed form at `last_epoch`,
 so it agrees with the preview by construction and its state is just the step count plus
-the schedule's JSON config (restorable anywhere, unlike a lambda).
+the schedule's JSON config (restorable anywhere, unlike a lambda). It reads the schedule
+through its public methods and rebuilds it through the registry, so it never imports the
+`Schedule` class (which loads this module lazily, in `to_torch`).
 
 Several param groups: each group's lr is `schedule.lr(k) * lr_scale[i]`. By default the
 scales are the groups' initial lr ratios to the largest one, so discriminative LRs (e.g.
@@ -21,7 +23,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from clr_core.errors import ScheduleError
-from clr_core.schedules import Schedule, from_dict
+from clr_core.schedules.registry import from_dict
 
 __all__ = ["ScheduleLR"]
 
@@ -43,13 +45,13 @@ class ScheduleLR(LRScheduler):
     def __init__(
         self,
         optimizer: Optimizer,
-        schedule: Schedule | Mapping[str, Any],
+        schedule: Any,
         lr_scale: Sequence[float] | None = None,
         last_epoch: int = -1,
     ) -> None:
         if isinstance(schedule, Mapping):
             schedule = from_dict(schedule)
-        if not isinstance(schedule, Schedule):
+        if not all(hasattr(schedule, a) for a in ("lr", "momentum", "to_dict")):
             raise ScheduleError(f"schedule: expected a Schedule or its dict, got "
                                 f"{type(schedule).__name__}.")
         if not isinstance(optimizer, Optimizer):
@@ -76,7 +78,7 @@ class ScheduleLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     @property
-    def schedule(self) -> Schedule:
+    def schedule(self) -> Any:
         return self._schedule
 
     def _values(self) -> list[float]:

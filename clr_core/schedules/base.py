@@ -1,0 +1,168 @@
+"""The `Schedule` base class: a validated policy + parameters, pure in the iteration.
+
+A `Schedule` has no step counter: `lr(k)` is the learning rate after k scheduler steps,
+computed in closed form for a whole numpy array at once, so a preview of 10^6 iterations
+costs milliseconds. A policy is one subclass that sets `spec` (its parameters, defaults
+and help), and overrides `check` (its rules), `_lr` (its closed form) and, where it has
+standalone code, `code_body`; defining the class registers it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from clr_core.errors import ScheduleError
+from clr_core.schedules import codegen
+from clr_core.schedules.registry import from_dict, policy_class, register
+from clr_core.schedules.spec import PolicySpec, coerce
+
+__all__ = ["Schedule", "iterations"]
+
+
+def iterations(values: Any, total_steps: int | None = None) -> np.ndarray:
+    """Integer iterations >= 0 as int64; integral floats are accepted (e.g. a rounded
+    linspace), anything else is refused rather than silently truncated."""
+    try:
+        k = np.asarray(values)
+    except (OverflowError, ValueError, TypeError) as exc:
+        raise ScheduleError(f"iterations: must be integers, got {values!r}.") from exc
+    if k.dtype.kind == "f":
+        if not np.all(np.isfinite(k)) or np.any(k != np.floor(k)):
+            raise ScheduleError("iterations: must be integers (got non-integer values).")
+    elif k.dtype.kind not in "iu":
+        raise ScheduleError(f"iterations: must be integers, got dtype {k.dtype}.")
+    if k.size and k.min() < 0:
+        raise ScheduleError(f"iterations: must be >= 0, got {k.min()}.")
+    if total_steps is not None and k.size and k.max() > total_steps:
+        raise ScheduleError(f"iterations: {k.max()} is past total_steps={total_steps} "
+                            "(torch's OneCycleLR raises there too).")
+    return k.astype(np.int64, copy=False)
+
+
+class Schedule:
+    """A validated policy + parameters. Pure: `lr(k)` depends on k only; no step counter."""
+
+    __slots__ = ("_params", "_policy")
+    spec: ClassVar[PolicySpec]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "spec" in cls.__dict__:
+            register(cls)
+
+    def __new__(cls, policy: str, params: Mapping[str, Any]):
+        # Schedule(policy, params) builds the policy's own class, like make_schedule
+        if cls is Schedule:
+            cls = policy_class(policy)
+        return super().__new__(cls)
+
+    def __init__(self, policy: str, params: Mapping[str, Any]):
+        if policy != self.spec.name:
+            raise ScheduleError(f"policy: {type(self).__name__} is {self.spec.name!r}, "
+                                f"not {policy!r}.")
+        object.__setattr__(self, "_policy", policy)
+        object.__setattr__(self, "_params", self._validate(params))
+
+    @classmethod
+    def _validate(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        policy = cls.spec.name
+        specs = {s.name: s for s in cls.spec.params}
+        unknown = [name for name in params if name not in specs]
+        if unknown:
+            raise ScheduleError(f"{policy}: unknown parameter(s) {', '.join(map(str, unknown))}"
+                                f"; valid parameters: {', '.join(specs)}.")
+        missing = [s.name for s in specs.values() if s.required and s.name not in params]
+        if missing:
+            raise ScheduleError(f"{policy}: missing required parameter(s) {', '.join(missing)}.")
+        out = {name: coerce(policy, spec, params.get(name, spec.default))
+               for name, spec in specs.items()}
+        cls.check(out)
+        return out
+
+    @classmethod
+    def check(cls, p: dict[str, Any]) -> None:
+        """The policy's own rules over its coerced parameters; raise ScheduleError."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Schedule is immutable; build a new one with make_schedule.")
+
+    @property
+    def policy(self) -> str:
+        return self._policy
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Every parameter, defaults included (a copy: schedules are immutable)."""
+        return copy.deepcopy(self._params)
+
+    # -- values
+    def lr(self, iterations_: Any) -> np.ndarray:
+        """LR after k scheduler steps; float64 array shaped like `iterations_`."""
+        k = iterations(iterations_, self.total_steps)
+        return np.asarray(self._lr(k.reshape(-1)), dtype=np.float64).reshape(k.shape)
+
+    def momentum(self, iterations_: Any) -> np.ndarray | None:
+        """Momentum (SGD momentum / Adam beta1) after k steps, or None if not scheduled."""
+        if not self.has_momentum:
+            return None
+        k = iterations(iterations_, self.total_steps)
+        return np.asarray(self._momentum(k.reshape(-1)), dtype=np.float64).reshape(k.shape)
+
+    @property
+    def has_momentum(self) -> bool:
+        return False
+
+    @property
+    def cycle_length(self) -> int | None:
+        """Iterations per cycle when constant; None for non-cyclic or growing cycles."""
+        return None
+
+    @property
+    def total_steps(self) -> int | None:
+        """Hard end of the schedule, where stepping further is an error (as in torch)."""
+        return None
+
+    def _lr(self, k: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _momentum(self, k: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- exchange
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe config; `from_dict(s.to_dict()) == s`."""
+        return {"policy": self._policy, **copy.deepcopy(self._params)}
+
+    def to_torch(self, optimizer: Any, **kwargs: Any) -> Any:
+        """A `ScheduleLR` driving `optimizer` (kwargs: lr_scale, last_epoch)."""
+        from clr_core.schedules.torch_adapter import ScheduleLR  # torch only when asked
+
+        return ScheduleLR(optimizer, self, **kwargs)
+
+    def to_code(self) -> str:
+        """Standalone PyTorch source defining `scheduler` for an `optimizer` in scope."""
+        return codegen.schedule_to_code(self)
+
+    def code_body(self) -> str:
+        """The code after the header; policies with a standalone form override this.
+        The default rebuilds the schedule with clr_core, exact by construction."""
+        return codegen.via_clr_core(self.to_dict())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Schedule):
+            return NotImplemented
+        return self._policy == other._policy and self._params == other._params
+
+    def __hash__(self) -> int:
+        return hash((self._policy, repr(sorted(self._params.items()))))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        return f"make_schedule({self._policy!r}, {args})"
+
+    def __reduce__(self):
+        return (from_dict, (self.to_dict(),))
