@@ -507,7 +507,8 @@ def suggest_all(
     methods=None,
     num_iter: int | None = None,
 ) -> dict[str, Suggestion]:
-    """Every applicable rule on one curve, keyed by method name.
+    """Every applicable rule on one curve, keyed by method name, ``recommended`` (see
+    ``clr_core.recommend``) last whenever a loss rule answered.
 
     Loss rules see the curve without its first ``skip_start`` points (default: each
     rule's own: fastai's cut ``num_iter // 10`` of the *requested* iterations, as
@@ -529,7 +530,7 @@ def suggest_all(
         isinstance(num_iter, bool) or not isinstance(num_iter, (int, np.integer)) or num_iter < 1
     ):
         raise ConfigError(f"num_iter must be a positive int, got {num_iter!r}")
-    names = list(SUGGESTERS) if methods is None else list(methods)
+    names = list(SUGGESTERS) if methods is None else [m for m in methods if m != "recommended"]
     unknown = [m for m in names if m not in SUGGESTERS]
     if unknown:
         raise ConfigError(f"unknown suggestion method(s) {unknown}; known: {list(SUGGESTERS)}")
@@ -560,6 +561,19 @@ def suggest_all(
         s = _sane(s, lo, hi)
         if s is not None:
             out[name] = s
+    if methods is None or "recommended" in methods:
+        from .recommend import recommended  # it reads these rules: imported late, no cycle
+
+        start = _fastai_skip(n if num_iter is None else int(num_iter))
+        if skip_start is not None:
+            start = int(skip_start)
+        if start not in windows:
+            windows[start] = _window(lrs, losses, start, n - int(skip_end))
+        win = windows[start]
+        rec = recommended(win[0], win[1], out, mode=mode, start=start) if win else None
+        rec = _sane(rec, lo, hi)
+        if rec is not None:
+            out["recommended"] = rec
     return out
 
 

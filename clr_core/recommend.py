@@ -1,0 +1,179 @@
+"""The recommended max_lr: two readings of the curve that bracket the good region, and
+the band between them.
+
+Why this rule. ``bench/suggestions.py`` trains 1cycle at every rule's suggestion and at
+a grid of max_lr on 14 tasks; every single rule in use today lands outside the good
+region somewhere (fastai's valley up to 12 points low, steepest gradient and minimum/10
+up to 2). Two readings fail in opposite directions:
+
+* the steepest fall of the smoothed loss (torch-lr-finder, Lightning) marks where the
+  model learns fastest; it sits at the *low* edge of the good region and is too timid
+  when the descent is long (logistic regression);
+* the LR of the lowest smoothed loss, divided by 3, keeps a safety margin below the point
+  where the loss stops falling; it sits at the *high* edge and overshoots when the
+  curve's minimum is late (the EMA lags the raw loss by about 1/(1-beta) steps).
+
+Their geometric mean, the middle of that bracket on the log-LR axis, had the smallest
+worst-case regret of every rule and combination the benchmark tried (the README quotes
+the figures). The bracket itself is the band: the LRs the curve says are safe and fast,
+at most a decade wide. When several seeds are run (``combine_recommended``), the median
+is taken and the band shrinks to an uncertainty for that median: the single bands'
+half-width over sqrt(n), plus the spread between seeds.
+
+base_lr = max_lr / 4 (Smith 2015, "Cyclical Learning Rates": a third or a quarter of
+max_lr), as for the other rules; ``bench/suggestions.py`` measures it with triangular CLR.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from .suggestions import CLR_BASE_DIVISOR, Suggestion
+
+__all__ = [
+    "MAX_BAND_DECADES",
+    "MIN_BAND_DECADES",
+    "MIN_MARGIN",
+    "RECOMMENDED",
+    "SRC_RECOMMENDED",
+    "combine_recommended",
+    "recommended",
+]
+
+RECOMMENDED = "recommended"
+MIN_MARGIN = 3.0  # the upper reading: lowest-loss LR / 3
+MAX_BAND_DECADES = 1.0
+MIN_BAND_DECADES = 0.2  # two readings that agree still leave a fifth of a decade
+SRC_RECOMMENDED = (
+    "CLR Studio: geometric mean of the steepest fall of the smoothed loss (torch-lr-finder) "
+    "and a third of its lowest point; chosen by training 1cycle at every rule's suggestion "
+    "against a grid search (bench/suggestions.py)"
+)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _clip_band(center: float, low: float, high: float) -> tuple[float, float]:
+    """[low, high] around ``center`` (log axis), widened to MIN_BAND_DECADES and cut to
+    MAX_BAND_DECADES, always containing the center."""
+    c = math.log10(center)
+    lo, hi = min(math.log10(low), c), max(math.log10(high), c)
+    if hi - lo < MIN_BAND_DECADES:
+        pad = (MIN_BAND_DECADES - (hi - lo)) / 2
+        lo, hi = lo - pad, hi + pad
+    if hi - lo > MAX_BAND_DECADES:
+        half = MAX_BAND_DECADES / 2
+        lo, hi = max(lo, c - half), min(hi, c + half)
+        if hi - lo > MAX_BAND_DECADES:
+            lo, hi = c - half, c + half
+    return 10**lo, 10**hi
+
+
+def _readings(lrs: np.ndarray, losses: np.ndarray, mode: str):
+    """(index of the steepest fall before the minimum or None, index of the minimum)."""
+    i_min = int(np.argmin(losses))
+    if i_min < 2:
+        return None, i_min
+    x = np.log(lrs[: i_min + 1]) if mode == "exp" else lrs[: i_min + 1]
+    g = np.gradient(losses[: i_min + 1], x)
+    j = int(np.argmin(g))
+    return (j if g[j] < 0 else None), i_min
+
+
+def recommended(
+    lrs, losses, rules: Mapping[str, Suggestion], *, mode: str = "exp", start: int = 0
+) -> Suggestion | None:
+    """The recommended max_lr with its band, from the curve a loss rule reads (``lrs``,
+    ``losses`` already cut as fastai cuts them; ``start`` = points cut from the front,
+    for the marker index) and the other rules' answers (the fallback when the curve
+    gives no steepest fall: their geometric median and spread)."""
+    lrs = np.asarray(lrs, dtype=float)
+    losses = np.asarray(losses, dtype=float)
+    loss_rules = [s for s in rules.values() if s.curve == "loss" and s.method != RECOMMENDED]
+    if not loss_rules:
+        return None
+    lo_sweep, hi_sweep = (float(lrs[0]), float(lrs[-1])) if lrs.size else (0.0, math.inf)
+    j, i_min = _readings(lrs, losses, mode) if lrs.size >= 3 else (None, 0)
+    if j is not None:
+        steep_lr, upper = float(lrs[j]), float(lrs[i_min]) / MIN_MARGIN
+        max_lr = math.sqrt(steep_lr * upper)
+        low, high = _clip_band(max_lr, min(steep_lr, upper), max(steep_lr, upper))
+        why = (
+            f"Between the steepest fall of the loss ({_fmt(steep_lr)}, where it learns fastest) "
+            f"and a third of its lowest point ({_fmt(upper)}, a margin before it stops "
+            f"falling): max_lr = {_fmt(max_lr)}, the middle of that band on a log scale; "
+            f"base = max/{CLR_BASE_DIVISOR:g} (Smith 2015). Chosen because it trained "
+            "best in the worst case of every rule we benchmarked."
+        )
+        idx, marker_lr, marker_value = j, steep_lr, float(losses[j])
+    else:
+        logs = np.log10([s.max_lr for s in loss_rules])
+        max_lr = float(10 ** np.median(logs))
+        low, high = _clip_band(max_lr, 10 ** logs.min(), 10 ** logs.max())
+        names = ", ".join(s.method for s in loss_rules)
+        why = (
+            f"The curve shows no clear fall before its minimum, so the median of the rules "
+            f"that answered ({names}): max_lr = {_fmt(max_lr)}; the band is their spread."
+        )
+        ref = min(loss_rules, key=lambda s: abs(math.log(s.max_lr / max_lr)))
+        idx, marker_lr, marker_value = ref.index - start, ref.marker_lr, ref.marker_value
+    if not (math.isfinite(max_lr) and lo_sweep < max_lr <= hi_sweep * (1 + 1e-12)):
+        return None
+    return Suggestion(
+        method=RECOMMENDED,
+        base_lr=max(max_lr / CLR_BASE_DIVISOR, lo_sweep),
+        max_lr=max_lr,
+        explanation=why,
+        source=SRC_RECOMMENDED,
+        index=int(idx) + start,
+        marker_lr=marker_lr,
+        marker_value=marker_value,
+        low=low,
+        high=high,
+    )
+
+
+def combine_recommended(
+    results: Iterable[Mapping[str, Suggestion] | Suggestion | None],
+) -> Suggestion | None:
+    """One recommendation from several range tests (a seed sweep): the median max_lr on
+    the log axis, and a band that tightens as tests agree: half-width = the single
+    bands' RMS half-width / sqrt(n), plus the spread between tests' answers."""
+    recs = []
+    for r in results:
+        s = r.get(RECOMMENDED) if isinstance(r, Mapping) else r
+        if isinstance(s, Suggestion) and s.has_band:
+            recs.append(s)
+    if not recs:
+        return None
+    if len(recs) == 1:
+        return recs[0]
+    logs = np.log10([s.max_lr for s in recs])
+    center = float(np.median(logs))
+    half = np.log10([s.high / s.low for s in recs]) / 2
+    h = math.sqrt(float(np.mean(half**2)) / len(recs) + float(np.var(logs)))
+    h = min(max(h, MIN_BAND_DECADES / 2), MAX_BAND_DECADES / 2)
+    max_lr = 10**center
+    ref = min(recs, key=lambda s: abs(math.log10(s.max_lr) - center))
+    why = (
+        f"Median of {len(recs)} range tests' recommendations: max_lr = {_fmt(max_lr)} "
+        f"(they ranged {_fmt(10 ** logs.min())} to {_fmt(10 ** logs.max())}); the band is "
+        f"how sure that median is, {_fmt(10 ** (center - h))} to {_fmt(10 ** (center + h))}."
+    )
+    return Suggestion(
+        method=RECOMMENDED,
+        base_lr=max_lr / CLR_BASE_DIVISOR,
+        max_lr=max_lr,
+        explanation=why,
+        source=SRC_RECOMMENDED,
+        index=ref.index,
+        marker_lr=ref.marker_lr,
+        marker_value=ref.marker_value,
+        low=10 ** (center - h),
+        high=10 ** (center + h),
+    )
