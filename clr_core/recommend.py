@@ -31,16 +31,22 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from .suggestions import CLR_BASE_DIVISOR, Suggestion
+from .suggestions import CLR_BASE_DIVISOR, Suggestion, measured_regret
 
 __all__ = [
+    "DISAGREE_DECADES",
     "MAX_BAND_DECADES",
     "MIN_BAND_DECADES",
     "MIN_MARGIN",
     "RECOMMENDED",
+    "RULE_LABELS",
     "SRC_RECOMMENDED",
     "combine_recommended",
+    "disagreement",
+    "headline",
+    "other_rules",
     "recommended",
+    "rule_label",
 ]
 
 RECOMMENDED = "recommended"
@@ -52,6 +58,18 @@ SRC_RECOMMENDED = (
     "and a third of its lowest point; chosen by training 1cycle at every rule's suggestion "
     "against a grid search (bench/suggestions.py)"
 )
+DISAGREE_DECADES = 0.5  # warn when the loss rules span more than half a decade
+#: Each rule by where it comes from, as the pages and the CLI name it.
+RULE_LABELS = {
+    RECOMMENDED: "recommended (CLR Studio, benchmarked)",
+    "valley": "fastai valley",
+    "steep": "fastai steep",
+    "minimum": "fastai minimum / 10",
+    "slide": "fastai slide",
+    "steepest_gradient": "torch-lr-finder steepest gradient",
+    "min10_base6": "Dehaene 2019: minimum / 10, base / 6",
+    "smith_accuracy": "Smith 2015 accuracy test",
+}
 
 
 def _fmt(x: float) -> str:
@@ -86,22 +104,33 @@ def _readings(lrs: np.ndarray, losses: np.ndarray, mode: str):
 
 
 def recommended(
-    lrs, losses, rules: Mapping[str, Suggestion], *, mode: str = "exp", start: int = 0
+    lrs,
+    losses,
+    rules: Mapping[str, Suggestion],
+    *,
+    mode: str = "exp",
+    start: int = 0,
+    sweep: tuple[float, float] | None = None,
 ) -> Suggestion | None:
     """The recommended max_lr with its band, from the curve a loss rule reads (``lrs``,
     ``losses`` already cut as fastai cuts them; ``start`` = points cut from the front,
-    for the marker index) and the other rules' answers (the fallback when the curve
-    gives no steepest fall: their geometric median and spread)."""
+    for the marker index; ``sweep`` = the whole sweep's first and last LR) and the other
+    rules' answers (the fallback when the curve gives no steepest fall, or the two
+    readings land outside the sweep: their geometric median and spread)."""
     lrs = np.asarray(lrs, dtype=float)
     losses = np.asarray(losses, dtype=float)
     loss_rules = [s for s in rules.values() if s.curve == "loss" and s.method != RECOMMENDED]
     if not loss_rules:
         return None
-    lo_sweep, hi_sweep = (float(lrs[0]), float(lrs[-1])) if lrs.size else (0.0, math.inf)
+    if sweep is None:
+        sweep = (float(lrs[0]), float(lrs[-1])) if lrs.size else (0.0, math.inf)
+    lo_sweep, hi_sweep = sweep
     j, i_min = _readings(lrs, losses, mode) if lrs.size >= 3 else (None, 0)
+    max_lr = math.nan
     if j is not None:
         steep_lr, upper = float(lrs[j]), float(lrs[i_min]) / MIN_MARGIN
         max_lr = math.sqrt(steep_lr * upper)
+    if lo_sweep < max_lr <= hi_sweep * (1 + 1e-12):
         low, high = _clip_band(max_lr, min(steep_lr, upper), max(steep_lr, upper))
         why = (
             f"Between the steepest fall of the loss ({_fmt(steep_lr)}, where it learns fastest) "
@@ -122,8 +151,6 @@ def recommended(
         )
         ref = min(loss_rules, key=lambda s: abs(math.log(s.max_lr / max_lr)))
         idx, marker_lr, marker_value = ref.index - start, ref.marker_lr, ref.marker_value
-    if not (math.isfinite(max_lr) and lo_sweep < max_lr <= hi_sweep * (1 + 1e-12)):
-        return None
     return Suggestion(
         method=RECOMMENDED,
         base_lr=max(max_lr / CLR_BASE_DIVISOR, lo_sweep),
@@ -176,4 +203,62 @@ def combine_recommended(
         marker_value=ref.marker_value,
         low=10 ** (center - h),
         high=10 ** (center + h),
+    )
+
+
+# ------------------------------------------------------------------ what users read
+
+
+def rule_label(method: str) -> str:
+    return RULE_LABELS.get(method, method)
+
+
+def _as_suggestion(s) -> Suggestion:
+    return s if isinstance(s, Suggestion) else Suggestion.from_dict(s)
+
+
+def headline(suggestions: Mapping) -> str | None:
+    """One line leading a range test: the recommended bounds and band, or None."""
+    s = suggestions.get(RECOMMENDED)
+    if s is None:
+        return None
+    s = _as_suggestion(s)
+    band = f" (band {_fmt(s.low)} to {_fmt(s.high)})" if s.has_band else ""
+    return f"Recommended max_lr {_fmt(s.max_lr)}{band}, base_lr {_fmt(s.base_lr)}"
+
+
+def other_rules(suggestions: Mapping) -> list[dict]:
+    """The rules beside ``recommended``, each labelled by origin with the regret the
+    benchmark measured for it (worst and mean points lost; None when not measured)."""
+    regret = measured_regret()
+    rows = []
+    for name, s in suggestions.items():
+        if name == RECOMMENDED:
+            continue
+        s = _as_suggestion(s)
+        r = regret.get(name, {})
+        rows.append({
+            "rule": rule_label(name), "method": name, "max_lr": s.max_lr, "base_lr": s.base_lr,
+            "worst regret (points)": r.get("worst"), "mean regret (points)": r.get("mean"),
+            "explanation": s.explanation, "source": s.source,
+        })
+    return rows
+
+
+def disagreement(suggestions: Mapping) -> tuple[float, str | None]:
+    """(decades between the highest and lowest loss-rule max_lr, a warning when that is
+    more than DISAGREE_DECADES): rules that far apart cannot all be right."""
+    lrs = [
+        _as_suggestion(s).max_lr for k, s in suggestions.items()
+        if k != RECOMMENDED and _as_suggestion(s).curve == "loss"
+    ]
+    if len(lrs) < 2:
+        return 0.0, None
+    span = math.log10(max(lrs) / min(lrs))
+    if span <= DISAGREE_DECADES:
+        return span, None
+    return span, (
+        f"The rules disagree by {span:.1f} decades ({_fmt(min(lrs))} to {_fmt(max(lrs))}): "
+        "at most one end can be right. The recommended value sits where the benchmark found "
+        "the good region; run the seed sweep or Verify to check it on your model."
     )

@@ -570,7 +570,11 @@ def suggest_all(
         if start not in windows:
             windows[start] = _window(lrs, losses, start, n - int(skip_end))
         win = windows[start]
-        rec = recommended(win[0], win[1], out, mode=mode, start=start) if win else None
+        rec = (
+            recommended(win[0], win[1], out, mode=mode, start=start, sweep=(lo, hi))
+            if win
+            else recommended(lrs[:0], losses[:0], out, mode=mode, sweep=(lo, hi))
+        )
         rec = _sane(rec, lo, hi)
         if rec is not None:
             out["recommended"] = rec

@@ -242,7 +242,7 @@ def test_invariants_on_any_curve(args, with_acc):
         acc = np.column_stack([np.arange(n), lrs, np.clip(np.nan_to_num(vals), 0, 1), vals])
     out = suggest_all(lrs, vals, mode=mode, accuracies=acc)
     for name, s in out.items():
-        assert name == s.method and name in SUGGESTERS
+        assert name == s.method and (name in SUGGESTERS or name == "recommended")
         for v in (s.base_lr, s.max_lr, s.marker_lr, s.marker_value):
             assert math.isfinite(v)
         assert lrs[0] <= s.base_lr < s.max_lr <= lrs[-1] * (1 + 1e-12)
