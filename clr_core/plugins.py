@@ -38,6 +38,8 @@ __all__ = [
     "make_loss",
     "make_model",
     "names",
+    "plugin_errors",
+    "plugin_modules",
     "register_spec",
     "registered",
 ]
@@ -65,6 +67,23 @@ class Factory:
 
 _REGISTRY: dict[str, dict[str, Factory]] = {kind: {} for kind in KINDS}
 _LOADED: list[str] = []
+_ENV_ERRORS: list[str] = []
+_env_read = False
+
+
+def _read_env_once() -> None:
+    """Register ``$CLR_STUDIO_PLUGINS`` the first time anything is looked up, in every
+    process (the server and its job workers alike); errors are kept for the app to show."""
+    global _env_read
+    if _env_read:
+        return
+    _env_read = True
+    for module_name in os.environ.get(ENV_VAR, "").split(","):
+        if module_name.strip():
+            try:
+                load_plugins([module_name])
+            except PluginError as e:
+                _ENV_ERRORS.append(str(e))
 
 
 def _spec_parts(spec: str) -> tuple[str, str]:
@@ -114,7 +133,8 @@ def register_spec(kind: str, spec: str) -> Factory:
 def load_plugins(modules: Iterable[str] | str | None = None) -> list[str]:
     """Import the plugin modules (default: ``$CLR_STUDIO_PLUGINS``, comma-separated) and
     register what their ``CLR_STUDIO_MODELS`` / ``CLR_STUDIO_DATA`` dicts offer; returns
-    the modules loaded. Only the server's starter sets the variable: call this at start."""
+    the modules loaded. The environment's list is read on the first lookup anyway; call
+    this with names only from code the server's starter controls."""
     if modules is None:
         modules = os.environ.get(ENV_VAR, "")
     if isinstance(modules, str):
@@ -143,22 +163,37 @@ def load_plugins(modules: Iterable[str] | str | None = None) -> list[str]:
     return loaded
 
 
+def plugin_modules() -> list[str]:
+    """The plugin modules loaded in this process, and why any listed one could not be."""
+    _read_env_once()
+    return list(_LOADED)
+
+
+def plugin_errors() -> list[str]:
+    _read_env_once()
+    return list(_ENV_ERRORS)
+
+
 def registered(kind: str | None = None) -> list[Factory]:
     """What is registered, in order of registration (all kinds when ``kind`` is None)."""
+    _read_env_once()
     kinds = KINDS if kind is None else (kind,)
     return [f for k in kinds for f in _REGISTRY.get(k, {}).values()]
 
 
 def names(kind: str) -> list[str]:
+    _read_env_once()
     return list(_REGISTRY.get(kind, {}))
 
 
 def is_registered(kind: str, name: Any) -> bool:
+    _read_env_once()
     return isinstance(name, str) and name in _REGISTRY.get(kind, {})
 
 
 def factory(kind: str, name: str) -> Factory:
     """Look a registered factory up. Never imports: an unknown name is refused."""
+    _read_env_once()
     entry = _REGISTRY.get(kind, {}).get(name) if isinstance(name, str) else None
     if entry is None:
         known = ", ".join(_REGISTRY.get(kind, {})) or "none"

@@ -10,6 +10,7 @@ import streamlit as st
 from clr_core.device import describe_device, pick_device
 from ui.jobs import run_store
 from ui.nav import PAGES, ensure_app_entry
+from ui.plugins import show_plugins
 
 ensure_app_entry()
 
@@ -30,6 +31,8 @@ for i, page in enumerate(p for p in PAGES if p.path != "pages/overview.py"):
     with cols[i % 3]:
         st.page_link(page.path, label=f"{page.icon} {page.title}")
         st.caption(page.blurb)
+
+show_plugins()
 
 st.subheader("Recent runs")
 runs = run_store().list_runs(limit=10)

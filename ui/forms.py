@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from clr_core import data, models, optim
+from clr_core import data, models, optim, plugins
 from clr_core.device import amp_available, available_devices, pick_device
 from clr_core.errors import ConfigError
+from ui.plugins import choice_label
 from ui.state import default
 from ui.widgets import float_input
 
@@ -16,21 +17,24 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
 
     `exclude` leaves out fields a page sweeps over itself (e.g. weight_decay)."""
     out: dict = {}
-    names = list(data.DATASETS)
+    names = [*data.DATASETS, *plugins.names("data")]
     out["dataset"] = st.selectbox(
         "Data set", names, key=default(f"{prefix}.dataset", "digits"),
-        format_func=lambda n: data.DATASETS[n].label,
+        format_func=lambda n: choice_label("data", n, getattr(data.DATASETS.get(n), "label", None)),
         help="digits ships with scikit-learn and works offline; torchvision sets are read "
              "from the data folder (CLR_STUDIO_DATA) or downloaded when you tick the box.")
-    if out["dataset"] != "digits":
+    if out["dataset"] not in data.DATASETS:
+        st.caption("Your plugin's loaders are used as they are: their batch size and order.")
+    elif out["dataset"] != "digits":
         out["data_root"] = st.text_input("Data folder", key=f"{prefix}.data_root",
                                          placeholder="default: CLR_STUDIO_DATA or ~/.cache/clr_studio") or None
         out["download"] = st.checkbox("Download if missing", key=f"{prefix}.download")
         st.caption(data.dataset_status(out["dataset"], out.get("data_root")))
     c1, c2 = st.columns(2)
-    model_names = list(models.MODELS)
-    out["model"] = c1.selectbox("Model", model_names, key=default(f"{prefix}.model", "mlp"), format_func=lambda n: models.MODELS[n].label
-                                if hasattr(models.MODELS[n], "label") else n)
+    model_names = [*models.MODELS, *plugins.names("model")]
+    out["model"] = c1.selectbox("Model", model_names, key=default(f"{prefix}.model", "mlp"),
+                                format_func=lambda n: choice_label(
+                                    "model", n, getattr(models.MODELS.get(n), "label", None)))
     opt_names = list(optim.OPTIMIZERS)
     out["optimizer"] = c2.selectbox("Optimizer", opt_names, key=default(f"{prefix}.optimizer", "sgd"))
     c3, c4 = st.columns(2)
