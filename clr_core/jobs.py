@@ -2,14 +2,22 @@
 script, and the page polls their progress and events.
 
 The registry is meant to be one shared object (``st.cache_resource``) polled from an
-``st.fragment(run_every=...)``. Workers never touch Streamlit: they only append events to
-their job under the registry's lock, and the script thread reads them by offset.
+``st.fragment(run_every=...)``. It decides *when* a job runs; an executor
+(``clr_core.executors``) decides *where*: by default a worker process per running job, so
+the job neither holds the server's interpreter lock nor takes the server down when it
+dies. Event batches come back to the job's supervising thread, which appends them under
+the registry's lock; the script thread reads them by offset.
 
 Scheduling: jobs on the same device run ``max_running_per_device`` at a time (default one,
-so two range tests never fight over one GPU); the rest wait FIFO. Each job gets its own
-daemon thread when it leaves the queue, and a finishing worker starts the next queued job
-before it exits, so no thread lives longer than its job and nothing polls in the
-background.
+so two range tests never fight over one GPU); the rest wait FIFO. Each running job has one
+supervising daemon thread in the server, and a finishing job starts the next queued one
+before its thread exits, so no thread lives longer than its job.
+
+With a store, a job is a "running" row from its start (events appended about once a
+second), finished in one transaction at its end; a server that starts marks the rows of
+servers that stopped "interrupted". Once saved, a finished job's result and events leave
+memory: the registry reads them back from the store (a few recent results are cached).
+A failed save keeps them in memory, says why in ``save_error``, and is retried.
 
 The registry knows nothing about torch: a runner is any
 ``runner(config, emit, should_stop) -> dict`` (see docs/architecture.md).
@@ -25,12 +33,13 @@ import math
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from clr_core.errors import JobError
+from clr_core.errors import JobError, StoreError
+from clr_core.executors import Executor, Outcome, Task, cpu_threads, make_executor
 
 if TYPE_CHECKING:
     from clr_core.store import RunStore
@@ -48,6 +57,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 STATES = ("queued", "running", "done", "cancelled", "failed")
+#: How often a running job's new events are appended to its row in the store.
+STORE_EVERY_S = 1.0
 TERMINAL_STATES = frozenset({"done", "cancelled", "failed"})
 
 
@@ -62,7 +73,8 @@ Runner = Callable[[dict[str, Any], Emit, ShouldStop], dict[str, Any]]
 @dataclass(frozen=True)
 class JobStatus:
     """A snapshot of one job, safe to read from any thread. ``config`` and ``result`` are
-    shared with the registry, not copied: treat them as read-only."""
+    shared with the registry, not copied: treat them as read-only. A saved job's result is
+    read back from the store when first asked for."""
 
     id: str
     kind: str
@@ -78,9 +90,17 @@ class JobStatus:
     started: float | None
     finished: float | None
     n_events: int
-    result: dict[str, Any] | None
+    kept_result: dict[str, Any] | None
     run_id: int | None
     save_error: str | None = None
+    load_result: Callable[[], dict[str, Any] | None] | None = field(
+        default=None, repr=False, compare=False)
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        if self.kept_result is None and self.load_result is not None:
+            return self.load_result()
+        return self.kept_result
 
     @property
     def is_terminal(self) -> bool:
@@ -118,9 +138,15 @@ class _Job:
     result: dict[str, Any] | None = None
     run_id: int | None = None
     save_error: str | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)
+    n_events: int = 0  # stays when a saved job's events leave memory
+    n_stored: int = 0  # events already appended to the store's running row
+    stored_at: float = 0.0
+    released: bool = False
+    saving: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    loader: Callable[[], dict[str, Any] | None] | None = None
 
     def eta_s(self) -> float | None:
         if self.state != "running" or self.started_mono is None or self.progress <= 0.0:
@@ -143,18 +169,21 @@ class _Job:
             created=self.created,
             started=self.started,
             finished=self.finished,
-            n_events=len(self.events),
-            result=self.result,
+            n_events=self.n_events,
+            kept_result=self.result,
             run_id=self.run_id,
             save_error=self.save_error,
+            load_result=self.loader if self.released else None,
         )
 
 
 class JobRegistry:
-    """Runs jobs in background threads and keeps their state, events and results.
+    """Runs jobs through an executor and keeps their state, events and results.
 
-    ``save_events_limit``: a finished job's events go to the store beside its result only
-    when there are at most this many (0 never); the result alone must redraw the plot.
+    ``executor``: an ``Executor``, or its name ("process", "ray", "thread"); default
+    ``$CLR_STUDIO_EXECUTOR``, else "process". ``save_events_limit``: a job's events go to
+    the store beside its result only up to this many (0 never); the result alone must
+    redraw the plot.
     """
 
     def __init__(
@@ -162,8 +191,10 @@ class JobRegistry:
         runners: Mapping[str, Runner] | None = None,
         *,
         store: RunStore | None = None,
+        executor: Executor | str | None = None,
         max_running_per_device: int = 1,
         save_events_limit: int = 5000,
+        results_cached: int = 4,
     ) -> None:
         if runners is None:
             # The engine's runners by default; imported here so tests and other callers
@@ -175,6 +206,7 @@ class JobRegistry:
             raise JobError(f"max_running_per_device must be >= 1, got {max_running_per_device}")
         self._runners: dict[str, Runner] = dict(runners)
         self._store = store
+        self._executor = executor if hasattr(executor, "run") else make_executor(executor)
         self._max_running = int(max_running_per_device)
         self._save_events_limit = int(save_events_limit)
         self._lock = threading.RLock()
@@ -183,6 +215,13 @@ class JobRegistry:
         self._running: dict[str, int] = {}
         self._seq = itertools.count()
         self._closed = False
+        self._results: OrderedDict[int, dict[str, Any] | None] = OrderedDict()
+        self._results_cached = max(1, int(results_cached))
+        if store is not None:
+            try:  # runs of servers that stopped mid-job: never shown running forever
+                store.mark_interrupted()
+            except StoreError as e:
+                logger.warning("could not mark interrupted runs: %s", e)
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -191,6 +230,10 @@ class JobRegistry:
     @property
     def store(self) -> RunStore | None:
         return self._store
+
+    @property
+    def executor(self) -> Executor:
+        return self._executor
 
     # -- submitting and scheduling ------------------------------------------------------
 
@@ -254,49 +297,62 @@ class JobRegistry:
         job.thread.start()
         job.cond.notify_all()
 
-    # -- the worker ----------------------------------------------------------------------
+    # -- the supervising thread ----------------------------------------------------------
 
-    def _emit_for(self, job: _Job) -> Emit:
-        def emit(event: dict[str, Any] | None, progress: float | None = None) -> None:
-            if event is not None and not isinstance(event, dict):
-                raise JobError(f"an event must be a dict, got {type(event).__name__}")
-            with self._lock:
-                if job.state in TERMINAL_STATES:
-                    return
-                if event is not None:
-                    job.events.append(dict(event))
-                if progress is not None and math.isfinite(progress):
-                    job.progress = min(max(float(progress), 0.0), 1.0)
+    def _publish(self, job: _Job, events: Sequence[Any], progress: float | None) -> None:
+        with self._lock:
+            if job.state in TERMINAL_STATES:
+                return
+            job.events.extend(events)
+            job.n_events = len(job.events)
+            if progress is not None and math.isfinite(progress):
+                job.progress = min(max(float(progress), 0.0), 1.0)
+        if job.run_id is not None and time.monotonic() - job.stored_at >= STORE_EVERY_S:
+            self._store_new_events(job)
 
-        return emit
+    def _store_new_events(self, job: _Job) -> None:
+        """Append the events that arrived since the last time to the job's running row,
+        up to ``save_events_limit`` (after that only the heartbeat)."""
+        job.stored_at = time.monotonic()
+        with self._lock:
+            end = min(len(job.events), self._save_events_limit)
+            batch = [_as_dict(e) for e in job.events[job.n_stored:end]]
+        try:
+            self._store.append_events(job.run_id, batch)
+            job.n_stored += len(batch)
+        except StoreError as e:  # the final save reports it if it persists
+            logger.warning("could not append events of job %s: %s", job.id, e)
 
     def _work(self, job: _Job) -> None:
-        result: dict[str, Any] | None = None
-        error: str | None = None
+        job.stored_at = time.monotonic()
+        if self._store is not None:
+            try:
+                job.run_id = self._store.start_run(job.kind, job.config, label=job.label)
+            except StoreError as e:  # saved as a whole at the end instead
+                logger.warning("could not record %s job %s as running: %s", job.kind, job.id, e)
+        task = Task(job.id, job.kind, job.runner, copy.deepcopy(job.config), job.device,
+                    threads=cpu_threads() if job.device == "cpu" else None)
+        channel = _JobChannel(self, job)
         try:
-            out = job.runner(copy.deepcopy(job.config), self._emit_for(job), job.stop.is_set)
-            if not isinstance(out, dict):
-                raise TypeError(f"runner for {job.kind!r} returned {type(out).__name__}, not dict")
-            result = out
-        except Exception as e:  # a runner's bug must not kill the app; the user sees the message
-            logger.exception("%s job %s failed", job.kind, job.id)
-            error = f"{type(e).__name__}: {e}"
-        if error is not None:
+            outcome = self._executor.run(task, channel)
+        except Exception as e:  # the executor itself failed (Ray down, no processes)
+            logger.exception("%s job %s could not run", job.kind, job.id)
+            outcome = Outcome(error=f"{type(e).__name__}: {e}")
+        if outcome.error is not None:
+            logger.error("%s job %s failed: %s\n%s", job.kind, job.id, outcome.error,
+                         "".join(outcome.notes))
             state = "failed"
         elif job.stop.is_set():
             state = "cancelled"
         else:
             state = "done"
-        run_id: int | None = None
-        save_error: str | None = None
         try:
-            run_id, save_error = self._save(job, state, result, error)
+            with self._lock:
+                job.result = outcome.result
+                job.error = outcome.error
+            self._save(job, state)
         finally:
             with self._lock:
-                job.result = result
-                job.error = error
-                job.run_id = run_id
-                job.save_error = save_error
                 if state == "done":
                     job.progress = 1.0
                 job.state = state
@@ -306,27 +362,88 @@ class JobRegistry:
                     del self._running[job.device]
                 self._dispatch_locked()
                 job.cond.notify_all()
+        self._retry_failed_saves()
         logger.debug("%s job %s %s", job.kind, job.id, state)
 
-    def _save(
-        self, job: _Job, state: str, result: dict[str, Any] | None, error: str | None
-    ) -> tuple[int | None, str | None]:
-        """Save outside the lock (SQLite may wait on other writers); never raises, since a
-        full disk must not lose the result the user is looking at."""
+    def _save(self, job: _Job, state: str) -> bool:
+        """Write the job's end to the store in one transaction; never raises, since a full
+        disk must not lose the result the user is looking at: the job keeps it in memory
+        with ``save_error`` set, and the save is retried."""
         if self._store is None:
-            return None, None
+            return False
+        with self._lock:
+            if job.saving:  # another thread is retrying this very save
+                return False
+            job.saving = True
+        try:
+            return self._save_once(job, state)
+        finally:
+            with self._lock:
+                job.saving = False
+
+    def _save_once(self, job: _Job, state: str) -> bool:
         with self._lock:
             n = len(job.events)
-            events = job.events[:n] if 0 < n <= self._save_events_limit else None
+            fits = n <= self._save_events_limit
+            rest = [_as_dict(e) for e in job.events[job.n_stored:n]] if fits else []
+            result, error = job.result, job.error
         try:
-            run_id = self._store.save_run(
-                job.kind, job.config, result, status=state, label=job.label, error=error,
-                events=events,
-            )
+            if job.run_id is not None:
+                self._store.finish_run(job.run_id, state, result, error=error, events=rest)
+            else:
+                job.run_id = self._store.save_run(
+                    job.kind, job.config, result, status=state, label=job.label, error=error,
+                    events=[_as_dict(e) for e in job.events[:n]] if fits and n else None)
         except Exception as e:
             logger.exception("could not save %s job %s to the run store", job.kind, job.id)
-            return None, f"{type(e).__name__}: {e}"
-        return run_id, None
+            with self._lock:
+                job.save_error = f"{type(e).__name__}: {e}"
+            return False
+        with self._lock:
+            job.save_error = None
+            job.n_stored = n if fits else job.n_stored
+            if result is not None or fits:  # the store can give both back: free them
+                job.loader = self._result_loader(job.run_id)
+                job.released = True
+                job.result = None
+                job.events = []
+        return True
+
+    def _result_loader(self, run_id: int) -> Callable[[], dict[str, Any] | None]:
+        def load() -> dict[str, Any] | None:
+            with self._lock:
+                if run_id in self._results:
+                    self._results.move_to_end(run_id)
+                    return self._results[run_id]
+            try:
+                result = self._store.load_run(run_id).result
+            except StoreError as e:  # deleted from the Runs page, or the file went away
+                logger.warning("could not read back run %s: %s", run_id, e)
+                return None
+            with self._lock:
+                self._results[run_id] = result
+                while len(self._results) > self._results_cached:
+                    self._results.popitem(last=False)
+            return result
+
+        return load
+
+    def retry_save(self, job_id: str) -> bool:
+        """Save a finished job whose save failed; True once it is in the store."""
+        with self._lock:
+            job = self._get_locked(job_id)
+            if job.state not in TERMINAL_STATES or job.released:
+                return job.released
+            if job.save_error is None and job.run_id is not None:
+                return True
+            state = job.state
+        return self._save(job, state)
+
+    def _retry_failed_saves(self) -> None:
+        with self._lock:
+            pending = [j for j in self._jobs.values() if j.save_error is not None]
+        for job in pending:
+            self._save(job, job.state)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -345,10 +462,20 @@ class JobRegistry:
         append-only, so a reader that keeps its offset sees each event exactly once."""
         with self._lock:
             job = self._get_locked(job_id)
-            n = len(job.events)
+            n = job.n_events
             if not 0 <= since <= n:
                 raise JobError(f"event offset {since} is outside 0..{n} for job {job_id!r}")
-            return job.events[since:n], n
+            if not job.released:
+                return job.events[since:n], n
+            run_id = job.run_id
+        if since == n:
+            return [], n
+        try:
+            events, _ = self._store.read_events(run_id, since)
+        except StoreError as e:
+            logger.warning("could not read back the events of run %s: %s", run_id, e)
+            events = []
+        return events, n
 
     def list(self, owner: str | None = None) -> builtins.list[JobStatus]:
         """Newest first; ``owner`` (e.g. a session id) keeps one user's jobs."""
@@ -429,6 +556,8 @@ class JobRegistry:
         alive = [t.name for t in threads if t.is_alive()]
         if alive:
             logger.warning("job threads still running after shutdown: %s", ", ".join(alive))
+        else:
+            self._executor.close()
         return not alive
 
     def __enter__(self) -> JobRegistry:
@@ -436,3 +565,21 @@ class JobRegistry:
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
+
+
+class _JobChannel:
+    """What the executor sees of a running job: where its events go, whether to stop."""
+
+    def __init__(self, registry: JobRegistry, job: _Job) -> None:
+        self._registry, self._job = registry, job
+
+    def publish(self, events: Sequence[Any], progress: float | None) -> None:
+        self._registry._publish(self._job, events, progress)
+
+    def stop_requested(self) -> bool:
+        return self._job.stop.is_set()
+
+
+def _as_dict(event: Any) -> dict[str, Any]:
+    """Events go to the store as dicts, whether they came as dicts or typed events."""
+    return event if isinstance(event, dict) else event.to_dict()

@@ -2,24 +2,42 @@
 
 Held by `st.cache_resource`, so every session shares one registry (one GPU queue) while
 each session sees only its own jobs (its owner id lives in the URL, so a reload finds
-its running job again)."""
+its running job again). Jobs run in worker processes (``CLR_STUDIO_EXECUTOR``, see
+clr_core.executors), so the pages stay responsive while they train."""
 
 from __future__ import annotations
 
-import os
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
-import torch
 
 from clr_core.errors import JobError
 from clr_core.jobs import JobRegistry, JobStatus
 from clr_core.store import RunStore
 
+__all__ = [
+    "OWNER_PARAM",
+    "POLL_S",
+    "current_job",
+    "is_running",
+    "job_series",
+    "job_slot",
+    "live_job",
+    "owner_id",
+    "progress_text",
+    "registry",
+    "run_store",
+    "show_store_notice",
+    "start_cancel",
+    "submit",
+]
+
 OWNER_PARAM = "sid"
+SERIES_CACHED = 4  # jobs whose streamed columns a session keeps (the pages show one each)
 
 
 @st.cache_resource
@@ -29,9 +47,14 @@ def run_store() -> RunStore:
 
 @st.cache_resource
 def registry() -> JobRegistry:
-    # Leave a core to the server: a CPU job on every core starves the page it streams to.
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     return JobRegistry(store=run_store())
+
+
+def show_store_notice() -> None:
+    """Say so when the store file found at start could not be read and was set aside."""
+    notice = run_store().notice
+    if notice:
+        st.warning(notice, icon="🗄️")
 
 
 def owner_id() -> str:
@@ -62,8 +85,10 @@ class SeriesCache:
     rows: dict[tuple[str, str], int] = field(default_factory=dict)
     columns: dict[tuple[str, str], dict[str, list]] = field(default_factory=dict)
 
-    def add(self, event: dict) -> None:
-        key = (event.get("kind", ""), event.get("curve", ""))
+    def add(self, event) -> None:
+        if not isinstance(event, dict):  # a typed event
+            event = event.to_dict()
+        key = (event.get("kind", ""), event.get("curve", "") or "")
         n = self.rows.get(key, 0)
         cols = self.columns.setdefault(key, {})
         for name, value in event.items():
@@ -79,7 +104,10 @@ def job_series(job_id: str) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     """Columns of a job's events by (event kind, curve label), as float arrays (None as
     NaN), reading only the events that are new since the last poll."""
     caches: dict[str, SeriesCache] = st.session_state.setdefault("series_caches", {})
-    cache = caches.setdefault(job_id, SeriesCache())
+    cache = caches.pop(job_id, None) or SeriesCache()
+    caches[job_id] = cache  # newest last; finished jobs' columns leave with the oldest
+    while len(caches) > SERIES_CACHED:
+        caches.pop(next(iter(caches)))
     new, cache.offset = registry().events(job_id, cache.offset)
     for event in new:
         cache.add(event)
@@ -113,11 +141,12 @@ def progress_text(status: JobStatus) -> str:
     if status.state == "running":
         eta = f", about {status.eta_s:.0f} s left" if status.eta_s is not None else ""
         return f"Running: {pct:.0f}%{eta}"
+    unsaved = " — not saved to the run store" if status.save_failed else ""
     if status.state == "done":
-        return f"Done{took}"
+        return f"Done{took}{unsaved}"
     if status.state == "cancelled":
-        return f"Cancelled at {pct:.1f}%{took}"
-    return f"Failed{took}"
+        return f"Cancelled at {pct:.1f}%{took}{unsaved}"
+    return f"Failed{took}{unsaved}"
 
 
 POLL_S = 0.5
@@ -170,8 +199,25 @@ def live_job(prefix: str, kind: str, *, noun: str, empty_hint: str,
         st.progress(min(job.progress, 1.0), text=progress_text(job))
         if job.state == "failed":
             st.error(f"The {noun} failed: {job.error}", icon="🚫")
+        if job.is_terminal and job.save_failed:
+            unsaved(prefix, job)
         draw(job)
         if running and job.is_terminal:
             st.rerun()
 
     view()
+
+
+def unsaved(prefix: str, job: JobStatus) -> None:
+    """A finished job the store refused: say why, keep the result downloadable, retry."""
+    st.warning(f"This run could not be saved to the run store ({job.save_error}). Its result "
+               "is kept here until the server stops: download it, or retry once the store is "
+               "writable again (it is retried when the next job ends, too).", icon="💾")
+    c1, c2 = st.columns(2)
+    c1.download_button("Download result (JSON)", json.dumps(job.result, indent=1),
+                       f"{job.kind}_{job.id[:8]}.json", "application/json",
+                       key=f"btn.{prefix}.unsaved_json", width="stretch")
+    if c2.button("Retry saving", key=f"btn.{prefix}.retry_save", width="stretch"):
+        if registry().retry_save(job.id):
+            st.rerun()
+        st.error("Still not saved: the run store refused it again.", icon="💾")

@@ -1,0 +1,348 @@
+"""The process executor: each running job in its own worker process (spawn start method).
+
+Why: a job thread in the Streamlit server fights the page for one interpreter lock (typing
+into a box took twice as long while a CPU job ran), a segfault or out-of-memory kill in a
+job took down every user's session, and a runner stuck inside one long C call could not be
+cancelled. A worker process fixes all three.
+
+What crosses the boundary (pickled over a pipe):
+  server -> worker: ``("job", kind, runner, config, threads)``; the runner goes by reference
+  (module and name), so the worker imports it; a stop flag in shared memory.
+  worker -> server: ``("events", batch, progress)`` every ``batch_s`` while events come,
+  then ``("result", dict)`` or ``("error", message, traceback)``. Events are dicts or
+  typed events; either pickles.
+
+Cancel is cooperative first (the flag: the runner returns its partial result within one
+batch); after ``cancel_grace_s`` the worker is terminated, and the events that arrived
+stay. A worker that dies (signal, ``os._exit``, OOM kill) ends its job "failed" with how it
+died; the server and other jobs go on.
+
+Workers are reused: one that finished a job waits for the next (torch and the data already
+imported), up to ``max_idle`` of them for ``idle_timeout_s``; one is started ahead of the
+first job. Never more than ``max_workers`` exist at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from clr_core.errors import JobError
+from clr_core.executors import Channel, Outcome, Task, check_event, checked_result, describe_error
+
+__all__ = ["DEFAULT_PRELOAD", "ProcessExecutor", "describe_exit"]
+
+logger = logging.getLogger(__name__)
+
+#: Imported by a worker as it starts, before its first job: torch and the engine.
+DEFAULT_PRELOAD = ("clr_core.experiments",)
+_POLL_S = 0.05
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """How a worker process ended, in words a user can act on."""
+    if exitcode is None:
+        return "stopped answering"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        if -exitcode == signal.SIGKILL:
+            return (f"was killed ({name}), most often by the system running out of memory; "
+                    "try a smaller batch size or model")
+        if -exitcode == signal.SIGSEGV:
+            return f"crashed with a segmentation fault ({name})"
+        return f"was killed by {name}"
+    return f"exited unexpectedly with code {exitcode}"
+
+
+# -- inside the worker ----------------------------------------------------------------
+
+
+class _Batcher:
+    """The worker's emit: events buffered and sent every ``batch_s`` by a flusher thread,
+    so the server gets a few messages a second however fast the runner emits."""
+
+    def __init__(self, conn: Connection, batch_s: float) -> None:
+        self._conn, self._batch_s = conn, batch_s
+        self._lock = threading.Lock()
+        self._events: list[Any] = []
+        self._progress: float | None = None
+        self._dirty = False
+        self._failure: BaseException | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="clr-flush", daemon=True)
+        self._thread.start()
+
+    def __call__(self, event: Any = None, progress: float | None = None) -> None:
+        check_event(event)
+        if self._failure is not None:
+            raise JobError(f"events cannot be sent to the server: {self._failure}")
+        with self._lock:
+            if event is not None:
+                self._events.append(event)
+            if progress is not None:
+                self._progress = progress
+            self._dirty = True
+
+    def _loop(self) -> None:
+        while not self._done.wait(self._batch_s):
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._dirty:
+                return
+            batch, self._events, self._dirty = self._events, [], False
+            try:
+                self._conn.send(("events", batch, self._progress))
+            except (BrokenPipeError, EOFError, ConnectionError):
+                os._exit(3)  # the server is gone: nobody to run for
+            except Exception as e:  # an event that does not pickle
+                self._failure = e
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join()
+        self.flush()
+
+
+def _set_threads(threads: int) -> None:
+    """Torch's thread count for this job; before torch is imported, through the variable
+    it reads when it is (so a runner that never uses torch does not pay for importing it)."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    else:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+def _stop_checker(flag: Any, parent: int):
+    def should_stop() -> bool:
+        return bool(flag.value) or os.getppid() != parent
+
+    return should_stop
+
+
+def _worker_main(conn: Connection, flag: Any, preload: tuple[str, ...], idle_timeout_s: float,
+                 batch_s: float) -> None:
+    """A worker's life: import the engine, then run jobs one at a time until told to exit,
+    idle too long, or the server goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    parent = os.getppid()
+    preload_error = None
+    for module in preload:
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # reported with the first job rather than lost
+            preload_error = describe_error(e)
+    while True:
+        try:
+            if not conn.poll(idle_timeout_s):
+                return
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] != "job":
+            return
+        _, kind, runner, config, threads = message
+        if preload_error is not None:
+            conn.send(("error", preload_error, ""))
+            continue
+        if threads:
+            _set_threads(int(threads))
+        emit = _Batcher(conn, batch_s)
+        try:
+            out = runner(config, emit, _stop_checker(flag, parent))
+            reply = ("result", checked_result(kind, out))
+        except Exception as e:
+            reply = ("error", describe_error(e), traceback.format_exc())
+        emit.close()
+        try:
+            conn.send(reply)
+        except (BrokenPipeError, EOFError, ConnectionError):
+            return
+        except Exception as e:  # a result that does not pickle
+            conn.send(("error", f"the result could not be sent back: {describe_error(e)}", ""))
+
+
+# -- in the server ----------------------------------------------------------------------
+
+
+class _Worker:
+    def __init__(self, ctx: Any, preload: tuple[str, ...], idle_timeout_s: float,
+                 batch_s: float) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.flag = ctx.RawValue("b", 0)
+        self.proc = ctx.Process(target=_worker_main, name="clr-worker",
+                                args=(child, self.flag, preload, idle_timeout_s, batch_s),
+                                daemon=True)
+        self.proc.start()
+        child.close()
+        self.closed = False
+
+    def alive(self) -> bool:
+        return not self.closed and self.proc.is_alive()
+
+    def kill(self, grace_s: float = 1.0) -> None:
+        """Terminate, then kill if it does not go; reap it so no zombie stays."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(grace_s)
+            if self.proc.is_alive():
+                self.proc.kill()
+        self.proc.join(5)
+        with contextlib.suppress(OSError):
+            self.conn.close()
+        with contextlib.suppress(ValueError, AttributeError):
+            self.proc.close()
+
+    def retire(self) -> None:
+        if self.closed:
+            return
+        with contextlib.suppress(OSError, BrokenPipeError):
+            self.conn.send(("exit",))
+        self.proc.join(2)
+        self.kill()
+
+
+class ProcessExecutor:
+    """Runs each job in a worker process; see the module doc."""
+
+    name = "process"
+
+    def __init__(self, *, max_workers: int | None = None, max_idle: int = 1,
+                 idle_timeout_s: float = 600.0, cancel_grace_s: float = 5.0,
+                 batch_s: float = 0.1, preload: tuple[str, ...] = DEFAULT_PRELOAD,
+                 warm: bool = True) -> None:
+        if max_workers is not None and max_workers < 1:
+            raise JobError(f"max_workers must be >= 1, got {max_workers}")
+        self._ctx = mp.get_context("spawn")
+        self._max_workers = max_workers or max(2, (os.cpu_count() or 2))
+        self._max_idle = max(0, int(max_idle))
+        self._idle_timeout_s = float(idle_timeout_s)
+        self._cancel_grace_s = float(cancel_grace_s)
+        self._batch_s = float(batch_s)
+        self._preload = tuple(preload)
+        self._cond = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._closed = False
+        if warm and self._max_idle:
+            with self._cond:
+                self._idle.append(self._spawn())
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Live workers' process ids, busy and idle (for tests and diagnostics)."""
+        with self._cond:
+            return [w.proc.pid for w in [*self._busy, *self._idle] if w.alive()]
+
+    def _spawn(self) -> _Worker:
+        return _Worker(self._ctx, self._preload, self._idle_timeout_s, self._batch_s)
+
+    def _acquire(self) -> _Worker:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise JobError("the process executor is shut down")
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.alive():
+                        self._busy.add(worker)
+                        return worker
+                    worker.kill()  # idled out or died while waiting
+                if len(self._busy) < self._max_workers:
+                    worker = self._spawn()
+                    self._busy.add(worker)
+                    return worker
+                self._cond.wait()
+
+    def _release(self, worker: _Worker, reusable: bool) -> None:
+        with self._cond:
+            self._busy.discard(worker)
+            keep = reusable and not self._closed and len(self._idle) < self._max_idle
+            if keep:
+                self._idle.append(worker)
+            self._cond.notify_all()
+        if not keep:
+            worker.retire() if reusable else worker.kill()
+
+    def run(self, task: Task, channel: Channel) -> Outcome:
+        worker = self._acquire()
+        reusable = False
+        try:
+            outcome, reusable = self._drive(worker, task, channel)
+            return outcome
+        finally:
+            self._release(worker, reusable)
+
+    def _drive(self, worker: _Worker, task: Task, channel: Channel) -> tuple[Outcome, bool]:
+        worker.flag.value = 0
+        config = {**task.config}
+        try:
+            worker.conn.send(("job", task.kind, task.runner, config, task.threads))
+        except (BrokenPipeError, EOFError, OSError) as e:
+            return Outcome(error=f"the worker process could not take the job: {e}"), False
+        except Exception as e:  # the runner or config does not pickle
+            return Outcome(error=f"the job cannot be sent to a worker process: "
+                                 f"{describe_error(e)}"), True
+        stop_asked: float | None = None
+        while True:
+            ready = wait([worker.conn, worker.proc.sentinel], timeout=_POLL_S)
+            if worker.conn in ready or (ready and worker.conn.poll()):
+                try:
+                    message = worker.conn.recv()
+                except (EOFError, OSError):
+                    return self._ended(worker, stop_asked), False
+                if message[0] == "events":
+                    channel.publish(message[1], message[2])
+                    continue
+                if message[0] == "result":
+                    return Outcome(result=message[1]), True
+                return Outcome(error=message[1], notes=[message[2]] if message[2] else []), True
+            if ready:  # the process ended and nothing is left in the pipe
+                return self._ended(worker, stop_asked), False
+            if channel.stop_requested():
+                now = time.monotonic()
+                if stop_asked is None:
+                    stop_asked = now
+                    worker.flag.value = 1
+                elif now - stop_asked > self._cancel_grace_s:
+                    logger.warning("job %s did not stop within %.1f s of its cancel: ending "
+                                   "its worker", task.job_id, self._cancel_grace_s)
+                    worker.kill()
+                    return Outcome(forced=True), False
+
+    @staticmethod
+    def _ended(worker: _Worker, stop_asked: float | None) -> Outcome:
+        """The worker died mid-job: a cancel that ended it, or a crash to report."""
+        worker.proc.join(5)
+        if stop_asked is not None:
+            return Outcome(forced=True)
+        return Outcome(error=f"The worker process running this job "
+                             f"{describe_exit(worker.proc.exitcode)}; the events it sent "
+                             "before are kept.")
+
+    def close(self) -> None:
+        """Stop idle workers now and busy ones as their jobs end (the registry cancels
+        them first)."""
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._cond.notify_all()
+        for worker in idle:
+            worker.retire()

@@ -1,0 +1,95 @@
+"""Runners for the worker-process tests. They must live in an importable module (not a
+test's closure): a worker process imports its runner by name."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class TypedEvent:
+    """An event as a dataclass, as the engine's typed events are: it must cross too."""
+
+    kind: str
+    iteration: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def quick(config, emit, should_stop):
+    n = config.get("n", 3)
+    for i in range(n):
+        emit({"kind": "train", "iteration": i}, (i + 1) / n)
+    return {"n": n, "pid": os.getpid()}
+
+
+def typed(config, emit, should_stop):
+    for i in range(3):
+        emit(TypedEvent("point", i))
+    return {"n": 3}
+
+
+def until_stopped(config, emit, should_stop):
+    """Cooperative: one event per 'batch' until asked to stop, then the partial result."""
+    n = 0
+    while not should_stop():
+        emit({"kind": "point", "iteration": n}, min(n / 1e6, 1.0))
+        n += 1
+        time.sleep(0.002)
+    return {"n": n, "losses": [0.0] * n}
+
+
+def stuck(config, emit, should_stop):
+    """A runner inside one long call that never looks at should_stop."""
+    for i in range(5):
+        emit({"kind": "point", "iteration": i})
+    time.sleep(600)
+    return {}
+
+
+def dies(config, emit, should_stop):
+    """Sends some events, waits until they are out, then dies as asked."""
+    for i in range(5):
+        emit({"kind": "point", "iteration": i})
+    time.sleep(0.5)  # more than one batch interval: the events reach the server
+    how = config["how"]
+    if how == "exit":
+        os._exit(7)
+    if how == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if how == "segfault":
+        ctypes.string_at(0)
+    raise AssertionError(how)
+
+
+def raises(config, emit, should_stop):
+    emit({"kind": "log", "message": "about to fail"})
+    raise ValueError("loss is NaN at iteration 3")
+
+
+def not_a_dict(config, emit, should_stop):
+    return [1, 2]
+
+
+def torch_threads(config, emit, should_stop):
+    import torch
+
+    return {"threads": torch.get_num_threads(), "pid": os.getpid()}
+
+
+def wait_for_file(config, emit, should_stop):
+    """Writes its own marker, then waits until every marker in ``config['all']`` exists:
+    only jobs that run at the same time can all finish."""
+    open(config["mine"], "w").close()
+    deadline = time.monotonic() + config.get("timeout", 60)
+    while not all(os.path.exists(p) for p in config["all"]):
+        if time.monotonic() > deadline or should_stop():
+            raise TimeoutError("the other jobs never ran beside this one")
+        time.sleep(0.05)
+    emit({"kind": "log", "message": "met"})
+    return {"met": True, "pid": os.getpid()}
