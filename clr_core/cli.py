@@ -100,7 +100,7 @@ def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:
 
 def cmd_range_test(a: argparse.Namespace) -> dict:
     config = {**_base_config(a), "start_lr": a.start_lr, "end_lr": a.end_lr,
-              "num_iter": a.num_iter, "mode": a.mode, "val_every": a.val_every}
+              "num_iter": a.num_iter, "mode": a.mode, "eval_every": a.val_every}
     experiments.RangeTestConfig.from_dict(config)  # bad input: a message, and nothing saved
     out = _run("range_test", config, a)
     rt = out["range_test"]

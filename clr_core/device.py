@@ -91,11 +91,6 @@ def describe_device(device: torch.device | str) -> str:
     return str(device)
 
 
-def device_label(preference: str = "auto") -> str:
-    """What "auto" (or another preference) resolves to, as a label."""
-    return describe_device(pick_device(preference))
-
-
 def amp_available(device: torch.device | str) -> bool:
     """Whether mixed precision pays off here: CUDA yes, MPS where torch supports it, CPU no.
 

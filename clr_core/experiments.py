@@ -5,7 +5,6 @@ queued, saved, reloaded and repeated from its config alone."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -15,13 +14,21 @@ import torch
 from torch import nn
 
 from clr_core import data, models, optim, plugins
+from clr_core.baselines import baseline_plan
 from clr_core.device import pick_device
 from clr_core.errors import ConfigError
 from clr_core.events import Event
 from clr_core.range_test import RangeTestResult, run_range_test
 from clr_core.schedules import from_dict as schedule_from_dict
 from clr_core.stability import summarize_stability
-from clr_core.train import baseline_plan, run_training
+from clr_core.train import run_training
+from clr_core.validation import (
+    check_choice,
+    check_int,
+    check_lr_range,
+    check_number,
+    check_probability,
+)
 
 Emit = Callable[..., None]
 ShouldStop = Callable[[], bool]
@@ -39,14 +46,8 @@ def never_stop() -> bool:
 PRIMARY_METHOD = "valley"
 
 
-def _check_positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> None:
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise ConfigError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be finite, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+#: Settings renamed since runs were first saved: a stored config still loads.
+_RENAMED_SETTINGS = {"val_every": "eval_every"}
 
 
 @dataclass
@@ -80,17 +81,16 @@ class DataModelConfig:
                 plugins.factory(kind, getattr(self, kind))  # refuses a name nobody registered
         if self.optimizer not in optim.OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {sorted(optim.OPTIMIZERS)}, got {self.optimizer!r}")
-        _check_positive("batch_size", self.batch_size, integer=True)
-        _check_positive("weight_decay", self.weight_decay, allow_zero=True)
-        _check_positive("momentum", self.momentum, allow_zero=True)
-        if self.momentum >= 1:
-            raise ConfigError(f"momentum must be < 1, got {self.momentum!r}")
-        _check_positive("seed", self.seed, integer=True, allow_zero=True)
+        check_int("batch_size", self.batch_size, lo=1)
+        check_number("weight_decay", self.weight_decay, lo=0.0)
+        check_probability("momentum", self.momentum)
+        check_int("seed", self.seed, lo=0)
         pick_device(self.device)  # an unknown or absent device is refused here, by name
 
     @classmethod
     def from_dict(cls, config: dict) -> Any:
         names = {f.name for f in fields(cls)}
+        config = {_RENAMED_SETTINGS.get(k, k): v for k, v in config.items()}
         unknown = sorted(set(config) - names - {"kind"})
         if unknown:
             raise ConfigError(f"unknown setting(s) {unknown}; valid: {sorted(names)}")
@@ -110,28 +110,18 @@ class RangeTestConfig(DataModelConfig):
     mode: str = "exp"
     smooth_beta: float = 0.98
     diverge_threshold: float = 4.0
-    val_every: int = 0
+    eval_every: int = 0
     accumulation_steps: int = 1
 
     def validate(self) -> None:
         super().validate()
-        _check_positive("start_lr", self.start_lr)
-        _check_positive("end_lr", self.end_lr)
-        if self.start_lr >= self.end_lr:
-            raise ConfigError(f"start_lr ({self.start_lr:g}) must be below end_lr ({self.end_lr:g})")
-        _check_positive("num_iter", self.num_iter, integer=True)
-        if self.num_iter < 10:
-            raise ConfigError(f"num_iter must be at least 10 to draw a curve, got {self.num_iter}")
-        if self.mode not in ("exp", "linear"):
-            raise ConfigError(f"mode must be 'exp' or 'linear', got {self.mode!r}")
-        _check_positive("smooth_beta", self.smooth_beta, allow_zero=True)
-        if self.smooth_beta >= 1:
-            raise ConfigError(f"smooth_beta must be < 1, got {self.smooth_beta!r}")
-        _check_positive("diverge_threshold", self.diverge_threshold)
-        if self.diverge_threshold <= 1:
-            raise ConfigError(f"diverge_threshold must be > 1, got {self.diverge_threshold!r}")
-        _check_positive("val_every", self.val_every, integer=True, allow_zero=True)
-        _check_positive("accumulation_steps", self.accumulation_steps, integer=True)
+        check_lr_range(self.start_lr, self.end_lr)
+        check_int("num_iter", self.num_iter, lo=10)  # fewer points draw no curve
+        check_choice("mode", self.mode, ("exp", "linear"))
+        check_probability("smooth_beta", self.smooth_beta)
+        check_number("diverge_threshold", self.diverge_threshold, lo=1.0, lo_open=True)
+        check_int("eval_every", self.eval_every, lo=0)
+        check_int("accumulation_steps", self.accumulation_steps, lo=1)
 
 
 @dataclass
@@ -145,8 +135,8 @@ class TrainConfig(DataModelConfig):
 
     def validate(self) -> None:
         super().validate()
-        _check_positive("num_iter", self.num_iter, integer=True)
-        _check_positive("eval_every", self.eval_every, integer=True)
+        check_int("num_iter", self.num_iter, lo=1)
+        check_int("eval_every", self.eval_every, lo=1)
         schedule_from_dict(self.schedule)  # raises ScheduleError with the parameter's name
 
 
@@ -257,15 +247,15 @@ def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *, cur
                        progress_span: tuple[float, float] = (0.0, 1.0)) -> dict:
     """Runner for kind "range_test": build from the config, sweep, return a JSON-safe dict."""
     cfg = RangeTestConfig.from_dict(config)
-    built = build(cfg, lr=cfg.start_lr, with_val=cfg.val_every > 0)
+    built = build(cfg, lr=cfg.start_lr, with_val=cfg.eval_every > 0)
     on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
     result = run_range_test(
         built.model, built.optimizer, built.loss_fn, built.loader,
         start_lr=cfg.start_lr, end_lr=cfg.end_lr, num_iter=cfg.num_iter, mode=cfg.mode,
         smooth_beta=cfg.smooth_beta, diverge_threshold=cfg.diverge_threshold,
-        val_loader=built.val_loader, val_every=cfg.val_every,
+        val_loader=built.val_loader, eval_every=cfg.eval_every or None,
         accumulation_steps=cfg.accumulation_steps, device=built.device,
-        callback=on_event, should_stop=should_stop, amp=cfg.amp,
+        emit=on_event, should_stop=should_stop, amp=cfg.amp,
         batch_to_inputs=built.batch_to_inputs,
     )
     return {
@@ -288,7 +278,7 @@ def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curv
     result = run_training(
         built.model, built.optimizer, built.loss_fn, built.loader,
         num_iter=cfg.num_iter, schedule=schedule, val_loader=built.val_loader,
-        eval_every=cfg.eval_every, device=built.device, callback=on_event,
+        eval_every=cfg.eval_every, device=built.device, emit=on_event,
         should_stop=should_stop, amp=cfg.amp, batch_to_inputs=built.batch_to_inputs,
     )
     return {

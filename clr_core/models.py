@@ -124,8 +124,3 @@ def make_model(name: str, input_shape: Sequence[int], num_classes: int, *, seed:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return _BUILDERS[name](shape, num_classes, width)
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Trainable parameters, for the UI's model summary."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,8 +1,8 @@
 """Optimizers, and the one knob cyclical momentum turns on each of them.
 
 SGD and RMSprop call it `momentum`; Adam and AdamW call it `betas[0]`. `get_momentum`
-and `set_momentum` follow torch's CyclicLR/OneCycleLR rule (betas if the group has
-them, else momentum) so a schedule drives every optimizer the same way.
+reads it by torch's CyclicLR/OneCycleLR rule (betas if the group has them, else
+momentum), the rule `schedules`' torch adapter writes it by.
 """
 
 from __future__ import annotations
@@ -109,19 +109,3 @@ def get_momentum(group: dict) -> float | None:
     if "momentum" in group:
         return float(group["momentum"])
     return None
-
-
-def set_momentum(group: dict, value: float) -> None:
-    """Set the group's momentum knob (betas[0] or momentum); ConfigError if it has none."""
-    value = _unit("momentum", value)
-    if "betas" in group:
-        group["betas"] = (value, *tuple(group["betas"])[1:])
-    elif "momentum" in group:
-        group["momentum"] = value
-    else:
-        raise ConfigError("this optimizer has no momentum to set (no 'momentum' or 'betas')")
-
-
-def has_momentum(optimizer: torch.optim.Optimizer) -> bool:
-    """Whether cyclical momentum can drive this optimizer."""
-    return get_momentum(optimizer.param_groups[0]) is not None

@@ -209,7 +209,7 @@ def _loader_name(loader: Any) -> str:
 
 
 _DESCRIBED = ("start_lr", "end_lr", "num_iter", "mode", "smooth_beta", "diverge_threshold",
-              "val_every", "accumulation_steps", "eval_every", "amp", "seed")
+              "accumulation_steps", "eval_every", "amp", "seed")
 
 
 def describe_call(arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -248,7 +248,7 @@ def _iters_per_epoch(loader: Any) -> int | None:
 
 
 def record_call(kind: str, engine: Callable[..., Any], arguments: dict[str, Any],
-                *, sink: str = "callback") -> Any:
+                *, sink: str = "emit") -> Any:
     """Run ``engine(**arguments)`` (``run_range_test`` or ``run_training``) recorded under
     ``arguments["record"]`` in ``arguments["store"]``; returns what the engine returns.
 

@@ -32,7 +32,7 @@ __all__ = [
 #: (the partial curve is kept, as after a cancel).
 RANGE_STOP_REASONS = ("completed", "diverged", "non-finite loss", "cancelled", "loader exhausted")
 #: Why a training ended.
-TRAIN_STOP_REASONS = ("completed", "cancelled", "diverged", "loader exhausted")
+TRAIN_STOP_REASONS = ("completed", "cancelled", "diverged", "non-finite loss", "loader exhausted")
 #: Columns of `RangeTestResult.accuracies`, one row per validation pass.
 VAL_COLUMNS = ("iteration", "lr", "accuracy", "val_loss")
 
@@ -66,7 +66,8 @@ class RangeTestResult:
     """One range test. ``accuracies`` has one row per validation pass, columns
     `VAL_COLUMNS` (iteration = updates done); shape (0, 4) without validation.
     ``num_iter`` is the number of steps asked for, ``iterations`` the number run.
-    ``divergence_note`` says why the divergence test could not run, when it could not."""
+    ``divergence_note`` says why the divergence test could not run, when it could not;
+    ``amp_dtype`` is the autocast type used ("bfloat16", "float16"), None without AMP."""
 
     lrs: np.ndarray
     losses: np.ndarray
@@ -85,6 +86,7 @@ class RangeTestResult:
     reference_group: int = 0
     seed: int | None = None
     divergence_note: str = ""
+    amp_dtype: str | None = None
 
     @property
     def iterations(self) -> int:
@@ -125,6 +127,7 @@ class RangeTestResult:
             "reference_group": int(self.reference_group),
             "seed": self.seed,
             "divergence_note": self.divergence_note,
+            "amp_dtype": self.amp_dtype,
         }
 
     @classmethod
@@ -148,6 +151,7 @@ class RangeTestResult:
             reference_group=int(d.get("reference_group", 0)),
             seed=None if d.get("seed") is None else int(d["seed"]),
             divergence_note=str(d.get("divergence_note") or ""),
+            amp_dtype=d.get("amp_dtype"),
         )
 
 

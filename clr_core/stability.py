@@ -9,15 +9,14 @@ decades turns "the suggestion" into "the suggestion, give or take a factor of N"
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import ConfigError
 from .range_test import RangeTestResult
 
-__all__ = ["StabilityReport", "StabilitySummary", "run_stability", "summarize_stability"]
+__all__ = ["StabilitySummary", "summarize_stability"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def summarize_stability(results: Iterable[RangeTestResult]) -> dict[str, Stabili
         lo, hi = min(maxs), max(maxs)
         out[name] = StabilitySummary(
             method=name,
-            median_max_lr=_log_median(maxs),
+            median_max_lr=min(max(_log_median(maxs), lo), hi),  # 10**log10 may round past
             median_base_lr=_log_median(bases),
             min=lo,
             max=hi,
@@ -90,74 +89,3 @@ def summarize_stability(results: Iterable[RangeTestResult]) -> dict[str, Stabili
             max_lrs=tuple(maxs),
         )
     return out
-
-
-@dataclass
-class StabilityReport:
-    """The runs (in seed order) and their per-method summary. Cancelled runs are
-    kept in ``results`` but left out of ``summaries``: a partial sweep would drag
-    the spread."""
-
-    seeds: list[int]
-    results: list[RangeTestResult]
-    summaries: dict[str, StabilitySummary] = field(default_factory=dict)
-    cancelled: bool = False
-
-    def to_dict(self) -> dict:
-        return {
-            "seeds": list(self.seeds),
-            "results": [r.to_dict() for r in self.results],
-            "summaries": {k: v.to_dict() for k, v in self.summaries.items()},
-            "cancelled": bool(self.cancelled),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> StabilityReport:
-        return cls(
-            seeds=[int(s) for s in d["seeds"]],
-            results=[RangeTestResult.from_dict(r) for r in d["results"]],
-            summaries={k: StabilitySummary.from_dict(v) for k, v in d.get("summaries", {}).items()},
-            cancelled=bool(d.get("cancelled", False)),
-        )
-
-
-def run_stability(
-    make_run: Callable[[int], RangeTestResult],
-    seeds: Iterable[int],
-    should_stop: Callable[[], bool] | None = None,
-) -> StabilityReport:
-    """Run ``make_run(seed)`` for each seed and summarise the suggestions.
-
-    ``should_stop`` is checked before each run; pass it into ``run_range_test`` inside
-    ``make_run`` as well to cancel mid-run (that run then comes back "cancelled").
-    """
-    if not callable(make_run):
-        raise ConfigError("make_run must be callable: seed -> RangeTestResult")
-    seeds = list(seeds)
-    if not seeds:
-        raise ConfigError("run_stability needs at least one seed")
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
-            raise ConfigError(f"seeds must be ints, got {s!r}")
-    done_seeds: list[int] = []
-    results: list[RangeTestResult] = []
-    cancelled = False
-    for seed in seeds:
-        if should_stop is not None and should_stop():
-            cancelled = True
-            break
-        r = make_run(int(seed))
-        if not isinstance(r, RangeTestResult):
-            raise ConfigError(f"make_run must return a RangeTestResult, got {type(r).__name__}")
-        done_seeds.append(int(seed))
-        results.append(r)
-        if r.stop_reason == "cancelled":
-            cancelled = True
-            break
-    complete = [r for r in results if r.stop_reason != "cancelled"]
-    return StabilityReport(
-        seeds=done_seeds,
-        results=results,
-        summaries=summarize_stability(complete),
-        cancelled=cancelled,
-    )

@@ -54,9 +54,9 @@ with form_col:
                                key=default("rt.num_iter", 100))
     mode = c4.radio("Sweep", ["exp", "linear"], horizontal=True, key="rt.mode",
                     format_func={"exp": "exponential (fastai)", "linear": "linear (Smith)"}.get)
-    val_every = st.number_input(
+    eval_every = st.number_input(
         "Validate every k iterations (0 = off)", min_value=0, max_value=10_000, step=5,
-        key=default("rt.val_every", 0),
+        key=default("rt.eval_every", 0),
         help="Smith's original test plots validation accuracy versus LR; it adds the "
              "'smith_accuracy' suggestion.")
     with st.expander("Smoothing and stopping"):
@@ -75,7 +75,7 @@ with form_col:
         try:
             cfg = RangeTestConfig.from_dict({**base, "start_lr": start_lr, "end_lr": end_lr,
                                              "num_iter": int(num_iter), "mode": mode,
-                                             "val_every": int(val_every), "smooth_beta": float(beta),
+                                             "eval_every": int(eval_every), "smooth_beta": float(beta),
                                              "diverge_threshold": float(threshold),
                                              "accumulation_steps": int(accumulate)})
             config = cfg.to_dict()

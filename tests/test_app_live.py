@@ -105,7 +105,7 @@ def test_missing_dataset_is_a_message_not_a_traceback():
 
 def test_validation_adds_smiths_accuracy_chart_and_suggestion():
     at = open_page("pages/range_test.py")
-    at.number_input(key="rt.val_every").set_value(5).run()
+    at.number_input(key="rt.eval_every").set_value(5).run()
     _start_range_test(at, 60)
     assert run_until_done(at, "rt.job") == "done"
     acc = chart_traces(at, "acc-learning rate")

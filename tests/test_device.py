@@ -65,7 +65,6 @@ def test_describe_and_amp():
         assert dev.describe_device("cpu") == "CPU (2 threads)"
     finally:
         torch.set_num_threads(before)
-    assert dev.device_label("cpu").startswith("CPU (")
     assert dev.amp_available("cpu") is False
     if torch.cuda.is_available():
         label = dev.describe_device("cuda")

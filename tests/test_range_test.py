@@ -105,7 +105,7 @@ def test_sweep_hits_both_end_points(mode):
     seen = []
     r = run_range_test(
         m, o, LOSS, make_data(), start_lr=1e-4, end_lr=0.3, num_iter=25, mode=mode,
-        diverge_threshold=None, callback=lambda e: seen.append((e.lr, o.param_groups[0]["lr"])),
+        diverge_threshold=None, emit=lambda e: seen.append((e.lr, o.param_groups[0]["lr"])),
     )  # fmt: skip
     assert r.stop_reason == "completed" and not r.diverged
     assert r.lrs.size == r.losses.size == r.smoothed.size == 25
@@ -136,8 +136,8 @@ def test_sweep_hits_both_end_points(mode):
         {"smooth_beta": 1.0},
         {"diverge_threshold": 0.5},
         {"accumulation_steps": 0},
-        {"val_every": 5},  # no val_loader
-        {"val_every": -1},
+        {"eval_every": 5},  # no val_loader
+        {"eval_every": -1},
         {"seed": "x"},
         {"device": "no-such-device"},
     ],
@@ -209,7 +209,7 @@ def test_should_stop_stops_within_one_iteration_and_keeps_the_partial_curve():
             flag["stop"] = True
 
     r = run_range_test(m, o, LOSS, make_data(), start_lr=1e-4, end_lr=1.0, num_iter=100,
-                       callback=cb, should_stop=lambda: flag["stop"])  # fmt: skip
+                       emit=cb, should_stop=lambda: flag["stop"])  # fmt: skip
     assert r.stop_reason == "cancelled" and not r.diverged
     assert r.lrs.size == 30
     assert r.suggestions  # computed on what was run
@@ -287,7 +287,7 @@ def test_loader_is_cycled():
     m, o = make()
     r = run_range_test(m, o, LOSS, loader, start_lr=1e-4, end_lr=1e-2, num_iter=10)
     assert r.lrs.size == 10 and loader.served == 10 and loader.epochs == 4
-    with pytest.raises(RangeTestError):
+    with pytest.raises(ConfigError, match="no batches"):
         run_range_test(m, o, LOSS, [], start_lr=1e-4, end_lr=1e-2, num_iter=10)
 
 
@@ -305,7 +305,7 @@ def test_gradient_accumulation_averages_micro_batches():
             after_first.update({k: v.detach().clone() for k, v in m.named_parameters()})
 
     r = run_range_test(m, o, LOSS, loader, start_lr=1e-2, end_lr=1e-1, num_iter=2,
-                       accumulation_steps=3, callback=cb)  # fmt: skip
+                       accumulation_steps=3, emit=cb)  # fmt: skip
     assert loader.served == 6
     # by hand: mean of three micro-batch losses, one SGD step at lr 1e-2
     m2.train()
@@ -355,7 +355,7 @@ def test_param_groups_keep_their_ratios(lrs, ref):
     o = torch.optim.SGD([{"params": p, "lr": lr} for p, lr in zip(parts, lrs, strict=True)], momentum=0.9)
     seen = []
     r = run_range_test(m, o, LOSS, make_data(), start_lr=1e-4, end_lr=1e-1, num_iter=12,
-                       callback=lambda e: seen.append([g["lr"] for g in o.param_groups]))  # fmt: skip
+                       emit=lambda e: seen.append([g["lr"] for g in o.param_groups]))  # fmt: skip
     assert r.reference_group == ref
     seen = np.array(seen)
     assert np.allclose(seen[:, ref], r.lrs, rtol=1e-15)
@@ -374,18 +374,18 @@ def test_events_and_validation_rows():
     m.register_forward_pre_hook(lambda mod, inp: modes.append(mod.training))
     events = []
     r = run_range_test(m, o, LOSS, data, start_lr=1e-3, end_lr=0.5, num_iter=21,
-                       val_loader=val, val_every=5, callback=events.append)  # fmt: skip
+                       val_loader=val, eval_every=5, emit=events.append)  # fmt: skip
     points = [e for e in events if e.kind == STEP]
     vals = [e for e in events if e.kind == EVAL]
     assert [e.iteration for e in points] == list(range(21))
     assert all(math.isfinite(e.loss) and math.isfinite(e.smoothed) for e in points)
     assert all(math.isnan(e.val_loss) for e in points)
     assert all(math.isfinite(e.val_accuracy) and math.isfinite(e.val_loss) for e in vals)
-    # an eval's iteration counts the updates done: after steps 0, 5, 10, 15, 20
-    assert [e.iteration for e in vals] == [1, 6, 11, 16, 21]
+    # training's cadence: after every 5th update and after the last; iteration = updates done
+    assert [e.iteration for e in vals] == [5, 10, 15, 20, 21]
     assert r.accuracies.shape == (5, len(VAL_COLUMNS))
-    assert np.array_equal(r.accuracies[:, 0], [1, 6, 11, 16, 21])
-    assert np.allclose(r.accuracies[:, 1], r.lrs[[0, 5, 10, 15, 20]])
+    assert np.array_equal(r.accuracies[:, 0], [5, 10, 15, 20, 21])
+    assert np.allclose(r.accuracies[:, 1], r.lrs[[4, 9, 14, 19, 20]])
     assert ((r.val_accuracy >= 0) & (r.val_accuracy <= 1)).all() and (r.val_losses > 0).all()
     assert modes.count(False) == 5 * 2 and modes.count(True) == 21  # eval only to validate
     json.dumps([e.to_dict() for e in events], allow_nan=False)
@@ -396,7 +396,7 @@ def test_events_and_validation_rows():
 def test_round_trip_to_dict():
     m, o = make()
     r = run_range_test(m, o, LOSS, make_data(), start_lr=1e-3, end_lr=1.0, num_iter=40,
-                       val_loader=make_data(2, seed=3), val_every=10, seed=3)  # fmt: skip
+                       val_loader=make_data(2, seed=3), eval_every=10, seed=3)  # fmt: skip
     r.losses[-1] = math.inf
     d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
     assert d["losses"][-1] is None  # the JSON convention: non-finite is null, read back as NaN
@@ -504,7 +504,7 @@ def test_digits_suggestions_train(seed):
     m, o = digits_mlp(seed)
     # fastai's defaults (1e-7 -> 10, 100 steps), plus Smith's accuracy readings
     r = run_range_test(m, o, LOSS, train, start_lr=1e-7, end_lr=10.0, num_iter=100,
-                       val_loader=val, val_every=5, seed=seed)  # fmt: skip
+                       val_loader=val, eval_every=5, seed=seed)  # fmt: skip
     assert {"valley", "steep", "minimum", "steepest_gradient", "min10_base6", "smith_accuracy"} <= set(
         r.suggestions
     )

@@ -51,7 +51,7 @@ def test_recorded_range_test_is_the_record_the_app_makes(store):
     result = record_call("range_test", run_range_test, {
         "record": "my net", "store": store, "model": model, "optimizer": opt,
         "loss_fn": loss_fn, "loader": loader, "start_lr": 1e-4, "end_lr": 10.0,
-        "num_iter": 40, "callback": seen.append})
+        "num_iter": 40, "emit": seen.append})
     assert isinstance(result, RangeTestResult)
     (summary,) = store.list_runs()
     run = store.load_run(summary.id)

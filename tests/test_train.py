@@ -44,7 +44,7 @@ def test_learns_digits_and_records_the_schedule(digits, schedule):
     m, o, loader, val = _setup(digits)
     events = []
     r = run_training(m, o, nn.CrossEntropyLoss(), loader, num_iter=200, schedule=schedule,
-                     val_loader=val, eval_every=50, callback=events.append)
+                     val_loader=val, eval_every=50, emit=events.append)
     assert r.stop_reason == "completed" and r.completed_iterations == 200
     assert r.final_val_accuracy > 0.85 and r.best_val_accuracy >= r.final_val_accuracy
     k = np.arange(200)
@@ -82,7 +82,7 @@ def test_cancel_stops_within_one_iteration(digits):
     m, o, loader, val = _setup(digits)
     seen = []
     r = run_training(m, o, nn.CrossEntropyLoss(), loader, num_iter=1000, val_loader=val,
-                     eval_every=5, callback=lambda e: seen.append(e.iteration),
+                     eval_every=5, emit=lambda e: seen.append(e.iteration),
                      should_stop=lambda: bool(seen) and seen[-1] >= 7)
     assert r.stop_reason == "cancelled"
     assert r.completed_iterations == 8  # iterations 0..7, then the check before 8 stops it
@@ -109,19 +109,22 @@ def test_cancel_during_evaluation(digits):
 def test_divergence_ends_cleanly(digits):
     m, o, loader, val = _setup(digits, lr=1e6)
     r = run_training(m, o, nn.CrossEntropyLoss(), loader, num_iter=100, val_loader=val)
-    assert r.stop_reason == "diverged"
+    assert r.stop_reason == "non-finite loss"
     assert r.completed_iterations < 100 and not math.isfinite(r.losses[-1])
     d = r.to_dict()
     json.dumps(d, allow_nan=False)
     assert d["losses"][-1] is None
 
 
-def test_diverge_factor_catches_finite_blowups(digits):
+def test_diverge_threshold_catches_finite_blowups(digits):
     m, o, loader, _ = _setup(digits, model="cnn", lr=1e4)
-    r = run_training(m, o, nn.CrossEntropyLoss(), loader, num_iter=50, diverge_factor=100)
+    r = run_training(m, o, nn.CrossEntropyLoss(), loader, num_iter=50, diverge_threshold=100)
     assert r.stop_reason == "diverged" and r.completed_iterations < 10
-    with pytest.raises(ConfigError, match="diverge_factor"):
-        run_training(m, o, nn.CrossEntropyLoss(), loader, num_iter=5, diverge_factor=0.5)
+    with pytest.raises(ConfigError, match="diverge_threshold"):
+        run_training(m, o, nn.CrossEntropyLoss(), loader, num_iter=5, diverge_threshold=0.5)
+    with pytest.warns(DeprecationWarning, match="diverge_factor"):  # the old name still works
+        old = run_training(m, o, nn.CrossEntropyLoss(), loader, num_iter=50, diverge_factor=100)
+    assert old.stop_reason in ("diverged", "non-finite loss")
 
 
 def test_to_dict_round_trip(digits):
@@ -166,8 +169,8 @@ def test_dict_batches_and_evaluate(digits):
     r = run_training(m, o, nn.CrossEntropyLoss(), DictLoader(loader), num_iter=5,
                      val_loader=DictLoader(val), batch_to_inputs=to_dicts)
     assert r.completed_iterations == 5 and math.isfinite(r.evals[-1].val_accuracy)
-    metrics = evaluate(m, val, nn.CrossEntropyLoss(), device="cpu")
-    assert 0 <= metrics["val_accuracy"] <= 1 and metrics["val_loss"] > 0
+    val_loss, val_accuracy = evaluate(m, val, nn.CrossEntropyLoss(), device="cpu")
+    assert 0 <= val_accuracy <= 1 and val_loss > 0
     assert m.training  # evaluate restores the mode
 
 

@@ -1,0 +1,137 @@
+"""Smith's (2015) baselines to compare a schedule against, and the comparison itself.
+
+CLR's claim is that it reaches a fixed LR's accuracy in fewer iterations; these plans
+size each baseline to the run being compared and `compare_runs` measures the claim.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .errors import ConfigError
+from .results import TrainResult
+from .schedules import make_schedule
+
+__all__ = ["ADAM_LR", "BASELINES", "BaselineInfo", "baseline_plan", "compare_runs"]
+
+#: Adam's baseline LR: Kingma & Ba's default. A range test run with SGD does not transfer
+#: to Adam, and Smith (2015) compared adaptive methods at their usual settings.
+ADAM_LR = 1e-3
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    label: str
+    description: str
+
+
+BASELINES: dict[str, BaselineInfo] = {
+    "fixed": BaselineInfo(
+        "Fixed LR (SGD)", "A constant LR = base_lr, like the paper's fixed 0.001 that became CLR's "
+        "base_lr; the accuracy CLR should reach in fewer iterations."),
+    "decay": BaselineInfo(
+        "Linear decay (SGD)", "max_lr down to base_lr over the first half of the run, then flat "
+        "(Smith 2015's control: decreasing alone is not enough)."),
+    "step": BaselineInfo(
+        "Step decay (SGD)", "Starts at max_lr and divides by 10 after each third of the run "
+        "(Caffe 'step' / StepLR)."),
+    "exp": BaselineInfo(
+        "Exponential decay (SGD)", "max_lr * gamma**k, gamma chosen to reach base_lr at the end "
+        "(Caffe 'exp')."),
+    "adam": BaselineInfo(
+        "Adam, fixed 1e-3", "An adaptive optimizer at its usual LR (Kingma & Ba's 1e-3), "
+        "independent of the SGD range test."),
+}
+
+
+def baseline_plan(name: str, *, max_lr: float, base_lr: float,
+                  num_iter: int) -> tuple[dict, str]:
+    """(schedule dict, optimizer name) of a baseline sized to the run being compared."""
+    if name not in BASELINES:
+        raise ConfigError(f"unknown baseline {name!r}; choose one of {sorted(BASELINES)}")
+    for label, v in (("max_lr", max_lr), ("base_lr", base_lr)):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
+            raise ConfigError(f"{label} must be a positive number, got {v!r}")
+    if base_lr >= max_lr:
+        raise ConfigError(f"base_lr ({base_lr:g}) must be below max_lr ({max_lr:g})")
+    if isinstance(num_iter, bool) or not isinstance(num_iter, int) or num_iter < 2:
+        raise ConfigError(f"num_iter must be an integer >= 2, got {num_iter!r}")
+    if name == "fixed":
+        sched, opt = make_schedule("fixed", lr=base_lr), "sgd"
+    elif name == "decay":
+        sched = make_schedule("decay", base_lr=base_lr, max_lr=max_lr,
+                              step_size=max(1, num_iter // 2))
+        opt = "sgd"
+    elif name == "step":
+        sched = make_schedule("step", base_lr=max_lr, gamma=0.1, step_size=max(1, num_iter // 3))
+        opt = "sgd"
+    elif name == "exp":
+        gamma = (base_lr / max_lr) ** (1.0 / num_iter)
+        sched, opt = make_schedule("exp", base_lr=max_lr, gamma=gamma), "sgd"
+    else:  # adam
+        sched, opt = make_schedule("fixed", lr=ADAM_LR), "adam"
+    return sched.to_dict(), opt
+
+
+def _as_result(r: TrainResult | Mapping) -> TrainResult:
+    return r if isinstance(r, TrainResult) else TrainResult.from_dict(r)
+
+
+def _first_reaching(result: TrainResult, target: float) -> int | None:
+    for e in result.evals:
+        if e.val_accuracy >= target:
+            return int(e.iteration)
+    return None
+
+
+def compare_runs(results: Mapping[str, TrainResult | Mapping], *, reference: str | None = None,
+                 fraction: float = 0.99) -> pd.DataFrame:
+    """One row per run: accuracies and iterations to reach `fraction` of the reference's
+    best accuracy (Smith 2015: CLR reaches fixed-LR accuracy in fewer iterations).
+
+    The reference is `reference`, else the run named "fixed" (or whose name contains
+    "fixed"), else the first run. `speedup` = reference's iterations / the run's."""
+    if not results:
+        return pd.DataFrame(columns=[
+            "final_val_accuracy", "best_val_accuracy", "best_iteration", "iterations",
+            "stop_reason", "elapsed_s", "target_accuracy", "iters_to_target", "speedup",
+            "is_reference"])
+    if not 0 < fraction <= 1:
+        raise ConfigError(f"fraction must be in (0, 1], got {fraction!r}")
+    runs = {name: _as_result(r) for name, r in results.items()}
+    if reference is None:
+        reference = "fixed" if "fixed" in runs else next(
+            (n for n in runs if "fixed" in n.lower()), next(iter(runs)))
+    elif reference not in runs:
+        raise ConfigError(f"reference {reference!r} is not one of the runs {sorted(runs)}")
+    ref_best = runs[reference].best_val_accuracy
+    target = ref_best * fraction if ref_best is not None else None
+    ref_iters = _first_reaching(runs[reference], target) if target is not None else None
+
+    rows = []
+    for name, r in runs.items():
+        iters = _first_reaching(r, target) if target is not None else None
+        rows.append({
+            "run": name,
+            "final_val_accuracy": r.final_val_accuracy,
+            "best_val_accuracy": r.best_val_accuracy,
+            "best_iteration": r.best_iteration,
+            "iterations": r.completed_iterations,
+            "stop_reason": r.stop_reason,
+            "elapsed_s": r.elapsed_s,
+            "target_accuracy": target,
+            "iters_to_target": iters,
+            "speedup": (ref_iters / iters) if ref_iters and iters else None,
+            "is_reference": name == reference,
+        })
+    df = pd.DataFrame(rows).set_index("run")
+    for col in ("final_val_accuracy", "best_val_accuracy", "elapsed_s", "target_accuracy",
+                "speedup"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    for col in ("best_iteration", "iters_to_target"):
+        df[col] = pd.array(df[col].tolist(), dtype="Int64")
+    return df

@@ -1,0 +1,444 @@
+"""The training step the range test and training share, so they cannot disagree.
+
+One place splits batches (pairs, dicts with the usual keys, or the caller's
+``batch_to_inputs``), moves them to the device, runs forward and backward under the one
+mixed-precision policy (`precision_for`), accumulates gradients, restarts the loader at
+the end of an epoch, evaluates, and decides when a run stops (cancel, loader exhausted,
+non-finite loss, divergence). A range test and a training differ only in what they do
+around each update (`drive`'s ``before_step`` / ``after_step``): the sweep's LR and
+smoothing, or the schedule and its records.
+
+The plain path (no accumulation, no AMP, no accuracy count) is kept as close to a bare
+training loop as Python allows, one ``loss.item()`` per update and no per-step copies;
+``bench/range_overhead.py`` measures it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .device import amp_available, amp_dtype, pick_device
+from .errors import ConfigError
+
+__all__ = [
+    "Batches",
+    "DivergenceCheck",
+    "LoaderExhausted",
+    "Precision",
+    "Stepper",
+    "check_val_loader",
+    "count_correct",
+    "drive",
+    "evaluate",
+    "model_device",
+    "mover",
+    "precision_for",
+    "resolve_device",
+    "split_batch",
+]
+
+_PAIR_TYPES = (tuple, list)
+_X_KEYS = ("x", "input", "inputs", "image", "images", "data")
+_Y_KEYS = ("y", "label", "labels", "target", "targets")
+
+
+# ------------------------------------------------------------------ batches, devices
+
+
+def split_batch(batch):
+    """(inputs, targets) from a tuple/list (x, y, ...) or a dict with usual keys."""
+    if isinstance(batch, _PAIR_TYPES):
+        if len(batch) < 2:
+            raise ConfigError("a batch tuple/list needs (inputs, targets); pass batch_to_inputs")
+        return batch[0], batch[1]
+    if isinstance(batch, dict):
+        x = next((batch[k] for k in _X_KEYS if k in batch), None)
+        y = next((batch[k] for k in _Y_KEYS if k in batch), None)
+        if x is None or y is None:
+            raise ConfigError(
+                f"dict batch needs one of {_X_KEYS} and one of {_Y_KEYS}, got keys "
+                f"{sorted(batch)}; pass batch_to_inputs"
+            )
+        return x, y
+    raise ConfigError(
+        f"unsupported batch type {type(batch).__name__}; pass batch_to_inputs(batch) -> (x, y)"
+    )
+
+
+def mover(device: torch.device) -> Callable:
+    """A function moving tensors (or containers of them) to ``device``; a no-op for
+    tensors already there."""
+
+    def move(obj):
+        if isinstance(obj, Tensor):
+            return obj if obj.device == device else obj.to(device, non_blocking=True)
+        if isinstance(obj, dict):
+            return {k: move(v) for k, v in obj.items()}
+        if isinstance(obj, _PAIR_TYPES):
+            return type(obj)(move(v) for v in obj)
+        return obj
+
+    return move
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Where the model's first parameter (or buffer) lives; CPU for an empty model."""
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
+    return torch.device("cpu")
+
+
+def resolve_device(device, model: torch.nn.Module) -> torch.device:
+    """``device`` (checked by `pick_device`), or where the model already is when None."""
+    if device is None:
+        return model_device(model)
+    dev = pick_device(device)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    return dev
+
+
+class LoaderExhausted(Exception):
+    """A loader that cannot be restarted (a one-shot iterator) ran out mid-run."""
+
+
+class Batches:
+    """Endless batches from ``loader``: restarted at the end of each epoch, because a
+    run may be longer than one. A loader that yields nothing on a restart is spent
+    (`LoaderExhausted`); one that never yielded a batch is a `ConfigError`."""
+
+    __slots__ = ("_it", "loader", "served")
+
+    def __init__(self, loader: Iterable) -> None:
+        self.loader = loader
+        self._it = iter(loader)
+        self.served = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            batch = next(self._it)
+        except StopIteration:
+            self._it = iter(self.loader)
+            try:
+                batch = next(self._it)
+            except StopIteration:
+                if not self.served:
+                    raise ConfigError(
+                        "the loader yielded no batches (a data set smaller than one batch "
+                        "with drop_last?)"
+                    ) from None
+                raise LoaderExhausted(f"the loader ran out after {self.served} batches") from None
+        self.served += 1
+        return batch
+
+
+def _batch_size(y) -> int:
+    if isinstance(y, Tensor):
+        return int(y.shape[0]) if y.ndim else 1
+    return len(y)
+
+
+def count_correct(out, y) -> Tensor | None:
+    """Right answers in a batch, as a device tensor: argmax over classes for integer
+    targets, the logit's sign for binary float targets (0/1); None if neither fits."""
+    if not isinstance(out, Tensor) or not isinstance(y, Tensor):
+        return None
+    if out.ndim >= 2 and out.shape[1] > 1 and not y.is_floating_point() and y.ndim == out.ndim - 1:
+        return (out.argmax(1) == y).sum()
+    if y.is_floating_point() and out.shape == y.shape:
+        return ((out > 0) == (y > 0.5)).sum()
+    return None
+
+
+# ---------------------------------------------------------------------- precision
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How one run computes: ``dtype`` is the autocast type, None for full precision."""
+
+    device_type: str
+    dtype: torch.dtype | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.dtype is not None
+
+    @property
+    def label(self) -> str | None:
+        """"bfloat16" / "float16", or None without AMP (what results record)."""
+        return None if self.dtype is None else str(self.dtype).removeprefix("torch.")
+
+    def autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
+
+    def scaler(self) -> torch.amp.GradScaler | None:
+        """A loss scaler for float16 (its gradients underflow); bfloat16 needs none."""
+        if self.dtype == torch.float16:
+            return torch.amp.GradScaler(self.device_type)
+        return None
+
+
+def precision_for(device: torch.device, amp: bool) -> Precision:
+    """The one mixed-precision policy, so an LR found by a range test is trained at the
+    precision it was found at: with ``amp`` requested, CUDA autocasts to bfloat16 where
+    the GPU has it (no loss scaling) and float16 with a GradScaler elsewhere, MPS to
+    float16 where torch supports it; a CPU stays in float32 (bfloat16 autocast there is
+    usually slower than float32, see `device.amp_available`)."""
+    device = torch.device(device)
+    if amp and amp_available(device):
+        return Precision(device.type, amp_dtype(device))
+    return Precision(device.type)
+
+
+# ------------------------------------------------------------------------ the step
+
+
+class Stepper:
+    """One optimizer update per `step()` call: batches, split, device move, forward
+    under the precision policy, (scaled) backward over ``accumulation_steps``
+    micro-batches, optimizer step. Returns the loss (mean over micro-batches) as a
+    Python float: one device sync per update. With ``count_correct`` the update's
+    accuracy is left in ``accuracy`` (NaN when the task is not classification)."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        loss_fn: Callable,
+        loader: Iterable,
+        *,
+        device: torch.device,
+        precision: Precision,
+        accumulation_steps: int = 1,
+        batch_to_inputs: Callable | None = None,
+        count_correct: bool = False,
+    ) -> None:
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.batches = Batches(loader)
+        self.device = device
+        self.precision = precision
+        self.scaler = precision.scaler()
+        self.accumulation_steps = accumulation_steps
+        self.split = batch_to_inputs if batch_to_inputs is not None else split_batch
+        self.fast_split = batch_to_inputs is None
+        self.move = mover(device)
+        self.count_correct = count_correct
+        self.accuracy = math.nan
+        plain = accumulation_steps == 1 and not precision.enabled and not count_correct
+        self.step: Callable[[], float] = self._plain_step if plain else self._full_step
+
+    def _plain_step(self) -> float:
+        """The bare-loop path: nothing here that a hand-written loop lacks."""
+        batch = next(self.batches)
+        if self.fast_split and type(batch) in _PAIR_TYPES and len(batch) >= 2:
+            x, y = batch[0], batch[1]
+        else:
+            x, y = self.split(batch)
+        dev = self.device
+        if type(x) is not Tensor or x.device != dev:
+            x = self.move(x)
+        if type(y) is not Tensor or y.device != dev:
+            y = self.move(y)
+        self.optimizer.zero_grad()
+        loss = self.loss_fn(self.model(x), y)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def _full_step(self) -> float:
+        n_micro = self.accumulation_steps
+        scaler = self.scaler
+        total = right = None
+        seen = 0
+        classified = self.count_correct
+        self.optimizer.zero_grad()
+        for _ in range(n_micro):
+            x, y = self.split(next(self.batches))
+            x, y = self.move(x), self.move(y)
+            with self.precision.autocast():
+                out = self.model(x)
+                loss = self.loss_fn(out, y)
+            if classified:
+                c = count_correct(out, y)
+                classified = c is not None
+                if classified:
+                    right = c if right is None else right + c
+                    seen += _batch_size(y)
+            if n_micro > 1:
+                loss = loss / n_micro
+            (scaler.scale(loss) if scaler is not None else loss).backward()
+            total = loss.detach() if total is None else total + loss.detach()
+        if scaler is not None:
+            scaler.step(self.optimizer)
+            scaler.update()
+        else:
+            self.optimizer.step()
+        if classified:  # one sync for both numbers
+            loss_value, n_right = torch.stack([total.float(), right.float()]).tolist()
+            self.accuracy = n_right / seen
+            return loss_value
+        self.accuracy = math.nan
+        return total.item()
+
+
+# ----------------------------------------------------------------------- evaluation
+
+
+def check_val_loader(val_loader) -> None:
+    """Refuse a validation loader that is not iterable or visibly empty, before training."""
+    if val_loader is None:
+        return
+    if not isinstance(val_loader, Iterable):
+        raise ConfigError("val_loader must be an iterable of batches")
+    if hasattr(val_loader, "__len__") and len(val_loader) == 0:
+        raise ConfigError("val_loader has no batches")
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module,
+    val_loader: Iterable,
+    loss_fn: Callable,
+    *,
+    device: torch.device,
+    precision: Precision,
+    batch_to_inputs: Callable | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[float, float] | None:
+    """(val_loss, val_accuracy): means over the whole loader in eval mode (the mode is
+    restored). Accuracy is NaN when the task is not classification, both are NaN for a
+    loader that yields nothing. None when ``should_stop()`` turns true between batches:
+    a long validation pass must not hold up a cancel. Sums stay on the device, so there
+    is one sync per pass, not per batch."""
+    split = batch_to_inputs if batch_to_inputs is not None else split_batch
+    move = mover(device)
+    was_training = model.training
+    model.eval()
+    loss_sum = correct = None
+    count = 0
+    classified = True
+    try:
+        for batch in val_loader:
+            if should_stop is not None and should_stop():
+                return None
+            x, y = split(batch)
+            x, y = move(x), move(y)
+            with precision.autocast():
+                out = model(x)
+                loss = loss_fn(out, y)
+            bs = _batch_size(y)
+            weighted = loss.detach().float() * bs
+            loss_sum = weighted if loss_sum is None else loss_sum + weighted
+            count += bs
+            c = count_correct(out, y) if classified else None
+            classified = c is not None
+            if classified:
+                correct = c if correct is None else correct + c
+    finally:
+        model.train(was_training)
+    if count == 0:
+        return math.nan, math.nan
+    if classified:
+        total, right = torch.stack([loss_sum, correct.float()]).tolist()
+        return total / count, right / count
+    return float(loss_sum.item()) / count, math.nan
+
+
+# ------------------------------------------------------------------- stopping rules
+
+
+class DivergenceCheck:
+    """Whether a loss curve has run away, for losses of any sign.
+
+    Called with each new value (the range test's smoothed loss, or a training's batch
+    loss), from the first one on. ``relative_to="best"`` (fastai's rule for the range
+    test) compares with the lowest value so far, ``"first"`` (training) with the first.
+    With a positive reference the test is exactly ``value > threshold * reference``.
+    With a reference <= 0 a ratio means nothing, so the allowed rise is measured in the
+    loss's own scale: ``value - reference > (threshold - 1) * max(|reference|, |first|)``.
+    A curve that is exactly 0 throughout has no scale; ``note`` then says the test could
+    not run."""
+
+    __slots__ = ("best", "first", "relative_to", "threshold", "unscaled")
+
+    def __init__(self, threshold: float, relative_to: str = "best") -> None:
+        self.threshold = threshold
+        self.relative_to = relative_to
+        self.best = math.inf
+        self.first = math.nan
+        self.unscaled = False
+
+    def __call__(self, value: float) -> bool:
+        if self.first != self.first:  # NaN: this is the first value
+            self.first = value
+        if value < self.best:
+            self.best = value
+            return False
+        ref = self.best if self.relative_to == "best" else self.first
+        if ref > 0:
+            return value > self.threshold * ref
+        scale = max(abs(ref), abs(self.first))
+        if scale == 0:
+            self.unscaled = True
+            return False
+        return value - ref > (self.threshold - 1.0) * scale
+
+    @property
+    def note(self) -> str:
+        if self.unscaled and self.best == 0 and self.first == 0:
+            return "the divergence test could not run: the loss was exactly 0, so no rise is measurable"
+        return ""
+
+
+def drive(
+    stepper: Stepper,
+    num_iter: int,
+    *,
+    after_step: Callable[[int, float], str | None],
+    before_step: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    eval_every: int = 0,
+    on_eval: Callable[[int], None] | None = None,
+) -> str:
+    """Run up to ``num_iter`` updates and return why the run stopped.
+
+    Each update: the cancel check (before anything, so a cancel lands within one update),
+    ``before_step(i)`` (set the LR), the update, ``after_step(i, loss)`` (record, emit,
+    return a stop reason or None). A non-finite loss stops the run after it is recorded.
+    ``on_eval(done)`` runs after every ``eval_every``-th update and after the last one
+    (``eval_every`` 0: never). Stop reasons: "completed", "cancelled",
+    "loader exhausted", "non-finite loss" or what ``after_step`` returned."""
+    isfinite = math.isfinite
+    step = stepper.step
+    for i in range(num_iter):
+        if should_stop is not None and should_stop():
+            return "cancelled"
+        if before_step is not None:
+            before_step(i)
+        try:
+            loss = step()
+        except LoaderExhausted:
+            return "loader exhausted"
+        reason = after_step(i, loss)
+        if reason is None and not isfinite(loss):
+            reason = "non-finite loss"
+        if reason is not None:
+            return reason
+        done = i + 1
+        if eval_every and (done % eval_every == 0 or done == num_iter):
+            on_eval(done)
+    return "completed"

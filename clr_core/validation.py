@@ -1,0 +1,96 @@
+"""Typed checks for user input, each raising `ConfigError` with the field's name.
+
+Library calls, run configs and the CLI all check their fields here, once per path, so
+one bad value reads the same everywhere ("num_iter must be an integer >= 10, got 5")
+and ``True`` is never taken for 1. Schedule parameters are the schedule package's own
+(`ScheduleError`).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = [
+    "check_callable",
+    "check_choice",
+    "check_int",
+    "check_lr_range",
+    "check_number",
+    "check_probability",
+    "renamed_keywords",
+]
+
+
+def check_number(name: str, value: Any, *, lo: float | None = None, hi: float | None = None,
+                 lo_open: bool = False, hi_open: bool = False) -> float:
+    """A finite real number within [lo, hi] (``lo_open`` / ``hi_open``: strict bounds)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ConfigError(f"{name} must be finite, got {value!r}")
+    if lo is not None and (v < lo or (lo_open and v == lo)):
+        raise ConfigError(f"{name} must be {'>' if lo_open else '>='} {lo:g}, got {value!r}")
+    if hi is not None and (v > hi or (hi_open and v == hi)):
+        raise ConfigError(f"{name} must be {'<' if hi_open else '<='} {hi:g}, got {value!r}")
+    return v
+
+
+def check_probability(name: str, value: Any) -> float:
+    """A number in [0, 1): a smoothing factor, a momentum."""
+    return check_number(name, value, lo=0.0, hi=1.0, hi_open=True)
+
+
+def check_int(name: str, value: Any, *, lo: int | None = None) -> int:
+    """An integer (not a bool, not a float that happens to be whole) >= ``lo``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    if lo is not None and value < lo:
+        raise ConfigError(f"{name} must be an integer >= {lo}, got {value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value: Any, choices: Iterable[str] | Mapping[str, Any]) -> str:
+    """One of ``choices`` (a mapping's keys); the message lists them."""
+    options = list(choices)
+    if not isinstance(value, str) or value not in options:
+        raise ConfigError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
+    return value
+
+
+def check_callable(name: str, value: Any) -> Callable | None:
+    """None, or something callable."""
+    if value is not None and not callable(value):
+        raise ConfigError(f"{name} must be callable, got {type(value).__name__}")
+    return value
+
+
+def check_lr_range(start_lr: Any, end_lr: Any, *, start_name: str = "start_lr",
+                   end_name: str = "end_lr") -> tuple[float, float]:
+    """Two positive LRs, the first strictly below the second."""
+    lo = check_number(start_name, start_lr, lo=0.0, lo_open=True)
+    hi = check_number(end_name, end_lr, lo=0.0, lo_open=True)
+    if lo >= hi:
+        raise ConfigError(f"{start_name} ({lo:g}) must be below {end_name} ({hi:g})")
+    return lo, hi
+
+
+def renamed_keywords(func: str, kwargs: dict[str, Any], renames: Mapping[str, str]) -> dict:
+    """Old keyword names still accepted, with a DeprecationWarning naming the new one.
+
+    Returns the new-name values found (``{new: value}``); an unknown keyword is a
+    TypeError, as Python would raise it."""
+    out = {}
+    for key, value in kwargs.items():
+        if key not in renames:
+            raise TypeError(f"{func}() got an unexpected keyword argument {key!r}")
+        new = renames[key]
+        warnings.warn(f"{func}(): {key!r} is now called {new!r}", DeprecationWarning, stacklevel=3)
+        out[new] = value
+    return out
