@@ -1,5 +1,6 @@
-"""Runs: every finished, cancelled or failed job from the run store, surviving restarts.
-Filter, overlay several, reopen one exactly as it finished, rename, delete, download."""
+"""Runs: every job from the run store, surviving restarts, and the runs other processes
+are recording there, drawn live. Filter, overlay several, reopen one exactly as it
+finished, rename, delete, download."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from clr_core.errors import StoreError
 from clr_core.experiments import PRIMARY_METHOD
 from clr_core.plots import Curve, sweep_figure
 from ui.jobs import run_store
+from ui.live_runs import show_live_run, watch_runs
 from ui.nav import ensure_app_entry
 from ui.results import (
     curve_frame,
@@ -28,11 +30,13 @@ from ui.state import default, keep_valid
 ensure_app_entry()
 
 st.title("🗂️ Runs")
-st.caption("Every range test, sweep and training that ended — kept in a SQLite file "
-           "(CLR_STUDIO_DB), so they survive restarts.")
+st.caption("Every range test, sweep and training — kept in a SQLite file (CLR_STUDIO_DB), so "
+           "they survive restarts. Runs that a script or the CLI records there "
+           "(`record=` / `--record`) appear at once and can be watched live.")
 store = run_store()
 
 all_runs = store.list_runs()
+watch_runs(store, {r.id for r in all_runs if r.status == "running"})
 if not all_runs:
     st.info("No runs yet. Finished, cancelled and failed jobs appear here.", icon="🗂️")
     st.stop()
@@ -113,7 +117,9 @@ st.caption(f"{run.kind} · {run.status} · {run.dataset or '—'} · "
 if run.error:
     st.error(f"This run failed: {run.error}", icon="🚫")
 res = run.result or {}
-if run.kind == "range_test" and "range_test" in res:
+if run.status == "running":  # recorded by another process: drawn live from the store
+    show_live_run(store, run, key="runs.live")
+elif run.kind == "range_test" and "range_test" in res:
     show_range_test(res["range_test"], key="runs.one")
     show_suggestions(res["range_test"])
 elif run.kind == "sweep":

@@ -103,12 +103,19 @@ class SeriesCache:
 def job_series(job_id: str) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     """Columns of a job's events by (event kind, curve label), as float arrays (None as
     NaN), reading only the events that are new since the last poll."""
+    return cached_series(job_id, lambda since: registry().events(job_id, since))
+
+
+def cached_series(key: str, read: Callable[[int], tuple[list[dict], int]]
+                  ) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """`job_series` for any append-only event source: `read(offset) -> (new, offset)`
+    (a job in this server, or a run another process records to the store)."""
     caches: dict[str, SeriesCache] = st.session_state.setdefault("series_caches", {})
-    cache = caches.pop(job_id, None) or SeriesCache()
-    caches[job_id] = cache  # newest last; finished jobs' columns leave with the oldest
+    cache = caches.pop(key, None) or SeriesCache()
+    caches[key] = cache  # newest last; finished jobs' columns leave with the oldest
     while len(caches) > SERIES_CACHED:
         caches.pop(next(iter(caches)))
-    new, cache.offset = registry().events(job_id, cache.offset)
+    new, cache.offset = read(cache.offset)
     for event in new:
         cache.add(event)
     return {key: {name: np.asarray(col, dtype=float) for name, col in cols.items()}

@@ -1,0 +1,70 @@
+"""AppTest of the Runs page on runs another process records: listed while running, the
+curve grows as events arrive, and the finished run is drawn with its suggestions."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from apptest_helpers import chart_traces, open_page
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from clr_core.range_test import run_range_test
+from clr_core.recorder import RunRecorder
+from clr_core.store import RunStore
+
+
+def _wait_flushed(store, run_id, n, timeout=10):
+    deadline = time.monotonic() + timeout
+    while store.read_events(run_id)[1] < n:
+        assert time.monotonic() < deadline, "the recorder did not flush"
+        time.sleep(0.05)
+
+
+def _smoothed_points(at) -> int:
+    traces = chart_traces(at, "range-test")
+    return len(next(t for t in traces if t.get("name") == "loss (smoothed)")["x"])
+
+
+def test_a_running_range_test_grows_then_shows_its_suggestions():
+    torch.manual_seed(0)
+    x = torch.randn(128, 4)
+    y = (x[:, 0] > 0).long()
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    steps = []
+    final = run_range_test(model, opt, nn.CrossEntropyLoss(), loader, start_lr=1e-4,
+                           end_lr=10.0, num_iter=60, callback=steps.append)
+
+    store = RunStore()
+    rec = RunRecorder("range_test", {"model": "Linear", "dataset": "TensorDataset",
+                                     "mode": "exp", "num_iter": 60},
+                      label="live from a script", store=store, flush_s=0.05)
+    for event in steps[:10]:
+        rec(event)
+    _wait_flushed(store, rec.run_id, 10)
+
+    at = open_page("pages/runs.py")
+    listed = at.dataframe[0].value
+    assert listed.loc[listed["id"] == rec.run_id, "status"].item() == "running"
+    at.multiselect(key="runs.open").set_value([rec.run_id]).run()
+    assert not at.exception, at.exception
+    assert _smoothed_points(at) == 10
+    assert any("10 of 60 iterations" in c.value for c in at.caption)
+
+    for event in steps[10:30]:
+        rec(event)
+    _wait_flushed(store, rec.run_id, 30)
+    at.run()  # what the fragment's polling does in the browser
+    assert _smoothed_points(at) == 30
+
+    rec.finish("done", {"kind": "range_test", "range_test": final.to_dict(),
+                        "headline": "finished", "iters_per_epoch": 8})
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[1].value
+    assert set(table["method"]) == set(final.suggestions)
+    assert _smoothed_points(at) == final.iterations
+    assert not any("another process" in c.value for c in at.caption)
