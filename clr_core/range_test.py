@@ -153,6 +153,8 @@ def run_range_test(
     restore: bool = True,
     amp: bool = False,
     seed: int | None = None,
+    record: str | None = None,
+    store=None,
     **deprecated,
 ) -> RangeTestResult:
     """Sweep the LR over ``num_iter`` optimizer steps and return the loss curve.
@@ -165,10 +167,17 @@ def run_range_test(
     ``amp`` follows `loop.precision_for`, the same policy as training.
     ``seed`` seeds torch inside a forked RNG, so the caller's RNG is left alone.
     The old keyword names ``val_every`` and ``callback`` still work, with a warning.
+    ``record=NAME`` saves the run under that name to the run store (``store``: a
+    ``RunStore`` or path; default ``$CLR_STUDIO_DB``) while it runs, for the app's Runs page.
     """
     renamed = renamed_keywords("run_range_test", deprecated, _RENAMED)
     eval_every = renamed.get("eval_every", eval_every)
     emit = renamed.get("emit", emit)
+    if record is not None:  # saved live to the run store as it runs: clr_core.recorder
+        arguments = {k: v for k, v in locals().items() if k not in ("deprecated", "renamed")}
+        from .recorder import record_call
+
+        return record_call("range_test", run_range_test, arguments)
     if not isinstance(model, torch.nn.Module):
         raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):

@@ -81,7 +81,8 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
                  should_stop: Callable[[], bool] | None = None,
                  batch_to_inputs: Callable[[Any], tuple[Any, Any]] | None = None,
                  amp: bool = False, diverge_threshold: float | None = None,
-                 accumulation_steps: int = 1, **deprecated) -> TrainResult:
+                 accumulation_steps: int = 1, record: str | None = None, store=None,
+                 **deprecated) -> TrainResult:
     """Train for `num_iter` updates, the LR (and momentum) set by `schedule` each update.
 
     `schedule`: a Schedule, its dict, or None (the optimizer's lr stays). `device=None`
@@ -93,10 +94,17 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     before every update), "non-finite loss", "diverged" (a loss above
     `diverge_threshold` x the first loss, when set: BatchNorm nets can blow up to 1e20
     without reaching inf) or "loader exhausted" (a one-shot iterator ran out).
-    The old keyword names `callback` and `diverge_factor` still work, with a warning."""
+    The old keyword names `callback` and `diverge_factor` still work, with a warning.
+    `record=NAME` saves the run under that name to the run store (`store`: a `RunStore` or
+    path; default `$CLR_STUDIO_DB`) while it runs, for the app's Runs page."""
     renamed = renamed_keywords("run_training", deprecated, _RENAMED)
     emit = renamed.get("emit", emit)
     diverge_threshold = renamed.get("diverge_threshold", diverge_threshold)
+    if record is not None:  # saved live to the run store as it runs: clr_core.recorder
+        arguments = {k: v for k, v in locals().items() if k not in ("deprecated", "renamed")}
+        from .recorder import record_call
+
+        return record_call("train", run_training, arguments)
     num_iter = check_int("num_iter", num_iter, lo=1)
     eval_every = 0 if eval_every is None else check_int("eval_every", eval_every, lo=0)
     if diverge_threshold is not None:

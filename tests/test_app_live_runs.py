@@ -36,7 +36,7 @@ def test_a_running_range_test_grows_then_shows_its_suggestions():
     loader = DataLoader(TensorDataset(x, y), batch_size=16)
     steps = []
     final = run_range_test(model, opt, nn.CrossEntropyLoss(), loader, start_lr=1e-4,
-                           end_lr=10.0, num_iter=60, callback=steps.append)
+                           end_lr=10.0, num_iter=60, emit=steps.append)
 
     store = RunStore()
     rec = RunRecorder("range_test", {"model": "Linear", "dataset": "TensorDataset",

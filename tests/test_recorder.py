@@ -48,10 +48,8 @@ def store(tmp_path):
 def test_recorded_range_test_is_the_record_the_app_makes(store):
     model, opt, loss_fn, loader = _objects()
     seen = []
-    result = record_call("range_test", run_range_test, {
-        "record": "my net", "store": store, "model": model, "optimizer": opt,
-        "loss_fn": loss_fn, "loader": loader, "start_lr": 1e-4, "end_lr": 10.0,
-        "num_iter": 40, "emit": seen.append})
+    result = run_range_test(model, opt, loss_fn, loader, start_lr=1e-4, end_lr=10.0,
+                            num_iter=40, emit=seen.append, record="my net", store=store)
     assert isinstance(result, RangeTestResult)
     (summary,) = store.list_runs()
     run = store.load_run(summary.id)
@@ -73,10 +71,8 @@ def test_recorded_range_test_is_the_record_the_app_makes(store):
 
 def test_recorded_training_is_tagged_like_a_job_curve(store):
     model, opt, loss_fn, loader = _objects()
-    record_call("train", run_training, {
-        "record": "mine", "store": store, "model": model, "optimizer": opt,
-        "loss_fn": loss_fn, "train_loader": loader, "num_iter": 12, "eval_every": 6,
-        "val_loader": loader, "schedule": {"policy": "fixed", "lr": 0.05}})
+    run_training(model, opt, loss_fn, loader, num_iter=12, eval_every=6, val_loader=loader,
+                 schedule={"policy": "fixed", "lr": 0.05}, record="mine", store=store.path)
     run = store.load_run(store.list_runs()[0].id)
     assert run.kind == "train" and run.status == "done"
     assert run.config["schedule"] == {"policy": "fixed", "lr": 0.05}
@@ -85,6 +81,24 @@ def test_recorded_training_is_tagged_like_a_job_curve(store):
     assert {e["curve"] for e in run.events} == {"mine"}
     assert sum(e["kind"] == "step" for e in run.events) == 12
     assert run.headline.startswith("best: mine")
+
+
+def test_without_record_nothing_is_written(store, monkeypatch):
+    monkeypatch.setenv("CLR_STUDIO_DB", str(store.path))
+    model, opt, loss_fn, loader = _objects()
+    run_range_test(model, opt, loss_fn, loader, num_iter=20)
+    run_training(model, opt, loss_fn, loader, num_iter=5)
+    assert store.list_runs() == []
+    assert not any(t.name.startswith("clr-record") for t in threading.enumerate())
+
+
+def test_record_call_saves_under_the_default_store(store, monkeypatch):
+    monkeypatch.setenv("CLR_STUDIO_DB", str(store.path))
+    model, opt, loss_fn, loader = _objects()
+    record_call("range_test", run_range_test, {
+        "record": "default store", "model": model, "optimizer": opt, "loss_fn": loss_fn,
+        "loader": loader, "num_iter": 15})
+    assert [r.label for r in store.list_runs()] == ["default store"]
 
 
 def test_events_reach_the_store_while_the_run_goes(store):
