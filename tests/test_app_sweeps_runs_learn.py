@@ -1,4 +1,4 @@
-"""AppTest tests of the sweeps, runs and learn pages, and runs surviving a restart."""
+"""AppTest tests of the sweeps and runs pages, and runs surviving a restart (learn: test_app_learn)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 from apptest_helpers import chart_traces, open_page, run_until_done, save_run_in_another_process
-
-from clr_core.lessons import LESSONS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,18 +49,6 @@ def test_a_run_survives_a_restart_and_reopens_with_the_same_numbers(tmp_path):
     assert shown == {m: (s["base_lr"], s["max_lr"]) for m, s in saved["suggestions"].items()}
     traces = chart_traces(at, "range-test")
     assert any(t.get("name") == "loss (smoothed)" for t in traces)
-
-
-@pytest.mark.parametrize("lesson", [lsn.key for lsn in LESSONS])
-def test_each_lesson_demo_runs(lesson):
-    at = open_page("pages/learn.py", timeout=180)
-    at.radio(key="learn.lesson").set_value(lesson).run()
-    demo_button = [b for b in at.button if b.key == f"btn.learn.run.{lesson}"]
-    if demo_button:
-        demo_button[0].click().run()
-    assert not at.exception, at.exception
-    assert not at.error
-    assert len(at.get("plotly_chart")) >= 1
 
 
 def test_seed_sweep_shows_each_methods_spread():

@@ -1,0 +1,16 @@
+"""Guided lessons: each explains one idea from a paper, states one of its claims, and lets the
+reader move its controls and see the answer at once (closed-form lessons) or in a few seconds
+(lessons that train a small network on digits). The Learn page only draws what they return."""
+
+from clr_core.lessons.catalogue import CLAIM_CHECKS, LESSONS, lesson_by_key
+from clr_core.lessons.model import (
+    Claim,
+    Control,
+    Lesson,
+    LessonView,
+    query_from_values,
+    values_from_query,
+)
+
+__all__ = ["CLAIM_CHECKS", "LESSONS", "Claim", "Control", "Lesson", "LessonView",
+           "lesson_by_key", "query_from_values", "values_from_query"]
