@@ -70,7 +70,7 @@ def _view_range_test(values, on_run: Callable | None = None) -> LessonView:
 
 
 def _view_policies(values, on_run: Callable | None = None) -> LessonView:
-    common = {"base_lr": values["base_lr"], "max_lr": max(values["max_lr"], values["base_lr"]),
+    common = {"base_lr": values["base_lr"], "max_lr": values["max_lr"],
               "step_size_up": int(values["step_size"])}
     k = np.arange(int(values["step_size"]) * 6)
     curves = []
@@ -83,13 +83,13 @@ def _view_policies(values, on_run: Callable | None = None) -> LessonView:
 
 
 def _check_windows(values, on_run: Callable | None = None) -> LessonView:
-    c = training.windows(values["base_lr"], max(values["max_lr"], values["base_lr"]),
+    c = training.windows(values["base_lr"], values["max_lr"],
                          seeds=(0, 1, 2), on_run=on_run)
     return _comparison_view(c, speedup=False)
 
 
 def _view_clr(values, on_run: Callable | None = None) -> LessonView:
-    c = training.clr_vs_fixed(values["base_lr"], max(values["max_lr"], values["base_lr"]),
+    c = training.clr_vs_fixed(values["base_lr"], values["max_lr"],
                               num_iter=int(values["num_iter"]), seeds=_seeds(values),
                               on_run=on_run)
     return _comparison_view(c, speedup=True)

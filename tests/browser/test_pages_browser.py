@@ -1,4 +1,5 @@
-"""Sweeps, runs and learn in a real browser, and a running job found again after a reload."""
+"""Sweeps and runs in a real browser, and a running job found again after a reload (learn:
+test_learn_browser.py)."""
 
 from __future__ import annotations
 
@@ -40,17 +41,6 @@ def test_a_run_saved_by_another_process_reopens_with_the_same_numbers(page, app_
     marker = f"valley: {saved['suggestions']['valley']['max_lr']:.3g}"
     expect(page.get_by_test_id("stPlotlyChart").first.get_by_text(marker)).to_be_visible()
     screenshot(page, "runs_reopened")
-
-
-def test_a_lesson_demo_runs(page, app_url):
-    page.goto(f"{app_url}/learn")
-    wait_idle(page)
-    page.get_by_text("1. Why the learning rate matters").first.click()
-    wait_idle(page)
-    page.get_by_role("button", name="Run the demo").click()
-    expect(page.get_by_text(re.compile("Best validation accuracy"))).to_be_visible(timeout=120_000)
-    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
-    screenshot(page, "learn_lr_matters")
 
 
 def test_a_reload_finds_the_running_job_again(page, app_url):
