@@ -3,6 +3,7 @@ that reopens the lesson exactly as set, the projector style, figure downloads.""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
@@ -50,10 +51,8 @@ def draw_control(lesson: Lesson, control: Control) -> None:
 def lesson_link(query: Mapping[str, str]) -> str:
     """The address of this page with ``query``: what "Copy link" hands out."""
     base = ""
-    try:
+    with contextlib.suppress(AttributeError, RuntimeError):  # no browser (AppTest): a bare query
         base = (st.context.url or "").split("?")[0]
-    except (AttributeError, RuntimeError):
-        pass
     return f"{base}?{urlencode(query)}"
 
 

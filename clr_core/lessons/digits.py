@@ -99,7 +99,7 @@ def _train(schedule_json: str, num_iter: int, seed: int, eval_every: int, optimi
         result = run_training(model, opt, torch.nn.functional.cross_entropy,
                               Batches(x_train, y_train, BENCH["batch_size"], seed),
                               num_iter=num_iter, schedule=sched, val_loader=[(x_val, y_val)],
-                              eval_every=eval_every, device="cpu", diverge_factor=10.0)
+                              eval_every=eval_every, device="cpu", diverge_threshold=10.0)
     return DigitsRun.from_result("", seed, result)
 
 
