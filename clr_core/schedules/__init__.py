@@ -15,7 +15,8 @@ from __future__ import annotations
 
 # isort: off
 # the registry lists policies in import order: the designer's menu order
-from clr_core.schedules import cyclic, windows, one_cycle, cosine, decays, compose  # noqa: F401
+from clr_core.schedules import cyclic, windows, one_cycle, cosine, decays  # noqa: F401
+from clr_core.schedules import warmup, polynomial, wsd, timm_cosine, compose  # noqa: F401
 # isort: on
 from clr_core.schedules.base import Schedule
 from clr_core.schedules.presets import PRESETS, Preset

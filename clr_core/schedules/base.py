@@ -147,6 +147,25 @@ class Schedule:
         """Standalone PyTorch source defining `scheduler` for an `optimizer` in scope."""
         return codegen.schedule_to_code(self)
 
+    def hf_export(self) -> tuple[str, dict[str, Any]] | None:
+        """(name, keyword arguments) of transformers' get_scheduler where it is exact."""
+        return None
+
+    def timm_export(self) -> dict[str, Any] | None:
+        """timm create_scheduler_v2 keyword arguments where timm is exact."""
+        return None
+
+    def conventions(self) -> list[str]:
+        """Where the first and last LR land and what the step counts include, where the
+        libraries disagree; the designer shows these."""
+        return []
+
+    @property
+    def planned_steps(self) -> int | None:
+        """The length the schedule was designed for (a hard end or a total_steps
+        parameter); None for open-ended schedules."""
+        return self.total_steps or self._params.get("total_steps")
+
     def code_body(self) -> str:
         """The code after the header; policies with a standalone form override this.
         The default rebuilds the schedule with clr_core, exact by construction."""

@@ -1,0 +1,166 @@
+"""timm's CosineLRScheduler stepped per update: warm-up, cycles that grow and decay,
+k-decay and seeded LR noise, in timm's float64 arithmetic.
+
+Stepped per update means timm's training loop: `step_update(num_updates=k)` after the
+k-th optimizer update, so the LR after k steps is timm's `_get_lr(k)` plus its noise;
+before the first update it is what the constructor set (warmup_lr_init, or the
+optimizer's lr when there is no warm-up), never noised.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from clr_core.errors import ScheduleError
+from clr_core.schedules.base import Schedule
+from clr_core.schedules.spec import (
+    BOOL,
+    FLOAT,
+    INT,
+    ParamSpec,
+    PolicySpec,
+    at_least_one,
+    lr_param,
+    non_negative,
+    positive,
+)
+
+__all__ = ["TimmCosine"]
+
+SOURCE = ("Ross Wightman, 'PyTorch Image Models' (timm), CosineLRScheduler, 2019-2026; "
+          "Loshchilov & Hutter, 'SGDR', 2017; Zhang et al., 'k-decay', 2020")
+
+_PARAMS = [
+    lr_param("max_lr", 5e-4, "LR at the start of the first cycle (the optimizer's lr in timm)."),
+    ParamSpec("t_initial", 1000, INT, "Steps in the first cosine cycle (timm's t_initial, "
+              "per update).", required=True),
+    lr_param("min_lr", 1e-5, "LR at the end of every cycle (timm's lr_min).", required=False),
+    ParamSpec("warmup_t", 50, INT, "Steps of linear warm-up from warmup_lr_init."),
+    lr_param("warmup_lr_init", 1e-6, "LR at step 0 of the warm-up.", required=False),
+    ParamSpec("warmup_prefix", False, BOOL, "Warm-up before the cycles (True) or inside the "
+              "first cycle's t_initial steps (False, timm's default)."),
+    ParamSpec("cycle_mul", 1.0, FLOAT, "Each cycle is cycle_mul times longer (>= 1)."),
+    ParamSpec("cycle_decay", 1.0, FLOAT, "Peak LR multiplier per cycle (timm's cycle_decay)."),
+    ParamSpec("cycle_limit", 1, INT, "Cycles before the LR stays at min_lr."),
+    ParamSpec("k_decay", 1.0, FLOAT, "k-decay exponent (Zhang et al. 2020): > 1 keeps the LR "
+              "high for longer."),
+    ParamSpec("noise_range_t", None, INT, "First step with LR noise; empty = no noise.",
+              optional=True),
+    ParamSpec("noise_range_end", None, INT, "Step where the noise stops; empty = never.",
+              optional=True),
+    ParamSpec("noise_pct", 0.67, FLOAT, "Noise is resampled until |noise| < noise_pct."),
+    ParamSpec("noise_std", 1.0, FLOAT, "Standard deviation of the noise."),
+    ParamSpec("noise_seed", 42, INT, "Noise at step t is seeded with noise_seed + t."),
+]
+
+
+@lru_cache(maxsize=65536)
+def _noise(seed: int, pct: float, std: float) -> float:
+    """timm's `_calculate_noise` (normal, resampled until |noise| < pct), seeded per step."""
+    import torch  # only schedules with noise need it
+
+    g = torch.Generator()
+    g.manual_seed(seed)
+    while True:
+        noise = torch.randn(1, generator=g).item() * std
+        if abs(noise) < pct:
+            return noise
+
+
+class TimmCosine(Schedule):
+    __slots__ = ()
+    spec = PolicySpec(
+        "timm_cosine", "timm cosine (warm-up, cycles, k-decay, noise)",
+        "timm's CosineLRScheduler stepped per update: linear warm-up from warmup_lr_init, "
+        "cosine cycles of t_initial steps (x cycle_mul each, peak x cycle_decay each) up to "
+        "cycle_limit, k-decay, and seeded LR noise; identical to timm's scheduler.",
+        _PARAMS, source=SOURCE, family="cosine")
+
+    @classmethod
+    def check(cls, p: dict[str, Any]) -> None:
+        n = "timm_cosine"
+        positive(n, p, "max_lr", "cycle_decay", "k_decay", "noise_pct", "noise_std")
+        at_least_one(n, p, "t_initial", "cycle_limit")
+        non_negative(n, p, "min_lr", "warmup_t", "warmup_lr_init", "noise_range_t",
+                     "noise_range_end", "noise_seed")
+        if p["cycle_mul"] < 1:
+            raise ScheduleError(f"{n}: cycle_mul must be >= 1, got {p['cycle_mul']!r}.")
+        if p["min_lr"] > p["max_lr"]:
+            raise ScheduleError(f"{n}: min_lr ({p['min_lr']!r}) must be <= max_lr "
+                                f"({p['max_lr']!r}).")
+        if p["noise_pct"] / p["noise_std"] < 0.05:
+            raise ScheduleError(f"{n}: noise_pct / noise_std must be >= 0.05, or timm resamples "
+                                "the noise almost forever.")
+        if p["noise_range_end"] is not None and p["noise_range_t"] is None:
+            raise ScheduleError(f"{n}: noise_range_end needs noise_range_t (the first noisy "
+                                "step).")
+
+    def _get_lr(self, t: np.ndarray) -> np.ndarray:
+        """timm's `_get_lr`, vectorised."""
+        p = self._params
+        w, t0, mul = p["warmup_t"], p["t_initial"], p["cycle_mul"]
+        warm = p["warmup_lr_init"] + t * ((p["max_lr"] - p["warmup_lr_init"]) / max(w, 1))
+        s = t - w if p["warmup_prefix"] else t
+        if mul != 1:
+            i = np.floor(np.log(1 - s / t0 * (1 - mul)) / math.log(mul)).astype(np.int64)
+            t_i = mul**i * t0
+            t_curr = s - (1 - mul**i) / (1 - mul) * t0
+        else:
+            i = s // t0
+            t_i = t0
+            t_curr = s - (t0 * i)
+        lr_max = p["max_lr"] * p["cycle_decay"] ** i
+        k, lo = p["k_decay"], p["min_lr"]
+        cos = lo + 0.5 * (lr_max - lo) * (1 + np.cos(np.pi * t_curr**k / t_i**k))
+        return np.where(t < w, warm, np.where(i < p["cycle_limit"], cos, lo))
+
+    def _lr(self, k: np.ndarray) -> np.ndarray:
+        p = self._params
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # discarded branches
+            out = self._get_lr(k)
+        start, end = p["noise_range_t"], p["noise_range_end"]
+        if start is not None:
+            noisy = (k >= start) & (k > 0) & ((k < end) if end is not None else True)
+            for j in np.flatnonzero(noisy):
+                noise = _noise(p["noise_seed"] + int(k[j]), p["noise_pct"], p["noise_std"])
+                out[j] = out[j] + out[j] * noise
+        return np.where(k == 0, p["warmup_lr_init"] if p["warmup_t"] else p["max_lr"], out)
+
+    def timm_export(self) -> dict[str, Any]:
+        """create_scheduler_v2 keywords: 'epochs' of one update each, stepped per update,
+        so every count passes through unchanged."""
+        p = self._params
+        args = {"sched": "cosine", "num_epochs": p["t_initial"], "step_on_epochs": False,
+                "updates_per_epoch": 1, "min_lr": p["min_lr"], "warmup_lr": p["warmup_lr_init"],
+                "warmup_epochs": p["warmup_t"], "warmup_prefix": p["warmup_prefix"],
+                "cycle_mul": p["cycle_mul"], "cycle_decay": p["cycle_decay"],
+                "cycle_limit": p["cycle_limit"], "k_decay": p["k_decay"]}
+        if p["noise_range_t"] is not None:
+            ends = [p["noise_range_t"]] + ([p["noise_range_end"]]
+                                           if p["noise_range_end"] is not None else [])
+            args.update(noise=[_fraction_at_most(e, p["t_initial"]) for e in ends],
+                        noise_pct=p["noise_pct"], noise_std=p["noise_std"],
+                        noise_seed=p["noise_seed"])
+        return args
+
+    def conventions(self) -> list[str]:
+        p = self._params
+        where = ("before the cycles (warmup_prefix)" if p["warmup_prefix"]
+                 else "inside the first cycle's t_initial steps")
+        return [f"The warm-up starts at warmup_lr_init ({p['warmup_lr_init']:g}) and runs "
+                f"{where}; the cosine ends at min_lr one step past each cycle, as in timm.",
+                "Stepped per update (timm's step_update(num_updates)); before the first "
+                "update the LR is the constructor's, without noise."]
+
+
+def _fraction_at_most(step: int, total: int) -> float:
+    """A fraction f with f * total rounding to `step` or just below, so timm's
+    `noise_range = f * t_initial` switches the noise on at the same integer step."""
+    f = step / total
+    while f * total > step:
+        f = math.nextafter(f, 0.0)
+    return f

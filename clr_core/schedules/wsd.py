@@ -1,0 +1,107 @@
+"""Warmup-stable-decay (WSD), as Hugging Face transformers' get_wsd_schedule computes it.
+
+The pre-training schedule of MiniCPM (Hu et al. 2024), studied by Hägele et al. (2024),
+who found a 1-sqrt cool-down over 10-20 % of training best; that is this policy's
+default decay shape and timm's, while transformers defaults to cosine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from clr_core.errors import ScheduleError
+from clr_core.schedules.spec import CHOICE, INT, ParamSpec, PolicySpec, lr_param, non_negative
+from clr_core.schedules.warmup import (
+    HF,
+    HFSchedule,
+    max_lr_param,
+    total_steps_param,
+    warmup_steps_param,
+)
+
+__all__ = ["WSD"]
+
+SHAPES = ("linear", "cosine", "1-sqrt")
+SOURCE = (HF + "; Hägele et al., 'Scaling Laws and Compute-Optimal Training Beyond Fixed "
+          "Training Durations', 2024; Hu et al., 'MiniCPM', 2024")
+
+
+def _warmup(shape: str, progress: np.ndarray) -> np.ndarray:
+    if shape == "linear":
+        return progress
+    if shape == "cosine":
+        return 0.5 * (1.0 - np.cos(np.pi * progress))
+    return 1.0 - np.sqrt(1.0 - progress)
+
+
+def _decay(shape: str, progress: np.ndarray) -> np.ndarray:
+    if shape == "linear":
+        return 1.0 - progress
+    if shape == "cosine":  # transformers' num_cycles=0.5: pi * 0.5 * 2.0 == pi exactly
+        return 0.5 * (1.0 + np.cos(np.pi * 0.5 * 2.0 * progress))
+    return 1.0 - np.sqrt(progress)
+
+
+class WSD(HFSchedule):
+    __slots__ = ()
+    hf_name = "warmup_stable_decay"
+    spec = PolicySpec(
+        "wsd", "Warmup-stable-decay (WSD)",
+        "Warm up to max_lr, hold it, then cool down to min_lr over the last decay_steps: "
+        "transformers' get_wsd_schedule. Hägele et al. (2024) found a 1-sqrt cool-down over "
+        "10-20 % of training matches cosine and lets a run be extended without restarting.",
+        [max_lr_param(3e-4), total_steps_param(10_000), warmup_steps_param(500),
+         ParamSpec("decay_steps", 2000, INT, "Steps of the final cool-down, inside total_steps "
+                   "(20 % here; Hägele et al.: 10-20 %).", required=True),
+         lr_param("min_lr", 0.0, "LR after the cool-down; the warm-up also starts here "
+                  "(transformers' min_lr_ratio x max_lr).", required=False),
+         ParamSpec("warmup_shape", "linear", CHOICE, "Shape of the warm-up.", choices=SHAPES),
+         ParamSpec("decay_shape", "1-sqrt", CHOICE, "Shape of the cool-down (transformers' "
+                   "default is cosine; 1-sqrt is Hägele et al.'s best and timm's default).",
+                   choices=SHAPES)],
+        source=SOURCE, family="warm-up + decay")
+
+    @classmethod
+    def check(cls, p: dict[str, Any]) -> None:
+        cls._check_steps(p)
+        non_negative("wsd", p, "min_lr")
+        if p["decay_steps"] < 1:
+            raise ScheduleError(f"wsd: decay_steps must be an integer >= 1, got "
+                                f"{p['decay_steps']!r}.")
+        if p["warmup_steps"] + p["decay_steps"] > p["total_steps"]:
+            raise ScheduleError(f"wsd: warmup_steps + decay_steps ({p['warmup_steps']} + "
+                                f"{p['decay_steps']}) must be <= total_steps "
+                                f"({p['total_steps']}).")
+        if p["min_lr"] >= p["max_lr"]:
+            raise ScheduleError(f"wsd: min_lr ({p['min_lr']!r}) must be < max_lr "
+                                f"({p['max_lr']!r}).")
+
+    def _factor(self, k: np.ndarray) -> np.ndarray:
+        p = self._params
+        w, d = p["warmup_steps"], p["decay_steps"]
+        stable = p["total_steps"] - w - d
+        ratio = p["min_lr"] / p["max_lr"]
+        up = _warmup(p["warmup_shape"], k.astype(np.float64) / float(max(1, w)))
+        up = np.maximum(0.0, up * (1.0 - ratio) + ratio)
+        progress = (k - w - stable).astype(np.float64) / float(max(1, d))
+        down = np.maximum(0.0, _decay(p["decay_shape"], progress) * (1.0 - ratio) + ratio)
+        return np.select([k < w, k < w + stable, k < w + stable + d], [up, 1.0, down], ratio)
+
+    def hf_export(self) -> tuple[str, dict[str, Any]]:
+        name, args = super().hf_export()
+        p = self._params
+        return name, {**args, "scheduler_specific_kwargs": {
+            "num_decay_steps": p["decay_steps"], "warmup_type": p["warmup_shape"],
+            "decay_type": p["decay_shape"], "min_lr_ratio": p["min_lr"] / p["max_lr"]}}
+
+    def conventions(self) -> list[str]:
+        p = self._params
+        end = p["total_steps"]
+        return [f"The warm-up starts at min_lr ({p['min_lr']:g}), not 0: transformers scales it "
+                "by min_lr_ratio. warmup_steps and decay_steps both count inside total_steps; "
+                f"the stable phase is the {end - p['warmup_steps'] - p['decay_steps']} steps "
+                "between them.",
+                f"min_lr is reached at step {end} (total_steps) and held; timm's WSD puts the "
+                "warm-up before its t_initial instead."]
