@@ -29,6 +29,13 @@ SMALL = {
     "exp": {"base_lr": 0.01, "gamma": 0.97},
     "step": {"base_lr": 0.01, "gamma": 0.5, "step_size": 10},
     "fixed": {"lr": 0.003},
+    "warmup_linear": {"max_lr": 0.01, "total_steps": 30, "warmup_steps": 5},
+    "warmup_cosine": {"max_lr": 0.01, "total_steps": 30, "warmup_steps": 5, "min_lr": 0.001},
+    "warmup_constant": {"max_lr": 0.01, "warmup_steps": 5},
+    "polynomial": {"max_lr": 0.01, "total_steps": 30, "warmup_steps": 5, "power": 2.0},
+    "inverse_sqrt": {"max_lr": 0.01, "warmup_steps": 5},
+    "wsd": {"max_lr": 0.01, "total_steps": 30, "warmup_steps": 5, "decay_steps": 6},
+    "timm_cosine": {"max_lr": 0.01, "t_initial": 10, "warmup_t": 3, "cycle_limit": 3},
     "phases": {"phases": [{"shape": "linear", "start": 0.0, "end": 0.01, "steps": 8},
                           {"shape": "cos", "start": 0.01, "end": 0.001, "steps": 20}]},
 }

@@ -147,8 +147,9 @@ class Schedule:
         """Standalone PyTorch source defining `scheduler` for an `optimizer` in scope."""
         return codegen.schedule_to_code(self)
 
-    def hf_export(self) -> tuple[str, dict[str, Any]] | None:
-        """(name, keyword arguments) of transformers' get_scheduler where it is exact."""
+    def hf_export(self) -> tuple[str, float, dict[str, Any]] | None:
+        """(name, optimizer lr, keyword arguments) of transformers' get_scheduler, where
+        that scheduler is exact."""
         return None
 
     def timm_export(self) -> dict[str, Any] | None:

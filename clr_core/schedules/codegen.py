@@ -76,10 +76,12 @@ def builtin(torch_class: str, args: dict[str, Any], prelude: str = "") -> str:
 
 
 def lambda_code(consts: list[str], body: str) -> str:
-    """A LambdaLR whose lambda returns `body` (an expression in k and the constants)."""
+    """A LambdaLR whose lambda returns `body`: an expression in k and the constants, or
+    (several lines) the statements of `lr_at(k)`, indented by four spaces."""
     head = "import math\n\n" if "math." in body else ""
-    return (head + "import torch\n\n" + "\n".join(consts) + "\n\n\ndef lr_at(k):\n    return "
-            + body + "\n" + SET_LR
+    func = body if "\n" in body else "    return " + body
+    return (head + "import torch\n\n" + "\n".join(consts) + "\n\n\ndef lr_at(k):\n"
+            + func.rstrip() + "\n" + SET_LR
             + "\nscheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=lr_at)\n")
 
 

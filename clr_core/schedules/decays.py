@@ -126,3 +126,6 @@ class Fixed(Schedule):
 
     def code_body(self) -> str:
         return codegen.lambda_code([f"LR = {self._params['lr']!r}"], "LR")
+
+    def hf_export(self) -> tuple[str, float, dict[str, Any]]:
+        return "constant", self._params["lr"], {}

@@ -24,6 +24,12 @@ __all__ = ["InverseSqrt", "Polynomial"]
 class Polynomial(HFSchedule):
     __slots__ = ()
     hf_name = "polynomial"
+    factor_code = (
+        "    if k > TOTAL_STEPS:\n"
+        "        f = END_LR / MAX_LR\n"
+        "    else:\n"
+        "        pct_remaining = 1 - (k - WARMUP_STEPS) / (TOTAL_STEPS - WARMUP_STEPS)\n"
+        "        f = ((MAX_LR - END_LR) * pct_remaining**POWER + END_LR) / MAX_LR\n")
     spec = PolicySpec(
         "polynomial", "Polynomial decay (HF 'polynomial')",
         "Linear warm-up from 0, then (max_lr - end_lr) * (1 - progress)**power + end_lr, held at "
@@ -55,10 +61,10 @@ class Polynomial(HFSchedule):
         out = np.where(k > total, end / init, decay / init)
         return np.where(k < w, hf_warmup(k, w), out)
 
-    def hf_export(self) -> tuple[str, dict[str, Any]]:
-        name, args = super().hf_export()
+    def hf_export(self) -> tuple[str, float, dict[str, Any]]:
+        name, lr, args = super().hf_export()
         p = self._params
-        return name, {**args,
+        return name, lr, {**args,
                       "scheduler_specific_kwargs": {"lr_end": p["end_lr"], "power": p["power"]}}
 
     def conventions(self) -> list[str]:
@@ -69,6 +75,7 @@ class Polynomial(HFSchedule):
 class InverseSqrt(HFSchedule):
     __slots__ = ()
     hf_name = "inverse_sqrt"
+    factor_code = "    f = 1.0 / math.sqrt((k + (TIMESCALE - WARMUP_STEPS)) / TIMESCALE)\n"
     spec = PolicySpec(
         "inverse_sqrt", "Inverse square root (HF 'inverse_sqrt')",
         "Linear warm-up from 0, then max_lr / sqrt((k + timescale - warmup_steps) / timescale): "
@@ -85,6 +92,11 @@ class InverseSqrt(HFSchedule):
         cls._check_steps(p)
         at_least_one("inverse_sqrt", p, "timescale")
 
+    def _code_consts(self) -> list[str]:
+        p = self._params
+        return [f"MAX_LR = {p['max_lr']!r}", f"WARMUP_STEPS = {p['warmup_steps']!r}",
+                f"TIMESCALE = {self._timescale()!r}"]
+
     def _timescale(self) -> int:
         p = self._params
         return p["timescale"] if p["timescale"] is not None else (p["warmup_steps"] or 10_000)
@@ -94,6 +106,6 @@ class InverseSqrt(HFSchedule):
         decay = 1.0 / np.sqrt((k + (scale - w)) / scale)
         return np.where(k < w, hf_warmup(k, w), decay)
 
-    def hf_export(self) -> tuple[str, dict[str, Any]]:
-        name, args = super().hf_export()
-        return name, {**args, "scheduler_specific_kwargs": {"timescale": self._timescale()}}
+    def hf_export(self) -> tuple[str, float, dict[str, Any]]:
+        name, lr, args = super().hf_export()
+        return name, lr, {**args, "scheduler_specific_kwargs": {"timescale": self._timescale()}}

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from clr_core.errors import ScheduleError
+from clr_core.schedules import codegen
 from clr_core.schedules.base import Schedule
 from clr_core.schedules.spec import (
     BOOL,
@@ -56,6 +57,41 @@ _PARAMS = [
     ParamSpec("noise_std", 1.0, FLOAT, "Standard deviation of the noise."),
     ParamSpec("noise_seed", 42, INT, "Noise at step t is seeded with noise_seed + t."),
 ]
+
+
+_CODE = """\
+    if k == 0:  # the constructor's value, never noised
+        return WARMUP_LR_INIT if WARMUP_T else MAX_LR
+    if k < WARMUP_T:
+        lr = WARMUP_LR_INIT + k * ((MAX_LR - WARMUP_LR_INIT) / WARMUP_T)
+    else:
+        t = k - WARMUP_T if WARMUP_PREFIX else k
+        if CYCLE_MUL != 1:
+            i = math.floor(math.log(1 - t / T_INITIAL * (1 - CYCLE_MUL), CYCLE_MUL))
+            t_i = CYCLE_MUL**i * T_INITIAL
+            t_curr = t - (1 - CYCLE_MUL**i) / (1 - CYCLE_MUL) * T_INITIAL
+        else:
+            i = t // T_INITIAL
+            t_i = T_INITIAL
+            t_curr = t - (T_INITIAL * i)
+        lr_max = MAX_LR * CYCLE_DECAY**i
+        if i < CYCLE_LIMIT:
+            lr = MIN_LR + 0.5 * (lr_max - MIN_LR) * (
+                1 + math.cos(math.pi * t_curr**K_DECAY / t_i**K_DECAY))
+        else:
+            lr = MIN_LR
+    noisy = NOISE_RANGE_T is not None and k >= NOISE_RANGE_T and (
+        NOISE_RANGE_END is None or k < NOISE_RANGE_END)
+    if noisy:  # timm's seeded noise, resampled until |noise| < NOISE_PCT
+        g = torch.Generator()
+        g.manual_seed(NOISE_SEED + k)
+        while True:
+            noise = torch.randn(1, generator=g).item() * NOISE_STD
+            if abs(noise) < NOISE_PCT:
+                break
+        lr = lr + lr * noise
+    return lr
+"""
 
 
 @lru_cache(maxsize=65536)
@@ -129,6 +165,11 @@ class TimmCosine(Schedule):
                 noise = _noise(p["noise_seed"] + int(k[j]), p["noise_pct"], p["noise_std"])
                 out[j] = out[j] + out[j] * noise
         return np.where(k == 0, p["warmup_lr_init"] if p["warmup_t"] else p["max_lr"], out)
+
+    def code_body(self) -> str:
+        """An exact LambdaLR: timm's `_get_lr` and noise, per update."""
+        consts = [f"{name.upper()} = {value!r}" for name, value in self._params.items()]
+        return codegen.lambda_code(consts, _CODE)
 
     def timm_export(self) -> dict[str, Any]:
         """create_scheduler_v2 keywords: 'epochs' of one update each, stepped per update,

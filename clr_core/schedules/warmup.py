@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from clr_core.errors import ScheduleError
+from clr_core.schedules import codegen
 from clr_core.schedules.base import Schedule
 from clr_core.schedules.spec import (
     FLOAT,
@@ -89,12 +90,24 @@ class HFSchedule(Schedule):
                                     f"total_steps ({p['total_steps']}); the warm-up is counted "
                                     "inside total_steps.")
 
-    def hf_export(self) -> tuple[str, dict[str, Any]] | None:
+    factor_code = ""  # statements setting f, the lr_lambda past the warm-up
+
+    def _code_consts(self) -> list[str]:
+        return [f"{name.upper()} = {value!r}" for name, value in self._params.items()]
+
+    def code_body(self) -> str:
+        """An exact LambdaLR: transformers' lr_lambda, times max_lr."""
+        return codegen.lambda_code(self._code_consts(), (
+            "    if k < WARMUP_STEPS:\n"
+            "        return MAX_LR * (float(k) / float(max(1, WARMUP_STEPS)))\n"
+            + self.factor_code + "    return MAX_LR * f\n"))
+
+    def hf_export(self) -> tuple[str, float, dict[str, Any]] | None:
         p = self._params
         args = {"num_warmup_steps": p["warmup_steps"]}
         if "total_steps" in p:
             args["num_training_steps"] = p["total_steps"]
-        return self.hf_name, args
+        return self.hf_name, p["max_lr"], args
 
     def conventions(self) -> list[str]:
         p = self._params
@@ -107,6 +120,8 @@ class HFSchedule(Schedule):
 class WarmupLinear(HFSchedule):
     __slots__ = ()
     hf_name = "linear"
+    factor_code = ("    f = max(0.0, float(TOTAL_STEPS - k) / float(max(1, TOTAL_STEPS - "
+                   "WARMUP_STEPS)))\n")
     spec = PolicySpec(
         "warmup_linear", "Linear warm-up + linear decay (HF 'linear')",
         "Linear from 0 to max_lr over warmup_steps, then linear to 0 at total_steps: transformers' "
@@ -131,6 +146,13 @@ class WarmupLinear(HFSchedule):
 
 class WarmupCosine(HFSchedule):
     __slots__ = ()
+    factor_code = (
+        "    progress = float(k - WARMUP_STEPS) / float(max(1, TOTAL_STEPS - WARMUP_STEPS))\n"
+        "    f = 0.5 * (1.0 + math.cos(math.pi * float(NUM_CYCLES) * 2.0 * progress))\n"
+        "    if MIN_LR:\n"
+        "        rate = MIN_LR / MAX_LR\n"
+        "        f = f * (1 - rate) + rate\n"
+        "    f = max(0.0, f)\n")
     spec = PolicySpec(
         "warmup_cosine", "Linear warm-up + cosine decay (HF 'cosine')",
         "Linear from 0 to max_lr over warmup_steps, then a cosine to min_lr at total_steps: "
@@ -165,13 +187,13 @@ class WarmupCosine(HFSchedule):
             factor = factor * (1 - rate) + rate
         return np.where(k < w, hf_warmup(k, w), np.maximum(0.0, factor))
 
-    def hf_export(self) -> tuple[str, dict[str, Any]]:
-        name, args = super().hf_export()
+    def hf_export(self) -> tuple[str, float, dict[str, Any]]:
+        name, lr, args = super().hf_export()
         p = self._params
         extra = {"num_cycles": p["num_cycles"]}
         if p["min_lr"]:
             extra["min_lr"] = p["min_lr"]
-        return name, {**args, "scheduler_specific_kwargs": extra}
+        return name, lr, {**args, "scheduler_specific_kwargs": extra}
 
     def conventions(self) -> list[str]:
         p = self._params
@@ -185,6 +207,7 @@ class WarmupCosine(HFSchedule):
 class WarmupConstant(HFSchedule):
     __slots__ = ()
     hf_name = "constant_with_warmup"
+    factor_code = "    f = 1.0\n"
     spec = PolicySpec(
         "warmup_constant", "Linear warm-up + constant (HF 'constant_with_warmup')",
         "Linear from 0 to max_lr over warmup_steps, then constant: transformers' "

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from clr_core.errors import ScheduleError
+from clr_core.schedules import codegen
 from clr_core.schedules.spec import CHOICE, INT, ParamSpec, PolicySpec, lr_param, non_negative
 from clr_core.schedules.warmup import (
     HF,
@@ -26,6 +27,13 @@ __all__ = ["WSD"]
 SHAPES = ("linear", "cosine", "1-sqrt")
 SOURCE = (HF + "; Hägele et al., 'Scaling Laws and Compute-Optimal Training Beyond Fixed "
           "Training Durations', 2024; Hu et al., 'MiniCPM', 2024")
+
+
+_WARMUP_CODE = {"linear": "progress", "cosine": "0.5 * (1.0 - math.cos(math.pi * progress))",
+                "1-sqrt": "1.0 - math.sqrt(1.0 - progress)"}
+_DECAY_CODE = {"linear": "1.0 - progress",
+               "cosine": "0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress))",
+               "1-sqrt": "1.0 - math.sqrt(progress)"}
 
 
 def _warmup(shape: str, progress: np.ndarray) -> np.ndarray:
@@ -89,10 +97,30 @@ class WSD(HFSchedule):
         down = np.maximum(0.0, _decay(p["decay_shape"], progress) * (1.0 - ratio) + ratio)
         return np.select([k < w, k < w + stable, k < w + stable + d], [up, 1.0, down], ratio)
 
-    def hf_export(self) -> tuple[str, dict[str, Any]]:
-        name, args = super().hf_export()
+    def code_body(self) -> str:
+        """An exact LambdaLR: transformers' WSD lr_lambda, times max_lr."""
         p = self._params
-        return name, {**args, "scheduler_specific_kwargs": {
+        w, d = p["warmup_steps"], p["decay_steps"]
+        consts = [f"MAX_LR = {p['max_lr']!r}", f"WARMUP_STEPS = {w!r}",
+                  f"STABLE_STEPS = {p['total_steps'] - w - d!r}", f"DECAY_STEPS = {d!r}",
+                  f"MIN_LR_RATIO = {p['min_lr'] / p['max_lr']!r}"]
+        return codegen.lambda_code(consts, (
+            "    if k < WARMUP_STEPS:\n"
+            "        progress = float(k) / float(max(1, WARMUP_STEPS))\n"
+            f"        f = {_WARMUP_CODE[p['warmup_shape']]}\n"
+            "        return MAX_LR * max(0.0, f * (1.0 - MIN_LR_RATIO) + MIN_LR_RATIO)\n"
+            "    if k < WARMUP_STEPS + STABLE_STEPS:\n"
+            "        return MAX_LR * 1.0\n"
+            "    if k < WARMUP_STEPS + STABLE_STEPS + DECAY_STEPS:\n"
+            "        progress = float(k - WARMUP_STEPS - STABLE_STEPS) / float(max(1, DECAY_STEPS))\n"
+            f"        f = {_DECAY_CODE[p['decay_shape']]}\n"
+            "        return MAX_LR * max(0.0, f * (1.0 - MIN_LR_RATIO) + MIN_LR_RATIO)\n"
+            "    return MAX_LR * MIN_LR_RATIO\n"))
+
+    def hf_export(self) -> tuple[str, float, dict[str, Any]]:
+        name, lr, args = super().hf_export()
+        p = self._params
+        return name, lr, {**args, "scheduler_specific_kwargs": {
             "num_decay_steps": p["decay_steps"], "warmup_type": p["warmup_shape"],
             "decay_type": p["decay_shape"], "min_lr_ratio": p["min_lr"] / p["max_lr"]}}
 
