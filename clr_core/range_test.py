@@ -44,11 +44,14 @@ from .loop import (
     drive,
     evaluate,
     model_device,
+    mover,
     precision_for,
     resolve_device,
+    split_batch,
 )
 from .restore import Snapshot, move_optimizer_state
 from .results import RANGE_STOP_REASONS, VAL_COLUMNS, RangeTestResult
+from .sharpness import LastBatch, SharpnessTracker
 from .smoothing import EmaSmoother
 from .suggestions import suggest_all
 from .validation import (
@@ -153,6 +156,7 @@ def run_range_test(
     restore: bool = True,
     amp: bool = False,
     seed: int | None = None,
+    sharpness_every: int = 0,
     record: str | None = None,
     store=None,
     **deprecated,
@@ -167,6 +171,8 @@ def run_range_test(
     ``amp`` follows `loop.precision_for`, the same policy as training.
     ``seed`` seeds torch inside a forked RNG, so the caller's RNG is left alone.
     The old keyword names ``val_every`` and ``callback`` still work, with a warning.
+    ``sharpness_every=k``: every k updates, λmax of the loss's Hessian on the batch just
+    used (`clr_core.sharpness`), in ``result.sharpness``; 0 computes nothing.
     ``record=NAME`` saves the run under that name to the run store (``store``: a
     ``RunStore`` or path; default ``$CLR_STUDIO_DB``) while it runs, for the app's Runs page.
     """
@@ -206,10 +212,16 @@ def run_range_test(
     check_callable("should_stop", should_stop)
     if seed is not None:
         seed = check_int("seed", seed, lo=0)
+    sharpness_every = check_int("sharpness_every", sharpness_every, lo=0)
+    tracker = None
+    if sharpness_every:
+        loader = LastBatch(loader)
+        tracker = SharpnessTracker(model, loss_fn)
 
     home = model_device(model)
     dev = resolve_device(device, model)
     precision = precision_for(dev, amp)
+    move = mover(dev)
     lr_list = lrs_all.tolist()
     set_lr, ref = _lr_setter(optimizer.param_groups, lr_list)
     snap = Snapshot(model, optimizer) if restore else None
@@ -236,6 +248,9 @@ def run_range_test(
         smoothed.append(sm)
         if emit is not None:
             emit(Event(STEP, i, lr=lr_list[i], loss=loss, smoothed=sm))
+        if tracker is not None and i % sharpness_every == 0:
+            x, y = (batch_to_inputs or split_batch)(loader.last)
+            tracker.measure(i, lr_list[i], move(x), move(y))
         if diverging is not None and diverging(sm):
             return "diverged"
         return None
@@ -291,4 +306,5 @@ def run_range_test(
         seed=seed,
         divergence_note=diverging.note if diverging is not None else "",
         amp_dtype=precision.label,
+        sharpness=np.asarray(tracker.rows if tracker else [], dtype=float).reshape(-1, 3),
     )

@@ -20,6 +20,7 @@ from .suggestions import Suggestion
 
 __all__ = [
     "RANGE_STOP_REASONS",
+    "SHARPNESS_COLUMNS",
     "TRAIN_STOP_REASONS",
     "VAL_COLUMNS",
     "RangeTestResult",
@@ -35,6 +36,8 @@ RANGE_STOP_REASONS = ("completed", "diverged", "non-finite loss", "cancelled", "
 TRAIN_STOP_REASONS = ("completed", "cancelled", "diverged", "non-finite loss", "loader exhausted")
 #: Columns of `RangeTestResult.accuracies`, one row per validation pass.
 VAL_COLUMNS = ("iteration", "lr", "accuracy", "val_loss")
+#: Columns of `RangeTestResult.sharpness`, one row per estimate (``sharpness_every``).
+SHARPNESS_COLUMNS = ("iteration", "lr", "lambda_max")
 
 _SUGGESTION_FLOATS = tuple(f.name for f in fields(Suggestion) if "float" in str(f.type))
 
@@ -61,13 +64,19 @@ def _empty_val() -> np.ndarray:
     return np.empty((0, len(VAL_COLUMNS)))
 
 
+def _empty_sharpness() -> np.ndarray:
+    return np.empty((0, len(SHARPNESS_COLUMNS)))
+
+
 @dataclass
 class RangeTestResult:
     """One range test. ``accuracies`` has one row per validation pass, columns
     `VAL_COLUMNS` (iteration = updates done); shape (0, 4) without validation.
     ``num_iter`` is the number of steps asked for, ``iterations`` the number run.
     ``divergence_note`` says why the divergence test could not run, when it could not;
-    ``amp_dtype`` is the autocast type used ("bfloat16", "float16"), None without AMP."""
+    ``amp_dtype`` is the autocast type used ("bfloat16", "float16"), None without AMP.
+    ``sharpness``: λmax of the loss's Hessian, one row per estimate, columns
+    `SHARPNESS_COLUMNS`; shape (0, 3) unless ``sharpness_every`` asked for it."""
 
     lrs: np.ndarray
     losses: np.ndarray
@@ -87,6 +96,7 @@ class RangeTestResult:
     seed: int | None = None
     divergence_note: str = ""
     amp_dtype: str | None = None
+    sharpness: np.ndarray = field(default_factory=_empty_sharpness)
 
     @property
     def iterations(self) -> int:
@@ -128,6 +138,8 @@ class RangeTestResult:
             "seed": self.seed,
             "divergence_note": self.divergence_note,
             "amp_dtype": self.amp_dtype,
+            "sharpness": to_json_array(
+                np.asarray(self.sharpness, dtype=float).reshape(-1, len(SHARPNESS_COLUMNS))),
         }
 
     @classmethod
@@ -152,6 +164,7 @@ class RangeTestResult:
             seed=None if d.get("seed") is None else int(d["seed"]),
             divergence_note=str(d.get("divergence_note") or ""),
             amp_dtype=d.get("amp_dtype"),
+            sharpness=from_json_array(d.get("sharpness"), width=len(SHARPNESS_COLUMNS)),
         )
 
 

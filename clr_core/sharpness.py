@@ -31,7 +31,7 @@ import torch
 
 from clr_core.errors import ConfigError
 
-__all__ = ["Sharpness", "hessian_max_eigenvalue", "stability_limit"]
+__all__ = ["LastBatch", "Sharpness", "SharpnessTracker", "hessian_max_eigenvalue", "stability_limit"]
 
 
 @dataclass(frozen=True)
@@ -154,3 +154,41 @@ def hessian_max_eigenvalue(
                 b.copy_(saved)
     return Sharpness(lambda_max=float(lam), vector=tuple(x.detach() for x in v), iterations=k,
                      converged=converged, loss=float(loss.detach()))
+
+
+class LastBatch:
+    """An iterable of batches that remembers the last one it handed out, so the sharpness
+    is measured on the very batch the optimizer just stepped on (no extra draw from the
+    loader: the sweep sees the same batches with and without it)."""
+
+    def __init__(self, loader) -> None:
+        self.loader = loader
+        self.last = None
+
+    def __iter__(self):
+        for batch in self.loader:
+            self.last = batch
+            yield batch
+
+
+class SharpnessTracker:
+    """λmax every few updates of a run, each estimate warm-started from the previous one.
+    ``tol`` 1e-2 (relative residual) is plenty for a curve drawn on a log axis and keeps
+    the cost of an estimate to a handful of Hessian-vector products."""
+
+    def __init__(self, model: torch.nn.Module, loss_fn: Callable, *, tol: float = 1e-2,
+                 max_iter: int = 20) -> None:
+        self.model, self.loss_fn = model, loss_fn
+        self.tol, self.max_iter = tol, max_iter
+        self.rows: list[tuple[float, float, float]] = []
+        self.products = 0
+        self._vector = None
+
+    def measure(self, iteration: int, lr: float, inputs, targets) -> float:
+        est = hessian_max_eigenvalue(self.model, self.loss_fn, inputs, targets,
+                                     init=self._vector, tol=self.tol, max_iter=self.max_iter)
+        if math.isfinite(est.lambda_max):
+            self._vector = est.vector
+        self.products += est.iterations
+        self.rows.append((float(iteration), float(lr), est.lambda_max))
+        return est.lambda_max

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clr_core.errors import ConfigError
+from clr_core.range_test import RangeTestResult, run_range_test
 from clr_core.sharpness import hessian_max_eigenvalue, stability_limit
 
 
@@ -135,3 +138,47 @@ def test_bad_settings_are_config_errors():
     frozen = torch.nn.Linear(2, 1).requires_grad_(False)
     with pytest.raises(ConfigError):
         hessian_max_eigenvalue(frozen, torch.nn.functional.mse_loss, x, y)
+
+
+# ------------------------------------------------------------------ on the range test
+
+
+def _range_test(model, x, y, **kw):
+    opt = torch.optim.SGD(model.parameters(), lr=1e-4)
+    return run_range_test(model, opt, torch.nn.functional.mse_loss, [(x, y)], start_lr=1e-4,
+                          end_lr=1.0, num_iter=30, diverge_threshold=None, **kw)
+
+
+def test_the_range_test_estimates_sharpness_every_k_within_one_percent():
+    model, x, y, exact = _least_squares(5, 100, 6, 0.7)
+    result = _range_test(model, x, y, sharpness_every=4)
+    assert result.sharpness.shape == (8, 3)  # iterations 0, 4, ..., 28
+    assert list(result.sharpness[:, 0]) == list(range(0, 30, 4))
+    np.testing.assert_allclose(result.sharpness[:, 1], result.lrs[::4])
+    np.testing.assert_allclose(result.sharpness[:, 2], exact, rtol=0.01)
+    again = RangeTestResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    np.testing.assert_array_equal(again.sharpness, result.sharpness)
+
+
+def test_asking_for_sharpness_changes_neither_the_curve_nor_the_restored_model():
+    model, x, y, _ = _least_squares(2, 50, 3, 0.0)
+    before = [p.detach().clone() for p in model.parameters()]
+    plain = _range_test(model, x, y, seed=0)
+    measured = _range_test(model, x, y, seed=0, sharpness_every=3)
+    np.testing.assert_array_equal(plain.losses, measured.losses)
+    for p, b in zip(model.parameters(), before, strict=True):
+        assert torch.equal(p, b)
+
+
+def test_nothing_is_computed_when_sharpness_is_not_asked_for(monkeypatch):
+    import clr_core.sharpness as sharpness
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("sharpness computed without being asked for")
+
+    monkeypatch.setattr(sharpness, "hessian_max_eigenvalue", refuse)
+    model, x, y, _ = _least_squares(1, 40, 3, 0.0)
+    result = _range_test(model, x, y)
+    assert result.sharpness.shape == (0, 3)
+    with pytest.raises(ConfigError):
+        _range_test(model, x, y, sharpness_every=-1)
