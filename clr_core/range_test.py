@@ -180,10 +180,9 @@ def run_range_test(
     eval_every = renamed.get("eval_every", eval_every)
     emit = renamed.get("emit", emit)
     if record is not None:  # saved live to the run store as it runs: clr_core.recorder
-        arguments = {k: v for k, v in locals().items() if k not in ("deprecated", "renamed")}
         from .recorder import record_call
 
-        return record_call("range_test", run_range_test, arguments)
+        return record_call("range_test", run_range_test, locals())
     if not isinstance(model, torch.nn.Module):
         raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):

@@ -11,6 +11,7 @@ rename and download it. A store that fails mid-run costs the record, never the r
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import os
@@ -240,6 +241,23 @@ def _headline_range(rt: dict[str, Any]) -> str:
     return f"{s['method']}: max_lr {s['max_lr']:.3g}, base_lr {s['base_lr']:.3g}"
 
 
+def _saved_form(kind: str, result: Any, config: dict[str, Any], label: str,
+                loader: Any) -> dict[str, Any]:
+    """The result as the app's "range_test" / "train" job returns it (see experiments)."""
+    data = result.to_dict()
+    cancelled = data.get("stop_reason") == "cancelled"
+    if kind == "range_test":
+        return {"kind": kind, "config": config, "iters_per_epoch": _iters_per_epoch(loader),
+                "device": config["device"], "range_test": data,
+                "headline": _headline_range(data), "cancelled": cancelled}
+    best = data.get("best_val_accuracy")
+    return {"kind": kind, "config": config,
+            "runs": [{"label": label, "config": config,
+                      "iters_per_epoch": _iters_per_epoch(loader), "train": data}],
+            "headline": None if best is None else f"best: {label} {100 * best:.1f}%",
+            "cancelled": cancelled}
+
+
 def _iters_per_epoch(loader: Any) -> int | None:
     try:
         return len(loader)
@@ -247,40 +265,29 @@ def _iters_per_epoch(loader: Any) -> int | None:
         return None
 
 
-def record_call(kind: str, engine: Callable[..., Any], arguments: dict[str, Any],
-                *, sink: str = "emit") -> Any:
-    """Run ``engine(**arguments)`` (``run_range_test`` or ``run_training``) recorded under
+def record_call(kind: str, engine: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
+    """Run ``engine`` (``run_range_test`` or ``run_training``) on ``arguments`` (its
+    ``locals()`` will do: only its parameters are kept) recorded under
     ``arguments["record"]`` in ``arguments["store"]``; returns what the engine returns.
 
     The saved result has the shape of the app's "range_test" and "train" jobs."""
-    arguments = dict(arguments)
+    params = inspect.signature(engine).parameters
+    arguments = {k: v for k, v in arguments.items()
+                 if k in params and params[k].kind is not inspect.Parameter.VAR_KEYWORD}
     label = str(arguments.pop("record"))
     store = arguments.pop("store", None)
     config = describe_call(arguments)
     loader = arguments.get("loader", arguments.get("train_loader"))
     curve = {"curve": label} if kind == "train" else {}
     with RunRecorder(kind, config, label=label, store=store) as rec:
-        user = arguments.get(sink)
+        user = arguments.get("emit")
 
         def emit(event: Any) -> None:
             rec({**_plain(event), **curve})
             if user is not None:
                 user(event)
 
-        arguments[sink] = emit
+        arguments["emit"] = emit
         result = engine(**arguments)
-        data = result.to_dict()
-        if kind == "range_test":
-            out = {"kind": kind, "config": config, "iters_per_epoch": _iters_per_epoch(loader),
-                   "device": config["device"], "range_test": data,
-                   "headline": _headline_range(data),
-                   "cancelled": data.get("stop_reason") == "cancelled"}
-        else:
-            best = data.get("best_val_accuracy")
-            out = {"kind": kind, "config": config,
-                   "runs": [{"label": label, "config": config,
-                             "iters_per_epoch": _iters_per_epoch(loader), "train": data}],
-                   "headline": None if best is None else f"best: {label} {100 * best:.1f}%",
-                   "cancelled": data.get("stop_reason") == "cancelled"}
-        rec.finish(status_of(data), out)
+        rec.finish(status_of(result), _saved_form(kind, result, config, label, loader))
     return result

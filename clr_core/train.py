@@ -101,10 +101,9 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     emit = renamed.get("emit", emit)
     diverge_threshold = renamed.get("diverge_threshold", diverge_threshold)
     if record is not None:  # saved live to the run store as it runs: clr_core.recorder
-        arguments = {k: v for k, v in locals().items() if k not in ("deprecated", "renamed")}
         from .recorder import record_call
 
-        return record_call("train", run_training, arguments)
+        return record_call("train", run_training, locals())
     num_iter = check_int("num_iter", num_iter, lo=1)
     eval_every = 0 if eval_every is None else check_int("eval_every", eval_every, lo=0)
     if diverge_threshold is not None:
