@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clr_core import data, experiments, models, optim, plugins, schedules
+from clr_core import data, experiments, models, optim, plugins, recommend, schedules
 from clr_core.errors import ClrError
 from clr_core.recorder import record_job
 from clr_core.train import BASELINES
@@ -106,10 +106,20 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
     rt = out["range_test"]
     print(f"range test on {a.dataset} ({a.model}, {a.optimizer}): {len(rt['lrs'])} iterations, "
           f"stopped: {rt['stop_reason']}, device {out['device']}")
-    table = experiments.suggestions_table(rt).drop(columns="source")
+    lead = recommend.headline(rt.get("suggestions") or {})
+    if lead is not None:
+        print(lead)
+        print("  " + rt["suggestions"][recommend.RECOMMENDED]["explanation"])
+        _, warning = recommend.disagreement(rt["suggestions"])
+        if warning:
+            print("  warning: " + warning)
+    table = experiments.suggestions_table(rt).drop(columns=["source", "explanation"])
     with pd.option_context("display.max_colwidth", 90, "display.width", 200):
-        print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}")
-              if len(table) else "no suggestion: the curve was too short or flat")
+        if len(table):
+            print("other rules (regret = points of accuracy lost in bench/suggestions.py):")
+            print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}", na_rep="-"))
+        elif lead is None:
+            print("no suggestion: the curve was too short or flat")
     return out
 
 

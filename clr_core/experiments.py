@@ -19,6 +19,7 @@ from clr_core.device import pick_device
 from clr_core.errors import ConfigError
 from clr_core.events import Event
 from clr_core.range_test import RangeTestResult, run_range_test
+from clr_core.recommend import RECOMMENDED, combine_recommended, headline, other_rules
 from clr_core.schedules import from_dict as schedule_from_dict
 from clr_core.stability import summarize_stability
 from clr_core.train import run_training
@@ -42,8 +43,9 @@ def never_stop() -> bool:
     return False
 
 
-#: The suggestion method whose max_lr headlines a range test and drives sweeps' rules.
-PRIMARY_METHOD = "valley"
+#: The suggestion method whose max_lr headlines a range test and drives sweeps' rules:
+#: the one the suggestion benchmark measured best (see clr_core.recommend).
+PRIMARY_METHOD = RECOMMENDED
 
 
 #: Settings renamed since runs were first saved: a stored config still loads.
@@ -214,12 +216,12 @@ def job_device(config: dict) -> str:
 
 
 def suggestions_table(range_test: dict) -> pd.DataFrame:
-    """A finished range test's suggestions (its `to_dict()` form) as one row per method."""
-    return pd.DataFrame(
-        [{"method": k, "base_lr": s["base_lr"], "max_lr": s["max_lr"],
-          "explanation": s["explanation"], "source": s.get("source", "")}
-         for k, s in range_test.get("suggestions", {}).items()],
-        columns=["method", "base_lr", "max_lr", "explanation", "source"])
+    """A finished range test's rules other than ``recommended`` (its `to_dict()` form), one
+    row each, labelled by origin, with the regret the suggestion benchmark measured."""
+    cols = ["rule", "max_lr", "base_lr", "worst regret (points)", "mean regret (points)",
+            "explanation", "source"]
+    rows = other_rules(range_test.get("suggestions") or {})
+    return pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
 
 
 def _progress_emit(emit: Emit, num_iter: int, curve: str,
@@ -237,7 +239,10 @@ def _progress_emit(emit: Emit, num_iter: int, curve: str,
 
 
 def _headline_range(result: RangeTestResult) -> str:
-    s = result.suggestions.get(PRIMARY_METHOD) or next(iter(result.suggestions.values()), None)
+    line = headline(result.suggestions)
+    if line is not None:
+        return line
+    s = next(iter(result.suggestions.values()), None)
     if s is None:
         return f"no suggestion ({result.stop_reason})"
     return f"{s.method}: max_lr {s.max_lr:.3g}, base_lr {s.base_lr:.3g}"
@@ -430,7 +435,15 @@ def run_sweep_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
     if sweep.param == "seed":
         summary = summarize_stability([RangeTestResult.from_dict(c["range_test"]) for c in curves])
         result["stability"] = {k: asdict(v) for k, v in summary.items()}
-        if PRIMARY_METHOD in summary:
+        combined = combine_recommended(
+            [RangeTestResult.from_dict(c["range_test"]).suggestions for c in curves
+             if c["range_test"]["stop_reason"] != "cancelled"])
+        if combined is not None:
+            result["recommended"] = combined.to_dict()
+            result["headline"] = (f"recommended max_lr {combined.max_lr:.3g} (band "
+                                  f"{combined.low:.3g} to {combined.high:.3g}) over {len(curves)} "
+                                  "seeds")
+        elif PRIMARY_METHOD in summary:
             s = summary[PRIMARY_METHOD]
             result["headline"] = (f"{PRIMARY_METHOD}: median max_lr {s.median_max_lr:.3g}, "
                                   f"spread {s.spread_decades:.2f} decades over {s.n} seeds")

@@ -168,7 +168,12 @@ def range_test_figure(
                         "line": {"width": 1, "color": "black"}},
                 hovertemplate=f"{name}<br>max_lr %{{x:.3g}}<br>base_lr {float(s['base_lr']):.3g}<extra></extra>",
             ))
-            if name == highlight:
+            if name == highlight and s.get("low") is not None and s.get("high") is not None:
+                # the max_lr band the evidence supports (clr_core.recommend)
+                fig.add_vrect(x0=float(s["low"]), x1=float(s["high"]), fillcolor="green",
+                              opacity=0.15, line_width=0, annotation_text=f"{name} max_lr band",
+                              annotation_position="top left")
+            elif name == highlight:
                 fig.add_vrect(x0=float(s["base_lr"]), x1=max_lr, fillcolor="green", opacity=0.12,
                               line_width=0, annotation_text=f"{name} band", annotation_position="top left")
     _clip_loss_axis(fig, finite, keep_first=True, floor=raw_low)

@@ -213,8 +213,9 @@ def rule_label(method: str) -> str:
     return RULE_LABELS.get(method, method)
 
 
-def _as_suggestion(s) -> Suggestion:
-    return s if isinstance(s, Suggestion) else Suggestion.from_dict(s)
+def _fields(s) -> dict:
+    """A suggestion or its stored dict (older runs may lack some keys) as a plain dict."""
+    return s.to_dict() if isinstance(s, Suggestion) else dict(s)
 
 
 def headline(suggestions: Mapping) -> str | None:
@@ -222,9 +223,11 @@ def headline(suggestions: Mapping) -> str | None:
     s = suggestions.get(RECOMMENDED)
     if s is None:
         return None
-    s = _as_suggestion(s)
-    band = f" (band {_fmt(s.low)} to {_fmt(s.high)})" if s.has_band else ""
-    return f"Recommended max_lr {_fmt(s.max_lr)}{band}, base_lr {_fmt(s.base_lr)}"
+    s = _fields(s)
+    low, high = s.get("low"), s.get("high")
+    ok = low is not None and high is not None and math.isfinite(low) and math.isfinite(high)
+    band = f" (band {_fmt(low)} to {_fmt(high)})" if ok else ""
+    return f"Recommended max_lr {_fmt(s['max_lr'])}{band}, base_lr {_fmt(s['base_lr'])}"
 
 
 def other_rules(suggestions: Mapping) -> list[dict]:
@@ -235,12 +238,13 @@ def other_rules(suggestions: Mapping) -> list[dict]:
     for name, s in suggestions.items():
         if name == RECOMMENDED:
             continue
-        s = _as_suggestion(s)
+        s = _fields(s)
         r = regret.get(name, {})
         rows.append({
-            "rule": rule_label(name), "method": name, "max_lr": s.max_lr, "base_lr": s.base_lr,
-            "worst regret (points)": r.get("worst"), "mean regret (points)": r.get("mean"),
-            "explanation": s.explanation, "source": s.source,
+            "rule": rule_label(name), "method": name, "max_lr": s["max_lr"],
+            "base_lr": s["base_lr"], "worst regret (points)": r.get("worst"),
+            "mean regret (points)": r.get("mean"), "explanation": s.get("explanation", ""),
+            "source": s.get("source", ""),
         })
     return rows
 
@@ -249,8 +253,8 @@ def disagreement(suggestions: Mapping) -> tuple[float, str | None]:
     """(decades between the highest and lowest loss-rule max_lr, a warning when that is
     more than DISAGREE_DECADES): rules that far apart cannot all be right."""
     lrs = [
-        _as_suggestion(s).max_lr for k, s in suggestions.items()
-        if k != RECOMMENDED and _as_suggestion(s).curve == "loss"
+        float(f["max_lr"]) for k, f in ((k, _fields(s)) for k, s in suggestions.items())
+        if k != RECOMMENDED and f.get("curve", "loss") == "loss"
     ]
     if len(lrs) < 2:
         return 0.0, None

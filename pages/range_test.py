@@ -11,6 +11,7 @@ import streamlit as st
 from clr_core import rules
 from clr_core.errors import ConfigError
 from clr_core.experiments import PRIMARY_METHOD, RangeTestConfig, job_device, verify_config
+from clr_core.recommend import rule_label
 from ui.designer_state import send_to_designer
 from ui.forms import data_model_form
 from ui.jobs import (
@@ -23,7 +24,7 @@ from ui.jobs import (
     submit,
 )
 from ui.nav import ensure_app_entry
-from ui.results import curve_frame, show_range_test, show_suggestions
+from ui.results import curve_frame, show_range_test, show_recommended, show_suggestions
 from ui.state import default, keep_valid
 from ui.widgets import float_input
 
@@ -104,6 +105,8 @@ def draw(job) -> None:
     rt = (job.result or {}).get("range_test") if job.is_terminal else None
     if rt is None:  # still running: draw what has streamed so far
         rt = _streamed(job)
+    if job.is_terminal:
+        show_recommended(rt.get("suggestions") or {})
     if len(rt["lrs"]):
         st.caption(f"Current LR **{float(rt['lrs'][-1]):.3g}** · loss {float(rt['losses'][-1]):.4f} · "
                    f"{len(rt['lrs'])} of {job.config.get('num_iter')} iterations")
@@ -124,13 +127,12 @@ with view_col:
             st.info(f"Stopped early: {rt['stop_reason']} — the loss ran away, as it should at the "
                     "top of a range test.", icon="📈")
         suggestions = rt.get("suggestions", {})
-        st.subheader("Suggested bounds")
-        show_suggestions(rt)
+        show_suggestions(rt, lead=False)
         if suggestions:
-            methods = list(suggestions)
+            methods = sorted(suggestions, key=lambda m: m != PRIMARY_METHOD)  # recommended first
             h1, h2, h3 = st.columns([2, 2, 2], vertical_alignment="bottom")
-            method = h1.selectbox("Suggestion", methods, key=keep_valid(
-                "rt.method", methods, PRIMARY_METHOD if PRIMARY_METHOD in methods else methods[0]))
+            method = h1.selectbox("Suggestion", methods, format_func=rule_label, key=keep_valid(
+                "rt.method", methods, methods[0]))
             policy = h2.selectbox("Schedule", ["triangular", "one_cycle", "triangular2", "exp_range"],
                                   key="rt.policy",
                                   format_func={"triangular": "CLR triangular", "one_cycle": "1cycle",

@@ -24,9 +24,20 @@ def test_range_test_runs_and_shows_suggestions_and_chart():
     assert len(smoothed["x"]) >= 10
     # one marker per suggestion on the curve, and the table lists them with explanations
     assert any(n.startswith("valley") for n in names)
+    assert any(n.startswith("recommended") for n in names)
+    # the headline is the recommended max_lr, base_lr and band, the numbers the job returned
+    from ui.jobs import registry
+
+    rec = registry().status(at.session_state["rt.job"]).result["range_test"]["suggestions"][
+        "recommended"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Recommended max_lr"] == f"{rec['max_lr']:.3g}"
+    assert metrics["base_lr"] == f"{rec['base_lr']:.3g}"
+    assert metrics["max_lr band"] == f"{rec['low']:.3g} – {rec['high']:.3g}"
+    assert at.selectbox(key="rt.method").value == "recommended"
     table = at.dataframe[0].value
-    assert {"method", "base_lr", "max_lr", "explanation"} <= set(table.columns)
-    assert "valley" in set(table["method"])
+    assert {"rule", "base_lr", "max_lr", "explanation", "worst regret (points)"} <= set(table.columns)
+    assert "fastai valley" in set(table["rule"]) and "recommended" not in set(table["rule"])
     assert (table["base_lr"] < table["max_lr"]).all()
     assert not at.error
 

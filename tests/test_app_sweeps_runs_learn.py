@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from apptest_helpers import chart_traces, open_page, run_until_done, save_run_in_another_process
 
+from clr_core.recommend import rule_label
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,8 +47,11 @@ def test_a_run_survives_a_restart_and_reopens_with_the_same_numbers(tmp_path):
     at.multiselect(key="runs.open").set_value([saved["run_id"]]).run()
     assert not at.exception, at.exception
     table = at.dataframe[1].value  # [0] is the list of runs, [1] the reopened run's suggestions
-    shown = {row["method"]: (row["base_lr"], row["max_lr"]) for _, row in table.iterrows()}
-    assert shown == {m: (s["base_lr"], s["max_lr"]) for m, s in saved["suggestions"].items()}
+    shown = {row["rule"]: (row["base_lr"], row["max_lr"]) for _, row in table.iterrows()}
+    assert shown == {rule_label(m): (s["base_lr"], s["max_lr"])
+                     for m, s in saved["suggestions"].items() if m != "recommended"}
+    rec = saved["suggestions"]["recommended"]  # the headline above the other rules
+    assert {m.label: m.value for m in at.metric}["Recommended max_lr"] == f"{rec['max_lr']:.3g}"
     traces = chart_traces(at, "range-test")
     assert any(t.get("name") == "loss (smoothed)" for t in traces)
 

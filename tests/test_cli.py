@@ -22,14 +22,17 @@ def test_range_test_with_no_arguments_runs_on_digits_and_writes_json(tmp_path):
     proc = _cli("range-test", "--json", str(out_file))
     assert proc.returncode == 0, proc.stderr
     assert "range test on digits" in proc.stdout
-    assert "valley" in proc.stdout and "max_lr" in proc.stdout
+    assert "fastai valley" in proc.stdout and "max_lr" in proc.stdout
     result = json.loads(out_file.read_text())
     rt = result["range_test"]
     assert rt["lrs"][0] == 1e-5
     assert len(rt["lrs"]) == len(rt["losses"]) == len(rt["smoothed"])
     for s in rt["suggestions"].values():
         assert 0 < s["base_lr"] < s["max_lr"]
-    # the printed table shows the same numbers as the JSON
+    # the recommendation comes first, then the same numbers as the JSON for the others
+    rec = rt["suggestions"]["recommended"]
+    first = proc.stdout.splitlines()[1]
+    assert first.startswith(f"Recommended max_lr {rec['max_lr']:.3g} (band {rec['low']:.3g}")
     assert f"{rt['suggestions']['valley']['max_lr']:.3g}" in proc.stdout
     assert "%" in proc.stderr  # the progress bar goes to stderr
 

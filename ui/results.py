@@ -9,6 +9,7 @@ import streamlit as st
 
 from clr_core.experiments import PRIMARY_METHOD, suggestions_table
 from clr_core.plots import Curve, accuracy_figure, line_figure, range_test_figure
+from clr_core.recommend import RECOMMENDED, disagreement
 from clr_core.train import compare_runs
 
 
@@ -35,13 +36,40 @@ def show_range_test(rt: dict, *, key: str, highlight: str | None = PRIMARY_METHO
                         width="stretch", key=f"chart.{key}.acc")
 
 
-def show_suggestions(rt: dict) -> None:
+def show_recommended(suggestions: dict) -> None:
+    """The headline: recommended max_lr and base_lr with the band, and why."""
+    s = suggestions.get(RECOMMENDED)
+    if s is None:
+        return
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Recommended max_lr", f"{s['max_lr']:.3g}")
+    c2.metric("base_lr", f"{s['base_lr']:.3g}")
+    if s.get("low") is not None and s.get("high") is not None:
+        c3.metric("max_lr band", f"{s['low']:.3g} – {s['high']:.3g}")
+    st.caption(s["explanation"])
+
+
+def show_suggestions(rt: dict, *, lead: bool = True) -> None:
+    """The recommendation first (``lead=False``: the page already headlines it), then the
+    other rules by origin with their measured regret, and a warning when they disagree by
+    more than half a decade."""
+    suggestions = rt.get("suggestions") or {}
+    if lead:
+        show_recommended(suggestions)
+    _, warning = disagreement(suggestions)
+    if warning:
+        st.warning(warning, icon="⚠️")
     table = suggestions_table(rt)
     if len(table):
+        st.markdown("**Other rules** — regret: points of validation accuracy lost against a "
+                    "grid search when 1cycle trains at the rule's suggestion (worst and mean over "
+                    "the suggestion benchmark's tasks)")
+        fmt = st.column_config.NumberColumn(format="%.3g")
         st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"base_lr": st.column_config.NumberColumn(format="%.3g"),
-                                    "max_lr": st.column_config.NumberColumn(format="%.3g")})
-    else:
+                     column_config={"base_lr": fmt, "max_lr": fmt,
+                                    "worst regret (points)": st.column_config.NumberColumn(format="%.1f"),
+                                    "mean regret (points)": st.column_config.NumberColumn(format="%.2f")})
+    elif RECOMMENDED not in suggestions:
         st.warning("No suggestion: the curve is too short or flat. Widen the LR range or run "
                    "more iterations.", icon="🤷")
 

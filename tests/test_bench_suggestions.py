@@ -1,0 +1,49 @@
+"""The suggestion benchmark's --quick slice: real 1cycle trainings on fixed seeds, so the
+figures are reproducible and `recommended` must land within a point of the grid optimum."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_suggestions", ROOT / "bench" / "suggestions.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.slow
+def test_quick_slice_recommended_within_a_point_of_the_grid_optimum(tmp_path, capsys):
+    bench = _bench()
+    out = tmp_path / "quick.json"
+    assert bench.main(["--quick", "--no-cache", "--jobs", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "recommended" in printed and "worst" in printed
+    data = json.loads(out.read_text())
+    assert [t["task"] for t in data["tasks"]] == bench.QUICK
+    assert len(data["grid"]) >= 12 and min(data["grid"]) == pytest.approx(1e-4)
+    assert max(data["grid"]) == pytest.approx(10)
+    for task in data["tasks"]:
+        best = max(task["grid"].values())
+        assert task["best"] == pytest.approx(best)
+        rec = task["methods"]["recommended"]
+        assert rec["regret"] <= 1.0, (task["task"], rec)
+        assert rec["regret"] == pytest.approx(best - rec["score"])
+        assert rec["band_decades"] <= 1.0 + 1e-9 and rec["band_overlaps"]
+        assert rec["band"][0] <= rec["max_lr"] <= rec["band"][1]
+        for row in task["methods"].values():
+            assert row["spread"] >= 0 and row["answered"] >= 1
+    lstsq = next(t for t in data["tasks"] if t["task"].startswith("lstsq"))
+    # the analytic limit: full-batch GD on least squares is stable below 2 / lambda_max
+    assert lstsq["known_lr"] > 0 and math.isfinite(lstsq["known_lr"])
+    assert data["summary"]["recommended"]["worst"] <= 1.0
