@@ -18,6 +18,7 @@ from clr_core.baselines import baseline_plan
 from clr_core.device import pick_device
 from clr_core.errors import ConfigError
 from clr_core.events import Event
+from clr_core.executors import ParallelPlan
 from clr_core.range_test import RangeTestResult, run_range_test
 from clr_core.recommend import RECOMMENDED, combine_recommended, headline, other_rules
 from clr_core.schedules import from_dict as schedule_from_dict
@@ -406,33 +407,44 @@ class SweepConfig:
             RangeTestConfig.from_dict({**self.base, self.param: v})
 
 
-def run_sweep_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
-    """Runner for kind "sweep": one range test per value, curves tagged, the paper's rule applied."""
+def sweep_members(config: dict) -> list[dict]:
+    """A sweep's range tests, one member config per value (checked), for `run_sweep_member`;
+    an executor may run them in parallel and join them with `sweep_result`."""
     unknown = set(config) - {"base", "param", "values", "kind"}
     if unknown:
         raise ConfigError(f"unknown sweep setting(s) {sorted(unknown)}")
     sweep = SweepConfig(base=dict(config.get("base") or {}), param=config.get("param"),
                         values=list(config.get("values") or []))
     sweep.validate()
-    n = len(sweep.values)
-    curves = []
-    for i, value in enumerate(sweep.values):
-        if should_stop():
-            break
-        label = f"{sweep.param}={value:g}" if isinstance(value, float) else f"{sweep.param}={value}"
-        out = run_range_test_job({**sweep.base, sweep.param: value}, emit, should_stop,
-                                 curve=label, progress_span=(i / n, (i + 1) / n))
-        curves.append({"label": label, "value": value, "range_test": out["range_test"],
-                       "iters_per_epoch": out["iters_per_epoch"]})
+    return [{"label": f"{sweep.param}={v:g}" if isinstance(v, float) else f"{sweep.param}={v}",
+             "value": v, "range_test": {**sweep.base, sweep.param: v}} for v in sweep.values]
+
+
+def run_sweep_member(member: dict, emit: Emit, should_stop: ShouldStop, *,
+                     progress_span: tuple[float, float] = (0.0, 1.0)) -> dict:
+    """One curve of a sweep: its range test, events tagged with the curve's label."""
+    out = run_range_test_job(member["range_test"], emit, should_stop, curve=member["label"],
+                             progress_span=progress_span)
+    return {"label": member["label"], "value": member["value"], "range_test": out["range_test"],
+            "iters_per_epoch": out["iters_per_epoch"]}
+
+
+def place_sweep_member(member: dict, device: str) -> dict:
+    return {**member, "range_test": {**member["range_test"], "device": device}}
+
+
+def sweep_result(config: dict, curves: list[dict], *, cancelled: bool) -> dict:
+    """The sweep's result from its finished curves: the paper's rule, seed stability."""
+    param = config.get("param")
     result: dict[str, Any] = {
-        "kind": "sweep", "config": config, "param": sweep.param, "curves": curves,
-        "cancelled": should_stop(),
+        "kind": "sweep", "config": config, "param": param, "curves": curves,
+        "cancelled": cancelled,
     }
-    rule = _sweep_rule(sweep.param, curves)
+    rule = _sweep_rule(param, curves)
     if rule:
         result["recommendation"] = rule
-        result["headline"] = f"{sweep.param} = {rule['value']} (max_lr {rule['max_lr']:.3g})"
-    if sweep.param == "seed":
+        result["headline"] = f"{param} = {rule['value']} (max_lr {rule['max_lr']:.3g})"
+    if param == "seed":
         summary = summarize_stability([RangeTestResult.from_dict(c["range_test"]) for c in curves])
         result["stability"] = {k: asdict(v) for k, v in summary.items()}
         combined = combine_recommended(
@@ -450,9 +462,29 @@ def run_sweep_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
     return result
 
 
+def run_sweep_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
+    """Runner for kind "sweep": one range test per value, curves tagged, the paper's rule applied."""
+    members = sweep_members(config)
+    n = len(members)
+    curves = []
+    for i, member in enumerate(members):
+        if should_stop():
+            break
+        curves.append(run_sweep_member(member, emit, should_stop,
+                                       progress_span=(i / n, (i + 1) / n)))
+    return sweep_result(config, curves, cancelled=should_stop())
+
+
 RUNNERS: dict[str, Callable[[dict, Emit, ShouldStop], dict]] = {
     "range_test": run_range_test_job,
     "train": run_train_job,
     "sweep": run_sweep_job,
+}
+
+#: Jobs whose members an executor may run in parallel (a sweep's range tests, on free
+#: devices or as Ray tasks); run whole, each is still its RUNNERS entry.
+PARALLEL: dict[str, ParallelPlan] = {
+    "sweep": ParallelPlan(members=sweep_members, run_member=run_sweep_member,
+                          combine=sweep_result, place=place_sweep_member),
 }
 

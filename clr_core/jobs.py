@@ -30,6 +30,7 @@ import copy
 import itertools
 import logging
 import math
+import sys
 import threading
 import time
 import uuid
@@ -39,7 +40,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from clr_core.errors import JobError, StoreError
-from clr_core.executors import Executor, Outcome, Task, cpu_threads, make_executor
+from clr_core.executors import (
+    Executor,
+    Outcome,
+    ParallelPlan,
+    Task,
+    cpu_threads,
+    make_executor,
+)
 
 if TYPE_CHECKING:
     from clr_core.store import RunStore
@@ -147,6 +155,7 @@ class _Job:
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     loader: Callable[[], dict[str, Any] | None] | None = None
+    devices: list[str] = field(default_factory=list)  # the job's device and any it borrowed
 
     def eta_s(self) -> float | None:
         if self.state != "running" or self.started_mono is None or self.progress <= 0.0:
@@ -181,7 +190,9 @@ class JobRegistry:
     """Runs jobs through an executor and keeps their state, events and results.
 
     ``executor``: an ``Executor``, or its name ("process", "ray", "thread"); default
-    ``$CLR_STUDIO_EXECUTOR``, else "process". ``save_events_limit``: a job's events go to
+    ``$CLR_STUDIO_EXECUTOR``, else "process". ``parallel``: kinds whose members may run
+    at once (a sweep's range tests); with the process executor a running job of such a
+    kind also takes the free ``devices`` of its own type (other GPUs). ``save_events_limit``: a job's events go to
     the store beside its result only up to this many (0 never); the result alone must
     redraw the plot.
     """
@@ -192,6 +203,8 @@ class JobRegistry:
         *,
         store: RunStore | None = None,
         executor: Executor | str | None = None,
+        parallel: Mapping[str, ParallelPlan] | None = None,
+        devices: Sequence[str] = (),
         max_running_per_device: int = 1,
         save_events_limit: int = 5000,
         results_cached: int = 4,
@@ -199,15 +212,22 @@ class JobRegistry:
         if runners is None:
             # The engine's runners by default; imported here so tests and other callers
             # can build a registry from plain functions without torch.
-            from clr_core.experiments import RUNNERS
+            from clr_core.device import available_devices
+            from clr_core.experiments import PARALLEL, RUNNERS
 
             runners = RUNNERS
+            parallel = PARALLEL if parallel is None else parallel
+            devices = devices or available_devices()
         if max_running_per_device < 1:
             raise JobError(f"max_running_per_device must be >= 1, got {max_running_per_device}")
         self._runners: dict[str, Runner] = dict(runners)
+        self._parallel: dict[str, ParallelPlan] = dict(parallel or {})
+        self._devices = tuple(_canonical(d) for d in devices)
         self._store = store
         self._executor = executor if hasattr(executor, "run") else make_executor(executor)
-        self._max_running = int(max_running_per_device)
+        # Ray places tasks on a cluster's devices itself: no queue per device here.
+        self._max_running = (sys.maxsize if getattr(self._executor, "schedules_devices", False)
+                             else int(max_running_per_device))
         self._save_events_limit = int(save_events_limit)
         self._lock = threading.RLock()
         self._jobs: dict[str, _Job] = {}
@@ -262,7 +282,7 @@ class JobRegistry:
                 kind=kind,
                 label=label,
                 owner=owner,
-                device=str(device),
+                device=_canonical(str(device)),
                 config=copy.deepcopy(dict(config)),
                 runner=runner,
                 cond=threading.Condition(self._lock),
@@ -287,7 +307,9 @@ class JobRegistry:
         self._queue = waiting
 
     def _start_locked(self, job: _Job) -> None:
-        self._running[job.device] = self._running.get(job.device, 0) + 1
+        job.devices = [job.device, *self._spares_locked(job)]
+        for device in job.devices:
+            self._running[device] = self._running.get(device, 0) + 1
         job.state = "running"
         job.started = time.time()
         job.started_mono = time.monotonic()
@@ -296,6 +318,17 @@ class JobRegistry:
         )
         job.thread.start()
         job.cond.notify_all()
+
+    def _spares_locked(self, job: _Job) -> list[str]:
+        """Free devices of the job's type that no queued job waits for, for a job whose
+        members may run in parallel (a sweep on a machine with several GPUs)."""
+        if job.kind not in self._parallel:
+            return []
+        family = job.device.split(":")[0]
+        wanted = {q.device for q in self._queue}
+        return [d for d in self._devices
+                if d != job.device and d.split(":")[0] == family and d not in wanted
+                and self._running.get(d, 0) < self._max_running]
 
     # -- the supervising thread ----------------------------------------------------------
 
@@ -331,7 +364,8 @@ class JobRegistry:
             except StoreError as e:  # saved as a whole at the end instead
                 logger.warning("could not record %s job %s as running: %s", job.kind, job.id, e)
         task = Task(job.id, job.kind, job.runner, copy.deepcopy(job.config), job.device,
-                    threads=cpu_threads() if job.device == "cpu" else None)
+                    threads=cpu_threads() if job.device == "cpu" else None,
+                    plan=self._parallel.get(job.kind), devices=tuple(job.devices))
         channel = _JobChannel(self, job)
         try:
             outcome = self._executor.run(task, channel)
@@ -357,9 +391,10 @@ class JobRegistry:
                     job.progress = 1.0
                 job.state = state
                 job.finished = time.time()
-                self._running[job.device] -= 1
-                if not self._running[job.device]:
-                    del self._running[job.device]
+                for device in job.devices:
+                    self._running[device] -= 1
+                    if not self._running[device]:
+                        del self._running[device]
                 self._dispatch_locked()
                 job.cond.notify_all()
         self._retry_failed_saves()
@@ -578,6 +613,11 @@ class _JobChannel:
 
     def stop_requested(self) -> bool:
         return self._job.stop.is_set()
+
+
+def _canonical(device: str) -> str:
+    """One name per device, so "cuda" and "cuda:0" are not two free GPUs."""
+    return "cuda:0" if device == "cuda" else device
 
 
 def _as_dict(event: Any) -> dict[str, Any]:

@@ -34,11 +34,20 @@ import sys
 import threading
 import time
 import traceback
+from functools import partial
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from clr_core.errors import JobError
-from clr_core.executors import Channel, Outcome, Task, check_event, checked_result, describe_error
+from clr_core.executors import (
+    Channel,
+    EventBatcher,
+    Outcome,
+    Task,
+    checked_result,
+    describe_error,
+    run_members,
+)
 
 __all__ = ["DEFAULT_PRELOAD", "ProcessExecutor", "describe_exit"]
 
@@ -70,52 +79,11 @@ def describe_exit(exitcode: int | None) -> str:
 # -- inside the worker ----------------------------------------------------------------
 
 
-class _Batcher:
-    """The worker's emit: events buffered and sent every ``batch_s`` by a flusher thread,
-    so the server gets a few messages a second however fast the runner emits."""
-
-    def __init__(self, conn: Connection, batch_s: float) -> None:
-        self._conn, self._batch_s = conn, batch_s
-        self._lock = threading.Lock()
-        self._events: list[Any] = []
-        self._progress: float | None = None
-        self._dirty = False
-        self._failure: BaseException | None = None
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="clr-flush", daemon=True)
-        self._thread.start()
-
-    def __call__(self, event: Any = None, progress: float | None = None) -> None:
-        check_event(event)
-        if self._failure is not None:
-            raise JobError(f"events cannot be sent to the server: {self._failure}")
-        with self._lock:
-            if event is not None:
-                self._events.append(event)
-            if progress is not None:
-                self._progress = progress
-            self._dirty = True
-
-    def _loop(self) -> None:
-        while not self._done.wait(self._batch_s):
-            self.flush()
-
-    def flush(self) -> None:
-        with self._lock:
-            if not self._dirty:
-                return
-            batch, self._events, self._dirty = self._events, [], False
-            try:
-                self._conn.send(("events", batch, self._progress))
-            except (BrokenPipeError, EOFError, ConnectionError):
-                os._exit(3)  # the server is gone: nobody to run for
-            except Exception as e:  # an event that does not pickle
-                self._failure = e
-
-    def close(self) -> None:
-        self._done.set()
-        self._thread.join()
-        self.flush()
+def _send_events(conn: Connection, batch: list[Any], progress: float | None) -> None:
+    try:
+        conn.send(("events", batch, progress))
+    except (BrokenPipeError, EOFError, ConnectionError):
+        os._exit(3)  # the server is gone: nobody to run for
 
 
 def _set_threads(threads: int) -> None:
@@ -161,7 +129,7 @@ def _worker_main(conn: Connection, flag: Any, preload: tuple[str, ...], idle_tim
             continue
         if threads:
             _set_threads(int(threads))
-        emit = _Batcher(conn, batch_s)
+        emit = EventBatcher(partial(_send_events, conn), batch_s)
         try:
             out = runner(config, emit, _stop_checker(flag, parent))
             reply = ("result", checked_result(kind, out))
@@ -282,6 +250,11 @@ class ProcessExecutor:
             worker.retire() if reusable else worker.kill()
 
     def run(self, task: Task, channel: Channel) -> Outcome:
+        if task.plan is not None and len(task.devices) > 1:
+            return run_members(task, channel, self._run_one, task.devices)
+        return self._run_one(task, channel)
+
+    def _run_one(self, task: Task, channel: Channel) -> Outcome:
         worker = self._acquire()
         reusable = False
         try:

@@ -93,3 +93,36 @@ def wait_for_file(config, emit, should_stop):
         time.sleep(0.05)
     emit({"kind": "log", "message": "met"})
     return {"met": True, "pid": os.getpid()}
+
+
+def meet_members(config):
+    """Members of a 'parallel' job that only finish when they all run at once."""
+    marks = [os.path.join(config["dir"], f"m{i}") for i in range(config["n"])]
+    return [{"label": f"m{i}", "mine": m, "all": marks} for i, m in enumerate(marks)]
+
+
+def combine_met(config, results, *, cancelled):
+    return {"pids": sorted(r["pid"] for r in results), "devices": sorted(r["device"]
+                                                                       for r in results),
+            "cancelled": cancelled}
+
+
+def place_member(member, device):
+    return {**member, "device": device}
+
+
+def met_on_device(config, emit, should_stop):
+    out = wait_for_file(config, emit, should_stop)
+    return {**out, "device": config["device"]}
+
+
+def members_in_turn(config, emit, should_stop):
+    """The same job run whole: members one after another (they never meet)."""
+    return {"whole": True, "n": config["n"]}
+
+
+def parallel_plan():
+    from clr_core.executors import ParallelPlan
+
+    return ParallelPlan(members=meet_members, run_member=met_on_device, combine=combine_met,
+                        place=place_member)

@@ -90,6 +90,17 @@ def test_different_devices_run_concurrently(make_registry):
     assert [reg.wait(i, timeout=T).state for i in (a, b)] == ["done", "done"]
 
 
+def test_cuda_and_cuda_0_are_one_device(make_registry):
+    gate, started, log = threading.Event(), threading.Event(), []
+    reg = make_registry({"g": gated(gate, started, log)})
+    a = reg.submit("g", {"name": "a"}, device="cuda")
+    b = reg.submit("g", {"name": "b"}, device="cuda:0")
+    assert started.wait(T)
+    assert [reg.status(i).state for i in (a, b)] == ["running", "queued"]
+    gate.set()
+    assert [reg.wait(i, timeout=T).state for i in (a, b)] == ["done", "done"]
+
+
 def test_max_running_per_device(make_registry):
     barrier = threading.Barrier(2, timeout=T)
     reg = make_registry({"m": lambda c, e, s: {"i": barrier.wait()}}, max_running_per_device=2)
@@ -333,7 +344,7 @@ def test_list_newest_first_owner_filter_and_forget(make_registry):
     assert [s.id for s in reg.list()] == [c, b, a]
     assert [s.id for s in reg.list(owner="alice")] == [c, a]
     assert all(isinstance(s, JobStatus) for s in reg.list())
-    assert reg.status(a).label == "A" and reg.status(c).device == "cuda"
+    assert reg.status(a).label == "A" and reg.status(c).device == "cuda:0"  # one name per GPU
     with pytest.raises(JobError, match="cancel it"):
         reg.forget(c)
     gate.set()
@@ -475,6 +486,7 @@ def test_saved_jobs_leave_memory_and_are_read_back(make_registry, tmp_path):
 def test_default_runners_come_from_experiments(monkeypatch):
     fake = types.ModuleType("clr_core.experiments")
     fake.RUNNERS = {"range_test": quick}
+    fake.PARALLEL = {}
     monkeypatch.setitem(sys.modules, "clr_core.experiments", fake)
     reg = JobRegistry(executor="thread")
     assert reg.kinds == ("range_test",)

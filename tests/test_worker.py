@@ -133,3 +133,15 @@ def test_describe_exit():
     assert "memory" in describe_exit(-9)
     assert describe_exit(3) == "exited unexpectedly with code 3"
     assert "SIGTERM" in describe_exit(-15)
+
+
+def test_a_parallel_job_runs_its_members_on_free_devices_at_once(registry, tmp_path):
+    reg = registry({"p": jr.members_in_turn}, parallel={"p": jr.parallel_plan()},
+                   devices=["cuda:0", "cuda:1", "cpu"], max_idle=2)
+    final = reg.wait(reg.submit("p", {"n": 2, "dir": str(tmp_path)}, device="cuda:0"), timeout=T)
+    assert final.state == "done", final.error
+    assert final.result["devices"] == ["cuda:0", "cuda:1"]  # both GPUs, not the CPU
+    assert len(set(final.result["pids"])) == 2 and final.progress == 1.0
+    # on a single device the job runs whole, its members one after another
+    alone = reg.wait(reg.submit("p", {"n": 2, "dir": str(tmp_path)}, device="cpu"), timeout=T)
+    assert alone.result == {"whole": True, "n": 2}
