@@ -115,6 +115,7 @@ class RangeTestConfig(DataModelConfig):
     diverge_threshold: float = 4.0
     eval_every: int = 0
     accumulation_steps: int = 1
+    sharpness_every: int = 0
 
     def validate(self) -> None:
         super().validate()
@@ -125,6 +126,7 @@ class RangeTestConfig(DataModelConfig):
         check_number("diverge_threshold", self.diverge_threshold, lo=1.0, lo_open=True)
         check_int("eval_every", self.eval_every, lo=0)
         check_int("accumulation_steps", self.accumulation_steps, lo=1)
+        check_int("sharpness_every", self.sharpness_every, lo=0)
 
 
 @dataclass
@@ -262,7 +264,7 @@ def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *, cur
         val_loader=built.val_loader, eval_every=cfg.eval_every or None,
         accumulation_steps=cfg.accumulation_steps, device=built.device,
         emit=on_event, should_stop=should_stop, amp=cfg.amp,
-        batch_to_inputs=built.batch_to_inputs,
+        batch_to_inputs=built.batch_to_inputs, sharpness_every=cfg.sharpness_every,
     )
     return {
         "kind": "range_test",

@@ -133,12 +133,53 @@ def _clip_loss_axis(fig: go.Figure, finite: np.ndarray, *, keep_first: bool = Fa
     fig.update_yaxes(range=[lo - pad, hi + pad])
 
 
+def stability_limit_label(momentum: float) -> str:
+    return "2/λmax" if not momentum else f"2(1+β)/λmax, β={momentum:g}"
+
+
+def _add_stability_limit(fig: go.Figure, sharpness, momentum: float) -> None:
+    """The LR at which the loss becomes unstable, 2(1+β)/λmax (Cohen et al. 2021), on a
+    right-hand log axis against the LR, beside the diagonal "LR itself": where the LR curve
+    crosses the limit, the sweep has passed it; from there on the band is shaded."""
+    rows = np.asarray(sharpness, dtype=float).reshape(-1, 3)
+    lam = rows[:, 2]
+    ok = np.isfinite(lam) & (lam > 0)
+    if not ok.any():
+        return
+    lr, limit = rows[ok, 1], 2.0 * (1.0 + momentum) / lam[ok]
+    label = stability_limit_label(momentum)
+    fig.add_trace(go.Scatter(
+        x=lr, y=limit, mode="lines+markers", name=f"stability limit {label}", yaxis="y2",
+        line={"color": "#d62728", "dash": "dot", "width": 2}, marker={"size": 6},
+        hovertemplate=f"lr %{{x:.3g}}<br>{label} %{{y:.3g}}<extra></extra>",
+    ))
+    span = np.array([min(lr.min(), limit.min()), max(lr.max(), limit.max())])
+    fig.add_trace(go.Scatter(x=span, y=span, mode="lines", name="LR itself", yaxis="y2",
+                             line={"color": "#7f7f7f", "dash": "dash", "width": 1},
+                             hoverinfo="skip"))
+    over = np.nonzero(lr >= limit)[0]
+    if len(over):
+        k = over[0]
+        cross = lr[k]
+        if k > 0:  # log-linear interpolation of log(lr / limit) between the two estimates
+            a, b = np.log(lr[k - 1] / limit[k - 1]), np.log(lr[k] / limit[k])
+            t = a / (a - b) if a != b else 1.0
+            cross = float(np.exp(np.log(lr[k - 1]) + t * (np.log(lr[k]) - np.log(lr[k - 1]))))
+        fig.add_vrect(x0=cross, x1=float(lr.max()), fillcolor="red", opacity=0.08, line_width=0,
+                      annotation_text=f"LR > {label}", annotation_position="bottom left")
+    lo, hi = np.log10(span[0]) - 0.2, np.log10(span[1]) + 0.2
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "type": "log",
+                              "range": [lo, hi], "dtick": 1, "tickformat": ".0e",
+                              "title": {"text": "stability limit (LR)"}, "showgrid": False})
+
+
 def range_test_figure(
     lrs, losses, smoothed, *, log_x: bool = True, suggestions: dict | None = None,
-    highlight: str | None = None,
+    highlight: str | None = None, sharpness=None, momentum: float = 0.0,
 ) -> go.Figure:
     """Loss versus LR: raw points faint, the smoothed curve bold, each suggestion a marker
-    at its max_lr, and the highlighted one's [base_lr, max_lr] band shaded."""
+    at its max_lr, and the highlighted one's [base_lr, max_lr] band shaded. ``sharpness``
+    rows (iteration, lr, lambda_max) add the stability limit 2(1+β)/λmax."""
     lrs = np.asarray(lrs, dtype=float)
     smoothed = np.asarray(smoothed, dtype=float)
     fig = go.Figure()
@@ -182,6 +223,8 @@ def range_test_figure(
                       uirevision="range-test")
     fig.update_xaxes(title_text="learning rate", type="log" if log_x else "linear")
     fig.update_yaxes(title_text="loss")
+    if sharpness is not None and len(sharpness):  # after the loss axis is set: its own axis
+        _add_stability_limit(fig, sharpness, momentum)
     return fig
 
 

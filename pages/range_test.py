@@ -31,6 +31,13 @@ from ui.widgets import float_input
 ensure_app_entry()
 
 SLOT = job_slot("rt")
+SHARPNESS_EVERY = 20  # about five estimates in the default 100-iteration test (bench/sharpness.py)
+
+
+def momentum_of(config: dict) -> float:
+    """Heavy-ball momentum β of the run, for the 2(1+β)/λmax limit (0 for other optimizers)."""
+    return float(config.get("momentum") or 0.0) if config.get("optimizer") == "sgd" else 0.0
+
 
 st.title("🔎 LR range test")
 st.caption(
@@ -60,6 +67,12 @@ with form_col:
         key=default("rt.eval_every", 0),
         help="Smith's original test plots validation accuracy versus LR; it adds the "
              "'smith_accuracy' suggestion.")
+    sharpness_every = st.number_input(
+        "Measure sharpness every k iterations (0 = off)", min_value=0, max_value=10_000, step=5,
+        key=default("rt.sharpness_every", SHARPNESS_EVERY),
+        help="λmax of the loss's Hessian on the current batch (power iteration on "
+             "Hessian-vector products), drawn as the stability limit 2(1+β)/λmax: the LR where "
+             "the loss becomes unstable (Cohen et al. 2021).")
     with st.expander("Smoothing and stopping"):
         beta = st.slider("EMA smoothing beta (fastai: 0.98)", 0.0, 0.995, step=0.005,
                          key=default("rt.beta", 0.98),
@@ -78,7 +91,8 @@ with form_col:
                                              "num_iter": int(num_iter), "mode": mode,
                                              "eval_every": int(eval_every), "smooth_beta": float(beta),
                                              "diverge_threshold": float(threshold),
-                                             "accumulation_steps": int(accumulate)})
+                                             "accumulation_steps": int(accumulate),
+                                             "sharpness_every": int(sharpness_every)})
             config = cfg.to_dict()
         except (ConfigError, ValueError) as exc:
             st.error(str(exc), icon="🚫")
@@ -110,7 +124,8 @@ def draw(job) -> None:
     if len(rt["lrs"]):
         st.caption(f"Current LR **{float(rt['lrs'][-1]):.3g}** · loss {float(rt['losses'][-1]):.4f} · "
                    f"{len(rt['lrs'])} of {job.config.get('num_iter')} iterations")
-    show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", PRIMARY_METHOD))
+    show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", PRIMARY_METHOD),
+                    momentum=momentum_of(job.config))
 
 
 with view_col:

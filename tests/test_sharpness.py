@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clr_core.errors import ConfigError
+from clr_core.plots import range_test_figure
 from clr_core.range_test import RangeTestResult, run_range_test
 from clr_core.sharpness import hessian_max_eigenvalue, stability_limit
 
@@ -182,3 +183,19 @@ def test_nothing_is_computed_when_sharpness_is_not_asked_for(monkeypatch):
     assert result.sharpness.shape == (0, 3)
     with pytest.raises(ConfigError):
         _range_test(model, x, y, sharpness_every=-1)
+
+
+def test_the_range_test_chart_draws_the_limit_and_shades_where_the_lr_passes_it():
+    lrs = np.geomspace(1e-3, 1.0, 50)
+    losses = np.linspace(2.0, 1.0, 50)
+    # λmax = 4 everywhere: the limit with β = 0.5 is 2·1.5/4 = 0.75, crossed between rows
+    rows = [(i, lr, 4.0) for i, lr in enumerate(lrs) if i % 7 == 0]
+    fig = range_test_figure(lrs, losses, losses, sharpness=rows, momentum=0.5)
+    limit = next(t for t in fig.data if t.name.startswith("stability limit"))
+    assert limit.name == "stability limit 2(1+β)/λmax, β=0.5"
+    assert limit.yaxis == "y2"
+    np.testing.assert_allclose(limit.y, 0.75)
+    (band,) = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert band.x0 == pytest.approx(0.75, rel=1e-6)
+    plain = range_test_figure(lrs, losses, losses, sharpness=[])
+    assert not any((t.name or "").startswith("stability limit") for t in plain.data)

@@ -8,7 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from clr_core.experiments import PRIMARY_METHOD, suggestions_table
-from clr_core.plots import Curve, accuracy_figure, line_figure, range_test_figure
+from clr_core.plots import (
+    Curve,
+    accuracy_figure,
+    line_figure,
+    range_test_figure,
+    stability_limit_label,
+)
 from clr_core.recommend import RECOMMENDED, disagreement
 from clr_core.train import compare_runs
 
@@ -24,12 +30,21 @@ def accuracy_points(rt: dict) -> tuple[np.ndarray, np.ndarray]:
     return rows[:, 1], rows[:, 2]
 
 
-def show_range_test(rt: dict, *, key: str, highlight: str | None = PRIMARY_METHOD) -> None:
-    """The loss-versus-LR chart with every suggestion, accuracy if measured, and the table."""
+def show_range_test(rt: dict, *, key: str, highlight: str | None = PRIMARY_METHOD,
+                    momentum: float = 0.0) -> None:
+    """The loss-versus-LR chart with every suggestion, the stability limit when the sharpness
+    was measured, accuracy if measured, and the table."""
     log_x = rt.get("mode", "exp") == "exp"
+    sharpness = rt.get("sharpness") or []
     fig = range_test_figure(rt["lrs"], rt["losses"], rt["smoothed"], log_x=log_x,
-                            suggestions=rt.get("suggestions"), highlight=highlight)
+                            suggestions=rt.get("suggestions"), highlight=highlight,
+                            sharpness=sharpness, momentum=momentum)
     st.plotly_chart(fig, width="stretch", key=f"chart.{key}.loss")
+    if len(sharpness):
+        st.caption(f"Red dots: the stability limit {stability_limit_label(momentum)}, λmax the "
+                   "sharpest curvature of the loss on the current batch; where the LR passes it "
+                   "(shaded), gradient descent overshoots and the loss blows up (Cohen et al. "
+                   "2021).")
     lrs, acc = accuracy_points(rt)
     if len(lrs):
         st.plotly_chart(accuracy_figure([Curve("validation accuracy", lrs, acc)], log_x=log_x),

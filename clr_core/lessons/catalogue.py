@@ -167,7 +167,8 @@ LESSONS: tuple[Lesson, ...] = (
         "starts to fall, the LR is big enough to learn; where it bottoms out and shoots up, it is "
         "too big. Each rule reads a different point off the same curve; the table gives each "
         "rule's pick and, from the suggestion benchmark, how much accuracy it cost against the "
-        "best LR of a grid (its regret).",
+        "best LR of a grid (its regret). The red dots are the stability limit 2(1+β)/λmax "
+        "measured along the way (lesson 2): the loss blows up soon after the LR passes them.",
         Claim("One range test replaces a grid search: train between the LR where the loss starts "
               "to fall and the LR where it stops falling.",
               "Smith, Cyclical Learning Rates for Training Neural Networks, 2017 (arXiv 2015)",

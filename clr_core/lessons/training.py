@@ -159,7 +159,8 @@ def windows(base_lr: float, max_lr: float, *, num_iter: int = 200, seeds: Sequen
 
 def range_test_reading(*, num_iter: int = 100, seed: int = 0):
     """A range test of the bench model: (figure, table of every rule's pick and measured
-    regret, the result). Regret comes from the suggestion benchmark when it has been run."""
+    regret, the result). Regret comes from the suggestion benchmark when it has been run.
+    The sharpness is measured ten times, so the chart shows where the LR passes 2(1+β)/λmax."""
     from clr_core.models import make_model
     from clr_core.optim import make_optimizer
     from clr_core.range_test import run_range_test
@@ -169,7 +170,8 @@ def range_test_reading(*, num_iter: int = 100, seed: int = 0):
     opt = make_optimizer("sgd", model, lr=1e-4, momentum=BENCH["momentum"])
     result = run_range_test(model, opt, torch.nn.functional.cross_entropy,
                             Batches(x_train, y_train, BENCH["batch_size"], seed),
-                            start_lr=1e-4, end_lr=10.0, num_iter=num_iter, seed=seed)
+                            start_lr=1e-4, end_lr=10.0, num_iter=num_iter, seed=seed,
+                            sharpness_every=max(num_iter // 10, 1))
     picks = {k: s.to_dict() for k, s in result.suggestions.items()}
     regret = measured_regret()
     rows = []
@@ -178,5 +180,6 @@ def range_test_reading(*, num_iter: int = 100, seed: int = 0):
         rows.append({"rule": name, "max_lr": float(f"{s['max_lr']:.3g}"),
                      "base_lr": float(f"{s['base_lr']:.3g}"),
                      "worst regret (points)": r.get("worst"), "mean regret (points)": r.get("mean")})
-    fig = range_test_figure(result.lrs, result.losses, result.smoothed, suggestions=picks)
+    fig = range_test_figure(result.lrs, result.losses, result.smoothed, suggestions=picks,
+                            sharpness=result.sharpness, momentum=BENCH["momentum"])
     return fig, pd.DataFrame(rows), result
