@@ -231,7 +231,7 @@ def train_once(task: Task, schedule: dict, seed: int) -> float:
     sched = make_schedule(**schedule)
     loader = Batches(p.x, p.y, p.batch, seed)
     result = run_training(model, opt, p.loss_fn, loader, num_iter=task.budget, schedule=sched,
-                          eval_every=0, diverge_factor=1e4)
+                          eval_every=0, diverge_threshold=1e4)
     return _score(task, p, model, result)
 
 
@@ -470,7 +470,9 @@ def main(argv=None) -> int:
         if a.quick or a.tasks:
             print("refusing to write package data from a partial battery", file=sys.stderr)
             return 2
-        data = {"methods": summary, "tasks": [r["task"] for r in ordered],
+        rounded = {m: {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
+                   for m, row in summary.items()}
+        data = {"methods": rounded, "tasks": [r["task"] for r in ordered],
                 "command": "python bench/suggestions.py --write-package-data"}
         (ROOT / "clr_core" / REGRET_FILE).write_text(json.dumps(data, indent=1) + "\n")
     return 0

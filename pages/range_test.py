@@ -142,6 +142,7 @@ with view_col:
             st.info(f"Stopped early: {rt['stop_reason']} — the loss ran away, as it should at the "
                     "top of a range test.", icon="📈")
         suggestions = rt.get("suggestions", {})
+        st.subheader("Suggested bounds")
         show_suggestions(rt, lead=False)
         if suggestions:
             methods = sorted(suggestions, key=lambda m: m != PRIMARY_METHOD)  # recommended first

@@ -63,6 +63,15 @@ def test_seed_sweep_shows_each_methods_spread():
     assert (stability["spread (decades)"] >= 0).all()
     assert (stability["min"] <= stability["median max_lr"]).all()
     assert (stability["median max_lr"] <= stability["max"]).all()
+    # the seeds' recommendations combined: the median of the three, with a band around it
+    from ui.jobs import registry
+
+    res = registry().status(at.session_state["sweep.job"]).result
+    rec = res["recommended"]
+    assert rec["low"] <= rec["max_lr"] <= rec["high"]
+    singles = sorted(c["range_test"]["suggestions"]["recommended"]["max_lr"] for c in res["curves"])
+    assert rec["max_lr"] == pytest.approx(singles[1])
+    assert any(f"Recommended max_lr {rec['max_lr']:.3g}" in s.value for s in at.success)
 
 
 def _saved_run(label: str) -> int:

@@ -350,3 +350,11 @@ def test_band_fields_round_trip_as_json():
     point = Suggestion("y", 0.01, 0.04, "why", "src", 3, 0.04, 1.0)
     d = json.loads(json.dumps(point.to_dict(), allow_nan=False))
     assert d["low"] is None and not Suggestion.from_dict(d).has_band
+
+
+def test_measured_regret_ships_for_every_loss_rule_and_recommended():
+    regret = sg.measured_regret()
+    loss_rules = [n for n, spec in SUGGESTERS.items() if spec.curve == "loss"]
+    assert set(loss_rules) | {"recommended"} <= set(regret)
+    for row in regret.values():
+        assert row["worst"] >= row["mean"] and row["tasks"] >= 14 and row["spread"] >= 0

@@ -54,10 +54,23 @@ def test_range_test_suggestions_and_use_in_designer(page, app_url):
     fill(page, "Iterations", "80")
     page.get_by_role("button", name="Start range test").click()
     expect(page.get_by_text("Suggested bounds")).to_be_visible(timeout=90_000)
+    # the headline: recommended max_lr, base_lr and band, above the chart that shades the band
+    metric = page.get_by_test_id("stMetric").filter(has_text="Recommended max_lr")
+    expect(metric).to_be_visible()
+    max_lr = metric.get_by_test_id("stMetricValue").inner_text()
+    assert re.fullmatch(r"[0-9.e+-]+", max_lr), max_lr
+    band = page.get_by_test_id("stMetric").filter(has_text="max_lr band")
+    low, high = (float(v) for v in band.get_by_test_id("stMetricValue").inner_text().split(" – "))
+    assert low <= float(max_lr) <= high
+    chart = page.get_by_test_id("stPlotlyChart").first
+    expect(chart.get_by_text("recommended max_lr band")).to_be_visible()
+    expect(page.get_by_text("Other rules")).to_be_visible()
+    expect(page.get_by_text("fastai valley").first).to_be_attached()  # a canvas grid cell
     expect(page.get_by_role("button", name="Use in designer")).to_be_visible()
     screenshot(page, "range_test_done")
     page.get_by_role("button", name="Use in designer").click()
-    expect(page.get_by_text(re.compile("From the range test"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(re.compile(rf"From the range test \(recommended\): base_lr [0-9.e+-]+, "
+                                       rf"max_lr {re.escape(max_lr)}"))).to_be_visible(timeout=30_000)
     wait_idle(page)
     expect(page.get_by_role("heading", name=re.compile("Schedule designer"))).to_be_visible()
     screenshot(page, "designer_after_handoff")
