@@ -147,9 +147,17 @@ def _worker_main(conn: Connection, flag: Any, preload: tuple[str, ...], idle_tim
 # -- in the server ----------------------------------------------------------------------
 
 
+def _environment() -> tuple:
+    """What a worker inherits at its start and would not see change later: the import
+    path and CLR Studio's settings (plugins, data folder, store)."""
+    return (tuple(sys.path),
+            tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CLR_STUDIO_"))))
+
+
 class _Worker:
     def __init__(self, ctx: Any, preload: tuple[str, ...], idle_timeout_s: float,
                  batch_s: float) -> None:
+        self.environment = _environment()
         self.conn, child = ctx.Pipe(duplex=True)
         self.flag = ctx.RawValue("b", 0)
         self.proc = ctx.Process(target=_worker_main, name="clr-worker",
@@ -227,12 +235,13 @@ class ProcessExecutor:
             while True:
                 if self._closed:
                     raise JobError("the process executor is shut down")
+                environment = _environment()
                 while self._idle:
                     worker = self._idle.pop()
-                    if worker.alive():
+                    if worker.alive() and worker.environment == environment:
                         self._busy.add(worker)
                         return worker
-                    worker.kill()  # idled out or died while waiting
+                    worker.kill()  # idled out, died while waiting, or started in another setup
                 if len(self._busy) < self._max_workers:
                     worker = self._spawn()
                     self._busy.add(worker)

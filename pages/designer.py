@@ -21,6 +21,7 @@ from ui.designer_state import (
 from ui.nav import ensure_app_entry
 from ui.schedule_form import param_widget
 from ui.state import default
+from ui.widgets import int_input
 
 ensure_app_entry()
 
@@ -69,10 +70,10 @@ with controls:
             params[pspec.name] = value
 
     st.divider()
-    iters_per_epoch = st.number_input(
-        "Iterations per epoch", min_value=1, step=50, key=default("designer.ipe", 500),
+    iters_per_epoch = int_input(
+        "Iterations per epoch", "designer.ipe", 500, min_value=1, max_value=10**9,
         help="Training-set size / batch size. Used for the step-size rule and epochs per cycle.",
-    )
+    ) or 1  # a bad entry is reported under the box
 
 schedule = None
 problem = "; ".join(errors) or None  # field errors are also shown under their fields
@@ -115,8 +116,8 @@ with view:
     if "designer.n" not in st.session_state:
         st.session_state["designer.n"] = max(default_n, 1000) if default_n else 6000
     top = st.columns([2, 1, 1], vertical_alignment="bottom")
-    n_iter = top[0].number_input("Iterations to preview", min_value=1, max_value=10_000_000,
-                                 step=1000, key="designer.n")
+    n_iter = int_input("Iterations to preview", "designer.n", None, min_value=1,
+                       max_value=10_000_000, container=top[0]) or 1
     log_y = top[1].toggle("Log-scale LR", key="designer.logy")
     overlays: list[dict] = st.session_state.setdefault(OVERLAYS, [])
 

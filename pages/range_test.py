@@ -26,7 +26,7 @@ from ui.jobs import (
 from ui.nav import ensure_app_entry
 from ui.results import curve_frame, show_range_test, show_recommended, show_suggestions
 from ui.state import default, keep_valid
-from ui.widgets import float_input
+from ui.widgets import float_input, int_input
 
 ensure_app_entry()
 
@@ -58,13 +58,13 @@ with form_col:
     with c2:
         end_lr = float_input("End LR", "rt.end_lr", 10.0, errors=errors)
     c3, c4 = st.columns(2)
-    num_iter = c3.number_input("Iterations", min_value=10, max_value=100_000, step=10,
-                               key=default("rt.num_iter", 100))
+    num_iter = int_input("Iterations", "rt.num_iter", 100, min_value=10, max_value=100_000,
+                         errors=errors, container=c3)
     mode = c4.radio("Sweep", ["exp", "linear"], horizontal=True, key="rt.mode",
                     format_func={"exp": "exponential (fastai)", "linear": "linear (Smith)"}.get)
-    eval_every = st.number_input(
-        "Validate every k iterations (0 = off)", min_value=0, max_value=10_000, step=5,
-        key=default("rt.eval_every", 0),
+    eval_every = int_input(
+        "Validate every k iterations (0 = off)", "rt.eval_every", 0, min_value=0,
+        max_value=10_000, errors=errors,
         help="Smith's original test plots validation accuracy versus LR; it adds the "
              "'smith_accuracy' suggestion.")
     sharpness_every = st.number_input(
@@ -81,9 +81,9 @@ with form_col:
         threshold = st.number_input("Stop when the smoothed loss exceeds k × its minimum (fastai: 4)",
                                     min_value=1.1, max_value=1000.0, step=0.5,
                                     key=default("rt.threshold", 4.0))
-        accumulate = st.number_input("Gradient accumulation steps", min_value=1, max_value=256, step=1,
-                                     key=default("rt.accumulate", 1),
-                                     help="Simulate a larger batch: batch size × steps per LR value.")
+        accumulate = int_input("Gradient accumulation steps", "rt.accumulate", 1, min_value=1,
+                               max_value=256, errors=errors,
+                               help="Simulate a larger batch: batch size × steps per LR value.")
     config = None
     if not errors:
         try:

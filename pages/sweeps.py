@@ -14,7 +14,7 @@ from ui.forms import data_model_form
 from ui.jobs import current_job, job_series, job_slot, live_job, start_cancel
 from ui.nav import ensure_app_entry
 from ui.state import default
-from ui.widgets import float_input
+from ui.widgets import float_input, int_input
 
 ensure_app_entry()
 
@@ -72,8 +72,8 @@ with form_col:
         start_lr = float_input("Start LR", "sweep.start_lr", 1e-4, errors=errors)
     with c2:
         end_lr = float_input("End LR", "sweep.end_lr", 10.0, errors=errors)
-    num_iter = int(c3.number_input("Iterations", min_value=10, max_value=100_000, step=10,
-                                   key=default("sweep.num_iter", 80)))
+    num_iter = int_input("Iterations", "sweep.num_iter", 80, min_value=10, max_value=100_000,
+                         errors=errors, container=c3)
     config = None
     if not errors:
         try:

@@ -23,6 +23,7 @@ from ui.jobs import (
 from ui.nav import ensure_app_entry
 from ui.results import show_training_curves, show_training_table, training_curves
 from ui.state import default, keep_valid
+from ui.widgets import int_input
 
 ensure_app_entry()
 
@@ -40,10 +41,10 @@ form_col, view_col = st.columns([1, 2], gap="large")
 with form_col:
     errors: list[str] = []
     base = data_model_form("train", errors)
-    num_iter = int(st.number_input("Iterations", min_value=10, max_value=200_000, step=50,
-                                   key=default("train.num_iter", 300)))
-    eval_every = int(st.number_input("Evaluate every", min_value=1, max_value=10_000, step=10,
-                                     key=default("train.eval_every", 50)))
+    num_iter = int_input("Iterations", "train.num_iter", 300, min_value=10, max_value=200_000,
+                         errors=errors)
+    eval_every = int_input("Evaluate every", "train.eval_every", 50, min_value=1,
+                           max_value=10_000, errors=errors)
     designed = st.session_state.get(CURRENT)
     sources = (["designed"] if designed else []) + list(schedules.PRESETS)
     source = st.selectbox(
@@ -52,21 +53,24 @@ with form_col:
         else f"Preset: {schedules.PRESETS[s].label}")
     schedule_cfg = designed if source == "designed" else dict(schedules.PRESETS[source].config)
     sched_error = None
-    try:
-        sched = schedules.from_dict(schedule_cfg)
-        if sched.total_steps is not None and sched.total_steps != num_iter:
-            # a 1cycle must end where the training ends (Smith: annihilate at the end)
-            schedule_cfg = {**schedule_cfg, "total_steps": num_iter}
+    if num_iter is None:  # its box says why; nothing to preview
+        sched_error = "iterations"
+    else:
+        try:
             sched = schedules.from_dict(schedule_cfg)
-        lrs = sched.lr(np.arange(num_iter))
-        max_lr, min_lr = float(lrs.max()), float(lrs.min())
-        st.caption(f"LR from {min_lr:.3g} to {max_lr:.3g} over {num_iter} iterations.")
-        if sched.cycle_length and sched.total_steps is None and num_iter not in rules.cycle_ends(sched, num_iter):
-            st.info(f"This run stops mid-cycle. Smith (2015): stop at the end of a cycle — e.g. "
-                    f"{rules.suggest_num_iterations(sched, num_iter)} iterations.", icon="🔁")
-    except ScheduleError as exc:
-        sched_error = str(exc)
-        st.error(sched_error, icon="🚫")
+            if sched.total_steps is not None and sched.total_steps != num_iter:
+                # a 1cycle must end where the training ends (Smith: annihilate at the end)
+                schedule_cfg = {**schedule_cfg, "total_steps": num_iter}
+                sched = schedules.from_dict(schedule_cfg)
+            lrs = sched.lr(np.arange(num_iter))
+            max_lr, min_lr = float(lrs.max()), float(lrs.min())
+            st.caption(f"LR from {min_lr:.3g} to {max_lr:.3g} over {num_iter} iterations.")
+            if sched.cycle_length and sched.total_steps is None and num_iter not in rules.cycle_ends(sched, num_iter):
+                st.info(f"This run stops mid-cycle. Smith (2015): stop at the end of a cycle — e.g. "
+                        f"{rules.suggest_num_iterations(sched, num_iter)} iterations.", icon="🔁")
+        except ScheduleError as exc:
+            sched_error = str(exc)
+            st.error(sched_error, icon="🚫")
     picked = st.multiselect("Baselines", list(BASELINES), key=default("train.baselines", ["fixed"]),
                             help="fixed: constant LR; decay: Smith's linear decay; adam: Adam at "
                                  "its usual LR — CLR's benefit shrinks with adaptive optimizers.")

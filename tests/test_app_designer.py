@@ -40,7 +40,7 @@ def test_changing_policy_and_parameters_updates_the_export(at):
     at.selectbox(key="designer.policy").set_value("triangular2").run()
     at.text_input(key="designer.triangular2.max_lr").set_value("0.01").run()
     at.text_input(key="designer.triangular2.base_lr").set_value("0.002").run()
-    at.number_input(key="designer.triangular2.step_size_up").set_value(300).run()
+    at.text_input(key="designer.triangular2.step_size_up").set_value("300").run()
     assert not at.exception and not at.error
     exported = json.loads(next(v for v in _code_blocks(at) if v.lstrip().startswith("{")))
     assert exported["policy"] == "triangular2"
@@ -90,16 +90,16 @@ def test_invalid_input_shows_an_error_not_a_traceback(at, field, text, needle):
 
 
 def test_zero_step_size_is_refused_with_the_rule(at):
-    at.number_input(key="designer.triangular.step_size_up").set_value(0).run()
+    at.text_input(key="designer.triangular.step_size_up").set_value("0").run()
     assert not at.exception
     assert any("step_size_up" in e.value for e in at.error)
 
 
 def test_rule_of_thumb_sets_step_size_from_epoch(at):
-    at.number_input(key="designer.ipe").set_value(250).run()
+    at.text_input(key="designer.ipe").set_value("250").run()
     at.slider(key="designer.factor").set_value(6).run()
     at.button(key="btn.designer.apply_step").click().run()
-    assert at.number_input(key="designer.triangular.step_size_up").value == 1500
+    assert at.text_input(key="designer.triangular.step_size_up").value == "1500"
 
 
 def test_preset_loads_smiths_one_cycle(at):

@@ -7,7 +7,7 @@ from apptest_helpers import chart_traces, job_state, open_page, run_until_done, 
 
 
 def _start_range_test(at, num_iter: int):
-    at.number_input(key="rt.num_iter").set_value(num_iter).run()
+    at.text_input(key="rt.num_iter").set_value(str(num_iter)).run()
     at.button(key="btn.rt.start").click().run()
     assert not at.exception, at.exception
     assert job_state(at, "rt.job") is not None
@@ -90,7 +90,7 @@ def test_bad_range_test_input_shows_message_and_disables_start():
 
 def test_training_with_a_baseline_is_compared():
     at = open_page("pages/training.py")
-    at.number_input(key="train.num_iter").set_value(80).run()
+    at.text_input(key="train.num_iter").set_value("80").run()
     at.multiselect(key="train.baselines").set_value(["fixed"]).run()
     at.button(key="btn.train.start").click().run()
     assert run_until_done(at, "train.job") == "done"
@@ -116,7 +116,7 @@ def test_missing_dataset_is_a_message_not_a_traceback():
 
 def test_validation_adds_smiths_accuracy_chart_and_suggestion():
     at = open_page("pages/range_test.py")
-    at.number_input(key="rt.eval_every").set_value(5).run()
+    at.text_input(key="rt.eval_every").set_value("5").run()
     _start_range_test(at, 60)
     assert run_until_done(at, "rt.job") == "done"
     acc = chart_traces(at, "acc-learning rate")
@@ -156,10 +156,10 @@ def test_each_session_sees_only_its_own_jobs():
 
 def test_training_warns_when_a_run_stops_mid_cycle():
     at = open_page("pages/designer.py")
-    at.number_input(key="designer.triangular.step_size_up").set_value(100).run()
+    at.text_input(key="designer.triangular.step_size_up").set_value("100").run()
     at.switch_page("pages/training.py").run()
     assert at.selectbox(key="train.source").value == "designed"
-    at.number_input(key="train.num_iter").set_value(300).run()
+    at.text_input(key="train.num_iter").set_value("300").run()
     assert any("mid-cycle" in i.value and "400" in i.value for i in at.info)
-    at.number_input(key="train.num_iter").set_value(400).run()
+    at.text_input(key="train.num_iter").set_value("400").run()
     assert not any("mid-cycle" in i.value for i in at.info)

@@ -17,7 +17,7 @@ def _run_sweep(param: str, values: str):
     at = open_page("pages/sweeps.py")
     at.radio(key="sweep.param").set_value(param).run()
     at.text_input(key=f"sweep.values.{param}").set_value(values).run()
-    at.number_input(key="sweep.num_iter").set_value(40).run()
+    at.text_input(key="sweep.num_iter").set_value("40").run()
     at.button(key="btn.sweep.start").click().run()
     assert run_until_done(at, "sweep.job", timeout=180) == "done"
     return at

@@ -129,7 +129,7 @@ def test_the_app_offers_plugins_and_lists_them_on_the_overview(plugin_env):
     assert "🔌 Blobs" in at.selectbox(key="rt.dataset").options
     at.selectbox(key="rt.dataset").set_value("my_plugin:blobs")
     at.selectbox(key="rt.model").set_value("my_plugin:tiny_net").run()
-    at.number_input(key="rt.num_iter").set_value(30).run()
+    at.text_input(key="rt.num_iter").set_value("30").run()
     at.button(key="btn.rt.start").click().run()
     assert not at.exception, at.exception
     assert run_until_done(at, "rt.job") == "done"

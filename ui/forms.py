@@ -9,7 +9,7 @@ from clr_core.device import amp_available, available_devices, pick_device
 from clr_core.errors import ConfigError
 from ui.plugins import choice_label
 from ui.state import default
-from ui.widgets import float_input
+from ui.widgets import float_input, int_input
 
 
 def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] = ()) -> dict:
@@ -39,8 +39,10 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
     out["optimizer"] = c2.selectbox("Optimizer", opt_names, key=default(f"{prefix}.optimizer", "sgd"))
     c3, c4 = st.columns(2)
     if "batch_size" not in exclude:
-        out["batch_size"] = int(c3.number_input("Batch size", min_value=1, max_value=65_536, step=16,
-                                                key=default(f"{prefix}.batch_size", 64)))
+        batch = int_input("Batch size", f"{prefix}.batch_size", 64, min_value=1,
+                          max_value=65_536, errors=errors, container=c3)
+        if batch is not None:
+            out["batch_size"] = batch
     if "weight_decay" not in exclude:
         with c4:
             wd = float_input("Weight decay", f"{prefix}.weight_decay", 0.0, errors=errors)
@@ -57,7 +59,10 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
     out["device"] = c6.selectbox("Device", devices, key=f"{prefix}.device",
                                  help="auto picks cuda, then mps, else cpu.")
     with st.expander("More"):
-        out["seed"] = int(st.number_input("Seed", min_value=0, step=1, key=default(f"{prefix}.seed", 0)))
+        seed = int_input("Seed", f"{prefix}.seed", 0, min_value=0, max_value=2**31 - 1,
+                         errors=errors)
+        if seed is not None:
+            out["seed"] = seed
         if out["optimizer"] == "sgd":
             out["nesterov"] = st.checkbox("Nesterov", key=f"{prefix}.nesterov")
         try:

@@ -15,11 +15,14 @@ import streamlit as st
 
 from clr_core.schedules.shapes import SHAPES
 from clr_core.schedules.spec import BOOL, CHOICE, FLOAT, INT, PHASES, ParamSpec
-from ui.widgets import float_input, fmt
+from ui.widgets import float_input, fmt, fmt_int, int_input
 
 __all__ = ["param_key", "param_widget", "set_value"]
 
 PHASE_COLUMNS = ["shape", "start", "end", "steps", "pct"]
+#: Whole-number parameters are step counts: past a billion steps no training (or preview)
+#: fits in memory, so the box refuses them by name instead of failing later.
+MAX_STEPS = 10**9
 
 
 def param_key(policy: str, name: str) -> str:
@@ -42,6 +45,8 @@ def set_value(policy: str, spec: ParamSpec, value: Any) -> None:
     key = param_key(policy, spec.name)
     if spec.kind == FLOAT:
         st.session_state[key] = fmt(value)
+    elif spec.kind == INT:
+        st.session_state[key] = fmt_int(value)  # 1e300 shows as 1e+300 and is refused
     elif spec.kind == PHASES:
         _set_rows(key, [dict(row) for row in value])
     else:
@@ -110,11 +115,11 @@ def param_widget(policy: str, spec: ParamSpec, errors: list[str]) -> Any:
                            errors=errors)
     if spec.kind == PHASES:
         return _phases_widget(label, key, spec)
+    if spec.kind == INT:
+        return int_input(label, key, spec.default, help=spec.help, optional=spec.optional,
+                         max_value=MAX_STEPS, errors=errors)
     if key not in st.session_state:
         st.session_state[key] = bool(spec.default) if spec.kind == BOOL else spec.default
-    if spec.kind == INT:
-        return st.number_input(label, key=key, step=1, help=spec.help,
-                               placeholder="optional" if spec.optional else None)
     if spec.kind == BOOL:
         return st.checkbox(label, key=key, help=spec.help)
     if spec.kind == CHOICE:
