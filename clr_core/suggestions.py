@@ -508,7 +508,7 @@ def suggest_all(
     num_iter: int | None = None,
 ) -> dict[str, Suggestion]:
     """Every applicable rule on one curve, keyed by method name, ``recommended`` (see
-    ``clr_core.recommend``) last whenever a loss rule answered.
+    ``clr_core.recommend``) first whenever a loss rule answered.
 
     Loss rules see the curve without its first ``skip_start`` points (default: each
     rule's own: fastai's cut ``num_iter // 10`` of the *requested* iterations, as
@@ -576,8 +576,8 @@ def suggest_all(
             else recommended(lrs[:0], losses[:0], out, mode=mode, sweep=(lo, hi))
         )
         rec = _sane(rec, lo, hi)
-        if rec is not None:
-            out["recommended"] = rec
+        if rec is not None:  # first: what a result, the store and the pages lead with
+            out = {"recommended": rec, **out}
     return out
 
 

@@ -88,3 +88,15 @@ def test_a_training_lesson_runs_and_shows_its_table():
     table = at.dataframe[0].value
     assert set(table["variant"]) >= {"too low 0.001", "good 0.1", "too high 1.0"}
     assert len(at.get("plotly_chart")) >= 1
+
+
+def test_the_range_test_lesson_leads_with_the_recommendation_and_its_band():
+    at = _learn({"lesson": "range_test"})
+    at.button(key="btn.learn.run.range_test.demo").click().run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    low, high = (float(v) for v in metrics["max_lr band"].split(" – "))
+    assert low <= float(metrics["recommended max_lr"]) <= high
+    table = next(df.value for df in at.dataframe if "origin" in df.value.columns)
+    assert table["rule"].iloc[0] == "recommended"
+    assert "fastai valley" in set(table["origin"])

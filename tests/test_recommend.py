@@ -40,7 +40,7 @@ def test_geometric_mean_of_the_steepest_fall_and_a_third_of_the_minimum():
     assert abs(math.log10(rec.low) - steep_u) <= du  # the band runs between the two readings
     assert abs(math.log10(rec.high) - (u[i_min] - math.log10(3))) <= du
     assert rec.source == rc.SRC_RECOMMENDED and "steepest fall" in rec.explanation
-    assert list(out)[-1] == "recommended"
+    assert list(out)[0] == "recommended"
 
 
 def test_band_is_clipped_to_a_decade_and_never_empty():
@@ -131,6 +131,20 @@ def test_any_user_model_and_loader_get_a_recommendation():
     assert rec.has_band and rec.low <= rec.max_lr <= rec.high
     back = type(r).from_dict(json.loads(json.dumps(r.to_dict())))
     assert back.suggestions["recommended"] == rec
+
+
+def test_the_store_keeps_recommended_first_with_its_band(tmp_path):
+    from clr_core.store import RunStore
+
+    lrs, _, loss = known_curve()
+    out = suggest_all(lrs, loss)
+    store = RunStore(tmp_path / "runs.db")
+    run_id = store.save_run("range_test", {"dataset": "digits"}, {
+        "range_test": {"suggestions": {k: s.to_dict() for k, s in out.items()}}})
+    saved = store.load_run(run_id).result["range_test"]["suggestions"]
+    assert list(saved)[0] == "recommended"
+    assert Suggestion.from_dict(saved["recommended"]) == out["recommended"]
+    assert saved["recommended"]["low"] == out["recommended"].low
 
 
 @pytest.mark.parametrize("method", ["valley", "steepest_gradient", "recommended"])

@@ -64,9 +64,12 @@ def _view_range_test(values, on_run: Callable | None = None) -> LessonView:
         notes.append("The suggestion benchmark has not been run for this version, so only the "
                      "picks are shown; its regret (accuracy lost against the best LR of a grid) "
                      "appears here once it has.")
-    return LessonView(figures=[("range test", fig)], table=table, notes=notes,
-                      metrics=[("iterations", str(len(result.lrs))),
-                               ("stopped", result.stop_reason)])
+    metrics = [("iterations", str(len(result.lrs))), ("stopped", result.stop_reason)]
+    rec = result.suggestions.get("recommended")
+    if rec is not None:  # the pick the benchmark trusts, with the band it supports
+        metrics[:0] = [("recommended max_lr", f"{rec.max_lr:.3g}"),
+                       ("max_lr band", f"{rec.low:.3g} – {rec.high:.3g}")]
+    return LessonView(figures=[("range test", fig)], table=table, notes=notes, metrics=metrics)
 
 
 def _view_policies(values, on_run: Callable | None = None) -> LessonView:

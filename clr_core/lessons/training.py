@@ -22,6 +22,7 @@ from clr_core.lessons.digits import (
     train_grid,
 )
 from clr_core.plots import PALETTE, range_test_figure
+from clr_core.recommend import RECOMMENDED, rule_label
 from clr_core.suggestions import measured_regret
 
 __all__ = ["FIXED_GRID", "Comparison", "accuracy_figure", "clr_vs_fixed", "lr_matters",
@@ -175,11 +176,12 @@ def range_test_reading(*, num_iter: int = 100, seed: int = 0):
     picks = {k: s.to_dict() for k, s in result.suggestions.items()}
     regret = measured_regret()
     rows = []
-    for name, s in picks.items():
-        r = regret.get(name, {})
-        rows.append({"rule": name, "max_lr": float(f"{s['max_lr']:.3g}"),
+    for name in sorted(picks, key=lambda m: m != RECOMMENDED):  # the recommendation first
+        s, r = picks[name], regret.get(name, {})
+        rows.append({"rule": name, "origin": rule_label(name), "max_lr": float(f"{s['max_lr']:.3g}"),
                      "base_lr": float(f"{s['base_lr']:.3g}"),
                      "worst regret (points)": r.get("worst"), "mean regret (points)": r.get("mean")})
     fig = range_test_figure(result.lrs, result.losses, result.smoothed, suggestions=picks,
-                            sharpness=result.sharpness, momentum=BENCH["momentum"])
+                            highlight=RECOMMENDED, sharpness=result.sharpness,
+                            momentum=BENCH["momentum"])
     return fig, pd.DataFrame(rows), result
