@@ -1,28 +1,17 @@
 """Each training lesson's claim, checked on fixed seeds against the *best* fixed LR of the grid
 {0.01, 0.03, 0.1, 0.3}, never a hand-picked one. Where digits cannot show a paper's claim the
 lesson says so, and the test checks that statement instead. Runs are deterministic (fixed seeds,
-CPU) and remembered across tests, so the fixed grid is trained once."""
+CPU, one thread) and remembered across tests, so the fixed grid is trained once."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
-import torch
 
 from clr_core.lessons import lesson_by_key, training
 from clr_core.lessons.digits import train_grid
 
 SEEDS = (0, 1, 2)
 BUDGET = 200
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Float sums do not depend on the thread count only with one thread: results repeat."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _grid_median(c: training.Comparison) -> float:

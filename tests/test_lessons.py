@@ -183,3 +183,16 @@ def test_near_the_stability_limit_cosine_wins_as_the_lesson_says():
 
 def test_claim_checks_belong_to_lessons():
     assert set(CLAIM_CHECKS) <= {lesson.key for lesson in LESSONS}
+
+
+def test_the_range_test_lesson_shows_each_rules_measured_regret_when_there_is_one(monkeypatch):
+    from clr_core.lessons import training
+
+    monkeypatch.setattr(training, "measured_regret",
+                        lambda: {"valley": {"worst": 1.5, "mean": 0.5, "spread": 0.2, "tasks": 3}})
+    fig, table, result = training.range_test_reading(num_iter=60)
+    row = table.set_index("rule").loc["valley"]
+    assert (row["worst regret (points)"], row["mean regret (points)"]) == (1.5, 0.5)
+    assert any((t.name or "").startswith("stability limit") for t in fig.data)
+    view = lesson_by_key("range_test").view({"num_iter": 60, "seed": 0})
+    assert not view.notes  # regret measured: no "benchmark not run" note

@@ -78,7 +78,7 @@ def stability_figures(lr: float, momentum: float, condition: float, steps: int =
     lam_min = LAMBDA_MAX / condition
 
     # the bowl's contours and the path, clipped to the frame so a divergence still draws
-    g = np.linspace(-2.0, 2.0, 81)
+    g = np.linspace(-2.0, 2.0, 41)
     xx, yy = np.meshgrid(g, g)
     zz = 0.5 * (LAMBDA_MAX * xx ** 2 + lam_min * yy ** 2)
     shown = path[np.all(np.isfinite(path), axis=1)]
@@ -100,7 +100,7 @@ def stability_figures(lr: float, momentum: float, condition: float, steps: int =
     bowl.update_yaxes(range=[-2, 2], title_text=f"y (curvature 1/κ = {lam_min:.3g})",
                       scaleanchor="x", scaleratio=1)
 
-    lrs = np.geomspace(1e-3, 10.0, 400)
+    lrs = np.geomspace(1e-3, 10.0, 250)
     worst = np.maximum(rate(lrs, momentum, LAMBDA_MAX), rate(lrs, momentum, lam_min))
     rates = go.Figure()
     rates.add_trace(go.Scatter(x=lrs, y=worst, mode="lines", name="slowest axis rate",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import plotly.graph_objects as go
 
 from clr_core.lessons import bowl, training, wsd
 from clr_core.lessons.model import Claim, Control, Lesson, LessonView
@@ -110,11 +111,11 @@ def _view_sgdr(values, on_run: Callable | None = None) -> LessonView:
     sched = make_schedule("cosine_restarts", max_lr=values["max_lr"], base_lr=values["base_lr"],
                           T_0=t0, T_mult=mult)
     lr = sched.lr(k)
-    ends = [int(i) for i in np.nonzero(np.diff(lr) > 0)[0]]
+    ends = np.nonzero(np.diff(lr) > 0)[0]
     fig = line_figure([Curve("SGDR", k, lr)], x_title="iteration", y_title="learning rate",
                       uirevision="learn-sgdr")
-    for e in ends:
-        fig.add_vline(x=e, line={"dash": "dot", "color": "#2ca02c"})
+    fig.add_trace(go.Scatter(x=ends, y=lr[ends], mode="markers", name="snapshot (cycle end)",
+                             marker={"size": 9, "color": "#2ca02c", "symbol": "star"}))
     return LessonView(figures=[("sgdr", fig)],
                       metrics=[("snapshots (cycle ends) in this budget", str(len(ends) + 1))])
 

@@ -5,6 +5,7 @@ than a hand-picked baseline."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -21,7 +22,7 @@ from clr_core.schedules import from_dict
 from clr_core.train import TrainResult, run_training
 
 __all__ = ["BENCH", "Batches", "DigitsRun", "best_of", "digits_tensors", "iterations_to_reach",
-           "train", "train_grid"]
+           "one_thread", "train", "train_grid"]
 
 #: One setup for every lesson: big enough that the schedule matters, small enough to be instant.
 BENCH = {"model": "mlp", "width": 32, "batch_size": 64, "optimizer": "sgd", "momentum": 0.9}
@@ -33,6 +34,17 @@ def digits_tensors() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Te
     x_train, y_train = bundle.train.tensors
     x_val, y_val = bundle.val.tensors
     return x_train, y_train, x_val, y_val
+
+
+@contextlib.contextmanager
+def one_thread():
+    """A 32-unit MLP gains nothing from more threads, only contention on a shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class Batches:
@@ -89,7 +101,7 @@ def _train(schedule_json: str, num_iter: int, seed: int, eval_every: int, optimi
            weight_decay: float) -> DigitsRun:
     schedule = json.loads(schedule_json)
     x_train, y_train, x_val, y_val = digits_tensors()
-    with torch.random.fork_rng(devices=[]):
+    with one_thread(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = make_model(BENCH["model"], (1, 8, 8), 10, seed=seed, width=BENCH["width"])
         sched = from_dict(schedule)

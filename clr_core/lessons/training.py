@@ -19,6 +19,7 @@ from clr_core.lessons.digits import (
     best_of,
     digits_tensors,
     iterations_to_reach,
+    one_thread,
     train_grid,
 )
 from clr_core.plots import PALETTE, range_test_figure
@@ -169,10 +170,11 @@ def range_test_reading(*, num_iter: int = 100, seed: int = 0):
     x_train, y_train, _, _ = digits_tensors()
     model = make_model(BENCH["model"], (1, 8, 8), 10, seed=seed, width=BENCH["width"])
     opt = make_optimizer("sgd", model, lr=1e-4, momentum=BENCH["momentum"])
-    result = run_range_test(model, opt, torch.nn.functional.cross_entropy,
-                            Batches(x_train, y_train, BENCH["batch_size"], seed),
-                            start_lr=1e-4, end_lr=10.0, num_iter=num_iter, seed=seed,
-                            sharpness_every=max(num_iter // 10, 1))
+    with one_thread():
+        result = run_range_test(model, opt, torch.nn.functional.cross_entropy,
+                                Batches(x_train, y_train, BENCH["batch_size"], seed),
+                                start_lr=1e-4, end_lr=10.0, num_iter=num_iter, seed=seed,
+                                sharpness_every=max(num_iter // 10, 1))
     picks = {k: s.to_dict() for k, s in result.suggestions.items()}
     regret = measured_regret()
     rows = []
