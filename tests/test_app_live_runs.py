@@ -64,7 +64,12 @@ def test_a_running_range_test_grows_then_shows_its_suggestions():
                         "headline": "finished", "iters_per_epoch": 8})
     at.run()
     assert not at.exception, at.exception
+    # the headline and band, then the other rules, as on the range-test page
+    rec = final.suggestions["recommended"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Recommended max_lr"] == f"{rec.max_lr:.3g}"
+    assert metrics["max_lr band"] == f"{rec.low:.3g} – {rec.high:.3g}"
     table = at.dataframe[1].value
-    assert set(table["method"]) == set(final.suggestions)
+    assert len(table) == len(final.suggestions) - 1 and (table["max_lr"] > 0).all()
     assert _smoothed_points(at) == final.iterations
     assert not any("another process" in c.value for c in at.caption)
