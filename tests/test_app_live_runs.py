@@ -73,3 +73,24 @@ def test_a_running_range_test_grows_then_shows_its_suggestions():
     assert len(table) == len(final.suggestions) - 1 and (table["max_lr"] > 0).all()
     assert _smoothed_points(at) == final.iterations
     assert not any("another process" in c.value for c in at.caption)
+
+
+def test_a_running_training_draws_its_curves_from_the_store():
+    store = RunStore()
+    rec = RunRecorder("train", {"model": "Linear", "num_iter": 50}, label="training live",
+                      store=store, flush_s=0.05)
+    for i in range(12):
+        rec({"kind": "step", "iteration": i, "lr": 0.1, "loss": 2.0 / (i + 1),
+             "momentum": 0.9, "curve": "mine"})
+    rec({"kind": "eval", "iteration": 10, "val_accuracy": 0.5, "curve": "mine"})
+    _wait_flushed(store, rec.run_id, 13)
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.open").set_value([rec.run_id]).run()
+    assert not at.exception, at.exception
+    assert any("12 of 50 iterations" in c.value for c in at.caption)
+    (loss,) = chart_traces(at, "runs.live-loss")
+    assert loss["name"] == "mine" and list(loss["y"]) == [2.0 / (i + 1) for i in range(12)]
+    rec.finish("cancelled", None)
+    at.run()
+    assert not at.exception, at.exception
+    assert not any("another process" in c.value for c in at.caption)
