@@ -132,19 +132,10 @@ def test_the_rate_figure_marks_the_exact_limit():
 # ------------------------------------------------------------------------ warmup-stable-decay
 
 
-def test_wsd_schedule_shape():
-    lr = wsd.wsd_lr(100, 0.5, warmup=10, decay_start=80, shape="linear")
-    assert lr[0] == pytest.approx(0.05) and lr[9] == pytest.approx(0.5)
-    assert np.all(lr[10:80] == 0.5)
-    assert np.all(np.diff(lr[80:]) < 0) and lr[-1] == pytest.approx(0.0)
-    for shape in wsd.COOLDOWN_SHAPES:
-        cool = wsd.wsd_lr(100, 0.5, warmup=10, decay_start=80, shape=shape)[80:]
-        assert np.all(np.diff(cool) <= 1e-12) and cool[-1] == pytest.approx(0.0, abs=1e-12)
-
-
 def test_the_exact_loss_matches_a_monte_carlo_of_sgd_on_the_noisy_quadratic():
     rng = np.random.default_rng(0)
-    lrs = wsd.wsd_lr(200, 0.3, warmup=10, decay_start=160)
+    lrs = np.concatenate([wsd.stable_lr(0.3, total_steps=160, warmup=10),
+                          wsd.cooldown_lr(0.3, branch=160, length=40, warmup=10, shape="1-sqrt")])
     w = np.full((4000, len(wsd.CURVATURES)), wsd.START)
     h = wsd.CURVATURES
     for lr in lrs:
@@ -160,14 +151,16 @@ def test_cooldowns_drop_the_loss_from_every_branch_point_and_beat_cosine_at_the_
     defaults = lesson_by_key("wsd").defaults()
     total, peak = defaults["total_steps"], defaults["peak"]
     warmup, length = total // 20, int(defaults["cooldown"] * total)
-    constant = np.where(np.arange(total) < warmup, peak * (np.arange(total) + 1) / warmup, peak)
+    constant = wsd.stable_lr(peak, total_steps=total, warmup=warmup)
     finals = []
     for branch in (200, 400, 600, 800, 1000):
         before, state = wsd.expected_loss(constant[:branch])
-        cool = wsd.wsd_lr(length + 1, peak, warmup=0, decay_start=0, shape=defaults["shape"])
+        cool = wsd.cooldown_lr(peak, branch=branch, length=length, warmup=warmup,
+                               shape=defaults["shape"])
         after, _ = wsd.expected_loss(cool, state)
         assert after[-1] < 0.6 * before[-1]  # the cool-down cuts the loss by 40 % or more
-        cosine = wsd.expected_loss(wsd.cosine_lr(branch + length + 1, peak, warmup=warmup))[0]
+        cosine = wsd.expected_loss(wsd.cosine_lr(peak, total_steps=branch + length,
+                                                 warmup=warmup))[0]
         assert after[-1] <= cosine[-1]
         finals.append(after[-1])
     assert finals == sorted(finals, reverse=True)  # a later branch ends lower
@@ -176,8 +169,10 @@ def test_cooldowns_drop_the_loss_from_every_branch_point_and_beat_cosine_at_the_
 def test_near_the_stability_limit_cosine_wins_as_the_lesson_says():
     total, peak = 1000, 1.5
     warmup = total // 20
-    w = wsd.wsd_lr(total, peak, warmup=warmup, decay_start=int(0.8 * total), shape="1-sqrt")
-    c = wsd.cosine_lr(total, peak, warmup=warmup)
+    w = np.concatenate([wsd.stable_lr(peak, total_steps=800, warmup=warmup),
+                        wsd.cooldown_lr(peak, branch=800, length=200, warmup=warmup,
+                                        shape="1-sqrt")])
+    c = wsd.cosine_lr(peak, total_steps=total, warmup=warmup)
     assert wsd.expected_loss(w)[0][-1] > wsd.expected_loss(c)[0][-1]
 
 

@@ -245,7 +245,7 @@ LESSONS: tuple[Lesson, ...] = (
         "sgdr", "7. SGDR: cosine annealing with warm restarts",
         "Loshchilov & Hutter's SGDR anneals the LR along a cosine and restarts it, each cycle "
         "T_mult times longer. Each restart can jump out of a sharp minimum; snapshots at the "
-        "cycle ends (dotted) make a free ensemble (Huang et al., Snapshot Ensembles, 2017).",
+        "cycle ends (stars) make a free ensemble (Huang et al., Snapshot Ensembles, 2017).",
         Claim("Warm restarts reach a given accuracy in 2–4× fewer epochs than a step decay.",
               "Loshchilov, Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts, 2017",
               "Not checked here: digits is learnt within a single cycle, so there is nothing for a "

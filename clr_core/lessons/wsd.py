@@ -7,7 +7,8 @@ shrinks (progress down the flat axes) and a noise floor proportional to the *cur
 high constant LR makes progress but sits on a high floor; the cool-down lowers the floor in a
 few hundred steps and keeps the progress, so the loss drops sharply at the end — from whichever
 point of the stable phase it is branched (Hägele et al., "Scaling Laws and Compute-Optimal
-Training Beyond Fixed Training Durations", 2024; Hu et al., "MiniCPM", 2024)."""
+Training Beyond Fixed Training Durations", 2024; Hu et al., "MiniCPM", 2024). The schedules
+are `clr_core.schedules`' wsd, warmup_cosine and warmup_constant (transformers' formulas)."""
 
 from __future__ import annotations
 
@@ -15,42 +16,35 @@ import numpy as np
 import plotly.graph_objects as go
 
 from clr_core.plots import PALETTE
+from clr_core.schedules import make_schedule
+from clr_core.schedules.wsd import SHAPES
 
-__all__ = ["COOLDOWN_SHAPES", "cosine_lr", "expected_loss", "wsd_figures", "wsd_lr"]
+__all__ = ["COOLDOWN_SHAPES", "cooldown_lr", "cosine_lr", "expected_loss", "stable_lr",
+           "wsd_figures"]
 
-COOLDOWN_SHAPES = ("linear", "1-sqrt", "cosine")
+COOLDOWN_SHAPES = SHAPES
 CURVATURES = 1.0 / np.arange(1, 101)  # Zhang et al.'s spectrum: hᵢ = 1/i
 NOISE = 0.02
 START = 1.0  # every wᵢ starts at 1
 
 
-def _cooldown(frac: np.ndarray, shape: str) -> np.ndarray:
-    """The LR multiplier, from 1 at frac=0 to 0 at frac=1."""
-    frac = np.clip(frac, 0.0, 1.0)
-    if shape == "1-sqrt":
-        return 1.0 - np.sqrt(frac)
-    if shape == "cosine":
-        return 0.5 * (1.0 + np.cos(np.pi * frac))
-    return 1.0 - frac
+def cooldown_lr(peak: float, *, branch: int, length: int, warmup: int, shape: str) -> np.ndarray:
+    """The LR of the ``length`` cool-down steps of a WSD run branched at step ``branch``."""
+    sched = make_schedule("wsd", max_lr=peak, total_steps=branch + length, warmup_steps=warmup,
+                          decay_steps=length, decay_shape=shape)
+    return sched.lr(np.arange(branch, branch + length))
 
 
-def wsd_lr(total_steps: int, peak: float, *, warmup: int, decay_start: int,
-           shape: str = "linear") -> np.ndarray:
-    """LR of every step: linear warmup to ``peak``, constant, cool-down from ``decay_start``
-    to zero at ``total_steps``."""
-    k = np.arange(total_steps, dtype=float)
-    lr = np.full(total_steps, float(peak))
-    if warmup > 0:
-        lr = np.where(k < warmup, peak * (k + 1) / warmup, lr)
-    length = max(total_steps - decay_start, 1)
-    return np.where(k >= decay_start, peak * _cooldown((k - decay_start + 1) / length, shape), lr)
+def cosine_lr(peak: float, *, total_steps: int, warmup: int) -> np.ndarray:
+    """The usual baseline: the same warm-up, then a cosine to zero at ``total_steps``."""
+    return make_schedule("warmup_cosine", max_lr=peak, total_steps=total_steps,
+                         warmup_steps=warmup).lr(np.arange(total_steps))
 
 
-def cosine_lr(total_steps: int, peak: float, *, warmup: int) -> np.ndarray:
-    """The usual baseline: the same warmup, then a cosine to zero at ``total_steps``."""
-    k = np.arange(total_steps, dtype=float)
-    frac = (k - warmup + 1) / max(total_steps - warmup, 1)
-    return np.where(k < warmup, peak * (k + 1) / max(warmup, 1), peak * _cooldown(frac, "cosine"))
+def stable_lr(peak: float, *, total_steps: int, warmup: int) -> np.ndarray:
+    """Warm-up, then the constant LR of the stable phase."""
+    return make_schedule("warmup_constant", max_lr=peak, warmup_steps=warmup).lr(
+        np.arange(total_steps))
 
 
 def expected_loss(lrs: np.ndarray, state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -85,18 +79,17 @@ def wsd_figures(peak: float, total_steps: int, branch_at: float, cooldown: float
     and the cosine baseline with the same length as the chosen branch."""
     warmup = max(1, total_steps // 20)
     length = max(1, int(round(cooldown * total_steps)))
-    constant = np.where(np.arange(total_steps) < warmup,
-                        peak * (np.arange(total_steps) + 1) / warmup, peak)
+    constant = stable_lr(peak, total_steps=total_steps, warmup=warmup)
     starts = sorted({int(round(f * total_steps)) for f in (0.25, 0.5, 0.75)}
                     | {int(round(branch_at * total_steps))})
     chosen = min(max(int(round(branch_at * total_steps)), warmup), total_steps)
     starts = sorted({min(max(s, warmup), total_steps) for s in starts} | {chosen})
 
     const_loss, states = _states(constant)
-    decay = peak * _cooldown(np.arange(1, length + 1) / length, shape)
+    decay = cooldown_lr(peak, branch=chosen, length=length, warmup=warmup, shape=shape)
     branch_loss, _ = expected_loss(np.repeat(decay[:, None], len(starts), axis=1),
                                    states[np.array(starts) - 1])
-    cos_loss, _ = expected_loss(cosine_lr(chosen + length, peak, warmup=warmup))
+    cos_loss, _ = expected_loss(cosine_lr(peak, total_steps=chosen + length, warmup=warmup))
 
     lr_fig, loss_fig = go.Figure(), go.Figure()
     k = np.arange(total_steps)
