@@ -1,19 +1,29 @@
-"""`python -m clr_core range-test|train`: the engine from a terminal, on digits by default."""
+"""`python -m clr_core range-test|train`: the engine from a terminal, on digits by default.
+
+Runs are saved to the run store the app reads (``--no-record`` to skip). Ctrl-C cancels the
+run the way the app's Cancel button does: the partial curve is printed, written to
+``--json`` and saved; a second Ctrl-C quits at once. ``--json`` is checked before the run
+starts, so a run is never lost to a path that cannot be written.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from clr_core import data, experiments, models, optim, plugins, recommend, schedules
-from clr_core.errors import ClrError
+from clr_core.errors import ClrError, ConfigError
 from clr_core.recorder import record_job
 from clr_core.train import BASELINES
 
@@ -82,16 +92,44 @@ def _base_config(a: argparse.Namespace) -> dict:
     return config
 
 
+class CtrlC:
+    """The first Ctrl-C asks the run to stop (it returns its partial result, as the app's
+    Cancel does); a second one quits at once."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+
+    def __call__(self) -> bool:
+        return self.pressed
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+        sys.stderr.write("\nstopping after this batch; the partial curve is kept "
+                         "(Ctrl-C again to quit now)\n")
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[CtrlC]:
+        previous = signal.signal(signal.SIGINT, self._handle)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
 def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:
     """Run the app's runner with a progress bar, recorded as the app records its jobs."""
     runner = experiments.RUNNERS[kind]
     bar = Progress()
     try:
-        if a.no_record:
-            return runner(config, bar, experiments.never_stop)
-        noun = "range test" if kind == "range_test" else "training"
-        out, rec = record_job(runner, kind, config, label=a.record or f"{noun} · {config['dataset']}",
-                              emit=bar)
+        with CtrlC().installed() as stop:
+            if a.no_record:
+                return runner(config, bar, stop)
+            noun = "range test" if kind == "range_test" else "training"
+            out, rec = record_job(runner, kind, config,
+                                  label=a.record or f"{noun} · {config['dataset']}",
+                                  emit=bar, should_stop=stop)
     finally:
         bar.close()
     print(f"recorded as run #{rec.run_id} in {rec.store.path}", file=sys.stderr)
@@ -123,13 +161,38 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
     return out
 
 
+def read_schedule(path: str | os.PathLike[str]) -> dict:
+    """A schedule JSON file (the designer's export); every problem names the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"--schedule {path}: not a text file (a designer export is JSON "
+                          "text)") from None
+    except OSError as e:
+        raise ConfigError(f"--schedule {path}: cannot be read ({e.strerror or e})") from None
+    try:
+        schedule = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"--schedule {path}: not valid JSON ({e.msg} at line {e.lineno}, "
+                          f"column {e.colno})") from None
+    if not isinstance(schedule, dict):
+        raise ConfigError(f"--schedule {path}: expected a JSON object with a 'policy', got "
+                          f"{type(schedule).__name__}")
+    try:
+        schedules.from_dict(schedule)
+    except ClrError as e:
+        raise ConfigError(f"--schedule {path}: {e}") from None
+    return schedule
+
+
 def cmd_train(a: argparse.Namespace) -> dict:
     if a.schedule:
-        schedule = json.loads(Path(a.schedule).read_text())
+        schedule = read_schedule(a.schedule)
     else:
         schedule = {"policy": "one_cycle", "max_lr": a.max_lr, "total_steps": a.num_iter}
     config = {**_base_config(a), "schedule": schedule, "num_iter": a.num_iter,
               "eval_every": a.eval_every}
+    experiments.TrainConfig.from_dict(config)  # num_iter 0 and friends: a message first
     max_lr = float(np.max(schedules.from_dict(schedule).lr(np.arange(a.num_iter))))
     config["runs"] = experiments.baseline_runs(
         schedule=schedule, baselines=a.baseline, max_lr=max_lr, base_lr=max_lr / 10,
@@ -168,18 +231,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_json_target(path: Path) -> None:
+    """Refuse a --json path that cannot be written before the run, not after it."""
+    if path.is_dir():
+        raise ConfigError(f"--json {path} is a folder; give a file name, e.g. {path / 'out.json'}")
+    parent = path.parent
+    existing = next((p for p in (parent, *parent.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(f"--json {path}: {existing} is a file, not a folder")
+    if existing is not None and not os.access(existing, os.W_OK):
+        raise ConfigError(f"--json {path}: {existing} is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"--json {path} exists and is not writable")
+
+
+def write_json(path: Path, out: dict, *, recorded: bool) -> None:
+    """Write the result, or say why not and where the run is kept."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out, indent=2))
+    except OSError as e:
+        kept = "the run is saved in the run store" if recorded else "the summary is printed above"
+        raise ConfigError(f"--json {path}: could not write the result ({e.strerror or e}); "
+                          f"{kept}") from None
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.json:
+            check_json_target(args.json)
         out = args.func(args)
-    except (ClrError, OSError, json.JSONDecodeError) as exc:
+        if args.json:
+            write_json(args.json, out, recorded=not args.no_record)
+    except (ClrError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2))
-        print(f"wrote {args.json}")
-    return 0
+    return 130 if out.get("cancelled") else 0

@@ -22,6 +22,10 @@ class RangeTestError(ClrError, RuntimeError):
     """The range test could not produce a curve (e.g. the first loss is already NaN)."""
 
 
+class TrainingError(ClrError, RuntimeError):
+    """A training could not produce a curve (e.g. the loss is NaN from the first step)."""
+
+
 class JobError(ClrError, RuntimeError):
     """A background job id is unknown or the job is in the wrong state."""
 

@@ -25,6 +25,7 @@ from clr_core.schedules import from_dict as schedule_from_dict
 from clr_core.stability import summarize_stability
 from clr_core.train import run_training
 from clr_core.validation import (
+    MAX_ITERATIONS,
     check_choice,
     check_int,
     check_lr_range,
@@ -120,7 +121,7 @@ class RangeTestConfig(DataModelConfig):
     def validate(self) -> None:
         super().validate()
         check_lr_range(self.start_lr, self.end_lr)
-        check_int("num_iter", self.num_iter, lo=10)  # fewer points draw no curve
+        check_int("num_iter", self.num_iter, lo=10, hi=MAX_ITERATIONS)  # fewer points draw no curve
         check_choice("mode", self.mode, ("exp", "linear"))
         check_probability("smooth_beta", self.smooth_beta)
         check_number("diverge_threshold", self.diverge_threshold, lo=1.0, lo_open=True)
@@ -140,7 +141,7 @@ class TrainConfig(DataModelConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_int("num_iter", self.num_iter, lo=1)
+        check_int("num_iter", self.num_iter, lo=1, hi=MAX_ITERATIONS)
         check_int("eval_every", self.eval_every, lo=1)
         schedule_from_dict(self.schedule)  # raises ScheduleError with the parameter's name
 

@@ -55,6 +55,7 @@ from .sharpness import LastBatch, SharpnessTracker
 from .smoothing import EmaSmoother
 from .suggestions import suggest_all
 from .validation import (
+    MAX_ITERATIONS,
     check_callable,
     check_choice,
     check_int,
@@ -88,7 +89,7 @@ def lr_sequence(start_lr: float, end_lr: float, num_iter: int, mode: str = "exp"
     """The LR of every step: ``start * (end/start) ** (i/(n-1))`` (exp) or a straight
     line (linear); the first and last steps hit ``start_lr`` and ``end_lr`` exactly."""
     start_lr, end_lr = check_lr_range(start_lr, end_lr)
-    num_iter = check_int("num_iter", num_iter, lo=2)
+    num_iter = check_int("num_iter", num_iter, lo=2, hi=MAX_ITERATIONS)
     mode = _normalise_mode(mode)
     t = np.arange(num_iter, dtype=float) / (num_iter - 1)
     if mode == "exp":

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .baselines import ADAM_LR, BASELINES, BaselineInfo, baseline_plan, compare_runs
-from .errors import ConfigError
+from .errors import ConfigError, TrainingError
 from .events import EVAL, STEP, Event
 from .loop import (
     DivergenceCheck,
@@ -35,7 +35,13 @@ from .loop import evaluate as _evaluate
 from .optim import get_momentum
 from .results import TRAIN_STOP_REASONS, TrainResult
 from .schedules import from_dict as schedule_from_dict
-from .validation import check_callable, check_int, check_number, renamed_keywords
+from .validation import (
+    MAX_ITERATIONS,
+    check_callable,
+    check_int,
+    check_number,
+    renamed_keywords,
+)
 
 __all__ = [
     "ADAM_LR",
@@ -104,7 +110,7 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
         from .recorder import record_call
 
         return record_call("train", run_training, locals())
-    num_iter = check_int("num_iter", num_iter, lo=1)
+    num_iter = check_int("num_iter", num_iter, lo=1, hi=MAX_ITERATIONS)
     eval_every = 0 if eval_every is None else check_int("eval_every", eval_every, lo=0)
     if diverge_threshold is not None:
         diverge_threshold = check_number("diverge_threshold", diverge_threshold, lo=1.0,
@@ -184,6 +190,10 @@ class _Recorder:
         if self.emit is not None:
             self.emit(Event(STEP, i, lr=r.lrs[-1], momentum=r.momentums[-1], loss=loss))
         if not math.isfinite(loss):
+            if i == 0:
+                raise TrainingError(
+                    f"the loss was never finite: the first loss is already {loss} at "
+                    f"lr={r.lrs[-1]:.3g}; check the model, the data and the loss, not the LR")
             return "non-finite loss"
         if self.diverging is not None and self.diverging(loss):
             return "diverged"

@@ -17,6 +17,7 @@ from typing import Any
 from .errors import ConfigError
 
 __all__ = [
+    "MAX_ITERATIONS",
     "check_callable",
     "check_choice",
     "check_int",
@@ -47,12 +48,20 @@ def check_probability(name: str, value: Any) -> float:
     return check_number(name, value, lo=0.0, hi=1.0, hi_open=True)
 
 
-def check_int(name: str, value: Any, *, lo: int | None = None) -> int:
-    """An integer (not a bool, not a float that happens to be whole) >= ``lo``."""
+#: The most iterations one run may ask for: the per-iteration curves of a longer run do
+#: not fit in memory, so it is refused by name up front instead of failing inside numpy.
+MAX_ITERATIONS = 10_000_000
+
+
+def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = None) -> int:
+    """An integer (not a bool, not a float that happens to be whole) in [``lo``, ``hi``]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ConfigError(f"{name} must be an integer, got {value!r}")
     if lo is not None and value < lo:
         raise ConfigError(f"{name} must be an integer >= {lo}, got {value!r}")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{name} must be at most {hi:,} (a longer run does not fit in "
+                          f"memory), got {value:,}")
     return int(value)
 
 

@@ -69,3 +69,77 @@ def test_bad_input_is_a_message_and_exit_code_2(tmp_path):
                                "step_size_up": 20}))
     proc = _cli("train", "--schedule", str(bad))
     assert proc.returncode == 2 and "base_lr" in proc.stderr
+
+
+# -- the fault matrix's CLI cases: a message naming what is wrong, never a traceback ----
+
+def test_json_to_a_folder_is_refused_before_the_run(tmp_path):
+    proc = _cli("range-test", "--num-iter", "20", "--json", str(tmp_path))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "is a folder" in proc.stderr and "range test on" not in proc.stdout  # never ran
+
+
+def test_a_binary_or_malformed_schedule_file_is_named(tmp_path):
+    binary = tmp_path / "weights.bin"
+    binary.write_bytes(bytes(range(256)) * 4)
+    proc = _cli("train", "--schedule", str(binary), "--num-iter", "20")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert str(binary) in proc.stderr and "not a text file" in proc.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"policy": "triangular", "max_lr": }')
+    proc = _cli("train", "--schedule", str(broken), "--num-iter", "20")
+    assert proc.returncode == 2 and str(broken) in proc.stderr and "line 1" in proc.stderr
+    missing = tmp_path / "missing.json"
+    proc = _cli("train", "--schedule", str(missing))
+    assert proc.returncode == 2 and str(missing) in proc.stderr
+
+
+def test_zero_iterations_with_a_schedule_is_a_message(tmp_path):
+    sched = tmp_path / "s.json"
+    sched.write_text(json.dumps({"policy": "triangular", "base_lr": 0.01, "max_lr": 0.1,
+                                 "step_size_up": 20}))
+    proc = _cli("train", "--schedule", str(sched), "--num-iter", "0")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "num_iter" in proc.stderr
+    proc = _cli("range-test", "--num-iter", str(10**12))
+    assert proc.returncode == 2 and "num_iter" in proc.stderr and "10,000,000" in proc.stderr
+
+
+def test_the_cli_saves_its_run_to_the_store_the_app_reads(tmp_path):
+    db = tmp_path / "runs.db"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLR_STUDIO_DB": str(db)}
+    proc = subprocess.run([sys.executable, "-m", "clr_core", "range-test", "--num-iter", "20"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    from clr_core.store import RunStore
+
+    (run,) = RunStore(db).list_runs()
+    assert run.kind == "range_test" and run.status == "done"
+    assert f"run #{run.id}" in proc.stderr
+
+
+def test_ctrl_c_cancels_and_keeps_the_partial_curve(tmp_path):
+    import signal
+    import time
+
+    out_file, db = tmp_path / "rt.json", tmp_path / "runs.db"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLR_STUDIO_DB": str(db)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "clr_core", "range-test", "--num-iter", "200000", "--end-lr",
+         "0.05", "--json", str(out_file)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    from clr_core.store import RunStore
+
+    while time.monotonic() < deadline:  # wait until its curve is growing in the store
+        time.sleep(0.5)
+        running = db.exists() and RunStore(db).list_runs(status="running")
+        if running and RunStore(db).read_events(running[0].id)[1] >= 20:
+            break
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "partial curve is kept" in stderr
+    rt = json.loads(out_file.read_text())["range_test"]
+    assert rt["stop_reason"] == "cancelled" and 0 < len(rt["lrs"]) < 200000
+    (run,) = RunStore(db).list_runs()
+    assert run.status == "cancelled"

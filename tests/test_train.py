@@ -252,3 +252,30 @@ def pd_na():
     import pandas as pd
 
     return pd.NA
+
+
+
+def test_a_loss_nan_from_the_first_step_says_it_was_never_finite():
+    from clr_core.errors import TrainingError
+
+    model = nn.Linear(4, 2)
+    batches = [(torch.randn(8, 4), torch.randint(0, 2, (8,))) for _ in range(4)]
+
+    def nan_loss(out, target):
+        return out.sum() * float("nan")
+
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TrainingError, match="never finite"):
+        run_training(model, opt, nan_loss, batches, num_iter=3)
+
+
+def test_a_run_too_long_for_memory_names_the_parameter_and_limit():
+    from clr_core.range_test import run_range_test
+
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    batches = [(torch.randn(8, 4), torch.randint(0, 2, (8,)))]
+    with pytest.raises(ConfigError, match=r"num_iter must be at most 10,000,000"):
+        run_range_test(model, opt, nn.CrossEntropyLoss(), batches, num_iter=10**12)
+    with pytest.raises(ConfigError, match=r"num_iter must be at most 10,000,000"):
+        run_training(model, opt, nn.CrossEntropyLoss(), batches, num_iter=10**12)
