@@ -17,6 +17,7 @@ import numpy as np
 
 from clr_core.errors import ScheduleError
 from clr_core.schedules import codegen
+from clr_core.schedules.ramp import apply_ramp, ramp_code, validate_ramp
 from clr_core.schedules.registry import from_dict, policy_class, register
 from clr_core.schedules.spec import PolicySpec, coerce
 
@@ -46,7 +47,7 @@ def iterations(values: Any, total_steps: int | None = None) -> np.ndarray:
 class Schedule:
     """A validated policy + parameters. Pure: `lr(k)` depends on k only; no step counter."""
 
-    __slots__ = ("_params", "_policy")
+    __slots__ = ("_params", "_policy", "_ramp")
     spec: ClassVar[PolicySpec]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -64,8 +65,12 @@ class Schedule:
         if policy != self.spec.name:
             raise ScheduleError(f"policy: {type(self).__name__} is {self.spec.name!r}, "
                                 f"not {policy!r}.")
+        own, ramp = validate_ramp(policy, dict(params))
         object.__setattr__(self, "_policy", policy)
-        object.__setattr__(self, "_params", self._validate(params))
+        object.__setattr__(self, "_params", self._validate(own))
+        if ramp:  # checked again now that the policy's own length is known
+            validate_ramp(policy, ramp, self.planned_steps)
+        object.__setattr__(self, "_ramp", ramp)
 
     @classmethod
     def _validate(cls, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,14 +101,19 @@ class Schedule:
 
     @property
     def params(self) -> dict[str, Any]:
-        """Every parameter, defaults included (a copy: schedules are immutable)."""
-        return copy.deepcopy(self._params)
+        """Every parameter, defaults included, and the warm-up modifier's when it is on
+        (a copy: schedules are immutable)."""
+        return {**copy.deepcopy(self._params), **self._ramp}
 
     # -- values
     def lr(self, iterations_: Any) -> np.ndarray:
         """LR after k scheduler steps; float64 array shaped like `iterations_`."""
         k = iterations(iterations_, self.total_steps)
-        return np.asarray(self._lr(k.reshape(-1)), dtype=np.float64).reshape(k.shape)
+        flat = k.reshape(-1)
+        out = np.asarray(self._lr(flat), dtype=np.float64)
+        if self._ramp:
+            out = apply_ramp(flat, out, self._ramp, self._ramp_target())
+        return out.reshape(k.shape)
 
     def momentum(self, iterations_: Any) -> np.ndarray | None:
         """Momentum (SGD momentum / Adam beta1) after k steps, or None if not scheduled."""
@@ -115,6 +125,11 @@ class Schedule:
     @property
     def has_momentum(self) -> bool:
         return False
+
+    @property
+    def has_ramp(self) -> bool:
+        """Whether the warm-up modifier is on."""
+        return bool(self._ramp)
 
     @property
     def cycle_length(self) -> int | None:
@@ -135,7 +150,7 @@ class Schedule:
     # -- exchange
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe config; `from_dict(s.to_dict()) == s`."""
-        return {"policy": self._policy, **copy.deepcopy(self._params)}
+        return {"policy": self._policy, **self.params}
 
     def to_torch(self, optimizer: Any, **kwargs: Any) -> Any:
         """A `ScheduleLR` driving `optimizer` (kwargs: lr_scale, last_epoch)."""
@@ -167,6 +182,18 @@ class Schedule:
         parameter); None for open-ended schedules."""
         return self.total_steps or self._params.get("total_steps")
 
+    def _ramp_target(self) -> float:
+        return float(self._lr(np.array([self._ramp["ramp_steps"]], dtype=np.int64))[0])
+
+    def torch_code_body(self) -> str:
+        """`code_body` with the warm-up modifier wrapped around it where it is on; a
+        built-in torch scheduler can't take the ramp, so clr_core rebuilds the schedule."""
+        body = self.code_body()
+        if not self._ramp:
+            return body
+        return (ramp_code(body, self._ramp, self._ramp_target())
+                or codegen.via_clr_core(self.to_dict()))
+
     def code_body(self) -> str:
         """The code after the header; policies with a standalone form override this.
         The default rebuilds the schedule with clr_core, exact by construction."""
@@ -175,13 +202,13 @@ class Schedule:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Schedule):
             return NotImplemented
-        return self._policy == other._policy and self._params == other._params
+        return self.to_dict() == other.to_dict()
 
     def __hash__(self) -> int:
-        return hash((self._policy, repr(sorted(self._params.items()))))
+        return hash((self._policy, repr(sorted(self.params.items()))))
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"make_schedule({self._policy!r}, {args})"
 
     def __reduce__(self):

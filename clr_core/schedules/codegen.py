@@ -98,4 +98,4 @@ def schedule_to_code(schedule: Any) -> str:
     pairs = ", ".join(f"{k}={v!r}" for k, v in schedule.to_dict().items())
     config = textwrap.fill("Config: " + pairs, width=84, subsequent_indent="    ")
     title = f"{schedule.policy} learning-rate schedule for PyTorch."
-    return _HEADER.format(title=title, config=config) + "\n" + schedule.code_body()
+    return _HEADER.format(title=title, config=config) + "\n" + schedule.torch_code_body()
