@@ -1,4 +1,5 @@
-"""Schedule designer: pick a policy, set its bounds, preview LR and momentum, overlay, export."""
+"""Schedule designer (the home page): pick a policy, set it, preview LR and momentum,
+overlay, export; its state is the link. The form is built from the policy's spec."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import streamlit as st
 from clr_core import rules, schedules
 from clr_core.errors import ScheduleError
 from clr_core.plots import schedule_figures
+from clr_core.schedules.exports import exports
+from ui.designer_link import apply_link, form_specs, write_link
 from ui.designer_state import (
     CURRENT,
     OVERLAYS,
@@ -27,13 +30,16 @@ ensure_app_entry()
 
 st.title("📐 Schedule designer")
 st.caption(
-    "Every policy from Smith's CLR (2015) and 1cycle (2018) papers, SGDR and the classic "
-    "decays, computed in closed form and exported as JSON or as PyTorch code that reproduces it exactly."
+    "Smith's CLR (2015) and 1cycle (2018), SGDR, the classic decays and today's recipes "
+    "(Hugging Face warm-up + decay, WSD, timm's cosine), computed in closed form and exported "
+    "exactly as JSON, PyTorch, Hugging Face, timm or Lightning code. The link is the design: "
+    "copy it to share this schedule."
 )
 
 handoff_note = apply_handoff()
 if handoff_note:
     st.success(handoff_note, icon="🎯")
+link_problems = apply_link()
 
 POLICIES = schedules.POLICIES
 
@@ -68,6 +74,11 @@ with controls:
         value = param_widget(policy, pspec, errors)
         if value is not None:
             params[pspec.name] = value
+    with st.expander("Warm-up modifier (any policy)"):
+        for pspec in form_specs(policy)[len(spec.params):]:
+            value = param_widget(policy, pspec, errors)
+            if value is not None:
+                params[pspec.name] = value
 
     st.divider()
     iters_per_epoch = int_input(
@@ -84,6 +95,11 @@ if not errors:
         problem = str(exc)
     else:
         st.session_state[CURRENT] = schedule.to_dict()  # the training page trains with it
+# the URL follows every edit: the schedule's own keys, or what was typed while it is invalid
+typed = {s.name: st.session_state.get(param_key(policy, s.name)) for s in form_specs(policy)}
+if not typed.get("ramp_steps"):
+    typed = {k: v for k, v in typed.items() if not k.startswith("ramp_")}
+link = write_link(schedule.to_dict() if schedule is not None else {"policy": policy, **typed})
 
 with controls, st.expander("Rules of thumb (Smith 2015, 2018)", expanded=False):
     factor = st.slider("Step size = factor × iterations per epoch (Smith: 2–10)", 2, 10,
@@ -108,11 +124,16 @@ with controls, st.expander("Rules of thumb (Smith 2015, 2018)", expanded=False):
         st.button(f"Set base_lr = {base:.4g}", on_click=_apply_base, key="btn.designer.apply_base")
 
 with view:
+    for message in link_problems:  # the same words a typed value gets
+        st.error(f"From the link: {message}", icon="🔗")
     if problem:  # where the preview would be, so it is seen without scrolling
         st.error(f"No preview: {problem}", icon="🚫")
+    with st.popover("🔗 Copy link"):
+        st.caption("This link opens the designer with this schedule (copy icon on the right).")
+        st.code(link, language=None)
     default_n = 3 * (schedule.cycle_length or 0) if schedule is not None else 0
-    if schedule is not None and schedule.total_steps:
-        default_n = int(schedule.total_steps)
+    if schedule is not None and schedule.planned_steps:
+        default_n = int(schedule.planned_steps)
     if "designer.n" not in st.session_state:
         st.session_state["designer.n"] = max(default_n, 1000) if default_n else 6000
     top = st.columns([2, 1, 1], vertical_alignment="bottom")
@@ -165,6 +186,11 @@ with view:
         m[3].metric("Highest LR", f"{lrs.max():.3g}")
         st.caption(f"Ends after {schedule.total_steps:,} steps (stepping further is an error, as in torch)."
                    if schedule.total_steps else "Open-ended: the schedule can be stepped forever.")
+        conventions = schedule.conventions()
+        if conventions:
+            with st.expander("Conventions: where the first and last LR land", expanded=True):
+                for line in conventions:
+                    st.markdown(f"- {line}")
         ends = rules.cycle_ends(schedule, n)
         if len(ends):
             shown = ", ".join(str(int(e)) for e in ends[:8]) + (" …" if len(ends) > 8 else "")
@@ -179,9 +205,18 @@ with view:
         code = schedule.to_code()
         d2.download_button("Download PyTorch code", code, file_name=f"{policy}_schedule.py",
                            mime="text/x-python", key="btn.designer.dl_code")
-        tab_code, tab_json = st.tabs(["PyTorch", "JSON"])
-        tab_code.code(code, language="python")
-        tab_json.code(as_json, language="json")
+        offered = exports(schedule)
+        for tab, export in zip(st.tabs([e.label for e in offered]), offered, strict=True):
+            with tab:
+                if export.code is None:
+                    st.info(export.note, icon="🚫")
+                    continue
+                st.caption(export.note)
+                if export.name not in ("pytorch", "json"):
+                    st.download_button(f"Download {export.label} code", export.code,
+                                       file_name=export.filename, mime="text/x-python",
+                                       key=f"btn.designer.dl_{export.name}")
+                st.code(export.code, language=export.language)
 
     with st.expander("Import a schedule from JSON"):
         uploaded = st.file_uploader("Schedule JSON", type=["json"], key="btn.designer.upload")
@@ -194,3 +229,7 @@ with view:
             else:
                 load_config(cfg, f"Loaded {uploaded.name}.")
                 st.rerun()
+
+with st.expander("Policies and their sources"):
+    st.markdown("\n".join(f"- **{spec.label}** (`{name}`): {spec.source or 'classic'}"
+                          for name, spec in POLICIES.items()))

@@ -133,3 +133,59 @@ def test_phases_add_a_phase_extends_the_schedule(at):
     sched = schedules.from_dict(exported)
     total = sum(p["steps"] for p in after)
     assert sched.lr(total) == pytest.approx(after[-1]["end"])
+
+
+def _open(query: dict):
+    app = AppTest.from_file(APP, default_timeout=60)
+    for k, v in query.items():
+        app.query_params[k] = v
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _exported(app) -> dict:
+    return json.loads(next(v for v in _code_blocks(app) if v.lstrip().startswith("{")))
+
+
+def test_a_link_opens_that_schedule():
+    query = {"policy": "triangular2", "base_lr": "0.001", "max_lr": "0.006",
+             "step_size_up": "300"}
+    app = _open(query)
+    assert app.selectbox(key="designer.policy").value == "triangular2"
+    assert not app.error
+    exported = _exported(app)
+    assert {k: exported[k] for k in query} == {"policy": "triangular2", "base_lr": 0.001,
+                                               "max_lr": 0.006, "step_size_up": 300}
+    # the URL holds exactly to_dict's keys (the empty ones left out)
+    assert set(app.query_params) == {k for k, v in exported.items() if v is not None}
+
+
+def test_an_edit_changes_the_url():
+    app = _open({"policy": "wsd", "max_lr": "0.0003", "total_steps": "1000",
+                 "warmup_steps": "50", "decay_steps": "200"})
+    app.number_input(key="designer.wsd.decay_steps").set_value(150).run()
+    assert app.query_params["decay_steps"] == "150"
+    assert app.query_params["max_lr"] == "0.0003"
+    app.selectbox(key="designer.policy").set_value("fixed").run()
+    assert dict(app.query_params) == {"policy": "fixed", "lr": "0.001"}
+
+
+def test_a_bad_link_value_gets_the_typed_message_and_the_rest_applies():
+    app = _open({"policy": "triangular", "max_lr": "abc", "step_size_up": "300"})
+    typed = AppTest.from_file(APP, default_timeout=60)
+    typed.run()
+    typed.text_input(key="designer.triangular.max_lr").set_value("abc").run()
+    message = next(e.value for e in typed.error if "max_lr" in e.value and "abc" in e.value)
+    assert message in [e.value for e in app.error]
+    assert app.number_input(key="designer.triangular.step_size_up").value == 300
+
+
+def test_a_link_breaking_a_rule_gets_the_rule_and_a_bad_int_is_named():
+    app = _open({"policy": "triangular", "base_lr": "0.5", "max_lr": "0.1",
+                 "step_size_up": "ten"})
+    texts = [e.value for e in app.error]
+    assert any("base_lr (0.5) must be < max_lr (0.1)" in t for t in texts)
+    assert any("step_size_up must be a number, got 'ten'" in t for t in texts)
+    unknown = _open({"policy": "nope"})
+    assert any("unknown policy 'nope'" in e.value for e in unknown.error)
