@@ -2,8 +2,9 @@
 
 Opening a link fills the form the way typing would: a float goes into its text box as
 written, so a bad one gets the very message a typed one gets, and every other key of the
-link still applies. Every edit writes the URL back; the last URL written is remembered,
-so only a link the session did not write itself fills the form.
+link still applies. Every edit writes the URL back. A link fills the form once, on the session's first
+run: opening or pasting a link starts a new session, and later query strings are the
+ones this session wrote itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ui.schedule_form import param_key, set_value
 __all__ = ["apply_link", "encode", "form_specs", "link_for", "query_for", "write_link"]
 
 WRITTEN = "designer.link.written"
+APPLIED = "designer.link.applied"
 
 
 def form_specs(policy: str) -> list[ParamSpec]:
@@ -92,12 +94,14 @@ def _parse(policy: str, spec: ParamSpec, text: str) -> Any:
 
 
 def apply_link() -> list[str]:
-    """Fill the form from a link this session did not write; the messages for values that
-    could not be applied (every other key still is)."""
-    query = st.query_params.to_dict()
-    if not query or query == st.session_state.get(WRITTEN):
+    """Fill the form from the link the session was opened with; the messages for values
+    that could not be applied (every other key still is)."""
+    if st.session_state.get(APPLIED):
         return []
-    st.session_state[WRITTEN] = query
+    st.session_state[APPLIED] = True
+    query = st.query_params.to_dict()
+    if not query:
+        return []
     policy = query.get("policy", st.session_state.get(POLICY_KEY, "triangular"))
     if policy not in POLICIES:
         return [f"policy: unknown policy {policy!r} in the link; valid policies: "

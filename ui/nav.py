@@ -1,13 +1,20 @@
 """The app's pages in one list: app.py builds the navigation from it, the overview links it.
 
 Each url_path equals its file's stem: until st.navigation has run, Streamlit resolves a
-deep link against the pages/ folder, and any other path shows "Page not found"."""
+deep link against the pages/ folder, and any other path shows "Page not found".
+
+The default page (the designer) is the home page, `/`. Streamlit serves a default page
+at `/` only, so its own path gets a hidden page that forwards there with the link's query
+string: `/designer?policy=...` opens the designer with that schedule, never "Page not
+found"."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import streamlit as st
+
+__all__ = ["PAGES", "PageInfo", "build_navigation", "ensure_app_entry"]
 
 
 @dataclass(frozen=True)
@@ -45,10 +52,19 @@ def build_navigation():
     """Declare the pages with st.navigation (app.py calls this on every run)."""
     global _navigation_built
     _navigation_built = True
-    return st.navigation([
-        st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default)
-        for p in PAGES
-    ])
+    pages = [st.Page(p.path, title=p.title, icon=p.icon, default=p.default,
+                     url_path=f"{p.url_path}_home" if p.default else p.url_path)
+             for p in PAGES]
+    home_info = next(p for p in PAGES if p.default)
+    home = pages[PAGES.index(home_info)]
+    alias = home_info.url_path
+
+    def forward_home() -> None:
+        st.switch_page(home, query_params=st.query_params.to_dict())
+
+    forward_home.__name__ = f"forward_{alias}"  # a callable page's identity is its name
+    return st.navigation([*pages, st.Page(forward_home, title=home_info.title, url_path=alias,
+                                          visibility="hidden")])
 
 
 def ensure_app_entry() -> None:

@@ -17,6 +17,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Six engineers' tests share two cores: Streamlit's rerun plus plotly's first render can take
+# longer than expect()'s 5 s default, which made visible-element checks flaky.
+EXPECT_TIMEOUT_MS = 20_000
+
 
 
 def _chromium() -> str | None:
@@ -98,8 +102,9 @@ def browser():
     exe = _chromium()
     if exe is None:
         pytest.fail("CI=true but Debian's chromium is not on PATH: .ci/run must install it")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as pw:
         b = pw.chromium.launch(
             executable_path=exe,
