@@ -1,6 +1,6 @@
 """The designer's state in the query string, keyed exactly as `Schedule.to_dict()`.
 
-Opening a link fills the form the way typing would: a float goes into its text box as
+Opening a link fills the form the way typing would: a number goes into its text box as
 written, so a bad one gets the very message a typed one gets, and every other key of the
 link still applies. Every edit writes the URL back. A link fills the form once, on the session's first
 run: opening or pasting a link starts a new session, and later query strings are the
@@ -10,7 +10,6 @@ ones this session wrote itself.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -60,18 +59,8 @@ def link_for(query: dict[str, str]) -> str:
 def _parse(policy: str, spec: ParamSpec, text: str) -> Any:
     """A query value as the widget stores it; ScheduleError naming the parameter."""
     name = spec.name
-    if spec.kind == FLOAT:
+    if spec.kind in (FLOAT, INT):
         return text  # the text box parses it, with the message a typed value gets
-    if text == "" and spec.optional:
-        return None
-    if spec.kind == INT:
-        try:
-            number = float(text)
-        except ValueError:
-            raise ScheduleError(f"{policy}: {name} must be a number, got {text!r}.") from None
-        if not math.isfinite(number):
-            raise ScheduleError(f"{policy}: {name} must be finite, got {text!r}.")
-        return coerce(policy, spec, number)
     if spec.kind == BOOL:
         if text.lower() in ("true", "1"):
             return True
@@ -122,7 +111,7 @@ def apply_link() -> list[str]:
         except ScheduleError as exc:
             problems.append(str(exc))
             continue
-        if spec.kind == FLOAT:
+        if spec.kind in (FLOAT, INT):
             st.session_state[param_key(policy, name)] = value
         else:
             set_value(policy, spec, value)
