@@ -185,6 +185,7 @@ class RunStore:
             raise StoreError("RunStore needs a file path, not ':memory:'")
         self.path = Path(path).expanduser() if path is not None else default_db_path()
         self._closed = False
+        self._starting = True  # the file may not exist yet: _connect must not recreate it
         #: Set when the file found at start was unreadable and moved aside: the UI shows it.
         self.notice: str | None = None
         try:
@@ -198,6 +199,7 @@ class RunStore:
                 raise
             self._set_aside(e)
             self._init_schema()
+        self._starting = False
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"
@@ -208,6 +210,18 @@ class RunStore:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         if self._closed:
             raise StoreError("the run store is closed")
+        if not self._starting and not self.path.exists():
+            # Deleted while the server ran: start a new file rather than fail every save.
+            logger.warning("run store %s disappeared; starting a new one", self.path)
+            self._starting = True
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._init_schema()
+            except OSError as e:
+                raise StoreError(f"the run store {self.path} is gone and cannot be started "
+                                 f"again: {e}") from e
+            finally:
+                self._starting = False
         try:
             conn = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None

@@ -126,3 +126,21 @@ def parallel_plan():
 
     return ParallelPlan(members=meet_members, run_member=met_on_device, combine=combine_met,
                         place=place_member)
+
+
+def big(config, emit, should_stop):
+    """A finished job the size of a long run's result (a 20,000-iteration curve)."""
+    n = config.get("n", 20_000)
+    for i in range(0, n, 1000):
+        emit({"kind": "step", "iteration": i, "loss": 1.0})
+    return {"losses": [float(i) for i in range(n)], "lrs": [1e-3] * n, "headline": "big"}
+
+
+def torch_forever(config, emit, should_stop):
+    """Stuck in tensor operations that never look at should_stop."""
+    import torch
+
+    emit({"kind": "step", "iteration": 0, "loss": 1.0})
+    a = torch.rand(600, 600)
+    while True:
+        a = torch.tanh(a @ a)

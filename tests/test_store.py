@@ -291,3 +291,16 @@ def test_a_read_only_store_lists_runs_and_refuses_saves_with_a_message(db):
         assert [r.id for r in ro.list_runs()] == [rid]
         with pytest.raises(StoreError, match="readonly|read-only"):
             ro.save_run("train", {}, {})
+
+
+def test_a_store_file_deleted_while_running_is_started_again(db):
+    store = RunStore(db)
+    store.save_run("train", {}, {})
+    db.unlink()
+    for suffix in ("-wal", "-shm"):
+        p = db.with_name(db.name + suffix)
+        if p.exists():
+            p.unlink()
+    rid = store.save_run("train", {}, {"headline": "after"})
+    assert [r.headline for r in store.list_runs()] == ["after"] and db.exists()
+    assert store.load_run(rid).result == {"headline": "after"}
