@@ -27,7 +27,7 @@ batch; the loss is L-smooth with L <= lambda_max(X'X/n)/2, so GD is stable below
 Grid results, range-test curves and trainings are cached per task in a JSON file
 (``--cache``), so changing a rule only retrains the LRs it newly suggests.
 
-    python bench/suggestions.py                 # the whole battery (~15 min on 2 cores)
+    python bench/suggestions.py                 # the whole battery (~25 min on 2 busy cores)
     python bench/suggestions.py --quick         # the slice the test suite runs
     python bench/suggestions.py --tasks mlp-sgd --json out.json --jobs 2
     python bench/suggestions.py --write-package-data   # ship the measured regret
