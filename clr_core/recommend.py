@@ -44,6 +44,7 @@ __all__ = [
     "RECOMMENDED",
     "RULE_LABELS",
     "SRC_RECOMMENDED",
+    "band_text",
     "combine_recommended",
     "disagreement",
     "headline",
@@ -211,6 +212,11 @@ def combine_recommended(
 
 
 # ------------------------------------------------------------------ what users read
+
+
+def band_text(low: float, high: float) -> str:
+    """A band as the pages print it, short enough for a metric tile."""
+    return f"{low:.3g}–{high:.3g}"
 
 
 def rule_label(method: str) -> str:

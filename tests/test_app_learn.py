@@ -95,7 +95,7 @@ def test_the_range_test_lesson_leads_with_the_recommendation_and_its_band():
     at.button(key="btn.learn.run.range_test.demo").click().run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
-    low, high = (float(v) for v in metrics["max_lr band"].split(" – "))
+    low, high = (float(v) for v in metrics["max_lr band"].split("–"))
     assert low <= float(metrics["recommended max_lr"]) <= high
     table = next(df.value for df in at.dataframe if "origin" in df.value.columns)
     assert table["rule"].iloc[0] == "recommended"

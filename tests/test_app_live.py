@@ -33,7 +33,7 @@ def test_range_test_runs_and_shows_suggestions_and_chart():
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Recommended max_lr"] == f"{rec['max_lr']:.3g}"
     assert metrics["base_lr"] == f"{rec['base_lr']:.3g}"
-    assert metrics["max_lr band"] == f"{rec['low']:.3g} – {rec['high']:.3g}"
+    assert metrics["max_lr band"] == f"{rec['low']:.3g}–{rec['high']:.3g}"
     assert at.selectbox(key="rt.method").value == "recommended"
     table = at.dataframe[0].value
     assert {"rule", "base_lr", "max_lr", "explanation", "worst regret (points)"} <= set(table.columns)

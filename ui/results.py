@@ -15,7 +15,7 @@ from clr_core.plots import (
     range_test_figure,
     stability_limit_label,
 )
-from clr_core.recommend import RECOMMENDED, disagreement
+from clr_core.recommend import RECOMMENDED, band_text, disagreement
 from clr_core.train import compare_runs
 
 
@@ -56,11 +56,12 @@ def show_recommended(suggestions: dict) -> None:
     s = suggestions.get(RECOMMENDED)
     if s is None:
         return
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = st.columns([1, 1, 1.6])
     c1.metric("Recommended max_lr", f"{s['max_lr']:.3g}")
     c2.metric("base_lr", f"{s['base_lr']:.3g}")
     if s.get("low") is not None and s.get("high") is not None:
-        c3.metric("max_lr band", f"{s['low']:.3g} – {s['high']:.3g}")
+        c3.metric("max_lr band", band_text(s["low"], s["high"]),
+                  help="The max_lr values this curve supports; narrower after a seed sweep.")
     st.caption(s["explanation"])
 
 

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from clr_core.lessons import bowl, training, wsd
 from clr_core.lessons.model import Claim, Control, Lesson, LessonView
 from clr_core.plots import Curve, line_figure
+from clr_core.recommend import band_text
 from clr_core.schedules import make_schedule
 
 __all__ = ["CLAIM_CHECKS", "LESSONS", "lesson_by_key"]
@@ -69,7 +70,7 @@ def _view_range_test(values, on_run: Callable | None = None) -> LessonView:
     rec = result.suggestions.get("recommended")
     if rec is not None:  # the pick the benchmark trusts, with the band it supports
         metrics[:0] = [("recommended max_lr", f"{rec.max_lr:.3g}"),
-                       ("max_lr band", f"{rec.low:.3g} – {rec.high:.3g}")]
+                       ("max_lr band", band_text(rec.low, rec.high))]
     return LessonView(figures=[("range test", fig)], table=table, notes=notes, metrics=metrics)
 
 

@@ -60,7 +60,7 @@ def test_range_test_suggestions_and_use_in_designer(page, app_url):
     max_lr = metric.get_by_test_id("stMetricValue").inner_text()
     assert re.fullmatch(r"[0-9.e+-]+", max_lr), max_lr
     band = page.get_by_test_id("stMetric").filter(has_text="max_lr band")
-    low, high = (float(v) for v in band.get_by_test_id("stMetricValue").inner_text().split(" – "))
+    low, high = (float(v) for v in band.get_by_test_id("stMetricValue").inner_text().split("–"))
     assert low <= float(max_lr) <= high
     chart = page.get_by_test_id("stPlotlyChart").first
     expect(chart.get_by_text("recommended max_lr band")).to_be_visible()
