@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from clr_core.range_test import run_range_test
+from clr_core.recommend import rule_label
 from clr_core.recorder import RunRecorder
 from clr_core.store import RunStore
 
@@ -68,9 +69,10 @@ def test_a_running_range_test_grows_then_shows_its_suggestions():
     rec = final.suggestions["recommended"]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Recommended max_lr"] == f"{rec.max_lr:.3g}"
-    assert metrics["max_lr band"] == f"{rec.low:.3g} – {rec.high:.3g}"
+    assert metrics["max_lr band"] == f"{rec.low:.3g}–{rec.high:.3g}"
     table = at.dataframe[1].value
     assert len(table) == len(final.suggestions) - 1 and (table["max_lr"] > 0).all()
+    assert set(table["rule"]) == {rule_label(m) for m in final.suggestions if m != "recommended"}
     assert _smoothed_points(at) == final.iterations
     assert not any("another process" in c.value for c in at.caption)
 
