@@ -35,7 +35,7 @@ def test_geometric_mean_of_the_steepest_fall_and_a_third_of_the_minimum():
     steep_u = D  # the tanh's inflection; the blow-up is negligible there
     expect = (steep_u + u[i_min] - math.log10(rc.MIN_MARGIN)) / 2
     assert abs(math.log10(rec.max_lr) - expect) <= du
-    assert math.isclose(rec.base_lr, rec.max_lr / 4)
+    assert math.isclose(rec.base_lr, rec.max_lr / rc.BASE_DIVISOR) and rc.BASE_DIVISOR == 6
     assert rec.low <= rec.max_lr <= rec.high
     assert abs(math.log10(rec.low) - steep_u) <= du  # the band runs between the two readings
     assert abs(math.log10(rec.high) - (u[i_min] - math.log10(3))) <= du
