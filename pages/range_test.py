@@ -67,9 +67,9 @@ with form_col:
         max_value=10_000, errors=errors,
         help="Smith's original test plots validation accuracy versus LR; it adds the "
              "'smith_accuracy' suggestion.")
-    sharpness_every = st.number_input(
-        "Measure sharpness every k iterations (0 = off)", min_value=0, max_value=10_000, step=5,
-        key=default("rt.sharpness_every", SHARPNESS_EVERY),
+    sharpness_every = int_input(
+        "Measure sharpness every k iterations (0 = off)", "rt.sharpness_every", SHARPNESS_EVERY,
+        min_value=0, max_value=10_000, errors=errors,
         help="λmax of the loss's Hessian on the current batch (power iteration on "
              "Hessian-vector products), drawn as the stability limit 2(1+β)/λmax: the LR where "
              "the loss becomes unstable (Cohen et al. 2021).")

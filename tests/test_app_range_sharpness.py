@@ -10,8 +10,8 @@ from ui.jobs import registry
 
 def _run(every: int):
     at = open_page("pages/range_test.py")
-    at.number_input(key="rt.num_iter").set_value(40).run()
-    at.number_input(key="rt.sharpness_every").set_value(every).run()
+    at.text_input(key="rt.num_iter").set_value("40").run()
+    at.text_input(key="rt.sharpness_every").set_value(str(every)).run()
     at.button(key="btn.rt.start").click().run()
     assert run_until_done(at, "rt.job") == "done"
     assert not at.exception, at.exception
