@@ -10,13 +10,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
 from .results import TrainResult
-from .schedules import make_schedule
+from .rules import base_lr_for
+from .schedules import Schedule, make_schedule
 
-__all__ = ["ADAM_LR", "BASELINES", "BaselineInfo", "baseline_plan", "compare_runs"]
+__all__ = ["ADAM_LR", "BASELINES", "BaselineInfo", "baseline_lrs", "baseline_plan", "compare_runs"]
 
 #: Adam's baseline LR: Kingma & Ba's default. A range test run with SGD does not transfer
 #: to Adam, and Smith (2015) compared adaptive methods at their usual settings.
@@ -46,6 +48,17 @@ BASELINES: dict[str, BaselineInfo] = {
         "Adam, fixed 1e-3", "An adaptive optimizer at its usual LR (Kingma & Ba's 1e-3), "
         "independent of the SGD range test."),
 }
+
+
+def baseline_lrs(schedule: Schedule, num_iter: int) -> tuple[float, float]:
+    """(max_lr, base_lr) the baselines are sized to: the schedule's peak over the run, and
+    the one base_lr rule the app and the CLI share, 1cycle's max_lr / 10
+    (`rules.base_lr_for`), raised to the schedule's own lowest LR when that is higher (a
+    CLR schedule's base_lr is the fixed LR Smith compared against)."""
+    lrs = schedule.lr(np.arange(num_iter))
+    max_lr, min_lr = float(lrs.max()), float(lrs.min())
+    rule = base_lr_for(max_lr, "one_cycle")
+    return max_lr, (min_lr if rule < min_lr < max_lr else rule)
 
 
 def baseline_plan(name: str, *, max_lr: float, base_lr: float,

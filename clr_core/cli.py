@@ -19,13 +19,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from clr_core import data, experiments, models, optim, plugins, recommend, schedules
+from clr_core.baselines import BASELINES
 from clr_core.errors import ClrError, ConfigError
+from clr_core.jsonsafe import json_safe
 from clr_core.recorder import record_job
-from clr_core.train import BASELINES
+from clr_core.reports import RangeTestReport, TrainReport
 
 
 class Progress:
@@ -141,14 +142,15 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
               "num_iter": a.num_iter, "mode": a.mode, "eval_every": a.val_every}
     experiments.RangeTestConfig.from_dict(config)  # bad input: a message, and nothing saved
     out = _run("range_test", config, a)
-    rt = out["range_test"]
-    print(f"range test on {a.dataset} ({a.model}, {a.optimizer}): {len(rt['lrs'])} iterations, "
-          f"stopped: {rt['stop_reason']}, device {out['device']}")
-    lead = recommend.headline(rt.get("suggestions") or {})
+    report = RangeTestReport.from_dict(out)
+    rt = report.range_test
+    print(f"range test on {a.dataset} ({a.model}, {a.optimizer}): {rt.iterations} iterations, "
+          f"stopped: {rt.stop_reason}, device {report.device}")
+    lead = recommend.headline(rt.suggestions)
     if lead is not None:
         print(lead)
-        print("  " + rt["suggestions"][recommend.RECOMMENDED]["explanation"])
-        _, warning = recommend.disagreement(rt["suggestions"])
+        print("  " + rt.suggestions[recommend.RECOMMENDED].explanation)
+        _, warning = recommend.disagreement(rt.suggestions)
         if warning:
             print("  warning: " + warning)
     table = experiments.suggestions_table(rt).drop(columns=["source", "explanation"])
@@ -193,15 +195,13 @@ def cmd_train(a: argparse.Namespace) -> dict:
     config = {**_base_config(a), "schedule": schedule, "num_iter": a.num_iter,
               "eval_every": a.eval_every}
     experiments.TrainConfig.from_dict(config)  # num_iter 0 and friends: a message first
-    max_lr = float(np.max(schedules.from_dict(schedule).lr(np.arange(a.num_iter))))
     config["runs"] = experiments.baseline_runs(
-        schedule=schedule, baselines=a.baseline, max_lr=max_lr, base_lr=max_lr / 10,
-        num_iter=a.num_iter, optimizer=a.optimizer)
+        schedule=schedule, baselines=a.baseline, num_iter=a.num_iter, optimizer=a.optimizer)
     experiments.TrainConfig.from_dict({k: v for k, v in config.items() if k != "runs"})
     out = _run("train", config, a)
-    rows = [{"run": r["label"], "final_val_acc": r["train"].get("final_val_accuracy"),
-             "best_val_acc": r["train"].get("best_val_accuracy"),
-             "stop": r["train"].get("stop_reason")} for r in out["runs"]]
+    rows = [{"run": r.label, "final_val_acc": r.train.final_val_accuracy,
+             "best_val_acc": r.train.best_val_accuracy, "stop": r.train.stop_reason}
+            for r in TrainReport.from_dict(out).runs]
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     return out
 
@@ -249,7 +249,7 @@ def write_json(path: Path, out: dict, *, recorded: bool) -> None:
     """Write the result, or say why not and where the run is kept."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(out, indent=2))
+        path.write_text(json.dumps(json_safe(out), indent=2, allow_nan=False))
     except OSError as e:
         kept = "the run is saved in the run store" if recorded else "the summary is printed above"
         raise ConfigError(f"--json {path}: could not write the result ({e.strerror or e}); "

@@ -21,6 +21,9 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from clr_core.errors import ConfigError, DatasetUnavailable
 
+__all__ = ["DATASETS", "DATA_ROOT_ENV", "DEFAULT_ROOT", "DataBundle", "DatasetInfo", "ImageTensorDataset", "data_root",
+           "dataset_status", "load_dataset", "make_loader"]
+
 #: Environment variable naming the data root; the default is below.
 DATA_ROOT_ENV = "CLR_STUDIO_DATA"
 DEFAULT_ROOT = Path("~/.cache/clr_studio")

@@ -1,16 +1,23 @@
 """Where to run: CUDA if present, then Apple's MPS, then the CPU.
 
 One place decides so the UI, the CLI and the jobs agree, and asking for a device the
-machine lacks fails with a message instead of a CUDA traceback deep in a run.
+machine lacks fails with a message instead of a CUDA traceback deep in a run. The same
+goes for how to compute there: `precision_for` is the one mixed-precision policy the
+range test and training share.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from dataclasses import dataclass
 
 import torch
 
 from clr_core.errors import ConfigError
+
+__all__ = ["Precision", "amp_available", "amp_dtype", "available_devices", "describe_device", "pick_device",
+           "precision_for"]
 
 _PREFERENCE = re.compile(r"^(auto|cpu|mps|cuda)(?::(\d+))?$")
 
@@ -110,3 +117,43 @@ def amp_dtype(device: torch.device | str) -> torch.dtype:
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float16
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How one run computes: ``dtype`` is the autocast type, None for full precision."""
+
+    device_type: str
+    dtype: torch.dtype | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.dtype is not None
+
+    @property
+    def label(self) -> str | None:
+        """"bfloat16" / "float16", or None without AMP (what results record)."""
+        return None if self.dtype is None else str(self.dtype).removeprefix("torch.")
+
+    def autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
+
+    def scaler(self) -> torch.amp.GradScaler | None:
+        """A loss scaler for float16 (its gradients underflow); bfloat16 needs none."""
+        if self.dtype == torch.float16:
+            return torch.amp.GradScaler(self.device_type)
+        return None
+
+
+def precision_for(device: torch.device, amp: bool) -> Precision:
+    """The one mixed-precision policy, so an LR found by a range test is trained at the
+    precision it was found at: with ``amp`` requested, CUDA autocasts to bfloat16 where
+    the GPU has it (no loss scaling) and float16 with a GradScaler elsewhere, MPS to
+    float16 where torch supports it; a CPU stays in float32 (bfloat16 autocast there is
+    usually slower than float32, see `amp_available`)."""
+    device = torch.device(device)
+    if amp and amp_available(device):
+        return Precision(device.type, amp_dtype(device))
+    return Precision(device.type)

@@ -1,6 +1,10 @@
 """Exception types: one family so callers (the UI, the CLI) can catch ours and
 show a message instead of a traceback, while ValueError/RuntimeError users still work."""
 
+__all__ = ["ClrError", "ConfigError", "DatasetUnavailable", "JobError", "RangeTestError", "ScheduleError",
+           "StoreError"]
+
+
 
 class ClrError(Exception):
     """Base class of every error CLR Studio raises on purpose."""

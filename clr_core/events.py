@@ -24,12 +24,15 @@ one job runs several (a sweep's value, a training's baseline); "" otherwise.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import numpy as np
+
 from .jsonsafe import from_json_float, to_json_float
 
-__all__ = ["EVAL", "FLOAT_FIELDS", "KINDS", "STEP", "Event"]
+__all__ = ["EVAL", "FLOAT_FIELDS", "KINDS", "STEP", "Event", "EventColumns", "EventTable"]
 
 STEP = "step"
 EVAL = "eval"
@@ -80,3 +83,52 @@ class Event:
 
 #: The numeric fields after ``kind`` and ``iteration``: the columns a page plots.
 FLOAT_FIELDS = tuple(f.name for f in fields(Event) if f.name not in ("kind", "iteration", "curve"))
+
+
+@dataclass(frozen=True)
+class EventColumns:
+    """One run's events of one kind as float arrays (NaN where a field is unused), the
+    shape live charts plot: ``cols.lr`` against ``cols.loss``."""
+
+    iteration: np.ndarray
+    lr: np.ndarray
+    loss: np.ndarray
+    smoothed: np.ndarray
+    momentum: np.ndarray
+    val_loss: np.ndarray
+    val_accuracy: np.ndarray
+    train_loss: np.ndarray
+    train_accuracy: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.iteration.size)
+
+
+_COLUMNS = ("iteration", *FLOAT_FIELDS)
+
+
+class EventTable:
+    """Events folded into columns per (kind, curve) as they arrive, so a page that polls
+    a long run pays only for the events that are new since its last poll."""
+
+    def __init__(self) -> None:
+        self._cols: dict[tuple[str, str], dict[str, list[float]]] = {}
+
+    def add(self, event: Event | Mapping[str, Any]) -> None:
+        e = event if isinstance(event, Event) else Event.from_dict(event)
+        cols = self._cols.get((e.kind, e.curve))
+        if cols is None:
+            cols = self._cols[(e.kind, e.curve)] = {name: [] for name in _COLUMNS}
+        for name in _COLUMNS:
+            cols[name].append(getattr(e, name))
+
+    def columns(self) -> dict[tuple[str, str], EventColumns]:
+        """Every (kind, curve) seen so far, in order of first appearance."""
+        return {key: EventColumns(**{name: np.asarray(v, dtype=float) for name, v in cols.items()})
+                for key, cols in self._cols.items()}
+
+    def get(self, kind: str, curve: str = "") -> EventColumns | None:
+        cols = self._cols.get((kind, curve))
+        if cols is None:
+            return None
+        return EventColumns(**{name: np.asarray(v, dtype=float) for name, v in cols.items()})

@@ -1,37 +1,75 @@
-"""Named, JSON-safe run configurations and the runners that turn them into engine calls.
+"""The job runners: a config in, the engine called, a typed report out.
 
-The app, the CLI and the job registry all speak in these configs, so a run can be
-queued, saved, reloaded and repeated from its config alone."""
+A runner is ``runner(config, emit, should_stop) -> dict`` (the job protocol, see
+docs/architecture.md): it builds the run from its config (`clr_core.configs`), passes
+each engine `Event` to ``emit`` in its JSON form, and returns its report's ``to_dict()``
+(`clr_core.reports`), the job boundary where results stop being typed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 
 import pandas as pd
-import torch
-from torch import nn
 
-from clr_core import data, models, optim, plugins
-from clr_core.baselines import baseline_plan
-from clr_core.device import pick_device
-from clr_core.errors import ConfigError
-from clr_core.events import Event
-from clr_core.executors import ParallelPlan
-from clr_core.range_test import RangeTestResult, run_range_test
-from clr_core.recommend import RECOMMENDED, combine_recommended, headline, other_rules
-from clr_core.schedules import from_dict as schedule_from_dict
-from clr_core.stability import summarize_stability
-from clr_core.train import run_training
-from clr_core.validation import (
-    MAX_ITERATIONS,
-    check_choice,
-    check_int,
-    check_lr_range,
-    check_number,
-    check_probability,
+from .baselines import baseline_lrs, baseline_plan
+from .configs import (
+    Built,
+    DataModelConfig,
+    RangeTestConfig,
+    TrainConfig,
+    build,
+    job_device,
 )
+from .errors import ConfigError
+from .events import Event
+from .executors import ParallelPlan
+from .range_test import run_range_test
+from .recommend import RECOMMENDED, combine_recommended, headline, other_rules
+from .reports import (
+    RangeTestReport,
+    SweepCurve,
+    SweepRecommendation,
+    SweepReport,
+    TrainReport,
+    TrainRun,
+)
+from .results import RangeTestResult
+from .rules import base_lr_for, step_size_for
+from .schedules import from_dict as schedule_from_dict
+from .schedules import make_schedule
+from .stability import summarize_stability
+from .suggestions import Suggestion
+from .train import run_training
+
+__all__ = [
+    "HANDOFF_POLICIES",
+    "PARALLEL",
+    "PRIMARY_METHOD",
+    "RUNNERS",
+    "SWEEP_PARAMS",
+    "Built",
+    "DataModelConfig",
+    "RangeTestConfig",
+    "SweepConfig",
+    "TrainConfig",
+    "baseline_runs",
+    "build",
+    "job_device",
+    "never_stop",
+    "no_events",
+    "place_sweep_member",
+    "run_range_test_job",
+    "run_sweep_job",
+    "run_sweep_member",
+    "sweep_members",
+    "sweep_result",
+    "run_train_job",
+    "suggestion_to_schedule",
+    "suggestions_table",
+    "verify_config",
+    "verify_suggestion_runs",
+]
 
 Emit = Callable[..., None]
 ShouldStop = Callable[[], bool]
@@ -50,182 +88,39 @@ def never_stop() -> bool:
 PRIMARY_METHOD = RECOMMENDED
 
 
-#: Settings renamed since runs were first saved: a stored config still loads.
-_RENAMED_SETTINGS = {"val_every": "eval_every"}
-
-
-@dataclass
-class DataModelConfig:
-    """What every run shares: data, model, optimizer and where to run."""
-
-    dataset: str = "digits"
-    data_root: str | None = None
-    download: bool = False
-    model: str = "mlp"
-    optimizer: str = "sgd"
-    batch_size: int = 64
-    weight_decay: float = 0.0
-    momentum: float = 0.9
-    nesterov: bool = False
-    device: str = "auto"
-    amp: bool = False
-    seed: int = 0
-    loss: str | None = None  # a registered loss (clr_core.plugins); None: cross-entropy
-    batch_to_inputs: str | None = None  # a registered batch_to_inputs function
-
-    def validate(self) -> None:
-        if self.dataset not in data.DATASETS and not plugins.is_registered("data", self.dataset):
-            raise ConfigError(f"dataset must be one of {sorted(data.DATASETS)} or a registered "
-                              f"plugin {plugins.names('data')}, got {self.dataset!r}")
-        if self.model not in models.MODELS and not plugins.is_registered("model", self.model):
-            raise ConfigError(f"model must be one of {sorted(models.MODELS)} or a registered "
-                              f"plugin {plugins.names('model')}, got {self.model!r}")
-        for kind in ("loss", "batch_to_inputs"):
-            if getattr(self, kind) is not None:
-                plugins.factory(kind, getattr(self, kind))  # refuses a name nobody registered
-        if self.optimizer not in optim.OPTIMIZERS:
-            raise ConfigError(f"optimizer must be one of {sorted(optim.OPTIMIZERS)}, got {self.optimizer!r}")
-        check_int("batch_size", self.batch_size, lo=1)
-        check_number("weight_decay", self.weight_decay, lo=0.0)
-        check_probability("momentum", self.momentum)
-        check_int("seed", self.seed, lo=0)
-        pick_device(self.device)  # an unknown or absent device is refused here, by name
-
-    @classmethod
-    def from_dict(cls, config: dict) -> Any:
-        names = {f.name for f in fields(cls)}
-        config = {_RENAMED_SETTINGS.get(k, k): v for k, v in config.items()}
-        unknown = sorted(set(config) - names - {"kind"})
-        if unknown:
-            raise ConfigError(f"unknown setting(s) {unknown}; valid: {sorted(names)}")
-        obj = cls(**{k: v for k, v in config.items() if k in names})
-        obj.validate()
-        return obj
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class RangeTestConfig(DataModelConfig):
-    start_lr: float = 1e-5
-    end_lr: float = 10.0
-    num_iter: int = 100
-    mode: str = "exp"
-    smooth_beta: float = 0.98
-    diverge_threshold: float = 4.0
-    eval_every: int = 0
-    accumulation_steps: int = 1
-    sharpness_every: int = 0
-
-    def validate(self) -> None:
-        super().validate()
-        check_lr_range(self.start_lr, self.end_lr)
-        check_int("num_iter", self.num_iter, lo=10, hi=MAX_ITERATIONS)  # fewer points draw no curve
-        check_choice("mode", self.mode, ("exp", "linear"))
-        check_probability("smooth_beta", self.smooth_beta)
-        check_number("diverge_threshold", self.diverge_threshold, lo=1.0, lo_open=True)
-        check_int("eval_every", self.eval_every, lo=0)
-        check_int("accumulation_steps", self.accumulation_steps, lo=1)
-        check_int("sharpness_every", self.sharpness_every, lo=0)
-
-
-@dataclass
-class TrainConfig(DataModelConfig):
-    """A short training run with a schedule (a `schedules.Schedule.to_dict()`)."""
-
-    schedule: dict = field(default_factory=lambda: {"policy": "fixed", "lr": 0.05})
-    num_iter: int = 300
-    eval_every: int = 50
-    label: str | None = None
-
-    def validate(self) -> None:
-        super().validate()
-        check_int("num_iter", self.num_iter, lo=1, hi=MAX_ITERATIONS)
-        check_int("eval_every", self.eval_every, lo=1)
-        schedule_from_dict(self.schedule)  # raises ScheduleError with the parameter's name
-
-
-@dataclass
-class Built:
-    """The torch objects a config describes."""
-
-    bundle: Any
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    loader: torch.utils.data.DataLoader
-    val_loader: torch.utils.data.DataLoader | None
-    device: torch.device
-    loss_fn: Callable = field(default_factory=nn.CrossEntropyLoss)
-    batch_to_inputs: Callable | None = None
-
-    @property
-    def iters_per_epoch(self) -> int | None:
-        try:
-            return len(self.loader)
-        except TypeError:  # a user's loader without a length
-            return None
-
-
-def build(cfg: DataModelConfig, *, lr: float, with_val: bool) -> Built:
-    """Data, seeded model and optimizer for a config; the seed fixes init and batch order.
-    Registered plugin factories (``clr_core.plugins``) stand in for built-in names."""
-    device = pick_device(cfg.device)
-    if plugins.is_registered("data", cfg.dataset):
-        return _build_plugin(cfg, lr=lr, with_val=with_val, device=device)
-    bundle = data.load_dataset(cfg.dataset, root=cfg.data_root, download=cfg.download)
-    torch.manual_seed(cfg.seed)
-    if plugins.is_registered("model", cfg.model):
-        model = plugins.make_model(cfg.model).to(device)
-    else:
-        model = models.make_model(cfg.model, bundle.input_shape, bundle.num_classes,
-                                  seed=cfg.seed).to(device)
-    optimizer = optim.make_optimizer(
-        cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
-        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
-    )
-    loader = data.make_loader(bundle.train, cfg.batch_size, shuffle=True, seed=cfg.seed, drop_last=True)
-    val_loader = data.make_loader(bundle.val, 512, shuffle=False) if with_val else None
-    return Built(bundle, model, optimizer, loader, val_loader, device, *_plugin_fns(cfg))
-
-
-def _plugin_fns(cfg: DataModelConfig) -> tuple[Callable, Callable | None]:
-    loss_fn = plugins.make_loss(cfg.loss) if cfg.loss else nn.CrossEntropyLoss()
-    split = plugins.factory("batch_to_inputs", cfg.batch_to_inputs).func \
-        if cfg.batch_to_inputs else None
-    return loss_fn, split
-
-
-def _build_plugin(cfg: DataModelConfig, *, lr: float, with_val: bool,
-                  device: torch.device) -> Built:
-    """A plugin's loaders come as they are (its own batch size and order)."""
-    if not plugins.is_registered("model", cfg.model):
-        raise ConfigError(f"the built-in model {cfg.model!r} is sized from a built-in data set; "
-                          f"with the data {cfg.dataset!r} choose a model factory too")
-    loader, val_loader = plugins.make_data(cfg.dataset)
-    torch.manual_seed(cfg.seed)
-    model = plugins.make_model(cfg.model).to(device)
-    optimizer = optim.make_optimizer(
-        cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
-        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
-    )
-    return Built(None, model, optimizer, loader, val_loader if with_val else None, device,
-                 *_plugin_fns(cfg))
-
-
-def job_device(config: dict) -> str:
-    """The concrete device a config runs on, so the registry queues jobs per real device
-    ("auto" and "cuda:0" must not count as two free devices)."""
-    return str(pick_device(config.get("device", "auto")))
-
-
-def suggestions_table(range_test: dict) -> pd.DataFrame:
-    """A finished range test's rules other than ``recommended`` (its `to_dict()` form), one
-    row each, labelled by origin, with the regret the suggestion benchmark measured."""
+def suggestions_table(range_test: RangeTestResult | Mapping) -> pd.DataFrame:
+    """A range test's rules other than ``recommended``, one row each, labelled by origin,
+    with the regret the suggestion benchmark measured (its dict form is read back)."""
+    rt = range_test if isinstance(range_test, RangeTestResult) else RangeTestResult.from_dict(range_test)
     cols = ["rule", "max_lr", "base_lr", "worst regret (points)", "mean regret (points)",
             "explanation", "source"]
-    rows = other_rules(range_test.get("suggestions") or {})
+    rows = other_rules(rt.suggestions)
     return pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
+
+
+#: Schedules a suggestion can be handed to, with their labels.
+HANDOFF_POLICIES = {"triangular": "CLR triangular", "one_cycle": "1cycle",
+                    "triangular2": "CLR triangular2", "exp_range": "CLR exp_range"}
+
+
+def suggestion_to_schedule(suggestion: Suggestion, policy: str, iters_per_epoch: int, *,
+                           epochs_per_step: float = 4) -> tuple[dict, str]:
+    """A suggestion as a schedule dict for the designer, and a line saying how it was
+    sized: Smith (2015) takes a half cycle of 2-10 epochs (here ``epochs_per_step``);
+    1cycle is one whole cycle of two such halves, starting at its own max_lr / 10.
+    Parameters the suggestion does not set take the policy's defaults."""
+    if policy not in HANDOFF_POLICIES:
+        raise ConfigError(f"policy must be one of {', '.join(HANDOFF_POLICIES)}; got {policy!r}")
+    step = step_size_for(iters_per_epoch, epochs_per_step)
+    if policy == "one_cycle":
+        schedule = make_schedule("one_cycle", max_lr=suggestion.max_lr, total_steps=2 * step)
+    else:
+        schedule = make_schedule(policy, base_lr=suggestion.base_lr, max_lr=suggestion.max_lr,
+                                 step_size_up=step)
+    note = (f"From the range test ({suggestion.method}): base_lr {suggestion.base_lr:.3g}, "
+            f"max_lr {suggestion.max_lr:.3g}, step size {step} ({epochs_per_step:g} epochs of "
+            f"{iters_per_epoch} iterations).")
+    return schedule.to_dict(), note
 
 
 def _progress_emit(emit: Emit, num_iter: int, curve: str,
@@ -252,9 +147,8 @@ def _headline_range(result: RangeTestResult) -> str:
     return f"{s.method}: max_lr {s.max_lr:.3g}, base_lr {s.base_lr:.3g}"
 
 
-def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *, curve: str = "",
-                       progress_span: tuple[float, float] = (0.0, 1.0)) -> dict:
-    """Runner for kind "range_test": build from the config, sweep, return a JSON-safe dict."""
+def _range_test_report(config: dict, emit: Emit, should_stop: ShouldStop, *, curve: str = "",
+                       progress_span: tuple[float, float] = (0.0, 1.0)) -> RangeTestReport:
     cfg = RangeTestConfig.from_dict(config)
     built = build(cfg, lr=cfg.start_lr, with_val=cfg.eval_every > 0)
     on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
@@ -267,22 +161,21 @@ def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *, cur
         emit=on_event, should_stop=should_stop, amp=cfg.amp,
         batch_to_inputs=built.batch_to_inputs, sharpness_every=cfg.sharpness_every,
     )
-    return {
-        "kind": "range_test",
-        "config": cfg.to_dict(),
-        "iters_per_epoch": built.iters_per_epoch,
-        "device": str(built.device),
-        "range_test": result.to_dict(),
-        "headline": _headline_range(result),
-        "cancelled": result.stop_reason == "cancelled",
-    }
+    return RangeTestReport(range_test=result, config=cfg.to_dict(),
+                           iters_per_epoch=built.iters_per_epoch, device=str(built.device),
+                           headline=_headline_range(result),
+                           cancelled=result.stop_reason == "cancelled")
+
+
+def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
+    """Runner for kind "range_test": build from the config, sweep, report."""
+    return _range_test_report(config, emit, should_stop).to_dict()
 
 
 def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curve: str,
-                  progress_span: tuple[float, float]) -> dict:
+                  progress_span: tuple[float, float]) -> TrainRun:
     schedule = schedule_from_dict(cfg.schedule)
-    start_lr = float(schedule.lr(0))
-    built = build(cfg, lr=start_lr, with_val=True)
+    built = build(cfg, lr=float(schedule.lr(0)), with_val=True)
     on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
     result = run_training(
         built.model, built.optimizer, built.loss_fn, built.loader,
@@ -290,12 +183,8 @@ def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curv
         eval_every=cfg.eval_every, device=built.device, emit=on_event,
         should_stop=should_stop, amp=cfg.amp, batch_to_inputs=built.batch_to_inputs,
     )
-    return {
-        "label": cfg.label or cfg.schedule["policy"],
-        "config": cfg.to_dict(),
-        "iters_per_epoch": built.iters_per_epoch,
-        "train": result.to_dict(),
-    }
+    return TrainRun(label=cfg.label or cfg.schedule["policy"], train=result, config=cfg.to_dict(),
+                    iters_per_epoch=built.iters_per_epoch)
 
 
 def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
@@ -305,30 +194,27 @@ def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
     `[{"label": "1cycle", "schedule": {...}}, {"label": "fixed", "schedule": {...}}]`."""
     base = {k: v for k, v in config.items() if k != "runs"}
     variants = config.get("runs") or [{}]
-    runs = []
+    runs: list[TrainRun] = []
     for i, variant in enumerate(variants):
         if should_stop():
             break
         cfg = TrainConfig.from_dict({**base, **variant})
-        label = cfg.label or f"{cfg.schedule['policy']} ({cfg.optimizer})"
-        cfg.label = label
+        cfg.label = cfg.label or f"{cfg.schedule['policy']} ({cfg.optimizer})"
         span = (i / len(variants), (i + 1) / len(variants))
-        runs.append(_training_run(cfg, emit, should_stop, curve=label, progress_span=span))
-    best = max(runs, key=lambda r: r["train"].get("best_val_accuracy") or 0.0, default=None)
-    return {
-        "kind": "train",
-        "config": config,
-        "runs": runs,
-        "headline": (f"best: {best['label']} {100 * best['train']['best_val_accuracy']:.1f}%"
-                     if best and best["train"].get("best_val_accuracy") is not None else None),
-        "cancelled": should_stop(),
-    }
+        runs.append(_training_run(cfg, emit, should_stop, curve=cfg.label, progress_span=span))
+    scored = [r for r in runs if r.train.best_val_accuracy is not None]
+    best = max(scored, key=lambda r: r.train.best_val_accuracy, default=None)
+    headline = None if best is None else f"best: {best.label} {100 * best.train.best_val_accuracy:.1f}%"
+    return TrainReport(runs=runs, config=config, headline=headline,
+                       cancelled=should_stop()).to_dict()
 
 
-def baseline_runs(*, schedule: dict, baselines: list[str], max_lr: float, base_lr: float,
-                  num_iter: int, optimizer: str = "sgd") -> list[dict]:
-    """The designed schedule plus Smith's comparison baselines, as `runs` for run_train_job."""
+def baseline_runs(*, schedule: dict, baselines: list[str], num_iter: int,
+                  optimizer: str = "sgd") -> list[dict]:
+    """The designed schedule plus Smith's comparison baselines, as `runs` for run_train_job;
+    the baselines' LRs come from the schedule (`baselines.baseline_lrs`)."""
     runs = [{"label": f"designed: {schedule['policy']}", "schedule": schedule, "optimizer": optimizer}]
+    max_lr, base_lr = baseline_lrs(schedule_from_dict(schedule), num_iter)
     for name in baselines:
         sched, opt_name = baseline_plan(name, max_lr=max_lr, base_lr=base_lr, num_iter=num_iter)
         runs.append({"label": f"baseline: {name}", "schedule": sched, "optimizer": opt_name})
@@ -336,11 +222,13 @@ def baseline_runs(*, schedule: dict, baselines: list[str], max_lr: float, base_l
 
 
 def verify_suggestion_runs(*, max_lr: float, num_iter: int) -> list[dict]:
-    """Smith's check of a suggestion: 1cycle at the suggested max_lr against a fixed LR."""
+    """Smith's check of a suggestion: 1cycle at the suggested max_lr against a fixed LR at
+    the base_lr the same rule gives (`rules.base_lr_for`, 1cycle's max_lr / 10)."""
+    fixed_lr = base_lr_for(max_lr, "one_cycle")
     return [
         {"label": f"1cycle @ {max_lr:.3g}",
          "schedule": {"policy": "one_cycle", "max_lr": max_lr, "total_steps": num_iter}},
-        {"label": f"fixed @ {max_lr / 10:.3g}", "schedule": {"policy": "fixed", "lr": max_lr / 10}},
+        {"label": f"fixed @ {fixed_lr:.3g}", "schedule": {"policy": "fixed", "lr": fixed_lr}},
     ]
 
 
@@ -364,13 +252,11 @@ SWEEP_PARAMS = {
 }
 
 
-def _sweep_rule(param: str, curves: list[dict]) -> dict | None:
+def _sweep_rule(param: str, curves: list[SweepCurve]) -> SweepRecommendation | None:
     """Apply the paper's rule to a sweep: the value to use, and why."""
-    scored = []
-    for c in curves:
-        s = c["range_test"]["suggestions"].get(PRIMARY_METHOD)
-        if s is not None and c["range_test"]["stop_reason"] != "cancelled":
-            scored.append((c["value"], s["max_lr"]))
+    scored = [(c.value, c.range_test.suggestions[PRIMARY_METHOD].max_lr) for c in curves
+              if PRIMARY_METHOD in c.range_test.suggestions
+              and c.range_test.stop_reason != "cancelled"]
     if not scored:
         return None
     best_lr = max(lr for _, lr in scored)
@@ -390,14 +276,14 @@ def _sweep_rule(param: str, curves: list[dict]) -> dict | None:
                "use cyclical momentum 0.95 -> 0.85")
     else:
         return None
-    return {"value": value, "max_lr": lr, "why": why}
+    return SweepRecommendation(value=value, max_lr=lr, why=why)
 
 
-@dataclass
 class SweepConfig:
-    base: dict
-    param: str
-    values: list
+    """A sweep: one range test per value of ``param`` over the ``base`` config."""
+
+    def __init__(self, base: dict, param: str, values: list) -> None:
+        self.base, self.param, self.values = base, param, values
 
     def validate(self) -> None:
         if self.param not in SWEEP_PARAMS:
@@ -425,11 +311,12 @@ def sweep_members(config: dict) -> list[dict]:
 
 def run_sweep_member(member: dict, emit: Emit, should_stop: ShouldStop, *,
                      progress_span: tuple[float, float] = (0.0, 1.0)) -> dict:
-    """One curve of a sweep: its range test, events tagged with the curve's label."""
-    out = run_range_test_job(member["range_test"], emit, should_stop, curve=member["label"],
+    """One curve of a sweep (a `SweepCurve`'s dict): its range test, events tagged with the
+    curve's label."""
+    out = _range_test_report(member["range_test"], emit, should_stop, curve=member["label"],
                              progress_span=progress_span)
-    return {"label": member["label"], "value": member["value"], "range_test": out["range_test"],
-            "iters_per_epoch": out["iters_per_epoch"]}
+    return SweepCurve(label=member["label"], value=member["value"], range_test=out.range_test,
+                      iters_per_epoch=out.iters_per_epoch).to_dict()
 
 
 def place_sweep_member(member: dict, device: str) -> dict:
@@ -437,32 +324,28 @@ def place_sweep_member(member: dict, device: str) -> dict:
 
 
 def sweep_result(config: dict, curves: list[dict], *, cancelled: bool) -> dict:
-    """The sweep's result from its finished curves: the paper's rule, seed stability."""
-    param = config.get("param")
-    result: dict[str, Any] = {
-        "kind": "sweep", "config": config, "param": param, "curves": curves,
-        "cancelled": cancelled,
-    }
-    rule = _sweep_rule(param, curves)
+    """The sweep's report from its finished curves: the paper's rule, seed stability and
+    the seeds' recommendations combined."""
+    report = SweepReport(param=config.get("param"), config=config, cancelled=cancelled,
+                         curves=[SweepCurve.from_dict(c) for c in curves])
+    rule = _sweep_rule(report.param, report.curves)
     if rule:
-        result["recommendation"] = rule
-        result["headline"] = f"{param} = {rule['value']} (max_lr {rule['max_lr']:.3g})"
-    if param == "seed":
-        summary = summarize_stability([RangeTestResult.from_dict(c["range_test"]) for c in curves])
-        result["stability"] = {k: asdict(v) for k, v in summary.items()}
-        combined = combine_recommended(
-            [RangeTestResult.from_dict(c["range_test"]).suggestions for c in curves
-             if c["range_test"]["stop_reason"] != "cancelled"])
-        if combined is not None:
-            result["recommended"] = combined.to_dict()
-            result["headline"] = (f"recommended max_lr {combined.max_lr:.3g} (band "
-                                  f"{combined.low:.3g} to {combined.high:.3g}) over {len(curves)} "
-                                  "seeds")
-        elif PRIMARY_METHOD in summary:
-            s = summary[PRIMARY_METHOD]
-            result["headline"] = (f"{PRIMARY_METHOD}: median max_lr {s.median_max_lr:.3g}, "
-                                  f"spread {s.spread_decades:.2f} decades over {s.n} seeds")
-    return result
+        report.recommendation = rule
+        report.headline = f"{report.param} = {rule.value} (max_lr {rule.max_lr:.3g})"
+    if report.param == "seed":
+        report.stability = summarize_stability(c.range_test for c in report.curves)
+        report.recommended = combine_recommended(
+            [c.range_test.suggestions for c in report.curves
+             if c.range_test.stop_reason != "cancelled"])
+        s = report.stability.get(PRIMARY_METHOD)
+        if report.recommended is not None:
+            r = report.recommended
+            report.headline = (f"recommended max_lr {r.max_lr:.3g} (band {r.low:.3g} to "
+                               f"{r.high:.3g}) over {len(report.curves)} seeds")
+        elif s is not None:
+            report.headline = (f"{PRIMARY_METHOD}: median max_lr {s.median_max_lr:.3g}, "
+                               f"spread {s.spread_decades:.2f} decades over {s.n} seeds")
+    return report.to_dict()
 
 
 def run_sweep_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
@@ -490,4 +373,3 @@ PARALLEL: dict[str, ParallelPlan] = {
     "sweep": ParallelPlan(members=sweep_members, run_member=run_sweep_member,
                           combine=sweep_result, place=place_sweep_member),
 }
-

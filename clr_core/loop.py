@@ -15,15 +15,13 @@ training loop as Python allows, one ``loss.item()`` per update and no per-step c
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from .device import amp_available, amp_dtype, pick_device
+from .device import Precision, pick_device, precision_for
 from .errors import ConfigError
 
 __all__ = [
@@ -159,49 +157,6 @@ def count_correct(out, y) -> Tensor | None:
     if y.is_floating_point() and out.shape == y.shape:
         return ((out > 0) == (y > 0.5)).sum()
     return None
-
-
-# ---------------------------------------------------------------------- precision
-
-
-@dataclass(frozen=True)
-class Precision:
-    """How one run computes: ``dtype`` is the autocast type, None for full precision."""
-
-    device_type: str
-    dtype: torch.dtype | None = None
-
-    @property
-    def enabled(self) -> bool:
-        return self.dtype is not None
-
-    @property
-    def label(self) -> str | None:
-        """"bfloat16" / "float16", or None without AMP (what results record)."""
-        return None if self.dtype is None else str(self.dtype).removeprefix("torch.")
-
-    def autocast(self):
-        if self.dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
-
-    def scaler(self) -> torch.amp.GradScaler | None:
-        """A loss scaler for float16 (its gradients underflow); bfloat16 needs none."""
-        if self.dtype == torch.float16:
-            return torch.amp.GradScaler(self.device_type)
-        return None
-
-
-def precision_for(device: torch.device, amp: bool) -> Precision:
-    """The one mixed-precision policy, so an LR found by a range test is trained at the
-    precision it was found at: with ``amp`` requested, CUDA autocasts to bfloat16 where
-    the GPU has it (no loss scaling) and float16 with a GradScaler elsewhere, MPS to
-    float16 where torch supports it; a CPU stays in float32 (bfloat16 autocast there is
-    usually slower than float32, see `device.amp_available`)."""
-    device = torch.device(device)
-    if amp and amp_available(device):
-        return Precision(device.type, amp_dtype(device))
-    return Precision(device.type)
 
 
 # ------------------------------------------------------------------------ the step

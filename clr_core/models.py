@@ -14,6 +14,8 @@ from torch import nn
 
 from clr_core.errors import ConfigError
 
+__all__ = ["MODELS", "ModelInfo", "make_model"]
+
 
 @dataclass(frozen=True)
 class ModelInfo:

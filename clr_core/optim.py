@@ -17,6 +17,8 @@ from torch import nn
 
 from clr_core.errors import ConfigError
 
+__all__ = ["OPTIMIZERS", "OptimizerInfo", "get_momentum", "make_optimizer"]
+
 
 @dataclass(frozen=True)
 class OptimizerInfo:

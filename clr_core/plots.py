@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
+
+from .suggestions import Suggestion
+
+__all__ = ["MAX_POINTS", "PALETTE", "Curve", "accuracy_figure", "decimate", "line_figure", "range_test_figure",
+           "schedule_figures", "stability_limit_label", "sweep_figure"]
 
 PALETTE = (
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
@@ -174,7 +179,8 @@ def _add_stability_limit(fig: go.Figure, sharpness, momentum: float) -> None:
 
 
 def range_test_figure(
-    lrs, losses, smoothed, *, log_x: bool = True, suggestions: dict | None = None,
+    lrs, losses, smoothed, *, log_x: bool = True,
+    suggestions: Mapping[str, Suggestion] | None = None,
     highlight: str | None = None, sharpness=None, momentum: float = 0.0,
 ) -> go.Figure:
     """Loss versus LR: raw points faint, the smoothed curve bold, each suggestion a marker
@@ -200,22 +206,22 @@ def range_test_figure(
     if suggestions and len(finite):
         order = np.argsort(lrs)
         for j, (name, s) in enumerate(suggestions.items()):
-            max_lr = float(s["max_lr"])
+            max_lr = float(s.max_lr)
             y = float(np.interp(max_lr, lrs[order], np.nan_to_num(smoothed[order], nan=finite.max())))
             fig.add_trace(go.Scatter(
                 x=[max_lr], y=[y], mode="markers+text", name=f"{name}: {max_lr:.3g}",
                 text=[name], textposition="top center",
                 marker={"size": 12, "symbol": "diamond", "color": PALETTE[(j + 2) % len(PALETTE)],
                         "line": {"width": 1, "color": "black"}},
-                hovertemplate=f"{name}<br>max_lr %{{x:.3g}}<br>base_lr {float(s['base_lr']):.3g}<extra></extra>",
+                hovertemplate=f"{name}<br>max_lr %{{x:.3g}}<br>base_lr {s.base_lr:.3g}<extra></extra>",
             ))
-            if name == highlight and s.get("low") is not None and s.get("high") is not None:
+            if name == highlight and s.has_band:
                 # the max_lr band the evidence supports (clr_core.recommend)
-                fig.add_vrect(x0=float(s["low"]), x1=float(s["high"]), fillcolor="green",
+                fig.add_vrect(x0=float(s.low), x1=float(s.high), fillcolor="green",
                               opacity=0.15, line_width=0, annotation_text=f"{name} max_lr band",
                               annotation_position="top left")
             elif name == highlight:
-                fig.add_vrect(x0=float(s["base_lr"]), x1=max_lr, fillcolor="green", opacity=0.12,
+                fig.add_vrect(x0=float(s.base_lr), x1=max_lr, fillcolor="green", opacity=0.12,
                               line_width=0, annotation_text=f"{name} band", annotation_position="top left")
     _clip_loss_axis(fig, finite, keep_first=True, floor=raw_low)
     fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import streamlit as st
 
-from clr_core import rules
 from clr_core.errors import ConfigError
-from clr_core.experiments import PRIMARY_METHOD, RangeTestConfig, job_device, verify_config
+from clr_core.events import EVAL, STEP
+from clr_core.experiments import (
+    HANDOFF_POLICIES,
+    PRIMARY_METHOD,
+    RangeTestConfig,
+    job_device,
+    suggestion_to_schedule,
+    verify_config,
+)
 from clr_core.recommend import rule_label
+from clr_core.reports import report_from_dict
 from ui.designer_state import send_to_designer
 from ui.forms import data_model_form
 from ui.jobs import (
@@ -24,7 +31,13 @@ from ui.jobs import (
     submit,
 )
 from ui.nav import ensure_app_entry
-from ui.results import curve_frame, show_range_test, show_recommended, show_suggestions
+from ui.results import (
+    curve_frame,
+    show_range_test,
+    show_recommended,
+    show_suggestions,
+    streamed_range_test,
+)
 from ui.state import default, keep_valid
 from ui.widgets import float_input, int_input
 
@@ -102,28 +115,19 @@ with form_col:
                  label=f"range test · {base['dataset']}", device=job_device(config) if config else None)
 
 
-def _streamed(job) -> dict:
-    """The streamed part of a running test, in the shape of a finished result."""
-    series = job_series(job.id)
-    pts = series.get(("step", ""), {})
-    vals = series.get(("eval", ""), {})
-    empty = np.array([])
-    acc = (np.column_stack([vals["iteration"], vals["lr"], vals["val_accuracy"], vals["val_loss"]])
-           if vals else np.empty((0, 4)))
-    return {"mode": job.config.get("mode", "exp"), "lrs": pts.get("lr", empty),
-            "losses": pts.get("loss", empty), "smoothed": pts.get("smoothed", empty),
-            "suggestions": {}, "accuracies": acc.tolist()}
-
-
 def draw(job) -> None:
-    rt = (job.result or {}).get("range_test") if job.is_terminal else None
-    if rt is None:  # still running: draw what has streamed so far
-        rt = _streamed(job)
-    if job.is_terminal:
-        show_recommended(rt.get("suggestions") or {})
-    if len(rt["lrs"]):
-        st.caption(f"Current LR **{float(rt['lrs'][-1]):.3g}** · loss {float(rt['losses'][-1]):.4f} · "
-                   f"{len(rt['lrs'])} of {job.config.get('num_iter')} iterations")
+    report = report_from_dict(job.result) if job.is_terminal and job.result else None
+    if report is not None:
+        rt = report.range_test
+    else:  # still running: draw what has streamed so far
+        series = job_series(job.id)
+        rt = streamed_range_test(series.get(STEP), series.get(EVAL),
+                                 mode=job.config.get("mode", "exp"))
+    if report is not None:
+        show_recommended(rt.suggestions)
+    if rt.iterations:
+        st.caption(f"Current LR **{rt.lrs[-1]:.3g}** · loss {rt.losses[-1]:.4f} · "
+                   f"{rt.iterations} of {job.config.get('num_iter')} iterations")
     show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", PRIMARY_METHOD),
                     momentum=momentum_of(job.config))
 
@@ -135,48 +139,38 @@ with view_col:
                         "from 1e-5 to 10 over 100 batches.")
     status = current_job(SLOT, "range_test")
     if status is not None and status.is_terminal and status.result:
-        rt = status.result["range_test"]
+        report = report_from_dict(status.result)
+        rt = report.range_test
         if status.state == "cancelled":
             st.warning("Cancelled: the partial curve is kept and its suggestions computed.", icon="✋")
-        if rt.get("diverged"):
-            st.info(f"Stopped early: {rt['stop_reason']} — the loss ran away, as it should at the "
+        if rt.diverged:
+            st.info(f"Stopped early: {rt.stop_reason} — the loss ran away, as it should at the "
                     "top of a range test.", icon="📈")
-        suggestions = rt.get("suggestions", {})
+        elif rt.stop_reason == "loader exhausted":
+            st.info("Stopped early: the loader ran out of batches; the curve so far is kept.",
+                    icon="📭")
         st.subheader("Suggested bounds")
         show_suggestions(rt, lead=False)
-        if suggestions:
-            methods = sorted(suggestions, key=lambda m: m != PRIMARY_METHOD)  # recommended first
+        if rt.suggestions:
+            methods = sorted(rt.suggestions, key=lambda m: m != PRIMARY_METHOD)  # recommended first
             h1, h2, h3 = st.columns([2, 2, 2], vertical_alignment="bottom")
             method = h1.selectbox("Suggestion", methods, format_func=rule_label, key=keep_valid(
                 "rt.method", methods, methods[0]))
-            policy = h2.selectbox("Schedule", ["triangular", "one_cycle", "triangular2", "exp_range"],
-                                  key="rt.policy",
-                                  format_func={"triangular": "CLR triangular", "one_cycle": "1cycle",
-                                               "triangular2": "CLR triangular2",
-                                               "exp_range": "CLR exp_range"}.get)
-            s = suggestions[method]
-            ipe = int(status.result.get("iters_per_epoch") or 1)
-            step = rules.step_size_for(ipe, 4)
-            if policy == "one_cycle":
-                handoff = {"policy": "one_cycle", "max_lr": s["max_lr"], "total_steps": 2 * step}
-            else:
-                handoff = {"policy": policy, "base_lr": s["base_lr"], "max_lr": s["max_lr"],
-                           "step_size_up": step}
-                if policy == "exp_range":
-                    handoff["gamma"] = 0.99994
+            policy = h2.selectbox("Schedule", list(HANDOFF_POLICIES), key="rt.policy",
+                                  format_func=HANDOFF_POLICIES.get)
+            s = rt.suggestions[method]
             if h3.button("Use in designer", type="primary", key="btn.rt.to_designer", width="stretch"):
-                send_to_designer(handoff, f"From the range test ({method}): base_lr "
-                                          f"{s['base_lr']:.3g}, max_lr {s['max_lr']:.3g}, step size "
-                                          f"{step} (4 epochs of {ipe} iterations).")
-            if st.button(f"Verify: train 1cycle at max_lr {s['max_lr']:.3g} against a fixed LR",
+                handoff, note = suggestion_to_schedule(s, policy, report.iters_per_epoch or 1)
+                send_to_designer(handoff, note)
+            if st.button(f"Verify: train 1cycle at max_lr {s.max_lr:.3g} against a fixed LR",
                          key="btn.rt.verify", disabled=is_running("train", "train")):
-                vcfg = verify_config(status.config, max_lr=s["max_lr"])
-                submit("train", "train", vcfg, label=f"verify {method} max_lr {s['max_lr']:.3g}",
+                vcfg = verify_config(status.config, max_lr=s.max_lr)
+                submit("train", "train", vcfg, label=f"verify {method} max_lr {s.max_lr:.3g}",
                        device=job_device(vcfg))
                 st.switch_page("pages/training.py")
-        curve = curve_frame(rt)
         d1, d2 = st.columns(2)
-        d1.download_button("Download curve (CSV)", curve.to_csv(index=False), "range_test.csv",
-                           "text/csv", key="btn.rt.dl_csv")
-        d2.download_button("Download result (JSON)", json.dumps(status.result, indent=1),
+        d1.download_button("Download curve (CSV)", curve_frame(rt).to_csv(index=False),
+                           "range_test.csv", "text/csv", key="btn.rt.dl_csv")
+        d2.download_button("Download result (JSON)",
+                           json.dumps(report.to_dict(), indent=1, allow_nan=False),
                            "range_test.json", "application/json", key="btn.rt.dl_json")

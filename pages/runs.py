@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from clr_core.errors import StoreError
 from clr_core.experiments import PRIMARY_METHOD
+from clr_core.jsonsafe import json_safe
 from clr_core.plots import Curve, sweep_figure
+from clr_core.reports import RangeTestReport, Report, SweepReport, TrainReport, report_from_dict
+from clr_core.results import RangeTestResult
 from ui.jobs import run_store
 from ui.live_runs import show_live_run, watch_runs
 from ui.nav import ensure_app_entry
@@ -75,38 +78,52 @@ def _load(run_id: int):
 chosen = [r for r in (_load(i) for i in chosen_ids) if r is not None]
 
 
-def range_curves(run) -> list[tuple[str, dict]]:
-    """(label, range-test dict) pairs held by a run: one for a range test, one per value of a sweep."""
-    res = run.result or {}
+def report_of(run) -> Report | None:
+    """A stored run's typed report; None while it runs, after a failure, or (with a
+    message) when its result cannot be read back."""
+    if not run.result or run.status == "running":
+        return None
+    try:
+        return report_from_dict(run.result, run.kind)
+    except (KeyError, TypeError, ValueError) as exc:
+        st.error(f"Run #{run.id}'s result cannot be read back ({type(exc).__name__}: {exc}).",
+                 icon="🚫")
+        return None
+
+
+def range_curves(run, report: Report | None) -> list[tuple[str, RangeTestResult]]:
+    """(label, range test) pairs held by a run: one for a range test, one per value of a sweep."""
     name = run.label or f"#{run.id}"
-    if run.kind == "range_test" and "range_test" in res:
-        return [(name, res["range_test"])]
-    if run.kind == "sweep":
-        return [(f"{name} · {c['label']}", c["range_test"]) for c in res.get("curves", [])]
+    if isinstance(report, RangeTestReport):
+        return [(name, report.range_test)]
+    if isinstance(report, SweepReport):
+        return [(f"{name} · {c.label}", c.range_test) for c in report.curves]
     return []
+
+
+def overlay(pairs: list[tuple[str, RangeTestResult]]) -> tuple[list[Curve], dict[str, float]]:
+    """Smoothed curves and the headline suggestion's max_lr of each, for `sweep_figure`."""
+    curves = [Curve(label, rt.lrs, rt.smoothed) for label, rt in pairs]
+    markers = {label: rt.suggestions[PRIMARY_METHOD].max_lr for label, rt in pairs
+               if PRIMARY_METHOD in rt.suggestions}
+    return curves, markers
 
 
 if len(chosen) > 1:
     st.subheader(f"Overlay of {len(chosen)} runs")
-    curves, markers = [], {}
-    for run in chosen:
-        for label, rt in range_curves(run):
-            curves.append(Curve(label, np.asarray(rt["lrs"], dtype=float),
-                                np.asarray(rt["smoothed"], dtype=float)))
-            s = rt.get("suggestions", {}).get(PRIMARY_METHOD)
-            if s:
-                markers[label] = s["max_lr"]
+    reports = [(r, report_of(r)) for r in chosen]
+    curves, markers = overlay([p for r, rep in reports for p in range_curves(r, rep)])
     if curves:
         st.markdown("**Range tests** — smoothed loss versus learning rate")
         st.plotly_chart(sweep_figure(curves, markers=markers), width="stretch", key="chart.runs.overlay")
-    trainings = [r for r in chosen if r.kind == "train" and r.result]
-    if trainings:
+    merged = TrainReport(runs=[replace(tr, label=f"{r.label or '#' + str(r.id)} · {tr.label}")
+                               for r, rep in reports if isinstance(rep, TrainReport)
+                               for tr in rep.runs])
+    if merged.runs:
         st.markdown("**Trainings** — versus iteration")
-        merged = {"runs": [{**tr, "label": f"{r.label or '#' + str(r.id)} · {tr['label']}"}
-                           for r in trainings for tr in r.result.get("runs", [])]}
         show_training_curves(*training_curves(merged), key="runs.train")
         show_training_table(merged)
-    if not curves and not trainings:
+    if not curves and not merged.runs:
         st.info("The selected runs hold no curves (failed before the first batch).")
     st.stop()
 
@@ -116,36 +133,32 @@ st.caption(f"{run.kind} · {run.status} · {run.dataset or '—'} · "
            f"{dt.datetime.fromtimestamp(run.created_at):%Y-%m-%d %H:%M:%S}")
 if run.error:
     st.error(f"This run failed: {run.error}", icon="🚫")
-res = run.result or {}
+report = report_of(run)
 if run.status == "running":  # recorded by another process: drawn live from the store
     show_live_run(store, run, key="runs.live")
-elif run.kind == "range_test" and "range_test" in res:
-    show_range_test(res["range_test"], key="runs.one")
-    show_suggestions(res["range_test"])
-elif run.kind == "sweep":
-    curves = range_curves(run)
-    st.plotly_chart(sweep_figure(
-        [Curve(lbl, np.asarray(rt["lrs"], dtype=float), np.asarray(rt["smoothed"], dtype=float))
-         for lbl, rt in curves],
-        markers={lbl: rt["suggestions"][PRIMARY_METHOD]["max_lr"] for lbl, rt in curves
-                 if PRIMARY_METHOD in rt.get("suggestions", {})}), width="stretch", key="chart.runs.sweep")
-    if res.get("recommendation"):
-        st.success(f"Use **{res['param']} = {res['recommendation']['value']}**: "
-                   f"{res['recommendation']['why']}.", icon="✅")
-elif run.kind == "train":
-    show_training_curves(*training_curves(res), key="runs.one.train")
-    show_training_table(res)
+elif isinstance(report, RangeTestReport):
+    show_range_test(report.range_test, key="runs.one")
+    show_suggestions(report.range_test)
+elif isinstance(report, SweepReport):
+    curves, markers = overlay(range_curves(run, report))
+    st.plotly_chart(sweep_figure(curves, markers=markers), width="stretch", key="chart.runs.sweep")
+    if report.recommendation is not None:
+        st.success(f"Use **{report.param} = {report.recommendation.value}**: "
+                   f"{report.recommendation.why}.", icon="✅")
+elif isinstance(report, TrainReport):
+    show_training_curves(*training_curves(report), key="runs.one.train")
+    show_training_table(report)
 
 with st.expander("Configuration"):
     st.json(run.config)
 
 d1, d2, d3 = st.columns(3)
-d1.download_button("Download JSON", json.dumps({"id": run.id, "kind": run.kind, "label": run.label,
-                                                "status": run.status, "config": run.config,
-                                                "result": run.result}, indent=1),
+d1.download_button("Download JSON", json.dumps(json_safe({
+    "id": run.id, "kind": run.kind, "label": run.label, "status": run.status,
+    "config": run.config, "result": run.result}), indent=1, allow_nan=False),
                    f"run_{run.id}.json", "application/json", key="btn.runs.dl_json")
-if run.kind == "range_test" and "range_test" in res:
-    d2.download_button("Download curve (CSV)", curve_frame(res["range_test"]).to_csv(index=False),
+if isinstance(report, RangeTestReport):
+    d2.download_button("Download curve (CSV)", curve_frame(report.range_test).to_csv(index=False),
                        f"run_{run.id}.csv", "text/csv", key="btn.runs.dl_csv")
 
 r1, r2 = st.columns([3, 1], vertical_alignment="bottom")

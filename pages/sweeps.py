@@ -3,13 +3,14 @@ Smith (2018), with the paper's rule applied and each suggestion's stability show
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from clr_core.errors import ConfigError
+from clr_core.events import STEP
 from clr_core.experiments import PRIMARY_METHOD, SWEEP_PARAMS, SweepConfig, job_device
 from clr_core.plots import Curve, sweep_figure
+from clr_core.reports import SweepReport, report_from_dict
 from ui.forms import data_model_form
 from ui.jobs import current_job, job_series, job_slot, live_job, start_cancel
 from ui.nav import ensure_app_entry
@@ -93,25 +94,23 @@ with form_col:
 
 
 def curves_from_events(job_id: str) -> list[Curve]:
-    return [Curve(curve, cols["lr"], cols["smoothed"])
-            for (kind, curve), cols in job_series(job_id).items() if kind == "step"]
+    return [Curve(curve, cols.lr, cols.smoothed)
+            for (kind, curve), cols in job_series(job_id).columns().items() if kind == STEP]
 
 
-def curves_from_result(result: dict) -> tuple[list[Curve], dict[str, float]]:
+def curves_from_report(report: SweepReport) -> tuple[list[Curve], dict[str, float]]:
     curves, markers = [], {}
-    for c in result.get("curves", []):
-        rt = c["range_test"]
-        curves.append(Curve(c["label"], np.asarray(rt["lrs"], dtype=float),
-                            np.asarray(rt["smoothed"], dtype=float)))
-        s = rt["suggestions"].get(PRIMARY_METHOD)
-        if s:
-            markers[c["label"]] = s["max_lr"]
+    for c in report.curves:
+        curves.append(Curve(c.label, c.range_test.lrs, c.range_test.smoothed))
+        s = c.range_test.suggestions.get(PRIMARY_METHOD)
+        if s is not None:
+            markers[c.label] = s.max_lr
     return curves, markers
 
 
 def draw(job) -> None:
     if job.is_terminal and job.result:
-        curves, markers = curves_from_result(job.result)
+        curves, markers = curves_from_report(report_from_dict(job.result))
     else:
         curves, markers = curves_from_events(job.id), {}
     if curves:
@@ -124,29 +123,22 @@ with view_col:
                         "test runs per value; the curves appear here as they run.")
     status = current_job(SLOT, "sweep")
     if status is not None and status.is_terminal and status.result:
-        res = status.result
-        p = res.get("param", param)
+        report = report_from_dict(status.result)
+        p = report.param
         st.markdown(f"**The rule.** {RULES[p]}")
-        rec = res.get("recommendation")
-        if rec:
-            st.success(f"Use **{p} = {rec['value']}**: {rec['why']}.", icon="✅")
-        rows = []
-        for c in res.get("curves", []):
-            s = c["range_test"]["suggestions"]
-            rows.append({p: c["value"], "stopped": c["range_test"]["stop_reason"],
-                         **{f"{m} max_lr": s[m]["max_lr"] for m in s}})
+        rec = report.recommendation
+        if rec is not None:
+            st.success(f"Use **{p} = {rec.value}**: {rec.why}.", icon="✅")
+        rows = [{p: c.value, "stopped": c.range_test.stop_reason,
+                 **{f"{m} max_lr": s.max_lr for m, s in c.range_test.suggestions.items()}}
+                for c in report.curves]
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        if res.get("stability"):
-            combined = res.get("recommended")
-            if combined:
-                st.success(f"**Recommended max_lr {combined['max_lr']:.3g}** (band "
-                           f"{combined['low']:.3g} – {combined['high']:.3g}), base_lr "
-                           f"{combined['base_lr']:.3g}. {combined['explanation']}", icon="🎯")
+        if report.stability:
             st.subheader("Suggestion stability across seeds")
             st.dataframe(pd.DataFrame([
-                {"method": m, "median max_lr": v["median_max_lr"], "min": v["min"],
-                 "max": v["max"], "spread (decades)": v["spread_decades"], "runs": v["n"]}
-                for m, v in res["stability"].items()]).sort_values("spread (decades)"),
+                {"method": m, "median max_lr": v.median_max_lr, "min": v.min, "max": v.max,
+                 "spread (decades)": v.spread_decades, "runs": v.n}
+                for m, v in report.stability.items()]).sort_values("spread (decades)"),
                 hide_index=True, width="stretch")
             st.caption("Spread is log10(max / min) of the suggested max_lr: 0.3 means a factor of 2.")

@@ -7,10 +7,10 @@ import numpy as np
 import streamlit as st
 
 from clr_core import rules, schedules
+from clr_core.baselines import BASELINES
 from clr_core.errors import ConfigError, ScheduleError
 from clr_core.experiments import TrainConfig, baseline_runs, job_device
-from clr_core.plots import Curve
-from clr_core.train import BASELINES
+from clr_core.reports import report_from_dict
 from ui.designer_state import CURRENT
 from ui.forms import data_model_form
 from ui.jobs import (
@@ -21,7 +21,12 @@ from ui.jobs import (
     start_cancel,
 )
 from ui.nav import ensure_app_entry
-from ui.results import show_training_curves, show_training_table, training_curves
+from ui.results import (
+    show_training_curves,
+    show_training_table,
+    streamed_training_curves,
+    training_curves,
+)
 from ui.state import default, keep_valid
 from ui.widgets import int_input
 
@@ -78,8 +83,7 @@ with form_col:
     config = None
     if not errors and sched_error is None:
         try:
-            runs = baseline_runs(schedule=schedule_cfg, baselines=picked, max_lr=max_lr,
-                                 base_lr=max(min_lr, max_lr / 10), num_iter=num_iter,
+            runs = baseline_runs(schedule=schedule_cfg, baselines=picked, num_iter=num_iter,
                                  optimizer=base["optimizer"])
             TrainConfig.from_dict({**base, "schedule": schedule_cfg, "num_iter": num_iter,
                                    "eval_every": eval_every})
@@ -94,22 +98,11 @@ with form_col:
                  device=job_device(config) if config else None)
 
 
-def _streamed(job_id: str) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
-    """Per-curve loss, accuracy, LR and momentum from the streamed events."""
-    loss, acc, lr, mom = [], [], [], []
-    for (kind, curve), cols in job_series(job_id).items():
-        if kind == "step":
-            loss.append(Curve(curve, cols["iteration"], cols["loss"]))
-            lr.append(Curve(curve, cols["iteration"], cols["lr"]))
-            if np.isfinite(cols.get("momentum", np.array([np.nan]))).any():
-                mom.append(Curve(curve, cols["iteration"], cols["momentum"]))
-        elif kind == "eval":
-            acc.append(Curve(curve, cols["iteration"], cols["val_accuracy"]))
-    return loss, acc, lr, mom
-
-
 def draw(job) -> None:
-    curves = training_curves(job.result) if job.is_terminal and job.result else _streamed(job.id)
+    if job.is_terminal and job.result:
+        curves = training_curves(report_from_dict(job.result))
+    else:
+        curves = streamed_training_curves(job_series(job.id).columns())
     show_training_curves(*curves, key="train")
 
 
@@ -122,4 +115,4 @@ with view_col:
         if status.state == "cancelled":
             st.warning("Cancelled: the runs so far are kept.", icon="✋")
         st.subheader("Comparison")
-        show_training_table(status.result)
+        show_training_table(report_from_dict(status.result))

@@ -75,15 +75,19 @@ def test_seed_sweep_shows_each_methods_spread():
 
 
 def _saved_run(label: str) -> int:
-    from clr_core.store import RunStore
+    import numpy as np
 
-    return RunStore().save_run("range_test", {"dataset": "digits"}, {
-        "range_test": {"lrs": [1e-3, 1e-2, 1e-1], "losses": [2.3, 2.0, 2.5],
-                       "smoothed": [2.3, 2.1, 2.2], "mode": "exp", "accuracies": [],
-                       "suggestions": {"valley": {"method": "valley", "base_lr": 2.5e-3, "max_lr": 1e-2,
-                                                  "explanation": "test", "source": "test"}},
-                       "stop_reason": "completed", "diverged": False},
-        "headline": "valley: max_lr 0.01"}, label=label)
+    from clr_core.reports import RangeTestReport
+    from clr_core.results import RangeTestResult
+    from clr_core.store import RunStore
+    from clr_core.suggestions import Suggestion
+
+    valley = Suggestion("valley", 2.5e-3, 1e-2, "test", "test", 1, 1e-2, 2.0)
+    rt = RangeTestResult(np.array([1e-3, 1e-2, 1e-1]), np.array([2.3, 2.0, 2.5]),
+                         np.array([2.3, 2.1, 2.2]), False, "completed",
+                         suggestions={"valley": valley})
+    report = RangeTestReport(rt, config={"dataset": "digits"}, headline="valley: max_lr 0.01")
+    return RunStore().save_run("range_test", {"dataset": "digits"}, report.to_dict(), label=label)
 
 
 def test_rename_and_delete_a_run():

@@ -86,3 +86,63 @@ def test_old_import_paths_still_work():
 def test_event_from_partial_dict(d):
     e = Event.from_dict(d)
     assert e.kind == d["kind"] and math.isnan(e.lr)
+
+
+# ------------------------------------------------------------------ job reports
+
+
+def test_reports_round_trip_through_json():
+    from clr_core.reports import (
+        RangeTestReport,
+        SweepCurve,
+        SweepRecommendation,
+        SweepReport,
+        TrainReport,
+        TrainRun,
+        report_from_dict,
+    )
+    from clr_core.stability import summarize_stability
+
+    s = Suggestion("valley", 0.01, 0.04, "why", "src", 1, 0.04, 1.0)
+    rt = RangeTestResult(np.array([1e-3, 1e-2, 1e-1]), np.array([1.0, 0.5, math.inf]),
+                         np.array([1.0, 0.7, math.nan]), True, "non-finite loss",
+                         suggestions={"valley": s})
+    tr = TrainResult(iterations=[0], lrs=[0.1], momentums=[math.nan], losses=[1.0],
+                     batch_accuracies=[0.5], evals=[Event(EVAL, 1, val_accuracy=0.5)],
+                     best_val_accuracy=0.5)
+    reports = [
+        RangeTestReport(rt, config={"num_iter": 3}, iters_per_epoch=28, device="cpu"),
+        TrainReport(runs=[TrainRun("fixed", tr)], headline="best"),
+        SweepReport("seed", curves=[SweepCurve("seed=0", 0, rt), SweepCurve("seed=1", 1, rt)],
+                    recommendation=SweepRecommendation(0, 0.04, "because"),
+                    stability=summarize_stability([rt, rt])),
+    ]
+    for rep in reports:
+        d = json.loads(json.dumps(rep.to_dict(), allow_nan=False))
+        back = report_from_dict(d)
+        assert type(back) is type(rep) and back.to_dict() == d
+    back = report_from_dict(json.loads(json.dumps(reports[2].to_dict(), allow_nan=False)))
+    assert back.curves[1].range_test.suggestions["valley"].max_lr == 0.04
+    assert back.stability["valley"].n == 2 and back.recommendation.why == "because"
+    with pytest.raises(ValueError, match="unknown result kind"):
+        report_from_dict({"kind": "nope"})
+
+
+def test_suggestion_to_schedule_and_the_one_base_lr_rule():
+    from clr_core.baselines import baseline_lrs
+    from clr_core.experiments import HANDOFF_POLICIES, suggestion_to_schedule
+    from clr_core.schedules import from_dict, make_schedule
+
+    s = Suggestion("valley", 0.01, 0.04, "why", "src", 1, 0.04, 1.0)
+    for policy in HANDOFF_POLICIES:
+        d, note = suggestion_to_schedule(s, policy, iters_per_epoch=28)
+        sched = from_dict(d)  # a complete, valid schedule, defaults filled from its spec
+        assert sched.policy == policy and np.isclose(sched.lr(np.arange(224)).max(), 0.04, rtol=1e-2)
+        assert "valley" in note and "112" in note  # 4 epochs of 28 iterations
+    # the base_lr rule the training page and the CLI share: max_lr / 10, or the schedule's
+    # own lower LR when a CLR schedule has one; a constant schedule still gets a lower one
+    assert baseline_lrs(make_schedule("one_cycle", max_lr=0.2, total_steps=100), 100) == \
+        pytest.approx((0.2, 0.02))
+    tri = make_schedule("triangular", base_lr=0.05, max_lr=0.1, step_size_up=10)
+    assert baseline_lrs(tri, 100) == pytest.approx((0.1, 0.05))
+    assert baseline_lrs(make_schedule("fixed", lr=0.1), 50) == pytest.approx((0.1, 0.01))

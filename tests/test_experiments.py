@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +12,9 @@ from hypothesis import strategies as st
 from clr_core import experiments
 from clr_core.errors import ConfigError, ScheduleError
 from clr_core.experiments import RangeTestConfig, TrainConfig, _sweep_rule
+from clr_core.reports import SweepCurve
+from clr_core.results import RangeTestResult
+from clr_core.suggestions import Suggestion
 
 
 class Recorder:
@@ -74,20 +78,22 @@ def test_range_test_runner_streams_points_and_progress():
 
 
 def _curve(value, max_lr, stop="completed"):
-    return {"value": value, "range_test": {"stop_reason": stop, "suggestions": {
-        experiments.PRIMARY_METHOD: {"max_lr": max_lr, "base_lr": max_lr / 4}}}}
+    m = experiments.PRIMARY_METHOD
+    s = Suggestion(m, max_lr / 4, max_lr, "why", "src", 0, max_lr, 1.0)
+    z = np.zeros(3)
+    return SweepCurve(f"v={value}", value, RangeTestResult(z, z, z, False, stop, suggestions={m: s}))
 
 
 def test_weight_decay_rule_picks_the_largest_decay_that_keeps_a_high_lr():
     curves = [_curve(1e-3, 0.01), _curve(1e-4, 0.08), _curve(1e-5, 0.1), _curve(0.0, 0.1)]
     rule = _sweep_rule("weight_decay", curves)
-    assert rule["value"] == 1e-4  # 0.08 is within a factor 2 of 0.1; 0.01 is not
-    assert "largest weight decay" in rule["why"]
+    assert rule.value == 1e-4  # 0.08 is within a factor 2 of 0.1; 0.01 is not
+    assert "largest weight decay" in rule.why
 
 
 def test_batch_size_rule_prefers_the_highest_lr_then_the_larger_batch():
     rule = _sweep_rule("batch_size", [_curve(32, 0.05), _curve(128, 0.2), _curve(256, 0.2)])
-    assert rule["value"] == 256
+    assert rule.value == 256
 
 
 def test_sweep_rule_ignores_cancelled_curves():

@@ -1,25 +1,35 @@
-"""The pages' incremental event columns stay aligned whatever fields events carry."""
+"""The pages' incremental event columns stay aligned whatever events arrive."""
 
 from __future__ import annotations
+
+import math
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ui.jobs import SeriesCache
+from clr_core.events import EVAL, STEP, Event, EventTable
 
-events = st.lists(st.fixed_dictionaries(
-    {"kind": st.sampled_from(["point", "val"]), "iteration": st.integers(0, 100)},
-    optional={"lr": st.floats(1e-6, 10), "loss": st.none() | st.floats(0, 10),
-              "curve": st.sampled_from(["a", "b"])}), max_size=60)
+events = st.lists(st.builds(
+    Event, kind=st.sampled_from([STEP, EVAL]), iteration=st.integers(0, 100),
+    lr=st.floats(1e-6, 10), loss=st.floats(0, 10) | st.just(math.nan),
+    curve=st.sampled_from(["", "a", "b"])), max_size=60)
 
 
-@given(events)
-def test_columns_align_and_keep_every_value(evts):
-    cache = SeriesCache()
-    for e in evts:
-        cache.add(e)
-    for (kind, curve), cols in cache.columns.items():
-        mine = [e for e in evts if e["kind"] == kind and e.get("curve", "") == curve]
-        assert cache.rows[(kind, curve)] == len(mine)
-        for name, col in cols.items():
-            assert col == [e.get(name) for e in mine]
+@given(events, st.integers(0, 60))
+def test_columns_align_and_keep_every_value(evts, cut):
+    table = EventTable()
+    for e in evts[:cut]:  # added in two polls, as a page does
+        table.add(e)
+    for e in evts[cut:]:
+        table.add(e.to_dict())  # the JSON form from a job's buffer reads the same
+    cols = table.columns()
+    for (kind, curve), c in cols.items():
+        mine = [e for e in evts if e.kind == kind and e.curve == curve]
+        assert len(c) == len(mine)
+        assert c.iteration.tolist() == [e.iteration for e in mine]
+        assert c.lr.tolist() == [e.lr for e in mine]
+        assert all((a == b) or (math.isnan(a) and math.isnan(b))
+                   for a, b in zip(c.loss.tolist(), [e.loss for e in mine], strict=True))
+        assert all(math.isnan(v) for v in c.val_loss)
+    assert sum(len(c) for c in cols.values()) == len(evts)
+    assert table.get("no such kind") is None

@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import streamlit as st
 
 from clr_core.errors import JobError
+from clr_core.events import EventTable
 from clr_core.jobs import JobRegistry, JobStatus
 from clr_core.store import RunStore
 
@@ -78,36 +78,20 @@ def pin_owner_to_url() -> None:
 
 @dataclass
 class SeriesCache:
-    """A job's streamed events folded into columns as they arrive, so a poll costs only
-    the new events (a long range test streams tens of thousands)."""
+    """A job's streamed events folded into columns as they arrive (`EventTable`), and how
+    far into its event source this session has read."""
 
     offset: int = 0
-    rows: dict[tuple[str, str], int] = field(default_factory=dict)
-    columns: dict[tuple[str, str], dict[str, list]] = field(default_factory=dict)
-
-    def add(self, event) -> None:
-        if not isinstance(event, dict):  # a typed event
-            event = event.to_dict()
-        key = (event.get("kind", ""), event.get("curve", "") or "")
-        n = self.rows.get(key, 0)
-        cols = self.columns.setdefault(key, {})
-        for name, value in event.items():
-            if name not in ("kind", "curve"):
-                cols.setdefault(name, [None] * n).append(value)
-        for col in cols.values():  # a field this event lacks stays aligned as None
-            if len(col) == n:
-                col.append(None)
-        self.rows[key] = n + 1
+    table: EventTable = field(default_factory=EventTable)
 
 
-def job_series(job_id: str) -> dict[tuple[str, str], dict[str, np.ndarray]]:
-    """Columns of a job's events by (event kind, curve label), as float arrays (None as
-    NaN), reading only the events that are new since the last poll."""
+def job_series(job_id: str) -> EventTable:
+    """A job's events as columns by (event kind, curve label), reading only the events
+    that are new since the last poll."""
     return cached_series(job_id, lambda since: registry().events(job_id, since))
 
 
-def cached_series(key: str, read: Callable[[int], tuple[list[dict], int]]
-                  ) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+def cached_series(key: str, read: Callable[[int], tuple[list, int]]) -> EventTable:
     """`job_series` for any append-only event source: `read(offset) -> (new, offset)`
     (a job in this server, or a run another process records to the store)."""
     caches: dict[str, SeriesCache] = st.session_state.setdefault("series_caches", {})
@@ -117,9 +101,8 @@ def cached_series(key: str, read: Callable[[int], tuple[list[dict], int]]
         caches.pop(next(iter(caches)))
     new, cache.offset = read(cache.offset)
     for event in new:
-        cache.add(event)
-    return {key: {name: np.asarray(col, dtype=float) for name, col in cols.items()}
-            for key, cols in cache.columns.items()}
+        cache.table.add(event)
+    return cache.table
 
 
 def current_job(slot: str, kind: str) -> JobStatus | None:

@@ -1,12 +1,16 @@
-"""Drawing a finished run's result; shared by the live pages and the runs page so a
-reopened run looks exactly as it did when it finished."""
+"""Drawing a run's typed result; shared by the live pages and the runs page so a reopened
+run looks exactly as it did when it finished."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from clr_core.baselines import compare_runs
+from clr_core.events import EventColumns
 from clr_core.experiments import PRIMARY_METHOD, suggestions_table
 from clr_core.plots import (
     Curve,
@@ -16,63 +20,69 @@ from clr_core.plots import (
     stability_limit_label,
 )
 from clr_core.recommend import RECOMMENDED, band_text, disagreement
-from clr_core.train import compare_runs
+from clr_core.reports import TrainReport
+from clr_core.results import RangeTestResult
+from clr_core.suggestions import Suggestion
 
 
-def curve_frame(rt: dict) -> pd.DataFrame:
-    return pd.DataFrame({"iteration": np.arange(len(rt["lrs"])), "lr": rt["lrs"],
-                         "loss": rt["losses"], "smoothed": rt["smoothed"]})
+def curve_frame(rt: RangeTestResult) -> pd.DataFrame:
+    return pd.DataFrame({"iteration": np.arange(rt.iterations), "lr": rt.lrs,
+                         "loss": rt.losses, "smoothed": rt.smoothed})
 
 
-def accuracy_points(rt: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(lr, accuracy) of the validation rows; rows are (iteration, lr, accuracy, val_loss)."""
-    rows = np.asarray(rt.get("accuracies") or [], dtype=float).reshape(-1, 4)
-    return rows[:, 1], rows[:, 2]
+def streamed_range_test(steps: EventColumns | None, evals: EventColumns | None, *,
+                        mode: str) -> RangeTestResult:
+    """What a running range test has streamed so far, as a (partial) result to draw."""
+    empty = np.array([])
+    acc = (np.column_stack([evals.iteration, evals.lr, evals.val_accuracy, evals.val_loss])
+           if evals is not None else np.empty((0, 4)))
+    return RangeTestResult(
+        lrs=steps.lr if steps is not None else empty,
+        losses=steps.loss if steps is not None else empty,
+        smoothed=steps.smoothed if steps is not None else empty,
+        diverged=False, stop_reason="running", accuracies=acc, mode=mode)
 
 
-def show_range_test(rt: dict, *, key: str, highlight: str | None = PRIMARY_METHOD,
+def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = PRIMARY_METHOD,
                     momentum: float = 0.0) -> None:
     """The loss-versus-LR chart with every suggestion, the stability limit when the sharpness
-    was measured, accuracy if measured, and the table."""
-    log_x = rt.get("mode", "exp") == "exp"
-    sharpness = rt.get("sharpness") or []
-    fig = range_test_figure(rt["lrs"], rt["losses"], rt["smoothed"], log_x=log_x,
-                            suggestions=rt.get("suggestions"), highlight=highlight,
-                            sharpness=sharpness, momentum=momentum)
+    was measured, and accuracy if measured."""
+    log_x = rt.mode == "exp"
+    fig = range_test_figure(rt.lrs, rt.losses, rt.smoothed, log_x=log_x,
+                            suggestions=rt.suggestions, highlight=highlight,
+                            sharpness=rt.sharpness, momentum=momentum)
     st.plotly_chart(fig, width="stretch", key=f"chart.{key}.loss")
-    if len(sharpness):
+    if len(rt.sharpness):
         st.caption(f"Red dots: the stability limit {stability_limit_label(momentum)}, λmax the "
                    "sharpest curvature of the loss on the current batch; where the LR passes it "
                    "(shaded), gradient descent overshoots and the loss blows up (Cohen et al. "
                    "2021).")
-    lrs, acc = accuracy_points(rt)
-    if len(lrs):
-        st.plotly_chart(accuracy_figure([Curve("validation accuracy", lrs, acc)], log_x=log_x),
-                        width="stretch", key=f"chart.{key}.acc")
+    if len(rt.accuracies):
+        st.plotly_chart(accuracy_figure([Curve("validation accuracy", rt.val_lrs, rt.val_accuracy)],
+                                        log_x=log_x), width="stretch", key=f"chart.{key}.acc")
 
 
-def show_recommended(suggestions: dict) -> None:
+def show_recommended(suggestions: Mapping[str, Suggestion]) -> None:
     """The headline: recommended max_lr and base_lr with the band, and why."""
     s = suggestions.get(RECOMMENDED)
     if s is None:
         return
     c1, c2, c3 = st.columns([1, 1, 1.6])
-    c1.metric("Recommended max_lr", f"{s['max_lr']:.3g}")
-    c2.metric("base_lr", f"{s['base_lr']:.3g}")
-    if s.get("low") is not None and s.get("high") is not None:
-        c3.metric("max_lr band", band_text(s["low"], s["high"]),
+    c1.metric("Recommended max_lr", f"{s.max_lr:.3g}")
+    c2.metric("base_lr", f"{s.base_lr:.3g}")
+    if s.has_band:
+        c3.metric("max_lr band", band_text(s.low, s.high),
                   help="The max_lr values this curve supports; narrower after a seed sweep.")
-    st.caption(s["explanation"])
+    st.caption(s.explanation)
 
 
-def show_suggestions(rt: dict, *, lead: bool = True) -> None:
+def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
     """The recommendation first (``lead=False``: the page already headlines it), then the
     other rules by origin with their measured regret, and a warning when they disagree by
     more than half a decade."""
-    suggestions = rt.get("suggestions") or {}
     if lead:
-        show_recommended(suggestions)
-    _, warning = disagreement(suggestions)
+        show_recommended(rt.suggestions)
+    _, warning = disagreement(rt.suggestions)
     if warning:
         st.warning(warning, icon="⚠️")
     table = suggestions_table(rt)
@@ -85,20 +95,17 @@ def show_suggestions(rt: dict, *, lead: bool = True) -> None:
                      column_config={"base_lr": fmt, "max_lr": fmt,
                                     "worst regret (points)": st.column_config.NumberColumn(format="%.1f"),
                                     "mean regret (points)": st.column_config.NumberColumn(format="%.2f")})
-    elif RECOMMENDED not in suggestions:
+    elif RECOMMENDED not in rt.suggestions:
         st.warning("No suggestion: the curve is too short or flat. Widen the LR range or run "
                    "more iterations.", icon="🤷")
+    if rt.divergence_note:
+        st.info(rt.divergence_note.capitalize() + ".", icon="ℹ️")
 
 
-def field(points: list[dict], name: str) -> np.ndarray:
-    """One field of a list of records (e.g. a training's evaluations) as floats, None as NaN."""
-    return np.array([p[name] if p.get(name) is not None else np.nan for p in points], dtype=float)
-
-
-def training_frame(result: dict) -> tuple[pd.DataFrame, str | None]:
+def training_frame(report: TrainReport) -> tuple[pd.DataFrame, str | None]:
     """The comparison table of a training job (Smith 2015's claim: CLR reaches the
     fixed-LR accuracy in fewer iterations) and the name of the reference run."""
-    runs = {r["label"]: r["train"] for r in result.get("runs", [])}
+    runs = {r.label: r.train for r in report.runs}
     if not runs:
         return pd.DataFrame(), None
     df = compare_runs(runs).reset_index()
@@ -112,20 +119,35 @@ def training_frame(result: dict) -> tuple[pd.DataFrame, str | None]:
     return table, reference
 
 
-def training_curves(result: dict) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
+def training_curves(report: TrainReport) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
     """Loss, accuracy, LR and momentum curves of a finished training job."""
     loss, acc, lr, mom = [], [], [], []
-    for r in result.get("runs", []):
-        t, label = r["train"], r["label"]
-        it = np.asarray(t["iterations"], dtype=float)
-        loss.append(Curve(label, it, np.asarray(t["losses"], dtype=float)))
-        lr.append(Curve(label, it, np.asarray(t["lrs"], dtype=float)))
-        moms = np.asarray([np.nan if m is None else m for m in t.get("momentums") or []], dtype=float)
+    for r in report.runs:
+        t, label = r.train, r.label
+        it = np.asarray(t.iterations, dtype=float)
+        loss.append(Curve(label, it, np.asarray(t.losses, dtype=float)))
+        lr.append(Curve(label, it, np.asarray(t.lrs, dtype=float)))
+        moms = np.asarray(t.momentums, dtype=float)
         if len(moms) and np.isfinite(moms).any():
             mom.append(Curve(label, it, moms))
-        evals = t.get("evals") or []
-        if evals:
-            acc.append(Curve(label, field(evals, "iteration"), field(evals, "val_accuracy")))
+        if t.evals:
+            acc.append(Curve(label, *t.eval_curve("val_accuracy")))
+    return loss, acc, lr, mom
+
+
+def streamed_training_curves(series: dict[tuple[str, str], EventColumns]
+                             ) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
+    """Per-curve loss, accuracy, LR and momentum from a running job's streamed events."""
+    loss, acc, lr, mom = [], [], [], []
+    for (kind, curve), cols in series.items():
+        curve = curve or "run"
+        if kind == "step":
+            loss.append(Curve(curve, cols.iteration, cols.loss))
+            lr.append(Curve(curve, cols.iteration, cols.lr))
+            if np.isfinite(cols.momentum).any():
+                mom.append(Curve(curve, cols.iteration, cols.momentum))
+        elif kind == "eval":
+            acc.append(Curve(curve, cols.iteration, cols.val_accuracy))
     return loss, acc, lr, mom
 
 
@@ -134,7 +156,8 @@ def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], m
     if loss:
         # log scale: a run that blows up must not flatten the others into a line at zero
         st.plotly_chart(line_figure(loss, x_title="iteration", y_title="training loss (log)",
-                                    log_y=True, uirevision=f"{key}-loss"), width="stretch", key=f"chart.{key}.loss")
+                                    log_y=True, uirevision=f"{key}-loss"), width="stretch",
+                        key=f"chart.{key}.loss")
     if acc:
         st.plotly_chart(accuracy_figure(acc, log_x=False, x_title="iteration"), width="stretch",
                         key=f"chart.{key}.acc")
@@ -147,8 +170,8 @@ def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], m
                                     uirevision=f"{key}-mom"), width="stretch", key=f"chart.{key}.mom")
 
 
-def show_training_table(result: dict) -> None:
-    table, reference = training_frame(result)
+def show_training_table(report: TrainReport) -> None:
+    table, reference = training_frame(report)
     if not len(table):
         return
     st.dataframe(table, hide_index=True, width="stretch",

@@ -1,0 +1,207 @@
+"""Named, JSON-safe run configurations and the torch objects they describe.
+
+The app, the CLI and the job registry all speak in these configs, so a run can be
+queued, saved, reloaded and repeated from its config alone. Each field is checked once,
+here, by `clr_core.validation`; the runners in `clr_core.experiments` turn a config into
+an engine call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import data, models, optim, plugins
+from .device import pick_device
+from .errors import ConfigError
+from .schedules import from_dict as schedule_from_dict
+from .validation import (
+    MAX_ITERATIONS,
+    check_choice,
+    check_int,
+    check_lr_range,
+    check_number,
+    check_probability,
+)
+
+__all__ = [
+    "Built",
+    "DataModelConfig",
+    "RangeTestConfig",
+    "TrainConfig",
+    "build",
+    "job_device",
+]
+
+
+#: Settings renamed since runs were first saved: a stored config still loads.
+_RENAMED_SETTINGS = {"val_every": "eval_every"}
+
+
+@dataclass
+class DataModelConfig:
+    """What every run shares: data, model, optimizer and where to run."""
+
+    dataset: str = "digits"
+    data_root: str | None = None
+    download: bool = False
+    model: str = "mlp"
+    optimizer: str = "sgd"
+    batch_size: int = 64
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = False
+    device: str = "auto"
+    amp: bool = False
+    seed: int = 0
+    loss: str | None = None  # a registered loss (clr_core.plugins); None: cross-entropy
+    batch_to_inputs: str | None = None  # a registered batch_to_inputs function
+
+    def validate(self) -> None:
+        if self.dataset not in data.DATASETS and not plugins.is_registered("data", self.dataset):
+            raise ConfigError(f"dataset must be one of {sorted(data.DATASETS)} or a registered "
+                              f"plugin {plugins.names('data')}, got {self.dataset!r}")
+        if self.model not in models.MODELS and not plugins.is_registered("model", self.model):
+            raise ConfigError(f"model must be one of {sorted(models.MODELS)} or a registered "
+                              f"plugin {plugins.names('model')}, got {self.model!r}")
+        for kind in ("loss", "batch_to_inputs"):
+            if getattr(self, kind) is not None:
+                plugins.factory(kind, getattr(self, kind))  # refuses a name nobody registered
+        if self.optimizer not in optim.OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {sorted(optim.OPTIMIZERS)}, got {self.optimizer!r}")
+        check_int("batch_size", self.batch_size, lo=1)
+        check_number("weight_decay", self.weight_decay, lo=0.0)
+        check_probability("momentum", self.momentum)
+        check_int("seed", self.seed, lo=0)
+        pick_device(self.device)  # an unknown or absent device is refused here, by name
+
+    @classmethod
+    def from_dict(cls, config: dict) -> Any:
+        names = {f.name for f in fields(cls)}
+        config = {_RENAMED_SETTINGS.get(k, k): v for k, v in config.items()}
+        unknown = sorted(set(config) - names - {"kind"})
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {unknown}; valid: {sorted(names)}")
+        obj = cls(**{k: v for k, v in config.items() if k in names})
+        obj.validate()
+        return obj
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RangeTestConfig(DataModelConfig):
+    start_lr: float = 1e-5
+    end_lr: float = 10.0
+    num_iter: int = 100
+    mode: str = "exp"
+    smooth_beta: float = 0.98
+    diverge_threshold: float = 4.0
+    eval_every: int = 0
+    accumulation_steps: int = 1
+    sharpness_every: int = 0
+
+    def validate(self) -> None:
+        super().validate()
+        check_lr_range(self.start_lr, self.end_lr)
+        check_int("num_iter", self.num_iter, lo=10, hi=MAX_ITERATIONS)  # fewer: no curve
+        check_choice("mode", self.mode, ("exp", "linear"))
+        check_probability("smooth_beta", self.smooth_beta)
+        check_number("diverge_threshold", self.diverge_threshold, lo=1.0, lo_open=True)
+        check_int("eval_every", self.eval_every, lo=0)
+        check_int("accumulation_steps", self.accumulation_steps, lo=1)
+        check_int("sharpness_every", self.sharpness_every, lo=0)
+
+
+@dataclass
+class TrainConfig(DataModelConfig):
+    """A short training run with a schedule (a `schedules.Schedule.to_dict()`)."""
+
+    schedule: dict = field(default_factory=lambda: {"policy": "fixed", "lr": 0.05})
+    num_iter: int = 300
+    eval_every: int = 50
+    label: str | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        check_int("num_iter", self.num_iter, lo=1, hi=MAX_ITERATIONS)
+        check_int("eval_every", self.eval_every, lo=1)
+        schedule_from_dict(self.schedule)  # raises ScheduleError with the parameter's name
+
+
+@dataclass
+class Built:
+    """The torch objects a config describes."""
+
+    bundle: Any
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    loader: torch.utils.data.DataLoader
+    val_loader: torch.utils.data.DataLoader | None
+    device: torch.device
+    loss_fn: Callable = field(default_factory=nn.CrossEntropyLoss)
+    batch_to_inputs: Callable | None = None
+
+    @property
+    def iters_per_epoch(self) -> int | None:
+        try:
+            return len(self.loader)
+        except TypeError:  # a user's loader without a length
+            return None
+
+
+def build(cfg: DataModelConfig, *, lr: float, with_val: bool) -> Built:
+    """Data, seeded model and optimizer for a config; the seed fixes init and batch order.
+    Registered plugin factories (``clr_core.plugins``) stand in for built-in names."""
+    device = pick_device(cfg.device)
+    if plugins.is_registered("data", cfg.dataset):
+        return _build_plugin(cfg, lr=lr, with_val=with_val, device=device)
+    bundle = data.load_dataset(cfg.dataset, root=cfg.data_root, download=cfg.download)
+    torch.manual_seed(cfg.seed)
+    if plugins.is_registered("model", cfg.model):
+        model = plugins.make_model(cfg.model).to(device)
+    else:
+        model = models.make_model(cfg.model, bundle.input_shape, bundle.num_classes,
+                                  seed=cfg.seed).to(device)
+    optimizer = optim.make_optimizer(
+        cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
+    )
+    loader = data.make_loader(bundle.train, cfg.batch_size, shuffle=True, seed=cfg.seed, drop_last=True)
+    val_loader = data.make_loader(bundle.val, 512, shuffle=False) if with_val else None
+    return Built(bundle, model, optimizer, loader, val_loader, device, *_plugin_fns(cfg))
+
+
+def _plugin_fns(cfg: DataModelConfig) -> tuple[Callable, Callable | None]:
+    loss_fn = plugins.make_loss(cfg.loss) if cfg.loss else nn.CrossEntropyLoss()
+    split = plugins.factory("batch_to_inputs", cfg.batch_to_inputs).func \
+        if cfg.batch_to_inputs else None
+    return loss_fn, split
+
+
+def _build_plugin(cfg: DataModelConfig, *, lr: float, with_val: bool,
+                  device: torch.device) -> Built:
+    """A plugin's loaders come as they are (its own batch size and order)."""
+    if not plugins.is_registered("model", cfg.model):
+        raise ConfigError(f"the built-in model {cfg.model!r} is sized from a built-in data set; "
+                          f"with the data {cfg.dataset!r} choose a model factory too")
+    loader, val_loader = plugins.make_data(cfg.dataset)
+    torch.manual_seed(cfg.seed)
+    model = plugins.make_model(cfg.model).to(device)
+    optimizer = optim.make_optimizer(
+        cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
+    )
+    return Built(None, model, optimizer, loader, val_loader if with_val else None, device,
+                 *_plugin_fns(cfg))
+
+
+def job_device(config: dict) -> str:
+    """The concrete device a config runs on, so the registry queues jobs per real device
+    ("auto" and "cuda:0" must not count as two free devices)."""
+    return str(pick_device(config.get("device", "auto")))

@@ -1,0 +1,178 @@
+"""What a job returns: a range test, a set of trainings or a sweep, with the config it
+ran and what the pages show beside the curves.
+
+The runners build these, a job's result and the run store hold their ``to_dict()``
+form, and the pages (and the CLI) read it back with `report_from_dict`, so nothing
+outside this module knows the JSON layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .errors import ConfigError
+from .results import RangeTestResult, TrainResult, suggestion_from_dict, suggestion_to_dict
+from .stability import StabilitySummary
+from .suggestions import Suggestion
+
+__all__ = [
+    "RangeTestReport",
+    "Report",
+    "SweepCurve",
+    "SweepRecommendation",
+    "SweepReport",
+    "TrainReport",
+    "TrainRun",
+    "report_from_dict",
+]
+
+
+@dataclass
+class RangeTestReport:
+    """A "range_test" job: the result, its config, and the loader's length (the designer
+    sizes a cycle in epochs of it)."""
+
+    range_test: RangeTestResult
+    config: dict[str, Any] = field(default_factory=dict)
+    iters_per_epoch: int | None = None
+    device: str | None = None
+    headline: str | None = None
+    cancelled: bool = False
+    kind: ClassVar[str] = "range_test"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "config": self.config, "iters_per_epoch": self.iters_per_epoch,
+                "device": self.device, "range_test": self.range_test.to_dict(),
+                "headline": self.headline, "cancelled": bool(self.cancelled)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RangeTestReport:
+        return cls(range_test=RangeTestResult.from_dict(d["range_test"]),
+                   config=dict(d.get("config") or {}), iters_per_epoch=d.get("iters_per_epoch"),
+                   device=d.get("device"), headline=d.get("headline"),
+                   cancelled=bool(d.get("cancelled", False)))
+
+
+@dataclass
+class TrainRun:
+    """One training of a "train" job (the designed schedule or a baseline)."""
+
+    label: str
+    train: TrainResult
+    config: dict[str, Any] = field(default_factory=dict)
+    iters_per_epoch: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "config": self.config,
+                "iters_per_epoch": self.iters_per_epoch, "train": self.train.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainRun:
+        return cls(label=str(d["label"]), train=TrainResult.from_dict(d["train"]),
+                   config=dict(d.get("config") or {}), iters_per_epoch=d.get("iters_per_epoch"))
+
+
+@dataclass
+class TrainReport:
+    """A "train" job: its trainings in order, on the same data and model."""
+
+    runs: list[TrainRun] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    headline: str | None = None
+    cancelled: bool = False
+    kind: ClassVar[str] = "train"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "config": self.config,
+                "runs": [r.to_dict() for r in self.runs], "headline": self.headline,
+                "cancelled": bool(self.cancelled)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainReport:
+        return cls(runs=[TrainRun.from_dict(r) for r in d.get("runs") or []],
+                   config=dict(d.get("config") or {}), headline=d.get("headline"),
+                   cancelled=bool(d.get("cancelled", False)))
+
+
+@dataclass
+class SweepCurve:
+    """One value of a sweep and its range test."""
+
+    label: str
+    value: Any
+    range_test: RangeTestResult
+    iters_per_epoch: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "value": self.value, "range_test": self.range_test.to_dict(),
+                "iters_per_epoch": self.iters_per_epoch}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SweepCurve:
+        return cls(label=str(d["label"]), value=d["value"],
+                   range_test=RangeTestResult.from_dict(d["range_test"]),
+                   iters_per_epoch=d.get("iters_per_epoch"))
+
+
+@dataclass(frozen=True)
+class SweepRecommendation:
+    """Smith's (2018) rule applied to a sweep: the value to use and why."""
+
+    value: Any
+    max_lr: float
+    why: str
+
+
+@dataclass
+class SweepReport:
+    """A "sweep" job: one range test per value, the paper's rule, and for a seed sweep
+    how far each suggestion moved and the seeds' recommendations combined."""
+
+    param: str
+    curves: list[SweepCurve] = field(default_factory=list)
+    recommendation: SweepRecommendation | None = None
+    stability: dict[str, StabilitySummary] = field(default_factory=dict)
+    recommended: Suggestion | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    headline: str | None = None
+    cancelled: bool = False
+    kind: ClassVar[str] = "sweep"
+
+    def to_dict(self) -> dict[str, Any]:
+        rec = self.recommendation
+        return {"kind": self.kind, "config": self.config, "param": self.param,
+                "curves": [c.to_dict() for c in self.curves],
+                "recommendation": None if rec is None else
+                {"value": rec.value, "max_lr": rec.max_lr, "why": rec.why},
+                "stability": {k: v.to_dict() for k, v in self.stability.items()},
+                "recommended": None if self.recommended is None
+                else suggestion_to_dict(self.recommended),
+                "headline": self.headline, "cancelled": bool(self.cancelled)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SweepReport:
+        rec = d.get("recommendation")
+        return cls(param=str(d["param"]),
+                   curves=[SweepCurve.from_dict(c) for c in d.get("curves") or []],
+                   recommendation=None if not rec else SweepRecommendation(
+                       rec["value"], float(rec["max_lr"]), str(rec["why"])),
+                   stability={k: StabilitySummary.from_dict(v)
+                              for k, v in (d.get("stability") or {}).items()},
+                   recommended=None if not d.get("recommended")
+                   else suggestion_from_dict(d["recommended"]),
+                   config=dict(d.get("config") or {}), headline=d.get("headline"),
+                   cancelled=bool(d.get("cancelled", False)))
+
+
+Report = RangeTestReport | TrainReport | SweepReport
+_KINDS: dict[str, type] = {c.kind: c for c in (RangeTestReport, TrainReport, SweepReport)}
+
+
+def report_from_dict(d: Mapping[str, Any], kind: str | None = None) -> Report:
+    """A job result or stored run read back by its kind (``d["kind"]`` unless given)."""
+    kind = kind or d.get("kind")
+    if kind not in _KINDS:
+        raise ConfigError(f"unknown result kind {kind!r}; known: {', '.join(_KINDS)}")
+    return _KINDS[kind].from_dict(d)
