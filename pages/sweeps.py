@@ -135,6 +135,11 @@ with view_col:
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         if report.stability:
+            combined = report.recommended
+            if combined is not None:
+                st.success(f"**Recommended max_lr {combined.max_lr:.3g}** (band "
+                           f"{combined.low:.3g} – {combined.high:.3g}), base_lr "
+                           f"{combined.base_lr:.3g}. {combined.explanation}", icon="🎯")
             st.subheader("Suggestion stability across seeds")
             st.dataframe(pd.DataFrame([
                 {"method": m, "median max_lr": v.median_max_lr, "min": v.min, "max": v.max,
