@@ -2,8 +2,7 @@
 show a message instead of a traceback, while ValueError/RuntimeError users still work."""
 
 __all__ = ["ClrError", "ConfigError", "DatasetUnavailable", "JobError", "RangeTestError", "ScheduleError",
-           "StoreError"]
-
+           "StoreError", "TrainingError"]
 
 
 class ClrError(Exception):
