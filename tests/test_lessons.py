@@ -191,3 +191,10 @@ def test_the_range_test_lesson_shows_each_rules_measured_regret_when_there_is_on
     assert any((t.name or "").startswith("stability limit") for t in fig.data)
     view = lesson_by_key("range_test").view({"num_iter": 60, "seed": 0})
     assert not view.notes  # regret measured: no "benchmark not run" note
+
+
+def test_the_closed_form_stable_phase_equals_the_step_by_step_recursion():
+    lrs = np.concatenate([wsd.stable_lr(0.5, total_steps=300, warmup=20),
+                          wsd.cooldown_lr(0.5, branch=300, length=60, warmup=20, shape="linear")])
+    closed, _ = wsd._states(lrs)
+    np.testing.assert_allclose(closed, wsd.expected_loss(lrs)[0], rtol=1e-12)

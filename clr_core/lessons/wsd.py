@@ -63,13 +63,30 @@ def expected_loss(lrs: np.ndarray, state: np.ndarray | None = None) -> tuple[np.
 
 
 def _states(lrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(loss after every step, E[w²] after every step) of one run."""
-    m = np.full(len(CURVATURES), START ** 2)
-    states = np.empty((len(lrs), len(CURVATURES)))
+    """(loss after every step, E[w²] after every step) of one run. Where the LR stays
+    constant the recursion has a closed form, E[w²]ₜ = m* + aᵗ(E[w²]₀ − m*) with
+    a = (1 − ηh)², m* = η²ch/(1 − a), so the stable phase costs one vectorised step."""
+    lrs = np.asarray(lrs, dtype=float)
     h, ch = CURVATURES, NOISE * CURVATURES
-    for t, lr in enumerate(np.asarray(lrs, dtype=float)):
-        m = (1.0 - lr * h) ** 2 * m + lr * lr * ch
-        states[t] = m
+    states = np.empty((len(lrs), len(h)))
+    m = np.full(len(h), START ** 2)
+    t = 0
+    while t < len(lrs):
+        run = t + 1
+        while run < len(lrs) and lrs[run] == lrs[t]:
+            run += 1
+        lr = lrs[t]
+        a = (1.0 - lr * h) ** 2
+        if run - t > 1 and np.all(a < 1.0):
+            fixed = lr * lr * ch / (1.0 - a)
+            powers = a[None, :] ** np.arange(1, run - t + 1)[:, None]
+            states[t:run] = fixed + powers * (m - fixed)
+        else:
+            for k in range(t, run):
+                m = a * m + lr * lr * ch
+                states[k] = m
+        m = states[run - 1]
+        t = run
     return 0.5 * states @ h, states
 
 
