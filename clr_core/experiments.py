@@ -59,6 +59,7 @@ __all__ = [
     "never_stop",
     "no_events",
     "place_sweep_member",
+    "range_test_report",
     "run_range_test_job",
     "run_sweep_job",
     "run_sweep_member",
@@ -67,6 +68,7 @@ __all__ = [
     "run_train_job",
     "suggestion_to_schedule",
     "suggestions_table",
+    "train_report",
     "verify_config",
     "verify_suggestion_runs",
 ]
@@ -161,9 +163,15 @@ def _range_test_report(config: dict, emit: Emit, should_stop: ShouldStop, *, cur
         emit=on_event, should_stop=should_stop, amp=cfg.amp,
         batch_to_inputs=built.batch_to_inputs, sharpness_every=cfg.sharpness_every,
     )
-    return RangeTestReport(range_test=result, config=cfg.to_dict(),
-                           iters_per_epoch=built.iters_per_epoch, device=str(built.device),
-                           headline=_headline_range(result),
+    return range_test_report(result, cfg.to_dict(), iters_per_epoch=built.iters_per_epoch,
+                             device=str(built.device))
+
+
+def range_test_report(result: RangeTestResult, config: dict, *, iters_per_epoch: int | None,
+                      device: str | None) -> RangeTestReport:
+    """The report of a range test, headlined, whether a job or a script's ``record=`` ran it."""
+    return RangeTestReport(range_test=result, config=config, iters_per_epoch=iters_per_epoch,
+                           device=device, headline=_headline_range(result),
                            cancelled=result.stop_reason == "cancelled")
 
 
@@ -202,11 +210,15 @@ def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
         cfg.label = cfg.label or f"{cfg.schedule['policy']} ({cfg.optimizer})"
         span = (i / len(variants), (i + 1) / len(variants))
         runs.append(_training_run(cfg, emit, should_stop, curve=cfg.label, progress_span=span))
+    return train_report(runs, config, cancelled=should_stop()).to_dict()
+
+
+def train_report(runs: list[TrainRun], config: dict, *, cancelled: bool) -> TrainReport:
+    """The report of trainings, headlined by the best validation accuracy."""
     scored = [r for r in runs if r.train.best_val_accuracy is not None]
     best = max(scored, key=lambda r: r.train.best_val_accuracy, default=None)
     headline = None if best is None else f"best: {best.label} {100 * best.train.best_val_accuracy:.1f}%"
-    return TrainReport(runs=runs, config=config, headline=headline,
-                       cancelled=should_stop()).to_dict()
+    return TrainReport(runs=runs, config=config, headline=headline, cancelled=cancelled)
 
 
 def baseline_runs(*, schedule: dict, baselines: list[str], num_iter: int,

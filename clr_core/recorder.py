@@ -231,31 +231,18 @@ def describe_call(arguments: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
-def _headline_range(rt: dict[str, Any]) -> str:
-    from clr_core.experiments import PRIMARY_METHOD
-
-    suggestions = rt.get("suggestions") or {}
-    s = suggestions.get(PRIMARY_METHOD) or next(iter(suggestions.values()), None)
-    if s is None:
-        return f"no suggestion ({rt.get('stop_reason')})"
-    return f"{s['method']}: max_lr {s['max_lr']:.3g}, base_lr {s['base_lr']:.3g}"
-
-
 def _saved_form(kind: str, result: Any, config: dict[str, Any], label: str,
                 loader: Any) -> dict[str, Any]:
-    """The result as the app's "range_test" / "train" job returns it (see experiments)."""
-    data = result.to_dict()
-    cancelled = data.get("stop_reason") == "cancelled"
+    """The result as the app's "range_test" / "train" job reports it."""
+    from clr_core.experiments import range_test_report, train_report
+    from clr_core.reports import TrainRun
+
+    n = _iters_per_epoch(loader)
     if kind == "range_test":
-        return {"kind": kind, "config": config, "iters_per_epoch": _iters_per_epoch(loader),
-                "device": config["device"], "range_test": data,
-                "headline": _headline_range(data), "cancelled": cancelled}
-    best = data.get("best_val_accuracy")
-    return {"kind": kind, "config": config,
-            "runs": [{"label": label, "config": config,
-                      "iters_per_epoch": _iters_per_epoch(loader), "train": data}],
-            "headline": None if best is None else f"best: {label} {100 * best:.1f}%",
-            "cancelled": cancelled}
+        return range_test_report(result, config, iters_per_epoch=n,
+                                 device=config["device"]).to_dict()
+    run = TrainRun(label=label, train=result, config=config, iters_per_epoch=n)
+    return train_report([run], config, cancelled=result.stop_reason == "cancelled").to_dict()
 
 
 def _iters_per_epoch(loader: Any) -> int | None:

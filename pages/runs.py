@@ -18,7 +18,7 @@ from clr_core.plots import Curve, sweep_figure
 from clr_core.reports import RangeTestReport, Report, SweepReport, TrainReport, report_from_dict
 from clr_core.results import RangeTestResult
 from ui.jobs import run_store
-from ui.live_runs import show_live_run, watch_runs
+from ui.live_runs import show_live_run, show_partial_run, watch_runs
 from ui.nav import ensure_app_entry
 from ui.results import (
     curve_frame,
@@ -131,11 +131,13 @@ run = chosen[0]
 st.subheader(f"Run #{run.id}: {run.label or run.kind}")
 st.caption(f"{run.kind} · {run.status} · {run.dataset or '—'} · "
            f"{dt.datetime.fromtimestamp(run.created_at):%Y-%m-%d %H:%M:%S}")
-if run.error:
+if run.error and run.status != "interrupted":
     st.error(f"This run failed: {run.error}", icon="🚫")
 report = report_of(run)
 if run.status == "running":  # recorded by another process: drawn live from the store
     show_live_run(store, run, key="runs.live")
+elif run.status == "interrupted" and report is None:
+    show_partial_run(run, key="runs.partial")
 elif isinstance(report, RangeTestReport):
     show_range_test(report.range_test, key="runs.one")
     show_suggestions(report.range_test)

@@ -96,3 +96,21 @@ def test_a_running_training_draws_its_curves_from_the_store():
     at.run()
     assert not at.exception, at.exception
     assert not any("another process" in c.value for c in at.caption)
+
+
+def test_an_interrupted_run_keeps_its_curve_up_to_the_last_saved_events():
+    store = RunStore()
+    rec = RunRecorder("range_test", {"mode": "exp", "num_iter": 100}, label="died",
+                      store=store, flush_s=0.05)
+    for i in range(15):
+        rec({"kind": "step", "iteration": i, "lr": 10.0 ** (i / 5 - 5), "loss": 2.0,
+             "smoothed": 2.0 - i / 100})
+    _wait_flushed(store, rec.run_id, 15)
+    rec._stop.set()  # the process dies: its flusher stops, nothing ends the run
+    assert store.mark_interrupted([rec.run_id]) == [rec.run_id]
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.open").set_value([rec.run_id]).run()
+    assert not at.exception, at.exception
+    assert any("Interrupted" in w.value for w in at.warning) and not at.error
+    assert any("15 of 100 iterations" in c.value for c in at.caption)
+    assert _smoothed_points(at) == 15

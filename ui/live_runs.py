@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from clr_core.events import EVAL, STEP
+from clr_core.events import EVAL, STEP, EventTable
 from clr_core.store import Run, RunStore
 from ui.jobs import POLL_S, cached_series
 from ui.results import (
@@ -17,7 +17,7 @@ from ui.results import (
     streamed_training_curves,
 )
 
-__all__ = ["LIST_POLL_S", "show_live_run", "watch_runs"]
+__all__ = ["LIST_POLL_S", "show_live_run", "show_partial_run", "watch_runs"]
 
 LIST_POLL_S = 2.0  # how soon the list shows a run another process started or ended
 
@@ -32,6 +32,25 @@ def watch_runs(store: RunStore, shown_running: set[int]) -> None:
     watch()
 
 
+def _draw_events(run: Run, series: EventTable, *, key: str, status: str) -> None:
+    """A run's curves as far as its events go, with a caption that starts with ``status``."""
+    total = run.config.get("num_iter")
+    if run.kind == "range_test":
+        rt = streamed_range_test(series.get(STEP), series.get(EVAL),
+                                 mode=run.config.get("mode", "exp"))
+        if rt.iterations:
+            st.caption(f"{status} · current LR **{rt.lrs[-1]:.3g}** · loss {rt.losses[-1]:.4f}"
+                       f" · {rt.iterations} of {total} iterations")
+        else:
+            st.caption(f"{status} · waiting for its first iteration…")
+        show_range_test(rt, key=key)
+    else:
+        curves = streamed_training_curves(series.columns())
+        n = max((len(c.x) for c in curves[0]), default=0)
+        st.caption(f"{status} · {n} of {total} iterations")
+        show_training_curves(*curves, key=key)
+
+
 def show_live_run(store: RunStore, run: Run, *, key: str) -> None:
     """Draw a running run from its events as they arrive; when it ends, rerun the page
     once so it is drawn as finished, with its suggestions."""
@@ -42,21 +61,17 @@ def show_live_run(store: RunStore, run: Run, *, key: str) -> None:
             st.rerun()
         series = cached_series(f"store-run:{store.path}:{run.id}",
                                lambda since: store.read_events(run.id, since))
-        total = run.config.get("num_iter")
-        if run.kind == "range_test":
-            rt = streamed_range_test(series.get(STEP), series.get(EVAL),
-                                     mode=run.config.get("mode", "exp"))
-            done = rt.iterations
-            if done:
-                st.caption(f"Running in another process · current LR **{rt.lrs[-1]:.3g}**"
-                           f" · loss {rt.losses[-1]:.4f} · {done} of {total} iterations")
-            else:
-                st.caption("Running in another process · waiting for its first iteration…")
-            show_range_test(rt, key=key)
-        else:
-            curves = streamed_training_curves(series.columns())
-            n = max((len(c.x) for c in curves[0]), default=0)
-            st.caption(f"Running in another process · {n} of {total} iterations")
-            show_training_curves(*curves, key=key)
+        _draw_events(run, series, key=key, status="Running in another process")
 
     view()
+
+
+def show_partial_run(run: Run, *, key: str) -> None:
+    """A run whose process died before it ended: its curve up to the last saved events
+    (flushed at least once a second), so the work done is not lost."""
+    st.warning("Interrupted: the process recording this run stopped before it ended. "
+               "The curve up to its last saved iteration is kept.", icon="✂️")
+    series = EventTable()
+    for event in run.events or []:
+        series.add(event)
+    _draw_events(run, series, key=key, status="Interrupted")
