@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
+from test_range_test import make_data as data
 from torch import nn
 
 from clr_core.device import available_devices
@@ -20,16 +21,6 @@ from clr_core.events import STEP
 from clr_core.loop import Batches, DivergenceCheck, LoaderExhausted, count_correct, precision_for
 from clr_core.range_test import run_range_test
 from clr_core.train import evaluate, run_training
-
-
-def data(n_batches=6, bs=16, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    w = torch.randn(8, 3, generator=g)
-    out = []
-    for _ in range(n_batches):
-        x = torch.randn(bs, 8, generator=g)
-        out.append((x, (x @ w).argmax(1)))
-    return out
 
 
 def make(lr=0.05):
@@ -103,46 +94,38 @@ def test_batches_restart_a_reiterable_loader():
 # ------------------------------------------------------------------ divergence
 
 
+class Scripted(nn.Module):
+    """A model whose output (used as the loss) is ``loss_at(step)``, 1-based: a loss curve
+    written down in advance."""
+
+    def __init__(self, loss_at):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(()))
+        self.step, self.loss_at = 0, loss_at
+
+    def forward(self, x):
+        self.step += 1
+        return self.w * 0 + self.loss_at(self.step)
+
+
+def scripted_test(loss_at, **kw):
+    m = Scripted(loss_at)
+    return run_range_test(m, torch.optim.SGD(m.parameters(), lr=0.1), lambda out, y: out,
+                          data(), start_lr=1e-4, end_lr=1.0, **kw)
+
+
 def test_divergence_fires_at_the_first_step_that_can_show_it():
     """A loss growing 100x per step stops at step 1 (fastai tests every step), not after 5."""
-
-    class Exploding(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.ones(()))
-            self.step = 0
-
-        def forward(self, x):
-            self.step += 1
-            return self.w * 0 + 100.0 ** self.step
-
-    m = Exploding()
-    o = torch.optim.SGD(m.parameters(), lr=0.1)
-    r = run_range_test(m, o, lambda out, y: out, data(), start_lr=1e-4, end_lr=1.0,
-                       num_iter=50)
+    r = scripted_test(lambda step: 100.0 ** step, num_iter=50)
     assert r.stop_reason == "diverged" and r.lrs.size == 2
     assert r.smoothed[-1] < 1e5
 
 
 def test_divergence_works_for_negative_losses():
     """A loss below zero that runs away upwards is still caught (e.g. a log-likelihood)."""
-
-    class Drift(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.ones(()))
-            self.step = 0
-
-        def forward(self, x):
-            self.step += 1
-            # falls from -5 to -10, then climbs quickly past 0
-            v = -5.0 - self.step if self.step <= 5 else -10.0 + 20.0 * (self.step - 5)
-            return self.w * 0 + v
-
-    m = Drift()
-    o = torch.optim.SGD(m.parameters(), lr=0.1)
-    r = run_range_test(m, o, lambda out, y: out, data(), start_lr=1e-4, end_lr=1.0,
-                       num_iter=60, smooth_beta=0.0)
+    # falls from -5 to -10, then climbs quickly past 0
+    r = scripted_test(lambda step: -5.0 - step if step <= 5 else -10.0 + 20.0 * (step - 5),
+                      num_iter=60, smooth_beta=0.0)
     assert r.stop_reason == "diverged" and r.lrs.size < 15 and r.divergence_note == ""
 
 
