@@ -3,4 +3,6 @@
 Importable and testable without Streamlit; the app's pages only draw what it returns.
 """
 
+__all__ = ["__version__"]
+
 __version__ = "0.1.0"

@@ -6,7 +6,6 @@ size each baseline to the run being compared and `compare_runs` measures the cla
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from .errors import ConfigError
 from .results import TrainResult
 from .rules import base_lr_for
 from .schedules import Schedule, make_schedule
+from .validation import check_int, check_lr_range
 
 __all__ = ["ADAM_LR", "BASELINES", "BaselineInfo", "baseline_lrs", "baseline_plan", "compare_runs"]
 
@@ -66,13 +66,8 @@ def baseline_plan(name: str, *, max_lr: float, base_lr: float,
     """(schedule dict, optimizer name) of a baseline sized to the run being compared."""
     if name not in BASELINES:
         raise ConfigError(f"unknown baseline {name!r}; choose one of {sorted(BASELINES)}")
-    for label, v in (("max_lr", max_lr), ("base_lr", base_lr)):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
-            raise ConfigError(f"{label} must be a positive number, got {v!r}")
-    if base_lr >= max_lr:
-        raise ConfigError(f"base_lr ({base_lr:g}) must be below max_lr ({max_lr:g})")
-    if isinstance(num_iter, bool) or not isinstance(num_iter, int) or num_iter < 2:
-        raise ConfigError(f"num_iter must be an integer >= 2, got {num_iter!r}")
+    base_lr, max_lr = check_lr_range(base_lr, max_lr, start_name="base_lr", end_name="max_lr")
+    num_iter = check_int("num_iter", num_iter, lo=2)
     if name == "fixed":
         sched, opt = make_schedule("fixed", lr=base_lr), "sgd"
     elif name == "decay":

@@ -28,6 +28,9 @@ from clr_core.jsonsafe import json_safe
 from clr_core.recorder import record_job
 from clr_core.reports import RangeTestReport, TrainReport
 
+__all__ = ["CtrlC", "Progress", "build_parser", "check_json_target", "cmd_range_test", "cmd_train",
+           "main", "read_schedule", "write_json"]
+
 
 class Progress:
     """A one-line progress bar on stderr; the engine's callbacks drive it."""

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from clr_core.errors import ConfigError
+from clr_core.validation import check_int
 
 __all__ = ["MODELS", "ModelInfo", "make_model"]
 
@@ -115,14 +116,9 @@ def make_model(name: str, input_shape: Sequence[int], num_classes: int, *, seed:
     if name not in _BUILDERS:
         raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
     shape = _check_shape(input_shape)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ConfigError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-    if width is None:
-        width = MODELS[name].default_width
-    elif isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ConfigError(f"width must be a positive integer, got {width!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError(f"seed must be an integer, got {seed!r}")
+    num_classes = check_int("num_classes", num_classes, lo=2)
+    width = MODELS[name].default_width if width is None else check_int("width", width, lo=1)
+    seed = check_int("seed", seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return _BUILDERS[name](shape, num_classes, width)

@@ -7,15 +7,14 @@ momentum), the rule `schedules`' torch adapter writes it by.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
 
 from clr_core.errors import ConfigError
+from clr_core.validation import check_number, check_probability
 
 __all__ = ["OPTIMIZERS", "OptimizerInfo", "get_momentum", "make_optimizer"]
 
@@ -41,22 +40,6 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
 }
 
 
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be finite, got {value!r}")
-    return value
-
-
-def _unit(name: str, value: Any) -> float:
-    value = _number(name, value)
-    if not 0.0 <= value < 1.0:
-        raise ConfigError(f"{name} must be in [0, 1), got {value!r}")
-    return value
-
-
 def make_optimizer(name: str, params: Iterable | nn.Module, *, lr: float,
                    momentum: float | None = None, weight_decay: float = 0.0,
                    nesterov: bool = False,
@@ -67,19 +50,15 @@ def make_optimizer(name: str, params: Iterable | nn.Module, *, lr: float,
     default), betas[0] for Adam/AdamW. Given explicitly, it replaces betas[0] for those."""
     if name not in OPTIMIZERS:
         raise ConfigError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}")
-    lr = _number("lr", lr)
-    if lr <= 0:
-        raise ConfigError(f"lr must be > 0, got {lr!r}")
+    lr = check_number("lr", lr, lo=0.0, lo_open=True)
     if momentum is not None:
-        momentum = _unit("momentum", momentum)
-    weight_decay = _number("weight_decay", weight_decay)
-    if weight_decay < 0:
-        raise ConfigError(f"weight_decay must be >= 0, got {weight_decay!r}")
+        momentum = check_probability("momentum", momentum)
+    weight_decay = check_number("weight_decay", weight_decay, lo=0.0)
     if not isinstance(nesterov, bool):
         raise ConfigError(f"nesterov must be True or False, got {nesterov!r}")
     if not isinstance(betas, tuple | list) or len(betas) != 2:
         raise ConfigError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    betas = (_unit("betas[0]", betas[0]), _unit("betas[1]", betas[1]))
+    betas = (check_probability("betas[0]", betas[0]), check_probability("betas[1]", betas[1]))
     if nesterov and name != "sgd":
         raise ConfigError(f"nesterov applies to SGD only, not {name!r}")
 

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .errors import ConfigError
+from .validation import check_probability
 
 __all__ = ["DEFAULT_BETA", "ema", "EmaSmoother"]
 
@@ -28,12 +28,7 @@ _MAX_BLOCK = 512
 
 
 def _check_beta(beta: float) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.floating)):
-        raise ConfigError(f"beta must be a number in [0, 1), got {beta!r}")
-    beta = float(beta)
-    if not (0.0 <= beta < 1.0):
-        raise ConfigError(f"beta must be in [0, 1), got {beta}")
-    return beta
+    return check_probability("beta", beta)
 
 
 def ema(losses, beta: float = DEFAULT_BETA) -> np.ndarray:
