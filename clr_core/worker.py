@@ -56,6 +56,8 @@ logger = logging.getLogger(__name__)
 #: Imported by a worker as it starts, before its first job: torch and the engine.
 DEFAULT_PRELOAD = ("clr_core.experiments",)
 _POLL_S = 0.05
+#: How far below the server a worker runs (``CLR_STUDIO_WORKER_NICE``, 0 to 19).
+WORKER_NICE = int(os.environ.get("CLR_STUDIO_WORKER_NICE", "10"))
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -107,6 +109,10 @@ def _worker_main(conn: Connection, flag: Any, preload: tuple[str, ...], idle_tim
     """A worker's life: import the engine, then run jobs one at a time until told to exit,
     idle too long, or the server goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    with contextlib.suppress(OSError):
+        # Below the server: a page's answer to a click preempts the training, which still
+        # gets every cycle nobody else wants.
+        os.nice(WORKER_NICE)
     parent = os.getppid()
     preload_error = None
     for module in preload:
