@@ -21,7 +21,11 @@ from clr_core.schedules.ramp import apply_ramp, ramp_code, validate_ramp
 from clr_core.schedules.registry import from_dict, policy_class, register
 from clr_core.schedules.spec import PolicySpec, coerce
 
-__all__ = ["Schedule", "iterations"]
+__all__ = ["CHUNK", "Schedule", "iterations"]
+
+# Closed forms run several numpy passes; on chunks that stay in the CPU cache those passes
+# cost a fraction of what they cost over a 10^6-element array streamed from memory.
+CHUNK = 1 << 16
 
 
 def iterations(values: Any, total_steps: int | None = None) -> np.ndarray:
@@ -42,6 +46,16 @@ def iterations(values: Any, total_steps: int | None = None) -> np.ndarray:
         raise ScheduleError(f"iterations: {k.max()} is past total_steps={total_steps} "
                             "(torch's OneCycleLR raises there too).")
     return k.astype(np.int64, copy=False)
+
+
+def _chunked(closed_form: Any, k: np.ndarray) -> np.ndarray:
+    """`closed_form(k)` evaluated CHUNK iterations at a time (it is elementwise)."""
+    if k.size <= CHUNK:
+        return np.asarray(closed_form(k), dtype=np.float64)
+    out = np.empty(k.size, dtype=np.float64)
+    for start in range(0, k.size, CHUNK):
+        out[start:start + CHUNK] = closed_form(k[start:start + CHUNK])
+    return out
 
 
 class Schedule:
@@ -110,7 +124,7 @@ class Schedule:
         """LR after k scheduler steps; float64 array shaped like `iterations_`."""
         k = iterations(iterations_, self.total_steps)
         flat = k.reshape(-1)
-        out = np.asarray(self._lr(flat), dtype=np.float64)
+        out = _chunked(self._lr, flat)
         if self._ramp:
             out = apply_ramp(flat, out, self._ramp, self._ramp_target())
         return out.reshape(k.shape)
@@ -120,7 +134,7 @@ class Schedule:
         if not self.has_momentum:
             return None
         k = iterations(iterations_, self.total_steps)
-        return np.asarray(self._momentum(k.reshape(-1)), dtype=np.float64).reshape(k.shape)
+        return _chunked(self._momentum, k.reshape(-1)).reshape(k.shape)
 
     @property
     def has_momentum(self) -> bool:

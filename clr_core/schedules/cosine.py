@@ -69,8 +69,13 @@ class CosineRestarts(Schedule):
 
     def _lr(self, k: np.ndarray) -> np.ndarray:
         p = self._params
-        t_cur, t_i = self._cursor(k)
         eta = p["base_lr"]
+        if p["T_mult"] == 1 and p["T_0"] < k.size:
+            # one cycle's values, gathered by position: the same arithmetic, one cos per step
+            t_cur = np.arange(p["T_0"])
+            table = eta + (p["max_lr"] - eta) * (1 + np.cos(np.pi * t_cur / p["T_0"])) / 2
+            return table[k % p["T_0"]]
+        t_cur, t_i = self._cursor(k)
         return eta + (p["max_lr"] - eta) * (1 + np.cos(np.pi * t_cur / t_i)) / 2
 
     @property

@@ -101,7 +101,13 @@ class Step(Exp):
 
     def _lr(self, k: np.ndarray) -> np.ndarray:
         p = self._params
-        return p["base_lr"] * p["gamma"] ** (k // p["step_size"]).astype(np.float64)
+        if not k.size:
+            return np.empty(0)
+        n = k // p["step_size"]
+        first = int(n.min())
+        # one power per distinct step, gathered: the same values as a power per iteration
+        levels = p["base_lr"] * p["gamma"] ** np.arange(first, int(n.max()) + 1, dtype=np.float64)
+        return levels[n - first]
 
     def code_body(self) -> str:
         p = self._params
