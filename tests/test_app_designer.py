@@ -188,3 +188,23 @@ def test_a_link_breaking_a_rule_gets_the_rule_and_a_bad_int_is_named():
     assert any("step_size_up: 'ten' is not a whole number" in e.value for e in app.error)
     unknown = _open({"policy": "nope"})
     assert any("unknown policy 'nope'" in e.value for e in unknown.error)
+
+
+def test_the_help_lists_every_policy_with_its_source(at):
+    text = "\n".join(m.value for m in at.markdown)
+    for name, spec in schedules.POLICIES.items():
+        assert f"`{name}`" in text and spec.source and spec.source in text
+    for needle in ("Hägele", "Transformers", "PyTorch Image Models", "Smith"):
+        assert needle in text
+
+
+def test_conventions_and_exports_say_what_they_are(at):
+    at.selectbox(key="designer.policy").set_value("wsd").run()
+    text = "\n".join(m.value for m in at.markdown)
+    assert "warm-up starts at min_lr" in text
+    codes = _code_blocks(at)
+    assert any('get_scheduler(\n    \'warmup_stable_decay\'' in c for c in codes)
+    assert any("configure_optimizers" in c for c in codes)
+    at.selectbox(key="designer.policy").set_value("welch").run()
+    assert any("Not offered: no transformers scheduler computes 'welch'" in i.value
+               for i in at.info)
