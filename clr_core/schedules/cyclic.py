@@ -97,7 +97,11 @@ class Cyclic(Schedule):
     def _amplitude(self, k: np.ndarray, cycle: np.ndarray) -> np.ndarray | float:
         mode = self._mode()
         if mode == "triangular2":  # torch's 1 / 2.0**(cycle-1), without its overflow
-            return np.power(2.0, np.subtract(1, cycle, out=cycle), out=cycle)
+            if not cycle.size:
+                return cycle
+            first = int(cycle.min())  # one power per cycle, gathered
+            levels = np.power(2.0, 1.0 - np.arange(first, int(cycle.max()) + 1))
+            return levels[cycle.astype(np.int64) - first]
         if mode == "exp_range":
             return self._params["gamma"] ** k.astype(np.float64)
         return 1.0

@@ -136,28 +136,36 @@ class TimmCosine(Schedule):
                                 "step).")
 
     def _get_lr(self, t: np.ndarray) -> np.ndarray:
-        """timm's `_get_lr`, vectorised."""
+        """timm's `_get_lr`, vectorised; each branch is computed only where it applies."""
         p = self._params
         w, t0, mul = p["warmup_t"], p["t_initial"], p["cycle_mul"]
-        warm = p["warmup_lr_init"] + t * ((p["max_lr"] - p["warmup_lr_init"]) / max(w, 1))
-        s = t - w if p["warmup_prefix"] else t
+        k, lo = p["k_decay"], p["min_lr"]
+        out = np.full(t.shape, lo, dtype=np.float64)
+        warming = t < w
+        out[warming] = p["warmup_lr_init"] + t[warming] * (
+            (p["max_lr"] - p["warmup_lr_init"]) / max(w, 1))
+        where = np.flatnonzero(~warming)
+        s = t[where] - w if p["warmup_prefix"] else t[where]
         if mul != 1:
             i = np.floor(np.log(1 - s / t0 * (1 - mul)) / math.log(mul)).astype(np.int64)
+        else:
+            i = s // t0
+        live = i < p["cycle_limit"]  # past the last cycle timm holds min_lr
+        where, s, i = where[live], s[live], i[live]
+        if mul != 1:
             t_i = mul**i * t0
             t_curr = s - (1 - mul**i) / (1 - mul) * t0
         else:
-            i = s // t0
             t_i = t0
             t_curr = s - (t0 * i)
+        ratio = t_curr / t_i if k == 1 else t_curr**k / t_i**k  # x**1.0 is x exactly
         lr_max = p["max_lr"] * p["cycle_decay"] ** i
-        k, lo = p["k_decay"], p["min_lr"]
-        cos = lo + 0.5 * (lr_max - lo) * (1 + np.cos(np.pi * t_curr**k / t_i**k))
-        return np.where(t < w, warm, np.where(i < p["cycle_limit"], cos, lo))
+        out[where] = lo + 0.5 * (lr_max - lo) * (1 + np.cos(np.pi * ratio))
+        return out
 
     def _lr(self, k: np.ndarray) -> np.ndarray:
         p = self._params
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # discarded branches
-            out = self._get_lr(k)
+        out = self._get_lr(k)
         start, end = p["noise_range_t"], p["noise_range_end"]
         if start is not None:
             noisy = (k >= start) & (k > 0) & ((k < end) if end is not None else True)
