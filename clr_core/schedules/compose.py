@@ -139,7 +139,12 @@ class Phases(Schedule):
 
     def _lr(self, k: np.ndarray) -> np.ndarray:
         table = phase_table(self._params["phases"], self._params["total_steps"])
-        return piecewise(np.minimum(k, table[-1][0]), table)
+        end = table[-1][0]
+        held = k >= end  # after the last phase: its end value, computed once
+        out = np.empty(k.shape, dtype=np.float64)
+        out[~held] = piecewise(k[~held], table)
+        out[held] = piecewise(np.array([end]), table)[0]
+        return out
 
     def code_body(self) -> str:
         rows = "".join(f"    {row!r},\n" for row in

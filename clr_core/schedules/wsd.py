@@ -87,15 +87,20 @@ class WSD(HFSchedule):
                                 f"({p['max_lr']!r}).")
 
     def _factor(self, k: np.ndarray) -> np.ndarray:
+        """transformers' WSD lr_lambda; each phase computed only on its own steps."""
         p = self._params
         w, d = p["warmup_steps"], p["decay_steps"]
         stable = p["total_steps"] - w - d
         ratio = p["min_lr"] / p["max_lr"]
-        up = _warmup(p["warmup_shape"], k.astype(np.float64) / float(max(1, w)))
-        up = np.maximum(0.0, up * (1.0 - ratio) + ratio)
-        progress = (k - w - stable).astype(np.float64) / float(max(1, d))
-        down = np.maximum(0.0, _decay(p["decay_shape"], progress) * (1.0 - ratio) + ratio)
-        return np.select([k < w, k < w + stable, k < w + stable + d], [up, 1.0, down], ratio)
+        out = np.full(k.shape, ratio, dtype=np.float64)
+        out[(k >= w) & (k < w + stable)] = 1.0
+        up = k < w
+        factor = _warmup(p["warmup_shape"], k[up].astype(np.float64) / float(max(1, w)))
+        out[up] = np.maximum(0.0, factor * (1.0 - ratio) + ratio)
+        down = (k >= w + stable) & (k < w + stable + d)
+        progress = (k[down] - w - stable).astype(np.float64) / float(max(1, d))
+        out[down] = np.maximum(0.0, _decay(p["decay_shape"], progress) * (1.0 - ratio) + ratio)
+        return out
 
     def code_body(self) -> str:
         """An exact LambdaLR: transformers' WSD lr_lambda, times max_lr."""
