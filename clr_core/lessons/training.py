@@ -183,7 +183,7 @@ def range_test_reading(*, num_iter: int = 100, seed: int = 0):
         rows.append({"rule": name, "origin": rule_label(name), "max_lr": float(f"{s['max_lr']:.3g}"),
                      "base_lr": float(f"{s['base_lr']:.3g}"),
                      "worst regret (points)": r.get("worst"), "mean regret (points)": r.get("mean")})
-    fig = range_test_figure(result.lrs, result.losses, result.smoothed, suggestions=picks,
+    fig = range_test_figure(result.lrs, result.losses, result.smoothed, suggestions=result.suggestions,
                             highlight=RECOMMENDED, sharpness=result.sharpness,
                             momentum=BENCH["momentum"])
     return fig, pd.DataFrame(rows), result
