@@ -47,11 +47,9 @@ def test_a_running_range_test_grows_then_shows_its_suggestions():
         rec(event)
     _wait_flushed(store, rec.run_id, 10)
 
-    at = open_page("pages/runs.py")
+    at = _open_run(rec.run_id)
     listed = at.dataframe[0].value
     assert listed.loc[listed["id"] == rec.run_id, "status"].item() == "running"
-    at.multiselect(key="runs.open").set_value([rec.run_id]).run()
-    assert not at.exception, at.exception
     assert _smoothed_points(at) == 10
     assert any("10 of 60 iterations" in c.value for c in at.caption)
 
@@ -77,18 +75,29 @@ def test_a_running_range_test_grows_then_shows_its_suggestions():
     assert not any("another process" in c.value for c in at.caption)
 
 
-def test_a_running_training_draws_its_curves_from_the_store():
+def _recording(kind: str, config: dict, events: list[dict]):
+    """A run being recorded, its `events` flushed to the store."""
     store = RunStore()
-    rec = RunRecorder("train", {"model": "Linear", "num_iter": 50}, label="training live",
-                      store=store, flush_s=0.05)
-    for i in range(12):
-        rec({"kind": "step", "iteration": i, "lr": 0.1, "loss": 2.0 / (i + 1),
-             "momentum": 0.9, "curve": "mine"})
-    rec({"kind": "eval", "iteration": 10, "val_accuracy": 0.5, "curve": "mine"})
-    _wait_flushed(store, rec.run_id, 13)
+    rec = RunRecorder(kind, config, label=f"{kind} live", store=store, flush_s=0.05)
+    for event in events:
+        rec(event)
+    _wait_flushed(store, rec.run_id, len(events))
+    return store, rec
+
+
+def _open_run(run_id):
     at = open_page("pages/runs.py")
-    at.multiselect(key="runs.open").set_value([rec.run_id]).run()
+    at.multiselect(key="runs.open").set_value([run_id]).run()
     assert not at.exception, at.exception
+    return at
+
+
+def test_a_running_training_draws_its_curves_from_the_store():
+    _, rec = _recording("train", {"model": "Linear", "num_iter": 50}, [
+        *({"kind": "step", "iteration": i, "lr": 0.1, "loss": 2.0 / (i + 1), "momentum": 0.9,
+           "curve": "mine"} for i in range(12)),
+        {"kind": "eval", "iteration": 10, "val_accuracy": 0.5, "curve": "mine"}])
+    at = _open_run(rec.run_id)
     assert any("12 of 50 iterations" in c.value for c in at.caption)
     (loss,) = chart_traces(at, "runs.live-loss")
     assert loss["name"] == "mine" and list(loss["y"]) == [2.0 / (i + 1) for i in range(12)]
@@ -99,18 +108,12 @@ def test_a_running_training_draws_its_curves_from_the_store():
 
 
 def test_an_interrupted_run_keeps_its_curve_up_to_the_last_saved_events():
-    store = RunStore()
-    rec = RunRecorder("range_test", {"mode": "exp", "num_iter": 100}, label="died",
-                      store=store, flush_s=0.05)
-    for i in range(15):
-        rec({"kind": "step", "iteration": i, "lr": 10.0 ** (i / 5 - 5), "loss": 2.0,
-             "smoothed": 2.0 - i / 100})
-    _wait_flushed(store, rec.run_id, 15)
+    store, rec = _recording("range_test", {"mode": "exp", "num_iter": 100}, [
+        {"kind": "step", "iteration": i, "lr": 10.0 ** (i / 5 - 5), "loss": 2.0,
+         "smoothed": 2.0 - i / 100} for i in range(15)])
     rec._stop.set()  # the process dies: its flusher stops, nothing ends the run
     assert store.mark_interrupted([rec.run_id]) == [rec.run_id]
-    at = open_page("pages/runs.py")
-    at.multiselect(key="runs.open").set_value([rec.run_id]).run()
-    assert not at.exception, at.exception
+    at = _open_run(rec.run_id)
     assert any("Interrupted" in w.value for w in at.warning) and not at.error
     assert any("15 of 100 iterations" in c.value for c in at.caption)
     assert _smoothed_points(at) == 15
