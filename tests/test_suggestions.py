@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from clr_core import fastai_rules, peer_rules
 from clr_core import suggestions as sg
 from clr_core.errors import ConfigError
 from clr_core.suggestions import SUGGESTERS, Suggestion, suggest_all
@@ -195,11 +196,11 @@ curves = st.lists(
 def test_matches_fastai_code(vals):
     loss = np.asarray(vals)
     lrs = np.geomspace(1e-6, 1.0, loss.size)
-    lds = sg._lds_lengths_fastai(loss)
-    assert sg._lds_lengths(loss) == lds
-    assert sg._longest_valley(loss) == (int(np.argmax(lds)), max(lds))
+    lds = fastai_rules._lds_lengths_fastai(loss)
+    assert fastai_rules._lds_lengths(loss) == lds
+    assert fastai_rules._longest_valley(loss) == (int(np.argmax(lds)), max(lds))
     x = np.log(lrs) + 0.01 * np.sin(np.arange(loss.size))  # uneven spacing
-    assert np.allclose(sg._gradient(loss, x), np.gradient(loss, x), rtol=1e-9, atol=1e-9)
+    assert np.allclose(peer_rules._gradient(loss, x), np.gradient(loss, x), rtol=1e-9, atol=1e-9)
     v = sg.valley(lrs, loss)
     if v is not None:  # fastai's own index can go to -1 on tiny valleys; ours clamps
         assert v.max_lr == fastai_valley(lrs, loss) or v.index == 0

@@ -1,0 +1,156 @@
+"""What every LR suggestion rule returns, and what the rules share.
+
+One type for every rule (ours and the peers'), so the pages, the store and the CLI read
+any rule's answer the same way; the helpers here keep each rule a pure function of
+``(lrs, losses)`` and its explanation line in one style.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from importlib import resources
+
+import numpy as np
+
+__all__ = [
+    "CLR_BASE_DIVISOR",
+    "CLR_RULE",
+    "MIN10_BASE_DIVISOR",
+    "REGRET_FILE",
+    "SRC_FASTAI",
+    "SRC_MIN10",
+    "SRC_PEERS",
+    "SRC_SMITH",
+    "Suggestion",
+    "finite_prefix",
+    "fmt_lr",
+    "make_suggestion",
+    "measured_regret",
+    "x_axis",
+]
+
+CLR_BASE_DIVISOR = 4.0  # Smith 2015: base_lr = max_lr / 3 or / 4
+MIN10_BASE_DIVISOR = 6.0  # Dehaene 2019: "a factor R smaller ... our used factor was 6"
+CLR_RULE = "base = max/4 (Smith 2015: /3 or /4)"
+
+SRC_FASTAI = "fastai Learner.lr_find (fastai/callback/schedule.py: {})"
+SRC_PEERS = (
+    "torch-lr-finder LRFinder.plot(suggest_lr=True): steepest gradient of the smoothed loss, "
+    "skip first 10 / last 5, slope vs log(lr) on an exponential sweep (Lightning's "
+    "_LRFinder.suggestion() is the same rule with skip_end=1 and the slope vs lr)"
+)
+SRC_MIN10 = (
+    'Dehaene, "Adaptive - and Cyclical Learning Rates using PyTorch" (2019): '
+    "upper bound a factor 10 left of the loss minimum, base = max/6"
+)
+SRC_SMITH = "Smith 2015, Cyclical Learning Rates, sec. 3.3: LR range test on accuracy"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One rule's answer. ``index`` is the marker point: into ``lrs`` when ``curve`` is
+    "loss", into the validation rows when it is "accuracy" (``smith_accuracy``).
+
+    ``low`` / ``high``: the band of max_lr the evidence supports (low <= max_lr <= high);
+    NaN for a rule that gives a point and no band (every rule but ``recommended``)."""
+
+    method: str
+    base_lr: float
+    max_lr: float
+    explanation: str
+    source: str
+    index: int
+    marker_lr: float
+    marker_value: float
+    curve: str = "loss"
+    low: float = math.nan
+    high: float = math.nan
+
+    @property
+    def has_band(self) -> bool:
+        return math.isfinite(self.low) and math.isfinite(self.high)
+
+    def to_dict(self) -> dict:
+        """JSON-safe: a missing band is written as None, not NaN."""
+        d = asdict(self)
+        for k in ("low", "high"):
+            if not math.isfinite(d[k]):
+                d[k] = None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Suggestion:
+        return cls(
+            method=str(d["method"]),
+            base_lr=float(d["base_lr"]),
+            max_lr=float(d["max_lr"]),
+            explanation=str(d["explanation"]),
+            source=str(d["source"]),
+            index=int(d["index"]),
+            marker_lr=float(d["marker_lr"]),
+            marker_value=float(d["marker_value"]),
+            curve=str(d.get("curve", "loss")),
+            low=math.nan if d.get("low") is None else float(d["low"]),
+            high=math.nan if d.get("high") is None else float(d["high"]),
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def fmt_lr(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def x_axis(lrs: np.ndarray, mode: str) -> np.ndarray:
+    """The abscissa slopes are taken against: log(lr) (exp sweep) or lr (linear)."""
+    return np.log(lrs) if mode == "exp" else lrs
+
+
+def finite_prefix(lrs, losses, min_points: int):
+    """Arrays cut at the first non-finite loss (fastai cuts at the first NaN), or None."""
+    lrs = np.asarray(lrs, dtype=float).ravel()
+    losses = np.asarray(losses, dtype=float).ravel()
+    n = min(lrs.size, losses.size)
+    lrs, losses = lrs[:n], losses[:n]
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if bad.size:
+        lrs, losses = lrs[: bad[0]], losses[: bad[0]]
+    if losses.size < min_points:
+        return None
+    return lrs, losses
+
+
+def make_suggestion(method, max_lr, base_lr, why, source, idx, lrs, values, curve="loss") -> Suggestion:
+    return Suggestion(
+        method=method,
+        base_lr=float(base_lr),
+        max_lr=float(max_lr),
+        explanation=why,
+        source=source,
+        index=int(idx),
+        marker_lr=float(lrs[idx]),
+        marker_value=float(values[idx]),
+        curve=curve,
+    )
+
+REGRET_FILE = "suggestion_regret.json"
+
+
+def measured_regret() -> dict[str, dict]:
+    """Each rule's regret as ``bench/suggestions.py`` measured it, shipped as package data:
+    ``{method: {"worst": points, "mean": points, "spread": decades, "tasks": n}}``.
+
+    Regret = best validation accuracy over a grid of 1cycle max_lr minus the accuracy
+    reached at the rule's median suggestion, in points; the pages and the lessons show it
+    beside each rule so a user can see which ones have trained well. Empty when the
+    benchmark has not been run for this version.
+    """
+    try:
+        text = resources.files(__package__).joinpath(REGRET_FILE).read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return {}
+    data = json.loads(text)
+    return {str(k): dict(v) for k, v in (data.get("methods") or {}).items()}
