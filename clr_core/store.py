@@ -24,17 +24,28 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
-import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clr_core.errors import StoreError
+from clr_core.store_format import (
+    FINAL_STATUSES,
+    LIVE_STATUS,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SUMMARY_COLUMNS,
+    Run,
+    RunSummary,
+    dumps,
+    headline_of,
+    is_corrupt,
+    loads,
+)
+from clr_core.store_live import LiveRuns
 
 __all__ = [
     "ENV_VAR",
@@ -50,76 +61,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ENV_VAR = "CLR_STUDIO_DB"
-SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
-LIVE_STATUS = "running"
-FINAL_STATUSES = ("done", "cancelled", "failed", "interrupted")
 STALE_AFTER_S = 30.0  # a live run elsewhere whose heartbeat is older than this is interrupted
-_HEADLINE_MAX = 200
-_PROCESS_STARTED = time.time()  # before this process could have started any run
-
-# Version 1. Later versions add a step to _MIGRATIONS; user_version records where a file is.
-_SCHEMA_V1 = """
-CREATE TABLE IF NOT EXISTS runs (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind        TEXT NOT NULL,
-    label       TEXT,
-    status      TEXT NOT NULL,
-    dataset     TEXT,
-    created_at  REAL NOT NULL,
-    headline    TEXT,
-    error       TEXT,
-    config_json TEXT NOT NULL,
-    result_json TEXT,
-    events_json TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS runs_kind ON runs (kind, created_at DESC);
-"""
-# Version 2: live runs. Who writes the row (host, pid), when it last showed life, when it
-# ended, and its events as append-only batches (first = index of the batch's first event).
-_SCHEMA_V2 = """
-ALTER TABLE runs ADD COLUMN host TEXT;
-ALTER TABLE runs ADD COLUMN pid INTEGER;
-ALTER TABLE runs ADD COLUMN heartbeat_at REAL;
-ALTER TABLE runs ADD COLUMN finished_at REAL;
-CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
-CREATE TABLE IF NOT EXISTS run_events (
-    run_id      INTEGER NOT NULL,
-    first       INTEGER NOT NULL,
-    n           INTEGER NOT NULL,
-    events_json TEXT NOT NULL,
-    PRIMARY KEY (run_id, first)
-);
-"""
-# target version -> script from version - 1
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
-
-_SUMMARY_COLUMNS = "id, kind, label, status, dataset, created_at, error, headline"
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """One row of the runs list; leaves out the JSON so listing stays cheap."""
-
-    id: int
-    kind: str
-    label: str | None
-    status: str
-    dataset: str | None
-    created_at: float
-    error: str | None
-    headline: str | None
-
-
-@dataclass(frozen=True)
-class Run(RunSummary):
-    """A saved run in full: enough to redraw its plots without running it again."""
-
-    config: dict[str, Any]
-    result: dict[str, Any] | None
-    events: list[dict[str, Any]] | None = None
-
 
 def default_db_path() -> Path:
     """``$CLR_STUDIO_DB``, else the XDG data dir, so the CLI and the app share one file."""
@@ -131,47 +74,7 @@ def default_db_path() -> Path:
     return base / "clr_studio" / "runs.db"
 
 
-def _json_default(obj: Any) -> Any:
-    # numpy arrays/scalars and torch tensors sneak into results; store their plain values.
-    if hasattr(obj, "to_dict"):  # typed events and results
-        return obj.to_dict()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
-
-def _dumps(obj: Any, what: str) -> str:
-    # allow_nan keeps NaN/inf (diverged losses) as NaN/Infinity, which json.loads reads back.
-    try:
-        return json.dumps(obj, allow_nan=True, default=_json_default, separators=(",", ":"))
-    except (TypeError, ValueError) as e:
-        raise StoreError(f"cannot save the run's {what}: {e}") from e
-
-
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _headline(result: Any) -> str | None:
-    value = result.get("headline") if isinstance(result, dict) else None
-    if value is None:
-        return None
-    finite = isinstance(value, float) and math.isfinite(value)
-    return (f"{value:.4g}" if finite else str(value))[:_HEADLINE_MAX]
-
-
-def _is_corrupt(error: StoreError) -> bool:
-    """An error that says the file itself is not a readable database (not a lock or a
-    permission problem, which moving the file would not fix)."""
-    text = str(error.__cause__ or error).lower()
-    return any(m in text for m in ("not a database", "malformed", "file is encrypted"))
-
-
-class RunStore:
+class RunStore(LiveRuns):
     """Saved runs in one SQLite file; thread- and process-safe (see the module doc)."""
 
     def __init__(
@@ -195,7 +98,7 @@ class RunStore:
         try:
             self._init_schema()
         except StoreError as e:
-            if not _is_corrupt(e) or not self.path.exists():
+            if not is_corrupt(e) or not self.path.exists():
                 raise
             self._set_aside(e)
             self._init_schema()
@@ -272,7 +175,7 @@ class RunStore:
         with self._write() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[target].split(";"):
+                for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {target}")
@@ -340,11 +243,11 @@ class RunStore:
             status,
             None if dataset is None else str(dataset),
             time.time(),
-            _headline(result),
+            headline_of(result),
             error,
-            _dumps(config, "config"),
-            None if result is None else _dumps(result, "result"),
-            None if events is None else _dumps(list(events), "events"),
+            dumps(config, "config"),
+            None if result is None else dumps(result, "result"),
+            None if events is None else dumps(list(events), "events"),
         )
         with self._write() as conn:
             cur = conn.execute(
@@ -371,7 +274,7 @@ class RunStore:
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
-        sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs"
+        sql = f"SELECT {SUMMARY_COLUMNS} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC, id DESC"
@@ -387,7 +290,7 @@ class RunStore:
         self._reap_quietly()
         with self._connect() as conn:
             row = conn.execute(
-                f"SELECT {_SUMMARY_COLUMNS}, config_json, result_json, events_json"
+                f"SELECT {SUMMARY_COLUMNS}, config_json, result_json, events_json"
                 " FROM runs WHERE id = ?",
                 (int(run_id),),
             ).fetchone()
@@ -399,10 +302,10 @@ class RunStore:
             raise StoreError(f"no saved run with id {run_id}")
         *summary, config_json, result_json, events_json = row
         try:
-            events = _loads(events_json)
+            events = loads(events_json)
             if batches:
                 events = (events or []) + [e for (b,) in batches for e in json.loads(b)]
-            return Run(*summary, _loads(config_json), _loads(result_json), events)
+            return Run(*summary, loads(config_json), loads(result_json), events)
         except json.JSONDecodeError as e:
             raise StoreError(f"saved run {run_id} is corrupt: {e}") from e
 
@@ -430,174 +333,3 @@ class RunStore:
             conn.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids)
             conn.execute(f"DELETE FROM run_events WHERE run_id IN ({marks})", ids)
         return len(ids)
-
-    # -- live runs -------------------------------------------------------------------
-
-    def start_run(
-        self,
-        kind: str,
-        config: dict[str, Any],
-        *,
-        label: str | None = None,
-        host: str | None = None,
-        pid: int | None = None,
-    ) -> int:
-        """Create a "running" row at once, so every reader lists the run while it goes.
-
-        ``host``/``pid`` name the process that will finish the row (default: this one);
-        when it dies without finishing, readers mark the run "interrupted"."""
-        run_id = self.save_run(kind, config, None, status=LIVE_STATUS, label=label)
-        now = time.time()
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE runs SET host = ?, pid = ?, heartbeat_at = ? WHERE id = ?",
-                (host or socket.gethostname(), os.getpid() if pid is None else int(pid), now,
-                 run_id),
-            )
-        return run_id
-
-    def append_events(self, run_id: int, events: Iterable[dict[str, Any]]) -> int:
-        """Append a batch of events (one transaction, one row) and beat the heart; returns
-        how many events the run now has. Call it with an empty batch to only beat."""
-        batch = [dict(e) for e in events]
-        text = _dumps(batch, "events") if batch else None
-        with self._write() as conn:
-            self._beat(conn, run_id)
-            return self._append(conn, run_id, batch, text)
-
-    def heartbeat(self, run_id: int) -> None:
-        """Show that the run's process is alive (``append_events`` does it too)."""
-        with self._write() as conn:
-            self._beat(conn, run_id)
-
-    def read_events(self, run_id: int, since: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """Events from offset ``since`` on and the offset to pass next time; readable from
-        any process while the run goes (append-only, so each event is seen once)."""
-        since = max(int(since), 0)
-        with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT first, events_json FROM run_events"
-                " WHERE run_id = ? AND first + n > ? ORDER BY first",
-                (int(run_id), since),
-            ).fetchall()
-        events: list[dict[str, Any]] = []
-        for first, text in rows:
-            try:
-                batch = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise StoreError(f"saved run {run_id} has corrupt events: {e}") from e
-            events.extend(batch[max(since - first, 0):])
-        return events, since + len(events)
-
-    def finish_run(
-        self,
-        run_id: int,
-        status: str,
-        result: dict[str, Any] | None,
-        *,
-        error: str | None = None,
-        events: Iterable[dict[str, Any]] = (),
-    ) -> None:
-        """End a live run with its final status and full result; ``events`` are the last
-        unflushed ones, appended in the same transaction. A run a reader wrongly marked
-        "interrupted" (say, a paused laptop) still gets its true ending."""
-        if status not in FINAL_STATUSES:
-            raise StoreError(f"a run ends {', '.join(FINAL_STATUSES)}; got {status!r}")
-        if result is not None and not isinstance(result, dict):
-            raise StoreError(f"result must be a dict or None, got {type(result).__name__}")
-        result_json = None if result is None else _dumps(result, "result")
-        batch = [dict(e) for e in events]
-        text = _dumps(batch, "events") if batch else None
-        now = time.time()
-        with self._write() as conn:
-            self._append(conn, run_id, batch, text)
-            cur = conn.execute(
-                "UPDATE runs SET status = ?, result_json = ?, headline = ?, error = ?,"
-                " heartbeat_at = ?, finished_at = ? WHERE id = ?",
-                (status, result_json, _headline(result), error, now, now, int(run_id)),
-            )
-            if cur.rowcount == 0:
-                raise StoreError(f"no saved run with id {run_id}")
-
-    def mark_interrupted(self, run_ids: Iterable[int] | None = None) -> list[int]:
-        """Mark live runs "interrupted" and return their ids: the given ones (a server
-        that restarts owns its old jobs), or by default every live run whose process is
-        gone (same host: its pid is dead; elsewhere: no heartbeat for ``stale_after_s``)."""
-        now = time.time()
-        with self._write() as conn:
-            live = conn.execute(
-                "SELECT id, host, pid, heartbeat_at, created_at FROM runs WHERE status = ?",
-                (LIVE_STATUS,),
-            ).fetchall()
-            if run_ids is not None:
-                wanted = {int(i) for i in run_ids}
-                dead = [row[0] for row in live if row[0] in wanted]
-            else:
-                dead = [row[0] for row in live if self._owner_gone(*row[1:], now=now)]
-            for run_id in dead:
-                conn.execute(
-                    "UPDATE runs SET status = 'interrupted', finished_at = ?,"
-                    " error = COALESCE(error, ?) WHERE id = ? AND status = ?",
-                    (now, "the process recording this run stopped before it ended", run_id,
-                     LIVE_STATUS),
-                )
-        if dead:
-            logger.info("run store %s: runs %s interrupted", self.path, dead)
-        return dead
-
-    def _owner_gone(
-        self, host: str | None, pid: int | None, heartbeat_at: float | None,
-        created_at: float, *, now: float
-    ) -> bool:
-        # (os.kill(pid, 0) would terminate the process on Windows: heartbeat only there)
-        if host == socket.gethostname() and pid is not None and os.name != "nt":
-            if int(pid) == os.getpid():
-                # This pid before this process started: a restart that got the same pid
-                # (the server is PID 1 in a container every time).
-                return created_at < _PROCESS_STARTED
-            return not _pid_alive(int(pid))
-        return heartbeat_at is None or now - heartbeat_at > self.stale_after_s
-
-    def _reap_quietly(self) -> None:
-        # A reader that cannot write (read-only copy, locked file) still reads.
-        try:
-            self.mark_interrupted()
-        except StoreError as e:
-            logger.debug("could not mark interrupted runs in %s: %s", self.path, e)
-
-    @staticmethod
-    def _append(
-        conn: sqlite3.Connection, run_id: int, batch: list[dict[str, Any]], text: str | None
-    ) -> int:
-        first = conn.execute(
-            "SELECT COALESCE(MAX(first + n), 0) FROM run_events WHERE run_id = ?", (int(run_id),)
-        ).fetchone()[0]
-        if text is not None:
-            conn.execute(
-                "INSERT INTO run_events (run_id, first, n, events_json) VALUES (?,?,?,?)",
-                (int(run_id), first, len(batch), text),
-            )
-        return int(first) + len(batch)
-
-    @staticmethod
-    def _beat(conn: sqlite3.Connection, run_id: int) -> None:
-        cur = conn.execute(
-            "UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), int(run_id))
-        )
-        if cur.rowcount == 0:
-            raise StoreError(f"no saved run with id {run_id}")
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host (signal 0 checks, sends nothing)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    except OSError:
-        return False
-    return True

@@ -228,7 +228,7 @@ def test_stored_json_is_plain_text(db):
 def test_a_restart_that_reuses_the_pid_still_marks_the_old_rows(db, monkeypatch):
     """In a container the server is PID 1 every time: a running row with this pid from
     before this process started is from an earlier life."""
-    import clr_core.store as store_module
+    import clr_core.store_live as store_module
 
     store = RunStore(db)
     rid = store.start_run("train", {})

@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clr_core.errors import StoreError
-from clr_core.store import _SCHEMA_V1, FINAL_STATUSES, SCHEMA_VERSION, RunStore
+from clr_core.store import FINAL_STATUSES, SCHEMA_VERSION, RunStore
+from clr_core.store_format import _SCHEMA_V1
 
 
 @pytest.fixture

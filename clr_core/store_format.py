@@ -1,0 +1,133 @@
+"""The run store's file format: the schema and its migrations, the row types, and how
+results and events are written as JSON. Kept apart from ``RunStore`` so the format can be
+read (and migrated) without the connection logic around it."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from clr_core.errors import StoreError
+
+__all__ = [
+    "FINAL_STATUSES",
+    "LIVE_STATUS",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SUMMARY_COLUMNS",
+    "Run",
+    "RunSummary",
+    "dumps",
+    "headline_of",
+    "is_corrupt",
+    "loads",
+]
+
+SCHEMA_VERSION = 2
+LIVE_STATUS = "running"
+FINAL_STATUSES = ("done", "cancelled", "failed", "interrupted")
+_HEADLINE_MAX = 200
+
+# Version 1. Later versions add a step to MIGRATIONS; user_version records where a file is.
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL,
+    label       TEXT,
+    status      TEXT NOT NULL,
+    dataset     TEXT,
+    created_at  REAL NOT NULL,
+    headline    TEXT,
+    error       TEXT,
+    config_json TEXT NOT NULL,
+    result_json TEXT,
+    events_json TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS runs_kind ON runs (kind, created_at DESC);
+"""
+# Version 2: live runs. Who writes the row (host, pid), when it last showed life, when it
+# ended, and its events as append-only batches (first = index of the batch's first event).
+_SCHEMA_V2 = """
+ALTER TABLE runs ADD COLUMN host TEXT;
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN heartbeat_at REAL;
+ALTER TABLE runs ADD COLUMN finished_at REAL;
+CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
+CREATE TABLE IF NOT EXISTS run_events (
+    run_id      INTEGER NOT NULL,
+    first       INTEGER NOT NULL,
+    n           INTEGER NOT NULL,
+    events_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, first)
+);
+"""
+# target version -> script from version - 1
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+
+SUMMARY_COLUMNS = "id, kind, label, status, dataset, created_at, error, headline"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One row of the runs list; leaves out the JSON so listing stays cheap."""
+
+    id: int
+    kind: str
+    label: str | None
+    status: str
+    dataset: str | None
+    created_at: float
+    error: str | None
+    headline: str | None
+
+
+@dataclass(frozen=True)
+class Run(RunSummary):
+    """A saved run in full: enough to redraw its plots without running it again."""
+
+    config: dict[str, Any]
+    result: dict[str, Any] | None
+    events: list[dict[str, Any]] | None = None
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy arrays/scalars and torch tensors sneak into results; store their plain values.
+    if hasattr(obj, "to_dict"):  # typed events and results
+        return obj.to_dict()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def dumps(obj: Any, what: str) -> str:
+    # allow_nan keeps NaN/inf (diverged losses) as NaN/Infinity, which json.loads reads back.
+    try:
+        return json.dumps(obj, allow_nan=True, default=_json_default, separators=(",", ":"))
+    except (TypeError, ValueError) as e:
+        raise StoreError(f"cannot save the run's {what}: {e}") from e
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def headline_of(result: Any) -> str | None:
+    value = result.get("headline") if isinstance(result, dict) else None
+    if value is None:
+        return None
+    finite = isinstance(value, float) and math.isfinite(value)
+    return (f"{value:.4g}" if finite else str(value))[:_HEADLINE_MAX]
+
+
+def is_corrupt(error: StoreError) -> bool:
+    """An error that says the file itself is not a readable database (not a lock or a
+    permission problem, which moving the file would not fix)."""
+    text = str(error.__cause__ or error).lower()
+    return any(m in text for m in ("not a database", "malformed", "file is encrypted"))
