@@ -35,9 +35,8 @@ import threading
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from clr_core.errors import JobError, StoreError
 from clr_core.executors import (
@@ -47,6 +46,17 @@ from clr_core.executors import (
     Task,
     cpu_threads,
     make_executor,
+)
+from clr_core.job_saving import JobSaving
+from clr_core.job_state import (
+    STATES,
+    STORE_EVERY_S,
+    TERMINAL_STATES,
+    Emit,
+    Job,
+    JobStatus,
+    Runner,
+    ShouldStop,
 )
 
 if TYPE_CHECKING:
@@ -64,129 +74,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-STATES = ("queued", "running", "done", "cancelled", "failed")
-#: How often a running job's new events are appended to its row in the store.
-STORE_EVERY_S = 1.0
-TERMINAL_STATES = frozenset({"done", "cancelled", "failed"})
-
-
-class Emit(Protocol):
-    def __call__(self, event: dict[str, Any] | None, progress: float | None = None) -> None: ...
-
-
-ShouldStop = Callable[[], bool]
-Runner = Callable[[dict[str, Any], Emit, ShouldStop], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    """A snapshot of one job, safe to read from any thread. ``config`` and ``result`` are
-    shared with the registry, not copied: treat them as read-only. A saved job's result is
-    read back from the store when first asked for."""
-
-    id: str
-    kind: str
-    label: str | None
-    owner: str | None
-    device: str
-    config: dict[str, Any]
-    state: str
-    progress: float
-    eta_s: float | None
-    error: str | None
-    created: float
-    started: float | None
-    finished: float | None
-    n_events: int
-    kept_result: dict[str, Any] | None
-    run_id: int | None
-    save_error: str | None = None
-    load_result: Callable[[], dict[str, Any] | None] | None = field(
-        default=None, repr=False, compare=False)
-
-    @property
-    def result(self) -> dict[str, Any] | None:
-        if self.kept_result is None and self.load_result is not None:
-            return self.load_result()
-        return self.kept_result
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.state in TERMINAL_STATES
-
-    @property
-    def save_failed(self) -> bool:
-        return self.save_error is not None
-
-    @property
-    def elapsed_s(self) -> float | None:
-        if self.started is None:
-            return None
-        return (self.finished if self.finished is not None else time.time()) - self.started
-
-
-@dataclass(eq=False)
-class _Job:
-    id: str
-    seq: int
-    kind: str
-    label: str | None
-    owner: str | None
-    device: str
-    config: dict[str, Any]
-    runner: Runner
-    cond: threading.Condition
-    state: str = "queued"
-    progress: float = 0.0
-    error: str | None = None
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    started_mono: float | None = None
-    finished: float | None = None
-    result: dict[str, Any] | None = None
-    run_id: int | None = None
-    save_error: str | None = None
-    events: list[Any] = field(default_factory=list)
-    n_events: int = 0  # stays when a saved job's events leave memory
-    n_stored: int = 0  # events already appended to the store's running row
-    stored_at: float = 0.0
-    released: bool = False
-    saving: bool = False
-    stop: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
-    loader: Callable[[], dict[str, Any] | None] | None = None
-    devices: list[str] = field(default_factory=list)  # the job's device and any it borrowed
-
-    def eta_s(self) -> float | None:
-        if self.state != "running" or self.started_mono is None or self.progress <= 0.0:
-            return None
-        elapsed = time.monotonic() - self.started_mono
-        return max(elapsed * (1.0 - self.progress) / self.progress, 0.0)
-
-    def snapshot(self) -> JobStatus:
-        return JobStatus(
-            id=self.id,
-            kind=self.kind,
-            label=self.label,
-            owner=self.owner,
-            device=self.device,
-            config=self.config,
-            state=self.state,
-            progress=self.progress,
-            eta_s=self.eta_s(),
-            error=self.error,
-            created=self.created,
-            started=self.started,
-            finished=self.finished,
-            n_events=self.n_events,
-            kept_result=self.result,
-            run_id=self.run_id,
-            save_error=self.save_error,
-            load_result=self.loader if self.released else None,
-        )
-
-
-class JobRegistry:
+class JobRegistry(JobSaving):
     """Runs jobs through an executor and keeps their state, events and results.
 
     ``executor``: an ``Executor``, or its name ("process", "ray", "thread"); default
@@ -230,8 +118,8 @@ class JobRegistry:
                              else int(max_running_per_device))
         self._save_events_limit = int(save_events_limit)
         self._lock = threading.RLock()
-        self._jobs: dict[str, _Job] = {}
-        self._queue: deque[_Job] = deque()
+        self._jobs: dict[str, Job] = {}
+        self._queue: deque[Job] = deque()
         self._running: dict[str, int] = {}
         self._seq = itertools.count()
         self._closed = False
@@ -276,7 +164,7 @@ class JobRegistry:
         with self._lock:
             if self._closed:
                 raise JobError("the job registry is shut down")
-            job = _Job(
+            job = Job(
                 id=uuid.uuid4().hex,
                 seq=next(self._seq),
                 kind=kind,
@@ -297,7 +185,7 @@ class JobRegistry:
         """Start every queued job whose device has a free slot, oldest first."""
         if not self._queue:
             return
-        waiting: deque[_Job] = deque()
+        waiting: deque[Job] = deque()
         while self._queue:
             job = self._queue.popleft()
             if self._running.get(job.device, 0) < self._max_running:
@@ -306,7 +194,7 @@ class JobRegistry:
                 waiting.append(job)
         self._queue = waiting
 
-    def _start_locked(self, job: _Job) -> None:
+    def _start_locked(self, job: Job) -> None:
         job.devices = [job.device, *self._spares_locked(job)]
         for device in job.devices:
             self._running[device] = self._running.get(device, 0) + 1
@@ -319,7 +207,7 @@ class JobRegistry:
         job.thread.start()
         job.cond.notify_all()
 
-    def _spares_locked(self, job: _Job) -> list[str]:
+    def _spares_locked(self, job: Job) -> list[str]:
         """Free devices of the job's type that no queued job waits for, for a job whose
         members may run in parallel (a sweep on a machine with several GPUs)."""
         if job.kind not in self._parallel:
@@ -332,7 +220,7 @@ class JobRegistry:
 
     # -- the supervising thread ----------------------------------------------------------
 
-    def _publish(self, job: _Job, events: Sequence[Any], progress: float | None) -> None:
+    def _publish(self, job: Job, events: Sequence[Any], progress: float | None) -> None:
         with self._lock:
             if job.state in TERMINAL_STATES:
                 return
@@ -343,20 +231,7 @@ class JobRegistry:
         if job.run_id is not None and time.monotonic() - job.stored_at >= STORE_EVERY_S:
             self._store_new_events(job)
 
-    def _store_new_events(self, job: _Job) -> None:
-        """Append the events that arrived since the last time to the job's running row,
-        up to ``save_events_limit`` (after that only the heartbeat)."""
-        job.stored_at = time.monotonic()
-        with self._lock:
-            end = min(len(job.events), self._save_events_limit)
-            batch = [_as_dict(e) for e in job.events[job.n_stored:end]]
-        try:
-            self._store.append_events(job.run_id, batch)
-            job.n_stored += len(batch)
-        except StoreError as e:  # the final save reports it if it persists
-            logger.warning("could not append events of job %s: %s", job.id, e)
-
-    def _work(self, job: _Job) -> None:
+    def _work(self, job: Job) -> None:
         job.stored_at = time.monotonic()
         if self._store is not None:
             try:
@@ -366,7 +241,7 @@ class JobRegistry:
         task = Task(job.id, job.kind, job.runner, copy.deepcopy(job.config), job.device,
                     threads=cpu_threads() if job.device == "cpu" else None,
                     plan=self._parallel.get(job.kind), devices=tuple(job.devices))
-        channel = _JobChannel(self, job)
+        channel = JobChannel(self, job)
         try:
             outcome = self._executor.run(task, channel)
         except Exception as e:  # the executor itself failed (Ray down, no processes)
@@ -400,89 +275,9 @@ class JobRegistry:
         self._retry_failed_saves()
         logger.debug("%s job %s %s", job.kind, job.id, state)
 
-    def _save(self, job: _Job, state: str) -> bool:
-        """Write the job's end to the store in one transaction; never raises, since a full
-        disk must not lose the result the user is looking at: the job keeps it in memory
-        with ``save_error`` set, and the save is retried."""
-        if self._store is None:
-            return False
-        with self._lock:
-            if job.saving:  # another thread is retrying this very save
-                return False
-            job.saving = True
-        try:
-            return self._save_once(job, state)
-        finally:
-            with self._lock:
-                job.saving = False
-
-    def _save_once(self, job: _Job, state: str) -> bool:
-        with self._lock:
-            n = len(job.events)
-            fits = n <= self._save_events_limit
-            rest = [_as_dict(e) for e in job.events[job.n_stored:n]] if fits else []
-            result, error = job.result, job.error
-        try:
-            if job.run_id is not None:
-                self._store.finish_run(job.run_id, state, result, error=error, events=rest)
-            else:
-                job.run_id = self._store.save_run(
-                    job.kind, job.config, result, status=state, label=job.label, error=error,
-                    events=[_as_dict(e) for e in job.events[:n]] if fits and n else None)
-        except Exception as e:
-            logger.exception("could not save %s job %s to the run store", job.kind, job.id)
-            with self._lock:
-                job.save_error = f"{type(e).__name__}: {e}"
-            return False
-        with self._lock:
-            job.save_error = None
-            job.n_stored = n if fits else job.n_stored
-            if result is not None or fits:  # the store can give both back: free them
-                job.loader = self._result_loader(job.run_id)
-                job.released = True
-                job.result = None
-                job.events = []
-        return True
-
-    def _result_loader(self, run_id: int) -> Callable[[], dict[str, Any] | None]:
-        def load() -> dict[str, Any] | None:
-            with self._lock:
-                if run_id in self._results:
-                    self._results.move_to_end(run_id)
-                    return self._results[run_id]
-            try:
-                result = self._store.load_run(run_id).result
-            except StoreError as e:  # deleted from the Runs page, or the file went away
-                logger.warning("could not read back run %s: %s", run_id, e)
-                return None
-            with self._lock:
-                self._results[run_id] = result
-                while len(self._results) > self._results_cached:
-                    self._results.popitem(last=False)
-            return result
-
-        return load
-
-    def retry_save(self, job_id: str) -> bool:
-        """Save a finished job whose save failed; True once it is in the store."""
-        with self._lock:
-            job = self._get_locked(job_id)
-            if job.state not in TERMINAL_STATES or job.released:
-                return job.released
-            if job.save_error is None and job.run_id is not None:
-                return True
-            state = job.state
-        return self._save(job, state)
-
-    def _retry_failed_saves(self) -> None:
-        with self._lock:
-            pending = [j for j in self._jobs.values() if j.save_error is not None]
-        for job in pending:
-            self._save(job, job.state)
-
     # -- reading -------------------------------------------------------------------------
 
-    def _get_locked(self, job_id: str) -> _Job:
+    def _get_locked(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)
         if job is None:
             raise JobError(f"unknown job id {job_id!r}")
@@ -602,10 +397,10 @@ class JobRegistry:
         self.shutdown()
 
 
-class _JobChannel:
+class JobChannel:
     """What the executor sees of a running job: where its events go, whether to stop."""
 
-    def __init__(self, registry: JobRegistry, job: _Job) -> None:
+    def __init__(self, registry: JobRegistry, job: Job) -> None:
         self._registry, self._job = registry, job
 
     def publish(self, events: Sequence[Any], progress: float | None) -> None:
@@ -618,8 +413,3 @@ class _JobChannel:
 def _canonical(device: str) -> str:
     """One name per device, so "cuda" and "cuda:0" are not two free GPUs."""
     return "cuda:0" if device == "cuda" else device
-
-
-def _as_dict(event: Any) -> dict[str, Any]:
-    """Events go to the store as dicts, whether they came as dicts or typed events."""
-    return event if isinstance(event, dict) else event.to_dict()

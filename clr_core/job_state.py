@@ -1,0 +1,142 @@
+"""What a job is while the registry holds it, and the snapshot pages read: kept apart from
+the scheduling so the pages' view of a job (``JobStatus``) reads without the registry."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "STATES",
+    "STORE_EVERY_S",
+    "TERMINAL_STATES",
+    "Emit",
+    "Job",
+    "JobStatus",
+    "Runner",
+    "ShouldStop",
+]
+
+STATES = ("queued", "running", "done", "cancelled", "failed")
+#: How often a running job's new events are appended to its row in the store.
+STORE_EVERY_S = 1.0
+TERMINAL_STATES = frozenset({"done", "cancelled", "failed"})
+
+
+class Emit(Protocol):
+    def __call__(self, event: dict[str, Any] | None, progress: float | None = None) -> None: ...
+
+
+ShouldStop = Callable[[], bool]
+Runner = Callable[[dict[str, Any], Emit, ShouldStop], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of one job, safe to read from any thread. ``config`` and ``result`` are
+    shared with the registry, not copied: treat them as read-only. A saved job's result is
+    read back from the store when first asked for."""
+
+    id: str
+    kind: str
+    label: str | None
+    owner: str | None
+    device: str
+    config: dict[str, Any]
+    state: str
+    progress: float
+    eta_s: float | None
+    error: str | None
+    created: float
+    started: float | None
+    finished: float | None
+    n_events: int
+    kept_result: dict[str, Any] | None
+    run_id: int | None
+    save_error: str | None = None
+    load_result: Callable[[], dict[str, Any] | None] | None = field(
+        default=None, repr=False, compare=False)
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        if self.kept_result is None and self.load_result is not None:
+            return self.load_result()
+        return self.kept_result
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @property
+    def save_failed(self) -> bool:
+        return self.save_error is not None
+
+    @property
+    def elapsed_s(self) -> float | None:
+        if self.started is None:
+            return None
+        return (self.finished if self.finished is not None else time.time()) - self.started
+
+
+@dataclass(eq=False)
+class Job:
+    id: str
+    seq: int
+    kind: str
+    label: str | None
+    owner: str | None
+    device: str
+    config: dict[str, Any]
+    runner: Runner
+    cond: threading.Condition
+    state: str = "queued"
+    progress: float = 0.0
+    error: str | None = None
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    started_mono: float | None = None
+    finished: float | None = None
+    result: dict[str, Any] | None = None
+    run_id: int | None = None
+    save_error: str | None = None
+    events: list[Any] = field(default_factory=list)
+    n_events: int = 0  # stays when a saved job's events leave memory
+    n_stored: int = 0  # events already appended to the store's running row
+    stored_at: float = 0.0
+    released: bool = False
+    saving: bool = False
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    loader: Callable[[], dict[str, Any] | None] | None = None
+    devices: list[str] = field(default_factory=list)  # the job's device and any it borrowed
+
+    def eta_s(self) -> float | None:
+        if self.state != "running" or self.started_mono is None or self.progress <= 0.0:
+            return None
+        elapsed = time.monotonic() - self.started_mono
+        return max(elapsed * (1.0 - self.progress) / self.progress, 0.0)
+
+    def snapshot(self) -> JobStatus:
+        return JobStatus(
+            id=self.id,
+            kind=self.kind,
+            label=self.label,
+            owner=self.owner,
+            device=self.device,
+            config=self.config,
+            state=self.state,
+            progress=self.progress,
+            eta_s=self.eta_s(),
+            error=self.error,
+            created=self.created,
+            started=self.started,
+            finished=self.finished,
+            n_events=self.n_events,
+            kept_result=self.result,
+            run_id=self.run_id,
+            save_error=self.save_error,
+            load_result=self.loader if self.released else None,
+        )
