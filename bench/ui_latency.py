@@ -6,7 +6,9 @@
 2. Responsiveness: type a bad value into a field and time until its error message is
    drawn, then a good one and time until the message is gone; with no job, then while the
    job runs.
-3. The server process's own CPU (user + system, from /proc, its worker processes not
+3. The same change on the same page once the job has ended, its chart still drawn: the
+   fair baseline for what a running job costs (the empty page of step 2 has no chart).
+4. The server process's own CPU (user + system, from /proc, its worker processes not
    counted) per second of wall time while the job runs.
 
 Targets (issue 11, jobs in worker processes): answering a typed value takes at most 1.2x
@@ -141,6 +143,12 @@ def main(model: str, executor: str) -> None:
                 still_running = page.get_by_role("button", name="Cancel").is_enabled()
                 if still_running:
                     page.get_by_role("button", name="Cancel").click()
+                # 3. the same page, its chart of the cancelled job drawn, no job running:
+                # separates what the job costs from what drawing its chart costs
+                page.get_by_role("button", name="Start range test").wait_for(timeout=60_000)
+                page.wait_for_selector(IDLE)
+                time.sleep(1.0)
+                chart_redraws = measure_redraws(page)
                 browser.close()
         finally:
             proc.terminate()
@@ -161,8 +169,13 @@ def main(model: str, executor: str) -> None:
           f"max {max(idle_redraws):.3f} s over {len(idle_redraws)} changes")
     print(f"  widget redraw while the job runs: median {statistics.median(redraws):.3f} s, "
           f"max {max(redraws):.3f} s over {len(redraws)} changes (target well under 1 s)")
+    print(f"  widget redraw, same page and chart, job ended: median "
+          f"{statistics.median(chart_redraws):.3f} s, max {max(chart_redraws):.3f} s")
     ratio = statistics.median(redraws) / statistics.median(idle_redraws)
-    print(f"  slowdown from the running job: {ratio:.2f}x (target <= 1.2x)")
+    print(f"  slowdown against the empty page (no chart yet): {ratio:.2f}x")
+    ratio = statistics.median(redraws) / statistics.median(chart_redraws)
+    print(f"  slowdown from the running job itself (same page, same chart): {ratio:.2f}x "
+          f"(target <= 1.2x)")
     print(f"  server process CPU while the job streams: {server_cpu:.2f} s/s "
           f"(target < 0.3; the job's worker process not counted)")
 

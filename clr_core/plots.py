@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from .suggestions import Suggestion
 
-__all__ = ["MAX_POINTS", "PALETTE", "Curve", "accuracy_figure", "decimate", "line_figure", "range_test_figure",
+__all__ = ["LIVE_MAX_POINTS", "MAX_POINTS", "PALETTE", "Curve", "accuracy_figure", "decimate", "line_figure", "range_test_figure",
            "schedule_figures", "stability_limit_label", "sweep_figure"]
 
 PALETTE = (
@@ -32,6 +32,11 @@ class Curve:
 #: Points per series sent to the browser: enough to see every cycle's peak, few enough that
 #: a chart redrawn twice a second while a job streams doesn't block the page.
 MAX_POINTS = 1500
+#: Points per series while a job streams. The browser redraws a live chart twice a second on
+#: the machine that also trains, and its redraw cost grows with the points: at 1500 a typed
+#: value took 1.6-3x as long to answer while a job ran, at 200-300 about as long as with no
+#: job (bench/ui_latency.py). Bucket minima and maxima still show every spike.
+LIVE_MAX_POINTS = 300
 
 
 def decimate(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -68,11 +73,12 @@ def line_figure(
     hover_y: str = "%{y:.4g}",
     height: int = 360,
     uirevision: str | None = None,
+    max_points: int = MAX_POINTS,
 ) -> go.Figure:
     """A line chart of several curves with a hover that names both coordinates."""
     fig = go.Figure()
     for i, c in enumerate(curves):
-        x, y = decimate(c.x, c.y)
+        x, y = decimate(c.x, c.y, max_points)
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -182,6 +188,7 @@ def range_test_figure(
     lrs, losses, smoothed, *, log_x: bool = True,
     suggestions: Mapping[str, Suggestion] | None = None,
     highlight: str | None = None, sharpness=None, momentum: float = 0.0,
+    max_points: int = MAX_POINTS,
 ) -> go.Figure:
     """Loss versus LR: raw points faint, the smoothed curve bold, each suggestion a marker
     at its max_lr, and the highlighted one's [base_lr, max_lr] band shaded. ``sharpness``
@@ -189,8 +196,8 @@ def range_test_figure(
     lrs = np.asarray(lrs, dtype=float)
     smoothed = np.asarray(smoothed, dtype=float)
     fig = go.Figure()
-    raw_x, raw_y = decimate(lrs, np.asarray(losses, dtype=float))
-    sm_x, sm_y = decimate(lrs, smoothed)
+    raw_x, raw_y = decimate(lrs, np.asarray(losses, dtype=float), max_points)
+    sm_x, sm_y = decimate(lrs, smoothed, max_points)
     fig.add_trace(go.Scatter(
         x=raw_x, y=raw_y, mode="markers", name="loss (raw)",
         marker={"size": 4, "color": "rgba(31,119,180,0.35)"},

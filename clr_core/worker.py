@@ -58,6 +58,8 @@ DEFAULT_PRELOAD = ("clr_core.experiments",)
 _POLL_S = 0.05
 #: How far below the server a worker runs (``CLR_STUDIO_WORKER_NICE``, 0 to 19).
 WORKER_NICE = int(os.environ.get("CLR_STUDIO_WORKER_NICE", "10"))
+#: Whether a worker runs in the idle scheduling class (``CLR_STUDIO_WORKER_IDLE``, 1 or 0).
+WORKER_IDLE = os.environ.get("CLR_STUDIO_WORKER_IDLE", "1").strip() != "0"
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -97,6 +99,19 @@ def _set_threads(threads: int) -> None:
         os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
+def _run_below_the_server() -> None:
+    """A page's answer to a click preempts the training, which still gets every cycle
+    nobody else wants: nice, and on Linux the SCHED_IDLE policy (a nice-19 worker still
+    took enough of a 2-core machine to slow the page's answers 1.6-3x; measured by
+    bench/ui_latency.py). ``CLR_STUDIO_WORKER_IDLE=0`` keeps the normal policy, for a
+    machine whose other load would starve an idle-class job."""
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
+    if WORKER_IDLE and hasattr(os, "SCHED_IDLE"):
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+
+
 def _stop_checker(flag: Any, parent: int):
     def should_stop() -> bool:
         return bool(flag.value) or os.getppid() != parent
@@ -109,10 +124,7 @@ def _worker_main(conn: Connection, flag: Any, preload: tuple[str, ...], idle_tim
     """A worker's life: import the engine, then run jobs one at a time until told to exit,
     idle too long, or the server goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
-    with contextlib.suppress(OSError):
-        # Below the server: a page's answer to a click preempts the training, which still
-        # gets every cycle nobody else wants.
-        os.nice(WORKER_NICE)
+    _run_below_the_server()
     parent = os.getppid()
     preload_error = None
     for module in preload:

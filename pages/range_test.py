@@ -129,7 +129,7 @@ def draw(job) -> None:
         st.caption(f"Current LR **{rt.lrs[-1]:.3g}** · loss {rt.losses[-1]:.4f} · "
                    f"{rt.iterations} of {job.config.get('num_iter')} iterations")
     show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", PRIMARY_METHOD),
-                    momentum=momentum_of(job.config))
+                    momentum=momentum_of(job.config), live=report is None)
 
 
 with view_col:

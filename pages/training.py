@@ -103,7 +103,7 @@ def draw(job) -> None:
         curves = training_curves(report_from_dict(job.result))
     else:
         curves = streamed_training_curves(job_series(job.id).columns())
-    show_training_curves(*curves, key="train")
+    show_training_curves(*curves, key="train", live=not (job.is_terminal and job.result))
 
 
 with view_col:

@@ -144,3 +144,8 @@ def torch_forever(config, emit, should_stop):
     a = torch.rand(600, 600)
     while True:
         a = torch.tanh(a @ a)
+
+
+def scheduling(config, emit, should_stop):
+    """The worker's niceness and scheduling class, as the job sees them."""
+    return {"nice": os.nice(0), "policy": os.sched_getscheduler(0)}

@@ -6,7 +6,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clr_core.plots import Curve, decimate, line_figure
+from clr_core.plots import (
+    LIVE_MAX_POINTS,
+    MAX_POINTS,
+    Curve,
+    decimate,
+    line_figure,
+    range_test_figure,
+)
 
 
 @settings(max_examples=50, deadline=None)
@@ -45,3 +52,24 @@ def test_decimate_keeps_finite_extremes_when_the_tail_is_nan():
     dx, dy = decimate(np.arange(len(y)), y, 500)
     assert np.nanmin(dy) == 1.0 and np.nanmax(dy) == 2.3
     assert dx[-1] == len(y) - 1
+
+
+def test_a_live_chart_sends_fewer_points_and_still_shows_the_spikes():
+    """While a job streams, the browser gets LIVE_MAX_POINTS per series (a cheap redraw),
+    and the loss spikes and the lowest loss are still among them."""
+    rng = np.random.default_rng(0)
+    n = 100_000
+    lrs = np.geomspace(1e-5, 1.0, n)
+    losses = 2.0 + 0.1 * rng.standard_normal(n)
+    losses[[1234, 67_890]] = [9.0, -3.0]
+    smoothed = np.convolve(losses, np.ones(50) / 50, mode="same")
+    live = range_test_figure(lrs, losses, smoothed, max_points=LIVE_MAX_POINTS)
+    full = range_test_figure(lrs, losses, smoothed)
+    for fig, cap in ((live, LIVE_MAX_POINTS), (full, MAX_POINTS)):
+        raw = fig.data[0]
+        assert len(raw.y) <= cap + 2
+        assert max(raw.y) == 9.0 and min(raw.y) == -3.0
+    assert len(live.data[0].y) < len(full.data[0].y)
+    curves = [Curve("loss", np.arange(n), losses)]
+    assert len(line_figure(curves, x_title="it", y_title="loss",
+                           max_points=LIVE_MAX_POINTS).data[0].y) <= LIVE_MAX_POINTS + 2

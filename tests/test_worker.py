@@ -145,3 +145,12 @@ def test_a_parallel_job_runs_its_members_on_free_devices_at_once(registry, tmp_p
     # on a single device the job runs whole, its members one after another
     alone = reg.wait(reg.submit("p", {"n": 2, "dir": str(tmp_path)}, device="cpu"), timeout=T)
     assert alone.result == {"whole": True, "n": 2}
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux-only")
+def test_a_worker_runs_below_the_server_so_the_page_answers_first(registry):
+    reg = registry({"sched": jr.scheduling})
+    job = reg.wait(reg.submit("sched", {}), timeout=T)
+    assert job.state == "done"
+    assert job.result["policy"] == os.SCHED_IDLE
+    assert job.result["nice"] > os.nice(0)

@@ -43,12 +43,12 @@ def _draw_events(run: Run, series: EventTable, *, key: str, status: str) -> None
                        f" · {rt.iterations} of {total} iterations")
         else:
             st.caption(f"{status} · waiting for its first iteration…")
-        show_range_test(rt, key=key)
+        show_range_test(rt, key=key, live=True)
     else:
         curves = streamed_training_curves(series.columns())
         n = max((len(c.x) for c in curves[0]), default=0)
         st.caption(f"{status} · {n} of {total} iterations")
-        show_training_curves(*curves, key=key)
+        show_training_curves(*curves, key=key, live=True)
 
 
 def show_live_run(store: RunStore, run: Run, *, key: str) -> None:

@@ -13,6 +13,8 @@ from clr_core.baselines import compare_runs
 from clr_core.events import EventColumns
 from clr_core.experiments import PRIMARY_METHOD, suggestions_table
 from clr_core.plots import (
+    LIVE_MAX_POINTS,
+    MAX_POINTS,
     Curve,
     accuracy_figure,
     line_figure,
@@ -44,13 +46,14 @@ def streamed_range_test(steps: EventColumns | None, evals: EventColumns | None, 
 
 
 def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = PRIMARY_METHOD,
-                    momentum: float = 0.0) -> None:
+                    momentum: float = 0.0, live: bool = False) -> None:
     """The loss-versus-LR chart with every suggestion, the stability limit when the sharpness
-    was measured, and accuracy if measured."""
+    was measured, and accuracy if measured. ``live``: a job still streaming (fewer points)."""
     log_x = rt.mode == "exp"
     fig = range_test_figure(rt.lrs, rt.losses, rt.smoothed, log_x=log_x,
                             suggestions=rt.suggestions, highlight=highlight,
-                            sharpness=rt.sharpness, momentum=momentum)
+                            sharpness=rt.sharpness, momentum=momentum,
+                            max_points=LIVE_MAX_POINTS if live else MAX_POINTS)
     st.plotly_chart(fig, width="stretch", key=f"chart.{key}.loss")
     if len(rt.sharpness):
         st.caption(f"Red dots: the stability limit {stability_limit_label(momentum)}, λmax the "
@@ -152,11 +155,13 @@ def streamed_training_curves(series: dict[tuple[str, str], EventColumns]
 
 
 def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], mom: list[Curve],
-                         *, key: str) -> None:
+                         *, key: str, live: bool = False) -> None:
+    """Loss, accuracy, LR and momentum charts; ``live``: a job still streaming (fewer points)."""
+    points = LIVE_MAX_POINTS if live else MAX_POINTS
     if loss:
         # log scale: a run that blows up must not flatten the others into a line at zero
         st.plotly_chart(line_figure(loss, x_title="iteration", y_title="training loss (log)",
-                                    log_y=True, uirevision=f"{key}-loss"), width="stretch",
+                                    log_y=True, uirevision=f"{key}-loss", max_points=points), width="stretch",
                         key=f"chart.{key}.loss")
     if acc:
         st.plotly_chart(accuracy_figure(acc, log_x=False, x_title="iteration"), width="stretch",
@@ -164,10 +169,10 @@ def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], m
     c1, c2 = st.columns(2)
     if lr:
         c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=260,
-                                    uirevision=f"{key}-lr"), width="stretch", key=f"chart.{key}.lr")
+                                    uirevision=f"{key}-lr", max_points=points), width="stretch", key=f"chart.{key}.lr")
     if mom:
         c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=260,
-                                    uirevision=f"{key}-mom"), width="stretch", key=f"chart.{key}.mom")
+                                    uirevision=f"{key}-mom", max_points=points), width="stretch", key=f"chart.{key}.mom")
 
 
 def show_training_table(report: TrainReport) -> None:
