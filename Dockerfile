@@ -14,8 +14,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     CLR_STUDIO_DATA=/data \
     CLR_STUDIO_DB=/data/runs.db
 
+# chromium: kaleido renders the Learn page's PNG/SVG figure downloads through it, offline.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends curl \
+    && apt-get install -y --no-install-recommends curl chromium \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
