@@ -14,18 +14,29 @@ import plotly.graph_objects as go
 
 from clr_core.errors import ConfigError
 
-__all__ = ["FORMATS", "figure_image"]
+__all__ = ["FORMATS", "browser_for_export", "figure_image"]
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 
 
+def browser_for_export() -> str | None:
+    """The Chrome kaleido will drive, or None: the page then says why there are no
+    downloads instead of offering buttons that fail."""
+    if os.environ.get("BROWSER_PATH"):
+        return os.environ["BROWSER_PATH"]
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
 def _use_local_chromium() -> None:
-    if "BROWSER_PATH" not in os.environ:
-        for name in ("chromium", "chromium-browser", "google-chrome"):
-            path = shutil.which(name)
-            if path:
-                os.environ["BROWSER_PATH"] = path
-                break
+    path = browser_for_export()
+    if path is None:
+        raise ConfigError("PNG/SVG export needs Chromium on the server "
+                          "(apt-get install chromium) or BROWSER_PATH set to a Chrome.")
+    os.environ["BROWSER_PATH"] = path
 
 
 def figure_image(fig: go.Figure, fmt: str, *, width: int = 1200, height: int | None = None,

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 import streamlit as st
 
-from clr_core.figure_export import FORMATS, figure_image
+from clr_core.figure_export import FORMATS, browser_for_export, figure_image
 from clr_core.lessons import Control, Lesson
 
 __all__ = ["control_key", "draw_control", "draw_figure", "lesson_link", "projector_style"]
@@ -82,6 +82,10 @@ def draw_figure(fig: go.Figure, *, key: str, name: str, projector: bool) -> None
         fig = _for_projector(fig)
     st.plotly_chart(fig, width="stretch", key=f"chart.{key}",
                     config={"toImageButtonOptions": {"filename": name, "scale": 2}})
+    if browser_for_export() is None:
+        st.caption("PNG/SVG downloads need Chromium on the server (apt-get install chromium); "
+                   "the chart's camera button still saves a PNG.")
+        return
     cols = st.columns(len(FORMATS) + 3)
     for col, fmt in zip(cols, FORMATS, strict=False):
         with col:
