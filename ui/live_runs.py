@@ -32,7 +32,7 @@ def watch_runs(store: RunStore, shown_running: set[int]) -> None:
     watch()
 
 
-def _draw_events(run: Run, series: EventTable, *, key: str, status: str) -> None:
+def _draw_events(run: Run, series: EventTable, *, key: str, status: str, live: bool) -> None:
     """A run's curves as far as its events go, with a caption that starts with ``status``."""
     total = run.config.get("num_iter")
     if run.kind == "range_test":
@@ -43,12 +43,12 @@ def _draw_events(run: Run, series: EventTable, *, key: str, status: str) -> None
                        f" · {rt.iterations} of {total} iterations")
         else:
             st.caption(f"{status} · waiting for its first iteration…")
-        show_range_test(rt, key=key, live=True)
+        show_range_test(rt, key=key, live=live)
     else:
         curves = streamed_training_curves(series.columns())
         n = max((len(c.x) for c in curves[0]), default=0)
         st.caption(f"{status} · {n} of {total} iterations")
-        show_training_curves(*curves, key=key, live=True)
+        show_training_curves(*curves, key=key, live=live)
 
 
 def show_live_run(store: RunStore, run: Run, *, key: str) -> None:
@@ -61,7 +61,7 @@ def show_live_run(store: RunStore, run: Run, *, key: str) -> None:
             st.rerun()
         series = cached_series(f"store-run:{store.path}:{run.id}",
                                lambda since: store.read_events(run.id, since))
-        _draw_events(run, series, key=key, status="Running in another process")
+        _draw_events(run, series, key=key, status="Running in another process", live=True)
 
     view()
 
@@ -74,4 +74,4 @@ def show_partial_run(run: Run, *, key: str) -> None:
     series = EventTable()
     for event in run.events or []:
         series.add(event)
-    _draw_events(run, series, key=key, status="Interrupted")
+    _draw_events(run, series, key=key, status="Interrupted", live=False)
