@@ -114,8 +114,8 @@ def schedule_figures(
         if total is not None:
             n = min(n, int(total))
         k = np.arange(n, dtype=np.int64)
-        lr_curves.append(Curve(label, k, sched.lr(k)))
-        mom = sched.momentum(k)
+        lr_curves.append(Curve(label, k, sched.trace(n)))
+        mom = sched.momentum_trace(n)
         if mom is not None:
             mom_curves.append(Curve(label, k, mom))
     lr_fig = line_figure(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import streamlit as st
 
 from clr_core import rules, schedules
@@ -176,7 +175,7 @@ with view:
 
     if schedule is not None:
         n = int(n_iter) if not schedule.total_steps else min(int(n_iter), int(schedule.total_steps))
-        lrs = schedule.lr(np.arange(n))
+        lrs = schedule.trace(n)
         m = st.columns(4)
         cl = schedule.cycle_length
         epc = rules.epochs_per_cycle(schedule, int(iters_per_epoch)) if cl else None

@@ -3,7 +3,6 @@ with Smith's baselines (fixed LR, decay, an adaptive optimizer)."""
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from clr_core import rules, schedules
@@ -67,7 +66,7 @@ with form_col:
                 # a 1cycle must end where the training ends (Smith: annihilate at the end)
                 schedule_cfg = {**schedule_cfg, "total_steps": num_iter}
                 sched = schedules.from_dict(schedule_cfg)
-            lrs = sched.lr(np.arange(num_iter))
+            lrs = sched.trace(num_iter)
             max_lr, min_lr = float(lrs.max()), float(lrs.min())
             st.caption(f"LR from {min_lr:.3g} to {max_lr:.3g} over {num_iter} iterations.")
             if sched.cycle_length and sched.total_steps is None and num_iter not in rules.cycle_ends(sched, num_iter):

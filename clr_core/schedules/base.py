@@ -10,15 +10,17 @@ standalone code, `code_body`; defining the class registers it.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from clr_core.errors import ScheduleError
-from clr_core.schedules import codegen
+from clr_core.schedules import codegen, trace
 from clr_core.schedules.ramp import apply_ramp, ramp_code, validate_ramp
 from clr_core.schedules.registry import from_dict, policy_class, register
+from clr_core.schedules.shapes import shape_trace
 from clr_core.schedules.spec import PolicySpec, coerce
 
 __all__ = ["CHUNK", "Schedule", "iterations"]
@@ -46,6 +48,16 @@ def iterations(values: Any, total_steps: int | None = None) -> np.ndarray:
         raise ScheduleError(f"iterations: {k.max()} is past total_steps={total_steps} "
                             "(torch's OneCycleLR raises there too).")
     return k.astype(np.int64, copy=False)
+
+
+def _count(name: str, value: Any) -> int:
+    """A non-negative whole number (numpy integers and integral floats accepted)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, np.integer, float, np.floating)):
+        raise ScheduleError(f"iterations: {name} must be a whole number, got {value!r}.")
+    if not math.isfinite(value) or value != int(value) or value < 0:
+        raise ScheduleError(f"iterations: {name} must be a whole number >= 0, got {value!r}.")
+    return int(value)
 
 
 def _chunked(closed_form: Any, k: np.ndarray) -> np.ndarray:
@@ -85,6 +97,10 @@ class Schedule:
         if ramp:  # checked again now that the policy's own length is known
             validate_ramp(policy, ramp, self.planned_steps)
         object.__setattr__(self, "_ramp", ramp)
+        if ramp and ramp["ramp_shape"] == "exp" and not self._ramp_target() > 0:
+            raise ScheduleError(f"{policy}: an exp ramp needs an LR above 0 at step ramp_steps "
+                                f"({ramp['ramp_steps']}), where this schedule's LR is "
+                                f"{self._ramp_target():g}; use a linear or cos ramp.")
 
     @classmethod
     def _validate(cls, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,6 +144,50 @@ class Schedule:
         if self._ramp:
             out = apply_ramp(flat, out, self._ramp, self._ramp_target())
         return out.reshape(k.shape)
+
+    def trace(self, n: Any, start: Any = 0) -> np.ndarray:
+        """LR at iterations start .. start + n - 1: `lr(np.arange(start, start + n))` to
+        within 1e-12 of the peak LR, computed from the range's structure (fills, one cycle
+        tiled, cosines and exponentials as products of two short tables; see `trace`), so
+        the designer previews 10^6 iterations in about a millisecond."""
+        out, start = self._range(n, start)
+        if out.size:
+            self._trace(out, start)
+        if self._ramp:
+            steps = self._ramp["ramp_steps"]
+            seg, at = trace.part(out, start, 0, steps)
+            if seg.size:
+                target = self._ramp_target()
+                shape_trace(seg, at, self._ramp["ramp_shape"], self._ramp["ramp_from"] * target,
+                            target, 0.0, float(steps))
+        return out
+
+    def momentum_trace(self, n: Any, start: Any = 0) -> np.ndarray | None:
+        """`momentum()` over iterations start .. start + n - 1, the way `trace` does the
+        LR; None if momentum is not scheduled."""
+        if not self.has_momentum:
+            return None
+        out, start = self._range(n, start)
+        if out.size:
+            self._momentum_trace(out, start)
+        return out
+
+    def _range(self, n: Any, start: Any) -> tuple[np.ndarray, int]:
+        """(an empty array for n values, the first iteration), checked like `lr`'s."""
+        n, start = _count("n", n), _count("start", start)
+        end = self.total_steps
+        if end is not None and n and start + n - 1 > end:
+            raise ScheduleError(f"iterations: {start + n - 1} is past total_steps={end} "
+                                "(torch's OneCycleLR raises there too).")
+        return np.empty(n, dtype=np.float64), start
+
+    def _momentum_trace(self, out: np.ndarray, first: int) -> None:
+        trace.chunked(out, first, self._momentum)
+
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        """Fill `out` with the LR at first, first + 1, ...; policies with structure to
+        exploit override this, the rest evaluate their closed form chunk by chunk."""
+        trace.chunked(out, first, self._lr)
 
     def momentum(self, iterations_: Any) -> np.ndarray | None:
         """Momentum (SGD momentum / Adam beta1) after k steps, or None if not scheduled."""

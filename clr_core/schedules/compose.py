@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from clr_core.errors import ScheduleError
-from clr_core.schedules import codegen
+from clr_core.schedules import codegen, trace
 from clr_core.schedules.base import Schedule
-from clr_core.schedules.shapes import SHAPES, piecewise
+from clr_core.schedules.shapes import SHAPES, piecewise, piecewise_trace
 from clr_core.schedules.spec import INT, PHASES, ParamSpec, PolicySpec
 
 __all__ = ["Phases", "phase_table"]
@@ -145,6 +145,14 @@ class Phases(Schedule):
         out[~held] = piecewise(k[~held], table)
         out[held] = piecewise(np.array([end]), table)[0]
         return out
+
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        table = phase_table(self._params["phases"], self._params["total_steps"])
+        end = table[-1][0]
+        held = math.ceil(end)  # the first iteration k >= end
+        seg, at = trace.part(out, first, 0, held)
+        piecewise_trace(seg, at, table)
+        trace.fill(trace.part(out, first, held)[0], piecewise(np.array([end]), table)[0])
 
     def code_body(self) -> str:
         rows = "".join(f"    {row!r},\n" for row in

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from clr_core.schedules import codegen
+from clr_core.schedules import codegen, trace
 from clr_core.schedules.base import Schedule
 from clr_core.schedules.spec import (
     INT,
@@ -56,15 +56,20 @@ class CosineRestarts(Schedule):
         bounds(policy, p)
         at_least_one(policy, p, "T_0", "T_mult")
 
-    def _cursor(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _cycle(self, k: np.ndarray) -> np.ndarray:
+        """0-based cycle of each iteration when T_mult > 1."""
         T_0, T_mult = self._params["T_0"], self._params["T_mult"]
-        if T_mult == 1:
-            return k % T_0, np.full(k.shape, T_0, dtype=np.int64)
         n = np.floor(np.log(k / T_0 * (T_mult - 1) + 1) / math.log(T_mult)).astype(np.int64)
         n = np.maximum(n, 0)
         # float log can be one off at the boundaries: settle n with exact integers
         n = np.where(restart_start(T_0, T_mult, n) > k, n - 1, n)
-        n = np.where(restart_start(T_0, T_mult, n + 1) <= k, n + 1, n)
+        return np.where(restart_start(T_0, T_mult, n + 1) <= k, n + 1, n)
+
+    def _cursor(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        T_0, T_mult = self._params["T_0"], self._params["T_mult"]
+        if T_mult == 1:
+            return k % T_0, np.full(k.shape, T_0, dtype=np.int64)
+        n = self._cycle(k)
         return k - restart_start(T_0, T_mult, n), T_0 * T_mult**n
 
     def _lr(self, k: np.ndarray) -> np.ndarray:
@@ -77,6 +82,24 @@ class CosineRestarts(Schedule):
             return table[k % p["T_0"]]
         t_cur, t_i = self._cursor(k)
         return eta + (p["max_lr"] - eta) * (1 + np.cos(np.pi * t_cur / t_i)) / 2
+
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        """One cycle tiled (T_mult 1), else a cosine kernel per cycle."""
+        p = self._params
+        T_0, T_mult, eta = p["T_0"], p["T_mult"], p["base_lr"]
+        if T_mult == 1:
+            if out.size < 4 * T_0:
+                return super()._trace(out, first)
+            length = T_0 * -(-trace.ROW // T_0)
+            return trace.tile(out, self._lr(np.arange(first, first + length)))
+        half = (p["max_lr"] - eta) / 2
+        n = int(self._cycle(np.array([first]))[0])
+        lo = int(restart_start(T_0, T_mult, n))
+        while lo < first + out.size:
+            t_i = T_0 * T_mult**n
+            seg, at = trace.part(out, first, lo, lo + t_i)
+            trace.cosine(seg, math.pi * (at - lo) / t_i, math.pi / t_i, eta + half, half)
+            lo, n = lo + t_i, n + 1
 
     @property
     def cycle_length(self) -> int | None:

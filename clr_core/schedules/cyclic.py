@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from clr_core.schedules import codegen
+from clr_core.schedules import codegen, trace
 from clr_core.schedules.base import Schedule
 from clr_core.schedules.spec import (
     FLOAT,
@@ -120,6 +120,42 @@ class Cyclic(Schedule):
         out = self._height(scale, p["max_lr"] - p["base_lr"], f)
         out += p["base_lr"]  # base + height
         return out
+
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        """One cycle tiled (constant amplitude), scaled cycle by cycle (triangular2's
+        halving) or row by row (exp_range's gamma**k = gamma**(row start) * gamma**m)."""
+        p, period, mode = self._params, self.cycle_length, self._mode()
+        if out.size < 4 * period:
+            return super()._trace(out, first)
+        span = p["max_lr"] - p["base_lr"]
+        if mode == "triangular2":  # the first cycle's rest, then whole cycles
+            aligned = -(-first // period) * period
+            trace.chunked(*trace.part(out, first, first, aligned), self._lr)
+            rest, cycle = trace.part(out, first, aligned)[0], aligned // period
+            if period < 64:  # after 128 halvings the amplitude is below 1e-38 of the span
+                trace.chunked(*trace.part(rest, aligned, aligned, aligned + 128 * period),
+                              self._lr)
+                return trace.fill(trace.part(rest, aligned, aligned + 128 * period)[0],
+                                  p["base_lr"])
+            window, _ = self._phase(np.arange(period))  # torch's cycle c + 1: 1 / 2**c
+            return trace.rows_scaled(rest, window * span, lambda j: 2.0 ** -(cycle + j),
+                                     p["base_lr"])
+        length = period * -(-trace.ROW // period)  # whole cycles, at least a row
+        k = np.arange(first, first + length)
+        if mode == "triangular":
+            return trace.tile(out, self._lr(k))
+        gamma = p["gamma"]
+        window, _ = self._phase(k)
+        pattern = window * span * gamma ** np.arange(length, dtype=np.float64)
+        trace.rows_scaled(out, pattern, lambda j: gamma ** (first + length * j), p["base_lr"])
+
+    def _momentum_trace(self, out: np.ndarray, first: int) -> None:
+        """One cycle tiled where the amplitude is constant."""
+        period = self.cycle_length
+        if self._mode() != "triangular" or out.size < 4 * period:
+            return super()._momentum_trace(out, first)
+        length = period * -(-trace.ROW // period)
+        trace.tile(out, self._momentum(np.arange(first, first + length)))
 
     def _momentum(self, k: np.ndarray) -> np.ndarray:
         p = self._params

@@ -4,11 +4,12 @@ the previous LR every step and drift from the closed form by a few ulps)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from clr_core.schedules import codegen
+from clr_core.schedules import codegen, trace
 from clr_core.schedules.base import Schedule
 from clr_core.schedules.cyclic import SMITH_2015
 from clr_core.schedules.spec import (
@@ -50,6 +51,13 @@ class LinearDecay(Schedule):
         # anchored at base_lr so the flat tail is exactly base_lr
         return p["base_lr"] + (p["max_lr"] - p["base_lr"]) * ((s - np.minimum(k, s)) / s)
 
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        p = self._params
+        s, base, span = p["step_size"], p["base_lr"], p["max_lr"] - p["base_lr"]
+        seg, at = trace.part(out, first, 0, s)
+        trace.affine(seg, base + span * ((s - at) / s), -span / s)
+        trace.fill(trace.part(out, first, s)[0], base)
+
     def code_body(self) -> str:
         p = self._params
         return codegen.lambda_code(
@@ -75,6 +83,10 @@ class Exp(Schedule):
     def _lr(self, k: np.ndarray) -> np.ndarray:
         p = self._params
         return p["base_lr"] * p["gamma"] ** k.astype(np.float64)
+
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        p = self._params
+        trace.exponential(out, p["base_lr"] * p["gamma"] ** float(first), math.log(p["gamma"]))
 
     def code_body(self) -> str:
         p = self._params
@@ -109,6 +121,17 @@ class Step(Exp):
         levels = p["base_lr"] * p["gamma"] ** np.arange(first, int(n.max()) + 1, dtype=np.float64)
         return levels[n - first]
 
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        """A fill per drop (the closed form when the drops are too many to loop over)."""
+        p = self._params
+        size = p["step_size"]
+        drops = range(first // size, (first + out.size - 1) // size + 1)
+        if len(drops) > 1024:
+            return trace.chunked(out, first, self._lr)
+        for n in drops:
+            trace.fill(trace.part(out, first, n * size, (n + 1) * size)[0],
+                       p["base_lr"] * p["gamma"] ** float(n))
+
     def code_body(self) -> str:
         p = self._params
         return codegen.lambda_code(
@@ -129,6 +152,9 @@ class Fixed(Schedule):
 
     def _lr(self, k: np.ndarray) -> np.ndarray:
         return np.full(k.shape, self._params["lr"], dtype=np.float64)
+
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        trace.fill(out, self._params["lr"])
 
     def code_body(self) -> str:
         return codegen.lambda_code([f"LR = {self._params['lr']!r}"], "LR")

@@ -10,7 +10,7 @@ import numpy as np
 from clr_core.errors import ScheduleError
 from clr_core.schedules import codegen
 from clr_core.schedules.base import Schedule
-from clr_core.schedules.shapes import piecewise
+from clr_core.schedules.shapes import piecewise, piecewise_trace
 from clr_core.schedules.spec import (
     BOOL,
     CHOICE,
@@ -104,6 +104,12 @@ class OneCycle(Schedule):
 
     def _lr(self, k: np.ndarray) -> np.ndarray:
         return piecewise(k, self._table(lr=True))
+
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        piecewise_trace(out, first, self._table(lr=True))
+
+    def _momentum_trace(self, out: np.ndarray, first: int) -> None:
+        piecewise_trace(out, first, self._table(lr=False))
 
     def _momentum(self, k: np.ndarray) -> np.ndarray:
         return piecewise(k, self._table(lr=False))

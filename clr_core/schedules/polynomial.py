@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from clr_core.errors import ScheduleError
+from clr_core.schedules import trace
 from clr_core.schedules.spec import FLOAT, INT, ParamSpec, PolicySpec, at_least_one, lr_param
 from clr_core.schedules.warmup import (
     HF,
@@ -61,6 +62,18 @@ class Polynomial(HFSchedule):
         out = np.where(k > total, end / init, decay / init)
         return np.where(k < w, hf_warmup(k, w), out)
 
+    def _trace_after_warmup(self, out: np.ndarray, first: int) -> None:
+        """(max_lr - end_lr) * (1 - progress)**power + end_lr, then end_lr after total_steps."""
+        p = self._params
+        w, total, init, end = p["warmup_steps"], p["total_steps"], p["max_lr"], p["end_lr"]
+        seg, at = trace.part(out, first, 0, total + 1)
+        remaining, slope = 1 - (at - w) / (total - w), -1 / (total - w)
+        if p["power"] == 1:
+            trace.affine(seg, (init - end) * remaining + end, (init - end) * slope)
+        else:
+            trace.power(seg, remaining, slope, p["power"], init - end, end)
+        trace.fill(trace.part(out, first, total + 1)[0], init * (end / init))
+
     def hf_export(self) -> tuple[str, float, dict[str, Any]]:
         name, lr, args = super().hf_export()
         p = self._params
@@ -105,6 +118,11 @@ class InverseSqrt(HFSchedule):
         w, scale = self._params["warmup_steps"], self._timescale()
         decay = 1.0 / np.sqrt((k + (scale - w)) / scale)
         return np.where(k < w, hf_warmup(k, w), decay)
+
+    def _trace_after_warmup(self, out: np.ndarray, first: int) -> None:
+        w, scale = self._params["warmup_steps"], self._timescale()
+        trace.reciprocal_sqrt(out, self._params["max_lr"], (first + (scale - w)) / scale,
+                              1.0 / scale)
 
     def hf_export(self) -> tuple[str, float, dict[str, Any]]:
         name, lr, args = super().hf_export()

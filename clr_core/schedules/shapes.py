@@ -9,11 +9,14 @@ step for step.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["SHAPES", "piecewise", "shape_value"]
+from clr_core.schedules import trace
+
+__all__ = ["SHAPES", "piecewise", "piecewise_trace", "shape_trace", "shape_value"]
 
 SHAPES = ("linear", "cos", "exp", "constant")
 
@@ -41,3 +44,35 @@ def piecewise(k: np.ndarray, table: Sequence[tuple[float, float, float, str]]) -
         todo &= ~sel
         start = end
     return out
+
+
+def shape_trace(out: np.ndarray, first: int, shape: str, a: float, b: float,
+                start: float, end: float) -> None:
+    """`shape_value(shape, a, b, (k - start) / (end - start))` for k = first, first + 1, ...
+    written into `out` by the contiguous-range kernels."""
+    length = end - start
+    pct0 = (first - start) / length
+    if shape == "cos":  # b + (a - b) / 2 * (cos(pi * pct) + 1)
+        half = (a - b) / 2.0
+        trace.cosine(out, math.pi * pct0, math.pi / length, b + half, half)
+    elif shape == "linear":
+        trace.affine(out, (b - a) * pct0 + a, (b - a) / length)
+    elif shape == "exp":
+        trace.exponential(out, a * (b / a) ** pct0, math.log(b / a) / length)
+    else:
+        trace.fill(out, a)
+
+
+def piecewise_trace(out: np.ndarray, first: int,
+                    table: Sequence[tuple[float, float, float, str]]) -> None:
+    """`piecewise` over iterations first, first + 1, ..., phase by phase."""
+    stop = first + out.size
+    lo, start = first, 0.0
+    for i, (end, a, b, shape) in enumerate(table):
+        last = i == len(table) - 1
+        hi = stop if last else min(stop, math.floor(end) + 1)  # integer k <= end
+        if hi > lo:
+            seg, at = trace.part(out, first, lo, hi)
+            shape_trace(seg, at, shape, a, b, start, end)
+            lo = hi
+        start = end

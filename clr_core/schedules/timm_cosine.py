@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from clr_core.errors import ScheduleError
-from clr_core.schedules import codegen
+from clr_core.schedules import codegen, trace
 from clr_core.schedules.base import Schedule
 from clr_core.schedules.spec import (
     BOOL,
@@ -146,10 +146,7 @@ class TimmCosine(Schedule):
             (p["max_lr"] - p["warmup_lr_init"]) / max(w, 1))
         where = np.flatnonzero(~warming)
         s = t[where] - w if p["warmup_prefix"] else t[where]
-        if mul != 1:
-            i = np.floor(np.log(1 - s / t0 * (1 - mul)) / math.log(mul)).astype(np.int64)
-        else:
-            i = s // t0
+        i = self._cycle(s)
         live = i < p["cycle_limit"]  # past the last cycle timm holds min_lr
         where, s, i = where[live], s[live], i[live]
         if mul != 1:
@@ -173,6 +170,62 @@ class TimmCosine(Schedule):
                 noise = _noise(p["noise_seed"] + int(k[j]), p["noise_pct"], p["noise_std"])
                 out[j] = out[j] + out[j] * noise
         return np.where(k == 0, p["warmup_lr_init"] if p["warmup_t"] else p["max_lr"], out)
+
+    def _cycle(self, s: np.ndarray) -> np.ndarray:
+        """timm's cycle index of update s (counted after a warm-up prefix)."""
+        t0, mul = self._params["t_initial"], self._params["cycle_mul"]
+        if mul != 1:
+            return np.floor(np.log(1 - s / t0 * (1 - mul)) / math.log(mul)).astype(np.int64)
+        return s // t0
+
+    def _cycle_start(self, n: int) -> int | None:
+        """The first update of cycle n by timm's own float arithmetic (searched next to the
+        exact t0 * (mul**n - 1) / (mul - 1)); None if it cannot be settled."""
+        t0, mul = self._params["t_initial"], self._params["cycle_mul"]
+        if mul == 1:
+            return n * t0
+        guess = t0 * (mul**n - 1) / (mul - 1)
+        if not math.isfinite(guess) or guess > 2**52:
+            return None
+        near = np.arange(max(0, math.floor(guess) - 2), math.ceil(guess) + 3)
+        hit = np.flatnonzero(self._cycle(near) >= n)
+        return int(near[hit[0]]) if hit.size else None
+
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        """Warm-up, a cosine kernel per cycle and min_lr past cycle_limit; the closed form
+        with k-decay or noise (a cosine of a power of the step), or past 64 cycles."""
+        p = self._params
+        w, t0, lo, mul = p["warmup_t"], p["t_initial"], p["min_lr"], p["cycle_mul"]
+        if p["k_decay"] != 1 or p["noise_range_t"] is not None:
+            return trace.chunked(out, first, self._lr)
+        shift = w if p["warmup_prefix"] else 0  # iteration k is timm's update s = k - shift
+        stop = first + out.size
+        seg, at = trace.part(out, first, 0, w)
+        rise = (p["max_lr"] - p["warmup_lr_init"]) / max(w, 1)
+        trace.affine(seg, p["warmup_lr_init"] + at * rise, rise)
+        n = int(self._cycle(np.array([max(first, w) - shift]))[0])
+        start = self._cycle_start(n)
+        for _ in range(64):
+            if n >= p["cycle_limit"] or start is None or shift + start >= stop:
+                break
+            end = self._cycle_start(n + 1)
+            if end is None:  # cannot be settled: the closed form decides
+                return trace.chunked(out, first, self._lr)
+            t_i = mul**n * t0 if mul != 1 else t0
+            origin = (1 - mul**n) / (1 - mul) * t0 if mul != 1 else t0 * n
+            seg, at = trace.part(out, first, max(w, shift + start), shift + end)
+            half = 0.5 * (p["max_lr"] * p["cycle_decay"] ** n - lo)
+            trace.cosine(seg, math.pi * ((at - shift - origin) / t_i), math.pi / t_i, lo + half,
+                         half)
+            n, start = n + 1, end
+        else:  # more than 64 cycles in the range
+            return trace.chunked(out, first, self._lr)
+        if start is None:
+            return trace.chunked(out, first, self._lr)
+        if n >= p["cycle_limit"]:
+            trace.fill(trace.part(out, first, max(w, shift + start))[0], lo)
+        if first == 0 and out.size:  # the constructor's value
+            out[0] = p["warmup_lr_init"] if w else p["max_lr"]
 
     def code_body(self) -> str:
         """An exact LambdaLR: timm's `_get_lr` and noise, per update."""

@@ -7,12 +7,13 @@ two agree step for step, past `total_steps` too (transformers does not stop ther
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from clr_core.errors import ScheduleError
-from clr_core.schedules import codegen
+from clr_core.schedules import codegen, trace
 from clr_core.schedules.base import Schedule
 from clr_core.schedules.spec import (
     FLOAT,
@@ -77,6 +78,19 @@ class HFSchedule(Schedule):
         with np.errstate(invalid="ignore", divide="ignore"):  # branches np.where discards
             return self._params["max_lr"] * self._factor(k)
 
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        """The linear warm-up, then `_trace_after_warmup` from warmup_steps on."""
+        p = self._params
+        w, peak = p["warmup_steps"], p["max_lr"]
+        seg, at = trace.part(out, first, 0, w)
+        trace.affine(seg, peak * (at / float(max(1, w))), peak / float(max(1, w)))
+        seg, at = trace.part(out, first, w)
+        if seg.size:
+            self._trace_after_warmup(seg, at)
+
+    def _trace_after_warmup(self, out: np.ndarray, first: int) -> None:
+        trace.chunked(out, first, self._lr)
+
     @classmethod
     def _check_steps(cls, p: dict[str, Any]) -> None:
         """max_lr > 0, total_steps >= 1, 0 <= warmup_steps <= total_steps (where present)."""
@@ -138,6 +152,14 @@ class WarmupLinear(HFSchedule):
         decay = np.maximum(0.0, (total - k).astype(np.float64) / float(max(1, total - w)))
         return np.where(k < w, hf_warmup(k, w), decay)
 
+    def _trace_after_warmup(self, out: np.ndarray, first: int) -> None:
+        p = self._params
+        total, peak = p["total_steps"], p["max_lr"]
+        span = float(max(1, total - p["warmup_steps"]))
+        seg, at = trace.part(out, first, 0, total + 1)  # reaches 0 at total_steps
+        trace.affine(seg, peak * ((total - at) / span), -peak / span)
+        trace.fill(trace.part(out, first, total + 1)[0], 0.0)
+
     def conventions(self) -> list[str]:
         return [*super().conventions(),
                 f"The LR reaches 0 at step total_steps ({self._params['total_steps']}) and stays "
@@ -187,6 +209,15 @@ class WarmupCosine(HFSchedule):
             factor = factor * (1 - rate) + rate
         return np.where(k < w, hf_warmup(k, w), np.maximum(0.0, factor))
 
+    def _trace_after_warmup(self, out: np.ndarray, first: int) -> None:
+        """max_lr * max(0, rate + (1 - rate) * (1 + cos(theta)) / 2), theta linear in k."""
+        p = self._params
+        w, peak = p["warmup_steps"], p["max_lr"]
+        rate = p["min_lr"] / peak
+        dtheta = math.pi * float(p["num_cycles"]) * 2.0 / float(max(1, p["total_steps"] - w))
+        half = peak * 0.5 * (1 - rate)
+        trace.cosine(out, dtheta * (first - w), dtheta, peak * rate + half, half, floor=0.0)
+
     def hf_export(self) -> tuple[str, float, dict[str, Any]]:
         name, lr, args = super().hf_export()
         p = self._params
@@ -221,3 +252,6 @@ class WarmupConstant(HFSchedule):
     def _factor(self, k: np.ndarray) -> np.ndarray:
         w = self._params["warmup_steps"]
         return np.where(k < w, k.astype(np.float64) / float(max(1.0, w)), 1.0)
+
+    def _trace_after_warmup(self, out: np.ndarray, first: int) -> None:
+        trace.fill(out, self._params["max_lr"])

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from clr_core.errors import ScheduleError
-from clr_core.schedules import codegen
+from clr_core.schedules import codegen, trace
 from clr_core.schedules.spec import CHOICE, INT, ParamSpec, PolicySpec, lr_param, non_negative
 from clr_core.schedules.warmup import (
     HF,
@@ -101,6 +101,16 @@ class WSD(HFSchedule):
         progress = (k[down] - w - stable).astype(np.float64) / float(max(1, d))
         out[down] = np.maximum(0.0, _decay(p["decay_shape"], progress) * (1.0 - ratio) + ratio)
         return out
+
+    def _trace(self, out: np.ndarray, first: int) -> None:
+        """The closed form on the warm-up and the cool-down; fills for the stable phase and
+        after the cool-down."""
+        p = self._params
+        w, d, total = p["warmup_steps"], p["decay_steps"], p["total_steps"]
+        trace.chunked(*trace.part(out, first, 0, w), self._lr)
+        trace.fill(trace.part(out, first, w, total - d)[0], p["max_lr"] * 1.0)
+        trace.chunked(*trace.part(out, first, total - d, total), self._lr)
+        trace.fill(trace.part(out, first, total)[0], p["max_lr"] * (p["min_lr"] / p["max_lr"]))
 
     def code_body(self) -> str:
         """An exact LambdaLR: transformers' WSD lr_lambda, times max_lr."""
