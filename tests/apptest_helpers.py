@@ -32,7 +32,8 @@ def job_state(at: AppTest, slot: str) -> str | None:
 
 
 def run_until_events(at: AppTest, slot: str, n: int, timeout: float = 60) -> None:
-    """Rerun until the job in `slot` has streamed at least n events."""
+    """Rerun until the job in `slot` has streamed at least n events, then once more so the
+    page has drawn them (they may arrive between a run and the count)."""
     from ui.jobs import registry
 
     deadline = time.monotonic() + timeout
@@ -42,6 +43,8 @@ def run_until_events(at: AppTest, slot: str, n: int, timeout: float = 60) -> Non
         time.sleep(0.1)
         at.run()
         assert not at.exception, at.exception
+    at.run()
+    assert not at.exception, at.exception
 
 
 def run_until_done(at: AppTest, slot: str, timeout: float = 120) -> str:

@@ -61,6 +61,18 @@ def test_a_ramp_longer_than_a_hard_end_is_refused():
         make_schedule("one_cycle", max_lr=0.1, total_steps=100, ramp_steps=200)
 
 
+def test_an_exp_ramp_onto_an_lr_of_zero_is_refused():
+    # warmup_linear is 0 at total_steps; gamma**k underflows to 0: a ratio of 0 has no log
+    with pytest.raises(ScheduleError, match="exp ramp needs an LR above 0 at step ramp_steps"):
+        make_schedule("warmup_linear", max_lr=0.1, total_steps=100, warmup_steps=0,
+                      ramp_steps=100, ramp_shape="exp", ramp_from=0.1)
+    with pytest.raises(ScheduleError, match="use a linear or cos ramp"):
+        make_schedule("exp", base_lr=1.0, gamma=0.0625, ramp_steps=269, ramp_shape="exp",
+                      ramp_from=0.5)
+    ok = make_schedule("exp", base_lr=1.0, gamma=0.0625, ramp_steps=269, ramp_shape="cos")
+    assert ok.lr(0) == 0.0
+
+
 @pytest.mark.parametrize(("policy", "params"), [
     ("warmup_cosine", {"max_lr": 0.1, "total_steps": 60, "warmup_steps": 0}),
     ("hann", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 9, "base_momentum": 0.8,

@@ -68,6 +68,9 @@ def test_affine_and_reciprocal_sqrt_kernels(n, start, slope, scale):
     trace.reciprocal_sqrt(out, scale, abs(start) + 1, abs(slope))
     np.testing.assert_allclose(out, scale / np.sqrt(abs(start) + 1 + abs(slope) * np.arange(n)),
                                rtol=1e-13)
+    trace.power(out, n, -1.0, n + 1, 0.5, scale, start)  # reaches its base of 0 exactly
+    np.testing.assert_allclose(out, start + scale * np.sqrt((n - np.arange(n)) / (n + 1)),
+                               rtol=1e-13, atol=1e-15)
 
 
 @FAST

@@ -67,11 +67,11 @@ class Polynomial(HFSchedule):
         p = self._params
         w, total, init, end = p["warmup_steps"], p["total_steps"], p["max_lr"], p["end_lr"]
         seg, at = trace.part(out, first, 0, total + 1)
-        remaining, slope = 1 - (at - w) / (total - w), -1 / (total - w)
         if p["power"] == 1:
-            trace.affine(seg, (init - end) * remaining + end, (init - end) * slope)
-        else:
-            trace.power(seg, remaining, slope, p["power"], init - end, end)
+            trace.affine(seg, (init - end) * (1 - (at - w) / (total - w)) + end,
+                         -(init - end) / (total - w))
+        else:  # steps remaining / decay steps, to the power
+            trace.power(seg, total - at, -1.0, total - w, p["power"], init - end, end)
         trace.fill(trace.part(out, first, total + 1)[0], init * (end / init))
 
     def hf_export(self) -> tuple[str, float, dict[str, Any]]:

@@ -81,12 +81,15 @@ def reciprocal_sqrt(out: np.ndarray, scale: float, start: float, slope: float) -
         np.divide(scale, o, out=o)
 
 
-def power(out: np.ndarray, start: float, slope: float, exponent: float, scale: float,
-          offset: float) -> None:
-    """out[i] = offset + scale * |start + slope * i| ** exponent (polynomial decays)."""
+def power(out: np.ndarray, start: float, slope: float, divisor: float, exponent: float,
+          scale: float, offset: float) -> None:
+    """out[i] = offset + scale * |(start + slope * i) / divisor| ** exponent (polynomial
+    decays; with whole start and slope the base is exact where it reaches 0, which an
+    exponent below 1 would otherwise magnify)."""
     affine(out, start, slope)
     for s0, s1 in _spans(out.size):
         o = out[s0:s1]
+        o /= divisor
         np.abs(o, out=o)
         if exponent == 2:
             np.square(o, out=o)
