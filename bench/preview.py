@@ -109,7 +109,7 @@ def _row(name: str, schedule) -> float:
     ours = _best_of(lambda: schedule.trace(N))
     label, per_step = _stepped(schedule)
     theirs = per_step * N
-    print(f"{name:<28}{label:<40}{ours * 1e3:>9.2f}{theirs * 1e3:>12.0f}"
+    print(f"{name:<30}{label:<40}{ours * 1e3:>9.2f}{theirs * 1e3:>12.0f}"
           f"{theirs / ours:>8.0f}x{_deviation(schedule):>11.1e}")
     return theirs / ours
 
@@ -122,7 +122,7 @@ def main() -> None:
           "|trace - lr| / peak LR.")
     print(f"torch {torch.__version__}, numpy {np.__version__}, "
           f"{torch.get_num_threads()} torch threads\n")
-    header = f"{'policy':<28}{'stepped':<40}{'ours (ms)':>9}{'theirs (ms)':>12}{'ratio':>9}{'dev':>11}"
+    header = f"{'policy':<30}{'stepped':<40}{'ours (ms)':>9}{'theirs (ms)':>12}{'ratio':>9}{'dev':>11}"
     print(header)
     ratios = {policy: _row(policy, _schedule(policy)) for policy in POLICIES}
     below = [p for p, r in ratios.items() if r < TARGET]
