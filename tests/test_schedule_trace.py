@@ -185,28 +185,34 @@ def schedules(draw, policy: str):
         assume(False)
 
 
-@pytest.mark.parametrize("policy", list(POLICIES))
-@settings(max_examples=60, deadline=None)
-@given(data=st.data())
-def test_trace_is_lr_over_the_range(policy, data):
-    s = data.draw(schedules(policy))
+def draw_range(data, s) -> tuple[int, int, float]:
+    """(start, n, slack): a range the schedule allows, and how far past TOL the closed form
+    may round there: far into a short cycle torch's k / cycle_length (which lr() follows;
+    it divides by the half-cycle's share) rounds more coarsely than the trace's one cycle,
+    tiled."""
     start = data.draw(st.integers(0, 60_000))
     n = data.draw(st.integers(0, 40_000))
     if s.total_steps is not None:
         start = min(start, s.total_steps)
         n = min(n, s.total_steps - start + 1)
-    # far into a short cycle torch's k / cycle_length (which lr() follows) rounds more
-    # coarsely than the trace's one cycle, tiled; likewise transformers' cosine angle once
-    # it runs on past total_steps
     p = s.params
     shortest = min(p.get("step_size_up") or math.inf, p.get("step_size_down") or math.inf,
-                   s.cycle_length or math.inf)  # torch divides by the half-cycle's share
-    slack = 16 * EPS * (start + n) / shortest
-    if policy == "warmup_cosine":
+                   s.cycle_length or math.inf)
+    return start, n, 16 * EPS * (start + n) / shortest
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_trace_is_lr_over_the_range(policy, data):
+    s = data.draw(schedules(policy))
+    start, n, slack = draw_range(data, s)
+    p = s.params
+    if policy == "warmup_cosine":  # transformers' angle, once it runs on past total_steps
         turns = p["num_cycles"] * (start + n) / max(1, p["total_steps"] - p["warmup_steps"])
         slack = 16 * EPS * 2 * math.pi * turns
     # the policy's own peak (a warm-up modifier may hide it): the scale its kernels work at
-    own = make_schedule(policy, **{k: v for k, v in s.params.items() if not k.startswith("ramp")})
+    own = make_schedule(policy, **{k: v for k, v in p.items() if not k.startswith("ramp")})
     peak = float(np.max(own.lr(np.arange(min(s.total_steps or 20_000, 20_000)))))
     close(s.trace(n, start), s.lr(np.arange(start, start + n)), slack, peak)
 
@@ -217,18 +223,11 @@ def test_trace_is_lr_over_the_range(policy, data):
 @given(data=st.data())
 def test_momentum_trace_is_momentum_over_the_range(policy, data):
     s = data.draw(schedules(policy))
-    start = data.draw(st.integers(0, 60_000))
-    n = data.draw(st.integers(0, 40_000))
-    if s.total_steps is not None:
-        start = min(start, s.total_steps)
-        n = min(n, s.total_steps - start + 1)
+    start, n, slack = draw_range(data, s)
     if not s.has_momentum:
         assert s.momentum_trace(n, start) is None
         return
-    p = s.params
-    shortest = min(p.get("step_size_up") or math.inf, p.get("step_size_down") or math.inf)
-    close(s.momentum_trace(n, start), s.momentum(np.arange(start, start + n)),
-          16 * EPS * (start + n) / shortest, peak=1.0)
+    close(s.momentum_trace(n, start), s.momentum(np.arange(start, start + n)), slack, peak=1.0)
 
 
 def test_default_previews_of_a_million_iterations_match():
