@@ -149,8 +149,7 @@ class Schedule:
         """LR at iterations start .. start + n - 1: `lr(np.arange(start, start + n))` to
         within 1e-12 of the peak LR, computed from the range's structure (fills, one cycle
         tiled, cosines and exponentials as products of two short tables; see
-        `schedules/trace.py`), so
-        the designer previews 10^6 iterations in about a millisecond."""
+        `schedules/trace.py`), so the designer previews 10^6 iterations in a millisecond."""
         out, start = self._range(n, start)
         if out.size:
             self._trace(out, start)
