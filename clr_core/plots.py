@@ -48,16 +48,18 @@ def decimate(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tupl
     if n <= max_points:
         return x, y
     buckets = max(1, max_points // 2)
-    size = -(-n // buckets)  # ceil: equal buckets, the last one padded with NaN
-    padded = np.full(buckets * size, np.nan)
-    padded[:n] = y
-    rows = padded.reshape(buckets, size)
-    nan = np.isnan(rows)
-    lows = np.where(nan, np.inf, rows).argmin(axis=1)
-    highs = np.where(nan, -np.inf, rows).argmax(axis=1)
-    starts = np.arange(buckets) * size
-    keep = np.unique(np.concatenate([[0, n - 1], starts + lows, starts + highs]))
-    keep = keep[keep < n]
+    size = -(-n // buckets)  # ceil: equal buckets, the last one may be shorter
+    full = n // size
+    # NaN (a diverged loss) must not win a bucket; without any, no masked copy is needed
+    lows_of, highs_of = (y, y) if not np.isnan(y).any() else (
+        np.where(np.isnan(y), np.inf, y), np.where(np.isnan(y), -np.inf, y))
+    keep = [np.array([0, n - 1])]
+    for ext, pick in ((lows_of, np.argmin), (highs_of, np.argmax)):
+        starts = np.arange(full) * size
+        keep.append(starts + pick(ext[:full * size].reshape(full, size), axis=1))
+        if full * size < n:
+            keep.append(np.array([full * size + pick(ext[full * size:])]))
+    keep = np.unique(np.concatenate(keep))
     return x[keep], y[keep]
 
 
