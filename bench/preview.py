@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import torch
 
+from clr_core.plots import schedule_figures
 from clr_core.schedules import POLICIES, make_schedule
 from clr_core.schedules.exports import hf_code, timm_code
 
@@ -131,6 +132,12 @@ def main() -> None:
     print("\nOther configurations:\n" + header)
     for name, (policy, params) in VARIANTS.items():
         _row(name, make_schedule(policy, **{**_defaults(policy), **params}))
+    print("\nThe designer's whole preview on the server (LR and momentum traces, min/max "
+          "decimation, plotly figures), 1cycle:")
+    for n in (N, 10 * N):
+        sched = make_schedule("one_cycle", max_lr=0.1, total_steps=n)
+        seconds = _best_of(lambda s=sched, n=n: schedule_figures([("1cycle", s)], n), 3)
+        print(f"  {n:>12,} iterations: {seconds * 1e3:.0f} ms")
 
 
 if __name__ == "__main__":
