@@ -17,6 +17,7 @@ import streamlit as st
 from clr_core.errors import JobError
 from clr_core.events import EventTable
 from clr_core.jobs import JobRegistry, JobStatus
+from clr_core.jsonsafe import json_safe
 from clr_core.store import RunStore
 
 __all__ = [
@@ -204,7 +205,8 @@ def unsaved(prefix: str, job: JobStatus) -> None:
                "is kept here until the server stops: download it, or retry once the store is "
                "writable again (it is retried when the next job ends, too).", icon="💾")
     c1, c2 = st.columns(2)
-    c1.download_button("Download result (JSON)", json.dumps(job.result, indent=1),
+    c1.download_button("Download result (JSON)",
+                       json.dumps(json_safe(job.result), indent=1, allow_nan=False),
                        f"{job.kind}_{job.id[:8]}.json", "application/json",
                        key=f"btn.{prefix}.unsaved_json", width="stretch")
     if c2.button("Retry saving", key=f"btn.{prefix}.retry_save", width="stretch"):
