@@ -44,6 +44,21 @@ def test_designer_switch_policy_to_one_cycle_shows_momentum(page, app_url):
     screenshot(page, "designer_one_cycle")
 
 
+def test_a_link_previews_a_million_iterations_of_1cycle(page, app_url):
+    """The preview draws a 10^6-iteration 1cycle (its default length) with both charts and
+    the LR range it spans, from the whole trace (the browser gets the decimated points)."""
+    page.goto(app_url + "/?policy=one_cycle&max_lr=0.1&total_steps=1000000")
+    wait_idle(page)
+    expect(page.get_by_label("Iterations to preview")).to_have_value("1000000")
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)
+    highest = page.get_by_test_id("stMetric").filter(has_text="Highest LR")
+    expect(highest).to_contain_text("0.1")
+    lowest = page.get_by_test_id("stMetric").filter(has_text="Lowest LR")
+    expect(lowest).to_contain_text("4e-07")  # max_lr / 25 / 10^4 at the last step
+    expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+    screenshot(page, "designer_million")
+
+
 WSD_LINK = "/?policy=wsd&max_lr=0.0003&total_steps=1000&warmup_steps=50&decay_steps=200"
 
 
