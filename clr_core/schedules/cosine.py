@@ -88,10 +88,7 @@ class CosineRestarts(Schedule):
         p = self._params
         T_0, T_mult, eta = p["T_0"], p["T_mult"], p["base_lr"]
         if T_mult == 1:
-            if out.size < 4 * T_0:
-                return super()._trace(out, first)
-            length = T_0 * -(-trace.ROW // T_0)
-            return trace.tile(out, self._lr(np.arange(first, first + length)))
+            return trace.periodic(out, first, T_0, self._lr)
         half = (p["max_lr"] - eta) / 2
         n = int(self._cycle(np.array([first]))[0])
         lo = int(restart_start(T_0, T_mult, n))

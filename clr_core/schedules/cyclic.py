@@ -125,6 +125,8 @@ class Cyclic(Schedule):
         """One cycle tiled (constant amplitude), scaled cycle by cycle (triangular2's
         halving) or row by row (exp_range's gamma**k = gamma**(row start) * gamma**m)."""
         p, period, mode = self._params, self.cycle_length, self._mode()
+        if mode == "triangular":
+            return trace.periodic(out, first, period, self._lr)
         if out.size < 4 * period:
             return super()._trace(out, first)
         span = p["max_lr"] - p["base_lr"]
@@ -142,8 +144,6 @@ class Cyclic(Schedule):
                                      p["base_lr"])
         length = period * -(-trace.ROW // period)  # whole cycles, at least a row
         k = np.arange(first, first + length)
-        if mode == "triangular":
-            return trace.tile(out, self._lr(k))
         gamma = p["gamma"]
         window, _ = self._phase(k)
         pattern = window * span * gamma ** np.arange(length, dtype=np.float64)
@@ -151,11 +151,9 @@ class Cyclic(Schedule):
 
     def _momentum_trace(self, out: np.ndarray, first: int) -> None:
         """One cycle tiled where the amplitude is constant."""
-        period = self.cycle_length
-        if self._mode() != "triangular" or out.size < 4 * period:
+        if self._mode() != "triangular":
             return super()._momentum_trace(out, first)
-        length = period * -(-trace.ROW // period)
-        trace.tile(out, self._momentum(np.arange(first, first + length)))
+        trace.periodic(out, first, self.cycle_length, self._momentum)
 
     def _momentum(self, k: np.ndarray) -> np.ndarray:
         p = self._params

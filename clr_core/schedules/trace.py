@@ -27,6 +27,7 @@ __all__ = [
     "exponential",
     "fill",
     "part",
+    "periodic",
     "power",
     "reciprocal_sqrt",
     "rows_scaled",
@@ -156,6 +157,17 @@ def tile(out: np.ndarray, pattern: np.ndarray) -> None:
     rows = out.size // size
     out[:rows * size].reshape(rows, size)[:] = pattern
     out[rows * size:] = pattern[:out.size - rows * size]
+
+
+def periodic(out: np.ndarray, first: int, period: int,
+             closed_form: Callable[[np.ndarray], np.ndarray]) -> None:
+    """out[i] = closed_form(first + i) for a closed form repeating every `period`
+    iterations: whole cycles, at least a row of them, evaluated once and tiled (the closed
+    form chunk by chunk when the range holds fewer than four cycles)."""
+    if out.size < 4 * period:
+        return chunked(out, first, closed_form)
+    length = period * -(-ROW // period)
+    tile(out, closed_form(np.arange(first, first + length, dtype=np.int64)))
 
 
 def rows_scaled(out: np.ndarray, pattern: np.ndarray,
