@@ -23,11 +23,11 @@ from clr_core.schedules.registry import from_dict, policy_class, register
 from clr_core.schedules.shapes import shape_trace
 from clr_core.schedules.spec import PolicySpec, coerce
 
-__all__ = ["CHUNK", "Schedule", "iterations"]
-
 # Closed forms run several numpy passes; on chunks that stay in the CPU cache those passes
 # cost a fraction of what they cost over a 10^6-element array streamed from memory.
-CHUNK = 1 << 16
+from clr_core.schedules.trace import CHUNK
+
+__all__ = ["CHUNK", "Schedule", "iterations"]
 
 
 def iterations(values: Any, total_steps: int | None = None) -> np.ndarray:
