@@ -137,26 +137,30 @@ class Phases(Schedule):
             raise ScheduleError(f"phases: at most {MAX_PHASES} phases, got {len(raw)}.")
         p["phases"] = [_phase(i, ph, total) for i, ph in enumerate(raw)]
 
+    def _table(self) -> list[tuple[float, float, float, str]]:
+        return phase_table(self._params["phases"], self._params["total_steps"])
+
+    @staticmethod
+    def _held(table: list[tuple[float, float, float, str]]) -> float:
+        """The LR after the last phase (its end value), computed once."""
+        return piecewise(np.array([table[-1][0]]), table)[0]
+
     def _lr(self, k: np.ndarray) -> np.ndarray:
-        table = phase_table(self._params["phases"], self._params["total_steps"])
-        end = table[-1][0]
-        held = k >= end  # after the last phase: its end value, computed once
+        table = self._table()
+        held = k >= table[-1][0]
         out = np.empty(k.shape, dtype=np.float64)
         out[~held] = piecewise(k[~held], table)
-        out[held] = piecewise(np.array([end]), table)[0]
+        out[held] = self._held(table)
         return out
 
     def _trace(self, out: np.ndarray, first: int) -> None:
-        table = phase_table(self._params["phases"], self._params["total_steps"])
-        end = table[-1][0]
-        held = math.ceil(end)  # the first iteration k >= end
-        seg, at = trace.part(out, first, 0, held)
-        piecewise_trace(seg, at, table)
-        trace.fill(trace.part(out, first, held)[0], piecewise(np.array([end]), table)[0])
+        table = self._table()
+        held = math.ceil(table[-1][0])  # the first iteration k >= the last phase's end
+        piecewise_trace(*trace.part(out, first, 0, held), table)
+        trace.fill(trace.part(out, first, held)[0], self._held(table))
 
     def code_body(self) -> str:
-        rows = "".join(f"    {row!r},\n" for row in
-                       phase_table(self._params["phases"], self._params["total_steps"]))
+        rows = "".join(f"    {row!r},\n" for row in self._table())
         return ("import math\n\nimport torch\n\n# (end_step, start_lr, end_lr, shape)\n"
                 f"PHASES = [\n{rows}]\n" + _CODE + codegen.SET_LR
                 + "\nscheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=lr_at)\n")
