@@ -205,11 +205,13 @@ class TimmCosine(Schedule):
         trace.affine(seg, p["warmup_lr_init"] + at * rise, rise)
         n = int(self._cycle(np.array([max(first, w) - shift]))[0])
         start = self._cycle_start(n)
+        if start is None:  # cannot be settled: the closed form decides
+            return trace.chunked(out, first, self._lr)
         for _ in range(64):
-            if n >= p["cycle_limit"] or start is None or shift + start >= stop:
+            if n >= p["cycle_limit"] or shift + start >= stop:
                 break
             end = self._cycle_start(n + 1)
-            if end is None:  # cannot be settled: the closed form decides
+            if end is None:
                 return trace.chunked(out, first, self._lr)
             t_i = mul**n * t0 if mul != 1 else t0
             origin = (1 - mul**n) / (1 - mul) * t0 if mul != 1 else t0 * n
@@ -219,8 +221,6 @@ class TimmCosine(Schedule):
                          half)
             n, start = n + 1, end
         else:  # more than 64 cycles in the range
-            return trace.chunked(out, first, self._lr)
-        if start is None:
             return trace.chunked(out, first, self._lr)
         if n >= p["cycle_limit"]:
             trace.fill(trace.part(out, first, max(w, shift + start))[0], lo)
