@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import torch
 
-from clr_core.plots import schedule_figures
+from clr_core.present.plots import schedule_figures
 from clr_core.schedules import POLICIES, make_schedule
 from clr_core.schedules.exports import hf_code, timm_code
 

@@ -5,7 +5,7 @@ same exponential LR sequence, same number of steps (end_lr is kept low enough th
 nobody stops early), timed in one process:
 
   (a) bare:  set lr, zero_grad, forward, backward, step, loss.item()
-  (b) ours:  clr_core.range_test.run_range_test (snapshot + restore + suggestions included)
+  (b) ours:  clr_core.engine.range_test.run_range_test (snapshot + restore + suggestions included)
   (c) torch-lr-finder: LRFinder(...) + range_test(...) + reset(), its default smoothing
 
 Runs are interleaved (order rotated every repeat), each starts from the same weights,
@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from clr_core.range_test import lr_sequence, run_range_test
+from clr_core.engine.range_test import lr_sequence, run_range_test
 
 
 def import_torch_lr_finder():

@@ -24,12 +24,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from clr_core.range_test import run_range_test
-from clr_core.store import RunStore
+from clr_core.engine.range_test import run_range_test
+from clr_core.runs.store import RunStore
 
 READER = """
 import json, sys, time
-from clr_core.store import RunStore
+from clr_core.runs.store import RunStore
 store, lags, offset = RunStore(sys.argv[1]), [], 0
 deadline = time.time() + float(sys.argv[2])
 while time.time() < deadline:
@@ -62,7 +62,7 @@ def _one(model, batches, iters, record, store) -> float:
 
 def _lag(db: Path, iters: int) -> list[float]:
     """Seconds from an event's creation to a reader process seeing it."""
-    from clr_core.recorder import RunRecorder
+    from clr_core.runs.recorder import RunRecorder
 
     reader = subprocess.Popen([sys.executable, "-c", READER, str(db), "60"],
                               stdout=subprocess.PIPE, text=True)

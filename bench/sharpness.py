@@ -17,8 +17,8 @@ import time
 
 import torch
 
-from clr_core.experiments import never_stop, no_events, run_range_test_job
-from clr_core.sharpness import SharpnessTracker
+from clr_core.engine.sharpness import SharpnessTracker
+from clr_core.jobs.runners import never_stop, no_events, run_range_test_job
 
 PAGE_DEFAULT_EVERY = 10
 

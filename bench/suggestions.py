@@ -49,14 +49,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from clr_core.data import load_dataset
-from clr_core.models import make_model
-from clr_core.optim import make_optimizer
-from clr_core.range_test import run_range_test
-from clr_core.recommend import combine_recommended
+from clr_core.engine.range_test import run_range_test
+from clr_core.engine.train import run_training
 from clr_core.schedules import make_schedule
-from clr_core.suggestions import REGRET_FILE, suggest_all
-from clr_core.train import run_training
+from clr_core.setup.data import load_dataset
+from clr_core.setup.models import make_model
+from clr_core.setup.optim import make_optimizer
+from clr_core.suggest.recommend import combine_recommended
+from clr_core.suggest.registry import suggest_all
+from clr_core.suggest.types import REGRET_FILE
 
 CACHE_VERSION = 1
 GRID = np.logspace(-4, 1, 16)  # 1e-4 .. 10, a third of a decade apart

@@ -112,7 +112,7 @@ def main(model: str, executor: str) -> None:
                 page.goto(f"http://127.0.0.1:{port}/range_test")
                 page.wait_for_selector(IDLE)
                 if model != "mlp":
-                    from clr_core.models import MODELS
+                    from clr_core.setup.models import MODELS
 
                     page.get_by_test_id("stSelectbox").filter(has_text="Model").click()
                     page.get_by_role("option", name=MODELS[model].label).click()

@@ -21,12 +21,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from clr_core import data, experiments, models, optim, plugins, recommend, schedules
-from clr_core.baselines import BASELINES
+from clr_core import schedules
+from clr_core.engine.baselines import BASELINES
 from clr_core.errors import ClrError, ConfigError
+from clr_core.jobs import runners as experiments
 from clr_core.jsonsafe import json_safe
-from clr_core.recorder import record_job
-from clr_core.reports import RangeTestReport, TrainReport
+from clr_core.runs.recorder import record_job
+from clr_core.runs.reports import RangeTestReport, TrainReport
+from clr_core.setup import data, models, optim, plugins
+from clr_core.suggest import recommend
 
 __all__ = ["CtrlC", "Progress", "build_parser", "check_json_target", "cmd_range_test", "cmd_train",
            "main", "read_schedule", "write_json"]
@@ -87,7 +90,7 @@ def _base_config(a: argparse.Namespace) -> dict:
               "model": a.model, "optimizer": a.optimizer, "batch_size": a.batch_size,
               "weight_decay": a.weight_decay, "momentum": a.momentum, "device": a.device,
               "seed": a.seed}
-    # Your own factories: imported here, because you typed them (see clr_core.plugins).
+    # Your own factories: imported here, because you typed them (see clr_core.setup.plugins).
     specs = {"model": a.model if ":" in a.model else None, "data": a.data, "loss": a.loss,
              "batch_to_inputs": a.batch_to_inputs}
     for kind, spec in specs.items():

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .errors import ConfigError
+from clr_core.errors import ConfigError
 
 __all__ = [
     "MAX_ITERATIONS",

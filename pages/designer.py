@@ -7,9 +7,10 @@ import json
 
 import streamlit as st
 
-from clr_core import rules, schedules
+from clr_core import schedules
 from clr_core.errors import ScheduleError
-from clr_core.plots import schedule_figures
+from clr_core.present.plots import schedule_figures
+from clr_core.schedules import rules
 from clr_core.schedules.exports import exports
 from ui.designer_link import apply_link, form_specs, write_link
 from ui.designer_state import (

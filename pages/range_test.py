@@ -7,18 +7,17 @@ import json
 
 import streamlit as st
 
+from clr_core.engine.events import EVAL, STEP
 from clr_core.errors import ConfigError
-from clr_core.events import EVAL, STEP
-from clr_core.experiments import (
+from clr_core.jobs.runners import (
     HANDOFF_POLICIES,
     PRIMARY_METHOD,
-    RangeTestConfig,
-    job_device,
     suggestion_to_schedule,
     verify_config,
 )
-from clr_core.recommend import rule_label
-from clr_core.reports import report_from_dict
+from clr_core.runs.reports import report_from_dict
+from clr_core.setup.configs import RangeTestConfig, job_device
+from clr_core.suggest.recommend import rule_label
 from ui.designer_state import send_to_designer
 from ui.forms import data_model_form
 from ui.jobs import (

@@ -11,12 +11,18 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from clr_core.engine.results import RangeTestResult
 from clr_core.errors import StoreError
-from clr_core.experiments import PRIMARY_METHOD
+from clr_core.jobs.runners import PRIMARY_METHOD
 from clr_core.jsonsafe import json_safe
-from clr_core.plots import Curve, sweep_figure
-from clr_core.reports import RangeTestReport, Report, SweepReport, TrainReport, report_from_dict
-from clr_core.results import RangeTestResult
+from clr_core.present.plots import Curve, sweep_figure
+from clr_core.runs.reports import (
+    RangeTestReport,
+    Report,
+    SweepReport,
+    TrainReport,
+    report_from_dict,
+)
 from ui.jobs import run_store
 from ui.live_runs import show_live_run, show_partial_run, watch_runs
 from ui.nav import ensure_app_entry

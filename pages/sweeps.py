@@ -6,11 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from clr_core.engine.events import STEP
 from clr_core.errors import ConfigError
-from clr_core.events import STEP
-from clr_core.experiments import PRIMARY_METHOD, SWEEP_PARAMS, SweepConfig, job_device
-from clr_core.plots import Curve, sweep_figure
-from clr_core.reports import SweepReport, report_from_dict
+from clr_core.jobs.runners import PRIMARY_METHOD, SWEEP_PARAMS, SweepConfig
+from clr_core.present.plots import Curve, sweep_figure
+from clr_core.runs.reports import SweepReport, report_from_dict
+from clr_core.setup.configs import job_device
 from ui.forms import data_model_form
 from ui.jobs import current_job, job_series, job_slot, live_job, start_cancel
 from ui.nav import ensure_app_entry

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from clr_core import rules, schedules
-from clr_core.baselines import BASELINES
+from clr_core import schedules
+from clr_core.engine.baselines import BASELINES
 from clr_core.errors import ConfigError, ScheduleError
-from clr_core.experiments import TrainConfig, baseline_runs, job_device
-from clr_core.reports import report_from_dict
+from clr_core.jobs.runners import baseline_runs
+from clr_core.runs.reports import report_from_dict
+from clr_core.schedules import rules
+from clr_core.setup.configs import TrainConfig, job_device
 from ui.designer_state import CURRENT
 from ui.forms import data_model_form
 from ui.jobs import (

@@ -86,8 +86,8 @@ def chart_traces(at: AppTest, key_part: str) -> list[dict]:
 
 SAVE_A_RUN = """
 import json, sys
-from clr_core.jobs import JobRegistry
-from clr_core.store import RunStore
+from clr_core.jobs.registry import JobRegistry
+from clr_core.runs.store import RunStore
 reg = JobRegistry(store=RunStore())
 job = reg.submit("range_test", {"num_iter": 40}, label=sys.argv[1])
 status = reg.wait(job, timeout=120)

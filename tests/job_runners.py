@@ -122,7 +122,7 @@ def members_in_turn(config, emit, should_stop):
 
 
 def parallel_plan():
-    from clr_core.executors import ParallelPlan
+    from clr_core.jobs.executors.base import ParallelPlan
 
     return ParallelPlan(members=meet_members, run_member=met_on_device, combine=combine_met,
                         place=place_member)

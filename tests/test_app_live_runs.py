@@ -10,10 +10,10 @@ from apptest_helpers import chart_traces, open_page
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from clr_core.range_test import run_range_test
-from clr_core.recommend import rule_label
-from clr_core.recorder import RunRecorder
-from clr_core.store import RunStore
+from clr_core.engine.range_test import run_range_test
+from clr_core.runs.recorder import RunRecorder
+from clr_core.runs.store import RunStore
+from clr_core.suggest.recommend import rule_label
 
 
 def _wait_flushed(store, run_id, n, timeout=10):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from apptest_helpers import chart_traces, open_page, run_until_done, save_run_in_another_process
 
-from clr_core.recommend import rule_label
+from clr_core.suggest.recommend import rule_label
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,10 +77,10 @@ def test_seed_sweep_shows_each_methods_spread():
 def _saved_run(label: str) -> int:
     import numpy as np
 
-    from clr_core.reports import RangeTestReport
-    from clr_core.results import RangeTestResult
-    from clr_core.store import RunStore
-    from clr_core.suggestions import Suggestion
+    from clr_core.engine.results import RangeTestResult
+    from clr_core.runs.reports import RangeTestReport
+    from clr_core.runs.store import RunStore
+    from clr_core.suggest.types import Suggestion
 
     valley = Suggestion("valley", 2.5e-3, 1e-2, "test", "test", 1, 1e-2, 2.0)
     rt = RangeTestResult(np.array([1e-3, 1e-2, 1e-1]), np.array([2.3, 2.0, 2.5]),
@@ -92,7 +92,7 @@ def _saved_run(label: str) -> int:
 
 def test_rename_and_delete_a_run():
     from clr_core.errors import StoreError
-    from clr_core.store import RunStore
+    from clr_core.runs.store import RunStore
 
     run_id = _saved_run("to rename")
     at = open_page("pages/runs.py")

@@ -110,7 +110,7 @@ def test_the_cli_saves_its_run_to_the_store_the_app_reads(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "clr_core", "range-test", "--num-iter", "20"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    from clr_core.store import RunStore
+    from clr_core.runs.store import RunStore
 
     (run,) = RunStore(db).list_runs()
     assert run.kind == "range_test" and run.status == "done"
@@ -128,7 +128,7 @@ def test_ctrl_c_cancels_and_keeps_the_partial_curve(tmp_path):
          "0.05", "--json", str(out_file)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    from clr_core.store import RunStore
+    from clr_core.runs.store import RunStore
 
     while time.monotonic() < deadline:  # wait until its curve is growing in the store
         time.sleep(0.5)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from clr_core import cli, plugins
-from clr_core.store import RunStore
+from clr_core import cli
+from clr_core.runs.store import RunStore
+from clr_core.setup import plugins
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ import torch
 import torchvision
 from PIL import Image
 
-from clr_core import data
 from clr_core.errors import ConfigError, DatasetUnavailable
+from clr_core.setup import data
 
 
 # --------------------------------------------------------------------------- digits

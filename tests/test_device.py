@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from clr_core import device as dev
+from clr_core.engine import device as dev
 from clr_core.errors import ConfigError
 
 

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clr_core.events import EVAL, FLOAT_FIELDS, KINDS, STEP, Event
+from clr_core.engine.events import EVAL, FLOAT_FIELDS, KINDS, STEP, Event
+from clr_core.engine.results import RangeTestResult, TrainResult
 from clr_core.jsonsafe import from_json_array, json_safe, to_json_array
-from clr_core.results import RangeTestResult, TrainResult
-from clr_core.suggestions import Suggestion
+from clr_core.suggest.types import Suggestion
 
 floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
 
@@ -75,8 +75,8 @@ def test_range_result_keeps_suggestions_with_nan_fields():
 
 
 def test_old_import_paths_still_work():
-    from clr_core.range_test import RangeTestResult as R
-    from clr_core.train import TrainResult as T
+    from clr_core.engine.results import RangeTestResult as R
+    from clr_core.engine.results import TrainResult as T
 
     assert R is RangeTestResult and T is TrainResult
 
@@ -92,7 +92,7 @@ def test_event_from_partial_dict(d):
 
 
 def test_reports_round_trip_through_json():
-    from clr_core.reports import (
+    from clr_core.runs.reports import (
         RangeTestReport,
         SweepCurve,
         SweepRecommendation,
@@ -101,7 +101,7 @@ def test_reports_round_trip_through_json():
         TrainRun,
         report_from_dict,
     )
-    from clr_core.stability import summarize_stability
+    from clr_core.suggest.stability import summarize_stability
 
     s = Suggestion("valley", 0.01, 0.04, "why", "src", 1, 0.04, 1.0)
     rt = RangeTestResult(np.array([1e-3, 1e-2, 1e-1]), np.array([1.0, 0.5, math.inf]),
@@ -129,8 +129,8 @@ def test_reports_round_trip_through_json():
 
 
 def test_suggestion_to_schedule_and_the_one_base_lr_rule():
-    from clr_core.baselines import baseline_lrs
-    from clr_core.experiments import HANDOFF_POLICIES, suggestion_to_schedule
+    from clr_core.engine.baselines import baseline_lrs
+    from clr_core.jobs.runners import HANDOFF_POLICIES, suggestion_to_schedule
     from clr_core.schedules import from_dict, make_schedule
 
     s = Suggestion("valley", 0.01, 0.04, "why", "src", 1, 0.04, 1.0)

@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clr_core import experiments
+from clr_core.engine.results import RangeTestResult
 from clr_core.errors import ConfigError, ScheduleError
-from clr_core.experiments import RangeTestConfig, TrainConfig, _sweep_rule
-from clr_core.reports import SweepCurve
-from clr_core.results import RangeTestResult
-from clr_core.suggestions import Suggestion
+from clr_core.jobs import runners as experiments
+from clr_core.jobs.runners import _sweep_rule
+from clr_core.runs.reports import SweepCurve
+from clr_core.setup.configs import RangeTestConfig, TrainConfig
+from clr_core.suggest.types import Suggestion
 
 
 class Recorder:

@@ -16,9 +16,9 @@ import job_runners as jr
 from apptest_helpers import open_page, run_until_done
 
 from clr_core.errors import StoreError
-from clr_core.jobs import JobRegistry
-from clr_core.store import RunStore
-from clr_core.worker import ProcessExecutor
+from clr_core.jobs.executors.process import ProcessExecutor
+from clr_core.jobs.registry import JobRegistry
+from clr_core.runs.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 T = 120.0
@@ -122,8 +122,8 @@ def test_two_sessions_starting_jobs_at_once_each_get_their_own():
 
 START_AND_DIE = """
 import os, sys, time
-from clr_core.jobs import JobRegistry
-from clr_core.store import RunStore
+from clr_core.jobs.registry import JobRegistry
+from clr_core.runs.store import RunStore
 reg = JobRegistry(store=RunStore(sys.argv[1]))
 job = reg.submit("range_test", {"num_iter": 100000, "end_lr": 0.05}, label="killed mid-job")
 while reg.status(job).n_events < 50:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import pytest
 
-from clr_core import figure_export
 from clr_core.errors import ConfigError
+from clr_core.present import figure_export
 
 
 def test_no_chrome_on_the_server_is_a_clear_error_not_a_crash(monkeypatch):

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clr_core.errors import JobError, StoreError
-from clr_core.jobs import JobRegistry, JobStatus
-from clr_core.store import RunStore
+from clr_core.jobs.registry import JobRegistry
+from clr_core.jobs.state import JobStatus
+from clr_core.runs.store import RunStore
 
 T = 10.0  # generous upper bound on any wait; tests finish far sooner
 
@@ -245,7 +246,7 @@ def test_failing_runner(make_registry, caplog):
         raise ValueError("loss is NaN at iteration 3")
 
     reg = make_registry({"boom": boom, "bad": lambda c, e, s: [1, 2]})
-    with caplog.at_level(logging.ERROR, logger="clr_core.jobs"):
+    with caplog.at_level(logging.ERROR, logger="clr_core.jobs.registry"):
         final = reg.wait(reg.submit("boom", {}), timeout=T)
     assert final.state == "failed"
     assert final.error == "ValueError: loss is NaN at iteration 3"
@@ -441,7 +442,7 @@ def test_a_failed_save_keeps_the_result_says_why_and_is_retried(make_registry, t
     store = LockedStore(tmp_path / "runs.db")
     store.locked = True
     reg = make_registry({"q": quick}, store=store)
-    with caplog.at_level(logging.ERROR, logger="clr_core.jobs"):
+    with caplog.at_level(logging.ERROR, logger="clr_core.jobs.registry"):
         final = reg.wait(reg.submit("q", {}), timeout=T)
     assert final.state == "done" and final.result["n"] == 3  # kept for the page
     assert final.run_id is None and final.save_failed and "database is locked" in final.save_error
@@ -484,10 +485,10 @@ def test_saved_jobs_leave_memory_and_are_read_back(make_registry, tmp_path):
 
 
 def test_default_runners_come_from_experiments(monkeypatch):
-    fake = types.ModuleType("clr_core.experiments")
+    fake = types.ModuleType("clr_core.jobs.runners")
     fake.RUNNERS = {"range_test": quick}
     fake.PARALLEL = {}
-    monkeypatch.setitem(sys.modules, "clr_core.experiments", fake)
+    monkeypatch.setitem(sys.modules, "clr_core.jobs.runners", fake)
     reg = JobRegistry(executor="thread")
     assert reg.kinds == ("range_test",)
     assert reg.wait(reg.submit("range_test", {}), timeout=T).state == "done"

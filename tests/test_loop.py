@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from test_range_test import make_data as data
 from torch import nn
 
-from clr_core.device import available_devices
+from clr_core.engine.device import available_devices, precision_for
+from clr_core.engine.events import STEP
+from clr_core.engine.loop import Batches, DivergenceCheck, LoaderExhausted, count_correct
+from clr_core.engine.range_test import run_range_test
+from clr_core.engine.train import evaluate, run_training
 from clr_core.errors import ConfigError
-from clr_core.events import STEP
-from clr_core.loop import Batches, DivergenceCheck, LoaderExhausted, count_correct, precision_for
-from clr_core.range_test import run_range_test
-from clr_core.train import evaluate, run_training
 
 
 def make(lr=0.05):
@@ -229,7 +229,7 @@ def test_requested_num_iter_reaches_the_suggestions():
     m, o = make()
     r = run_range_test(m, o, F.cross_entropy, data(n_batches=40), start_lr=1e-4, end_lr=1e3,
                        num_iter=200)
-    from clr_core.suggestions import suggest_all
+    from clr_core.suggest.registry import suggest_all
 
     assert r.iterations < 200
     want = suggest_all(r.lrs, r.smoothed, mode="exp", num_iter=200)

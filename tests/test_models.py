@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from clr_core.errors import ConfigError
-from clr_core.models import MODELS, make_model
+from clr_core.setup.models import MODELS, make_model
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32)]
 

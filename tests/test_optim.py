@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from clr_core.errors import ConfigError
-from clr_core.optim import OPTIMIZERS, get_momentum, make_optimizer
+from clr_core.setup.optim import OPTIMIZERS, get_momentum, make_optimizer
 
 
 def _params():

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clr_core.plots import (
+from clr_core.present.plots import (
     LIVE_MAX_POINTS,
     MAX_POINTS,
     Curve,

@@ -10,9 +10,10 @@ import pytest
 from apptest_helpers import open_page, run_until_done
 from streamlit.testing.v1 import AppTest
 
-from clr_core import experiments, plugins
 from clr_core.errors import ConfigError
-from clr_core.plugins import PluginError
+from clr_core.jobs import runners as experiments
+from clr_core.setup import plugins
+from clr_core.setup.plugins import PluginError
 
 PLUGIN = textwrap.dedent('''
     """A user's plugin: a tiny model and data set of their own."""
@@ -110,7 +111,7 @@ def test_names_nobody_registered_are_refused_never_imported(plugin_env):
             experiments.RangeTestConfig.from_dict(config)
     with pytest.raises(PluginError, match="not a registered model"):
         plugins.make_model("evil_probe:make")
-    from clr_core.jobs import JobRegistry
+    from clr_core.jobs.registry import JobRegistry
 
     with JobRegistry() as reg:
         status = reg.wait(reg.submit("range_test", {"model": "evil_probe:make"}), timeout=60)

@@ -10,10 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from clr_core.engine.events import EVAL, STEP
+from clr_core.engine.range_test import lr_sequence, run_range_test
+from clr_core.engine.results import VAL_COLUMNS, RangeTestResult
+from clr_core.engine.smoothing import ema
 from clr_core.errors import ConfigError, RangeTestError
-from clr_core.events import EVAL, STEP
-from clr_core.range_test import VAL_COLUMNS, RangeTestResult, lr_sequence, run_range_test
-from clr_core.smoothing import ema
 
 torch.set_num_threads(1)
 

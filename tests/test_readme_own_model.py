@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from clr_core.store import RunStore
+from clr_core.runs.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

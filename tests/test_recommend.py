@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from clr_core import recommend as rc
-from clr_core.range_test import run_range_test
-from clr_core.suggestions import Suggestion, suggest_all
+from clr_core.engine.range_test import run_range_test
+from clr_core.suggest import recommend as rc
+from clr_core.suggest.registry import suggest_all
+from clr_core.suggest.types import Suggestion
 
 # Loss in u = log10(lr): a tanh descent centred at D (steepest there), then an exponential
 # blow-up that puts the minimum where its slope cancels the descent's.
@@ -134,7 +135,7 @@ def test_any_user_model_and_loader_get_a_recommendation():
 
 
 def test_the_store_keeps_recommended_first_with_its_band(tmp_path):
-    from clr_core.store import RunStore
+    from clr_core.runs.store import RunStore
 
     lrs, _, loss = known_curve()
     out = suggest_all(lrs, loss)

@@ -13,12 +13,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from clr_core import experiments
+from clr_core.engine.range_test import run_range_test
+from clr_core.engine.results import RangeTestResult
+from clr_core.engine.train import run_training
 from clr_core.errors import StoreError
-from clr_core.range_test import RangeTestResult, run_range_test
-from clr_core.recorder import RunRecorder, describe_call, record_call, record_job, status_of
-from clr_core.store import RunStore
-from clr_core.train import run_training
+from clr_core.jobs import runners as experiments
+from clr_core.runs.recorder import RunRecorder, describe_call, record_call, record_job, status_of
+from clr_core.runs.store import RunStore
 
 
 class TinyNet(nn.Module):

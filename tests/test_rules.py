@@ -7,9 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clr_core import rules
 from clr_core.errors import ScheduleError
-from clr_core.schedules import make_schedule
+from clr_core.schedules import make_schedule, rules
 
 TRI = {"base_lr": 0.001, "max_lr": 0.006}
 

@@ -11,10 +11,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clr_core.engine.range_test import run_range_test
+from clr_core.engine.results import RangeTestResult
+from clr_core.engine.sharpness import hessian_max_eigenvalue, stability_limit
 from clr_core.errors import ConfigError
-from clr_core.plots import range_test_figure
-from clr_core.range_test import RangeTestResult, run_range_test
-from clr_core.sharpness import hessian_max_eigenvalue, stability_limit
+from clr_core.present.plots import range_test_figure
 
 
 def _least_squares(seed: int, n: int, d: int, offset: float):
@@ -172,7 +173,7 @@ def test_asking_for_sharpness_changes_neither_the_curve_nor_the_restored_model()
 
 
 def test_nothing_is_computed_when_sharpness_is_not_asked_for(monkeypatch):
-    import clr_core.sharpness as sharpness
+    import clr_core.engine.sharpness as sharpness
 
     def refuse(*args, **kwargs):
         raise AssertionError("sharpness computed without being asked for")

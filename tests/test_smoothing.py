@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clr_core.engine.smoothing import EmaSmoother, ema
 from clr_core.errors import ConfigError
-from clr_core.smoothing import EmaSmoother, ema
 
 betas = st.floats(min_value=0.0, max_value=0.999)
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)

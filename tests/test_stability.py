@@ -9,9 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from clr_core.range_test import RangeTestResult, run_range_test
-from clr_core.stability import StabilitySummary, summarize_stability
-from clr_core.suggestions import Suggestion
+from clr_core.engine.range_test import run_range_test
+from clr_core.engine.results import RangeTestResult
+from clr_core.suggest.stability import StabilitySummary, summarize_stability
+from clr_core.suggest.types import Suggestion
 
 
 def fake(suggested: dict[str, tuple[float, float]], stop="completed") -> RangeTestResult:

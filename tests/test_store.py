@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from clr_core.errors import StoreError
-from clr_core.store import ENV_VAR, SCHEMA_VERSION, Run, RunStore, RunSummary, default_db_path
+from clr_core.runs.format import SCHEMA_VERSION, Run, RunSummary
+from clr_core.runs.store import ENV_VAR, RunStore, default_db_path
 
 
 @pytest.fixture
@@ -228,7 +229,7 @@ def test_stored_json_is_plain_text(db):
 def test_a_restart_that_reuses_the_pid_still_marks_the_old_rows(db, monkeypatch):
     """In a container the server is PID 1 every time: a running row with this pid from
     before this process started is from an earlier life."""
-    import clr_core.store_live as store_module
+    import clr_core.runs.live as store_module
 
     store = RunStore(db)
     rid = store.start_run("train", {})

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clr_core.errors import StoreError
-from clr_core.store import FINAL_STATUSES, SCHEMA_VERSION, RunStore
-from clr_core.store_format import _SCHEMA_V1
+from clr_core.runs.format import _SCHEMA_V1, FINAL_STATUSES, SCHEMA_VERSION
+from clr_core.runs.store import RunStore
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_delete_removes_a_runs_events(store):
 
 _WRITER = textwrap.dedent("""
     import sys, time
-    from clr_core.store import RunStore
+    from clr_core.runs.store import RunStore
     store = RunStore(sys.argv[1])
     rid = store.start_run("range_test", {"dataset": "mine"}, label="from a script")
     print(rid, flush=True)

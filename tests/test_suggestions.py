@@ -9,10 +9,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from clr_core import fastai_rules, peer_rules
-from clr_core import suggestions as sg
 from clr_core.errors import ConfigError
-from clr_core.suggestions import SUGGESTERS, Suggestion, suggest_all
+from clr_core.suggest import fastai as fastai_rules
+from clr_core.suggest import peers as peer_rules
+from clr_core.suggest import registry as sg
+from clr_core.suggest.registry import SUGGESTERS, suggest_all
+from clr_core.suggest.types import Suggestion
 
 # ----------------------------------------------------------- fastai, transcribed
 # fastai/callback/schedule.py (valley, slide, minimum, steep) with numpy for torch.

@@ -9,18 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from clr_core import data, models, optim
+from clr_core.engine.baselines import BASELINES, baseline_plan, compare_runs
+from clr_core.engine.events import EVAL, STEP, Event
+from clr_core.engine.results import TrainResult
+from clr_core.engine.train import evaluate, run_training
 from clr_core.errors import ConfigError
-from clr_core.events import EVAL, STEP, Event
 from clr_core.schedules import from_dict, make_schedule
-from clr_core.train import (
-    BASELINES,
-    TrainResult,
-    baseline_plan,
-    compare_runs,
-    evaluate,
-    run_training,
-)
+from clr_core.setup import data, models, optim
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +265,7 @@ def test_a_loss_nan_from_the_first_step_says_it_was_never_finite():
 
 
 def test_a_run_too_long_for_memory_names_the_parameter_and_limit():
-    from clr_core.range_test import run_range_test
+    from clr_core.engine.range_test import run_range_test
 
     model = nn.Linear(4, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)

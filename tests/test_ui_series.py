@@ -7,7 +7,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clr_core.events import EVAL, STEP, Event, EventTable
+from clr_core.engine.events import EVAL, STEP, Event, EventTable
 
 events = st.lists(st.builds(
     Event, kind=st.sampled_from([STEP, EVAL]), iteration=st.integers(0, 100),

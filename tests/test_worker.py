@@ -9,10 +9,10 @@ import threading
 import job_runners as jr
 import pytest
 
-from clr_core.executors import cpu_threads
-from clr_core.jobs import JobRegistry
-from clr_core.store import RunStore
-from clr_core.worker import ProcessExecutor, describe_exit
+from clr_core.jobs.executors.base import cpu_threads
+from clr_core.jobs.executors.process import ProcessExecutor, describe_exit
+from clr_core.jobs.registry import JobRegistry
+from clr_core.runs.store import RunStore
 
 T = 60.0  # generous: a worker start on a loaded 2-core machine
 

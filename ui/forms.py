@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from clr_core import data, models, optim, plugins
-from clr_core.device import amp_available, available_devices, pick_device
+from clr_core.engine.device import amp_available, available_devices, pick_device
 from clr_core.errors import ConfigError
+from clr_core.setup import data, models, optim, plugins
 from ui.plugins import choice_label
 from ui.state import default
 from ui.widgets import float_input, int_input

@@ -3,7 +3,7 @@
 Held by `st.cache_resource`, so every session shares one registry (one GPU queue) while
 each session sees only its own jobs (its owner id lives in the URL, so a reload finds
 its running job again). Jobs run in worker processes (``CLR_STUDIO_EXECUTOR``, see
-clr_core.executors), so the pages stay responsive while they train."""
+clr_core.jobs.executors.base), so the pages stay responsive while they train."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from clr_core.engine.events import EventTable
 from clr_core.errors import JobError
-from clr_core.events import EventTable
-from clr_core.jobs import JobRegistry, JobStatus
+from clr_core.jobs.registry import JobRegistry
+from clr_core.jobs.state import JobStatus
 from clr_core.jsonsafe import json_safe
-from clr_core.store import RunStore
+from clr_core.runs.store import RunStore
 
 __all__ = [
     "OWNER_PARAM",

@@ -1,14 +1,15 @@
 """Runs that another process is recording (a script's ``record=``, the CLI, a worker),
 drawn live on the Runs page from the run store: the page learns that a run started or
 ended without a reload, and a running range test or training grows its curves as the
-store receives events (``clr_core.recorder`` flushes them at least once a second)."""
+store receives events (``clr_core.runs.recorder`` flushes them at least once a second)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from clr_core.events import EVAL, STEP, EventTable
-from clr_core.store import Run, RunStore
+from clr_core.engine.events import EVAL, STEP, EventTable
+from clr_core.runs.format import Run
+from clr_core.runs.store import RunStore
 from ui.jobs import POLL_S, cached_series
 from ui.results import (
     show_range_test,

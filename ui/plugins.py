@@ -1,13 +1,13 @@
 """Your own models and data in the app: the choices the server's plugins add to the forms,
 and the list of plugins on the overview page. Nothing here imports anything: the plugin
-modules come from ``CLR_STUDIO_PLUGINS``, read by ``clr_core.plugins`` at first lookup."""
+modules come from ``CLR_STUDIO_PLUGINS``, read by ``clr_core.setup.plugins`` at first lookup."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from clr_core import plugins
+from clr_core.setup import plugins
 
 __all__ = ["choice_label", "show_plugins"]
 

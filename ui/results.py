@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from clr_core.baselines import compare_runs
-from clr_core.events import EventColumns
-from clr_core.experiments import PRIMARY_METHOD, suggestions_table
-from clr_core.plots import (
+from clr_core.engine.baselines import compare_runs
+from clr_core.engine.events import EventColumns
+from clr_core.engine.results import RangeTestResult
+from clr_core.jobs.runners import PRIMARY_METHOD, suggestions_table
+from clr_core.present.plots import (
     LIVE_MAX_POINTS,
     MAX_POINTS,
     Curve,
@@ -21,10 +22,9 @@ from clr_core.plots import (
     range_test_figure,
     stability_limit_label,
 )
-from clr_core.recommend import RECOMMENDED, band_text, disagreement
-from clr_core.reports import TrainReport
-from clr_core.results import RangeTestResult
-from clr_core.suggestions import Suggestion
+from clr_core.runs.reports import TrainReport
+from clr_core.suggest.recommend import RECOMMENDED, band_text, disagreement
+from clr_core.suggest.types import Suggestion
 
 
 def curve_frame(rt: RangeTestResult) -> pd.DataFrame:

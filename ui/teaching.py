@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 import streamlit as st
 
-from clr_core.figure_export import FORMATS, browser_for_export, figure_image
 from clr_core.lessons import Control, Lesson
+from clr_core.present.figure_export import FORMATS, browser_for_export, figure_image
 
 __all__ = ["control_key", "draw_control", "draw_figure", "lesson_link", "projector_style"]
 

@@ -9,9 +9,9 @@ import plotly.graph_objects as go
 
 from clr_core.lessons import bowl, training, wsd
 from clr_core.lessons.model import Claim, Control, Lesson, LessonView
-from clr_core.plots import Curve, line_figure
-from clr_core.recommend import band_text
+from clr_core.present.plots import Curve, line_figure
 from clr_core.schedules import make_schedule
+from clr_core.suggest.recommend import band_text
 
 __all__ = ["CLAIM_CHECKS", "LESSONS", "lesson_by_key"]
 

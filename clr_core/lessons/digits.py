@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from clr_core.data import load_dataset
-from clr_core.models import make_model
-from clr_core.optim import make_optimizer
+from clr_core.engine.results import TrainResult
+from clr_core.engine.train import run_training
 from clr_core.schedules import from_dict
-from clr_core.train import TrainResult, run_training
+from clr_core.setup.data import load_dataset
+from clr_core.setup.models import make_model
+from clr_core.setup.optim import make_optimizer
 
 __all__ = ["BENCH", "Batches", "DigitsRun", "best_of", "digits_tensors", "iterations_to_reach",
            "one_thread", "train", "train_grid"]

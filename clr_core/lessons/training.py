@@ -22,9 +22,9 @@ from clr_core.lessons.digits import (
     one_thread,
     train_grid,
 )
-from clr_core.plots import PALETTE, range_test_figure
-from clr_core.recommend import RECOMMENDED, rule_label
-from clr_core.suggestions import measured_regret
+from clr_core.present.plots import PALETTE, range_test_figure
+from clr_core.suggest.recommend import RECOMMENDED, rule_label
+from clr_core.suggest.types import measured_regret
 
 __all__ = ["FIXED_GRID", "Comparison", "accuracy_figure", "clr_vs_fixed", "lr_matters",
            "one_cycle_vs_fixed", "range_test_reading", "summary_table", "windows"]
@@ -163,9 +163,9 @@ def range_test_reading(*, num_iter: int = 100, seed: int = 0):
     """A range test of the bench model: (figure, table of every rule's pick and measured
     regret, the result). Regret comes from the suggestion benchmark when it has been run.
     The sharpness is measured ten times, so the chart shows where the LR passes 2(1+β)/λmax."""
-    from clr_core.models import make_model
-    from clr_core.optim import make_optimizer
-    from clr_core.range_test import run_range_test
+    from clr_core.engine.range_test import run_range_test
+    from clr_core.setup.models import make_model
+    from clr_core.setup.optim import make_optimizer
 
     x_train, y_train, _, _ = digits_tensors()
     model = make_model(BENCH["model"], (1, 8, 8), 10, seed=seed, width=BENCH["width"])

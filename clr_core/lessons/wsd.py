@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from clr_core.plots import PALETTE
+from clr_core.present.plots import PALETTE
 from clr_core.schedules import make_schedule
 from clr_core.schedules.wsd import SHAPES
 

@@ -27,7 +27,10 @@ from clr_core.schedules.spec import PolicySpec, coerce
 # cost a fraction of what they cost over a 10^6-element array streamed from memory.
 from clr_core.schedules.trace import CHUNK
 
-__all__ = ["CHUNK", "Schedule", "iterations"]
+__all__ = [
+    "Schedule",
+    "iterations",
+]
 
 
 def iterations(values: Any, total_steps: int | None = None) -> np.ndarray:

@@ -18,7 +18,7 @@ from bhelpers import screenshot, wait_idle
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from clr_core.store import RunStore
+from clr_core.runs.store import RunStore
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +31,7 @@ USER_SCRIPT = textwrap.dedent('''
     from pathlib import Path
     import torch
     from torch import nn
-    from clr_core.range_test import run_range_test
+    from clr_core.engine.range_test import run_range_test
 
 
     class MyNet(nn.Module):

@@ -2,9 +2,9 @@
 
 Train for ``num_iter`` steps while the LR climbs from ``start_lr`` to ``end_lr``, record
 the loss, stop once the smoothed loss blows up, then put the model and the optimizer
-back exactly as they were. The training step itself is `clr_core.loop`'s (shared with
-`clr_core.train`); what is the range test's own is here: the LR sweep, smoothing
-(`clr_core.smoothing`), the restore snapshot (`clr_core.restore`) and the suggestions.
+back exactly as they were. The training step itself is `clr_core.engine.loop`'s (shared with
+`clr_core.engine.train`); what is the range test's own is here: the LR sweep, smoothing
+(`clr_core.engine.smoothing`), the restore snapshot (`clr_core.engine.restore`) and the suggestions.
 
 Design choices worth knowing:
 
@@ -35,9 +35,9 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import torch
 
-from .errors import ConfigError, RangeTestError
-from .events import EVAL, STEP, Event
-from .loop import (
+from clr_core.engine.device import precision_for
+from clr_core.engine.events import EVAL, STEP, Event
+from clr_core.engine.loop import (
     DivergenceCheck,
     Stepper,
     check_val_loader,
@@ -45,16 +45,16 @@ from .loop import (
     evaluate,
     model_device,
     mover,
-    precision_for,
     resolve_device,
     split_batch,
 )
-from .restore import Snapshot, move_optimizer_state
-from .results import RANGE_STOP_REASONS, VAL_COLUMNS, RangeTestResult
-from .sharpness import LastBatch, SharpnessTracker
-from .smoothing import EmaSmoother
-from .suggestions import suggest_all
-from .validation import (
+from clr_core.engine.restore import Snapshot, move_optimizer_state
+from clr_core.engine.results import RANGE_STOP_REASONS, VAL_COLUMNS, RangeTestResult
+from clr_core.engine.sharpness import LastBatch, SharpnessTracker
+from clr_core.engine.smoothing import EmaSmoother
+from clr_core.errors import ConfigError, RangeTestError
+from clr_core.suggest.registry import suggest_all
+from clr_core.validation import (
     MAX_ITERATIONS,
     check_callable,
     check_choice,
@@ -68,8 +68,6 @@ from .validation import (
 __all__ = [
     "MODES",
     "STOP_REASONS",
-    "VAL_COLUMNS",
-    "RangeTestResult",
     "lr_sequence",
     "run_range_test",
 ]
@@ -173,15 +171,15 @@ def run_range_test(
     ``seed`` seeds torch inside a forked RNG, so the caller's RNG is left alone.
     The old keyword names ``val_every`` and ``callback`` still work, with a warning.
     ``sharpness_every=k``: every k updates, λmax of the loss's Hessian on the batch just
-    used (`clr_core.sharpness`), in ``result.sharpness``; 0 computes nothing.
+    used (`clr_core.engine.sharpness`), in ``result.sharpness``; 0 computes nothing.
     ``record=NAME`` saves the run under that name to the run store (``store``: a
     ``RunStore`` or path; default ``$CLR_STUDIO_DB``) while it runs, for the app's Runs page.
     """
     renamed = renamed_keywords("run_range_test", deprecated, _RENAMED)
     eval_every = renamed.get("eval_every", eval_every)
     emit = renamed.get("emit", emit)
-    if record is not None:  # saved live to the run store as it runs: clr_core.recorder
-        from .recorder import record_call
+    if record is not None:  # saved live to the run store as it runs: clr_core.runs.recorder
+        from clr_core.runs.recorder import record_call
 
         return record_call("range_test", run_range_test, locals())
     if not isinstance(model, torch.nn.Module):

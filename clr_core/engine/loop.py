@@ -21,14 +21,13 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import Tensor
 
-from .device import Precision, pick_device, precision_for
-from .errors import ConfigError
+from clr_core.engine.device import Precision, pick_device
+from clr_core.errors import ConfigError
 
 __all__ = [
     "Batches",
     "DivergenceCheck",
     "LoaderExhausted",
-    "Precision",
     "Stepper",
     "check_val_loader",
     "count_correct",
@@ -36,7 +35,6 @@ __all__ = [
     "evaluate",
     "model_device",
     "mover",
-    "precision_for",
     "resolve_device",
     "split_batch",
 ]

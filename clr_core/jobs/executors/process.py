@@ -39,7 +39,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from clr_core.errors import JobError
-from clr_core.executors import (
+from clr_core.jobs.executors.base import (
     Channel,
     EventBatcher,
     Outcome,
@@ -54,7 +54,7 @@ __all__ = ["DEFAULT_PRELOAD", "ProcessExecutor", "describe_exit"]
 logger = logging.getLogger(__name__)
 
 #: Imported by a worker as it starts, before its first job: torch and the engine.
-DEFAULT_PRELOAD = ("clr_core.experiments",)
+DEFAULT_PRELOAD = ("clr_core.jobs.runners",)
 _POLL_S = 0.05
 #: How far below the server a worker runs (``CLR_STUDIO_WORKER_NICE``, 0 to 19).
 WORKER_NICE = int(os.environ.get("CLR_STUDIO_WORKER_NICE", "10"))

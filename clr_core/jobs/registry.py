@@ -3,7 +3,7 @@ script, and the page polls their progress and events.
 
 The registry is meant to be one shared object (``st.cache_resource``) polled from an
 ``st.fragment(run_every=...)``. It decides *when* a job runs; an executor
-(``clr_core.executors``) decides *where*: by default a worker process per running job, so
+(``clr_core.jobs.executors.base``) decides *where*: by default a worker process per running job, so
 the job neither holds the server's interpreter lock nor takes the server down when it
 dies. Event batches come back to the job's supervising thread, which appends them under
 the registry's lock; the script thread reads them by offset.
@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from clr_core.errors import JobError, StoreError
-from clr_core.executors import (
+from clr_core.jobs.executors.base import (
     Executor,
     Outcome,
     ParallelPlan,
@@ -47,29 +47,20 @@ from clr_core.executors import (
     cpu_threads,
     make_executor,
 )
-from clr_core.job_saving import JobSaving
-from clr_core.job_state import (
-    STATES,
+from clr_core.jobs.saving import JobSaving
+from clr_core.jobs.state import (
     STORE_EVERY_S,
     TERMINAL_STATES,
-    Emit,
     Job,
     JobStatus,
     Runner,
-    ShouldStop,
 )
 
 if TYPE_CHECKING:
-    from clr_core.store import RunStore
+    from clr_core.runs.store import RunStore
 
 __all__ = [
-    "STATES",
-    "TERMINAL_STATES",
-    "Emit",
     "JobRegistry",
-    "JobStatus",
-    "Runner",
-    "ShouldStop",
 ]
 
 logger = logging.getLogger(__name__)
@@ -100,8 +91,8 @@ class JobRegistry(JobSaving):
         if runners is None:
             # The engine's runners by default; imported here so tests and other callers
             # can build a registry from plain functions without torch.
-            from clr_core.device import available_devices
-            from clr_core.experiments import PARALLEL, RUNNERS
+            from clr_core.engine.device import available_devices
+            from clr_core.jobs.runners import PARALLEL, RUNNERS
 
             runners = RUNNERS
             parallel = PARALLEL if parallel is None else parallel

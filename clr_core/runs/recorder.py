@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from clr_core.errors import StoreError
-from clr_core.store import RunStore
+from clr_core.runs.store import RunStore
 
 __all__ = [
     "FLUSH_S",
@@ -234,8 +234,8 @@ def describe_call(arguments: Mapping[str, Any]) -> dict[str, Any]:
 def _saved_form(kind: str, result: Any, config: dict[str, Any], label: str,
                 loader: Any) -> dict[str, Any]:
     """The result as the app's "range_test" / "train" job reports it."""
-    from clr_core.experiments import range_test_report, train_report
-    from clr_core.reports import TrainRun
+    from clr_core.jobs.runners import range_test_report, train_report
+    from clr_core.runs.reports import TrainRun
 
     n = _iters_per_epoch(loader)
     if kind == "range_test":

@@ -1,9 +1,9 @@
 """The job runners: a config in, the engine called, a typed report out.
 
 A runner is ``runner(config, emit, should_stop) -> dict`` (the job protocol, see
-docs/architecture.md): it builds the run from its config (`clr_core.configs`), passes
+docs/architecture.md): it builds the run from its config (`clr_core.setup.configs`), passes
 each engine `Event` to ``emit`` in its JSON form, and returns its report's ``to_dict()``
-(`clr_core.reports`), the job boundary where results stop being typed."""
+(`clr_core.runs.reports`), the job boundary where results stop being typed."""
 
 from __future__ import annotations
 
@@ -12,21 +12,14 @@ from dataclasses import fields
 
 import pandas as pd
 
-from .baselines import baseline_lrs, baseline_plan
-from .configs import (
-    Built,
-    DataModelConfig,
-    RangeTestConfig,
-    TrainConfig,
-    build,
-    job_device,
-)
-from .errors import ConfigError
-from .events import Event
-from .executors import ParallelPlan
-from .range_test import run_range_test
-from .recommend import RECOMMENDED, combine_recommended, headline, other_rules
-from .reports import (
+from clr_core.engine.baselines import baseline_lrs, baseline_plan
+from clr_core.engine.events import Event
+from clr_core.engine.range_test import run_range_test
+from clr_core.engine.results import RangeTestResult
+from clr_core.engine.train import run_training
+from clr_core.errors import ConfigError
+from clr_core.jobs.executors.base import ParallelPlan
+from clr_core.runs.reports import (
     RangeTestReport,
     SweepCurve,
     SweepRecommendation,
@@ -34,13 +27,18 @@ from .reports import (
     TrainReport,
     TrainRun,
 )
-from .results import RangeTestResult
-from .rules import base_lr_for, step_size_for
-from .schedules import from_dict as schedule_from_dict
-from .schedules import make_schedule
-from .stability import summarize_stability
-from .suggestions import Suggestion
-from .train import run_training
+from clr_core.schedules import from_dict as schedule_from_dict
+from clr_core.schedules import make_schedule
+from clr_core.schedules.rules import base_lr_for, step_size_for
+from clr_core.setup.configs import (
+    DataModelConfig,
+    RangeTestConfig,
+    TrainConfig,
+    build,
+)
+from clr_core.suggest.recommend import RECOMMENDED, combine_recommended, headline, other_rules
+from clr_core.suggest.stability import summarize_stability
+from clr_core.suggest.types import Suggestion
 
 __all__ = [
     "HANDOFF_POLICIES",
@@ -48,14 +46,8 @@ __all__ = [
     "PRIMARY_METHOD",
     "RUNNERS",
     "SWEEP_PARAMS",
-    "Built",
-    "DataModelConfig",
-    "RangeTestConfig",
     "SweepConfig",
-    "TrainConfig",
     "baseline_runs",
-    "build",
-    "job_device",
     "never_stop",
     "no_events",
     "place_sweep_member",
@@ -86,7 +78,7 @@ def never_stop() -> bool:
 
 
 #: The suggestion method whose max_lr headlines a range test and drives sweeps' rules:
-#: the one the suggestion benchmark measured best (see clr_core.recommend).
+#: the one the suggestion benchmark measured best (see clr_core.suggest.recommend).
 PRIMARY_METHOD = RECOMMENDED
 
 

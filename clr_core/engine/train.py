@@ -3,10 +3,10 @@
 The loop records exactly what the optimizer used at each update (lr, momentum) so a run
 can be checked against its schedule's closed form, and it ends cleanly, with a partial
 record, on cancel, divergence or a spent loader: the UI shows what happened instead of a
-trace. The training step is `clr_core.loop`'s, shared with the range test (same batch
+trace. The training step is `clr_core.engine.loop`'s, shared with the range test (same batch
 handling, same mixed-precision policy); what is training's own is here: the schedule,
 the per-update record and the evaluation cadence. Smith's (2015) baselines to compare
-against live in `clr_core.baselines` (re-exported here).
+against live in `clr_core.engine.baselines` (re-exported here).
 """
 
 from __future__ import annotations
@@ -20,22 +20,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .baselines import ADAM_LR, BASELINES, BaselineInfo, baseline_plan, compare_runs
-from .errors import ConfigError, TrainingError
-from .events import EVAL, STEP, Event
-from .loop import (
-    DivergenceCheck,
-    Stepper,
-    check_val_loader,
-    drive,
-    precision_for,
-    resolve_device,
-)
-from .loop import evaluate as _evaluate
-from .optim import get_momentum
-from .results import TRAIN_STOP_REASONS, TrainResult
-from .schedules import from_dict as schedule_from_dict
-from .validation import (
+from clr_core.engine.device import precision_for
+from clr_core.engine.events import EVAL, STEP, Event
+from clr_core.engine.loop import DivergenceCheck, Stepper, check_val_loader, drive, resolve_device
+from clr_core.engine.loop import evaluate as _evaluate
+from clr_core.engine.results import TRAIN_STOP_REASONS, TrainResult
+from clr_core.errors import ConfigError, TrainingError
+from clr_core.schedules import from_dict as schedule_from_dict
+from clr_core.setup.optim import get_momentum
+from clr_core.validation import (
     MAX_ITERATIONS,
     check_callable,
     check_int,
@@ -44,13 +37,7 @@ from .validation import (
 )
 
 __all__ = [
-    "ADAM_LR",
-    "BASELINES",
     "STOP_REASONS",
-    "BaselineInfo",
-    "TrainResult",
-    "baseline_plan",
-    "compare_runs",
     "evaluate",
     "run_training",
 ]
@@ -106,8 +93,8 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     renamed = renamed_keywords("run_training", deprecated, _RENAMED)
     emit = renamed.get("emit", emit)
     diverge_threshold = renamed.get("diverge_threshold", diverge_threshold)
-    if record is not None:  # saved live to the run store as it runs: clr_core.recorder
-        from .recorder import record_call
+    if record is not None:  # saved live to the run store as it runs: clr_core.runs.recorder
+        from clr_core.runs.recorder import record_call
 
         return record_call("train", run_training, locals())
     num_iter = check_int("num_iter", num_iter, lo=1, hi=MAX_ITERATIONS)

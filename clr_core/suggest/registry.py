@@ -28,38 +28,22 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .errors import ConfigError
-from .fastai_rules import minimum, slide, steep, valley
-from .peer_rules import min10_base6, smith_accuracy, steepest_gradient
-from .recommend import recommended
-from .suggestion import (
-    CLR_BASE_DIVISOR,
-    MIN10_BASE_DIVISOR,
-    REGRET_FILE,
+from clr_core.errors import ConfigError
+from clr_core.suggest.fastai import minimum, slide, steep, valley
+from clr_core.suggest.peers import min10_base6, smith_accuracy, steepest_gradient
+from clr_core.suggest.recommend import recommended
+from clr_core.suggest.types import (
     SRC_FASTAI,
     SRC_MIN10,
     SRC_PEERS,
     SRC_SMITH,
     Suggestion,
-    measured_regret,
 )
 
 __all__ = [
-    "CLR_BASE_DIVISOR",
-    "MIN10_BASE_DIVISOR",
-    "REGRET_FILE",
     "SUGGESTERS",
-    "Suggestion",
     "SuggesterSpec",
-    "measured_regret",
-    "min10_base6",
-    "minimum",
-    "slide",
-    "smith_accuracy",
-    "steep",
-    "steepest_gradient",
     "suggest_all",
-    "valley",
 ]
 
 
@@ -156,7 +140,7 @@ def suggest_all(
     num_iter: int | None = None,
 ) -> dict[str, Suggestion]:
     """Every applicable rule on one curve, keyed by method name, ``recommended`` (see
-    ``clr_core.recommend``) first whenever a loss rule answered.
+    ``clr_core.suggest.recommend``) first whenever a loss rule answered.
 
     Loss rules see the curve without its first ``skip_start`` points (default: each
     rule's own: fastai's cut ``num_iter // 10`` of the *requested* iterations, as

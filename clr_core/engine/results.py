@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .events import EVAL, Event
-from .jsonsafe import from_json_array, from_json_float, to_json_array, to_json_float
-from .suggestions import Suggestion
+from clr_core.engine.events import EVAL, Event
+from clr_core.jsonsafe import from_json_array, from_json_float, to_json_array, to_json_float
+from clr_core.suggest.types import Suggestion
 
 __all__ = [
     "RANGE_STOP_REASONS",

@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from clr_core.errors import StoreError
-from clr_core.store_format import FINAL_STATUSES, LIVE_STATUS, dumps, headline_of
+from clr_core.runs.format import FINAL_STATUSES, LIVE_STATUS, dumps, headline_of
 
 __all__ = ["LiveRuns"]
 
-logger = logging.getLogger("clr_core.store")
+logger = logging.getLogger("clr_core.runs.store")
 
 _PROCESS_STARTED = time.time()  # before this process could have started any run
 

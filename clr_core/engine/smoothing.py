@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .validation import check_probability
+from clr_core.validation import check_probability
 
 __all__ = ["DEFAULT_BETA", "ema", "EmaSmoother"]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from .suggestions import Suggestion
+from clr_core.suggest.types import Suggestion
 
 __all__ = ["LIVE_MAX_POINTS", "MAX_POINTS", "PALETTE", "Curve", "accuracy_figure", "decimate", "line_figure", "range_test_figure",
            "schedule_figures", "stability_limit_label", "sweep_figure"]
@@ -225,7 +225,7 @@ def range_test_figure(
                 hovertemplate=f"{name}<br>max_lr %{{x:.3g}}<br>base_lr {s.base_lr:.3g}<extra></extra>",
             ))
             if name == highlight and s.has_band:
-                # the max_lr band the evidence supports (clr_core.recommend)
+                # the max_lr band the evidence supports (clr_core.suggest.recommend)
                 fig.add_vrect(x0=float(s.low), x1=float(s.high), fillcolor="green",
                               opacity=0.15, line_width=0, annotation_text=f"{name} max_lr band",
                               annotation_position="top left")

@@ -8,7 +8,7 @@ import bisect
 
 import numpy as np
 
-from .suggestion import (
+from clr_core.suggest.types import (
     CLR_BASE_DIVISOR,
     CLR_RULE,
     SRC_FASTAI,

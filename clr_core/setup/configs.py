@@ -2,7 +2,7 @@
 
 The app, the CLI and the job registry all speak in these configs, so a run can be
 queued, saved, reloaded and repeated from its config alone. Each field is checked once,
-here, by `clr_core.validation`; the runners in `clr_core.experiments` turn a config into
+here, by `clr_core.validation`; the runners in `clr_core.jobs.runners` turn a config into
 an engine call.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import data, models, optim, plugins
-from .device import pick_device
-from .errors import ConfigError
-from .schedules import from_dict as schedule_from_dict
-from .validation import (
+from clr_core.engine.device import pick_device
+from clr_core.errors import ConfigError
+from clr_core.schedules import from_dict as schedule_from_dict
+from clr_core.setup import data, models, optim, plugins
+from clr_core.validation import (
     MAX_ITERATIONS,
     check_choice,
     check_int,
@@ -58,7 +58,7 @@ class DataModelConfig:
     device: str = "auto"
     amp: bool = False
     seed: int = 0
-    loss: str | None = None  # a registered loss (clr_core.plugins); None: cross-entropy
+    loss: str | None = None  # a registered loss (clr_core.setup.plugins); None: cross-entropy
     batch_to_inputs: str | None = None  # a registered batch_to_inputs function
 
     def validate(self) -> None:
@@ -157,7 +157,7 @@ class Built:
 
 def build(cfg: DataModelConfig, *, lr: float, with_val: bool) -> Built:
     """Data, seeded model and optimizer for a config; the seed fixes init and batch order.
-    Registered plugin factories (``clr_core.plugins``) stand in for built-in names."""
+    Registered plugin factories (``clr_core.setup.plugins``) stand in for built-in names."""
     device = pick_device(cfg.device)
     if plugins.is_registered("data", cfg.dataset):
         return _build_plugin(cfg, lr=lr, with_val=with_val, device=device)

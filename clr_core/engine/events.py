@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .jsonsafe import from_json_float, to_json_float
+from clr_core.jsonsafe import from_json_float, to_json_float
 
 __all__ = ["EVAL", "FLOAT_FIELDS", "KINDS", "STEP", "Event", "EventColumns", "EventTable"]
 

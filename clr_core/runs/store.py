@@ -32,9 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from clr_core.errors import StoreError
-from clr_core.store_format import (
-    FINAL_STATUSES,
-    LIVE_STATUS,
+from clr_core.runs.format import (
     MIGRATIONS,
     SCHEMA_VERSION,
     SUMMARY_COLUMNS,
@@ -45,16 +43,11 @@ from clr_core.store_format import (
     is_corrupt,
     loads,
 )
-from clr_core.store_live import LiveRuns
+from clr_core.runs.live import LiveRuns
 
 __all__ = [
     "ENV_VAR",
-    "FINAL_STATUSES",
-    "LIVE_STATUS",
-    "SCHEMA_VERSION",
-    "Run",
     "RunStore",
-    "RunSummary",
     "default_db_path",
 ]
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .range_test import RangeTestResult
+from clr_core.engine.results import RangeTestResult
 
 __all__ = ["StabilitySummary", "summarize_stability"]
 

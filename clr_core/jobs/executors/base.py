@@ -260,11 +260,11 @@ def make_executor(name: str | None = None, **options: Any) -> Executor:
     if name == "thread":
         return ThreadExecutor()
     if name == "process":
-        from clr_core.worker import ProcessExecutor
+        from clr_core.jobs.executors.process import ProcessExecutor
 
         return ProcessExecutor(**options)
     if name == "ray":
-        from clr_core.ray_executor import RayExecutor
+        from clr_core.jobs.executors.ray import RayExecutor
 
         return RayExecutor(**options)
     raise JobError(f"unknown executor {name!r} (set {ENV_VAR} to one of {', '.join(EXECUTORS)})")

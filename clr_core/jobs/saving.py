@@ -11,11 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from clr_core.errors import StoreError
-from clr_core.job_state import TERMINAL_STATES, Job
+from clr_core.jobs.state import TERMINAL_STATES, Job
 
 __all__ = ["JobSaving", "as_event_dict"]
 
-logger = logging.getLogger("clr_core.jobs")
+logger = logging.getLogger("clr_core.jobs.registry")
 
 
 class JobSaving:

@@ -12,10 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .errors import ConfigError
-from .results import RangeTestResult, TrainResult, suggestion_from_dict, suggestion_to_dict
-from .stability import StabilitySummary
-from .suggestions import Suggestion
+from clr_core.engine.results import (
+    RangeTestResult,
+    TrainResult,
+    suggestion_from_dict,
+    suggestion_to_dict,
+)
+from clr_core.errors import ConfigError
+from clr_core.suggest.stability import StabilitySummary
+from clr_core.suggest.types import Suggestion
 
 __all__ = [
     "RangeTestReport",

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from .suggestion import MIN10_BASE_DIVISOR, Suggestion, measured_regret
+from clr_core.suggest.types import MIN10_BASE_DIVISOR, Suggestion, measured_regret
 
 __all__ = [
     "BASE_DIVISOR",

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clr_core.executors import (
+from clr_core.jobs.executors.base import (
     Channel,
     EventBatcher,
     Outcome,

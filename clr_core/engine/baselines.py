@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError
-from .results import TrainResult
-from .rules import base_lr_for
-from .schedules import Schedule, make_schedule
-from .validation import check_int, check_lr_range
+from clr_core.engine.results import TrainResult
+from clr_core.errors import ConfigError
+from clr_core.schedules import Schedule, make_schedule
+from clr_core.schedules.rules import base_lr_for
+from clr_core.validation import check_int, check_lr_range
 
 __all__ = ["ADAM_LR", "BASELINES", "BaselineInfo", "baseline_lrs", "baseline_plan", "compare_runs"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .suggestion import (
+from clr_core.suggest.types import (
     CLR_BASE_DIVISOR,
     CLR_RULE,
     MIN10_BASE_DIVISOR,
