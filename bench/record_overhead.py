@@ -24,7 +24,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from clr_core.engine.range_test import run_range_test
+from clr_core.range_test import run_range_test
+from clr_core.runs.recorder import RunRecorder
 from clr_core.runs.store import RunStore
 
 READER = """
@@ -62,8 +63,6 @@ def _one(model, batches, iters, record, store) -> float:
 
 def _lag(db: Path, iters: int) -> list[float]:
     """Seconds from an event's creation to a reader process seeing it."""
-    from clr_core.runs.recorder import RunRecorder
-
     reader = subprocess.Popen([sys.executable, "-c", READER, str(db), "60"],
                               stdout=subprocess.PIPE, text=True)
     time.sleep(1.0)  # the reader is polling before the run starts

@@ -24,11 +24,13 @@ import pandas as pd
 from clr_core import schedules
 from clr_core.engine.baselines import BASELINES
 from clr_core.errors import ClrError, ConfigError
-from clr_core.jobs import runners as experiments
+from clr_core.jobs.runners import RUNNERS, baseline_runs
 from clr_core.jsonsafe import json_safe
+from clr_core.present.tables import suggestions_table
 from clr_core.runs.recorder import record_job
 from clr_core.runs.reports import RangeTestReport, TrainReport
-from clr_core.setup import data, models, optim, plugins
+from clr_core.setup import data_catalogue, models, optim, plugins
+from clr_core.setup.configs import RangeTestConfig, TrainConfig
 from clr_core.suggest import recommend
 
 __all__ = ["CtrlC", "Progress", "build_parser", "check_json_target", "cmd_range_test", "cmd_train",
@@ -61,7 +63,7 @@ class Progress:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", default="digits", choices=sorted(data.DATASETS))
+    p.add_argument("--dataset", default="digits", choices=sorted(data_catalogue.DATASETS))
     p.add_argument("--data-root", default=None, help="where torchvision data sets live")
     p.add_argument("--download", action="store_true", help="download the data set if missing")
     p.add_argument("--model", default="mlp",
@@ -127,7 +129,7 @@ class CtrlC:
 
 def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:
     """Run the app's runner with a progress bar, recorded as the app records its jobs."""
-    runner = experiments.RUNNERS[kind]
+    runner = RUNNERS[kind]
     bar = Progress()
     try:
         with CtrlC().installed() as stop:
@@ -146,7 +148,7 @@ def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:
 def cmd_range_test(a: argparse.Namespace) -> dict:
     config = {**_base_config(a), "start_lr": a.start_lr, "end_lr": a.end_lr,
               "num_iter": a.num_iter, "mode": a.mode, "eval_every": a.val_every}
-    experiments.RangeTestConfig.from_dict(config)  # bad input: a message, and nothing saved
+    RangeTestConfig.from_dict(config)  # bad input: a message, and nothing saved
     out = _run("range_test", config, a)
     report = RangeTestReport.from_dict(out)
     rt = report.range_test
@@ -159,7 +161,7 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
         _, warning = recommend.disagreement(rt.suggestions)
         if warning:
             print("  warning: " + warning)
-    table = experiments.suggestions_table(rt).drop(columns=["source", "explanation"])
+    table = suggestions_table(rt).drop(columns=["source", "explanation"])
     with pd.option_context("display.max_colwidth", 90, "display.width", 200):
         if len(table):
             print("other rules (regret = points of accuracy lost in bench/suggestions.py):")
@@ -200,10 +202,10 @@ def cmd_train(a: argparse.Namespace) -> dict:
         schedule = {"policy": "one_cycle", "max_lr": a.max_lr, "total_steps": a.num_iter}
     config = {**_base_config(a), "schedule": schedule, "num_iter": a.num_iter,
               "eval_every": a.eval_every}
-    experiments.TrainConfig.from_dict(config)  # num_iter 0 and friends: a message first
-    config["runs"] = experiments.baseline_runs(
+    TrainConfig.from_dict(config)  # num_iter 0 and friends: a message first
+    config["runs"] = baseline_runs(
         schedule=schedule, baselines=a.baseline, num_iter=a.num_iter, optimizer=a.optimizer)
-    experiments.TrainConfig.from_dict({k: v for k, v in config.items() if k != "runs"})
+    TrainConfig.from_dict({k: v for k, v in config.items() if k != "runs"})
     out = _run("train", config, a)
     rows = [{"run": r.label, "final_val_acc": r.train.final_val_accuracy,
              "best_val_acc": r.train.best_val_accuracy, "stop": r.train.stop_reason}

@@ -8,16 +8,14 @@ import json
 import streamlit as st
 
 from clr_core.engine.events import EVAL, STEP
+from clr_core.engine.results import RangeTestResult
 from clr_core.errors import ConfigError
-from clr_core.jobs.runners import (
-    HANDOFF_POLICIES,
-    PRIMARY_METHOD,
-    suggestion_to_schedule,
-    verify_config,
-)
+from clr_core.jobs.runners import verify_config
+from clr_core.present.labels import HANDOFF_LABELS
 from clr_core.runs.reports import report_from_dict
 from clr_core.setup.configs import RangeTestConfig, job_device
-from clr_core.suggest.recommend import rule_label
+from clr_core.suggest.handoff import HANDOFF_POLICIES, suggestion_to_schedule
+from clr_core.suggest.recommend import RECOMMENDED, rule_label
 from ui.designer_state import send_to_designer
 from ui.forms import data_model_form
 from ui.jobs import (
@@ -35,7 +33,6 @@ from ui.results import (
     show_range_test,
     show_recommended,
     show_suggestions,
-    streamed_range_test,
 )
 from ui.state import default, keep_valid
 from ui.widgets import float_input, int_input
@@ -120,14 +117,14 @@ def draw(job) -> None:
         rt = report.range_test
     else:  # still running: draw what has streamed so far
         series = job_series(job.id)
-        rt = streamed_range_test(series.get(STEP), series.get(EVAL),
-                                 mode=job.config.get("mode", "exp"))
+        rt = RangeTestResult.streamed(series.get(STEP), series.get(EVAL),
+                                      mode=job.config.get("mode", "exp"))
     if report is not None:
         show_recommended(rt.suggestions)
     if rt.iterations:
         st.caption(f"Current LR **{rt.lrs[-1]:.3g}** · loss {rt.losses[-1]:.4f} · "
                    f"{rt.iterations} of {job.config.get('num_iter')} iterations")
-    show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", PRIMARY_METHOD),
+    show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", RECOMMENDED),
                     momentum=momentum_of(job.config), live=report is None)
 
 
@@ -151,12 +148,12 @@ with view_col:
         st.subheader("Suggested bounds")
         show_suggestions(rt, lead=False)
         if rt.suggestions:
-            methods = sorted(rt.suggestions, key=lambda m: m != PRIMARY_METHOD)  # recommended first
+            methods = sorted(rt.suggestions, key=lambda m: m != RECOMMENDED)  # recommended first
             h1, h2, h3 = st.columns([2, 2, 2], vertical_alignment="bottom")
             method = h1.selectbox("Suggestion", methods, format_func=rule_label, key=keep_valid(
                 "rt.method", methods, methods[0]))
             policy = h2.selectbox("Schedule", list(HANDOFF_POLICIES), key="rt.policy",
-                                  format_func=HANDOFF_POLICIES.get)
+                                  format_func=HANDOFF_LABELS.get)
             s = rt.suggestions[method]
             if h3.button("Use in designer", type="primary", key="btn.rt.to_designer", width="stretch"):
                 handoff, note = suggestion_to_schedule(s, policy, report.iters_per_epoch or 1)

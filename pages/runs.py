@@ -13,7 +13,6 @@ import streamlit as st
 
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import StoreError
-from clr_core.jobs.runners import PRIMARY_METHOD
 from clr_core.jsonsafe import json_safe
 from clr_core.present.plots import Curve, sweep_figure
 from clr_core.runs.reports import (
@@ -23,6 +22,7 @@ from clr_core.runs.reports import (
     TrainReport,
     report_from_dict,
 )
+from clr_core.suggest.recommend import RECOMMENDED
 from ui.jobs import run_store
 from ui.live_runs import show_live_run, show_partial_run, watch_runs
 from ui.nav import ensure_app_entry
@@ -110,8 +110,8 @@ def range_curves(run, report: Report | None) -> list[tuple[str, RangeTestResult]
 def overlay(pairs: list[tuple[str, RangeTestResult]]) -> tuple[list[Curve], dict[str, float]]:
     """Smoothed curves and the headline suggestion's max_lr of each, for `sweep_figure`."""
     curves = [Curve(label, rt.lrs, rt.smoothed) for label, rt in pairs]
-    markers = {label: rt.suggestions[PRIMARY_METHOD].max_lr for label, rt in pairs
-               if PRIMARY_METHOD in rt.suggestions}
+    markers = {label: rt.suggestions[RECOMMENDED].max_lr for label, rt in pairs
+               if RECOMMENDED in rt.suggestions}
     return curves, markers
 
 

@@ -8,10 +8,11 @@ import streamlit as st
 
 from clr_core.engine.events import STEP
 from clr_core.errors import ConfigError
-from clr_core.jobs.runners import PRIMARY_METHOD, SWEEP_PARAMS, SweepConfig
+from clr_core.present.labels import SWEEP_PARAM_LABELS
 from clr_core.present.plots import Curve, sweep_figure
 from clr_core.runs.reports import SweepReport, report_from_dict
-from clr_core.setup.configs import job_device
+from clr_core.setup.configs import SWEEP_PARAMS, SweepConfig, job_device
+from clr_core.suggest.recommend import RECOMMENDED
 from ui.forms import data_model_form
 from ui.jobs import current_job, job_series, job_slot, live_job, start_cancel
 from ui.nav import ensure_app_entry
@@ -63,7 +64,7 @@ form_col, view_col = st.columns([1, 2], gap="large")
 with form_col:
     param = st.radio("Sweep over", list(SWEEP_PARAMS), key=default("sweep.param", "weight_decay"),
                      format_func=lambda p: p.replace("_", " "), horizontal=True)
-    st.caption(SWEEP_PARAMS[param])
+    st.caption(SWEEP_PARAM_LABELS[param])
     values_text = st.text_input("Values (comma-separated)",
                                 key=default(f"sweep.values.{param}", DEFAULT_VALUES[param]))
     errors: list[str] = []
@@ -103,7 +104,7 @@ def curves_from_report(report: SweepReport) -> tuple[list[Curve], dict[str, floa
     curves, markers = [], {}
     for c in report.curves:
         curves.append(Curve(c.label, c.range_test.lrs, c.range_test.smoothed))
-        s = c.range_test.suggestions.get(PRIMARY_METHOD)
+        s = c.range_test.suggestions.get(RECOMMENDED)
         if s is not None:
             markers[c.label] = s.max_lr
     return curves, markers

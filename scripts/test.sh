@@ -12,4 +12,5 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || echo "warning: could not install chromium; browser tests will skip"
 fi
 .venv/bin/ruff check .
+.venv/bin/lint-imports --no-cache  # the layer contract in pyproject.toml
 exec .venv/bin/python -m pytest "$@"

@@ -86,9 +86,9 @@ def chart_traces(at: AppTest, key_part: str) -> list[dict]:
 
 SAVE_A_RUN = """
 import json, sys
-from clr_core.jobs.registry import JobRegistry
+from clr_core.jobs.engine_jobs import engine_registry
 from clr_core.runs.store import RunStore
-reg = JobRegistry(store=RunStore())
+reg = engine_registry(store=RunStore())
 job = reg.submit("range_test", {"num_iter": 40}, label=sys.argv[1])
 status = reg.wait(job, timeout=120)
 reg.shutdown()

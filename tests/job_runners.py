@@ -9,10 +9,12 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 
+from clr_core.jobs.executors.base import ParallelPlan
+
 
 @dataclass(frozen=True)
 class TypedEvent:
-    """An event as a dataclass, as the engine's typed events are: it must cross too."""
+    """An event as a dataclass, as the engine's typed events are: it crosses as its dict."""
 
     kind: str
     iteration: int
@@ -29,9 +31,16 @@ def quick(config, emit, should_stop):
 
 
 def typed(config, emit, should_stop):
+    """Converted once, on the runner's side, as the engine's runners do."""
     for i in range(3):
-        emit(TypedEvent("point", i))
+        emit(TypedEvent("point", i).to_dict())
     return {"n": 3}
+
+
+def emits_an_object(config, emit, should_stop):
+    """A typed event emitted as it is: refused, since only dicts cross."""
+    emit(TypedEvent("point", 0))
+    return {"n": 1}
 
 
 def until_stopped(config, emit, should_stop):
@@ -122,8 +131,6 @@ def members_in_turn(config, emit, should_stop):
 
 
 def parallel_plan():
-    from clr_core.jobs.executors.base import ParallelPlan
-
     return ParallelPlan(members=meet_members, run_member=met_on_device, combine=combine_met,
                         place=place_member)
 

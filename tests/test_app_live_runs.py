@@ -44,7 +44,7 @@ def test_a_running_range_test_grows_then_shows_its_suggestions():
                                      "mode": "exp", "num_iter": 60},
                       label="live from a script", store=store, flush_s=0.05)
     for event in steps[:10]:
-        rec(event)
+        rec(event.to_dict())
     _wait_flushed(store, rec.run_id, 10)
 
     at = _open_run(rec.run_id)
@@ -54,7 +54,7 @@ def test_a_running_range_test_grows_then_shows_its_suggestions():
     assert any("10 of 60 iterations" in c.value for c in at.caption)
 
     for event in steps[10:30]:
-        rec(event)
+        rec(event.to_dict())
     _wait_flushed(store, rec.run_id, 30)
     at.run()  # what the fragment's polling does in the browser
     assert _smoothed_points(at) == 30

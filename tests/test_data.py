@@ -11,7 +11,7 @@ import torchvision
 from PIL import Image
 
 from clr_core.errors import ConfigError, DatasetUnavailable
-from clr_core.setup import data
+from clr_core.setup import data, image_data
 
 
 # --------------------------------------------------------------------------- digits
@@ -60,12 +60,12 @@ def test_missing_torchvision_set_names_the_path(tmp_path, name):
 
 
 def test_data_root_from_env(tmp_path, monkeypatch):
-    monkeypatch.setenv(data.DATA_ROOT_ENV, str(tmp_path / "envroot"))
-    assert data.data_root() == tmp_path / "envroot"
+    monkeypatch.setenv(image_data.DATA_ROOT_ENV, str(tmp_path / "envroot"))
+    assert image_data.data_root() == tmp_path / "envroot"
     with pytest.raises(DatasetUnavailable, match="envroot"):
         data.load_dataset("mnist")
-    monkeypatch.delenv(data.DATA_ROOT_ENV)
-    assert data.data_root() == data.DEFAULT_ROOT.expanduser()
+    monkeypatch.delenv(image_data.DATA_ROOT_ENV)
+    assert image_data.data_root() == image_data.DEFAULT_ROOT.expanduser()
 
 
 @pytest.mark.parametrize("name,cls", [("mnist", "MNIST"), ("cifar10", "CIFAR10")])

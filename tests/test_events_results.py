@@ -11,8 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clr_core.engine.events import EVAL, FLOAT_FIELDS, KINDS, STEP, Event
-from clr_core.engine.results import RangeTestResult, TrainResult
+from clr_core.engine.events import EVAL, FLOAT_FIELDS, KINDS, STEP, Event, EventTable
+from clr_core.engine.results import (
+    RANGE_STOP_REASONS,
+    RUNNING,
+    VAL_COLUMNS,
+    RangeTestResult,
+    TrainResult,
+)
 from clr_core.jsonsafe import from_json_array, json_safe, to_json_array
 from clr_core.suggest.types import Suggestion
 
@@ -88,6 +94,30 @@ def test_event_from_partial_dict(d):
     assert e.kind == d["kind"] and math.isnan(e.lr)
 
 
+def test_streamed_result_is_a_running_range_test():
+    table = EventTable()
+    for e in (Event(STEP, 0, lr=1e-3, loss=2.0, smoothed=2.0),
+              Event(STEP, 1, lr=1e-2, loss=1.5, smoothed=1.9),
+              Event(EVAL, 2, lr=1e-2, val_loss=1.4, val_accuracy=0.6)):
+        table.add(e.to_dict())
+    rt = RangeTestResult.streamed(table.get(STEP), table.get(EVAL), mode="exp")
+    assert rt.running and rt.stop_reason == RUNNING and RUNNING in RANGE_STOP_REASONS
+    assert rt.iterations == 2 and rt.lrs.tolist() == [1e-3, 1e-2] and rt.smoothed[-1] == 1.9
+    assert rt.accuracies.shape == (1, len(VAL_COLUMNS))
+    assert rt.accuracies[0].tolist() == [2.0, 1e-2, 0.6, 1.4]  # in VAL_COLUMNS' order
+    assert rt.val_accuracy.tolist() == [0.6] and not rt.suggestions and not rt.diverged
+    back = RangeTestResult.from_dict(json.loads(json.dumps(rt.to_dict(), allow_nan=False)))
+    assert back.running and back.accuracies.tolist() == rt.accuracies.tolist()
+
+
+def test_streamed_result_before_any_event():
+    rt = RangeTestResult.streamed(None, None, mode="linear")
+    assert rt.running and rt.iterations == 0 and rt.mode == "linear"
+    assert rt.accuracies.shape == (0, len(VAL_COLUMNS)) and len(rt.val_lrs) == 0
+    finished = RangeTestResult(np.array([1e-3]), np.array([1.0]), np.array([1.0]), False, "completed")
+    assert not finished.running
+
+
 # ------------------------------------------------------------------ job reports
 
 
@@ -115,7 +145,7 @@ def test_reports_round_trip_through_json():
         TrainReport(runs=[TrainRun("fixed", tr)], headline="best"),
         SweepReport("seed", curves=[SweepCurve("seed=0", 0, rt), SweepCurve("seed=1", 1, rt)],
                     recommendation=SweepRecommendation(0, 0.04, "because"),
-                    stability=summarize_stability([rt, rt])),
+                    stability=summarize_stability([rt.suggestions, rt.suggestions])),
     ]
     for rep in reports:
         d = json.loads(json.dumps(rep.to_dict(), allow_nan=False))
@@ -130,8 +160,8 @@ def test_reports_round_trip_through_json():
 
 def test_suggestion_to_schedule_and_the_one_base_lr_rule():
     from clr_core.engine.baselines import baseline_lrs
-    from clr_core.jobs.runners import HANDOFF_POLICIES, suggestion_to_schedule
     from clr_core.schedules import from_dict, make_schedule
+    from clr_core.suggest.handoff import HANDOFF_POLICIES, suggestion_to_schedule
 
     s = Suggestion("valley", 0.01, 0.04, "why", "src", 1, 0.04, 1.0)
     for policy in HANDOFF_POLICIES:

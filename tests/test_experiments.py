@@ -12,9 +12,13 @@ from hypothesis import strategies as st
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import ConfigError, ScheduleError
 from clr_core.jobs import runners as experiments
+from clr_core.jobs.engine_jobs import engine_registry
 from clr_core.jobs.runners import _sweep_rule
+from clr_core.present.labels import HANDOFF_LABELS, SWEEP_PARAM_LABELS
 from clr_core.runs.reports import SweepCurve
-from clr_core.setup.configs import RangeTestConfig, TrainConfig
+from clr_core.setup.configs import SWEEP_PARAMS, RangeTestConfig, SweepConfig, TrainConfig
+from clr_core.suggest.handoff import HANDOFF_POLICIES
+from clr_core.suggest.recommend import RECOMMENDED
 from clr_core.suggest.types import Suggestion
 
 
@@ -79,7 +83,7 @@ def test_range_test_runner_streams_points_and_progress():
 
 
 def _curve(value, max_lr, stop="completed"):
-    m = experiments.PRIMARY_METHOD
+    m = RECOMMENDED
     s = Suggestion(m, max_lr / 4, max_lr, "why", "src", 0, max_lr, 1.0)
     z = np.zeros(3)
     return SweepCurve(f"v={value}", value, RangeTestResult(z, z, z, False, stop, suggestions={m: s}))
@@ -144,3 +148,27 @@ def test_verify_runs_compare_one_cycle_with_a_fixed_lr():
     runs = experiments.verify_suggestion_runs(max_lr=0.2, num_iter=100)
     assert runs[0]["schedule"]["policy"] == "one_cycle" and runs[0]["schedule"]["max_lr"] == 0.2
     assert runs[1]["schedule"] == {"policy": "fixed", "lr": 0.02}
+
+
+def test_a_sweep_config_is_read_checked_and_refuses_unknown_settings():
+    sweep = SweepConfig.from_dict({"param": "seed", "values": (0, 1), "kind": "sweep"})
+    assert sweep == SweepConfig(param="seed", values=[0, 1], base={})
+    with pytest.raises(ConfigError, match="unknown sweep setting"):
+        SweepConfig.from_dict({"param": "seed", "values": [0, 1], "epochs": 3})
+
+
+def test_every_choice_the_logic_checks_has_a_label_and_no_label_is_orphaned():
+    assert tuple(SWEEP_PARAM_LABELS) == SWEEP_PARAMS
+    assert tuple(HANDOFF_LABELS) == HANDOFF_POLICIES
+
+
+def test_the_engine_registry_runs_the_engines_runners(monkeypatch):
+    def quick(config, emit, should_stop):
+        return {"n": 3}
+
+    monkeypatch.setattr(experiments, "RUNNERS", {"range_test": quick})
+    monkeypatch.setattr(experiments, "PARALLEL", {})
+    reg = engine_registry(executor="thread")
+    assert reg.kinds == ("range_test",)
+    assert reg.wait(reg.submit("range_test", {}), timeout=10.0).state == "done"
+    reg.shutdown()

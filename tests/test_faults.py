@@ -122,9 +122,9 @@ def test_two_sessions_starting_jobs_at_once_each_get_their_own():
 
 START_AND_DIE = """
 import os, sys, time
-from clr_core.jobs.registry import JobRegistry
+from clr_core.jobs.engine_jobs import engine_registry
 from clr_core.runs.store import RunStore
-reg = JobRegistry(store=RunStore(sys.argv[1]))
+reg = engine_registry(store=RunStore(sys.argv[1]))
 job = reg.submit("range_test", {"num_iter": 100000, "end_lr": 0.05}, label="killed mid-job")
 while reg.status(job).n_events < 50:
     time.sleep(0.05)
@@ -147,7 +147,7 @@ def test_a_server_killed_mid_job_leaves_an_interrupted_run_the_runs_page_shows(t
         os.killpg(server.pid, signal.SIGKILL)  # the server and its worker, no cleanup
         server.wait(30)
     store = RunStore(db)
-    JobRegistry(store=store, executor="thread")  # the next server start marks it
+    JobRegistry({}, store=store, executor="thread")  # the next server start marks it
     (run,) = store.list_runs()
     full = store.load_run(run.id)
     assert run.status == "interrupted" and "stopped" in run.error

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import logging
 import queue
-import sys
 import threading
 import time
-import types
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +15,8 @@ from hypothesis import strategies as st
 
 from clr_core.errors import JobError, StoreError
 from clr_core.jobs.registry import JobRegistry
-from clr_core.jobs.state import JobStatus
+from clr_core.jobs.saving import JobSaver
+from clr_core.jobs.state import Job, JobStatus
 from clr_core.runs.store import RunStore
 
 T = 10.0  # generous upper bound on any wait; tests finish far sooner
@@ -476,7 +475,7 @@ def test_saved_jobs_leave_memory_and_are_read_back(make_registry, tmp_path):
     jobs = reg._jobs  # white box: what the server holds
     assert all(j.result is None and j.events == [] for j in jobs.values())
     assert reg.status(a.id).result["n"] == 4 and reg.status(b.id).result["n"] == 6
-    assert len(reg._results) == 1  # a bounded cache, not every result
+    assert len(reg._saver._results) == 1  # a bounded cache, not every result
     events, offset = reg.events(a.id, 1)  # a reader that missed some reads them back
     assert [e["iteration"] for e in events] == [1, 2, 3] and offset == 4
     assert reg.events(a.id, 4) == ([], 4)
@@ -484,12 +483,49 @@ def test_saved_jobs_leave_memory_and_are_read_back(make_registry, tmp_path):
     assert reg.status(a.id).result is None
 
 
-def test_default_runners_come_from_experiments(monkeypatch):
-    fake = types.ModuleType("clr_core.jobs.runners")
-    fake.RUNNERS = {"range_test": quick}
-    fake.PARALLEL = {}
-    monkeypatch.setitem(sys.modules, "clr_core.jobs.runners", fake)
-    reg = JobRegistry(executor="thread")
-    assert reg.kinds == ("range_test",)
-    assert reg.wait(reg.submit("range_test", {}), timeout=T).state == "done"
-    reg.shutdown()
+def test_an_event_that_is_not_a_dict_fails_the_job_by_its_type(make_registry):
+    class Typed:
+        def to_dict(self):
+            return {"kind": "point"}
+
+    reg = make_registry({"typed": lambda c, emit, s: emit(Typed()) or {}})
+    final = reg.wait(reg.submit("typed", {}), timeout=T)
+    assert final.state == "failed" and "must be a dict, got Typed" in final.error
+
+
+def a_job(lock, job_id: str, n: int) -> Job:
+    """A finished job as the registry holds it, with ``n`` events and a result."""
+    return Job(id=job_id, seq=0, kind="q", label=job_id, owner=None, device="cpu",
+               config={"n": n}, runner=quick, cond=threading.Condition(lock), state="done",
+               result={"n": n}, events=[{"kind": "point", "iteration": i} for i in range(n)],
+               n_events=n)
+
+
+def test_the_saver_alone_saves_releases_reads_back_and_retries(tmp_path):
+    store = LockedStore(tmp_path / "runs.db")
+    lock, jobs = threading.RLock(), {}
+    saver = JobSaver(store, lock, jobs.values, events_limit=3, results_cached=1)
+    small, big = a_job(lock, "small", 3), a_job(lock, "big", 5)
+    jobs.update(small=small, big=big)
+
+    saver.start(small)  # a running row, its events appended as they come
+    saver.append_new_events(small)
+    assert small.run_id is not None and small.n_stored == 3
+    assert saver.save(small, "done") is True
+    assert small.released and small.result is None and small.events == []  # memory freed
+    assert small.loader() == {"n": 3} and saver.read_events(small.run_id, 1) == [
+        {"kind": "point", "iteration": 1}, {"kind": "point", "iteration": 2}]
+
+    store.locked = True  # a failed save keeps the result, says why, and is retried
+    assert saver.save(big, "done") is False
+    assert big.result == {"n": 5} and "database is locked" in big.save_error
+    assert saver.retry(big) is False
+    store.locked = False
+    saver.retry_failed()
+    assert big.save_error is None and big.released
+    assert store.load_run(big.run_id).events is None  # over events_limit: the result only
+    assert big.loader() == {"n": 5} and small.loader() == {"n": 3}  # one cached, one read
+    assert saver.retry(big) is True  # already saved
+
+    assert JobSaver(None, lock, jobs.values, events_limit=3, results_cached=1).save(
+        a_job(lock, "unsaved", 1), "done") is False  # no store: nothing saved

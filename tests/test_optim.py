@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
+from clr_core.engine.param_groups import get_momentum
 from clr_core.errors import ConfigError
-from clr_core.setup.optim import OPTIMIZERS, get_momentum, make_optimizer
+from clr_core.setup.optim import OPTIMIZERS, make_optimizer
 
 
 def _params():

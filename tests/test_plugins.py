@@ -12,7 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from clr_core.errors import ConfigError
 from clr_core.jobs import runners as experiments
+from clr_core.jobs.engine_jobs import engine_registry
 from clr_core.setup import plugins
+from clr_core.setup.configs import RangeTestConfig
 from clr_core.setup.plugins import PluginError
 
 PLUGIN = textwrap.dedent('''
@@ -108,12 +110,10 @@ def test_names_nobody_registered_are_refused_never_imported(plugin_env):
                    {"loss": "evil_probe:make"}, {"batch_to_inputs": "evil_probe:make"},
                    {"model": "evil_probe"}):
         with pytest.raises(ConfigError):
-            experiments.RangeTestConfig.from_dict(config)
+            RangeTestConfig.from_dict(config)
     with pytest.raises(PluginError, match="not a registered model"):
         plugins.make_model("evil_probe:make")
-    from clr_core.jobs.registry import JobRegistry
-
-    with JobRegistry() as reg:
+    with engine_registry() as reg:
         status = reg.wait(reg.submit("range_test", {"model": "evil_probe:make"}), timeout=60)
     assert status.state == "failed" and "evil_probe:make" in status.error
     assert not _probe_imported(plugin_env)

@@ -9,6 +9,7 @@ import ray
 
 from clr_core.jobs.executors.ray import RayExecutor, local_runtime_env
 from clr_core.jobs.registry import JobRegistry
+from clr_core.jobs.runners import PARALLEL, RUNNERS
 from clr_core.runs.store import RunStore
 
 T = 120.0  # Ray workers start slowly on a loaded 2-core machine
@@ -59,8 +60,6 @@ def test_a_sweeps_members_run_as_parallel_ray_tasks(make, tmp_path):
 
 
 def test_the_engines_sweep_on_ray(make):
-    from clr_core.jobs.runners import PARALLEL, RUNNERS
-
     reg = make(RUNNERS, parallel=PARALLEL)
     config = {"base": {"num_iter": 20, "device": "cpu"}, "param": "weight_decay",
               "values": [0.0, 1e-3]}

@@ -14,7 +14,7 @@ from torch import nn
 from clr_core.engine.range_test import run_range_test
 from clr_core.suggest import recommend as rc
 from clr_core.suggest.registry import suggest_all
-from clr_core.suggest.types import Suggestion
+from clr_core.suggest.types import MIN10_BASE_DIVISOR, Suggestion
 
 # Loss in u = log10(lr): a tanh descent centred at D (steepest there), then an exponential
 # blow-up that puts the minimum where its slope cancels the descent's.
@@ -36,7 +36,7 @@ def test_geometric_mean_of_the_steepest_fall_and_a_third_of_the_minimum():
     steep_u = D  # the tanh's inflection; the blow-up is negligible there
     expect = (steep_u + u[i_min] - math.log10(rc.MIN_MARGIN)) / 2
     assert abs(math.log10(rec.max_lr) - expect) <= du
-    assert math.isclose(rec.base_lr, rec.max_lr / rc.BASE_DIVISOR) and rc.BASE_DIVISOR == 6
+    assert math.isclose(rec.base_lr, rec.max_lr / MIN10_BASE_DIVISOR) and MIN10_BASE_DIVISOR == 6
     assert rec.low <= rec.max_lr <= rec.high
     assert abs(math.log10(rec.low) - steep_u) <= du  # the band runs between the two readings
     assert abs(math.log10(rec.high) - (u[i_min] - math.log10(3))) <= du

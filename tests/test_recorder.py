@@ -4,6 +4,7 @@ record but never the run."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import threading
 import time
@@ -13,13 +14,15 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from clr_core.engine.range_test import run_range_test
+import clr_core.engine.range_test as engine_range_test
+import clr_core.engine.train as engine_train
 from clr_core.engine.results import RangeTestResult
-from clr_core.engine.train import run_training
 from clr_core.errors import StoreError
 from clr_core.jobs import runners as experiments
-from clr_core.runs.recorder import RunRecorder, describe_call, record_call, record_job, status_of
+from clr_core.range_test import run_range_test
+from clr_core.runs.recorder import RunRecorder, describe_call, record_job, status_of
 from clr_core.runs.store import RunStore
+from clr_core.train import run_training
 
 
 class TinyNet(nn.Module):
@@ -93,12 +96,11 @@ def test_without_record_nothing_is_written(store, monkeypatch):
     assert not any(t.name.startswith("clr-record") for t in threading.enumerate())
 
 
-def test_record_call_saves_under_the_default_store(store, monkeypatch):
+def test_record_without_a_store_saves_under_the_default_store(store, monkeypatch):
     monkeypatch.setenv("CLR_STUDIO_DB", str(store.path))
     model, opt, loss_fn, loader = _objects()
-    record_call("range_test", run_range_test, {
-        "record": "default store", "model": model, "optimizer": opt, "loss_fn": loss_fn,
-        "loader": loader, "num_iter": 15})
+    run_range_test(model=model, optimizer=opt, loss_fn=loss_fn, loader=loader, num_iter=15,
+                   record="default store")
     assert [r.label for r in store.list_runs()] == ["default store"]
 
 
@@ -168,3 +170,34 @@ def test_status_and_description_helpers():
     assert cfg["start_lr"] == pytest.approx(1e-3) and cfg["device"] == "cpu"
     with pytest.raises(StoreError, match="flush_s"):
         RunRecorder("train", {}, store=None, flush_s=5)
+
+
+def test_the_public_functions_are_the_engines_with_record_and_store():
+    for public, engine in ((run_range_test, engine_range_test.run_range_test),
+                           (run_training, engine_train.run_training)):
+        params = inspect.signature(public).parameters
+        engine_params = inspect.signature(engine).parameters
+        assert "record" not in engine_params and "store" not in engine_params
+        assert list(params) == [*list(engine_params)[:-1], "record", "store",
+                                *list(engine_params)[-1:]]
+        assert params["record"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params["record"].default is None and params["store"].default is None
+        assert public.__name__ == engine.__name__ and public.__wrapped__ is engine
+        assert public.__doc__.startswith(engine.__doc__.rstrip()) and "record=" in public.__doc__
+    model, opt, loss_fn, loader = _objects()
+    with pytest.raises(TypeError, match="record"):  # the engine knows nothing of the store
+        engine_range_test.run_range_test(model, opt, loss_fn, loader, record="x")
+    with pytest.raises(TypeError, match="loss_fn"):  # bound like the engine's own call
+        run_range_test(model, opt, loader=loader, record="x")
+
+
+def test_the_old_name_of_emit_is_still_recorded_and_called(store):
+    model, opt, loss_fn, loader = _objects()
+    seen = []
+    with pytest.warns(DeprecationWarning, match="callback"):
+        result = run_training(model, opt, loss_fn, loader, num_iter=4, eval_every=0,
+                              callback=seen.append, record="old emit", store=store)
+    run = store.load_run(store.list_runs()[0].id)
+    assert len(seen) == len(run.events) == result.num_iter == 4
+    assert [e["iteration"] for e in run.events] == [e.iteration for e in seen]
+    assert {e["curve"] for e in run.events} == {"old emit"} and not seen[0].curve

@@ -29,7 +29,7 @@ def test_summary_arithmetic():
         fake({"valley": (2e-3, 8e-3)}),
         fake({"valley": (1e-4, 4e-4), "steep": (1e-2, 4e-2)}),
     ]
-    out = summarize_stability(runs)
+    out = summarize_stability(r.suggestions for r in runs)
     v = out["valley"]
     assert (v.n, v.n_runs) == (3, 3)
     assert v.median_max_lr == pytest.approx(4e-3) and v.median_base_lr == pytest.approx(1e-3)
@@ -41,7 +41,8 @@ def test_summary_arithmetic():
 
 
 def test_even_count_median_is_geometric():
-    out = summarize_stability([fake({"m": (1e-3, 1e-2)}), fake({"m": (1e-1, 1.0)})])
+    out = summarize_stability([fake({"m": (1e-3, 1e-2)}).suggestions,
+                               fake({"m": (1e-1, 1.0)}).suggestions])
     assert out["m"].median_max_lr == pytest.approx(0.1)
     d = json.loads(json.dumps(out["m"].to_dict()))
     assert StabilitySummary.from_dict(d) == out["m"]
@@ -63,7 +64,7 @@ def tiny_run(seed, should_stop=None):
 
 def test_real_runs_under_three_seeds():
     results = [tiny_run(seed) for seed in (0, 1, 2)]
-    summaries = summarize_stability(results)
+    summaries = summarize_stability(r.suggestions for r in results)
     assert summaries
     for name, s in summaries.items():
         assert s.method == name and 1 <= s.n <= 3 and s.n_runs == 3

@@ -7,14 +7,18 @@ import contextlib
 import json
 import math
 import multiprocessing
+import os
 import shutil
 import sqlite3
+import stat
+import subprocess
 import threading
 import time
 
 import numpy as np
 import pytest
 
+import clr_core.runs.live as live_module
 from clr_core.errors import StoreError
 from clr_core.runs.format import SCHEMA_VERSION, Run, RunSummary
 from clr_core.runs.store import ENV_VAR, RunStore, default_db_path
@@ -229,12 +233,10 @@ def test_stored_json_is_plain_text(db):
 def test_a_restart_that_reuses_the_pid_still_marks_the_old_rows(db, monkeypatch):
     """In a container the server is PID 1 every time: a running row with this pid from
     before this process started is from an earlier life."""
-    import clr_core.runs.live as store_module
-
     store = RunStore(db)
     rid = store.start_run("train", {})
     assert store.mark_interrupted() == []  # this life's own run
-    monkeypatch.setattr(store_module, "_PROCESS_STARTED", time.time() + 1)
+    monkeypatch.setattr(live_module, "_PROCESS_STARTED", time.time() + 1)
     assert store.mark_interrupted() == [rid]
 
 
@@ -259,10 +261,6 @@ def test_a_corrupt_file_is_kept_aside_and_a_new_store_started(db):
 def read_only(path):
     """Make a file read-only for this process: chmod, or as root (which chmod does not
     stop) the immutable attribute; skip where neither works."""
-    import os
-    import stat
-    import subprocess
-
     path.chmod(stat.S_IRUSR)
     immutable = False
     if os.access(path, os.W_OK) and shutil.which("chattr"):

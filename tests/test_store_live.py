@@ -4,6 +4,7 @@ when its process dies; and the migration of a version-1 file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -19,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clr_core.errors import StoreError
-from clr_core.runs.format import _SCHEMA_V1, FINAL_STATUSES, SCHEMA_VERSION
+from clr_core.runs.format import _SCHEMA_V1, FINAL_STATUSES, MIGRATIONS, SCHEMA_VERSION
+from clr_core.runs.live import LiveRuns
 from clr_core.runs.store import RunStore
 
 
@@ -154,6 +156,61 @@ def test_mark_interrupted_by_id_leaves_other_runs(store):
     assert {r.id: r.status for r in store.list_runs()} == {
         mine: "interrupted", other: "running", finished: "done"}
     assert store.mark_interrupted() == []  # this process is alive
+
+
+def test_the_live_writer_works_on_its_own_given_a_database(tmp_path):
+    """``LiveRuns`` needs only connections to a file with the schema and a way to save a
+    row, not a ``RunStore``: here a bare sqlite3 file and a counting writer."""
+    path = tmp_path / "bare.db"
+    with sqlite3.connect(path) as conn:
+        for version in sorted(MIGRATIONS):
+            conn.executescript(MIGRATIONS[version])
+    writes = []
+
+    @contextlib.contextmanager
+    def connect():
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def write():
+        writes.append(1)
+        with connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def save_run(kind, config, result, *, status, label):
+        with write() as conn:
+            return conn.execute(
+                "INSERT INTO runs (kind, label, status, created_at, config_json)"
+                " VALUES (?,?,?,?,?)", (kind, label, status, time.time(), json.dumps(config))
+            ).lastrowid
+
+    live = LiveRuns(connect=connect, write=write, save_run=save_run, path=path,
+                    stale_after_s=0.5)
+    rid = live.start_run("train", {"dataset": "mine"}, label="bare",
+                         host="not-" + socket.gethostname(), pid=1)
+    assert live.append_events(rid, _points(0, 3)) == 3
+    assert live.read_events(rid, 1) == (_points(1, 3), 3)
+    with pytest.raises(StoreError, match="999"):
+        live.append_events(999, _points(0, 1))
+    assert live.read_events(999) == ([], 0)  # the refused batch was rolled back
+    assert live.mark_interrupted() == []  # its heartbeat is fresh
+    time.sleep(0.6)
+    assert live.mark_interrupted() == [rid]  # another host's run whose heartbeat stopped
+    live.finish_run(rid, "done", {"headline": "late"}, events=_points(3, 4))
+    with connect() as conn:
+        row = conn.execute("SELECT status, headline FROM runs WHERE id = ?", (rid,)).fetchone()
+    assert row == ("done", "late") and live.read_events(rid)[1] == 4
+    assert len(writes) >= 6  # every write went through the given transaction
 
 
 def test_stale_after_must_be_positive(tmp_path):

@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 from clr_core.errors import ConfigError
 from clr_core.suggest import fastai as fastai_rules
 from clr_core.suggest import peers as peer_rules
-from clr_core.suggest import registry as sg
 from clr_core.suggest.registry import SUGGESTERS, suggest_all
-from clr_core.suggest.types import Suggestion
+from clr_core.suggest.types import Suggestion, measured_regret
 
 # ----------------------------------------------------------- fastai, transcribed
 # fastai/callback/schedule.py (valley, slide, minimum, steep) with numpy for torch.
@@ -115,7 +114,7 @@ def test_slide_stops_where_the_gradient_stops_changing():
     i = np.arange(n, dtype=float)
     loss = 3.0 - 0.01 * i
     loss[k1:] = loss[k1] + 0.5 * (i[k1:] - k1) ** 1.5
-    s = sg.slide(lrs, loss)
+    s = fastai_rules.slide(lrs, loss)
     assert s.max_lr == pytest.approx(fastai_slide(lrs, loss))
     # np.gradient is flat up to k1-1, so the last agreeing pair is (k1-16, k1-1) and
     # fastai keeps the left LR of the pair before it.
@@ -146,16 +145,16 @@ def test_smith_accuracy_reads_ten_and_ninety_percent_of_the_gain():
 def test_smith_accuracy_stops_before_a_ragged_drop():
     lrs = np.linspace(0.01, 1.0, 12)
     acc = np.array([0.1, 0.1, 0.3, 0.5, 0.6, 0.3, 0.7, 0.8, 0.9, 0.7, 0.5, 0.2])
-    s = sg.smith_accuracy(lrs, None, accuracies=acc)
+    s = peer_rules.smith_accuracy(lrs, None, accuracies=acc)
     assert s.max_lr == lrs[4] and s.base_lr == lrs[2]
     assert "ragged" in s.explanation
 
 
 def test_smith_accuracy_needs_a_rise():
     lrs = np.linspace(0.01, 1, 10)
-    assert sg.smith_accuracy(lrs, None, accuracies=np.full(10, 0.5)) is None
+    assert peer_rules.smith_accuracy(lrs, None, accuracies=np.full(10, 0.5)) is None
     assert "smith_accuracy" not in suggest_all(lrs, np.linspace(2, 1, 10), accuracies=None)
-    assert sg.smith_accuracy(lrs, None, accuracies=[0.1, 0.9]) is None  # misaligned
+    assert peer_rules.smith_accuracy(lrs, None, accuracies=[0.1, 0.9]) is None  # misaligned
 
 
 def test_slope_is_taken_against_log_lr_for_exp_and_lr_for_linear():
@@ -203,12 +202,12 @@ def test_matches_fastai_code(vals):
     assert fastai_rules._longest_valley(loss) == (int(np.argmax(lds)), max(lds))
     x = np.log(lrs) + 0.01 * np.sin(np.arange(loss.size))  # uneven spacing
     assert np.allclose(peer_rules._gradient(loss, x), np.gradient(loss, x), rtol=1e-9, atol=1e-9)
-    v = sg.valley(lrs, loss)
+    v = fastai_rules.valley(lrs, loss)
     if v is not None:  # fastai's own index can go to -1 on tiny valleys; ours clamps
         assert v.max_lr == fastai_valley(lrs, loss) or v.index == 0
-    assert sg.slide(lrs, loss).max_lr == pytest.approx(fastai_slide(lrs, loss))
-    assert sg.minimum(lrs, loss).max_lr == pytest.approx(fastai_minimum(lrs, loss))
-    s = sg.steep(lrs, loss)
+    assert fastai_rules.slide(lrs, loss).max_lr == pytest.approx(fastai_slide(lrs, loss))
+    assert fastai_rules.minimum(lrs, loss).max_lr == pytest.approx(fastai_minimum(lrs, loss))
+    s = fastai_rules.steep(lrs, loss)
     if s is not None:
         assert s.max_lr == fastai_steep(lrs, loss)
 
@@ -356,7 +355,7 @@ def test_band_fields_round_trip_as_json():
 
 
 def test_measured_regret_ships_for_every_loss_rule_and_recommended():
-    regret = sg.measured_regret()
+    regret = measured_regret()
     loss_rules = [n for n, spec in SUGGESTERS.items() if spec.curve == "loss"]
     assert set(loss_rules) | {"recommended"} <= set(regret)
     for row in regret.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from hypothesis import given
@@ -18,10 +19,10 @@ events = st.lists(st.builds(
 @given(events, st.integers(0, 60))
 def test_columns_align_and_keep_every_value(evts, cut):
     table = EventTable()
-    for e in evts[:cut]:  # added in two polls, as a page does
-        table.add(e)
+    for e in evts[:cut]:  # added in two polls, as a page does, in the dict form events
+        table.add(e.to_dict())  # cross the job and store boundary in
     for e in evts[cut:]:
-        table.add(e.to_dict())  # the JSON form from a job's buffer reads the same
+        table.add(json.loads(json.dumps(e.to_dict())))  # read back from the store's JSON
     cols = table.columns()
     for (kind, curve), c in cols.items():
         mine = [e for e in evts if e.kind == kind and e.curve == curve]

@@ -50,14 +50,17 @@ def test_a_job_runs_in_a_reused_worker_process_and_streams_its_events(registry):
 
 
 def test_runner_errors_and_bad_results_fail_the_job_not_the_worker(registry):
-    reg = registry({"boom": jr.raises, "bad": jr.not_a_dict, "q": jr.quick})
+    reg = registry({"boom": jr.raises, "bad": jr.not_a_dict, "q": jr.quick,
+                    "obj": jr.emits_an_object})
     boom = reg.wait(reg.submit("boom", {}), timeout=T)
     assert boom.state == "failed" and boom.error == "ValueError: loss is NaN at iteration 3"
     assert boom.n_events == 1
     bad = reg.wait(reg.submit("bad", {}), timeout=T)
     assert bad.state == "failed" and "list" in bad.error
+    obj = reg.wait(reg.submit("obj", {}), timeout=T)
+    assert obj.state == "failed" and "must be a dict, got TypedEvent" in obj.error
     assert reg.wait(reg.submit("q", {}), timeout=T).state == "done"
-    assert len(reg.executor.worker_pids) == 1  # the same worker served all three
+    assert len(reg.executor.worker_pids) == 1  # the same worker served them all
 
 
 def test_a_runner_that_cannot_cross_the_boundary_is_a_message(registry):

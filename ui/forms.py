@@ -6,7 +6,7 @@ import streamlit as st
 
 from clr_core.engine.device import amp_available, available_devices, pick_device
 from clr_core.errors import ConfigError
-from clr_core.setup import data, models, optim, plugins
+from clr_core.setup import data, data_catalogue, models, optim, plugins
 from ui.plugins import choice_label
 from ui.state import default
 from ui.widgets import float_input, int_input
@@ -17,13 +17,13 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
 
     `exclude` leaves out fields a page sweeps over itself (e.g. weight_decay)."""
     out: dict = {}
-    names = [*data.DATASETS, *plugins.names("data")]
+    names = [*data_catalogue.DATASETS, *plugins.names("data")]
     out["dataset"] = st.selectbox(
         "Data set", names, key=default(f"{prefix}.dataset", "digits"),
-        format_func=lambda n: choice_label("data", n, getattr(data.DATASETS.get(n), "label", None)),
+        format_func=lambda n: choice_label("data", n, getattr(data_catalogue.DATASETS.get(n), "label", None)),
         help="digits ships with scikit-learn and works offline; torchvision sets are read "
              "from the data folder (CLR_STUDIO_DATA) or downloaded when you tick the box.")
-    if out["dataset"] not in data.DATASETS:
+    if out["dataset"] not in data_catalogue.DATASETS:
         st.caption("Your plugin's loaders are used as they are: their batch size and order.")
     elif out["dataset"] != "digits":
         out["data_root"] = st.text_input("Data folder", key=f"{prefix}.data_root",

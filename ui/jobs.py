@@ -3,7 +3,7 @@
 Held by `st.cache_resource`, so every session shares one registry (one GPU queue) while
 each session sees only its own jobs (its owner id lives in the URL, so a reload finds
 its running job again). Jobs run in worker processes (``CLR_STUDIO_EXECUTOR``, see
-clr_core.jobs.executors.base), so the pages stay responsive while they train."""
+clr_core.jobs.executors), so the pages stay responsive while they train."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import streamlit as st
 
 from clr_core.engine.events import EventTable
 from clr_core.errors import JobError
+from clr_core.jobs.engine_jobs import engine_registry
 from clr_core.jobs.registry import JobRegistry
 from clr_core.jobs.state import JobStatus
 from clr_core.jsonsafe import json_safe
@@ -49,7 +50,7 @@ def run_store() -> RunStore:
 
 @st.cache_resource
 def registry() -> JobRegistry:
-    return JobRegistry(store=run_store())
+    return engine_registry(store=run_store())
 
 
 def show_store_notice() -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import streamlit as st
 
 from clr_core.engine.events import EVAL, STEP, EventTable
+from clr_core.engine.results import RangeTestResult
 from clr_core.runs.format import Run
 from clr_core.runs.store import RunStore
 from ui.jobs import POLL_S, cached_series
 from ui.results import (
     show_range_test,
     show_training_curves,
-    streamed_range_test,
     streamed_training_curves,
 )
 
@@ -37,8 +37,8 @@ def _draw_events(run: Run, series: EventTable, *, key: str, status: str, live: b
     """A run's curves as far as its events go, with a caption that starts with ``status``."""
     total = run.config.get("num_iter")
     if run.kind == "range_test":
-        rt = streamed_range_test(series.get(STEP), series.get(EVAL),
-                                 mode=run.config.get("mode", "exp"))
+        rt = RangeTestResult.streamed(series.get(STEP), series.get(EVAL),
+                                      mode=run.config.get("mode", "exp"))
         if rt.iterations:
             st.caption(f"{status} · current LR **{rt.lrs[-1]:.3g}** · loss {rt.losses[-1]:.4f}"
                        f" · {rt.iterations} of {total} iterations")

@@ -12,7 +12,6 @@ import streamlit as st
 from clr_core.engine.baselines import compare_runs
 from clr_core.engine.events import EventColumns
 from clr_core.engine.results import RangeTestResult
-from clr_core.jobs.runners import PRIMARY_METHOD, suggestions_table
 from clr_core.present.plots import (
     LIVE_MAX_POINTS,
     MAX_POINTS,
@@ -22,6 +21,7 @@ from clr_core.present.plots import (
     range_test_figure,
     stability_limit_label,
 )
+from clr_core.present.tables import suggestions_table
 from clr_core.runs.reports import TrainReport
 from clr_core.suggest.recommend import RECOMMENDED, band_text, disagreement
 from clr_core.suggest.types import Suggestion
@@ -32,20 +32,7 @@ def curve_frame(rt: RangeTestResult) -> pd.DataFrame:
                          "loss": rt.losses, "smoothed": rt.smoothed})
 
 
-def streamed_range_test(steps: EventColumns | None, evals: EventColumns | None, *,
-                        mode: str) -> RangeTestResult:
-    """What a running range test has streamed so far, as a (partial) result to draw."""
-    empty = np.array([])
-    acc = (np.column_stack([evals.iteration, evals.lr, evals.val_accuracy, evals.val_loss])
-           if evals is not None else np.empty((0, 4)))
-    return RangeTestResult(
-        lrs=steps.lr if steps is not None else empty,
-        losses=steps.loss if steps is not None else empty,
-        smoothed=steps.smoothed if steps is not None else empty,
-        diverged=False, stop_reason="running", accuracies=acc, mode=mode)
-
-
-def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = PRIMARY_METHOD,
+def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RECOMMENDED,
                     momentum: float = 0.0, live: bool = False) -> None:
     """The loss-versus-LR chart with every suggestion, the stability limit when the sharpness
     was measured, and accuracy if measured. ``live``: a job still streaming (fewer points)."""

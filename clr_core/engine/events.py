@@ -1,10 +1,9 @@
 """The one event the training loop emits while a range test or a training runs.
 
-Pages draw live curves from these, the CLI drives its progress bar with them and the
-job registry carries them across threads or processes (an `Event` pickles), so every
-producer and reader agrees on one typed record instead of ad-hoc dicts. At a JSON
-boundary (the run store, a job's event buffer) an event travels as ``to_dict()`` and
-comes back with ``Event.from_dict``.
+The engine hands these to the caller's ``emit``, so every producer and reader in one
+process agrees on one typed record. Across the job, process and store boundary an event
+is a plain dict: converted once by ``to_dict()`` where it leaves, read back once on the
+other side (``Event.from_dict``, or `EventTable`, which folds the dicts into columns).
 
 Kinds (``Event.kind``):
 
@@ -38,8 +37,6 @@ STEP = "step"
 EVAL = "eval"
 KINDS = (STEP, EVAL)
 
-_NAN = math.nan
-
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -47,14 +44,14 @@ class Event:
 
     kind: str
     iteration: int
-    lr: float = _NAN
-    loss: float = _NAN
-    smoothed: float = _NAN
-    momentum: float = _NAN
-    val_loss: float = _NAN
-    val_accuracy: float = _NAN
-    train_loss: float = _NAN
-    train_accuracy: float = _NAN
+    lr: float = math.nan
+    loss: float = math.nan
+    smoothed: float = math.nan
+    momentum: float = math.nan
+    val_loss: float = math.nan
+    val_accuracy: float = math.nan
+    train_loss: float = math.nan
+    train_accuracy: float = math.nan
     curve: str = ""
 
     def tagged(self, curve: str) -> Event:
@@ -108,19 +105,22 @@ _COLUMNS = ("iteration", *FLOAT_FIELDS)
 
 
 class EventTable:
-    """Events folded into columns per (kind, curve) as they arrive, so a page that polls
-    a long run pays only for the events that are new since its last poll."""
+    """Events, in their dict form (`Event.to_dict`), folded into columns per (kind, curve)
+    as they arrive, so a page that polls a long run pays only for the events that are new
+    since its last poll."""
 
     def __init__(self) -> None:
         self._cols: dict[tuple[str, str], dict[str, list[float]]] = {}
 
-    def add(self, event: Event | Mapping[str, Any]) -> None:
-        e = event if isinstance(event, Event) else Event.from_dict(event)
-        cols = self._cols.get((e.kind, e.curve))
+    def add(self, event: Mapping[str, Any]) -> None:
+        """One event dict; fields it leaves out (or None) read as NaN, like `Event.from_dict`."""
+        key = (str(event["kind"]), str(event.get("curve") or ""))
+        cols = self._cols.get(key)
         if cols is None:
-            cols = self._cols[(e.kind, e.curve)] = {name: [] for name in _COLUMNS}
-        for name in _COLUMNS:
-            cols[name].append(getattr(e, name))
+            cols = self._cols[key] = {name: [] for name in _COLUMNS}
+        cols["iteration"].append(int(event["iteration"]))
+        for name in FLOAT_FIELDS:
+            cols[name].append(from_json_float(event.get(name)))
 
     def columns(self) -> dict[tuple[str, str], EventColumns]:
         """Every (kind, curve) seen so far, in order of first appearance."""

@@ -14,15 +14,15 @@ Design choices worth knowing:
 * Reference group: with several param groups (discriminative LRs) the sweep LR is
   applied to the group with the largest initial LR (the first one on ties) and every
   other group keeps its ratio to it; ``lrs`` records the reference group's LR.
-* Divergence: `loop.DivergenceCheck` on the debiased smoothed loss, tested at every
+* Divergence: `clr_core.engine.loop.DivergenceCheck` on the debiased smoothed loss, tested at every
   step like fastai (the debiased EMA equals the loss at step 0, so it can first fire
   at step 1): stop once it exceeds ``diverge_threshold`` x its lowest value so far (for
   a loss <= 0, a rise of ``diverge_threshold - 1`` times the loss's own scale). The
   first non-finite loss also stops the test and is kept in ``losses``.
 * A loader that cannot be restarted (a one-shot iterator) and runs out mid-sweep ends
   the test with stop reason "loader exhausted"; the partial curve is kept.
-* Suggestions are computed by ``suggestions.suggest_all`` on the smoothed curve, with
-  the requested ``num_iter`` (fastai cuts a tenth of the requested iterations).
+* Suggestions are computed by `clr_core.suggest.registry.suggest_all` on the smoothed
+  curve, with the requested ``num_iter`` (fastai cuts a tenth of the requested iterations).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from clr_core.engine.loop import (
     split_batch,
 )
 from clr_core.engine.restore import Snapshot, move_optimizer_state
-from clr_core.engine.results import RANGE_STOP_REASONS, VAL_COLUMNS, RangeTestResult
+from clr_core.engine.results import SHARPNESS_COLUMNS, VAL_COLUMNS, RangeTestResult
 from clr_core.engine.sharpness import LastBatch, SharpnessTracker
 from clr_core.engine.smoothing import EmaSmoother
 from clr_core.errors import ConfigError, RangeTestError
@@ -67,13 +67,11 @@ from clr_core.validation import (
 
 __all__ = [
     "MODES",
-    "STOP_REASONS",
     "lr_sequence",
     "run_range_test",
 ]
 
 MODES = ("exp", "linear")
-STOP_REASONS = RANGE_STOP_REASONS
 _MODE_ALIASES = {"exponential": "exp", "exp": "exp", "linear": "linear"}
 _RENAMED = {"val_every": "eval_every", "callback": "emit"}
 
@@ -156,8 +154,6 @@ def run_range_test(
     amp: bool = False,
     seed: int | None = None,
     sharpness_every: int = 0,
-    record: str | None = None,
-    store=None,
     **deprecated,
 ) -> RangeTestResult:
     """Sweep the LR over ``num_iter`` optimizer steps and return the loss curve.
@@ -167,21 +163,15 @@ def run_range_test(
     last (Smith's accuracy-versus-LR test); None with a ``val_loader`` means every step.
     ``diverge_threshold=None`` disables the smoothed-loss stop (non-finite still stops).
     ``emit(event)`` receives a "step" `Event` per step and an "eval" one per validation.
-    ``amp`` follows `loop.precision_for`, the same policy as training.
+    ``amp`` follows `device.precision_for`, the same policy as training.
     ``seed`` seeds torch inside a forked RNG, so the caller's RNG is left alone.
     The old keyword names ``val_every`` and ``callback`` still work, with a warning.
     ``sharpness_every=k``: every k updates, λmax of the loss's Hessian on the batch just
     used (`clr_core.engine.sharpness`), in ``result.sharpness``; 0 computes nothing.
-    ``record=NAME`` saves the run under that name to the run store (``store``: a
-    ``RunStore`` or path; default ``$CLR_STUDIO_DB``) while it runs, for the app's Runs page.
     """
     renamed = renamed_keywords("run_range_test", deprecated, _RENAMED)
     eval_every = renamed.get("eval_every", eval_every)
     emit = renamed.get("emit", emit)
-    if record is not None:  # saved live to the run store as it runs: clr_core.runs.recorder
-        from clr_core.runs.recorder import record_call
-
-        return record_call("range_test", run_range_test, locals())
     if not isinstance(model, torch.nn.Module):
         raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -304,5 +294,6 @@ def run_range_test(
         seed=seed,
         divergence_note=diverging.note if diverging is not None else "",
         amp_dtype=precision.label,
-        sharpness=np.asarray(tracker.rows if tracker else [], dtype=float).reshape(-1, 3),
+        sharpness=np.asarray(tracker.rows if tracker else [], dtype=float).reshape(
+            -1, len(SHARPNESS_COLUMNS)),
     )

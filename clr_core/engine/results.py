@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from clr_core.engine.events import EVAL, Event
+from clr_core.engine.events import EVAL, Event, EventColumns
 from clr_core.jsonsafe import from_json_array, from_json_float, to_json_array, to_json_float
 from clr_core.suggest.types import Suggestion
 
 __all__ = [
     "RANGE_STOP_REASONS",
+    "RUNNING",
     "SHARPNESS_COLUMNS",
     "TRAIN_STOP_REASONS",
     "VAL_COLUMNS",
@@ -29,13 +30,20 @@ __all__ = [
     "suggestion_to_dict",
 ]
 
-#: Why a range test ended. "loader exhausted": a one-shot iterator ran out mid-sweep
-#: (the partial curve is kept, as after a cancel).
-RANGE_STOP_REASONS = ("completed", "diverged", "non-finite loss", "cancelled", "loader exhausted")
+#: The status of a range test that has not ended: a live result drawn from the events
+#: it has streamed so far (`RangeTestResult.streamed`).
+RUNNING = "running"
+#: Why a range test ended, or `RUNNING` while it has not. "loader exhausted": a one-shot
+#: iterator ran out mid-sweep (the partial curve is kept, as after a cancel).
+RANGE_STOP_REASONS = ("completed", "diverged", "non-finite loss", "cancelled", "loader exhausted",
+                      RUNNING)
 #: Why a training ended.
 TRAIN_STOP_REASONS = ("completed", "cancelled", "diverged", "non-finite loss", "loader exhausted")
 #: Columns of `RangeTestResult.accuracies`, one row per validation pass.
 VAL_COLUMNS = ("iteration", "lr", "accuracy", "val_loss")
+#: The "eval" `Event` field each of `VAL_COLUMNS` is read from in a streamed result.
+_VAL_EVENT_FIELDS = {"iteration": "iteration", "lr": "lr", "accuracy": "val_accuracy",
+                     "val_loss": "val_loss"}
 #: Columns of `RangeTestResult.sharpness`, one row per estimate (``sharpness_every``).
 SHARPNESS_COLUMNS = ("iteration", "lr", "lambda_max")
 
@@ -70,13 +78,14 @@ def _empty_sharpness() -> np.ndarray:
 
 @dataclass
 class RangeTestResult:
-    """One range test. ``accuracies`` has one row per validation pass, columns
-    `VAL_COLUMNS` (iteration = updates done); shape (0, 4) without validation.
+    """One range test, finished or (``stop_reason`` `RUNNING`) still streaming.
+    ``accuracies`` has one row per validation pass, columns `VAL_COLUMNS` (iteration =
+    updates done); no rows without validation.
     ``num_iter`` is the number of steps asked for, ``iterations`` the number run.
     ``divergence_note`` says why the divergence test could not run, when it could not;
     ``amp_dtype`` is the autocast type used ("bfloat16", "float16"), None without AMP.
     ``sharpness``: λmax of the loss's Hessian, one row per estimate, columns
-    `SHARPNESS_COLUMNS`; shape (0, 3) unless ``sharpness_every`` asked for it."""
+    `SHARPNESS_COLUMNS`; no rows unless ``sharpness_every`` asked for it."""
 
     lrs: np.ndarray
     losses: np.ndarray
@@ -97,6 +106,28 @@ class RangeTestResult:
     divergence_note: str = ""
     amp_dtype: str | None = None
     sharpness: np.ndarray = field(default_factory=_empty_sharpness)
+
+    @classmethod
+    def streamed(cls, steps: EventColumns | None, evals: EventColumns | None, *,
+                 mode: str) -> RangeTestResult:
+        """What a running range test has streamed so far (its "step" and "eval" event
+        columns; None before the first of a kind), as a `RUNNING` result the pages draw
+        like a finished one. Suggestions come with the finished result."""
+        empty = np.array([])
+        if evals is not None and len(evals):
+            accuracies = np.column_stack([getattr(evals, _VAL_EVENT_FIELDS[c]) for c in VAL_COLUMNS])
+        else:
+            accuracies = _empty_val()
+        return cls(
+            lrs=steps.lr if steps is not None else empty,
+            losses=steps.loss if steps is not None else empty,
+            smoothed=steps.smoothed if steps is not None else empty,
+            diverged=False, stop_reason=RUNNING, accuracies=accuracies, mode=mode)
+
+    @property
+    def running(self) -> bool:
+        """Still streaming: a partial curve, no suggestions yet."""
+        return self.stop_reason == RUNNING
 
     @property
     def iterations(self) -> int:

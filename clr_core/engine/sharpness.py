@@ -174,8 +174,9 @@ class LastBatch:
 class SharpnessTracker:
     """λmax every few updates of a run, each estimate warm-started from the previous one.
     A curve drawn on a log axis needs a few per cent, not the last digit: at most ``max_iter``
-    Hessian-vector products per estimate (on digits' MLP, 8 products land within about 5 %
-    of the converged value), so the whole measurement costs less than the test itself."""
+    Hessian-vector products per estimate, which the warm start brings close to the converged
+    value, so the whole measurement costs less than the test itself (``bench/sharpness.py``
+    measures both)."""
 
     def __init__(self, model: torch.nn.Module, loss_fn: Callable, *, tol: float = 1e-2,
                  max_iter: int = 8) -> None:

@@ -6,7 +6,7 @@ record, on cancel, divergence or a spent loader: the UI shows what happened inst
 trace. The training step is `clr_core.engine.loop`'s, shared with the range test (same batch
 handling, same mixed-precision policy); what is training's own is here: the schedule,
 the per-update record and the evaluation cadence. Smith's (2015) baselines to compare
-against live in `clr_core.engine.baselines` (re-exported here).
+against live in `clr_core.engine.baselines`.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from clr_core.engine.device import precision_for
 from clr_core.engine.events import EVAL, STEP, Event
 from clr_core.engine.loop import DivergenceCheck, Stepper, check_val_loader, drive, resolve_device
 from clr_core.engine.loop import evaluate as _evaluate
-from clr_core.engine.results import TRAIN_STOP_REASONS, TrainResult
+from clr_core.engine.param_groups import get_momentum
+from clr_core.engine.results import TrainResult
 from clr_core.errors import ConfigError, TrainingError
 from clr_core.schedules import from_dict as schedule_from_dict
-from clr_core.setup.optim import get_momentum
 from clr_core.validation import (
     MAX_ITERATIONS,
     check_callable,
@@ -37,12 +37,10 @@ from clr_core.validation import (
 )
 
 __all__ = [
-    "STOP_REASONS",
     "evaluate",
     "run_training",
 ]
 
-STOP_REASONS = TRAIN_STOP_REASONS
 _RENAMED = {"callback": "emit", "diverge_factor": "diverge_threshold"}
 
 
@@ -65,7 +63,6 @@ def _resolve_schedule(schedule: Any):
     return schedule
 
 
-
 def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable,
                  train_loader: Any, *, num_iter: int, schedule: Any = None,
                  val_loader: Any = None, eval_every: int | None = 50,
@@ -74,29 +71,22 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
                  should_stop: Callable[[], bool] | None = None,
                  batch_to_inputs: Callable[[Any], tuple[Any, Any]] | None = None,
                  amp: bool = False, diverge_threshold: float | None = None,
-                 accumulation_steps: int = 1, record: str | None = None, store=None,
-                 **deprecated) -> TrainResult:
+                 accumulation_steps: int = 1, **deprecated) -> TrainResult:
     """Train for `num_iter` updates, the LR (and momentum) set by `schedule` each update.
 
     `schedule`: a Schedule, its dict, or None (the optimizer's lr stays). `device=None`
     keeps the model where it is. `eval_every` 0/None: evaluate only at the end.
     `batch_to_inputs(batch) -> (inputs, targets)` for loaders that don't yield pairs.
-    `amp` follows `loop.precision_for`, the range test's policy (`result.amp_dtype` says
+    `amp` follows `device.precision_for`, the range test's policy (`result.amp_dtype` says
     what ran). `emit(event)` gets a "step" `Event` per update and an "eval" one per
     evaluation. Stops early with stop_reason "cancelled" (should_stop() true, checked
     before every update), "non-finite loss", "diverged" (a loss above
     `diverge_threshold` x the first loss, when set: BatchNorm nets can blow up to 1e20
     without reaching inf) or "loader exhausted" (a one-shot iterator ran out).
-    The old keyword names `callback` and `diverge_factor` still work, with a warning.
-    `record=NAME` saves the run under that name to the run store (`store`: a `RunStore` or
-    path; default `$CLR_STUDIO_DB`) while it runs, for the app's Runs page."""
+    The old keyword names `callback` and `diverge_factor` still work, with a warning."""
     renamed = renamed_keywords("run_training", deprecated, _RENAMED)
     emit = renamed.get("emit", emit)
     diverge_threshold = renamed.get("diverge_threshold", diverge_threshold)
-    if record is not None:  # saved live to the run store as it runs: clr_core.runs.recorder
-        from clr_core.runs.recorder import record_call
-
-        return record_call("train", run_training, locals())
     num_iter = check_int("num_iter", num_iter, lo=1, hi=MAX_ITERATIONS)
     eval_every = 0 if eval_every is None else check_int("eval_every", eval_every, lo=0)
     if diverge_threshold is not None:

@@ -1,1 +1,42 @@
-"""(to be described)"""
+"""Background jobs: the registry (``registry``: when a job starts, one supervising thread per
+running job), a job's state and the pages' snapshot of it (``state``), saving to the run store
+with release and retry (``saving``), and where jobs run (``executors``). The registry is handed
+its runners; ``runners`` (config in, engine called, report out) and ``engine_jobs`` (a
+registry wired with them) import torch, so they are imported by their module path and not
+from here: a registry of plain functions needs no torch.
+
+May import: ``clr_core.runs``, ``clr_core.setup``, ``clr_core.engine``, ``clr_core.suggest``,
+``clr_core.schedules`` and the foundation. Not ``clr_core.present``.
+"""
+
+from __future__ import annotations
+
+from clr_core.jobs.registry import JobRegistry
+from clr_core.jobs.saving import JobSaver
+from clr_core.jobs.state import (
+    STATES,
+    STORE_EVERY_S,
+    TERMINAL_STATES,
+    Emit,
+    Job,
+    JobChannel,
+    JobStatus,
+    Runner,
+    ShouldStop,
+    canonical_device,
+)
+
+__all__ = [
+    "Emit",
+    "Job",
+    "JobChannel",
+    "JobRegistry",
+    "JobSaver",
+    "JobStatus",
+    "Runner",
+    "STATES",
+    "STORE_EVERY_S",
+    "ShouldStop",
+    "TERMINAL_STATES",
+    "canonical_device",
+]

@@ -3,7 +3,7 @@ script, and the page polls their progress and events.
 
 The registry is meant to be one shared object (``st.cache_resource``) polled from an
 ``st.fragment(run_every=...)``. It decides *when* a job runs; an executor
-(``clr_core.jobs.executors.base``) decides *where*: by default a worker process per running job, so
+(``clr_core.jobs.executors``) decides *where*: by default a worker process per running job, so
 the job neither holds the server's interpreter lock nor takes the server down when it
 dies. Event batches come back to the job's supervising thread, which appends them under
 the registry's lock; the script thread reads them by offset.
@@ -17,10 +17,12 @@ With a store, a job is a "running" row from its start (events appended about onc
 second), finished in one transaction at its end; a server that starts marks the rows of
 servers that stopped "interrupted". Once saved, a finished job's result and events leave
 memory: the registry reads them back from the store (a few recent results are cached).
-A failed save keeps them in memory, says why in ``save_error``, and is retried.
+A failed save keeps them in memory, says why in ``save_error``, and is retried. The
+store half is ``clr_core.jobs.saving.JobSaver``, which the registry owns.
 
-The registry knows nothing about torch: a runner is any
-``runner(config, emit, should_stop) -> dict`` (see docs/architecture.md).
+The registry knows nothing about torch: it is handed its runners, each any
+``runner(config, emit, should_stop) -> dict`` (see docs/architecture.md); the engine's
+come with ``clr_core.jobs.engine_jobs.engine_registry``.
 """
 
 from __future__ import annotations
@@ -34,51 +36,47 @@ import sys
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from clr_core.errors import JobError, StoreError
-from clr_core.jobs.executors.base import (
-    Executor,
-    Outcome,
-    ParallelPlan,
-    Task,
-    cpu_threads,
-    make_executor,
-)
-from clr_core.jobs.saving import JobSaving
+from clr_core.errors import JobError
+from clr_core.jobs.executors.base import Executor, Outcome, ParallelPlan, Task, cpu_threads
+from clr_core.jobs.executors.choose import make_executor
+from clr_core.jobs.saving import JobSaver
 from clr_core.jobs.state import (
     STORE_EVERY_S,
     TERMINAL_STATES,
     Job,
+    JobChannel,
     JobStatus,
     Runner,
+    canonical_device,
 )
 
 if TYPE_CHECKING:
     from clr_core.runs.store import RunStore
 
-__all__ = [
-    "JobRegistry",
-]
+__all__ = ["JobRegistry"]
 
 logger = logging.getLogger(__name__)
 
-class JobRegistry(JobSaving):
+
+class JobRegistry:
     """Runs jobs through an executor and keeps their state, events and results.
 
-    ``executor``: an ``Executor``, or its name ("process", "ray", "thread"); default
-    ``$CLR_STUDIO_EXECUTOR``, else "process". ``parallel``: kinds whose members may run
-    at once (a sweep's range tests); with the process executor a running job of such a
-    kind also takes the free ``devices`` of its own type (other GPUs). ``save_events_limit``: a job's events go to
+    ``runners``: the job kinds and the runner of each. ``executor``: an ``Executor``, or
+    its name ("process", "ray", "thread"); default ``$CLR_STUDIO_EXECUTOR``, else
+    "process". ``parallel``: kinds whose members may run at once (a sweep's range tests);
+    with the process executor a running job of such a kind also takes the free
+    ``devices`` of its own type (other GPUs). ``save_events_limit``: a job's events go to
     the store beside its result only up to this many (0 never); the result alone must
     redraw the plot.
     """
 
     def __init__(
         self,
-        runners: Mapping[str, Runner] | None = None,
+        runners: Mapping[str, Runner],
         *,
         store: RunStore | None = None,
         executor: Executor | str | None = None,
@@ -88,39 +86,24 @@ class JobRegistry(JobSaving):
         save_events_limit: int = 5000,
         results_cached: int = 4,
     ) -> None:
-        if runners is None:
-            # The engine's runners by default; imported here so tests and other callers
-            # can build a registry from plain functions without torch.
-            from clr_core.engine.device import available_devices
-            from clr_core.jobs.runners import PARALLEL, RUNNERS
-
-            runners = RUNNERS
-            parallel = PARALLEL if parallel is None else parallel
-            devices = devices or available_devices()
         if max_running_per_device < 1:
             raise JobError(f"max_running_per_device must be >= 1, got {max_running_per_device}")
         self._runners: dict[str, Runner] = dict(runners)
         self._parallel: dict[str, ParallelPlan] = dict(parallel or {})
-        self._devices = tuple(_canonical(d) for d in devices)
-        self._store = store
+        self._devices = tuple(canonical_device(d) for d in devices)
         self._executor = executor if hasattr(executor, "run") else make_executor(executor)
         # Ray places tasks on a cluster's devices itself: no queue per device here.
         self._max_running = (sys.maxsize if getattr(self._executor, "schedules_devices", False)
                              else int(max_running_per_device))
-        self._save_events_limit = int(save_events_limit)
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._queue: deque[Job] = deque()
         self._running: dict[str, int] = {}
         self._seq = itertools.count()
         self._closed = False
-        self._results: OrderedDict[int, dict[str, Any] | None] = OrderedDict()
-        self._results_cached = max(1, int(results_cached))
-        if store is not None:
-            try:  # runs of servers that stopped mid-job: never shown running forever
-                store.mark_interrupted()
-            except StoreError as e:
-                logger.warning("could not mark interrupted runs: %s", e)
+        self._saver = JobSaver(store, self._lock, self._jobs.values,
+                               events_limit=save_events_limit, results_cached=results_cached)
+        self._saver.mark_interrupted()
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -128,7 +111,7 @@ class JobRegistry(JobSaving):
 
     @property
     def store(self) -> RunStore | None:
-        return self._store
+        return self._saver.store
 
     @property
     def executor(self) -> Executor:
@@ -161,7 +144,7 @@ class JobRegistry(JobSaving):
                 kind=kind,
                 label=label,
                 owner=owner,
-                device=_canonical(str(device)),
+                device=canonical_device(str(device)),
                 config=copy.deepcopy(dict(config)),
                 runner=runner,
                 cond=threading.Condition(self._lock),
@@ -211,7 +194,8 @@ class JobRegistry(JobSaving):
 
     # -- the supervising thread ----------------------------------------------------------
 
-    def _publish(self, job: Job, events: Sequence[Any], progress: float | None) -> None:
+    def _publish(self, job: Job, events: Sequence[dict[str, Any]],
+                 progress: float | None) -> None:
         with self._lock:
             if job.state in TERMINAL_STATES:
                 return
@@ -220,19 +204,14 @@ class JobRegistry(JobSaving):
             if progress is not None and math.isfinite(progress):
                 job.progress = min(max(float(progress), 0.0), 1.0)
         if job.run_id is not None and time.monotonic() - job.stored_at >= STORE_EVERY_S:
-            self._store_new_events(job)
+            self._saver.append_new_events(job)
 
     def _work(self, job: Job) -> None:
-        job.stored_at = time.monotonic()
-        if self._store is not None:
-            try:
-                job.run_id = self._store.start_run(job.kind, job.config, label=job.label)
-            except StoreError as e:  # saved as a whole at the end instead
-                logger.warning("could not record %s job %s as running: %s", job.kind, job.id, e)
+        self._saver.start(job)
         task = Task(job.id, job.kind, job.runner, copy.deepcopy(job.config), job.device,
                     threads=cpu_threads() if job.device == "cpu" else None,
                     plan=self._parallel.get(job.kind), devices=tuple(job.devices))
-        channel = JobChannel(self, job)
+        channel = JobChannel(job, self._publish)
         try:
             outcome = self._executor.run(task, channel)
         except Exception as e:  # the executor itself failed (Ray down, no processes)
@@ -250,7 +229,7 @@ class JobRegistry(JobSaving):
             with self._lock:
                 job.result = outcome.result
                 job.error = outcome.error
-            self._save(job, state)
+            self._saver.save(job, state)
         finally:
             with self._lock:
                 if state == "done":
@@ -263,7 +242,7 @@ class JobRegistry(JobSaving):
                         del self._running[device]
                 self._dispatch_locked()
                 job.cond.notify_all()
-        self._retry_failed_saves()
+        self._saver.retry_failed()
         logger.debug("%s job %s %s", job.kind, job.id, state)
 
     # -- reading -------------------------------------------------------------------------
@@ -291,12 +270,7 @@ class JobRegistry(JobSaving):
             run_id = job.run_id
         if since == n:
             return [], n
-        try:
-            events, _ = self._store.read_events(run_id, since)
-        except StoreError as e:
-            logger.warning("could not read back the events of run %s: %s", run_id, e)
-            events = []
-        return events, n
+        return self._saver.read_events(run_id, since), n
 
     def list(self, owner: str | None = None) -> builtins.list[JobStatus]:
         """Newest first; ``owner`` (e.g. a session id) keeps one user's jobs."""
@@ -348,6 +322,12 @@ class JobRegistry(JobSaving):
                 return True
             return False
 
+    def retry_save(self, job_id: str) -> bool:
+        """Save a finished job whose save failed; True once it is in the store."""
+        with self._lock:
+            job = self._get_locked(job_id)
+        return self._saver.retry(job)
+
     def forget(self, job_id: str) -> None:
         """Drop a finished job from memory (its saved run stays in the store)."""
         with self._lock:
@@ -387,20 +367,3 @@ class JobRegistry(JobSaving):
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
 
-
-class JobChannel:
-    """What the executor sees of a running job: where its events go, whether to stop."""
-
-    def __init__(self, registry: JobRegistry, job: Job) -> None:
-        self._registry, self._job = registry, job
-
-    def publish(self, events: Sequence[Any], progress: float | None) -> None:
-        self._registry._publish(self._job, events, progress)
-
-    def stop_requested(self) -> bool:
-        return self._job.stop.is_set()
-
-
-def _canonical(device: str) -> str:
-    """One name per device, so "cuda" and "cuda:0" are not two free GPUs."""
-    return "cuda:0" if device == "cuda" else device

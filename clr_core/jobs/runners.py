@@ -7,66 +7,52 @@ each engine `Event` to ``emit`` in its JSON form, and returns its report's ``to_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import fields
-
-import pandas as pd
 
 from clr_core.engine.baselines import baseline_lrs, baseline_plan
 from clr_core.engine.events import Event
 from clr_core.engine.range_test import run_range_test
-from clr_core.engine.results import RangeTestResult
 from clr_core.engine.train import run_training
-from clr_core.errors import ConfigError
 from clr_core.jobs.executors.base import ParallelPlan
+from clr_core.jobs.state import Emit, Runner, ShouldStop
 from clr_core.runs.reports import (
     RangeTestReport,
     SweepCurve,
     SweepRecommendation,
     SweepReport,
-    TrainReport,
     TrainRun,
+    range_test_report,
+    train_report,
 )
 from clr_core.schedules import from_dict as schedule_from_dict
-from clr_core.schedules import make_schedule
-from clr_core.schedules.rules import base_lr_for, step_size_for
+from clr_core.schedules.rules import base_lr_for
 from clr_core.setup.configs import (
     DataModelConfig,
     RangeTestConfig,
+    SweepConfig,
     TrainConfig,
     build,
 )
-from clr_core.suggest.recommend import RECOMMENDED, combine_recommended, headline, other_rules
+from clr_core.suggest.recommend import RECOMMENDED, combine_recommended
 from clr_core.suggest.stability import summarize_stability
-from clr_core.suggest.types import Suggestion
 
 __all__ = [
-    "HANDOFF_POLICIES",
     "PARALLEL",
-    "PRIMARY_METHOD",
     "RUNNERS",
-    "SWEEP_PARAMS",
-    "SweepConfig",
     "baseline_runs",
     "never_stop",
     "no_events",
     "place_sweep_member",
-    "range_test_report",
     "run_range_test_job",
     "run_sweep_job",
     "run_sweep_member",
     "sweep_members",
     "sweep_result",
     "run_train_job",
-    "suggestion_to_schedule",
-    "suggestions_table",
-    "train_report",
     "verify_config",
     "verify_suggestion_runs",
 ]
-
-Emit = Callable[..., None]
-ShouldStop = Callable[[], bool]
 
 
 def no_events(event: dict | None = None, progress: float | None = None) -> None:
@@ -75,46 +61,6 @@ def no_events(event: dict | None = None, progress: float | None = None) -> None:
 
 def never_stop() -> bool:
     return False
-
-
-#: The suggestion method whose max_lr headlines a range test and drives sweeps' rules:
-#: the one the suggestion benchmark measured best (see clr_core.suggest.recommend).
-PRIMARY_METHOD = RECOMMENDED
-
-
-def suggestions_table(range_test: RangeTestResult | Mapping) -> pd.DataFrame:
-    """A range test's rules other than ``recommended``, one row each, labelled by origin,
-    with the regret the suggestion benchmark measured (its dict form is read back)."""
-    rt = range_test if isinstance(range_test, RangeTestResult) else RangeTestResult.from_dict(range_test)
-    cols = ["rule", "max_lr", "base_lr", "worst regret (points)", "mean regret (points)",
-            "explanation", "source"]
-    rows = other_rules(rt.suggestions)
-    return pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
-
-
-#: Schedules a suggestion can be handed to, with their labels.
-HANDOFF_POLICIES = {"triangular": "CLR triangular", "one_cycle": "1cycle",
-                    "triangular2": "CLR triangular2", "exp_range": "CLR exp_range"}
-
-
-def suggestion_to_schedule(suggestion: Suggestion, policy: str, iters_per_epoch: int, *,
-                           epochs_per_step: float = 4) -> tuple[dict, str]:
-    """A suggestion as a schedule dict for the designer, and a line saying how it was
-    sized: Smith (2015) takes a half cycle of 2-10 epochs (here ``epochs_per_step``);
-    1cycle is one whole cycle of two such halves, starting at its own max_lr / 10.
-    Parameters the suggestion does not set take the policy's defaults."""
-    if policy not in HANDOFF_POLICIES:
-        raise ConfigError(f"policy must be one of {', '.join(HANDOFF_POLICIES)}; got {policy!r}")
-    step = step_size_for(iters_per_epoch, epochs_per_step)
-    if policy == "one_cycle":
-        schedule = make_schedule("one_cycle", max_lr=suggestion.max_lr, total_steps=2 * step)
-    else:
-        schedule = make_schedule(policy, base_lr=suggestion.base_lr, max_lr=suggestion.max_lr,
-                                 step_size_up=step)
-    note = (f"From the range test ({suggestion.method}): base_lr {suggestion.base_lr:.3g}, "
-            f"max_lr {suggestion.max_lr:.3g}, step size {step} ({epochs_per_step:g} epochs of "
-            f"{iters_per_epoch} iterations).")
-    return schedule.to_dict(), note
 
 
 def _progress_emit(emit: Emit, num_iter: int, curve: str,
@@ -129,16 +75,6 @@ def _progress_emit(emit: Emit, num_iter: int, curve: str,
         emit(event.tagged(curve).to_dict(), progress=lo + (hi - lo) * frac)
 
     return on_event
-
-
-def _headline_range(result: RangeTestResult) -> str:
-    line = headline(result.suggestions)
-    if line is not None:
-        return line
-    s = next(iter(result.suggestions.values()), None)
-    if s is None:
-        return f"no suggestion ({result.stop_reason})"
-    return f"{s.method}: max_lr {s.max_lr:.3g}, base_lr {s.base_lr:.3g}"
 
 
 def _range_test_report(config: dict, emit: Emit, should_stop: ShouldStop, *, curve: str = "",
@@ -157,14 +93,6 @@ def _range_test_report(config: dict, emit: Emit, should_stop: ShouldStop, *, cur
     )
     return range_test_report(result, cfg.to_dict(), iters_per_epoch=built.iters_per_epoch,
                              device=str(built.device))
-
-
-def range_test_report(result: RangeTestResult, config: dict, *, iters_per_epoch: int | None,
-                      device: str | None) -> RangeTestReport:
-    """The report of a range test, headlined, whether a job or a script's ``record=`` ran it."""
-    return RangeTestReport(range_test=result, config=config, iters_per_epoch=iters_per_epoch,
-                           device=device, headline=_headline_range(result),
-                           cancelled=result.stop_reason == "cancelled")
 
 
 def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
@@ -205,14 +133,6 @@ def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
     return train_report(runs, config, cancelled=should_stop()).to_dict()
 
 
-def train_report(runs: list[TrainRun], config: dict, *, cancelled: bool) -> TrainReport:
-    """The report of trainings, headlined by the best validation accuracy."""
-    scored = [r for r in runs if r.train.best_val_accuracy is not None]
-    best = max(scored, key=lambda r: r.train.best_val_accuracy, default=None)
-    headline = None if best is None else f"best: {best.label} {100 * best.train.best_val_accuracy:.1f}%"
-    return TrainReport(runs=runs, config=config, headline=headline, cancelled=cancelled)
-
-
 def baseline_runs(*, schedule: dict, baselines: list[str], num_iter: int,
                   optimizer: str = "sgd") -> list[dict]:
     """The designed schedule plus Smith's comparison baselines, as `runs` for run_train_job;
@@ -247,19 +167,11 @@ def verify_config(range_test_config: dict, *, max_lr: float, num_iter: int = 300
             "runs": runs}
 
 
-SWEEP_PARAMS = {
-    "weight_decay": "Weight decay (Smith 2018: try 1e-3, 1e-4, 1e-5, 0; pick the largest that "
-                    "still allows a high max_lr)",
-    "batch_size": "Batch size (Smith 2018: larger batches allow larger learning rates)",
-    "momentum": "Momentum (Smith 2018: test 0.9-0.99; cyclical 0.95 -> 0.85 works best)",
-    "seed": "Seed: the same test repeated, to see how far each suggestion moves",
-}
-
-
+#: What a sweep may vary (the sweeps page's labels: ``clr_core.present.labels``).
 def _sweep_rule(param: str, curves: list[SweepCurve]) -> SweepRecommendation | None:
     """Apply the paper's rule to a sweep: the value to use, and why."""
-    scored = [(c.value, c.range_test.suggestions[PRIMARY_METHOD].max_lr) for c in curves
-              if PRIMARY_METHOD in c.range_test.suggestions
+    scored = [(c.value, c.range_test.suggestions[RECOMMENDED].max_lr) for c in curves
+              if RECOMMENDED in c.range_test.suggestions
               and c.range_test.stop_reason != "cancelled"]
     if not scored:
         return None
@@ -283,32 +195,10 @@ def _sweep_rule(param: str, curves: list[SweepCurve]) -> SweepRecommendation | N
     return SweepRecommendation(value=value, max_lr=lr, why=why)
 
 
-class SweepConfig:
-    """A sweep: one range test per value of ``param`` over the ``base`` config."""
-
-    def __init__(self, base: dict, param: str, values: list) -> None:
-        self.base, self.param, self.values = base, param, values
-
-    def validate(self) -> None:
-        if self.param not in SWEEP_PARAMS:
-            raise ConfigError(f"param must be one of {sorted(SWEEP_PARAMS)}, got {self.param!r}")
-        if not isinstance(self.values, list | tuple) or len(self.values) < 2:
-            raise ConfigError("a sweep needs at least two values")
-        if len(set(map(repr, self.values))) != len(self.values):
-            raise ConfigError(f"sweep values must be distinct, got {self.values}")
-        for v in self.values:  # each value must make a valid range test
-            RangeTestConfig.from_dict({**self.base, self.param: v})
-
-
 def sweep_members(config: dict) -> list[dict]:
     """A sweep's range tests, one member config per value (checked), for `run_sweep_member`;
     an executor may run them in parallel and join them with `sweep_result`."""
-    unknown = set(config) - {"base", "param", "values", "kind"}
-    if unknown:
-        raise ConfigError(f"unknown sweep setting(s) {sorted(unknown)}")
-    sweep = SweepConfig(base=dict(config.get("base") or {}), param=config.get("param"),
-                        values=list(config.get("values") or []))
-    sweep.validate()
+    sweep = SweepConfig.from_dict(config)
     return [{"label": f"{sweep.param}={v:g}" if isinstance(v, float) else f"{sweep.param}={v}",
              "value": v, "range_test": {**sweep.base, sweep.param: v}} for v in sweep.values]
 
@@ -337,17 +227,17 @@ def sweep_result(config: dict, curves: list[dict], *, cancelled: bool) -> dict:
         report.recommendation = rule
         report.headline = f"{report.param} = {rule.value} (max_lr {rule.max_lr:.3g})"
     if report.param == "seed":
-        report.stability = summarize_stability(c.range_test for c in report.curves)
+        report.stability = summarize_stability(c.range_test.suggestions for c in report.curves)
         report.recommended = combine_recommended(
             [c.range_test.suggestions for c in report.curves
              if c.range_test.stop_reason != "cancelled"])
-        s = report.stability.get(PRIMARY_METHOD)
+        s = report.stability.get(RECOMMENDED)
         if report.recommended is not None:
             r = report.recommended
             report.headline = (f"recommended max_lr {r.max_lr:.3g} (band {r.low:.3g} to "
                                f"{r.high:.3g}) over {len(report.curves)} seeds")
         elif s is not None:
-            report.headline = (f"{PRIMARY_METHOD}: median max_lr {s.median_max_lr:.3g}, "
+            report.headline = (f"{RECOMMENDED}: median max_lr {s.median_max_lr:.3g}, "
                                f"spread {s.spread_decades:.2f} decades over {s.n} seeds")
     return report.to_dict()
 
@@ -365,7 +255,7 @@ def run_sweep_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
     return sweep_result(config, curves, cancelled=should_stop())
 
 
-RUNNERS: dict[str, Callable[[dict, Emit, ShouldStop], dict]] = {
+RUNNERS: dict[str, Runner] = {
     "range_test": run_range_test_job,
     "train": run_train_job,
     "sweep": run_sweep_job,

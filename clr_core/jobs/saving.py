@@ -1,40 +1,85 @@
-"""Saving a job to the run store: its running row kept up to date while it runs, its end
+"""Saving jobs to the run store: a job's running row kept up to date while it runs, its end
 written in one transaction, its result and events released from memory once saved and
-read back on demand, and a failed save kept, reported and retried. A mixin of
-``JobRegistry``, which supplies the lock, the store and the jobs."""
+read back on demand, and a failed save kept, reported and retried.
+
+A part of ``JobRegistry`` given what it needs rather than a mixin reading the registry's
+fields: the store, the lock that guards every job's fields, a view of the jobs held now
+and its limits; so it can be built and tested on its own."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from clr_core.errors import StoreError
 from clr_core.jobs.state import TERMINAL_STATES, Job
 
-__all__ = ["JobSaving", "as_event_dict"]
+if TYPE_CHECKING:
+    from clr_core.runs.store import RunStore
 
-logger = logging.getLogger("clr_core.jobs.registry")
+__all__ = ["JobSaver"]
+
+logger = logging.getLogger(__name__)
 
 
-class JobSaving:
-    """The store half of ``JobRegistry`` (see the module doc)."""
+class JobSaver:
+    """Writes jobs to ``store`` (none: nothing is saved) and reads released ones back.
 
-    def _store_new_events(self, job: Job) -> None:
+    ``lock`` guards the jobs' fields (the registry's, shared with it); ``jobs()`` returns
+    the jobs the registry holds now and is called under ``lock``. ``events_limit``: a job's
+    events go to the store beside its result only up to this many (0 never).
+    ``results_cached``: how many results read back from the store stay in memory."""
+
+    def __init__(self, store: RunStore | None, lock: threading.RLock,
+                 jobs: Callable[[], Iterable[Job]], *, events_limit: int,
+                 results_cached: int) -> None:
+        self._store, self._lock, self._jobs = store, lock, jobs
+        self._events_limit = int(events_limit)
+        self._results: OrderedDict[int, dict[str, Any] | None] = OrderedDict()
+        self._results_cached = max(1, int(results_cached))
+
+    @property
+    def store(self) -> RunStore | None:
+        return self._store
+
+    def mark_interrupted(self) -> None:
+        """Runs of servers that stopped mid-job: never shown running forever."""
+        if self._store is None:
+            return
+        try:
+            self._store.mark_interrupted()
+        except StoreError as e:
+            logger.warning("could not mark interrupted runs: %s", e)
+
+    def start(self, job: Job) -> None:
+        """Record a starting job as a "running" row; if the store refuses, the job is
+        saved as a whole at its end instead."""
+        job.stored_at = time.monotonic()
+        if self._store is None:
+            return
+        try:
+            job.run_id = self._store.start_run(job.kind, job.config, label=job.label)
+        except StoreError as e:
+            logger.warning("could not record %s job %s as running: %s", job.kind, job.id, e)
+
+    def append_new_events(self, job: Job) -> None:
         """Append the events that arrived since the last time to the job's running row,
-        up to ``save_events_limit`` (after that only the heartbeat)."""
+        up to ``events_limit`` (after that only the heartbeat)."""
         job.stored_at = time.monotonic()
         with self._lock:
-            end = min(len(job.events), self._save_events_limit)
-            batch = [as_event_dict(e) for e in job.events[job.n_stored:end]]
+            end = min(len(job.events), self._events_limit)
+            batch = job.events[job.n_stored:end]
         try:
             self._store.append_events(job.run_id, batch)
             job.n_stored += len(batch)
         except StoreError as e:  # the final save reports it if it persists
             logger.warning("could not append events of job %s: %s", job.id, e)
 
-    def _save(self, job: Job, state: str) -> bool:
+    def save(self, job: Job, state: str) -> bool:
         """Write the job's end to the store in one transaction; never raises, since a full
         disk must not lose the result the user is looking at: the job keeps it in memory
         with ``save_error`` set, and the save is retried."""
@@ -53,8 +98,8 @@ class JobSaving:
     def _save_once(self, job: Job, state: str) -> bool:
         with self._lock:
             n = len(job.events)
-            fits = n <= self._save_events_limit
-            rest = [as_event_dict(e) for e in job.events[job.n_stored:n]] if fits else []
+            fits = n <= self._events_limit
+            rest = job.events[job.n_stored:n] if fits else []
             result, error = job.result, job.error
         try:
             if job.run_id is not None:
@@ -62,7 +107,7 @@ class JobSaving:
             else:
                 job.run_id = self._store.save_run(
                     job.kind, job.config, result, status=state, label=job.label, error=error,
-                    events=[as_event_dict(e) for e in job.events[:n]] if fits and n else None)
+                    events=job.events[:n] if fits and n else None)
         except Exception as e:
             logger.exception("could not save %s job %s to the run store", job.kind, job.id)
             with self._lock:
@@ -97,24 +142,29 @@ class JobSaving:
 
         return load
 
-    def retry_save(self, job_id: str) -> bool:
+    def read_events(self, run_id: int, since: int) -> list[dict[str, Any]]:
+        """A released job's events from offset ``since`` on, read back from the store
+        (none if the store cannot give them)."""
+        try:
+            events, _ = self._store.read_events(run_id, since)
+        except StoreError as e:
+            logger.warning("could not read back the events of run %s: %s", run_id, e)
+            return []
+        return events
+
+    def retry(self, job: Job) -> bool:
         """Save a finished job whose save failed; True once it is in the store."""
         with self._lock:
-            job = self._get_locked(job_id)
             if job.state not in TERMINAL_STATES or job.released:
                 return job.released
             if job.save_error is None and job.run_id is not None:
                 return True
             state = job.state
-        return self._save(job, state)
+        return self.save(job, state)
 
-    def _retry_failed_saves(self) -> None:
+    def retry_failed(self) -> None:
+        """Retry every held job whose save failed (the store may take them now)."""
         with self._lock:
-            pending = [j for j in self._jobs.values() if j.save_error is not None]
+            pending = [j for j in self._jobs() if j.save_error is not None]
         for job in pending:
-            self._save(job, job.state)
-
-
-def as_event_dict(event: Any) -> dict[str, Any]:
-    """Events go to the store as dicts, whether they came as dicts or typed events."""
-    return event if isinstance(event, dict) else event.to_dict()
+            self.save(job, job.state)

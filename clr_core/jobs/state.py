@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -15,15 +15,22 @@ __all__ = [
     "TERMINAL_STATES",
     "Emit",
     "Job",
+    "JobChannel",
     "JobStatus",
     "Runner",
     "ShouldStop",
+    "canonical_device",
 ]
 
 STATES = ("queued", "running", "done", "cancelled", "failed")
 #: How often a running job's new events are appended to its row in the store.
 STORE_EVERY_S = 1.0
 TERMINAL_STATES = frozenset({"done", "cancelled", "failed"})
+
+
+def canonical_device(device: str) -> str:
+    """One name per device, so "cuda" and "cuda:0" are not two free GPUs."""
+    return "cuda:0" if device == "cuda" else device
 
 
 class Emit(Protocol):
@@ -102,7 +109,7 @@ class Job:
     result: dict[str, Any] | None = None
     run_id: int | None = None
     save_error: str | None = None
-    events: list[Any] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
     n_events: int = 0  # stays when a saved job's events leave memory
     n_stored: int = 0  # events already appended to the store's running row
     stored_at: float = 0.0
@@ -140,3 +147,18 @@ class Job:
             save_error=self.save_error,
             load_result=self.loader if self.released else None,
         )
+
+
+@dataclass(frozen=True)
+class JobChannel:
+    """What the executor sees of a running job: where its event batches go (``sink``, the
+    registry's, given the job) and whether the user asked it to stop."""
+
+    job: Job
+    sink: Callable[[Job, Sequence[dict[str, Any]], float | None], None]
+
+    def publish(self, events: Sequence[dict[str, Any]], progress: float | None) -> None:
+        self.sink(self.job, events, progress)
+
+    def stop_requested(self) -> bool:
+        return self.job.stop.is_set()

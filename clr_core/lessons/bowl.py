@@ -106,7 +106,7 @@ def stability_figures(lr: float, momentum: float, condition: float, steps: int =
     rates.add_trace(go.Scatter(x=lrs, y=worst, mode="lines", name="slowest axis rate",
                                line={"color": "#1f77b4", "width": 3},
                                hovertemplate="lr %{x:.3g}<br>rate %{y:.4f}<extra></extra>"))
-    # shapes as plain dicts in one update: plotly's add_vline costs ~25 ms a line
+    # shapes as plain dicts in one update: plotly's add_vline re-lays the figure out per line
     shapes = [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": 1.0,
                "y1": 1.5, "fillcolor": "red", "opacity": 0.08, "line": {"width": 0}}]
     marks = [(limit, f"2(1+β)/λmax = {limit:.3g}", "#d62728"),

@@ -11,6 +11,7 @@ from clr_core.lessons import bowl, training, wsd
 from clr_core.lessons.model import Claim, Control, Lesson, LessonView
 from clr_core.present.plots import Curve, line_figure
 from clr_core.schedules import make_schedule
+from clr_core.schedules.wsd import SHAPES
 from clr_core.suggest.recommend import band_text
 
 __all__ = ["CLAIM_CHECKS", "LESSONS", "lesson_by_key"]
@@ -283,7 +284,7 @@ LESSONS: tuple[Lesson, ...] = (
                  lo=0.1, hi=1.0, step=0.05),
          Control("cooldown", "Cool-down length (fraction of the run)", "slider", 0.2, lo=0.05,
                  hi=0.5, step=0.05),
-         Control("shape", "Cool-down shape", "choice", "1-sqrt", options=wsd.COOLDOWN_SHAPES),
+         Control("shape", "Cool-down shape", "choice", "1-sqrt", options=SHAPES),
          Control("total_steps", "Run length (steps)", "steps", 1000,
                  options=(500, 1000, 2000))),
         _view_wsd, instant=True,

@@ -1,6 +1,6 @@
 """The lessons' training bench: a small MLP on scikit-learn's digits with every batch already
 in memory, so one lesson can train a grid of schedules over several seeds in a few seconds on a
-2-core CPU (about 1 ms per update), and a claim is checked against the best of a grid rather
+2-core CPU (bench/lessons.py times it), and a claim is checked against the best of a grid rather
 than a hand-picked baseline."""
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 
+from clr_core.engine.range_test import run_range_test
 from clr_core.lessons.digits import (
     BENCH,
     Batches,
@@ -23,6 +24,8 @@ from clr_core.lessons.digits import (
     train_grid,
 )
 from clr_core.present.plots import PALETTE, range_test_figure
+from clr_core.setup.models import make_model
+from clr_core.setup.optim import make_optimizer
 from clr_core.suggest.recommend import RECOMMENDED, rule_label
 from clr_core.suggest.types import measured_regret
 
@@ -163,10 +166,6 @@ def range_test_reading(*, num_iter: int = 100, seed: int = 0):
     """A range test of the bench model: (figure, table of every rule's pick and measured
     regret, the result). Regret comes from the suggestion benchmark when it has been run.
     The sharpness is measured ten times, so the chart shows where the LR passes 2(1+β)/λmax."""
-    from clr_core.engine.range_test import run_range_test
-    from clr_core.setup.models import make_model
-    from clr_core.setup.optim import make_optimizer
-
     x_train, y_train, _, _ = digits_tensors()
     model = make_model(BENCH["model"], (1, 8, 8), 10, seed=seed, width=BENCH["width"])
     opt = make_optimizer("sgd", model, lr=1e-4, momentum=BENCH["momentum"])

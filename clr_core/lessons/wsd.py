@@ -17,12 +17,10 @@ import plotly.graph_objects as go
 
 from clr_core.present.plots import PALETTE
 from clr_core.schedules import make_schedule
-from clr_core.schedules.wsd import SHAPES
 
-__all__ = ["COOLDOWN_SHAPES", "cooldown_lr", "cosine_lr", "expected_loss", "stable_lr",
+__all__ = ["cooldown_lr", "cosine_lr", "expected_loss", "stable_lr",
            "wsd_figures"]
 
-COOLDOWN_SHAPES = SHAPES
 CURVATURES = 1.0 / np.arange(1, 101)  # Zhang et al.'s spectrum: hᵢ = 1/i
 NOISE = 0.02
 START = 1.0  # every wᵢ starts at 1

@@ -33,9 +33,8 @@ class Curve:
 #: a chart redrawn twice a second while a job streams doesn't block the page.
 MAX_POINTS = 1500
 #: Points per series while a job streams. The browser redraws a live chart twice a second on
-#: the machine that also trains, and its redraw cost grows with the points: at 1500 a typed
-#: value took 1.6-3x as long to answer while a job ran, at 200-300 about as long as with no
-#: job (bench/ui_latency.py). Bucket minima and maxima still show every spike.
+#: the machine that also trains, and its redraw cost grows with the points: bench/ui_latency.py
+#: measures how much longer a typed value takes to answer while a job streams. Bucket minima and maxima still show every spike.
 LIVE_MAX_POINTS = 300
 
 

@@ -94,9 +94,8 @@ class Run(RunSummary):
 
 
 def _json_default(obj: Any) -> Any:
-    # numpy arrays/scalars and torch tensors sneak into results; store their plain values.
-    if hasattr(obj, "to_dict"):  # typed events and results
-        return obj.to_dict()
+    # Results and events arrive as dicts (converted once, where they leave the engine or
+    # the job); numpy arrays/scalars and torch tensors still sneak into their values.
     if hasattr(obj, "tolist"):
         return obj.tolist()
     if hasattr(obj, "item"):

@@ -1,7 +1,10 @@
 """Runs that are still going: a row created "running", events appended in batches with a
 heartbeat, a final status and result; and the rule by which any reader tells that the
-process writing a run has died ("interrupted"). A mixin of ``RunStore``, which supplies
-the connections (``_connect``, ``_write``) and ``save_run``."""
+process writing a run has died ("interrupted").
+
+``RunStore`` owns one ``LiveRuns`` and hands it what it needs explicitly (its connections
+and its ``save_run``), so this half can be built and tested on any database that holds
+the store's schema."""
 
 from __future__ import annotations
 
@@ -11,21 +14,36 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 from clr_core.errors import StoreError
 from clr_core.runs.format import FINAL_STATUSES, LIVE_STATUS, dumps, headline_of
 
-__all__ = ["LiveRuns"]
+__all__ = ["Connect", "LiveRuns", "SaveRun"]
 
 logger = logging.getLogger("clr_core.runs.store")
 
 _PROCESS_STARTED = time.time()  # before this process could have started any run
 
+#: Opens a connection for one call (``connect``) or one write transaction (``write``).
+Connect = Callable[[], AbstractContextManager[sqlite3.Connection]]
+#: Saves a new row: ``save_run(kind, config, result, *, status, label) -> id``.
+SaveRun = Callable[..., int]
+
 
 class LiveRuns:
-    """The live-run half of ``RunStore`` (see the module doc)."""
+    """The live runs of one store file (see the module doc)."""
+
+    def __init__(self, *, connect: Connect, write: Connect, save_run: SaveRun,
+                 path: Path, stale_after_s: float) -> None:
+        self._connect = connect
+        self._write = write
+        self._save_run = save_run
+        self.path = path
+        self.stale_after_s = stale_after_s
 
     def start_run(
         self,
@@ -40,7 +58,7 @@ class LiveRuns:
 
         ``host``/``pid`` name the process that will finish the row (default: this one);
         when it dies without finishing, readers mark the run "interrupted"."""
-        run_id = self.save_run(kind, config, None, status=LIVE_STATUS, label=label)
+        run_id = self._save_run(kind, config, None, status=LIVE_STATUS, label=label)
         now = time.time()
         with self._write() as conn:
             conn.execute(
@@ -56,13 +74,13 @@ class LiveRuns:
         batch = [dict(e) for e in events]
         text = dumps(batch, "events") if batch else None
         with self._write() as conn:
-            self._beat(conn, run_id)
-            return self._append(conn, run_id, batch, text)
+            _beat(conn, run_id)
+            return _append(conn, run_id, batch, text)
 
     def heartbeat(self, run_id: int) -> None:
         """Show that the run's process is alive (``append_events`` does it too)."""
         with self._write() as conn:
-            self._beat(conn, run_id)
+            _beat(conn, run_id)
 
     def read_events(self, run_id: int, since: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Events from offset ``since`` on and the offset to pass next time; readable from
@@ -104,7 +122,7 @@ class LiveRuns:
         text = dumps(batch, "events") if batch else None
         now = time.time()
         with self._write() as conn:
-            self._append(conn, run_id, batch, text)
+            _append(conn, run_id, batch, text)
             cur = conn.execute(
                 "UPDATE runs SET status = ?, result_json = ?, headline = ?, error = ?,"
                 " heartbeat_at = ?, finished_at = ? WHERE id = ?",
@@ -139,6 +157,14 @@ class LiveRuns:
             logger.info("run store %s: runs %s interrupted", self.path, dead)
         return dead
 
+    def reap_quietly(self) -> None:
+        """``mark_interrupted`` before a read; a reader that cannot write (read-only copy,
+        locked file) still reads."""
+        try:
+            self.mark_interrupted()
+        except StoreError as e:
+            logger.debug("could not mark interrupted runs in %s: %s", self.path, e)
+
     def _owner_gone(
         self, host: str | None, pid: int | None, heartbeat_at: float | None,
         created_at: float, *, now: float
@@ -152,35 +178,27 @@ class LiveRuns:
             return not _pid_alive(int(pid))
         return heartbeat_at is None or now - heartbeat_at > self.stale_after_s
 
-    def _reap_quietly(self) -> None:
-        # A reader that cannot write (read-only copy, locked file) still reads.
-        try:
-            self.mark_interrupted()
-        except StoreError as e:
-            logger.debug("could not mark interrupted runs in %s: %s", self.path, e)
 
-    @staticmethod
-    def _append(
-        conn: sqlite3.Connection, run_id: int, batch: list[dict[str, Any]], text: str | None
-    ) -> int:
-        first = conn.execute(
-            "SELECT COALESCE(MAX(first + n), 0) FROM run_events WHERE run_id = ?", (int(run_id),)
-        ).fetchone()[0]
-        if text is not None:
-            conn.execute(
-                "INSERT INTO run_events (run_id, first, n, events_json) VALUES (?,?,?,?)",
-                (int(run_id), first, len(batch), text),
-            )
-        return int(first) + len(batch)
-
-    @staticmethod
-    def _beat(conn: sqlite3.Connection, run_id: int) -> None:
-        cur = conn.execute(
-            "UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), int(run_id))
+def _append(
+    conn: sqlite3.Connection, run_id: int, batch: list[dict[str, Any]], text: str | None
+) -> int:
+    first = conn.execute(
+        "SELECT COALESCE(MAX(first + n), 0) FROM run_events WHERE run_id = ?", (int(run_id),)
+    ).fetchone()[0]
+    if text is not None:
+        conn.execute(
+            "INSERT INTO run_events (run_id, first, n, events_json) VALUES (?,?,?,?)",
+            (int(run_id), first, len(batch), text),
         )
-        if cur.rowcount == 0:
-            raise StoreError(f"no saved run with id {run_id}")
+    return int(first) + len(batch)
 
+
+def _beat(conn: sqlite3.Connection, run_id: int) -> None:
+    cur = conn.execute(
+        "UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), int(run_id))
+    )
+    if cur.rowcount == 0:
+        raise StoreError(f"no saved run with id {run_id}")
 
 
 def _pid_alive(pid: int) -> bool:

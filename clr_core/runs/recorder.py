@@ -1,16 +1,18 @@
 """Record a run to the run store while it runs, so the app can watch a script's range test
 or training live, as TensorBoard and Weights & Biases made habitual.
 
-A ``RunRecorder`` is an ``emit`` sink: it queues events in memory (an append, nothing
-more, so the training loop does not wait on the disk) and a background thread writes
-them to the store every ``flush_s`` seconds, beating the run's heart as it goes. The run
-appears at once as "running" and ends "done", "cancelled" or "failed" with the full
-result, in the same shape the app's own jobs save, so the Runs page can reopen, overlay,
-rename and download it. A store that fails mid-run costs the record, never the run.
+A ``RunRecorder`` is an ``emit`` sink of event dicts: it queues them in memory (an append,
+nothing more, so the training loop does not wait on the disk) and a background thread
+writes them to the store every ``flush_s`` seconds, beating the run's heart as it goes.
+The run appears at once as "running" and ends "done", "cancelled" or "failed" with the
+full result, in the same shape the app's own jobs save, so the Runs page can reopen,
+overlay, rename and download it. A store that fails mid-run costs the record, never the
+run. ``recorded`` wraps an engine function so that ``record=NAME`` records its run.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import math
@@ -20,16 +22,19 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from clr_core.engine.events import Event
 from clr_core.errors import StoreError
+from clr_core.runs.reports import TrainRun, range_test_report, train_report
 from clr_core.runs.store import RunStore
+from clr_core.schedules.base import Schedule
 
 __all__ = [
     "FLUSH_S",
     "RunRecorder",
     "describe_call",
     "open_store",
-    "record_call",
     "record_job",
+    "recorded",
     "status_of",
 ]
 
@@ -37,15 +42,12 @@ logger = logging.getLogger(__name__)
 
 FLUSH_S = 0.5  # well under the one second a live view may lag
 
+StoreLike = RunStore | str | os.PathLike[str] | None
 
-def open_store(store: RunStore | str | os.PathLike[str] | None) -> RunStore:
+
+def open_store(store: StoreLike) -> RunStore:
     """A store from a ``RunStore``, a path, or None for ``$CLR_STUDIO_DB`` (the app's)."""
     return store if isinstance(store, RunStore) else RunStore(store)
-
-
-def _plain(event: Any) -> dict[str, Any]:
-    to_dict = getattr(event, "to_dict", None)
-    return dict(to_dict() if callable(to_dict) else event)
 
 
 class RunRecorder:
@@ -60,7 +62,7 @@ class RunRecorder:
         config: Mapping[str, Any],
         *,
         label: str | None = None,
-        store: RunStore | str | os.PathLike[str] | None = None,
+        store: StoreLike = None,
         flush_s: float = FLUSH_S,
     ) -> None:
         if not (isinstance(flush_s, int | float) and 0 < flush_s <= 1):
@@ -84,11 +86,11 @@ class RunRecorder:
 
     # -- the sink -------------------------------------------------------------------
 
-    def __call__(self, event: Any, progress: float | None = None) -> None:
-        """Queue one event (a dict or an object with ``to_dict``); ``progress`` is
-        accepted so a recorder can stand in for a job's emit."""
+    def __call__(self, event: Mapping[str, Any] | None, progress: float | None = None) -> None:
+        """Queue one event dict (an engine `Event` is converted by its emitter, once);
+        ``progress`` is accepted so a recorder can stand in for a job's emit."""
         if event is not None and self.save_error is None:
-            plain = _plain(event)
+            plain = dict(event)  # a copy: the caller may reuse its dict
             with self._lock:
                 self._pending.append(plain)
 
@@ -160,16 +162,15 @@ class RunRecorder:
             self.finish("failed", None, error=f"{type(exc).__name__}: {exc}")
 
 
-def status_of(result: Any) -> str:
-    """"cancelled" for a run its caller stopped, else "done" (diverging is a result)."""
-    stop = result.get("stop_reason") if isinstance(result, dict) else getattr(
-        result, "stop_reason", None)
-    cancelled = result.get("cancelled") if isinstance(result, dict) else None
-    return "cancelled" if stop == "cancelled" or cancelled else "done"
+def status_of(report: Mapping[str, Any]) -> str:
+    """"cancelled" for a run its caller stopped, else "done" (diverging is a result),
+    read from a result dict: a job's report (``cancelled``) or a ``stop_reason``."""
+    cancelled = report.get("stop_reason") == "cancelled" or report.get("cancelled")
+    return "cancelled" if cancelled else "done"
 
 
 def record_job(runner: Callable[..., dict[str, Any]], kind: str, config: dict[str, Any], *,
-               label: str | None, store: RunStore | str | os.PathLike[str] | None = None,
+               label: str | None, store: StoreLike = None,
                emit: Callable[..., None] | None = None,
                should_stop: Callable[[], bool] = lambda: False
                ) -> tuple[dict[str, Any], RunRecorder]:
@@ -226,23 +227,13 @@ def describe_call(arguments: Mapping[str, Any]) -> dict[str, Any]:
     }
     config.update({k: _number(arguments[k]) for k in _DESCRIBED if k in arguments})
     schedule = arguments.get("schedule")
-    if schedule is not None:
-        config["schedule"] = schedule.to_dict() if hasattr(schedule, "to_dict") else schedule
+    if isinstance(schedule, Mapping):
+        config["schedule"] = dict(schedule)
+    elif isinstance(schedule, Schedule):
+        config["schedule"] = schedule.to_dict()
+    elif schedule is not None:  # the caller's own schedule object, as the model is
+        config["schedule"] = type(schedule).__name__
     return config
-
-
-def _saved_form(kind: str, result: Any, config: dict[str, Any], label: str,
-                loader: Any) -> dict[str, Any]:
-    """The result as the app's "range_test" / "train" job reports it."""
-    from clr_core.jobs.runners import range_test_report, train_report
-    from clr_core.runs.reports import TrainRun
-
-    n = _iters_per_epoch(loader)
-    if kind == "range_test":
-        return range_test_report(result, config, iters_per_epoch=n,
-                                 device=config["device"]).to_dict()
-    run = TrainRun(label=label, train=result, config=config, iters_per_epoch=n)
-    return train_report([run], config, cancelled=result.stop_reason == "cancelled").to_dict()
 
 
 def _iters_per_epoch(loader: Any) -> int | None:
@@ -252,29 +243,80 @@ def _iters_per_epoch(loader: Any) -> int | None:
         return None
 
 
-def record_call(kind: str, engine: Callable[..., Any], arguments: Mapping[str, Any]) -> Any:
-    """Run ``engine`` (``run_range_test`` or ``run_training``) on ``arguments`` (its
-    ``locals()`` will do: only its parameters are kept) recorded under
-    ``arguments["record"]`` in ``arguments["store"]``; returns what the engine returns.
+def _saved_form(kind: str, result: Any, config: dict[str, Any], label: str,
+                loader: Any) -> dict[str, Any]:
+    """The result as the app's "range_test" / "train" job reports it."""
+    n = _iters_per_epoch(loader)
+    if kind == "range_test":
+        return range_test_report(result, config, iters_per_epoch=n,
+                                 device=config["device"]).to_dict()
+    run = TrainRun(label=label, train=result, config=config, iters_per_epoch=n)
+    return train_report([run], config, cancelled=result.stop_reason == "cancelled").to_dict()
 
-    The saved result has the shape of the app's "range_test" and "train" jobs."""
-    params = inspect.signature(engine).parameters
-    arguments = {k: v for k, v in arguments.items()
-                 if k in params and params[k].kind is not inspect.Parameter.VAR_KEYWORD}
-    label = str(arguments.pop("record"))
-    store = arguments.pop("store", None)
+
+#: The engines' deprecated name for ``emit``, still accepted (with their warning).
+_OLD_EMIT = "callback"
+
+_RECORD_DOC = """
+
+    ``record=NAME`` saves the run under that name to the run store while it runs, for
+    the app's Runs page (`clr_core.runs.recorder`); ``store`` is a ``RunStore``, a path,
+    or None for ``$CLR_STUDIO_DB``. Events still reach ``emit``; the result is returned
+    as without ``record``.
+"""
+
+
+def recorded(kind: str, engine: Callable[..., Any], *, home: str) -> Callable[..., Any]:
+    """``engine`` (the engine's ``run_range_test`` or ``run_training``, ``kind``
+    "range_test" or "train") with two more keywords, ``record`` and ``store``: given a
+    name, the run is recorded live to the store, saved in the shape of the app's job of
+    that kind; without one, the engine is simply called. ``home`` is the module users
+    import it from, so that pickle and ``help()`` find the wrapper, not the engine."""
+    signature = inspect.signature(engine)
+    params = list(signature.parameters.values())
+    at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
+    added = [
+        inspect.Parameter("record", inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation="str | None"),
+        inspect.Parameter("store", inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation="RunStore | str | os.PathLike[str] | None"),
+    ]
+
+    @functools.wraps(engine)
+    def run(*args: Any, record: str | None = None, store: StoreLike = None, **kwargs: Any) -> Any:
+        if record is None:
+            return engine(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return _record(kind, engine, bound, label=str(record), store=store)
+
+    run.__signature__ = signature.replace(parameters=[*params[:at], *added, *params[at:]])
+    run.__doc__ = (engine.__doc__ or "").rstrip() + _RECORD_DOC
+    run.__module__ = home
+    return run
+
+
+def _record(kind: str, engine: Callable[..., Any], bound: inspect.BoundArguments, *,
+            label: str, store: StoreLike) -> Any:
+    """Run ``engine`` on ``bound`` recorded under ``label``; returns what it returns."""
+    arguments = bound.arguments
+    extra = next((arguments[p.name] for p in bound.signature.parameters.values()
+                  if p.kind is p.VAR_KEYWORD), {})
     config = describe_call(arguments)
     loader = arguments.get("loader", arguments.get("train_loader"))
-    curve = {"curve": label} if kind == "train" else {}
+    # the user's emit, under its current name or the old one
+    holder, key = (extra, _OLD_EMIT) if _OLD_EMIT in extra else (arguments, "emit")
+    user = holder.get(key)
     with RunRecorder(kind, config, label=label, store=store) as rec:
-        user = arguments.get("emit")
 
-        def emit(event: Any) -> None:
-            rec({**_plain(event), **curve})
+        def emit(event: Event) -> None:
+            # the one conversion of an engine Event, tagged with its curve like a job's
+            rec((event.tagged(label) if kind == "train" else event).to_dict())
             if user is not None:
                 user(event)
 
-        arguments["emit"] = emit
-        result = engine(**arguments)
-        rec.finish(status_of(result), _saved_form(kind, result, config, label, loader))
+        holder[key] = emit
+        result = engine(*bound.args, **bound.kwargs)
+        saved = _saved_form(kind, result, config, label, loader)
+        rec.finish(status_of(saved), saved)
     return result

@@ -19,6 +19,7 @@ from clr_core.engine.results import (
     suggestion_to_dict,
 )
 from clr_core.errors import ConfigError
+from clr_core.suggest.recommend import headline
 from clr_core.suggest.stability import StabilitySummary
 from clr_core.suggest.types import Suggestion
 
@@ -30,7 +31,9 @@ __all__ = [
     "SweepReport",
     "TrainReport",
     "TrainRun",
+    "range_test_report",
     "report_from_dict",
+    "train_report",
 ]
 
 
@@ -58,6 +61,24 @@ class RangeTestReport:
                    config=dict(d.get("config") or {}), iters_per_epoch=d.get("iters_per_epoch"),
                    device=d.get("device"), headline=d.get("headline"),
                    cancelled=bool(d.get("cancelled", False)))
+
+
+def _headline_range(result: RangeTestResult) -> str:
+    line = headline(result.suggestions)
+    if line is not None:
+        return line
+    s = next(iter(result.suggestions.values()), None)
+    if s is None:
+        return f"no suggestion ({result.stop_reason})"
+    return f"{s.method}: max_lr {s.max_lr:.3g}, base_lr {s.base_lr:.3g}"
+
+
+def range_test_report(result: RangeTestResult, config: dict, *, iters_per_epoch: int | None,
+                      device: str | None) -> RangeTestReport:
+    """The report of a range test, headlined, whether a job or a script's ``record=`` ran it."""
+    return RangeTestReport(range_test=result, config=config, iters_per_epoch=iters_per_epoch,
+                           device=device, headline=_headline_range(result),
+                           cancelled=result.stop_reason == "cancelled")
 
 
 @dataclass
@@ -99,6 +120,14 @@ class TrainReport:
         return cls(runs=[TrainRun.from_dict(r) for r in d.get("runs") or []],
                    config=dict(d.get("config") or {}), headline=d.get("headline"),
                    cancelled=bool(d.get("cancelled", False)))
+
+
+def train_report(runs: list[TrainRun], config: dict, *, cancelled: bool) -> TrainReport:
+    """The report of trainings, headlined by the best validation accuracy."""
+    scored = [r for r in runs if r.train.best_val_accuracy is not None]
+    best = max(scored, key=lambda r: r.train.best_val_accuracy, default=None)
+    line = None if best is None else f"best: {best.label} {100 * best.train.best_val_accuracy:.1f}%"
+    return TrainReport(runs=runs, config=config, headline=line, cancelled=cancelled)
 
 
 @dataclass

@@ -67,15 +67,17 @@ def default_db_path() -> Path:
     return base / "clr_studio" / "runs.db"
 
 
-class RunStore(LiveRuns):
-    """Saved runs in one SQLite file; thread- and process-safe (see the module doc)."""
+class RunStore:
+    """Saved runs in one SQLite file; thread- and process-safe (see the module doc).
+
+    Its live runs are written by ``self.live`` (`clr_core.runs.live.LiveRuns`); the
+    live-run methods here hand over to it, so callers need not know the split."""
 
     def __init__(
         self, path: str | os.PathLike[str] | None = None, *, stale_after_s: float = STALE_AFTER_S
     ) -> None:
         if not stale_after_s > 0:
             raise StoreError(f"stale_after_s must be > 0, got {stale_after_s!r}")
-        self.stale_after_s = float(stale_after_s)
         if path is not None and str(path) == ":memory:":
             # Each call opens a new connection, so an in-memory database would vanish.
             raise StoreError("RunStore needs a file path, not ':memory:'")
@@ -96,6 +98,13 @@ class RunStore(LiveRuns):
             self._set_aside(e)
             self._init_schema()
         self._starting = False
+        # The connections are looked up on each call, not bound now, so a store whose
+        # writes are replaced (a subclass, a test that simulates a locked file) is
+        # replaced for its live runs too.
+        self.live = LiveRuns(
+            connect=lambda: self._connect(), write=lambda: self._write(),
+            save_run=self.save_run, path=self.path, stale_after_s=float(stale_after_s),
+        )
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"
@@ -261,7 +270,7 @@ class RunStore(LiveRuns):
     ) -> list[RunSummary]:
         """Newest first; filters that are None match everything. Live runs whose process
         died are marked "interrupted" first."""
-        self._reap_quietly()
+        self.live.reap_quietly()
         where, args = [], []
         for column, value in (("kind", kind), ("dataset", dataset), ("status", status)):
             if value is not None:
@@ -280,7 +289,7 @@ class RunStore(LiveRuns):
 
     def load_run(self, run_id: int) -> Run:
         """The run in full; a live run's events are those appended so far."""
-        self._reap_quietly()
+        self.live.reap_quietly()
         with self._connect() as conn:
             row = conn.execute(
                 f"SELECT {SUMMARY_COLUMNS}, config_json, result_json, events_json"
@@ -326,3 +335,34 @@ class RunStore(LiveRuns):
             conn.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids)
             conn.execute(f"DELETE FROM run_events WHERE run_id IN ({marks})", ids)
         return len(ids)
+
+    # -- live runs (see clr_core.runs.live) -------------------------------------------
+
+    @property
+    def stale_after_s(self) -> float:
+        return self.live.stale_after_s
+
+    def start_run(self, kind: str, config: dict[str, Any], *, label: str | None = None,
+                  host: str | None = None, pid: int | None = None) -> int:
+        """A "running" row, created at once (`LiveRuns.start_run`)."""
+        return self.live.start_run(kind, config, label=label, host=host, pid=pid)
+
+    def append_events(self, run_id: int, events: Iterable[dict[str, Any]]) -> int:
+        """Append a batch and beat the heart (`LiveRuns.append_events`)."""
+        return self.live.append_events(run_id, events)
+
+    def heartbeat(self, run_id: int) -> None:
+        self.live.heartbeat(run_id)
+
+    def read_events(self, run_id: int, since: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Events from offset ``since`` on, and the next offset (`LiveRuns.read_events`)."""
+        return self.live.read_events(run_id, since)
+
+    def finish_run(self, run_id: int, status: str, result: dict[str, Any] | None, *,
+                   error: str | None = None, events: Iterable[dict[str, Any]] = ()) -> None:
+        """End a live run (`LiveRuns.finish_run`)."""
+        self.live.finish_run(run_id, status, result, error=error, events=events)
+
+    def mark_interrupted(self, run_ids: Iterable[int] | None = None) -> list[int]:
+        """Mark runs whose process is gone "interrupted" (`LiveRuns.mark_interrupted`)."""
+        return self.live.mark_interrupted(run_ids)

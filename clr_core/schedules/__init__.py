@@ -7,8 +7,10 @@ raises `ScheduleError` naming the parameter and the rule. Where PyTorch has the 
 (CyclicLR, OneCycleLR, CosineAnnealingWarmRestarts) the float64 arithmetic follows its
 source, so the two agree step for step.
 
-Layers (imports run downward only): spec -> registry -> codegen -> base -> families ->
-presets; torch_adapter (imports registry only) is loaded when `to_torch` is called.
+Inside, imports run downward only: spec -> registry -> codegen, trace, shapes, ramp ->
+torch_adapter -> base -> families -> presets, exports, rules (the papers' rules of thumb).
+
+May import: ``validation``, ``jsonsafe``, ``errors`` (and torch, for the adapter).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The `Schedule` base class: a validated policy + parameters, pure in the iteration.
 
 A `Schedule` has no step counter: `lr(k)` is the learning rate after k scheduler steps,
-computed in closed form for a whole numpy array at once, so a preview of 10^6 iterations
-costs milliseconds. A policy is one subclass that sets `spec` (its parameters, defaults
+computed in closed form for a whole numpy array at once, so a preview of a long run stays
+interactive (``bench/preview.py`` times it). A policy is one subclass that sets `spec` (its parameters, defaults
 and help), and overrides `check` (its rules), `_lr` (its closed form) and, where it has
 standalone code, `code_body`; defining the class registers it.
 """
@@ -22,6 +22,7 @@ from clr_core.schedules.ramp import apply_ramp, ramp_code, validate_ramp
 from clr_core.schedules.registry import from_dict, policy_class, register
 from clr_core.schedules.shapes import shape_trace
 from clr_core.schedules.spec import PolicySpec, coerce
+from clr_core.schedules.torch_adapter import ScheduleLR
 
 # Closed forms run several numpy passes; on chunks that stay in the CPU cache those passes
 # cost a fraction of what they cost over a 10^6-element array streamed from memory.
@@ -229,10 +230,8 @@ class Schedule:
         """JSON-safe config; `from_dict(s.to_dict()) == s`."""
         return {"policy": self._policy, **self.params}
 
-    def to_torch(self, optimizer: Any, **kwargs: Any) -> Any:
+    def to_torch(self, optimizer: Any, **kwargs: Any) -> ScheduleLR:
         """A `ScheduleLR` driving `optimizer` (kwargs: lr_scale, last_epoch)."""
-        from clr_core.schedules.torch_adapter import ScheduleLR  # torch only when asked
-
         return ScheduleLR(optimizer, self, **kwargs)
 
     def to_code(self) -> str:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import torch
 
 from clr_core.errors import ScheduleError
 from clr_core.schedules import codegen, trace
@@ -97,8 +98,6 @@ _CODE = """\
 @lru_cache(maxsize=65536)
 def _noise(seed: int, pct: float, std: float) -> float:
     """timm's `_calculate_noise` (normal, resampled until |noise| < pct), seeded per step."""
-    import torch  # only schedules with noise need it
-
     g = torch.Generator()
     g.manual_seed(seed)
     while True:

@@ -4,7 +4,7 @@ The scheduler holds no formula of its own; it evaluates the closed form at `last
 so it agrees with the preview by construction and its state is just the step count plus
 the schedule's JSON config (restorable anywhere, unlike a lambda). It reads the schedule
 through its public methods and rebuilds it through the registry, so it never imports the
-`Schedule` class (which loads this module lazily, in `to_torch`).
+`Schedule` class: the base class imports this module for `Schedule.to_torch`.
 
 Several param groups: each group's lr is `schedule.lr(k) * lr_scale[i]`. By default the
 scales are the groups' initial lr ratios to the largest one, so discriminative LRs (e.g.

@@ -18,7 +18,7 @@ from torch import nn
 from clr_core.engine.device import pick_device
 from clr_core.errors import ConfigError
 from clr_core.schedules import from_dict as schedule_from_dict
-from clr_core.setup import data, models, optim, plugins
+from clr_core.setup import data, data_catalogue, models, optim, plugins
 from clr_core.validation import (
     MAX_ITERATIONS,
     check_choice,
@@ -29,9 +29,11 @@ from clr_core.validation import (
 )
 
 __all__ = [
+    "SWEEP_PARAMS",
     "Built",
     "DataModelConfig",
     "RangeTestConfig",
+    "SweepConfig",
     "TrainConfig",
     "build",
     "job_device",
@@ -62,8 +64,9 @@ class DataModelConfig:
     batch_to_inputs: str | None = None  # a registered batch_to_inputs function
 
     def validate(self) -> None:
-        if self.dataset not in data.DATASETS and not plugins.is_registered("data", self.dataset):
-            raise ConfigError(f"dataset must be one of {sorted(data.DATASETS)} or a registered "
+        datasets = data_catalogue.DATASETS
+        if self.dataset not in datasets and not plugins.is_registered("data", self.dataset):
+            raise ConfigError(f"dataset must be one of {sorted(datasets)} or a registered "
                               f"plugin {plugins.names('data')}, got {self.dataset!r}")
         if self.model not in models.MODELS and not plugins.is_registered("model", self.model):
             raise ConfigError(f"model must be one of {sorted(models.MODELS)} or a registered "
@@ -205,3 +208,38 @@ def job_device(config: dict) -> str:
     """The concrete device a config runs on, so the registry queues jobs per real device
     ("auto" and "cuda:0" must not count as two free devices)."""
     return str(pick_device(config.get("device", "auto")))
+
+
+#: What a sweep may vary: one range test per value (Smith 2018 tests weight decay, batch
+#: size and momentum; seeds show how far a suggestion moves).
+SWEEP_PARAMS = ("weight_decay", "batch_size", "momentum", "seed")
+
+
+@dataclass
+class SweepConfig:
+    """A sweep: one range test per value of ``param`` over the ``base`` config."""
+
+    param: str
+    values: list
+    base: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.param not in SWEEP_PARAMS:
+            raise ConfigError(f"param must be one of {sorted(SWEEP_PARAMS)}, got {self.param!r}")
+        if not isinstance(self.values, list | tuple) or len(self.values) < 2:
+            raise ConfigError("a sweep needs at least two values")
+        if len(set(map(repr, self.values))) != len(self.values):
+            raise ConfigError(f"sweep values must be distinct, got {self.values}")
+        for v in self.values:  # each value must make a valid range test
+            RangeTestConfig.from_dict({**self.base, self.param: v})
+
+    @classmethod
+    def from_dict(cls, config: dict) -> SweepConfig:
+        """A job's sweep config, checked (unknown settings refused, like its siblings')."""
+        unknown = set(config) - {"base", "param", "values", "kind"}
+        if unknown:
+            raise ConfigError(f"unknown sweep setting(s) {sorted(unknown)}")
+        sweep = cls(base=dict(config.get("base") or {}), param=config.get("param"),
+                    values=list(config.get("values") or []))
+        sweep.validate()
+        return sweep

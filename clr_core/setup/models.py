@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torchvision.models import resnet18
 
 from clr_core.errors import ConfigError
 from clr_core.validation import check_int
@@ -77,8 +78,6 @@ def _cnn(shape, num_classes, width):
 
 
 def _resnet18(shape, num_classes, width):
-    from torchvision.models import resnet18
-
     c, h, w = shape
     model = resnet18(weights=None, num_classes=num_classes)
     if min(h, w) < 64:  # the ImageNet stem would shrink 32x32 to 8x8 before the first block

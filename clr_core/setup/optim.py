@@ -1,8 +1,7 @@
 """Optimizers, and the one knob cyclical momentum turns on each of them.
 
-SGD and RMSprop call it `momentum`; Adam and AdamW call it `betas[0]`. `get_momentum`
-reads it by torch's CyclicLR/OneCycleLR rule (betas if the group has them, else
-momentum), the rule `schedules`' torch adapter writes it by.
+SGD and RMSprop call it `momentum`; Adam and AdamW call it `betas[0]` (`OptimizerInfo`
+says which, for the forms); `clr_core.engine.param_groups.get_momentum` reads it back.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from torch import nn
 from clr_core.errors import ConfigError
 from clr_core.validation import check_number, check_probability
 
-__all__ = ["OPTIMIZERS", "OptimizerInfo", "get_momentum", "make_optimizer"]
+__all__ = ["OPTIMIZERS", "OptimizerInfo", "make_optimizer"]
 
 
 @dataclass(frozen=True)
@@ -81,12 +80,3 @@ def make_optimizer(name: str, params: Iterable | nn.Module, *, lr: float,
         betas = (momentum, betas[1])
     cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
     return cls(params, lr=lr, betas=betas, weight_decay=weight_decay)
-
-
-def get_momentum(group: dict) -> float | None:
-    """betas[0] if the group has betas, else momentum, else None (e.g. Adagrad)."""
-    if "betas" in group:
-        return float(group["betas"][0])
-    if "momentum" in group:
-        return float(group["momentum"])
-    return None

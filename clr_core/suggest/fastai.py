@@ -26,7 +26,7 @@ def _lds_lengths(losses: np.ndarray) -> list[int]:
     """Length of the longest strictly decreasing subsequence ending at each point.
 
     Same numbers as fastai's O(n^2) double loop, computed with patience sorting in
-    O(n log n) so a 1000-point curve costs microseconds (tests check equality).
+    O(n log n), so a long curve stays cheap (tests check equality).
     """
     tails: list[float] = []  # tails[k]: smallest -loss ending an increasing run of k+1
     out = []

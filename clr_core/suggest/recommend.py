@@ -2,9 +2,9 @@
 the band between them.
 
 Why this rule. ``bench/suggestions.py`` trains 1cycle at every rule's suggestion and at
-a grid of max_lr on 14 tasks; every single rule in use today lands outside the good
-region somewhere (fastai's valley up to 12 points low, steepest gradient and minimum/10
-up to 2). Two readings fail in opposite directions:
+a grid of max_lr on a battery of tasks; every single rule in use today lands outside the
+good region somewhere (fastai's valley far too low on some tasks, steepest gradient and
+minimum/10 less so). Two readings fail in opposite directions:
 
 * the steepest fall of the smoothed loss (torch-lr-finder, Lightning) marks where the
   model learns fastest; it sits at the *low* edge of the good region and is too timid
@@ -14,22 +14,22 @@ up to 2). Two readings fail in opposite directions:
   curve's minimum is late (the EMA lags the raw loss by about 1/(1-beta) steps).
 
 Their geometric mean, the middle of that bracket on the log-LR axis, had the smallest
-worst-case regret of every rule and combination the benchmark tried: 0.8 points worst and
-0.21 mean over 14 tasks, against 1.1 / 0.34 for the best single rule (steepest gradient)
-and 8.7 / 1.9 for fastai's valley; dividing the minimum by 2 to 4 instead of 3 moved
-neither figure by more than noise. The bracket itself is the band: the LRs the curve says
-are safe and fast, at most a decade wide; it overlapped the grid LRs within a point of
-the best on every task. When several seeds are run (``combine_recommended``), the median
-is taken and the band shrinks to an uncertainty for that median: the single bands'
-half-width over sqrt(n) and the spread between seeds, added in quadrature.
+worst-case regret of every rule and combination the benchmark tried, below the best
+single rule (steepest gradient) and far below fastai's valley; dividing the minimum by 2
+to 4 instead of 3 made no difference beyond noise. The bracket itself is the band: the
+LRs the curve says are safe and fast, at most a decade wide, which the benchmark checks
+overlaps the grid LRs close to the best. When several seeds are run
+(``combine_recommended``), the median is taken and the band shrinks to an uncertainty for
+that median: the single bands' half-width over sqrt(n) and the spread between seeds,
+added in quadrature. The measured regret of every rule ships with the package
+(`clr_core.suggest.types.measured_regret`); run ``bench/suggestions.py`` for the figures.
 
 base_lr = max_lr / 6, the ratio of Dehaene's "Adaptive - and Cyclical Learning Rates
-using PyTorch" (2019): triangular CLR between base_lr and max_lr on the benchmark's
-150-iteration tasks lost 0.7 points worst / 0.25 mean against the best triangular grid
-point, against 1.1 / 0.46 with Smith's (2015) max/4 and 1.4 / 0.44 with max/10 (measured
-on the same tasks the rule was chosen on).
+using PyTorch" (2019): triangular CLR between base_lr and max_lr on the benchmark's short
+tasks lost less against the best triangular grid point with it than with Smith's (2015)
+max/4 or with max/10 (measured on the same tasks the rule was chosen on; see
+``bench/suggestions.py``).
 """
-
 from __future__ import annotations
 
 import math
@@ -40,7 +40,6 @@ import numpy as np
 from clr_core.suggest.types import MIN10_BASE_DIVISOR, Suggestion, measured_regret
 
 __all__ = [
-    "BASE_DIVISOR",
     "DISAGREE_DECADES",
     "MAX_BAND_DECADES",
     "MIN_BAND_DECADES",
@@ -58,7 +57,6 @@ __all__ = [
 ]
 
 RECOMMENDED = "recommended"
-BASE_DIVISOR = MIN10_BASE_DIVISOR  # base_lr = max_lr / 6: measured best for triangular CLR
 MIN_MARGIN = 3.0  # the upper reading: lowest-loss LR / 3
 MAX_BAND_DECADES = 1.0
 MIN_BAND_DECADES = 0.2  # two readings that agree still leave a fifth of a decade
@@ -145,7 +143,7 @@ def recommended(
             f"Between the steepest fall of the loss ({_fmt(steep_lr)}, where it learns fastest) "
             f"and a third of its lowest point ({_fmt(upper)}, a margin before it stops "
             f"falling): max_lr = {_fmt(max_lr)}, the middle of that band on a log scale; "
-            f"base = max/{BASE_DIVISOR:g} (Dehaene 2019's ratio, which trained best in our "
+            f"base = max/{MIN10_BASE_DIVISOR:g} (Dehaene 2019's ratio, which trained best in our "
             "triangular CLR runs). Chosen because, trained with "
             "1cycle on 14 benchmark tasks, it lost the least accuracy in the worst case of "
             "every rule we measured."
@@ -164,7 +162,7 @@ def recommended(
         idx, marker_lr, marker_value = ref.index - start, ref.marker_lr, ref.marker_value
     return Suggestion(
         method=RECOMMENDED,
-        base_lr=max(max_lr / BASE_DIVISOR, lo_sweep),
+        base_lr=max(max_lr / MIN10_BASE_DIVISOR, lo_sweep),
         max_lr=max_lr,
         explanation=why,
         source=SRC_RECOMMENDED,
@@ -205,7 +203,7 @@ def combine_recommended(
     )
     return Suggestion(
         method=RECOMMENDED,
-        base_lr=max_lr / BASE_DIVISOR,
+        base_lr=max_lr / MIN10_BASE_DIVISOR,
         max_lr=max_lr,
         explanation=why,
         source=SRC_RECOMMENDED,

@@ -9,12 +9,12 @@ decades turns "the suggestion" into "the suggestion, give or take a factor of N"
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from clr_core.engine.results import RangeTestResult
+from clr_core.suggest.types import Suggestion
 
 __all__ = ["StabilitySummary", "summarize_stability"]
 
@@ -59,16 +59,19 @@ def _log_median(values: list[float]) -> float:
     return float(10.0 ** np.median(np.log10(np.asarray(values, dtype=float))))
 
 
-def summarize_stability(results: Iterable[RangeTestResult]) -> dict[str, StabilitySummary]:
-    """Per method: median, range and spread (decades) of the suggested LRs.
+def summarize_stability(
+    runs: Iterable[Mapping[str, Suggestion]],
+) -> dict[str, StabilitySummary]:
+    """Per method: median, range and spread (decades) of the suggested LRs, given each
+    run's suggestions by method (a range test result's ``suggestions``).
 
     Pure. A method missing from some runs is summarised over the runs that have it
     (``n`` of ``n_runs``); non-positive or non-finite LRs are ignored.
     """
-    results = list(results)
+    runs = list(runs)
     by_method: dict[str, list[tuple[float, float]]] = {}
-    for r in results:
-        for name, s in r.suggestions.items():
+    for suggestions in runs:
+        for name, s in suggestions.items():
             mx, bs = float(s.max_lr), float(s.base_lr)
             if math.isfinite(mx) and math.isfinite(bs) and mx > 0 and bs > 0:
                 by_method.setdefault(name, []).append((mx, bs))
@@ -85,7 +88,7 @@ def summarize_stability(results: Iterable[RangeTestResult]) -> dict[str, Stabili
             max=hi,
             spread_decades=float(math.log10(hi / lo)),
             n=len(pairs),
-            n_runs=len(results),
+            n_runs=len(runs),
             max_lrs=tuple(maxs),
         )
     return out

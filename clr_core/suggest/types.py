@@ -14,6 +14,8 @@ from importlib import resources
 
 import numpy as np
 
+from clr_core.schedules.rules import RULES
+
 __all__ = [
     "CLR_BASE_DIVISOR",
     "CLR_RULE",
@@ -31,8 +33,11 @@ __all__ = [
     "x_axis",
 ]
 
-CLR_BASE_DIVISOR = 4.0  # Smith 2015: base_lr = max_lr / 3 or / 4
-MIN10_BASE_DIVISOR = 6.0  # Dehaene 2019: "a factor R smaller ... our used factor was 6"
+#: The base_lr rules the suggestions apply, from the designer's rules of thumb so the two
+#: cannot drift: Smith 2015's base = max / 4 (the cautious end of "/ 3 or / 4") and
+#: Dehaene 2019's base = max / 6.
+CLR_BASE_DIVISOR = RULES["clr_4"].divisor
+MIN10_BASE_DIVISOR = RULES["min10_base6"].divisor
 CLR_RULE = "base = max/4 (Smith 2015: /3 or /4)"
 
 SRC_FASTAI = "fastai Learner.lr_find (fastai/callback/schedule.py: {})"

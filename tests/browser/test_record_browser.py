@@ -31,7 +31,7 @@ USER_SCRIPT = textwrap.dedent('''
     from pathlib import Path
     import torch
     from torch import nn
-    from clr_core.engine.range_test import run_range_test
+    from clr_core.range_test import run_range_test
 
 
     class MyNet(nn.Module):

@@ -1,22 +1,21 @@
 """Where a job's runner runs: the registry decides *when* (per-device FIFO queue), an
-executor decides *where* — in the server's own thread, in a worker process, or on Ray.
+executor decides *where*. This module is the contract every executor keeps, and the parts
+they share; it knows no implementation (``thread``, ``process`` and ``ray`` each have
+their module, ``choose`` picks one by name).
 
 Every executor has the same shape: ``run(task, channel)`` blocks in the job's supervising
 thread (one per running job, inside the server) until the runner has ended, publishing
 event batches through ``channel`` and asking it whether the user cancelled. So the page's
-polling reads events the same way whichever executor ran the job.
-
-Chosen by name (``CLR_STUDIO_EXECUTOR``): ``process`` (default: one worker process per
-running job, so a job neither holds the server's interpreter lock nor takes it down when it
-crashes), ``ray`` (every job and every sweep member a Ray task), ``thread`` (in the server
-process: tests with closures, and callers that want no processes).
+polling reads events the same way whichever executor ran the job. Events are plain dicts
+(a runner emits its typed events' ``to_dict()``): they pickle, and the store takes them
+as they are.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -24,24 +23,19 @@ from typing import Any, Protocol
 from clr_core.errors import JobError
 
 __all__ = [
-    "ENV_VAR",
-    "EXECUTORS",
     "Channel",
     "EventBatcher",
     "Executor",
     "Outcome",
     "ParallelPlan",
     "Task",
-    "ThreadExecutor",
     "check_event",
+    "checked_result",
     "cpu_threads",
     "describe_error",
-    "make_executor",
     "run_members",
+    "set_torch_threads",
 ]
-
-ENV_VAR = "CLR_STUDIO_EXECUTOR"
-EXECUTORS = ("process", "ray", "thread")
 
 Runner = Callable[..., dict]
 
@@ -90,7 +84,7 @@ class Outcome:
 class Channel(Protocol):
     """The registry's side of a running job."""
 
-    def publish(self, events: Sequence[Any], progress: float | None) -> None: ...
+    def publish(self, events: Sequence[dict[str, Any]], progress: float | None) -> None: ...
 
     def stop_requested(self) -> bool: ...
 
@@ -104,8 +98,9 @@ class Executor(Protocol):
 
 
 def check_event(event: Any) -> None:
-    """An event is a dict or a typed event (anything with ``to_dict``); both pickle."""
-    if event is not None and not isinstance(event, dict) and not hasattr(event, "to_dict"):
+    """An event crosses to the server as a plain dict (a typed event's ``to_dict()``), so
+    nothing on the far side converts it again; refused here, in the runner, by its type."""
+    if event is not None and not isinstance(event, dict):
         raise JobError(f"an event must be a dict, got {type(event).__name__}")
 
 
@@ -118,7 +113,18 @@ def cpu_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+def set_torch_threads(threads: int) -> None:
+    """Torch's thread count for a job in a worker; before torch is imported, through the
+    variable it reads when it is (so a runner that never uses torch does not pay for
+    importing it, and neither does the worker)."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    else:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
 def checked_result(kind: str, out: Any) -> dict[str, Any]:
+    """A runner's return value, refused by its type unless it is the dict the protocol asks for."""
     if not isinstance(out, dict):
         raise TypeError(f"runner for {kind!r} returned {type(out).__name__}, not dict")
     return out
@@ -130,10 +136,11 @@ class EventBatcher:
     few messages a second however fast the runner emits, and events emitted just before
     a long call still go out."""
 
-    def __init__(self, send: Callable[[list[Any], float | None], None], batch_s: float) -> None:
+    def __init__(self, send: Callable[[list[dict[str, Any]], float | None], None],
+                 batch_s: float) -> None:
         self._send, self._batch_s = send, batch_s
         self._lock = threading.Lock()
-        self._events: list[Any] = []
+        self._events: list[dict[str, Any]] = []
         self._progress: float | None = None
         self._dirty = False
         self._failure: BaseException | None = None
@@ -141,7 +148,8 @@ class EventBatcher:
         self._thread = threading.Thread(target=self._loop, name="clr-flush", daemon=True)
         self._thread.start()
 
-    def __call__(self, event: Any = None, progress: float | None = None) -> None:
+    def __call__(self, event: dict[str, Any] | None = None,
+                 progress: float | None = None) -> None:
         check_event(event)
         if self._failure is not None:
             raise JobError(f"events cannot be sent to the server: {self._failure}")
@@ -172,27 +180,6 @@ class EventBatcher:
         self.flush()
 
 
-class ThreadExecutor:
-    """The runner in the supervising thread itself (no process boundary): for tests whose
-    runners are closures, and for callers that want no extra processes."""
-
-    name = "thread"
-
-    def run(self, task: Task, channel: Channel) -> Outcome:
-        def emit(event: Any = None, progress: float | None = None) -> None:
-            check_event(event)
-            channel.publish([] if event is None else [event], progress)
-
-        try:
-            out = task.runner(task.config, emit, channel.stop_requested)
-            return Outcome(result=checked_result(task.kind, out))
-        except Exception as e:  # a runner's bug must not kill the app; the user sees it
-            return Outcome(error=describe_error(e), notes=[traceback.format_exc()])
-
-    def close(self) -> None:
-        pass
-
-
 class MemberChannel:
     """One member's view of a parallel job: its events go straight to the job, its
     progress is averaged with the other members'."""
@@ -201,7 +188,7 @@ class MemberChannel:
                  lock: threading.Lock) -> None:
         self._channel, self._shares, self._index, self._lock = channel, shares, index, lock
 
-    def publish(self, events: Sequence[Any], progress: float | None) -> None:
+    def publish(self, events: Sequence[dict[str, Any]], progress: float | None) -> None:
         with self._lock:
             if progress is not None:
                 self._shares[self._index] = progress
@@ -253,18 +240,3 @@ def run_members(task: Task, channel: Channel, run_one: Callable[[Task, Channel],
         return Outcome(error=describe_error(e))
     return Outcome(result=result, forced=any(o is not None and o.forced for o in outcomes))
 
-
-def make_executor(name: str | None = None, **options: Any) -> Executor:
-    """The executor called ``name`` (default: ``$CLR_STUDIO_EXECUTOR``, else "process")."""
-    name = (name or os.environ.get(ENV_VAR, "") or "process").strip().lower()
-    if name == "thread":
-        return ThreadExecutor()
-    if name == "process":
-        from clr_core.jobs.executors.process import ProcessExecutor
-
-        return ProcessExecutor(**options)
-    if name == "ray":
-        from clr_core.jobs.executors.ray import RayExecutor
-
-        return RayExecutor(**options)
-    raise JobError(f"unknown executor {name!r} (set {ENV_VAR} to one of {', '.join(EXECUTORS)})")

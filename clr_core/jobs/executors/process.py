@@ -9,8 +9,8 @@ What crosses the boundary (pickled over a pipe):
   server -> worker: ``("job", kind, runner, config, threads)``; the runner goes by reference
   (module and name), so the worker imports it; a stop flag in shared memory.
   worker -> server: ``("events", batch, progress)`` every ``batch_s`` while events come,
-  then ``("result", dict)`` or ``("error", message, traceback)``. Events are dicts or
-  typed events; either pickles.
+  then ``("result", dict)`` or ``("error", message, traceback)``. Events are plain
+  dicts (``base.check_event``).
 
 Cancel is cooperative first (the flag: the runner returns its partial result within one
 batch); after ``cancel_grace_s`` the worker is terminated, and the events that arrived
@@ -47,6 +47,7 @@ from clr_core.jobs.executors.base import (
     checked_result,
     describe_error,
     run_members,
+    set_torch_threads,
 )
 
 __all__ = ["DEFAULT_PRELOAD", "ProcessExecutor", "describe_exit"]
@@ -90,20 +91,11 @@ def _send_events(conn: Connection, batch: list[Any], progress: float | None) -> 
         os._exit(3)  # the server is gone: nobody to run for
 
 
-def _set_threads(threads: int) -> None:
-    """Torch's thread count for this job; before torch is imported, through the variable
-    it reads when it is (so a runner that never uses torch does not pay for importing it)."""
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-    else:
-        os.environ["OMP_NUM_THREADS"] = str(threads)
-
-
 def _run_below_the_server() -> None:
     """A page's answer to a click preempts the training, which still gets every cycle
-    nobody else wants: nice, and on Linux the SCHED_IDLE policy (a nice-19 worker still
-    took enough of a 2-core machine to slow the page's answers 1.6-3x; measured by
-    bench/ui_latency.py). ``CLR_STUDIO_WORKER_IDLE=0`` keeps the normal policy, for a
+    nobody else wants: nice, and on Linux the SCHED_IDLE policy (a nice-19 worker alone
+    still took enough of a 2-core machine to slow the page's answers; bench/ui_latency.py
+    measures it). ``CLR_STUDIO_WORKER_IDLE=0`` keeps the normal policy, for a
     machine whose other load would starve an idle-class job."""
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
@@ -146,7 +138,7 @@ def _worker_main(conn: Connection, flag: Any, preload: tuple[str, ...], idle_tim
             conn.send(("error", preload_error, ""))
             continue
         if threads:
-            _set_threads(int(threads))
+            set_torch_threads(int(threads))
         emit = EventBatcher(partial(_send_events, conn), batch_s)
         try:
             out = runner(config, emit, _stop_checker(flag, parent))

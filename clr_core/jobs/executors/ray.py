@@ -30,6 +30,7 @@ from clr_core.jobs.executors.base import (
     checked_result,
     describe_error,
     run_members,
+    set_torch_threads,
 )
 
 __all__ = ["RayExecutor", "local_runtime_env"]
@@ -49,25 +50,26 @@ def local_runtime_env() -> dict[str, Any]:
 def _cluster_runtime_env() -> dict[str, Any]:
     """A remote cluster gets this clr_core uploaded with the job (its nodes need torch and
     the other requirements installed)."""
-    return {"py_modules": [str(Path(__file__).resolve().parent)]}
+    clr_core = Path(__file__).resolve().parents[2]  # clr_core/jobs/executors/ray.py
+    return {"py_modules": [str(clr_core)]}
 
 
 class _Mailbox:
     """Per-job actor between a task and the server: event batches in, a stop flag out."""
 
     def __init__(self) -> None:
-        self.batches: list[list[Any]] = []
+        self.batches: list[list[dict[str, Any]]] = []
         self.progress: float | None = None
         self.stop = False
 
-    def put(self, events: list[Any], progress: float | None) -> bool:
+    def put(self, events: list[dict[str, Any]], progress: float | None) -> bool:
         if events:
             self.batches.append(events)
         if progress is not None:
             self.progress = progress
         return self.stop
 
-    def take(self) -> tuple[list[list[Any]], float | None]:
+    def take(self) -> tuple[list[list[dict[str, Any]]], float | None]:
         batches, self.batches = self.batches, []
         return batches, self.progress
 
@@ -85,8 +87,8 @@ class _MailboxSender:
         self._mailbox = mailbox
         self.stop = False
 
-    def __call__(self, batch: list[Any], progress: float | None) -> None:
-        import ray
+    def __call__(self, batch: list[dict[str, Any]], progress: float | None) -> None:
+        import ray  # optional: only a Ray task runs this
 
         self.stop = bool(ray.get(self._mailbox.put.remote(batch, progress))) or self.stop
 
@@ -98,9 +100,7 @@ def _run_in_ray(kind: str, runner: Any, config: dict, threads: int | None, mailb
                 batch_s: float) -> dict:
     """The body of a job's Ray task."""
     if threads:
-        import torch
-
-        torch.set_num_threads(int(threads))
+        set_torch_threads(int(threads))
     sender = _MailboxSender(mailbox)
     emit = EventBatcher(sender, batch_s)
     emit(None, 0.0)  # a first batch soon: it also fetches the stop flag regularly
@@ -120,7 +120,7 @@ class RayExecutor:
 
     def __init__(self, *, address: str | None = None, cancel_grace_s: float = 5.0,
                  batch_s: float = 0.2, init: dict[str, Any] | None = None) -> None:
-        import ray
+        import ray  # optional: installed only where CLR_STUDIO_EXECUTOR=ray is used
 
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS") or None

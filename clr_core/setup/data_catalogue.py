@@ -1,0 +1,68 @@
+"""Which data sets exist and what loading one returns.
+
+Kept apart from the loaders so that the catalogue the forms and the CLI list, and the
+bundle every loader returns, are one definition that the digits, torchvision and
+image-folder loaders (`clr_core.setup.data`, `clr_core.setup.image_data`) share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch.utils.data import Dataset
+
+__all__ = ["DATASETS", "SPLIT_SEED", "DataBundle", "DatasetInfo"]
+
+#: Seed of the fixed digits / image-folder validation split (results comparable across runs).
+SPLIT_SEED = 0
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    label: str
+    input_shape: tuple[int, int, int] | None  # None: depends on the folder / image_size
+    num_classes: int | None
+    source: str  # "sklearn" | "torchvision" | "folder"
+    downloadable: bool
+    description: str = ""
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "digits": DatasetInfo(
+        "Digits (8x8, bundled)", (1, 8, 8), 10, "sklearn", False,
+        "scikit-learn's 1,797 handwritten digits; always available offline; trains in seconds.",
+    ),
+    "mnist": DatasetInfo(
+        "MNIST", (1, 28, 28), 10, "torchvision", True,
+        "70,000 handwritten digits (about 12 MB download).",
+    ),
+    "fashion_mnist": DatasetInfo(
+        "Fashion-MNIST", (1, 28, 28), 10, "torchvision", True,
+        "70,000 clothing images (about 30 MB download).",
+    ),
+    "cifar10": DatasetInfo(
+        "CIFAR-10", (3, 32, 32), 10, "torchvision", True,
+        "60,000 colour images, 10 classes, Smith's (2015) benchmark (about 170 MB download).",
+    ),
+    "cifar100": DatasetInfo(
+        "CIFAR-100", (3, 32, 32), 100, "torchvision", True,
+        "60,000 colour images, 100 classes (about 170 MB download).",
+    ),
+    "image_folder": DatasetInfo(
+        "Your images (folder)", None, None, "folder", False,
+        "A folder with one subfolder per class (or train/ and val/ folders of those).",
+    ),
+}
+
+
+@dataclass
+class DataBundle:
+    """A train/validation pair plus what a model needs to be built for it."""
+
+    name: str
+    train: Dataset
+    val: Dataset
+    input_shape: tuple[int, int, int]
+    num_classes: int
+    classes: list[str]
+    root: str | None = None
