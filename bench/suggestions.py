@@ -423,7 +423,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-base", action="store_true", help="skip the triangular base_lr part")
     ap.add_argument("--jobs", type=int, default=0, help="processes (0: the idle cores)")
     ap.add_argument("--write-package-data", action="store_true",
-                    help=f"write each rule's regret to clr_core/{REGRET_FILE}")
+                    help=f"write each rule's regret to clr_core/suggest/{REGRET_FILE}")
     a = ap.parse_args(argv)
 
     tasks = [t for t in TASKS if t.name in QUICK] if a.quick else list(TASKS)
@@ -475,7 +475,7 @@ def main(argv=None) -> int:
                    for m, row in summary.items()}
         data = {"methods": rounded, "tasks": [r["task"] for r in ordered],
                 "command": "python bench/suggestions.py --write-package-data"}
-        (ROOT / "clr_core" / REGRET_FILE).write_text(json.dumps(data, indent=1) + "\n")
+        (ROOT / "clr_core" / "suggest" / REGRET_FILE).write_text(json.dumps(data, indent=1) + "\n")
     return 0
 
 

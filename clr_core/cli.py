@@ -209,7 +209,7 @@ def cmd_train(a: argparse.Namespace) -> dict:
     out = _run("train", config, a)
     rows = [{"run": r.label, "final_val_acc": r.train.final_val_accuracy,
              "best_val_acc": r.train.best_val_accuracy, "stop": r.train.stop_reason}
-            for r in TrainReport.from_dict(out).runs]
+            for r in TrainReport.from_dict(out).curves]
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     return out
 

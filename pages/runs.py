@@ -122,14 +122,14 @@ if len(chosen) > 1:
     if curves:
         st.markdown("**Range tests** — smoothed loss versus learning rate")
         st.plotly_chart(sweep_figure(curves, markers=markers), width="stretch", key="chart.runs.overlay")
-    merged = TrainReport(runs=[replace(tr, label=f"{r.label or '#' + str(r.id)} · {tr.label}")
+    merged = TrainReport(curves=[replace(tr, label=f"{r.label or '#' + str(r.id)} · {tr.label}")
                                for r, rep in reports if isinstance(rep, TrainReport)
-                               for tr in rep.runs])
-    if merged.runs:
+                               for tr in rep.curves])
+    if merged.curves:
         st.markdown("**Trainings** — versus iteration")
         show_training_curves(*training_curves(merged), key="runs.train")
         show_training_table(merged)
-    if not curves and not merged.runs:
+    if not curves and not merged.curves:
         st.info("The selected runs hold no curves (failed before the first batch).")
     st.stop()
 

@@ -127,8 +127,8 @@ def test_reports_round_trip_through_json():
         SweepCurve,
         SweepRecommendation,
         SweepReport,
+        TrainCurve,
         TrainReport,
-        TrainRun,
         report_from_dict,
     )
     from clr_core.suggest.stability import summarize_stability
@@ -142,7 +142,7 @@ def test_reports_round_trip_through_json():
                      best_val_accuracy=0.5)
     reports = [
         RangeTestReport(rt, config={"num_iter": 3}, iters_per_epoch=28, device="cpu"),
-        TrainReport(runs=[TrainRun("fixed", tr)], headline="best"),
+        TrainReport(curves=[TrainCurve("fixed", tr)], headline="best"),
         SweepReport("seed", curves=[SweepCurve("seed=0", 0, rt), SweepCurve("seed=1", 1, rt)],
                     recommendation=SweepRecommendation(0, 0.04, "because"),
                     stability=summarize_stability([rt.suggestions, rt.suggestions])),

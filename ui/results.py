@@ -95,7 +95,7 @@ def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
 def training_frame(report: TrainReport) -> tuple[pd.DataFrame, str | None]:
     """The comparison table of a training job (Smith 2015's claim: CLR reaches the
     fixed-LR accuracy in fewer iterations) and the name of the reference run."""
-    runs = {r.label: r.train for r in report.runs}
+    runs = {r.label: r.train for r in report.curves}
     if not runs:
         return pd.DataFrame(), None
     df = compare_runs(runs).reset_index()
@@ -112,7 +112,7 @@ def training_frame(report: TrainReport) -> tuple[pd.DataFrame, str | None]:
 def training_curves(report: TrainReport) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
     """Loss, accuracy, LR and momentum curves of a finished training job."""
     loss, acc, lr, mom = [], [], [], []
-    for r in report.runs:
+    for r in report.curves:
         t, label = r.train, r.label
         it = np.asarray(t.iterations, dtype=float)
         loss.append(Curve(label, it, np.asarray(t.losses, dtype=float)))

@@ -21,7 +21,7 @@ from clr_core.runs.reports import (
     SweepCurve,
     SweepRecommendation,
     SweepReport,
-    TrainRun,
+    TrainCurve,
     range_test_report,
     train_report,
 )
@@ -101,7 +101,7 @@ def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dic
 
 
 def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curve: str,
-                  progress_span: tuple[float, float]) -> TrainRun:
+                  progress_span: tuple[float, float]) -> TrainCurve:
     schedule = schedule_from_dict(cfg.schedule)
     built = build(cfg, lr=float(schedule.lr(0)), with_val=True)
     on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
@@ -111,7 +111,7 @@ def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curv
         eval_every=cfg.eval_every, device=built.device, emit=on_event,
         should_stop=should_stop, amp=cfg.amp, batch_to_inputs=built.batch_to_inputs,
     )
-    return TrainRun(label=cfg.label or cfg.schedule["policy"], train=result, config=cfg.to_dict(),
+    return TrainCurve(label=cfg.label or cfg.schedule["policy"], train=result, config=cfg.to_dict(),
                     iters_per_epoch=built.iters_per_epoch)
 
 
@@ -122,7 +122,7 @@ def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
     `[{"label": "1cycle", "schedule": {...}}, {"label": "fixed", "schedule": {...}}]`."""
     base = {k: v for k, v in config.items() if k != "runs"}
     variants = config.get("runs") or [{}]
-    runs: list[TrainRun] = []
+    runs: list[TrainCurve] = []
     for i, variant in enumerate(variants):
         if should_stop():
             break

@@ -24,7 +24,7 @@ from typing import Any
 
 from clr_core.engine.events import Event
 from clr_core.errors import StoreError
-from clr_core.runs.reports import TrainRun, range_test_report, train_report
+from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 from clr_core.runs.store import RunStore
 from clr_core.schedules.base import Schedule
 
@@ -250,7 +250,7 @@ def _saved_form(kind: str, result: Any, config: dict[str, Any], label: str,
     if kind == "range_test":
         return range_test_report(result, config, iters_per_epoch=n,
                                  device=config["device"]).to_dict()
-    run = TrainRun(label=label, train=result, config=config, iters_per_epoch=n)
+    run = TrainCurve(label=label, train=result, config=config, iters_per_epoch=n)
     return train_report([run], config, cancelled=result.stop_reason == "cancelled").to_dict()
 
 

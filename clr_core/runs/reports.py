@@ -30,7 +30,7 @@ __all__ = [
     "SweepRecommendation",
     "SweepReport",
     "TrainReport",
-    "TrainRun",
+    "TrainCurve",
     "range_test_report",
     "report_from_dict",
     "train_report",
@@ -82,7 +82,7 @@ def range_test_report(result: RangeTestResult, config: dict, *, iters_per_epoch:
 
 
 @dataclass
-class TrainRun:
+class TrainCurve:
     """One training of a "train" job (the designed schedule or a baseline)."""
 
     label: str
@@ -95,7 +95,7 @@ class TrainRun:
                 "iters_per_epoch": self.iters_per_epoch, "train": self.train.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> TrainRun:
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainCurve:
         return cls(label=str(d["label"]), train=TrainResult.from_dict(d["train"]),
                    config=dict(d.get("config") or {}), iters_per_epoch=d.get("iters_per_epoch"))
 
@@ -104,30 +104,31 @@ class TrainRun:
 class TrainReport:
     """A "train" job: its trainings in order, on the same data and model."""
 
-    runs: list[TrainRun] = field(default_factory=list)
+    curves: list[TrainCurve] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     headline: str | None = None
     cancelled: bool = False
     kind: ClassVar[str] = "train"
 
     def to_dict(self) -> dict[str, Any]:
+        # "runs" is the stored key (runs saved before the glossary keep reading back)
         return {"kind": self.kind, "config": self.config,
-                "runs": [r.to_dict() for r in self.runs], "headline": self.headline,
+                "runs": [c.to_dict() for c in self.curves], "headline": self.headline,
                 "cancelled": bool(self.cancelled)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrainReport:
-        return cls(runs=[TrainRun.from_dict(r) for r in d.get("runs") or []],
+        return cls(curves=[TrainCurve.from_dict(r) for r in d.get("runs") or []],
                    config=dict(d.get("config") or {}), headline=d.get("headline"),
                    cancelled=bool(d.get("cancelled", False)))
 
 
-def train_report(runs: list[TrainRun], config: dict, *, cancelled: bool) -> TrainReport:
+def train_report(curves: list[TrainCurve], config: dict, *, cancelled: bool) -> TrainReport:
     """The report of trainings, headlined by the best validation accuracy."""
-    scored = [r for r in runs if r.train.best_val_accuracy is not None]
+    scored = [c for c in curves if c.train.best_val_accuracy is not None]
     best = max(scored, key=lambda r: r.train.best_val_accuracy, default=None)
     line = None if best is None else f"best: {best.label} {100 * best.train.best_val_accuracy:.1f}%"
-    return TrainReport(runs=runs, config=config, headline=line, cancelled=cancelled)
+    return TrainReport(curves=curves, config=config, headline=line, cancelled=cancelled)
 
 
 @dataclass
