@@ -10,7 +10,7 @@ from apptest_helpers import chart_traces, open_page, run_until_done, save_run_in
 
 from clr_core.suggest.recommend import rule_label
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_sweep(param: str, values: str):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ui.nav import PAGES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_url_path_is_its_files_stem_so_deep_links_resolve_on_first_load():

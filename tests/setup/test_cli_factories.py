@@ -18,7 +18,7 @@ from clr_core import cli
 from clr_core.runs.store import RunStore
 from clr_core.setup import plugins
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 FACTORIES = textwrap.dedent('''
     import torch
