@@ -13,13 +13,25 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-APP = "../app.py"
+#: The app, by absolute path: AppTest resolves a relative one against the calling file.
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def open_page(page: str, timeout: float = 60) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.run()
     at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_learn(query: dict | None = None) -> AppTest:
+    """The Learn page opened with ``query`` as its link's parameters."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.switch_page("pages/learn.py").run()
     assert not at.exception, at.exception
     return at
 

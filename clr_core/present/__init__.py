@@ -4,43 +4,7 @@ display columns (``tables``).
 
 May import: ``clr_core.runs`` (reports), ``clr_core.setup``, ``clr_core.engine``,
 ``clr_core.suggest``, ``clr_core.schedules`` and the foundation. Not ``clr_core.jobs``.
+
+Nothing is re-exported here: the designer imports `plots` without the tables' pandas
+and the engine. Import names from their modules.
 """
-
-from __future__ import annotations
-
-from clr_core.present.figure_export import FORMATS, browser_for_export, figure_image
-from clr_core.present.labels import HANDOFF_LABELS, SWEEP_PARAM_LABELS
-from clr_core.present.plots import (
-    LIVE_MAX_POINTS,
-    MAX_POINTS,
-    PALETTE,
-    Curve,
-    accuracy_figure,
-    decimate,
-    line_figure,
-    range_test_figure,
-    schedule_figures,
-    stability_limit_label,
-    sweep_figure,
-)
-from clr_core.present.tables import suggestions_table
-
-__all__ = [
-    "Curve",
-    "FORMATS",
-    "HANDOFF_LABELS",
-    "LIVE_MAX_POINTS",
-    "MAX_POINTS",
-    "PALETTE",
-    "SWEEP_PARAM_LABELS",
-    "accuracy_figure",
-    "browser_for_export",
-    "decimate",
-    "figure_image",
-    "line_figure",
-    "range_test_figure",
-    "schedule_figures",
-    "stability_limit_label",
-    "suggestions_table",
-    "sweep_figure",
-]

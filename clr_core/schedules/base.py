@@ -22,7 +22,6 @@ from clr_core.schedules.ramp import apply_ramp, ramp_code, validate_ramp
 from clr_core.schedules.registry import from_dict, policy_class, register
 from clr_core.schedules.shapes import shape_trace
 from clr_core.schedules.spec import PolicySpec, coerce
-from clr_core.schedules.torch_adapter import ScheduleLR
 
 # Closed forms run several numpy passes; on chunks that stay in the CPU cache those passes
 # cost a fraction of what they cost over a 10^6-element array streamed from memory.
@@ -230,8 +229,12 @@ class Schedule:
         """JSON-safe config; `from_dict(s.to_dict()) == s`."""
         return {"policy": self._policy, **self.params}
 
-    def to_torch(self, optimizer: Any, **kwargs: Any) -> ScheduleLR:
+    def to_torch(self, optimizer: Any, **kwargs: Any) -> Any:
         """A `ScheduleLR` driving `optimizer` (kwargs: lr_scale, last_epoch)."""
+        # deferred: the adapter loads torch (~2 s), which the designer and the previews never
+        # need; torch_adapter imports only the registry, so this hides no circle
+        from clr_core.schedules.torch_adapter import ScheduleLR
+
         return ScheduleLR(optimizer, self, **kwargs)
 
     def to_code(self) -> str:

@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import torch
 
 from clr_core.errors import ScheduleError
 from clr_core.schedules import codegen, trace
@@ -98,6 +97,8 @@ _CODE = """\
 @lru_cache(maxsize=65536)
 def _noise(seed: int, pct: float, std: float) -> float:
     """timm's `_calculate_noise` (normal, resampled until |noise| < pct), seeded per step."""
+    import torch  # deferred: only seeded noise needs torch, which the designer never loads
+
     g = torch.Generator()
     g.manual_seed(seed)
     while True:

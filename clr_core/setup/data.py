@@ -13,8 +13,6 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from clr_core.errors import ConfigError
@@ -32,6 +30,10 @@ __all__ = ["dataset_status", "load_dataset", "make_loader"]
 # --------------------------------------------------------------------------- digits
 @lru_cache(maxsize=4)
 def _digits_arrays(val_fraction: float) -> tuple[np.ndarray, ...]:
+    # deferred: importing scikit-learn costs ~1 s, paid only when digits are first loaded
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
     d = load_digits()
     x = (d.images.astype(np.float32) / 16.0)[:, None, :, :]  # (N, 1, 8, 8) in [0, 1]
     y = d.target.astype(np.int64)

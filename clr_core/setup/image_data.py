@@ -16,10 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchvision
-from sklearn.model_selection import train_test_split
 from torch.utils.data import Dataset, Subset
-from torchvision import transforms
 
 from clr_core.errors import DatasetUnavailable
 from clr_core.setup.data_catalogue import DATASETS, SPLIT_SEED, DataBundle
@@ -163,6 +160,9 @@ def load_torchvision(name: str, root: str | os.PathLike | None, *, download: boo
     validation set."""
     root = data_root(root)
     spec = _TV[name]
+    # deferred: importing torchvision costs about 2 s; digits runs and the designer never need it
+    import torchvision.datasets
+
     cls = getattr(torchvision.datasets, spec.cls_name)
     try:
         if download:
@@ -219,7 +219,11 @@ _FOLDER_MEAN = (0.5, 0.5, 0.5)
 _FOLDER_STD = (0.5, 0.5, 0.5)
 
 
-def _image_folder(path: Path, size: int, augment: bool) -> torchvision.datasets.ImageFolder:
+def _image_folder(path: Path, size: int, augment: bool) -> Dataset:
+    # deferred: importing torchvision costs about 2 s; digits runs and the designer never need it
+    import torchvision.datasets
+    from torchvision import transforms
+
     steps = [transforms.Resize((size, size))]
     if augment:
         steps += [transforms.RandomCrop(size, padding=max(1, size // 8)),
@@ -291,6 +295,9 @@ def _split_indices(targets: np.ndarray, val_fraction: float) -> tuple[list[int],
     if len(idx) < 2:
         return idx.tolist(), []
     n_val = min(max(1, round(val_fraction * len(idx))), len(idx) - 1)
+    # deferred: importing scikit-learn costs about 1 s, paid only when a split is made
+    from sklearn.model_selection import train_test_split
+
     try:
         tr, va = train_test_split(idx, test_size=n_val, stratify=targets, random_state=SPLIT_SEED)
     except ValueError:  # a class with one image, or fewer val slots than classes

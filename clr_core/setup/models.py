@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torchvision.models import resnet18
 
 from clr_core.errors import ConfigError
 from clr_core.validation import check_int
@@ -79,6 +78,8 @@ def _cnn(shape, num_classes, width):
 
 def _resnet18(shape, num_classes, width):
     c, h, w = shape
+    from torchvision.models import resnet18  # deferred: torchvision costs ~2 s to import
+
     model = resnet18(weights=None, num_classes=num_classes)
     if min(h, w) < 64:  # the ImageNet stem would shrink 32x32 to 8x8 before the first block
         model.conv1 = nn.Conv2d(c, 64, kernel_size=3, stride=1, padding=1, bias=False)

@@ -6,11 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from apptest_helpers import APP
 from streamlit.testing.v1 import AppTest
 
 from clr_core import schedules
-
-APP = "../app.py"
 
 
 @pytest.fixture

@@ -4,20 +4,10 @@ button, training lessons run, a link opens a lesson with its values, hide= hides
 from __future__ import annotations
 
 import pytest
-from apptest_helpers import open_page
+from apptest_helpers import open_learn, open_page
 from streamlit.testing.v1 import AppTest
 
 from clr_core.lessons import LESSONS, lesson_by_key
-
-
-def _learn(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.switch_page("pages/learn.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _chart_json(at: AppTest) -> list[str]:
@@ -42,7 +32,7 @@ def test_each_lesson_opens_with_controls_beside_its_text(lesson):
 
 
 def test_moving_a_slider_redraws_the_stability_lesson_and_updates_the_link():
-    at = _learn({"lesson": "stability"})
+    at = open_learn({"lesson": "stability"})
     before = _chart_json(at)
     at.slider(key="learn.stability.lr").set_value(2.5).run()
     assert not at.exception, at.exception
@@ -53,7 +43,7 @@ def test_moving_a_slider_redraws_the_stability_lesson_and_updates_the_link():
 
 
 def test_a_link_opens_the_lesson_with_its_values_and_hides_what_it_lists():
-    at = _learn({"lesson": "8", "peak": "0.5", "branch_at": "0.75", "shape": "linear",
+    at = open_learn({"lesson": "8", "peak": "0.5", "branch_at": "0.75", "shape": "linear",
                  "hide": "cooldown,total_steps", "projector": "1"})
     assert at.header[0].value == lesson_by_key("wsd").title
     assert at.select_slider(key="learn.wsd.peak").value == 0.5
@@ -68,20 +58,20 @@ def test_a_link_opens_the_lesson_with_its_values_and_hides_what_it_lists():
 
 
 def test_a_bad_link_falls_back_to_the_first_lesson_and_defaults():
-    at = _learn({"lesson": "99", "lr": "banana"})
+    at = open_learn({"lesson": "99", "lr": "banana"})
     assert not at.error
     assert at.header[0].value == LESSONS[0].title
     assert at.select_slider(key=f"learn.{LESSONS[0].key}.lr").value == LESSONS[0].defaults()["lr"]
 
 
 def test_crossed_bounds_show_an_error_not_a_traceback():
-    at = _learn({"lesson": "policies", "base_lr": "0.3", "max_lr": "0.01"})
+    at = open_learn({"lesson": "policies", "base_lr": "0.3", "max_lr": "0.01"})
     assert not at.exception
     assert any("base_lr" in e.value for e in at.error)
 
 
 def test_a_training_lesson_runs_and_shows_its_table():
-    at = _learn({"lesson": "lr_matters", "seeds": "1"})
+    at = open_learn({"lesson": "lr_matters", "seeds": "1"})
     at.button(key="btn.learn.run.lr_matters.demo").click().run()
     assert not at.exception, at.exception
     assert not at.error
@@ -91,7 +81,7 @@ def test_a_training_lesson_runs_and_shows_its_table():
 
 
 def test_the_range_test_lesson_leads_with_the_recommendation_and_its_band():
-    at = _learn({"lesson": "range_test"})
+    at = open_learn({"lesson": "range_test"})
     at.button(key="btn.learn.run.range_test.demo").click().run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import pytest
+from apptest_helpers import open_learn
 
 from clr_core.errors import ConfigError
 from clr_core.present import figure_export
@@ -28,11 +29,9 @@ def test_browser_path_wins_over_the_search(monkeypatch):
 
 
 def test_the_learn_page_says_why_when_downloads_are_unavailable(monkeypatch):
-    from test_app_learn import _learn
-
     monkeypatch.delenv("BROWSER_PATH", raising=False)
     monkeypatch.setattr(figure_export.shutil, "which", lambda name: None)
-    at = _learn({"lesson": "2"})
+    at = open_learn({"lesson": "2"})
     assert not at.exception
     assert any("need Chromium" in c.value for c in at.caption)
     assert not [b for b in at.get("download_button")]

@@ -7,7 +7,7 @@ import sys
 import textwrap
 
 import pytest
-from apptest_helpers import open_page, run_until_done
+from apptest_helpers import APP, open_page, run_until_done
 from streamlit.testing.v1 import AppTest
 
 from clr_core.errors import ConfigError
@@ -144,7 +144,7 @@ PAGES = ("pages/designer.py", "pages/range_test.py", "pages/training.py", "pages
 
 @pytest.mark.parametrize("page", PAGES)
 def test_an_import_path_typed_in_any_field_is_never_imported(plugin_env, page):
-    at = AppTest.from_file("../app.py", default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["sid"] = "evil_probe:make"
     at.run()
     at.switch_page(page).run()
