@@ -125,7 +125,7 @@ def draw(job) -> None:
         st.caption(f"Current LR **{rt.lrs[-1]:.3g}** · loss {rt.losses[-1]:.4f} · "
                    f"{rt.iterations} of {job.config.get('num_iter')} iterations")
     show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", RECOMMENDED),
-                    momentum=momentum_of(job.config), live=report is None)
+                    momentum=momentum_of(job.config), live=rt.running)
 
 
 with view_col:

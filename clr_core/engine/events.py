@@ -113,14 +113,13 @@ class EventTable:
         self._cols: dict[tuple[str, str], dict[str, list[float]]] = {}
 
     def add(self, event: Mapping[str, Any]) -> None:
-        """One event dict; fields it leaves out (or None) read as NaN, like `Event.from_dict`."""
-        key = (str(event["kind"]), str(event.get("curve") or ""))
-        cols = self._cols.get(key)
+        """One event dict, read back by `Event.from_dict` (absent or None fields are NaN)."""
+        e = Event.from_dict(event)
+        cols = self._cols.get((e.kind, e.curve))
         if cols is None:
-            cols = self._cols[key] = {name: [] for name in _COLUMNS}
-        cols["iteration"].append(int(event["iteration"]))
-        for name in FLOAT_FIELDS:
-            cols[name].append(from_json_float(event.get(name)))
+            cols = self._cols[(e.kind, e.curve)] = {name: [] for name in _COLUMNS}
+        for name in _COLUMNS:
+            cols[name].append(getattr(e, name))
 
     def columns(self) -> dict[tuple[str, str], EventColumns]:
         """Every (kind, curve) seen so far, in order of first appearance."""
