@@ -10,6 +10,8 @@ from pathlib import Path
 _tmp = Path(tempfile.mkdtemp(prefix="clr_studio_tests_"))
 os.environ["CLR_STUDIO_DB"] = str(_tmp / "runs.db")
 os.environ["CLR_STUDIO_DATA"] = str(_tmp / "data")
+# pytest's tmp_path folders hold the tests' image folders: allowed like an operator would
+os.environ["CLR_STUDIO_DATA_ROOTS"] = os.path.realpath(tempfile.gettempdir())
 
 # A shared 2-core CI machine is slow and noisy: property tests judge behaviour, not time.
 from hypothesis import settings  # noqa: E402

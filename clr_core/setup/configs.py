@@ -19,6 +19,7 @@ from clr_core.engine.device import pick_device
 from clr_core.errors import ConfigError
 from clr_core.schedules import from_dict as schedule_from_dict
 from clr_core.setup import data, data_catalogue, models, optim, plugins
+from clr_core.setup.data_roots import confine
 from clr_core.validation import (
     MAX_ITERATIONS,
     check_choice,
@@ -80,6 +81,8 @@ class DataModelConfig:
         check_number("weight_decay", self.weight_decay, lo=0.0)
         check_probability("momentum", self.momentum)
         check_int("seed", self.seed, lo=0)
+        if self.data_root not in (None, ""):
+            confine(self.data_root)  # a folder outside the allowed roots is refused by name
         pick_device(self.device)  # an unknown or absent device is refused here, by name
 
     @classmethod

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
-from clr_core.errors import DatasetUnavailable
+from clr_core.errors import ConfigError, DatasetUnavailable
 from clr_core.setup.data_catalogue import DATASETS, SPLIT_SEED, DataBundle
+from clr_core.setup.data_roots import confine, scan_folder
 
 __all__ = ["DATA_ROOT_ENV", "DEFAULT_ROOT", "ImageTensorDataset", "data_root", "image_folder_status",
            "load_image_folder", "load_torchvision", "torchvision_status"]
@@ -79,9 +80,11 @@ _TV: dict[str, _TorchvisionSpec] = {
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """`root`, else $CLR_STUDIO_DATA, else ~/.cache/clr_studio (expanded, not created)."""
-    chosen = root if root not in (None, "") else os.environ.get(DATA_ROOT_ENV) or DEFAULT_ROOT
-    return Path(chosen).expanduser()
+    """`root`, else $CLR_STUDIO_DATA, else ~/.cache/clr_studio (expanded, not created).
+    A given `root` must lie under the roots the operator allows (`data_roots.confine`)."""
+    if root not in (None, ""):
+        return confine(root)
+    return Path(os.environ.get(DATA_ROOT_ENV) or DEFAULT_ROOT).expanduser()
 
 
 class ImageTensorDataset(Dataset):
@@ -204,7 +207,10 @@ def load_torchvision(name: str, root: str | os.PathLike | None, *, download: boo
 def torchvision_status(name: str, root: str | os.PathLike | None) -> str:
     """Whether a torchvision set's files are on disk (a presence check, no loading)."""
     spec = _TV[name]
-    base = data_root(root)
+    try:
+        base = data_root(root)
+    except ConfigError as exc:
+        return str(exc)
     where = base / spec.folder
     legacy = name in ("mnist", "fashion_mnist") and (base / spec.folder.split("/")[0] / "processed"
                                                      / "training.pt").is_file()
@@ -231,9 +237,10 @@ def _image_folder(path: Path, size: int, augment: bool) -> Dataset:
     steps += [transforms.ToTensor(), transforms.Normalize(_FOLDER_MEAN, _FOLDER_STD)]
     try:
         return torchvision.datasets.ImageFolder(str(path), transform=transforms.Compose(steps))
-    except (FileNotFoundError, OSError) as exc:
+    except (FileNotFoundError, OSError) as exc:  # its text lists folder names: not shown
         raise DatasetUnavailable(
-            f"No images found in {path}: {exc}.\nAn image folder needs one subfolder per class "
+            f"No images found in {path} ({type(exc).__name__}).\nAn image folder needs one "
+            "subfolder per class "
             "with images inside (e.g. cats/1.png, dogs/2.jpg), or train/ and val/ folders laid "
             "out that way."
         ) from exc
@@ -246,7 +253,7 @@ def load_image_folder(root, *, image_size: int | None, val_fraction: float,
         raise DatasetUnavailable(
             "The 'image_folder' data set needs a folder: pass root=<folder> (or type it in the "
             "app). It must hold one subfolder per class with the images inside.")
-    path = Path(root).expanduser()
+    path = confine(root)
     if not path.is_dir():
         raise DatasetUnavailable(
             f"Image folder {path} does not exist (or is not a folder). It must hold one subfolder "
@@ -280,13 +287,15 @@ def image_folder_status(root: str | os.PathLike | None) -> str:
     """How many class folders and files a folder holds (cheap: no image is opened)."""
     if root in (None, ""):
         return "Choose a folder with one subfolder of images per class."
-    path = Path(root).expanduser()
+    try:
+        path = confine(root)
+    except ConfigError as exc:
+        return str(exc)
     if not path.is_dir():
         return f"Not found: {path} is not a folder."
-    base = path / "train" if (path / "train").is_dir() and (path / "val").is_dir() else path
-    classes = [p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    n = sum(1 for c in classes for f in c.rglob("*") if f.is_file())
-    return f"{len(classes)} class folder(s), {n} file(s) in {base}."
+    scan = scan_folder(path)
+    more = "" if scan.complete else " (counting stopped there: a big folder)"
+    return f"{scan.classes} class folder(s), {scan.files} file(s){more} in {scan.base}."
 
 
 def _split_indices(targets: np.ndarray, val_fraction: float) -> tuple[list[int], list[int]]:
