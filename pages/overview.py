@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from clr_core.engine.device import describe_device, pick_device
+from clr_core.present.escape import csv_safe_frame
 from ui.jobs import run_store
 from ui.nav import PAGES, ensure_app_entry
 from ui.plugins import show_plugins
@@ -44,6 +45,6 @@ else:
             "when": dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M"),
             "kind": r.kind, "label": r.label, "status": r.status, "data": r.dataset,
             "headline": r.headline,
-        } for r in runs]),
+        } for r in runs]).pipe(csv_safe_frame),
         hide_index=True, width="stretch",
     )

@@ -14,6 +14,7 @@ import streamlit as st
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import StoreError
 from clr_core.jsonsafe import json_safe
+from clr_core.present.escape import csv_safe_frame, markdown_text
 from clr_core.present.plots import Curve, sweep_figure
 from clr_core.runs.reports import (
     RangeTestReport,
@@ -64,7 +65,7 @@ table = pd.DataFrame([{
     "kind": r.kind, "label": r.label, "status": r.status, "data": r.dataset,
     "headline": r.headline, "error": r.error,
 } for r in runs], columns=["id", "when", "kind", "label", "status", "data", "headline", "error"])
-st.dataframe(table, hide_index=True, width="stretch", key="runs.table")
+st.dataframe(csv_safe_frame(table), hide_index=True, width="stretch", key="runs.table")
 labels = {r.id: f"#{r.id} · {r.kind} · {r.label or ''} · {r.status}" for r in runs}
 chosen_ids = st.multiselect("Open runs (one to reopen it, several to overlay)", list(labels),
                             format_func=labels.get, key=keep_valid("runs.open", labels),
@@ -77,7 +78,7 @@ def _load(run_id: int):
     try:
         return store.load_run(run_id)
     except StoreError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(markdown_text(exc), icon="🚫")
         return None
 
 
@@ -134,11 +135,11 @@ if len(chosen) > 1:
     st.stop()
 
 run = chosen[0]
-st.subheader(f"Run #{run.id}: {run.label or run.kind}")
+st.subheader(f"Run #{run.id}: {markdown_text(run.label or run.kind)}")
 st.caption(f"{run.kind} · {run.status} · {run.dataset or '—'} · "
            f"{dt.datetime.fromtimestamp(run.created_at):%Y-%m-%d %H:%M:%S}")
 if run.error and run.status != "interrupted":
-    st.error(f"This run failed: {run.error}", icon="🚫")
+    st.error(f"This run failed: {markdown_text(run.error)}", icon="🚫")
 report = report_of(run)
 if run.status == "running":  # recorded by another process: drawn live from the store
     show_live_run(store, run, key="runs.live")

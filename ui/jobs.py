@@ -20,6 +20,7 @@ from clr_core.jobs.engine_jobs import engine_registry
 from clr_core.jobs.registry import JobRegistry
 from clr_core.jobs.state import JobStatus
 from clr_core.jsonsafe import json_safe
+from clr_core.present.escape import markdown_text
 from clr_core.runs.store import RunStore
 
 __all__ = [
@@ -191,7 +192,7 @@ def live_job(prefix: str, kind: str, *, noun: str, empty_hint: str,
             return
         st.progress(min(job.progress, 1.0), text=progress_text(job))
         if job.state == "failed":
-            st.error(f"The {noun} failed: {job.error}", icon="🚫")
+            st.error(f"The {noun} failed: {markdown_text(job.error)}", icon="🚫")
         if job.is_terminal and job.save_failed:
             unsaved(prefix, job)
         draw(job)
@@ -203,7 +204,7 @@ def live_job(prefix: str, kind: str, *, noun: str, empty_hint: str,
 
 def unsaved(prefix: str, job: JobStatus) -> None:
     """A finished job the store refused: say why, keep the result downloadable, retry."""
-    st.warning(f"This run could not be saved to the run store ({job.save_error}). Its result "
+    st.warning(f"This run could not be saved to the run store ({markdown_text(job.save_error)}). Its result "
                "is kept here until the server stops: download it, or retry once the store is "
                "writable again (it is retried when the next job ends, too).", icon="💾")
     c1, c2 = st.columns(2)

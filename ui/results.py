@@ -12,6 +12,7 @@ import streamlit as st
 from clr_core.engine.baselines import compare_runs
 from clr_core.engine.events import EventColumns
 from clr_core.engine.results import RangeTestResult
+from clr_core.present.escape import csv_safe_frame, markdown_text
 from clr_core.present.plots import (
     LIVE_MAX_POINTS,
     MAX_POINTS,
@@ -166,13 +167,13 @@ def show_training_table(report: TrainReport) -> None:
     table, reference = training_frame(report)
     if not len(table):
         return
-    st.dataframe(table, hide_index=True, width="stretch",
+    st.dataframe(csv_safe_frame(table), hide_index=True, width="stretch",
                  column_config={"final val acc": st.column_config.NumberColumn(format="percent"),
                                 "best val acc": st.column_config.NumberColumn(format="percent"),
                                 "speed-up": st.column_config.NumberColumn(format="%.2fx")})
-    st.caption(f"Reference accuracy: 99% of the best of **{reference}**. Speed-up: its "
+    st.caption(f"Reference accuracy: 99% of the best of **{markdown_text(reference)}**. Speed-up: its "
                "iterations to get there divided by each run's.")
     scored = table.dropna(subset=["best val acc"])
     if len(scored):
         best = scored.sort_values("best val acc", ascending=False).iloc[0]
-        st.success(f"Best validation accuracy: **{best['run']}** ({best['best val acc']:.1%}).", icon="🏆")
+        st.success(f"Best validation accuracy: **{markdown_text(best['run'])}** ({best['best val acc']:.1%}).", icon="🏆")

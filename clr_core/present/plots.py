@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from clr_core.present.escape import plotly_text  # user labels shown as text
 from clr_core.suggest.types import Suggestion
 
 __all__ = ["LIVE_MAX_POINTS", "MAX_POINTS", "PALETTE", "Curve", "accuracy_figure", "decimate", "line_figure", "range_test_figure",
@@ -85,9 +86,9 @@ def line_figure(
                 x=x,
                 y=y,
                 mode="lines",
-                name=c.label,
+                name=plotly_text(c.label),
                 line={"color": PALETTE[i % len(PALETTE)], "dash": c.dash},
-                hovertemplate=f"{c.label}<br>{x_title}: {hover_x}<br>{y_title}: {hover_y}<extra></extra>",
+                hovertemplate=f"{plotly_text(c.label)}<br>{x_title}: {hover_x}<br>{y_title}: {hover_y}<extra></extra>",
             )
         )
     fig.update_layout(
@@ -269,10 +270,10 @@ def sweep_figure(curves: Sequence[Curve], *, log_x: bool = True,
         ok = np.isfinite(y[order])
         yv = float(np.interp(lr, x[order][ok], y[order][ok])) if ok.any() else 0.0
         fig.add_trace(go.Scatter(
-            x=[lr], y=[yv], mode="markers", showlegend=False, name=f"{c.label} max_lr",
+            x=[lr], y=[yv], mode="markers", showlegend=False, name=f"{plotly_text(c.label)} max_lr",
             marker={"size": 13, "symbol": "diamond", "color": PALETTE[i % len(PALETTE)],
                     "line": {"width": 1, "color": "black"}},
-            hovertemplate=f"{c.label}<br>suggested max_lr %{{x:.3g}}<extra></extra>",
+            hovertemplate=f"{plotly_text(c.label)}<br>suggested max_lr %{{x:.3g}}<extra></extra>",
         ))
     _clip_loss_axis(fig, finite)
     return fig
