@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,6 +86,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="write the full result here")
+    p.add_argument("--debug", action="store_true", help="print the traceback of an error")
 
 
 def _base_config(a: argparse.Namespace) -> dict:
@@ -152,7 +154,7 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
     out = _run("range_test", config, a)
     report = RangeTestReport.from_dict(out)
     rt = report.range_test
-    print(f"range test on {a.dataset} ({a.model}, {a.optimizer}): {rt.iterations} iterations, "
+    print(f"range test on {config['dataset']} ({config.get('model', a.model)}, {a.optimizer}): {rt.iterations} iterations, "
           f"stopped: {rt.stop_reason}, device {report.device}")
     lead = recommend.headline(rt.suggestions)
     if lead is not None:
@@ -240,17 +242,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_json_target(path: Path) -> None:
-    """Refuse a --json path that cannot be written before the run, not after it."""
+    """Refuse a --json path that cannot be written before the run, not after it: the
+    file is really opened for writing (permissions alone miss /proc, full or read-only
+    disks), and removed again if it was not there."""
     if path.is_dir():
         raise ConfigError(f"--json {path} is a folder; give a file name, e.g. {path / 'out.json'}")
     parent = path.parent
     existing = next((p for p in (parent, *parent.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise ConfigError(f"--json {path}: {existing} is a file, not a folder")
-    if existing is not None and not os.access(existing, os.W_OK):
-        raise ConfigError(f"--json {path}: {existing} is not writable")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise ConfigError(f"--json {path} exists and is not writable")
+    made = [p for p in (parent, *parent.parents) if not p.exists()]
+    there = path.exists()
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"--json {path} cannot be written ({e.strerror or e}); nothing was "
+                          "run") from None
+    if not there:  # leave the disk as it was until the result is written
+        with contextlib.suppress(OSError):
+            path.unlink()
+            for folder in made:
+                folder.rmdir()
 
 
 def write_json(path: Path, out: dict, *, recorded: bool) -> None:
@@ -265,6 +279,22 @@ def write_json(path: Path, out: dict, *, recorded: bool) -> None:
     print(f"wrote {path}")
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line naming the cause: ours as written; anything else by its type, its first
+    line, and where it was raised (a user's model or data, usually)."""
+    if isinstance(exc, ClrError):
+        return str(exc)
+    text = " ".join(str(exc).split()) or "(no message)"
+    if len(text) > 300:
+        text = text[:297] + "..."
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    if frames:
+        last = frames[-1]
+        where = f" (raised in {Path(last.filename).name}:{last.lineno}, {last.name})"
+    return f"{type(exc).__name__}: {text}{where}; --debug shows the traceback"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -273,10 +303,12 @@ def main(argv: list[str] | None = None) -> int:
         out = args.func(args)
         if args.json:
             write_json(args.json, out, recorded=not args.no_record)
-    except (ClrError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's one boundary: a line, not a traceback
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"error: {describe_error(exc)}", file=sys.stderr)
+        return 2
     return 130 if out.get("cancelled") else 0

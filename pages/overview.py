@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from clr_core.engine.device import describe_device, pick_device
-from clr_core.present.escape import csv_safe_frame
+from clr_core.errors import StoreError
+from clr_core.present.escape import csv_safe_frame, markdown_text
 from ui.jobs import run_store
 from ui.nav import PAGES, ensure_app_entry
 from ui.plugins import show_plugins
@@ -36,7 +37,11 @@ for i, page in enumerate(p for p in PAGES if p.path != "pages/overview.py"):
 show_plugins()
 
 st.subheader("Recent runs")
-runs = run_store().list_runs(limit=10)
+try:
+    runs = run_store().list_runs(limit=10)
+except StoreError as exc:  # busy or unreadable: said, not a traceback
+    st.warning(markdown_text(exc), icon="⏳")
+    runs = []
 if not runs:
     st.caption("No runs yet. Start a range test or a training run; it is saved here when it ends.")
 else:

@@ -45,7 +45,12 @@ st.caption("Every range test, sweep and training — kept in a SQLite file (CLR_
            "(`record=` / `--record`) appear at once and can be watched live.")
 store = run_store()
 
-all_runs = store.list_runs()
+try:
+    all_runs = store.list_runs()
+except StoreError as exc:  # busy (said within a second) or unreadable: a message, no traceback
+    st.warning(markdown_text(exc), icon="⏳")
+    st.button("Try again", key="btn.runs.retry")
+    st.stop()
 watch_runs(store, {r.id for r in all_runs if r.status == "running"})
 if not all_runs:
     st.info("No runs yet. Finished, cancelled and failed jobs appear here.", icon="🗂️")

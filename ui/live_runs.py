@@ -9,6 +9,8 @@ import streamlit as st
 
 from clr_core.engine.events import EVAL, STEP, EventTable
 from clr_core.engine.results import RangeTestResult
+from clr_core.errors import StoreError
+from clr_core.present.escape import markdown_text
 from clr_core.runs.format import Run
 from clr_core.runs.store import RunStore
 from ui.jobs import POLL_S, cached_series
@@ -27,7 +29,12 @@ def watch_runs(store: RunStore, shown_running: set[int]) -> None:
 
     @st.fragment(run_every=LIST_POLL_S)
     def watch() -> None:
-        if {r.id for r in store.list_runs(status="running")} != shown_running:
+        try:
+            running = {r.id for r in store.list_runs(status="running")}
+        except StoreError as exc:  # busy: say so, look again on the next tick
+            st.caption(markdown_text(exc))
+            return
+        if running != shown_running:
             st.rerun()
 
     watch()
@@ -58,10 +65,14 @@ def show_live_run(store: RunStore, run: Run, *, key: str) -> None:
 
     @st.fragment(run_every=POLL_S)
     def view() -> None:
-        if run.id not in {r.id for r in store.list_runs(status="running")}:
-            st.rerun()
-        series = cached_series(f"store-run:{store.path}:{run.id}",
-                               lambda since: store.read_events(run.id, since))
+        try:
+            if run.id not in {r.id for r in store.list_runs(status="running")}:
+                st.rerun()
+            series = cached_series(f"store-run:{store.path}:{run.id}",
+                                   lambda since: store.read_events(run.id, since))
+        except StoreError as exc:  # busy: say so, look again on the next tick
+            st.caption(markdown_text(exc))
+            return
         _draw_events(run, series, key=key, status="Running in another process", live=True)
 
     view()

@@ -25,6 +25,12 @@ __all__ = ["JobSaver"]
 
 logger = logging.getLogger(__name__)
 
+#: A failed save is retried in the background with back-off (first after this long,
+#: doubling up to RETRY_MAX_S), for up to RETRY_FOR_S; the job keeps its result meanwhile.
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
+RETRY_FOR_S = 900.0
+
 
 class JobSaver:
     """Writes jobs to ``store`` (none: nothing is saved) and reads released ones back.
@@ -41,6 +47,7 @@ class JobSaver:
         self._events_limit = int(events_limit)
         self._results: OrderedDict[int, dict[str, Any] | None] = OrderedDict()
         self._results_cached = max(1, int(results_cached))
+        self._retrying: set[str] = set()  # ids of jobs a background retry is saving
 
     @property
     def store(self) -> RunStore | None:
@@ -112,6 +119,7 @@ class JobSaver:
             logger.exception("could not save %s job %s to the run store", job.kind, job.id)
             with self._lock:
                 job.save_error = f"{type(e).__name__}: {e}"
+            self._retry_later(job)
             return False
         with self._lock:
             job.save_error = None
@@ -122,6 +130,31 @@ class JobSaver:
                 job.result = None
                 job.events = []
         return True
+
+    def _retry_later(self, job: Job) -> None:
+        """Keep trying a failed save in the background (a lock another process holds
+        clears by itself), with back-off; the page's retry and the next job's end still
+        try at once."""
+        with self._lock:
+            if job.id in self._retrying:
+                return
+            self._retrying.add(job.id)
+
+        def loop() -> None:
+            delay, deadline = RETRY_FIRST_S, time.monotonic() + RETRY_FOR_S
+            try:
+                while time.monotonic() + delay < deadline:
+                    time.sleep(delay)
+                    with self._lock:
+                        done = job.save_error is None or job.released
+                    if done or self.retry(job):
+                        return
+                    delay = min(delay * 2, RETRY_MAX_S)
+            finally:
+                with self._lock:
+                    self._retrying.discard(job.id)
+
+        threading.Thread(target=loop, name=f"clr-save-retry-{job.id}", daemon=True).start()
 
     def _result_loader(self, run_id: int) -> Callable[[], dict[str, Any] | None]:
         def load() -> dict[str, Any] | None:

@@ -38,9 +38,10 @@ class LiveRuns:
     """The live runs of one store file (see the module doc)."""
 
     def __init__(self, *, connect: Connect, write: Connect, save_run: SaveRun,
-                 path: Path, stale_after_s: float) -> None:
+                 path: Path, stale_after_s: float, try_write: Connect | None = None) -> None:
         self._connect = connect
         self._write = write
+        self._try_write = try_write or write
         self._save_run = save_run
         self.path = path
         self.stale_after_s = stale_after_s
@@ -131,12 +132,14 @@ class LiveRuns:
             if cur.rowcount == 0:
                 raise StoreError(f"no saved run with id {run_id}")
 
-    def mark_interrupted(self, run_ids: Iterable[int] | None = None) -> list[int]:
+    def mark_interrupted(self, run_ids: Iterable[int] | None = None, *,
+                         wait: bool = True) -> list[int]:
         """Mark live runs "interrupted" and return their ids: the given ones (a server
         that restarts owns its old jobs), or by default every live run whose process is
-        gone (same host: its pid is dead; elsewhere: no heartbeat for ``stale_after_s``)."""
+        gone (same host: its pid is dead; elsewhere: no heartbeat for ``stale_after_s``).
+        ``wait=False``: give up at once if another process holds the write lock."""
         now = time.time()
-        with self._write() as conn:
+        with (self._write if wait else self._try_write)() as conn:
             live = conn.execute(
                 "SELECT id, host, pid, heartbeat_at, created_at FROM runs WHERE status = ?",
                 (LIVE_STATUS,),
@@ -158,10 +161,17 @@ class LiveRuns:
         return dead
 
     def reap_quietly(self) -> None:
-        """``mark_interrupted`` before a read; a reader that cannot write (read-only copy,
-        locked file) still reads."""
+        """``mark_interrupted`` before a read, only when a read shows a live run whose
+        process is gone, and without queueing for the lock: a reader that cannot write
+        (read-only copy, locked file) still reads at once, and marks them later."""
+        with self._connect() as conn:  # a busy store is said by the read that follows
+            live = conn.execute(
+                "SELECT host, pid, heartbeat_at, created_at FROM runs WHERE status = ?",
+                (LIVE_STATUS,)).fetchall()
+        now = time.time()
         try:
-            self.mark_interrupted()
+            if any(self._owner_gone(*row, now=now) for row in live):
+                self.mark_interrupted(wait=False)
         except StoreError as e:
             logger.debug("could not mark interrupted runs in %s: %s", self.path, e)
 

@@ -6,8 +6,11 @@ nothing more, so the training loop does not wait on the disk) and a background t
 writes them to the store every ``flush_s`` seconds, beating the run's heart as it goes.
 The run appears at once as "running" and ends "done", "cancelled" or "failed" with the
 full result, in the same shape the app's own jobs save, so the Runs page can reopen,
-overlay, rename and download it. A store that fails mid-run costs the record, never the
-run. ``recorded`` wraps an engine function so that ``record=NAME`` records its run.
+overlay, rename and download it. A busy or failing store never costs the run: events stay
+in memory and the writes are retried with back-off while the run goes and, bounded by
+``RETRY_FOR_S``, after it ends, so the record lands whole when the lock clears. Only a run
+deleted from the store stops its record. ``recorded`` wraps an engine function so that
+``record=NAME`` records its run.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import logging
 import math
 import os
 import threading
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,6 +45,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FLUSH_S = 0.5  # well under the one second a live view may lag
+RETRY_FOR_S = 120.0  # how long finishing keeps retrying a busy store after the run ends
+_MAX_BACKOFF_S = 5.0
 
 StoreLike = RunStore | str | os.PathLike[str] | None
 
@@ -69,9 +75,17 @@ class RunRecorder:
             raise StoreError(f"flush_s must be in (0, 1] seconds, got {flush_s!r}")
         self.store = open_store(store)
         self.kind = kind
-        self.run_id = self.store.start_run(kind, dict(config), label=label)
+        self._start = (kind, dict(config), label)
+        self.run_id: int | None = None
         self.finished = False
         self.save_error: str | None = None
+        #: The last write that failed and is being retried (None once writes go through).
+        self.retrying: str | None = None
+        self._warned = False
+        try:
+            self.run_id = self.store.start_run(kind, dict(config), label=label)
+        except StoreError as e:  # busy: the flusher starts it when the lock clears
+            self._failed(e)
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -112,18 +126,55 @@ class RunRecorder:
             batch, self._pending = self._pending, []
         return batch
 
+    def _put_back(self, batch: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._pending[:0] = batch
+
+    def _write(self, final: tuple[str, dict[str, Any] | None, str | None] | None) -> bool:
+        """One attempt: start the row if a busy store kept it from starting, then append
+        the pending events (or end the run with them); on failure they stay pending."""
+        batch = self._take()
+        try:
+            if self.run_id is None:
+                kind, config, label = self._start
+                self.run_id = self.store.start_run(kind, config, label=label)
+            if final is None:
+                self.store.append_events(self.run_id, batch)
+            else:
+                status, result, error = final
+                self.store.finish_run(self.run_id, status, result, error=error, events=batch)
+        except Exception as e:  # noqa: BLE001 - a busy or full store: keep the run, retry
+            self._put_back(batch)
+            if "no saved run" in str(e):  # deleted from the Runs page: nothing to write to
+                self._give_up(e)
+            else:
+                self._failed(e)
+            return False
+        if self.retrying is not None:
+            logger.warning("run %s saved to %s again after: %s", self.run_id, self.store.path,
+                           self.retrying)
+        self.retrying = None
+        return True
+
+    def _failed(self, exc: BaseException) -> None:
+        self.retrying = f"{type(exc).__name__}: {exc}"
+        if not self._warned:
+            self._warned = True
+            message = (f"the run store {self.store.path} refused a write ({self.retrying}); "
+                       "the run goes on, its record is kept in memory and written when the "
+                       "store takes it again")
+            logger.warning(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+
     def _flush_loop(self, every: float) -> None:
-        while not self._stop.wait(every):
+        delay = every
+        while not self._stop.wait(delay):
             if self.save_error is not None:
                 return
-            try:
-                self.store.append_events(self.run_id, self._take())
-            except Exception as e:  # a full disk or a deleted run: keep training
-                self._give_up(e)
-                return
+            delay = every if self._write(None) else min(max(delay, every) * 2, _MAX_BACKOFF_S)
 
-    def _give_up(self, exc: BaseException) -> None:
-        self.save_error = f"{type(exc).__name__}: {exc}"
+    def _give_up(self, exc: BaseException | str) -> None:
+        self.save_error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         with self._lock:
             self._pending.clear()
         message = (f"recording run {self.run_id} to {self.store.path} stopped "
@@ -140,12 +191,17 @@ class RunRecorder:
         self._stop.set()
         if self._flusher is not threading.current_thread():
             self._flusher.join()
-        if self.save_error is not None:
-            return
-        try:
-            self.store.finish_run(self.run_id, status, result, error=error, events=self._take())
-        except Exception as e:
-            self._give_up(e)
+        deadline = time.monotonic() + RETRY_FOR_S
+        delay = 0.25
+        while self.save_error is None and not self._write((status, result, error)):
+            if self.save_error is not None:
+                return
+            if time.monotonic() + delay > deadline:
+                self._give_up(f"the run store stayed unwritable for {RETRY_FOR_S:.0f} s after "
+                              f"the run ended; last error: {self.retrying}")
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, _MAX_BACKOFF_S)
 
     def __enter__(self) -> RunRecorder:
         return self

@@ -8,15 +8,12 @@ batches (``append_events``, which also beats the heart), and a final status and 
 reader can tell a run whose process died: on the same host the pid is gone, elsewhere the
 heartbeat is older than ``stale_after_s``. Readers mark such runs "interrupted".
 
-A file that is not a readable SQLite database is moved aside untouched (``*.corrupt-<time>``)
-and a new store is started; ``notice`` says so, for the UI to show. A read-only file still
-lists and reopens its runs; saving raises ``StoreError`` saying why.
-
-Every call opens its own short-lived connection, so one ``RunStore`` is safe to share
-between threads (the job workers and Streamlit's script threads) and several processes
-(CLI and app) may write the same file at once: WAL lets readers run beside the single
-writer, and ``busy_timeout`` makes writers queue instead of failing with "database is
-locked".
+An unreadable file is moved aside untouched (``*.corrupt-<time>``) and a new store started
+(``notice`` says so). A read-only file or folder lists and reopens its runs read-only;
+saving raises ``StoreError`` saying why. Every call opens its own short connection, so one
+``RunStore`` is shared between threads and processes: WAL lets readers run beside the one
+writer, writers queue in ``busy_timeout``, and a reader waits at most ``READ_BUSY_MS``
+before ``StoreBusy`` says "the run store is busy".
 """
 
 from __future__ import annotations
@@ -32,6 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from clr_core.errors import StoreError
+from clr_core.runs.connection import (
+    BUSY_MESSAGE,
+    READ_BUSY_MS,
+    StoreBusy,
+    connect_read_only,
+    is_read_only,
+    store_error,
+)
 from clr_core.runs.format import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -46,8 +51,10 @@ from clr_core.runs.format import (
 from clr_core.runs.live import LiveRuns
 
 __all__ = [
+    "BUSY_MESSAGE",
     "ENV_VAR",
     "RunStore",
+    "StoreBusy",
     "default_db_path",
 ]
 
@@ -83,11 +90,14 @@ class RunStore:
             raise StoreError("RunStore needs a file path, not ':memory:'")
         self.path = Path(path).expanduser() if path is not None else default_db_path()
         self._closed = False
+        #: A file (or folder) this process cannot write: listed and reopened read-only.
+        self.read_only = is_read_only(self.path)
         self._starting = True  # the file may not exist yet: _connect must not recreate it
         #: Set when the file found at start was unreadable and moved aside: the UI shows it.
         self.notice: str | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot create the folder for the run store {self.path}: {e}") from e
         try:
@@ -102,7 +112,8 @@ class RunStore:
         # writes are replaced (a subclass, a test that simulates a locked file) is
         # replaced for its live runs too.
         self.live = LiveRuns(
-            connect=lambda: self._connect(), write=lambda: self._write(),
+            connect=lambda: self._read(), write=lambda: self._write(),
+            try_write=lambda: self._write(READ_BUSY_MS // 4),
             save_run=self.save_run, path=self.path, stale_after_s=float(stale_after_s),
         )
 
@@ -112,9 +123,14 @@ class RunStore:
     # -- connections -----------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self, busy_ms: int | None = None) -> Iterator[sqlite3.Connection]:
+        busy_ms = BUSY_TIMEOUT_MS if busy_ms is None else busy_ms
         if self._closed:
             raise StoreError("the run store is closed")
+        if self.read_only:
+            with connect_read_only(self.path, busy_ms, ENV_VAR) as conn:
+                yield conn
+            return
         if not self._starting and not self.path.exists():
             # Deleted while the server ran: start a new file rather than fail every save.
             logger.warning("run store %s disappeared; starting a new one", self.path)
@@ -128,25 +144,34 @@ class RunStore:
             finally:
                 self._starting = False
         try:
-            conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-            )
+            conn = sqlite3.connect(self.path, timeout=busy_ms / 1000, isolation_level=None)
         except sqlite3.Error as e:
             raise StoreError(f"cannot open the run store {self.path}: {e}") from e
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, faster
             yield conn
         except sqlite3.Error as e:
-            raise StoreError(f"run store {self.path}: {e}") from e
+            raise store_error(self.path, e) from e
         finally:
             conn.close()
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading: it never waits long on a writer (``READ_BUSY_MS``)."""
+        with self._connect(READ_BUSY_MS) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _write(self, busy_ms: int | None = None) -> Iterator[sqlite3.Connection]:
         """A write transaction; IMMEDIATE takes the write lock up front so concurrent
-        writers wait in busy_timeout instead of failing on a lock upgrade."""
-        with self._connect() as conn:
+        writers wait in busy_timeout instead of failing on a lock upgrade (housekeeping
+        a reader may skip passes a short ``busy_ms``)."""
+        if self.read_only:
+            raise StoreError(f"the run store {self.path} is read-only: runs are listed but not "
+                             f"saved (make the file and its folder writable, or set {ENV_VAR} "
+                             "to another file)")
+        with self._connect(busy_ms) as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -167,13 +192,20 @@ class RunStore:
                 f"run store {self.path} has schema version {version}; this CLR Studio "
                 f"reads up to {SCHEMA_VERSION}. Upgrade CLR Studio or set {ENV_VAR}."
             )
-        if version == SCHEMA_VERSION and not os.access(self.path, os.W_OK):
+        if version == SCHEMA_VERSION and self.read_only:
             logger.warning("run store %s is read-only: runs will not be saved", self.path)
             return
+        if self.read_only:
+            raise StoreError(f"the run store {self.path} is read-only and has schema version "
+                             f"{version}; it needs {SCHEMA_VERSION}: make it writable once")
         with self._connect() as conn:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":  # setting it needs the lock: only when it changes
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 logger.warning("run store %s: journal_mode is %s, not WAL", self.path, mode)
+        if version == SCHEMA_VERSION:
+            return  # nothing to migrate: no write lock taken just to open the store
         with self._write() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for target in range(version + 1, SCHEMA_VERSION + 1):
@@ -283,14 +315,14 @@ class RunStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(max(int(limit), 0))
-        with self._connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(sql, args).fetchall()
         return [RunSummary(*row) for row in rows]
 
     def load_run(self, run_id: int) -> Run:
         """The run in full; a live run's events are those appended so far."""
         self.live.reap_quietly()
-        with self._connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 f"SELECT {SUMMARY_COLUMNS}, config_json, result_json, events_json"
                 " FROM runs WHERE id = ?",
@@ -366,3 +398,4 @@ class RunStore:
     def mark_interrupted(self, run_ids: Iterable[int] | None = None) -> list[int]:
         """Mark runs whose process is gone "interrupted" (`LiveRuns.mark_interrupted`)."""
         return self.live.mark_interrupted(run_ids)
+
