@@ -17,7 +17,9 @@ from typing import Any
 from clr_core.errors import ConfigError
 
 __all__ = [
+    "FLOAT32_MAX",
     "MAX_ITERATIONS",
+    "check_lr_values",
     "check_callable",
     "check_choice",
     "check_int",
@@ -51,6 +53,8 @@ def check_probability(name: str, value: Any) -> float:
 #: The most iterations one run may ask for: the per-iteration curves of a longer run do
 #: not fit in memory, so it is refused by name up front instead of failing inside numpy.
 MAX_ITERATIONS = 10_000_000
+#: float32's largest value: an optimizer step cannot use a larger LR.
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = None) -> int:
@@ -87,7 +91,24 @@ def check_lr_range(start_lr: Any, end_lr: Any, *, start_name: str = "start_lr",
     hi = check_number(end_name, end_lr, lo=0.0, lo_open=True)
     if lo >= hi:
         raise ConfigError(f"{start_name} ({lo:g}) must be below {end_name} ({hi:g})")
+    if hi > FLOAT32_MAX:
+        raise ConfigError(f"{end_name} ({hi:.3g}) is more than a float32 optimizer can hold "
+                          f"({FLOAT32_MAX:.3g}); no loss survives an LR near that anyway")
     return lo, hi
+
+
+def check_lr_values(lrs: Any, what: str = "the schedule's LR") -> None:
+    """LRs a run will put on the optimizer, one per step: each finite, >= 0 and within
+    float32, else a ConfigError naming the first step that is not."""
+    import numpy as np  # deferred: the rest of this module is plain Python
+
+    arr = np.asarray(lrs, dtype=float).reshape(-1)
+    bad = ~(np.isfinite(arr) & (arr >= 0) & (arr <= FLOAT32_MAX))
+    if bad.any():
+        at = int(np.flatnonzero(bad)[0])
+        raise ConfigError(f"{what} is {arr[at]:.3g} at step {at}: an LR must be finite, >= 0 "
+                          f"and at most {FLOAT32_MAX:.3g} (float32's largest) for the optimizer "
+                          "to use it")
 
 
 def renamed_keywords(func: str, kwargs: dict[str, Any], renames: Mapping[str, str]) -> dict:

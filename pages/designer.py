@@ -93,6 +93,8 @@ if not errors:
         schedule = schedules.make_schedule(policy, **params)
     except ScheduleError as exc:
         problem = str(exc)
+    except Exception as exc:  # noqa: BLE001 - any value (deep phases, huge numbers): a message
+        problem = f"{policy}: these values cannot make a schedule ({type(exc).__name__}: {exc})"
     else:
         st.session_state[CURRENT] = schedule.to_dict()  # the training page trains with it
 # the URL follows every edit: the schedule's own keys, or what was typed while it is invalid
@@ -152,7 +154,7 @@ with view:
     for i, cfg in enumerate(overlays):
         try:
             curves.append((f"#{i + 1} {cfg['policy']}", schedules.from_dict(cfg)))
-        except ScheduleError:
+        except Exception:  # noqa: BLE001 - an overlay that no longer builds is left out
             continue
     if schedule is not None:
         curves.append((f"current: {policy}", schedule))
@@ -224,8 +226,8 @@ with view:
             try:
                 cfg = json.loads(uploaded.getvalue().decode("utf-8"))
                 schedules.from_dict(cfg)
-            except (ValueError, UnicodeDecodeError) as exc:
-                st.error(f"Could not load that file: {exc}", icon="🚫")
+            except Exception as exc:  # noqa: BLE001 - any file: a message, never a traceback
+                st.error(f"Could not load that file ({type(exc).__name__}: {exc})", icon="🚫")
             else:
                 load_config(cfg, f"Loaded {uploaded.name}.")
                 st.rerun()

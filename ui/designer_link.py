@@ -108,13 +108,15 @@ def apply_link() -> list[str]:
             continue
         try:
             value = _parse(policy, spec, text)
+            if spec.kind in (FLOAT, INT):
+                st.session_state[param_key(policy, name)] = value
+            else:
+                set_value(policy, spec, value)
         except ScheduleError as exc:
             problems.append(str(exc))
-            continue
-        if spec.kind in (FLOAT, INT):
-            st.session_state[param_key(policy, name)] = value
-        else:
-            set_value(policy, spec, value)
+        except Exception as exc:  # noqa: BLE001 - whatever a value raises, named by its key
+            problems.append(f"{policy}: {name} in the link could not be read "
+                            f"({type(exc).__name__}); the default is kept.")
     return problems
 
 

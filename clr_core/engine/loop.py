@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from clr_core.engine.device import Precision, pick_device
+from clr_core.engine.preflight import check_setup, check_val_loader, checked_loss, checked_split
 from clr_core.errors import ConfigError
 
 __all__ = [
@@ -180,6 +181,7 @@ class Stepper:
         batch_to_inputs: Callable | None = None,
         count_correct: bool = False,
     ) -> None:
+        check_setup(model, optimizer)  # meta tensors, closure optimizers: refused now
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.batches = Batches(loader)
         self.device = device
@@ -193,6 +195,17 @@ class Stepper:
         self.accuracy = math.nan
         plain = accumulation_steps == 1 and not precision.enabled and not count_correct
         self.step: Callable[[], float] = self._plain_step if plain else self._full_step
+
+    def first_step(self) -> float:
+        """The first update, its batch and loss checked first (`preflight`)."""
+        loss_fn, split, fast = self.loss_fn, self.split, self.fast_split
+        self.loss_fn = checked_loss(loss_fn)
+        if fast:
+            self.split, self.fast_split = checked_split(split), False
+        try:
+            return self.step()
+        finally:
+            self.loss_fn, self.split, self.fast_split = loss_fn, split, fast
 
     def _plain_step(self) -> float:
         """The bare-loop path: nothing here that a hand-written loop lacks."""
@@ -249,16 +262,6 @@ class Stepper:
 
 
 # ----------------------------------------------------------------------- evaluation
-
-
-def check_val_loader(val_loader) -> None:
-    """Refuse a validation loader that is not iterable or visibly empty, before training."""
-    if val_loader is None:
-        return
-    if not isinstance(val_loader, Iterable):
-        raise ConfigError("val_loader must be an iterable of batches")
-    if hasattr(val_loader, "__len__") and len(val_loader) == 0:
-        raise ConfigError("val_loader has no batches")
 
 
 @torch.no_grad()
@@ -376,14 +379,14 @@ def drive(
     (``eval_every`` 0: never). Stop reasons: "completed", "cancelled",
     "loader exhausted", "non-finite loss" or what ``after_step`` returned."""
     isfinite = math.isfinite
-    step = stepper.step
+    step, first = stepper.step, stepper.first_step
     for i in range(num_iter):
         if should_stop is not None and should_stop():
             return "cancelled"
         if before_step is not None:
             before_step(i)
         try:
-            loss = step()
+            loss = step() if i else first()
         except LoaderExhausted:
             return "loader exhausted"
         reason = after_step(i, loss)

@@ -48,6 +48,7 @@ from clr_core.engine.loop import (
     resolve_device,
     split_batch,
 )
+from clr_core.engine.preflight import check_setup
 from clr_core.engine.restore import Snapshot, move_optimizer_state
 from clr_core.engine.results import SHARPNESS_COLUMNS, VAL_COLUMNS, RangeTestResult
 from clr_core.engine.sharpness import LastBatch, SharpnessTracker
@@ -179,6 +180,7 @@ def run_range_test(
     if not optimizer.param_groups:
         raise ConfigError("optimizer has no param groups")
     check_callable("loss_fn", loss_fn)
+    check_setup(model, optimizer)  # meta tensors, closure optimizers, unusable LRs
     if loader is None or not isinstance(loader, Iterable):
         raise ConfigError("loader must be an iterable of batches")
     if start_lr is None:

@@ -25,6 +25,7 @@ from clr_core.engine.events import EVAL, STEP, Event
 from clr_core.engine.loop import DivergenceCheck, Stepper, check_val_loader, drive, resolve_device
 from clr_core.engine.loop import evaluate as _evaluate
 from clr_core.engine.param_groups import get_momentum
+from clr_core.engine.preflight import check_setup
 from clr_core.engine.results import TrainResult
 from clr_core.errors import ConfigError, TrainingError
 from clr_core.schedules import from_dict as schedule_from_dict
@@ -32,6 +33,7 @@ from clr_core.validation import (
     MAX_ITERATIONS,
     check_callable,
     check_int,
+    check_lr_values,
     check_number,
     renamed_keywords,
 )
@@ -97,10 +99,14 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     check_callable("should_stop", should_stop)
     check_callable("batch_to_inputs", batch_to_inputs)
     check_val_loader(val_loader)
+    check_setup(model, optimizer)  # meta tensors, closure optimizers, unusable LRs
     sched = _resolve_schedule(schedule)
     if sched is not None and sched.total_steps is not None and num_iter > sched.total_steps:
         raise ConfigError(f"num_iter ({num_iter}) is longer than the schedule's total_steps "
                           f"({sched.total_steps}); make them equal for a 1cycle run")
+    if sched is not None:  # every LR the run will be given: usable, or said now
+        check_lr_values(sched.trace(num_iter) if hasattr(sched, "trace")
+                        else sched.lr(np.arange(num_iter)))
     device = resolve_device(device, model)
     model.to(device)
     scheduler = sched.to_torch(optimizer) if sched is not None else None

@@ -26,6 +26,7 @@ from clr_core.schedules.spec import PolicySpec, coerce
 # Closed forms run several numpy passes; on chunks that stay in the CPU cache those passes
 # cost a fraction of what they cost over a 10^6-element array streamed from memory.
 from clr_core.schedules.trace import CHUNK
+from clr_core.validation import MAX_ITERATIONS
 
 __all__ = [
     "Schedule",
@@ -100,6 +101,7 @@ class Schedule:
         if ramp:  # checked again now that the policy's own length is known
             validate_ramp(policy, ramp, self.planned_steps)
         object.__setattr__(self, "_ramp", ramp)
+        self._probe()
         if ramp and ramp["ramp_shape"] == "exp" and not self._ramp_target() > 0:
             raise ScheduleError(f"{policy}: an exp ramp needs an LR above 0 at step ramp_steps "
                                 f"({ramp['ramp_steps']}), where this schedule's LR is "
@@ -125,6 +127,52 @@ class Schedule:
     def check(cls, p: dict[str, Any]) -> None:
         """The policy's own rules over its coerced parameters; raise ScheduleError."""
 
+    def _probe(self) -> None:
+        """Refuse parameters whose LR overflows or goes negative: sampled over the steps
+        the schedule is designed for (its planned length, else the longest run or
+        preview, MAX_ITERATIONS), so a value that validates alone but breaks the curve is
+        named now, not mid-run or mid-drawing."""
+        end = min(self.planned_steps or MAX_ITERATIONS, 2**53)
+        k = np.unique(np.concatenate([
+            np.arange(min(end, 512) + 1),
+            np.geomspace(1, max(end, 1), 128).astype(np.int64),
+            np.linspace(0, end, 129).astype(np.int64)]))
+        self._checked(k, lambda: self._probe_lr(k), negative_before=end)
+
+    def _probe_lr(self, k: np.ndarray) -> np.ndarray:
+        return self._lr(k)
+
+    def _checked(self, k: Any, compute: Any, negative_before: int = 0) -> np.ndarray:
+        """`compute()` with its arithmetic failures, non-finite LRs (and negative ones
+        before step `negative_before`) turned into a ScheduleError naming the step and the
+        parameters. (torch's three-phase OneCycleLR dips below 0 one step past its end.)"""
+        try:
+            with np.errstate(all="ignore"):
+                out = np.asarray(compute(), dtype=np.float64)
+        except (OverflowError, FloatingPointError, ZeroDivisionError, ValueError) as exc:
+            raise ScheduleError(f"{self._policy}: these parameters cannot be computed "
+                                f"({type(exc).__name__}: {exc}); {self._odd_params()}.") from None
+        steps = np.asarray(k).reshape(-1) if np.ndim(k) else int(k) + np.arange(out.size)
+        bad = ~np.isfinite(out).reshape(-1)
+        if negative_before:
+            bad |= (out.reshape(-1) < 0) & (steps < negative_before)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            step = int(steps[j])
+            value = out.reshape(-1)[j]
+            what = "negative" if np.isfinite(value) else "not finite"
+            raise ScheduleError(f"{self._policy}: the LR is {what} ({value:.3g}) at step "
+                                f"{step}; {self._odd_params()}.")
+        return out
+
+    def _odd_params(self) -> str:
+        """The parameters most likely at fault: the largest in size, with their values."""
+        nums = [(abs(v), n, v) for n, v in self._params.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)]
+        top = sorted(nums, reverse=True)[:3]
+        return "check " + ", ".join(f"{n}={v:.6g}" for _, n, v in top) if top else \
+            "check the parameters"
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Schedule is immutable; build a new one with make_schedule.")
 
@@ -143,7 +191,7 @@ class Schedule:
         """LR after k scheduler steps; float64 array shaped like `iterations_`."""
         k = iterations(iterations_, self.total_steps)
         flat = k.reshape(-1)
-        out = _chunked(self._lr, flat)
+        out = self._checked(flat, lambda: _chunked(self._lr, flat))
         if self._ramp:
             out = apply_ramp(flat, out, self._ramp, self._ramp_target())
         return out.reshape(k.shape)
@@ -155,7 +203,7 @@ class Schedule:
         `schedules/trace.py`), so the designer previews 10^6 iterations in a millisecond."""
         out, start = self._range(n, start)
         if out.size:
-            self._trace(out, start)
+            self._checked(start, lambda: self._trace(out, start) or out)
         if self._ramp:
             steps = self._ramp["ramp_steps"]
             seg, at = trace.part(out, start, 0, steps)

@@ -67,6 +67,10 @@ class PolicySpec:
     family: str = ""
 
 
+#: The largest integer parameter (a float counts steps exactly up to here).
+MAX_COUNT = 2**53
+
+
 def lr_param(name: str, default: float, help: str, *, required: bool = True) -> ParamSpec:
     return ParamSpec(name, default, FLOAT, help, log=True, required=required)
 
@@ -82,13 +86,20 @@ def _number(policy: str, spec: ParamSpec, value: Any) -> float | int:
     ):
         raise ScheduleError(f"{policy}: {name} must be a number, got {type(value).__name__} "
                             f"{value!r}.")
-    as_float = float(value)
+    try:
+        as_float = float(value)
+    except OverflowError:  # an int past float's range
+        as_float = math.inf
     if not math.isfinite(as_float):
         raise ScheduleError(f"{policy}: {name} must be finite, got {value!r}.")
     if spec.kind == FLOAT:
         return as_float
     if not as_float.is_integer():
         raise ScheduleError(f"{policy}: {name} must be an integer, got {value!r}.")
+    if abs(as_float) > MAX_COUNT:
+        raise ScheduleError(f"{policy}: {name} must be at most 2**53 ({MAX_COUNT:.3g}), got "
+                            f"{as_float:.6g}: steps past that cannot be counted exactly, and no "
+                            "run is that long.")
     return int(value)
 
 

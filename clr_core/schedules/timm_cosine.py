@@ -128,6 +128,10 @@ class TimmCosine(Schedule):
         if p["min_lr"] > p["max_lr"]:
             raise ScheduleError(f"{n}: min_lr ({p['min_lr']!r}) must be <= max_lr "
                                 f"({p['max_lr']!r}).")
+        if p["noise_pct"] > 1:
+            raise ScheduleError(f"{n}: noise_pct must be <= 1, got {p['noise_pct']!r}: noise "
+                                "beyond -100% puts negative LRs on the optimizer (timm "
+                                "computes them too).")
         if p["noise_pct"] / p["noise_std"] < 0.05:
             raise ScheduleError(f"{n}: noise_pct / noise_std must be >= 0.05, or timm resamples "
                                 "the noise almost forever.")
@@ -160,6 +164,11 @@ class TimmCosine(Schedule):
         out[where] = lo + 0.5 * (lr_max - lo) * (1 + np.cos(np.pi * ratio))
         return out
 
+    def _probe_lr(self, k: np.ndarray) -> np.ndarray:
+        """The noiseless curve: noise only scales it by (1 + noise), |noise| < noise_pct
+        <= 1, and drawing it would load torch where the designer never does."""
+        return self._get_lr(k)
+
     def _lr(self, k: np.ndarray) -> np.ndarray:
         p = self._params
         out = self._get_lr(k)
@@ -184,7 +193,10 @@ class TimmCosine(Schedule):
         t0, mul = self._params["t_initial"], self._params["cycle_mul"]
         if mul == 1:
             return n * t0
-        guess = t0 * (mul**n - 1) / (mul - 1)
+        try:
+            guess = t0 * (mul**n - 1) / (mul - 1)
+        except OverflowError:  # mul**n past float's range: no such cycle start
+            return None
         if not math.isfinite(guess) or guess > 2**52:
             return None
         near = np.arange(max(0, math.floor(guess) - 2), math.ceil(guess) + 3)

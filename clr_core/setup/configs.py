@@ -25,6 +25,7 @@ from clr_core.validation import (
     check_choice,
     check_int,
     check_lr_range,
+    check_lr_values,
     check_number,
     check_probability,
 )
@@ -137,7 +138,9 @@ class TrainConfig(DataModelConfig):
         super().validate()
         check_int("num_iter", self.num_iter, lo=1, hi=MAX_ITERATIONS)
         check_int("eval_every", self.eval_every, lo=1)
-        schedule_from_dict(self.schedule)  # raises ScheduleError with the parameter's name
+        sched = schedule_from_dict(self.schedule)  # ScheduleError names the parameter
+        if sched.total_steps is None or self.num_iter <= sched.total_steps:
+            check_lr_values(sched.trace(self.num_iter))  # 1e300: refused before the run
 
 
 @dataclass

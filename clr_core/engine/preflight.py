@@ -1,0 +1,122 @@
+"""What the engines refuse before the first update, with a message saying what to change,
+instead of a raw torch error mid-run or a run that quietly trains on the wrong thing.
+
+Before anything runs (`check_setup`): a model with parameters on the meta device (no
+data), an optimizer whose ``step`` needs a closure (LBFGS), learning rates a float32
+optimizer cannot hold. On the first batch (`first_step`): a batch of three or more items
+whose inputs and targets are ambiguous without ``batch_to_inputs``, and a loss that is not
+a scalar tensor with a gradient (``reduction="none"``, a float from ``.item()``)."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from clr_core.errors import ConfigError
+
+__all__ = ["FLOAT32_MAX", "check_lrs", "check_setup", "check_val_loader", "checked_loss",
+           "checked_split"]
+
+#: The largest LR a float32 optimizer step can use (torch refuses to convert larger ones).
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def check_setup(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    """Refuse a model or optimizer that cannot take a plain ``optimizer.step()``."""
+    if not isinstance(model, torch.nn.Module):
+        raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise ConfigError(f"optimizer must be a torch.optim.Optimizer, got "
+                          f"{type(optimizer).__name__}")
+    meta = next((n for n, t in [*model.named_parameters(), *model.named_buffers()]
+                 if t.is_meta), None)
+    if meta is not None:
+        raise ConfigError(f"the model's {meta!r} is on the 'meta' device (a shape without "
+                          "data): materialise it first, e.g. model.to_empty(device='cpu') "
+                          "and load or initialise its weights")
+    if _needs_closure(optimizer):
+        raise ConfigError(f"{type(optimizer).__name__}.step() needs a closure that "
+                          "re-evaluates the loss (a line-search optimizer); the range test "
+                          "and training take one step per batch: use SGD, Adam or AdamW")
+    check_lrs((g.get("lr") for g in optimizer.param_groups), "the optimizer's lr")
+
+
+def _needs_closure(optimizer: torch.optim.Optimizer) -> bool:
+    if isinstance(optimizer, torch.optim.LBFGS):
+        return True
+    try:
+        param = inspect.signature(optimizer.step).parameters.get("closure")
+    except (TypeError, ValueError):
+        return False
+    return param is not None and param.default is inspect.Parameter.empty
+
+
+def check_lrs(lrs: Any, what: str) -> None:
+    """Every LR finite, >= 0 and within float32 (what an optimizer step can hold)."""
+    for lr in lrs:
+        if isinstance(lr, Tensor):
+            lr = float(lr)
+        if not isinstance(lr, int | float) or isinstance(lr, bool):
+            continue
+        if not math.isfinite(lr) or lr < 0 or lr > FLOAT32_MAX:
+            raise ConfigError(f"{what} is {lr:.3g}: an LR must be finite, >= 0 and at most "
+                              f"{FLOAT32_MAX:.3g} (float32's largest), or the optimizer step "
+                              "cannot be computed")
+
+
+def checked_split(split: Callable[[Any], tuple[Any, Any]]) -> Callable:
+    """`split` (the default one) that refuses a tuple of three or more items: (x1, x2, y)
+    would otherwise train on x2 as the targets and ignore the rest."""
+
+    def check(batch: Any) -> tuple[Any, Any]:
+        if isinstance(batch, tuple | list) and len(batch) > 2:
+            raise ConfigError(
+                f"each batch holds {len(batch)} items, so which are the inputs and which the "
+                "targets is ambiguous (the default takes item 0 as inputs and item 1 as "
+                "targets); pass batch_to_inputs, e.g. lambda b: ((b[0], b[1]), b[2]) or "
+                "lambda b: (b[0], b[1]) to ignore the rest")
+        return split(batch)
+
+    return check
+
+
+def checked_loss(loss_fn: Callable) -> Callable:
+    """`loss_fn` whose result must be a floating-point scalar tensor with a gradient."""
+
+    def check(*args: Any, **kwargs: Any) -> Tensor:
+        loss = loss_fn(*args, **kwargs)
+        if not isinstance(loss, Tensor):
+            raise ConfigError(
+                f"the loss function returned a {type(loss).__name__}, not a tensor: return the "
+                "loss tensor itself (no .item() or float()), so it can be back-propagated")
+        if loss.numel() != 1:
+            raise ConfigError(
+                f"the loss is a tensor of shape {tuple(loss.shape)}, not a scalar: reduce it "
+                "(reduction='mean' or 'sum', or loss.mean()) so there is one number to "
+                "minimise")
+        if not loss.is_floating_point():
+            raise ConfigError(f"the loss has dtype {loss.dtype}; it must be a floating-point "
+                              "tensor")
+        if not loss.requires_grad:
+            raise ConfigError(
+                "the loss has no gradient: it does not depend on the model's trainable "
+                "parameters (computed under torch.no_grad(), detached, or all parameters "
+                "frozen)")
+        return loss
+
+    return check
+
+
+def check_val_loader(val_loader) -> None:
+    """Refuse a validation loader that is not iterable or visibly empty, before training."""
+    if val_loader is None:
+        return
+    if not isinstance(val_loader, Iterable):
+        raise ConfigError("val_loader must be an iterable of batches")
+    if hasattr(val_loader, "__len__") and len(val_loader) == 0:
+        raise ConfigError("val_loader has no batches")
