@@ -14,6 +14,8 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from clr_core.errors import ConfigError
 
 __all__ = [
@@ -100,8 +102,6 @@ def check_lr_range(start_lr: Any, end_lr: Any, *, start_name: str = "start_lr",
 def check_lr_values(lrs: Any, what: str = "the schedule's LR") -> None:
     """LRs a run will put on the optimizer, one per step: each finite, >= 0 and within
     float32, else a ConfigError naming the first step that is not."""
-    import numpy as np  # deferred: the rest of this module is plain Python
-
     arr = np.asarray(lrs, dtype=float).reshape(-1)
     bad = ~(np.isfinite(arr) & (arr >= 0) & (arr <= FLOAT32_MAX))
     if bad.any():

@@ -398,4 +398,3 @@ class RunStore:
     def mark_interrupted(self, run_ids: Iterable[int] | None = None) -> list[int]:
         """Mark runs whose process is gone "interrupted" (`LiveRuns.mark_interrupted`)."""
         return self.live.mark_interrupted(run_ids)
-

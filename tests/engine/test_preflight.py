@@ -33,9 +33,9 @@ def both(model=None, optimizer=None, loss=None, loader=PAIRS, **kw):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if run == "range":
-                yield lambda: run_range_test(m, opt, fn, loader, num_iter=10, **kw)
+                yield lambda m=m, opt=opt, fn=fn: run_range_test(m, opt, fn, loader, num_iter=10, **kw)
             else:
-                yield lambda: run_training(m, opt, fn, loader, num_iter=3, **kw)
+                yield lambda m=m, opt=opt, fn=fn: run_training(m, opt, fn, loader, num_iter=3, **kw)
 
 
 @pytest.mark.parametrize(("case", "kwargs", "message"), [
