@@ -6,6 +6,7 @@ import streamlit as st
 
 from clr_core.engine.device import amp_available, available_devices, pick_device
 from clr_core.errors import ConfigError
+from clr_core.present.escape import markdown_text
 from clr_core.setup import data, data_catalogue, models, optim, plugins
 from ui.plugins import choice_label
 from ui.state import default
@@ -29,7 +30,7 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
         out["data_root"] = st.text_input("Data folder", key=f"{prefix}.data_root",
                                          placeholder="default: CLR_STUDIO_DATA or ~/.cache/clr_studio") or None
         out["download"] = st.checkbox("Download if missing", key=f"{prefix}.download")
-        st.caption(data.dataset_status(out["dataset"], out.get("data_root")))
+        st.caption(markdown_text(data.dataset_status(out["dataset"], out.get("data_root"))))
     c1, c2 = st.columns(2)
     model_names = [*models.MODELS, *plugins.names("model")]
     out["model"] = c1.selectbox("Model", model_names, key=default(f"{prefix}.model", "mlp"),
