@@ -24,7 +24,7 @@ from clr_core.runs.reports import (
     report_from_dict,
 )
 from clr_core.suggest.recommend import RECOMMENDED
-from ui.jobs import run_store
+from ui.jobs import may_edit, run_store
 from ui.live_runs import show_live_run, show_partial_run, watch_runs
 from ui.nav import ensure_app_entry
 from ui.results import (
@@ -175,21 +175,33 @@ if isinstance(report, RangeTestReport):
     d2.download_button("Download curve (CSV)", curve_frame(report.range_test).to_csv(index=False),
                        f"run_{run.id}.csv", "text/csv", key="btn.runs.dl_csv")
 
+if not may_edit(store, run.id):  # a shared server: only its maker (or an admin) edits it
+    st.caption("Someone else made this run: you can view, overlay and download it; only "
+               "they (or the server's admin) can rename or delete it.")
+    st.stop()
 r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
 new_label = r1.text_input("Rename", key=default(f"runs.label.{run.id}", run.label or ""))
 if r2.button("Save name", key="btn.runs.rename"):
-    store.rename_run(run.id, new_label.strip() or None)
-    st.rerun()
+    try:
+        store.rename_run(run.id, new_label.strip() or None)
+    except StoreError as exc:  # busy or read-only: said, and the name is kept in the box
+        st.error(markdown_text(exc), icon="🚫")
+    else:
+        st.rerun()
 
 
 d3.button("Delete…", key="btn.runs.delete",
           on_click=lambda: st.session_state.update({"runs.confirm_delete": run.id}))
-if st.session_state.get("runs.confirm_delete") == run.id:
+if st.session_state.get("runs.confirm_delete") == run.id and may_edit(store, run.id):
     st.warning(f"Delete run #{run.id} from the store for good?", icon="🗑️")
     c1, c2, _ = st.columns([1, 1, 4])
     if c1.button("Delete", type="primary", key="btn.runs.confirm_delete"):
-        store.delete_run(run.id)
-        st.session_state.pop("runs.confirm_delete", None)
-        st.rerun()
+        try:
+            store.delete_run(run.id)
+        except StoreError as exc:  # busy or read-only: said, nothing deleted
+            st.error(markdown_text(exc), icon="🚫")
+        else:
+            st.session_state.pop("runs.confirm_delete", None)
+            st.rerun()
     c2.button("Keep it", key="btn.runs.keep",
               on_click=lambda: st.session_state.pop("runs.confirm_delete", None))

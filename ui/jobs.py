@@ -8,6 +8,7 @@ clr_core.jobs.executors), so the pages stay responsive while they train."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from clr_core.engine.events import EventTable
-from clr_core.errors import JobError
+from clr_core.errors import JobError, StoreError
 from clr_core.jobs.engine_jobs import engine_registry
 from clr_core.jobs.registry import JobRegistry
 from clr_core.jobs.state import JobStatus
@@ -27,7 +28,10 @@ __all__ = [
     "OWNER_PARAM",
     "POLL_S",
     "current_job",
+    "ADMIN_ENV",
+    "admin_mode",
     "is_running",
+    "may_edit",
     "job_series",
     "job_slot",
     "live_job",
@@ -59,6 +63,25 @@ def show_store_notice() -> None:
     notice = run_store().notice
     if notice:
         st.warning(notice, icon="🗄️")
+
+
+#: Set to 1 by a server's operator: every visitor may rename and delete every run.
+ADMIN_ENV = "CLR_STUDIO_ADMIN"
+
+
+def admin_mode() -> bool:
+    return os.environ.get(ADMIN_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def may_edit(store: RunStore, run_id: int) -> bool:
+    """Whether this visitor may rename or delete a run: the visitor who made it, or
+    anyone in admin mode (others view and overlay it)."""
+    if admin_mode():
+        return True
+    try:
+        return store.owner_of(run_id) == owner_id()
+    except StoreError:
+        return False
 
 
 def owner_id() -> str:
@@ -165,8 +188,12 @@ def start_cancel(prefix: str, kind: str, config: dict | None, *, label: str, dev
     b1, b2 = st.columns(2)
     if b1.button(start_label, type="primary", disabled=config is None or running,
                  key=f"btn.{prefix}.start", width="stretch"):
-        submit(prefix, kind, config, label=label, device=device)
-        st.rerun()
+        try:
+            submit(prefix, kind, config, label=label, device=device)
+        except JobError as exc:  # the per-visitor cap, a shut-down registry: said, not raised
+            st.error(markdown_text(exc), icon="🚦")
+        else:
+            st.rerun()
     b2.button("Cancel", disabled=not running, key=f"btn.{prefix}.cancel", width="stretch",
               on_click=lambda: registry().cancel(st.session_state[slot]))
 

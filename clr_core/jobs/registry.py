@@ -32,6 +32,7 @@ import copy
 import itertools
 import logging
 import math
+import os
 import sys
 import threading
 import time
@@ -61,6 +62,22 @@ __all__ = ["JobRegistry"]
 
 logger = logging.getLogger(__name__)
 
+#: How many queued or running jobs one visitor may hold (a shared server's fairness cap).
+MAX_JOBS_ENV = "CLR_STUDIO_MAX_JOBS_PER_VISITOR"
+DEFAULT_MAX_JOBS = 3
+
+
+def _per_owner_cap(value: int | None) -> int:
+    if value is None:
+        text = os.environ.get(MAX_JOBS_ENV, "").strip()
+        try:
+            value = int(text) if text else DEFAULT_MAX_JOBS
+        except ValueError:
+            raise JobError(f"{MAX_JOBS_ENV} must be a whole number, got {text!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise JobError(f"max_jobs_per_owner must be an integer >= 1, got {value!r}")
+    return value
+
 
 class JobRegistry:
     """Runs jobs through an executor and keeps their state, events and results.
@@ -71,7 +88,8 @@ class JobRegistry:
     with the process executor a running job of such a kind also takes the free
     ``devices`` of its own type (other GPUs). ``save_events_limit``: a job's events go to
     the store beside its result only up to this many (0 never); the result alone must
-    redraw the plot.
+    redraw the plot. ``max_jobs_per_owner``: how many queued or running jobs one owner
+    (a visitor) may hold at once; default ``$CLR_STUDIO_MAX_JOBS_PER_VISITOR``, else 3.
     """
 
     def __init__(
@@ -85,6 +103,7 @@ class JobRegistry:
         max_running_per_device: int = 1,
         save_events_limit: int = 5000,
         results_cached: int = 4,
+        max_jobs_per_owner: int | None = None,
     ) -> None:
         if max_running_per_device < 1:
             raise JobError(f"max_running_per_device must be >= 1, got {max_running_per_device}")
@@ -95,6 +114,7 @@ class JobRegistry:
         # Ray places tasks on a cluster's devices itself: no queue per device here.
         self._max_running = (sys.maxsize if getattr(self._executor, "schedules_devices", False)
                              else int(max_running_per_device))
+        self._max_per_owner = _per_owner_cap(max_jobs_per_owner)
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._queue: deque[Job] = deque()
@@ -138,6 +158,14 @@ class JobRegistry:
         with self._lock:
             if self._closed:
                 raise JobError("the job registry is shut down")
+            if owner is not None:
+                held = sum(1 for j in self._jobs.values()
+                           if j.owner == owner and j.state not in TERMINAL_STATES)
+                if held >= self._max_per_owner:
+                    raise JobError(
+                        f"you already have {held} job(s) queued or running; this server "
+                        f"allows {self._max_per_owner} per visitor ({MAX_JOBS_ENV}). Wait "
+                        "for one to end or cancel one.")
             job = Job(
                 id=uuid.uuid4().hex,
                 seq=next(self._seq),

@@ -69,7 +69,8 @@ class JobSaver:
         if self._store is None:
             return
         try:
-            job.run_id = self._store.start_run(job.kind, job.config, label=job.label)
+            job.run_id = self._store.start_run(job.kind, job.config, label=job.label,
+                                               owner=job.owner)
         except StoreError as e:
             logger.warning("could not record %s job %s as running: %s", job.kind, job.id, e)
 
@@ -114,7 +115,7 @@ class JobSaver:
             else:
                 job.run_id = self._store.save_run(
                     job.kind, job.config, result, status=state, label=job.label, error=error,
-                    events=job.events[:n] if fits and n else None)
+                    events=job.events[:n] if fits and n else None, owner=job.owner)
         except Exception as e:
             logger.exception("could not save %s job %s to the run store", job.kind, job.id)
             with self._lock:

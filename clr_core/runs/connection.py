@@ -11,8 +11,10 @@ from pathlib import Path
 
 from clr_core.errors import StoreError
 
-__all__ = ["BUSY_MESSAGE", "READ_BUSY_MS", "StoreBusy", "connect_read_only", "is_read_only",
-           "store_error"]
+__all__ = ["BUSY_MESSAGE", "ENV_VAR", "READ_BUSY_MS", "StoreBusy", "connect_read_only",
+           "default_db_path", "is_read_only", "store_error"]
+
+ENV_VAR = "CLR_STUDIO_DB"
 
 #: A read gives up after this long and says "the run store is busy" (WAL readers never
 #: wait on a writer; this bounds the rare cases that do: a checkpoint, a non-WAL file).
@@ -67,3 +69,13 @@ def is_read_only(path: Path) -> bool:
     if path.exists():
         return not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK)
     return path.parent.exists() and not os.access(path.parent, os.W_OK)
+
+
+def default_db_path() -> Path:
+    """``$CLR_STUDIO_DB``, else the XDG data dir, so the CLI and the app share one file."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "clr_studio" / "runs.db"

@@ -25,7 +25,7 @@ __all__ = [
     "loads",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LIVE_STATUS = "running"
 FINAL_STATUSES = ("done", "cancelled", "failed", "interrupted")
 _HEADLINE_MAX = 200
@@ -64,8 +64,14 @@ CREATE TABLE IF NOT EXISTS run_events (
     PRIMARY KEY (run_id, first)
 );
 """
+# Version 3: who made the run (a visitor's id, "script" for record=/the CLI, NULL before),
+# so a shared server lets only them (or an admin) rename or delete it.
+_SCHEMA_V3 = """
+ALTER TABLE runs ADD COLUMN owner TEXT;
+"""
+
 # target version -> script from version - 1
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 SUMMARY_COLUMNS = "id, kind, label, status, dataset, created_at, error, headline"
 

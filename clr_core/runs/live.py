@@ -54,12 +54,14 @@ class LiveRuns:
         label: str | None = None,
         host: str | None = None,
         pid: int | None = None,
+        owner: str | None = None,
     ) -> int:
         """Create a "running" row at once, so every reader lists the run while it goes.
 
         ``host``/``pid`` name the process that will finish the row (default: this one);
         when it dies without finishing, readers mark the run "interrupted"."""
-        run_id = self._save_run(kind, config, None, status=LIVE_STATUS, label=label)
+        run_id = self._save_run(kind, config, None, status=LIVE_STATUS, label=label,
+                                owner=owner)
         now = time.time()
         with self._write() as conn:
             conn.execute(

@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 FLUSH_S = 0.5  # well under the one second a live view may lag
 RETRY_FOR_S = 120.0  # how long finishing keeps retrying a busy store after the run ends
 _MAX_BACKOFF_S = 5.0
+#: The owner of runs a script or the CLI records (the app's own runs name their visitor).
+SCRIPT = "script"
 
 StoreLike = RunStore | str | os.PathLike[str] | None
 
@@ -83,7 +85,7 @@ class RunRecorder:
         self.retrying: str | None = None
         self._warned = False
         try:
-            self.run_id = self.store.start_run(kind, dict(config), label=label)
+            self.run_id = self.store.start_run(kind, dict(config), label=label, owner=SCRIPT)
         except StoreError as e:  # busy: the flusher starts it when the lock clears
             self._failed(e)
         self._pending: list[dict[str, Any]] = []
@@ -137,7 +139,7 @@ class RunRecorder:
         try:
             if self.run_id is None:
                 kind, config, label = self._start
-                self.run_id = self.store.start_run(kind, config, label=label)
+                self.run_id = self.store.start_run(kind, config, label=label, owner=SCRIPT)
             if final is None:
                 self.store.append_events(self.run_id, batch)
             else:

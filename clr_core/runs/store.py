@@ -31,9 +31,11 @@ from typing import Any
 from clr_core.errors import StoreError
 from clr_core.runs.connection import (
     BUSY_MESSAGE,
+    ENV_VAR,
     READ_BUSY_MS,
     StoreBusy,
     connect_read_only,
+    default_db_path,
     is_read_only,
     store_error,
 )
@@ -60,19 +62,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ENV_VAR = "CLR_STUDIO_DB"
 BUSY_TIMEOUT_MS = 30_000
 STALE_AFTER_S = 30.0  # a live run elsewhere whose heartbeat is older than this is interrupted
-
-def default_db_path() -> Path:
-    """``$CLR_STUDIO_DB``, else the XDG data dir, so the CLI and the app share one file."""
-    env = os.environ.get(ENV_VAR, "").strip()
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
-    return base / "clr_studio" / "runs.db"
-
 
 class RunStore:
     """Saved runs in one SQLite file; thread- and process-safe (see the module doc).
@@ -192,7 +183,7 @@ class RunStore:
                 f"run store {self.path} has schema version {version}; this CLR Studio "
                 f"reads up to {SCHEMA_VERSION}. Upgrade CLR Studio or set {ENV_VAR}."
             )
-        if version == SCHEMA_VERSION and self.read_only:
+        if self.read_only and version >= 2:  # every column a read needs is there
             logger.warning("run store %s is read-only: runs will not be saved", self.path)
             return
         if self.read_only:
@@ -258,9 +249,9 @@ class RunStore:
         label: str | None = None,
         error: str | None = None,
         events: list[dict[str, Any]] | None = None,
+        owner: str | None = None,
     ) -> int:
-        """Save one run and return its id. ``result`` must hold the series the plots need;
-        ``events`` is optional (the registry only passes it when it is small)."""
+        """Save one run, return its id; ``events`` only when small, ``owner`` who made it."""
         if not kind or not isinstance(kind, str):
             raise StoreError(f"a run needs a kind, got {kind!r}")
         if not status or not isinstance(status, str):
@@ -282,11 +273,12 @@ class RunStore:
             dumps(config, "config"),
             None if result is None else dumps(result, "result"),
             None if events is None else dumps(list(events), "events"),
+            owner,
         )
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO runs (kind, label, status, dataset, created_at, headline, error,"
-                " config_json, result_json, events_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " config_json, result_json, events_json, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 row,
             )
             run_id = int(cur.lastrowid)
@@ -343,6 +335,14 @@ class RunStore:
         except json.JSONDecodeError as e:
             raise StoreError(f"saved run {run_id} is corrupt: {e}") from e
 
+    def owner_of(self, run_id: int) -> str | None:
+        """Who made the run: a visitor's id, "script", or None (before owners were kept)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT owner FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+        if row is None:
+            raise StoreError(f"no saved run with id {run_id}")
+        return row[0]
+
     def rename_run(self, run_id: int, label: str | None) -> None:
         with self._write() as conn:
             cur = conn.execute("UPDATE runs SET label = ? WHERE id = ?", (label, int(run_id)))
@@ -353,8 +353,7 @@ class RunStore:
         self.delete_runs([run_id])
 
     def delete_runs(self, run_ids: Iterable[int]) -> int:
-        """All or nothing: if one id is unknown, nothing is deleted (a stale selection
-        in the UI should not half-apply)."""
+        """All or nothing: one unknown id (a stale selection) deletes nothing."""
         ids = sorted({int(i) for i in run_ids})
         if not ids:
             return 0
@@ -375,9 +374,10 @@ class RunStore:
         return self.live.stale_after_s
 
     def start_run(self, kind: str, config: dict[str, Any], *, label: str | None = None,
-                  host: str | None = None, pid: int | None = None) -> int:
+                  host: str | None = None, pid: int | None = None,
+                  owner: str | None = None) -> int:
         """A "running" row, created at once (`LiveRuns.start_run`)."""
-        return self.live.start_run(kind, config, label=label, host=host, pid=pid)
+        return self.live.start_run(kind, config, label=label, host=host, pid=pid, owner=owner)
 
     def append_events(self, run_id: int, events: Iterable[dict[str, Any]]) -> int:
         """Append a batch and beat the heart (`LiveRuns.append_events`)."""

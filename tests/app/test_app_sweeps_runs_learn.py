@@ -90,10 +90,11 @@ def _saved_run(label: str) -> int:
     return RunStore().save_run("range_test", {"dataset": "digits"}, report.to_dict(), label=label)
 
 
-def test_rename_and_delete_a_run():
+def test_rename_and_delete_a_run(monkeypatch):
     from clr_core.errors import StoreError
     from clr_core.runs.store import RunStore
 
+    monkeypatch.setenv("CLR_STUDIO_ADMIN", "1")  # a run saved by a script: the admin's to edit
     run_id = _saved_run("to rename")
     at = open_page("pages/runs.py")
     at.multiselect(key="runs.open").set_value([run_id]).run()
