@@ -60,8 +60,8 @@ class LiveRuns:
 
         ``host``/``pid`` name the process that will finish the row (default: this one);
         when it dies without finishing, readers mark the run "interrupted"."""
-        run_id = self._save_run(kind, config, None, status=LIVE_STATUS, label=label,
-                                owner=owner)
+        mine = {} if owner is None else {"owner": owner}  # a save_run of old may not take it
+        run_id = self._save_run(kind, config, None, status=LIVE_STATUS, label=label, **mine)
         now = time.time()
         with self._write() as conn:
             conn.execute(
