@@ -49,8 +49,21 @@ SERIES_CACHED = 4  # jobs whose streamed columns a session keeps (the pages show
 
 
 @st.cache_resource
-def run_store() -> RunStore:
+def _open_store() -> RunStore:
     return RunStore()
+
+
+def run_store() -> RunStore:
+    """The server's run store; one that cannot even be opened is a message on the page
+    (and is tried again on the next run), never a traceback."""
+    try:
+        return _open_store()
+    except StoreError as exc:
+        st.error(markdown_text(f"The run store cannot be opened: {exc}"), icon="🗄️")
+        st.stop()
+
+
+run_store.clear = _open_store.clear  # type: ignore[attr-defined]  # as a cached resource
 
 
 @st.cache_resource

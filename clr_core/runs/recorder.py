@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 FLUSH_S = 0.5  # well under the one second a live view may lag
 RETRY_FOR_S = 120.0  # how long finishing keeps retrying a busy store after the run ends
 _MAX_BACKOFF_S = 5.0
+#: Store errors no retry fixes: the run was deleted, or the store is read-only.
+_FOR_GOOD = ("no saved run", "is read-only")
 #: The owner of runs a script or the CLI records (the app's own runs name their visitor).
 SCRIPT = "script"
 
@@ -147,7 +149,7 @@ class RunRecorder:
                 self.store.finish_run(self.run_id, status, result, error=error, events=batch)
         except Exception as e:  # noqa: BLE001 - a busy or full store: keep the run, retry
             self._put_back(batch)
-            if "no saved run" in str(e):  # deleted from the Runs page: nothing to write to
+            if any(m in str(e) for m in _FOR_GOOD):  # retrying cannot help: say so now
                 self._give_up(e)
             else:
                 self._failed(e)

@@ -121,3 +121,15 @@ def test_a_read_only_store_lists_its_runs_read_only(tmp_path, monkeypatch):
     assert ro.load_run(ro.list_runs()[0].id).result == {"headline": "h"}
     with pytest.raises(StoreError, match="read-only: runs are listed but not saved"):
         ro.save_run("range_test", {}, None)
+
+
+def test_a_read_only_store_stops_the_record_at_once_not_the_run(tmp_path, monkeypatch):
+    path = tmp_path / "runs.db"
+    RunStore(path)
+    monkeypatch.setattr(store_mod, "is_read_only", lambda p: True)
+    with pytest.warns(RuntimeWarning, match="is read-only"):
+        rec = RunRecorder("train", {}, label="x", store=path, flush_s=0.1)
+    rec({"kind": "step"})
+    t0 = time.monotonic()
+    rec.finish("done", {})
+    assert time.monotonic() - t0 < 1.0 and "read-only" in rec.save_error
