@@ -19,7 +19,7 @@ from torch import Tensor
 
 from clr_core.errors import ConfigError
 
-__all__ = ["FLOAT32_MAX", "check_lrs", "check_setup", "check_val_loader", "checked_loss",
+__all__ = ["FLOAT32_MAX", "ambiguous_batch", "check_lrs", "check_setup", "check_val_loader", "checked_loss",
            "checked_split"]
 
 #: The largest LR a float32 optimizer step can use (torch refuses to convert larger ones).
@@ -69,17 +69,21 @@ def check_lrs(lrs: Any, what: str) -> None:
                               "cannot be computed")
 
 
+def ambiguous_batch(n: int) -> ConfigError:
+    return ConfigError(
+        f"each batch holds {n} items, so which are the inputs and which the targets is "
+        "ambiguous (the default takes item 0 as inputs and item 1 as targets); pass "
+        "batch_to_inputs, e.g. lambda b: ((b[0], b[1]), b[2]) or lambda b: (b[0], b[1]) to "
+        "ignore the rest")
+
+
 def checked_split(split: Callable[[Any], tuple[Any, Any]]) -> Callable:
     """`split` (the default one) that refuses a tuple of three or more items: (x1, x2, y)
     would otherwise train on x2 as the targets and ignore the rest."""
 
     def check(batch: Any) -> tuple[Any, Any]:
         if isinstance(batch, tuple | list) and len(batch) > 2:
-            raise ConfigError(
-                f"each batch holds {len(batch)} items, so which are the inputs and which the "
-                "targets is ambiguous (the default takes item 0 as inputs and item 1 as "
-                "targets); pass batch_to_inputs, e.g. lambda b: ((b[0], b[1]), b[2]) or "
-                "lambda b: (b[0], b[1]) to ignore the rest")
+            raise ambiguous_batch(len(batch))
         return split(batch)
 
     return check

@@ -88,3 +88,10 @@ def test_a_fixed_lr_of_1e300_is_refused_by_run_training_and_the_range_test():
     with pytest.raises(ConfigError, match="more than a float32 optimizer can hold"):
         run_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1),
                        nn.CrossEntropyLoss(), PAIRS, num_iter=10, end_lr=1e300)
+
+
+def test_a_validation_loader_of_triples_is_refused_too():
+    model = net()
+    with pytest.raises(ConfigError, match="each batch holds 3 items"):
+        run_training(model, torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(),
+                     PAIRS, num_iter=2, val_loader=TRIPLES)
