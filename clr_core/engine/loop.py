@@ -209,8 +209,7 @@ class Stepper:
         """The first update, its batch and loss checked first (`preflight`)."""
         loss_fn, split, fast = self.loss_fn, self.split, self.fast_split
         self.loss_fn = checked_loss(loss_fn)
-        if fast:
-            self.split, self.fast_split = checked_split(split), False
+        self.split, self.fast_split = checked_split(split, own=not fast), False
         try:
             return self.step()
         finally:

@@ -39,6 +39,12 @@ def check_setup(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> Non
         raise ConfigError(f"the model's {meta!r} is on the 'meta' device (a shape without "
                           "data): materialise it first, e.g. model.to_empty(device='cpu') "
                           "and load or initialise its weights")
+    params = {id(p) for p in model.parameters()}
+    held = [p for g in optimizer.param_groups for p in g.get("params", [])]
+    if params and held and not any(id(p) in params for p in held):
+        raise ConfigError("the optimizer holds none of the model's parameters, so nothing "
+                          "would train: build it from this model's parameters() (after "
+                          "moving or copying the model)")
     if _needs_closure(optimizer):
         raise ConfigError(f"{type(optimizer).__name__}.step() needs a closure that "
                           "re-evaluates the loss (a line-search optimizer); the range test "
@@ -77,14 +83,21 @@ def ambiguous_batch(n: int) -> ConfigError:
         "ignore the rest")
 
 
-def checked_split(split: Callable[[Any], tuple[Any, Any]]) -> Callable:
-    """`split` (the default one) that refuses a tuple of three or more items: (x1, x2, y)
-    would otherwise train on x2 as the targets and ignore the rest."""
+def checked_split(split: Callable[[Any], tuple[Any, Any]], *, own: bool = False) -> Callable:
+    """`split` checked on a batch: the default one refuses a tuple of three or more items
+    ((x1, x2, y) would train on x2 as the targets); a caller's own (`own`) must return an
+    (inputs, targets) pair."""
 
     def check(batch: Any) -> tuple[Any, Any]:
-        if isinstance(batch, tuple | list) and len(batch) > 2:
+        if not own and isinstance(batch, tuple | list) and len(batch) > 2:
             raise ambiguous_batch(len(batch))
-        return split(batch)
+        out = split(batch)
+        if not isinstance(out, tuple | list) or len(out) != 2:
+            what = f"a {type(out).__name__}" + (f" of {len(out)} items"
+                                                 if isinstance(out, tuple | list) else "")
+            raise ConfigError(f"batch_to_inputs must return (inputs, targets); it returned "
+                              f"{what}")
+        return out
 
     return check
 

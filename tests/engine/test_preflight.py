@@ -95,3 +95,12 @@ def test_a_validation_loader_of_triples_is_refused_too():
     with pytest.raises(ConfigError, match="each batch holds 3 items"):
         run_training(model, torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(),
                      PAIRS, num_iter=2, val_loader=TRIPLES)
+
+
+def test_an_optimizer_of_another_model_and_a_bad_batch_to_inputs_are_named():
+    for call in both(optimizer=lambda m: torch.optim.SGD(net().parameters(), lr=0.1)):
+        with pytest.raises(ConfigError, match="the optimizer holds none of the model's"):
+            call()
+    for call in both(batch_to_inputs=lambda b: b[0]):
+        with pytest.raises(ConfigError, match="batch_to_inputs must return .* a Tensor"):
+            call()
