@@ -24,7 +24,7 @@ from pathlib import Path
 from clr_core.errors import ConfigError
 
 __all__ = ["ALLOW_ENV", "FolderRefused", "FolderScan", "allowed_roots", "confine",
-           "scan_folder"]
+           "scan_folder", "shown"]
 
 #: Extra roots a server's operator allows (os.pathsep-separated), beside $CLR_STUDIO_DATA.
 ALLOW_ENV = "CLR_STUDIO_DATA_ROOTS"
@@ -60,9 +60,22 @@ def _within(path: str, root: str) -> bool:
 def _refuse(typed: str, roots: list[str]) -> FolderRefused:
     shown = typed if len(typed) <= 120 else typed[:117] + "..."
     return FolderRefused(
-        f"The data folder {shown!r} is outside the folders this server reads data from "
-        f"({', '.join(roots)}). Put the data under one of them, or ask whoever runs the "
-        f"server to allow its folder with ${ALLOW_ENV}.")
+        f"The data folder {shown!r} is outside the folders this server reads data from: "
+        f"the data root (${_DATA_ENV}; a relative name like 'my_images' starts there) and "
+        f"those its operator allows (${ALLOW_ENV}).")
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """A confined path as a visitor may see it: relative to its root, which is named by
+    its role, never by where it is on the server ("pets in the data root")."""
+    real = os.path.realpath(path)
+    for i, root in enumerate(_named_roots()):
+        base = os.path.realpath(root)
+        if _within(real, base):
+            where = "the data root" if i == 0 else f"allowed folder {i} (${ALLOW_ENV})"
+            rel = os.path.relpath(real, base)
+            return where if rel == "." else f"{rel} in {where}"
+    return os.path.basename(real) or "the folder"
 
 
 def confine(typed: str | os.PathLike[str]) -> Path:

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset, Subset
 
 from clr_core.errors import ConfigError, DatasetUnavailable
 from clr_core.setup.data_catalogue import DATASETS, SPLIT_SEED, DataBundle
-from clr_core.setup.data_roots import confine, scan_folder
+from clr_core.setup.data_roots import confine, scan_folder, shown
 
 __all__ = ["DATA_ROOT_ENV", "DEFAULT_ROOT", "ImageTensorDataset", "data_root", "image_folder_status",
            "load_image_folder", "load_torchvision", "torchvision_status"]
@@ -215,8 +215,8 @@ def torchvision_status(name: str, root: str | os.PathLike | None) -> str:
     legacy = name in ("mnist", "fashion_mnist") and (base / spec.folder.split("/")[0] / "processed"
                                                      / "training.pt").is_file()
     if legacy or all((where / f).is_file() for f in spec.files):
-        return f"On disk at {where}."
-    return (f"Not on disk (looked in {where}); tick 'Download if missing' to fetch it "
+        return f"On disk: {shown(where)}."
+    return (f"Not on disk (looked in {shown(where)}); tick 'Download if missing' to fetch it "
             f"({spec.size}).")
 
 
@@ -239,7 +239,7 @@ def _image_folder(path: Path, size: int, augment: bool) -> Dataset:
         return torchvision.datasets.ImageFolder(str(path), transform=transforms.Compose(steps))
     except (FileNotFoundError, OSError) as exc:  # its text lists folder names: not shown
         raise DatasetUnavailable(
-            f"No images found in {path} ({type(exc).__name__}).\nAn image folder needs one "
+            f"No images found in {shown(path)} ({type(exc).__name__}).\nAn image folder needs one "
             "subfolder per class "
             "with images inside (e.g. cats/1.png, dogs/2.jpg), or train/ and val/ folders laid "
             "out that way."
@@ -256,7 +256,7 @@ def load_image_folder(root, *, image_size: int | None, val_fraction: float,
     path = confine(root)
     if not path.is_dir():
         raise DatasetUnavailable(
-            f"Image folder {path} does not exist (or is not a folder). It must hold one subfolder "
+            f"Image folder {shown(path)} does not exist (or is not a folder). It must hold one subfolder "
             "per class with the images inside.")
     size = 32 if image_size is None else image_size
     if (path / "train").is_dir() and (path / "val").is_dir():
@@ -264,7 +264,8 @@ def load_image_folder(root, *, image_size: int | None, val_fraction: float,
         val = _image_folder(path / "val", size, False)
         if train.classes != val.classes:
             raise DatasetUnavailable(
-                f"{path / 'train'} and {path / 'val'} have different class folders: "
+                f"{shown(path / 'train')} and {shown(path / 'val')} have different class "
+                "folders: "
                 f"{train.classes} vs {val.classes}")
         classes = train.classes
     else:
@@ -274,11 +275,12 @@ def load_image_folder(root, *, image_size: int | None, val_fraction: float,
         train_idx, val_idx = _split_indices(targets, val_fraction)
         if len(train_idx) == 0 or len(val_idx) == 0:
             raise DatasetUnavailable(
-                f"{path} holds only {len(targets)} image(s): too few to split into training and "
+                f"{shown(path)} holds only {len(targets)} image(s): too few to split into training and "
                 "validation sets")
         train, val, classes = Subset(full, train_idx), Subset(plain, val_idx), full.classes
     if len(classes) < 2:
-        raise DatasetUnavailable(f"{path} has {len(classes)} class folder(s); a classifier needs 2+")
+        raise DatasetUnavailable(f"{shown(path)} has {len(classes)} class folder(s); a classifier "
+                                 "needs 2+")
     return DataBundle(name="image_folder", train=train, val=val, input_shape=(3, size, size),
                       num_classes=len(classes), classes=list(classes), root=str(path))
 
@@ -292,10 +294,10 @@ def image_folder_status(root: str | os.PathLike | None) -> str:
     except ConfigError as exc:
         return str(exc)
     if not path.is_dir():
-        return f"Not found: {path} is not a folder."
+        return f"Not found: {shown(path)} is not a folder."
     scan = scan_folder(path)
     more = "" if scan.complete else " (counting stopped there: a big folder)"
-    return f"{scan.classes} class folder(s), {scan.files} file(s){more} in {scan.base}."
+    return f"{scan.classes} class folder(s), {scan.files} file(s){more} in {shown(scan.base)}."
 
 
 def _split_indices(targets: np.ndarray, val_fraction: float) -> tuple[list[int], list[int]]:

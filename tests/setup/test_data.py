@@ -56,7 +56,7 @@ def test_missing_torchvision_set_names_the_path(tmp_path, name):
     assert "download=True" in msg and "Download if missing" in msg
     assert "by hand" in msg and "http" in msg
     assert "Not on disk" in data.dataset_status(name, root=tmp_path)
-    assert str(tmp_path) in data.dataset_status(name, root=tmp_path)
+    assert tmp_path.name in data.dataset_status(name, root=tmp_path)  # relative to its root
 
 
 def test_data_root_from_env(tmp_path, monkeypatch):
@@ -163,7 +163,7 @@ def test_image_folder_missing_or_empty(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetUnavailable, match="subfolder per class") as info:
         data.load_dataset("image_folder", root=tmp_path / "empty")
-    assert str(tmp_path / "empty") in str(info.value)
+    assert f"{tmp_path.name}/empty in allowed folder 1" in str(info.value)  # relative to its root
     (tmp_path / "empty" / "only").mkdir()
     with pytest.raises(DatasetUnavailable):
         data.load_dataset("image_folder", root=tmp_path / "empty")
