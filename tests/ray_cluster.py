@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -109,3 +110,4 @@ class LocalCluster:
     def stop(self) -> None:
         for node in reversed(self.nodes):
             node.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)

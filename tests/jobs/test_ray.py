@@ -172,6 +172,19 @@ def test_address_forms_and_messages():
         rc.parse_address("h:1"), "x", 3)
 
 
+def test_the_cli_checks_the_cluster(cluster, monkeypatch, capsys):
+    from clr_core.cli import main
+
+    monkeypatch.setenv("RAY_AUTH_TOKEN", cluster.token)
+    monkeypatch.setenv("RAY_ADDRESS", cluster.address)
+    assert main(["ray-check"]) == 0
+    assert f"Ray cluster at {cluster.address}: 2 node(s), 2 CPUs" in capsys.readouterr().out
+    dead = f"127.0.0.1:{free_block(1)}"
+    assert main(["ray-check", "--address", dead]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: Nothing answers at {dead}") and err.count("\n") == 1
+
+
 def test_the_head_stopped_mid_job(make, cluster, executor):
     """Last in this module: it kills the cluster."""
     reg = make({"u": jr.until_stopped, "e": jr.members_in_turn},
