@@ -20,24 +20,45 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing as mp
 import os
 import queue
+import socket
+import subprocess
+import sys
 import threading
 import time
+from multiprocessing.connection import Connection
 from typing import Any
 
 from clr_core.errors import JobError
 from clr_core.jobs.executors import ray_connect as rc
 from clr_core.jobs.executors.base import Channel, Outcome, Task, run_members
 from clr_core.jobs.executors.process import describe_exit
-from clr_core.jobs.executors.ray_bridge import bridge_main, local_runtime_env
+from clr_core.jobs.executors.ray_bridge import local_runtime_env
 
 __all__ = ["RayExecutor", "local_runtime_env"]
 
 logger = logging.getLogger(__name__)
 
 _POLL_S = 0.1
+
+
+def _start_bridge(settings: dict[str, Any]) -> tuple[subprocess.Popen, Connection]:
+    """A fresh interpreter for the bridge, not a multiprocessing child: started from a
+    Streamlit script thread, a spawned child would import the page being run as its
+    ``__main__``. It gets this process's import path, and one end of a socket pair."""
+    ours, theirs = socket.socketpair()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from clr_core.jobs.executors.ray_bridge import main; main()",
+             str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL)
+    finally:
+        theirs.close()
+    conn = Connection(ours.detach())
+    conn.send(settings)
+    return proc, conn
 
 
 class _BridgeHandle:
@@ -47,12 +68,7 @@ class _BridgeHandle:
     def __init__(self, address: rc.RayAddress, settings: dict[str, Any], timeout_s: float,
                  stall_s: float, on_lost: Any) -> None:
         self.address = address
-        ctx = mp.get_context("spawn")
-        self._conn, child = ctx.Pipe(duplex=True)
-        self._proc = ctx.Process(target=bridge_main, args=(child, settings),
-                                 name="clr-ray-bridge", daemon=True)
-        self._proc.start()
-        child.close()
+        self._proc, self._conn = _start_bridge(settings)
         self._send_lock = threading.Lock()
         self._queues: dict[str, queue.Queue] = {}
         self._lock = threading.Lock()
@@ -74,16 +90,17 @@ class _BridgeHandle:
         except (EOFError, OSError):
             self.kill()
             raise JobError(f"Could not connect to the Ray cluster at {self.address}: its "
-                           f"driver process {describe_exit(self._proc.exitcode)}.") from None
+                           f"driver process {describe_exit(self._proc.poll())}.") from None
         if message[0] != "ready":
             self.kill()
             raise JobError(str(message[1]))
         return message[1]
 
     def kill(self) -> None:
-        if self._proc.is_alive():
+        if self._proc.poll() is None:
             self._proc.kill()
-        self._proc.join(5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(5)
         with contextlib.suppress(OSError):
             self._conn.close()
 
@@ -103,8 +120,9 @@ class _BridgeHandle:
             except (EOFError, OSError):
                 if self._closing:
                     return
-                self._proc.join(2)
-                reason = f"its driver process {describe_exit(self._proc.exitcode)}"
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._proc.wait(2)
+                reason = f"its driver process {describe_exit(self._proc.poll())}"
                 break
             self._seen = time.monotonic()
             if message[0] == "lost":
@@ -167,7 +185,8 @@ class _BridgeHandle:
         self._closing = True
         with contextlib.suppress(Exception):
             self.send(("exit",))
-        self._proc.join(5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(5)
         with self._lock:
             self.alive = False
         self.kill()

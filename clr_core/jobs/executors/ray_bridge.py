@@ -44,7 +44,7 @@ from clr_core.jobs.executors.base import (
     set_torch_threads,
 )
 
-__all__ = ["bridge_main", "cluster_runtime_env", "local_runtime_env"]
+__all__ = ["bridge_main", "cluster_runtime_env", "local_runtime_env", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -379,3 +379,10 @@ def bridge_main(conn: Connection, settings: dict[str, Any]) -> None:
     conn.send(("ready", info))
     bridge.serve()
     os._exit(0)  # not ray.shutdown(): it can block on a cluster that is gone
+
+
+def main() -> None:
+    """The bridge process's entry: its end of the socket pair is the fd in ``argv[1]``;
+    the first message on it is the settings."""
+    conn = Connection(int(sys.argv[1]))
+    bridge_main(conn, conn.recv())
