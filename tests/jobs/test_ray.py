@@ -44,10 +44,11 @@ def executor(cluster):
 
 
 @pytest.fixture
-def make(executor, tmp_path):
+def make(request, tmp_path):
     made = []
 
-    def registry(runners, executor=executor, **kw):
+    def registry(runners, executor=None, **kw):
+        executor = executor or request.getfixturevalue("executor")  # the cluster, if asked
         reg = JobRegistry(runners, executor=executor, store=RunStore(tmp_path / "runs.db"), **kw)
         made.append(reg)
         return reg
@@ -141,6 +142,10 @@ def test_a_dead_address_fails_the_job_in_one_line_and_is_not_retried_at_once(mak
     assert reg.store.load_run(first.run_id).status == "failed"
     again = reg.wait(reg.submit("q", {}), timeout=30)
     assert again.error == first.error
+    sweep = make({"e": jr.members_in_turn}, executor=RayExecutor(address=dead),
+                 parallel={"e": jr.endless_plan()})
+    failed = sweep.wait(sweep.submit("e", {"n": 2}), timeout=30)
+    assert failed.error == first.error  # said once for the job, not once per member
 
 
 @pytest.mark.parametrize(("raw", "said"), [

@@ -258,6 +258,10 @@ class RayExecutor:
             self._lost.update(dict.fromkeys(jobs, message))
 
     def run(self, task: Task, channel: Channel) -> Outcome:
+        try:
+            self._connected()  # a cluster that cannot be used is said once, not per member
+        except JobError as e:
+            return Outcome(error=str(e))
         if task.plan is not None:  # every member its own task, all at once
             slots = [task.device] * max(1, len(task.plan.members(task.config)))
             outcome = run_members(task, channel, self._run_one, slots)

@@ -299,7 +299,7 @@ class _Bridge:
         except Exception as e:
             outcome = Outcome(error=describe_error(e))
         if outcome.error is not None and outcome.notes == ["ray"] and not self.alive():
-            self.lose("its head stopped answering")
+            self.lose("its head did not answer when a task failed")
         self._stops.discard(tid)
         with contextlib.suppress(Exception):
             self.send(("done", tid, outcome.result, outcome.error, outcome.forced,
