@@ -98,7 +98,9 @@ class LocalCluster:
         return self._start(["--head", f"--port={self.port}", "--include-dashboard=false",
                             f"--dashboard-port={self.base + 7}",
                             f"--ray-client-server-port={self.base + 8}",
-                            f"--temp-dir={self.tmp / 'ray'}"], 0)
+                            # a head started again gets a new one: Ray takes the old one's
+                            # record, with a node still holding its address, for a running head
+                            f"--temp-dir={self.tmp / f'ray{len(self.nodes)}'}"], 0)
 
     def add_node(self) -> Node:
         return self._start([f"--address={self.address}"], 20 * len(self.nodes))

@@ -2,7 +2,8 @@
 (a head and a second node, one CPU each, token authentication on): jobs and sweeps run on
 it, a sweep's members on both nodes, cancel, a wrong token and a dead address said in one
 line, and last, the head killed mid-job: the registry lives on, the jobs fail with the
-message and are failed in the store, and the next job says why it cannot run."""
+message and are failed in the store, the next job says why it cannot run, and once the
+head is back the next one runs."""
 
 from __future__ import annotations
 
@@ -218,3 +219,9 @@ def test_the_head_stopped_mid_job(make, cluster, executor):
     print(json.dumps({"next job refused after s": round(time.monotonic() - started, 2)}))
     with pytest.raises(JobError):
         executor.check()
+    # and once the head is back, the next job connects again
+    cluster.start_head().wait_started()
+    back = reg.wait(reg.submit("u", {}), timeout=5)
+    assert back.state == "running", back.error
+    reg.cancel(back.id)
+    assert reg.wait(back.id, timeout=T).state == "cancelled"

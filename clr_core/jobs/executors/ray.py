@@ -219,7 +219,8 @@ class RayExecutor:
         self._lock = threading.Lock()
         self._bridge: _BridgeHandle | None = None
         self._refused: tuple[float, str] | None = None
-        self._lost: dict[str, str] = {}
+        self._lost: dict[str, str] = {}  # job id -> the message, under its own lock: a
+        self._lost_lock = threading.Lock()  # connection in progress holds the other for long
         self._closed = False
 
     @property
@@ -254,7 +255,7 @@ class RayExecutor:
             return self._bridge
 
     def _note_lost(self, jobs: set[str], message: str) -> None:
-        with self._lock:
+        with self._lost_lock:
             self._lost.update(dict.fromkeys(jobs, message))
 
     def run(self, task: Task, channel: Channel) -> Outcome:
@@ -267,7 +268,7 @@ class RayExecutor:
             outcome = run_members(task, channel, self._run_one, slots)
         else:
             outcome = self._run_one(task, channel)
-        with self._lock:
+        with self._lost_lock:
             lost = self._lost.pop(task.job_id, None)
         if lost is not None and outcome.error is not None:
             outcome.error = lost  # a sweep's members: one message for the job, not per member

@@ -142,6 +142,10 @@ class _Bridge:
         self._gcs: Any = None
         self._lost = False
 
+    @property
+    def local(self) -> bool:
+        return self._address.local
+
     def send(self, message: tuple) -> None:
         with self._send_lock:
             if self._lost:
@@ -378,7 +382,12 @@ def bridge_main(conn: Connection, settings: dict[str, Any]) -> None:
         return
     conn.send(("ready", info))
     bridge.serve()
-    os._exit(0)  # not ray.shutdown(): it can block on a cluster that is gone
+    if bridge.local:  # the private Ray this bridge started goes with it
+        import ray  # optional: installed only where CLR_STUDIO_EXECUTOR=ray is used
+
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+    os._exit(0)  # not ray.shutdown() for a cluster: it can block on one that is gone
 
 
 def main() -> None:
