@@ -79,6 +79,15 @@ def test_a_job_is_a_ray_task_streaming_its_events(make):
     assert "Traceback" not in boom.error
 
 
+def test_a_worker_that_dies_fails_its_job_alone(make):
+    reg = make({"dies": jr.dies, "q": jr.quick})
+    died = reg.wait(reg.submit("dies", {"how": "exit"}), timeout=T)
+    assert died.state == "failed" and died.n_events == 5  # what it sent before is kept
+    assert died.error.startswith("The Ray worker running this job died (")
+    assert "\n" not in died.error
+    assert reg.wait(reg.submit("q", {}), timeout=T).state == "done"  # the cluster goes on
+
+
 def test_a_sweeps_members_run_at_once_on_both_nodes(make, tmp_path):
     # each member finishes only once the other has started, and each node has one CPU
     reg = make({"p": jr.members_in_turn}, parallel={"p": jr.node_plan()})
