@@ -224,8 +224,10 @@ def cmd_ray_check(a: argparse.Namespace) -> dict:
         info = executor.check()
     finally:
         executor.close()
-    print(f"Ray cluster at {info['address']}: {info['nodes']} node(s), {info['cpus']:g} CPUs, "
-          f"{info['gpus']:g} GPUs, Ray {info['ray_version']}")
+    where = (f"Ray cluster at {executor.address}" if executor.address
+             else "A private local Ray (RAY_ADDRESS is unset)")
+    print(f"{where}: {info['nodes']} node(s), {info['cpus']:g} CPUs, {info['gpus']:g} GPUs, "
+          f"Ray {info['ray_version']}")
     return info
 
 
