@@ -259,17 +259,17 @@ class _Bridge:
         os._exit(0)
 
     def watch(self) -> None:
-        misses = 0
+        misses, answered = 0, time.monotonic()
         while True:
             time.sleep(BEAT_S)
             if self.alive():
-                misses = 0
+                misses, answered = 0, time.monotonic()
                 with contextlib.suppress(Exception):
                     self.send(("beat",))
                 continue
             misses += 1
             if misses >= MISSES:
-                self.lose(f"no answer for {misses * BEAT_S + 2:.0f} s")
+                self.lose(f"no answer for {time.monotonic() - answered:.0f} s")
 
     # -- running jobs --------------------------------------------------------------------
 
