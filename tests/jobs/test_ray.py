@@ -82,8 +82,10 @@ def test_a_job_is_a_ray_task_streaming_its_events(make):
 def test_a_worker_that_dies_fails_its_job_alone(make):
     reg = make({"dies": jr.dies, "q": jr.quick})
     died = reg.wait(reg.submit("dies", {"how": "exit"}), timeout=T)
-    assert died.state == "failed" and died.n_events == 5  # what it sent before is kept
-    assert died.error.startswith("The Ray worker running this job died (")
+    # (whether its events got out before it died depends on how soon its mailbox actor
+    # started; the head-stopped test below holds that streamed events are kept)
+    assert died.state == "failed" and died.run_id is not None
+    assert died.error.startswith("The Ray worker running this job died (WorkerCrashedError")
     assert "\n" not in died.error
     assert reg.wait(reg.submit("q", {}), timeout=T).state == "done"  # the cluster goes on
 

@@ -6,7 +6,7 @@ Chosen with ``CLR_STUDIO_EXECUTOR=ray``; it connects to ``RAY_ADDRESS`` (``host:
 task asks for one GPU when its config's device is CUDA; Ray, not the registry, queues
 tasks for devices.
 
-The server never imports Ray: the driver lives in a bridge process (``ray_bridge``) that
+The server never imports Ray: the driver lives in a bridge process (``ray_bridge``; the task's side is ``ray_task``) that
 this executor starts at the first job and talks to over a pipe, so nothing Ray does (its
 driver ending its process when the cluster goes away, ``ray.init`` blocking on an
 address nobody answers) can end the server. Before the first job the bridge checks the
@@ -34,7 +34,7 @@ from clr_core.errors import JobError
 from clr_core.jobs.executors import ray_connect as rc
 from clr_core.jobs.executors.base import Channel, Outcome, Task, run_members
 from clr_core.jobs.executors.process import describe_exit
-from clr_core.jobs.executors.ray_bridge import local_runtime_env
+from clr_core.jobs.executors.ray_task import local_runtime_env
 
 __all__ = ["RayExecutor", "local_runtime_env"]
 

@@ -36,15 +36,15 @@ from pathlib import Path
 from typing import Any
 
 from clr_core.jobs.executors import ray_connect as rc
-from clr_core.jobs.executors.base import (
-    EventBatcher,
-    Outcome,
-    checked_result,
-    describe_error,
-    set_torch_threads,
+from clr_core.jobs.executors.base import Outcome, describe_error
+from clr_core.jobs.executors.ray_task import (
+    Mailbox,
+    cluster_runtime_env,
+    local_runtime_env,
+    run_in_ray,
 )
 
-__all__ = ["bridge_main", "cluster_runtime_env", "local_runtime_env", "main"]
+__all__ = ["bridge_main", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,77 +52,6 @@ _POLL_S = 0.1
 #: Seconds between two checks that the cluster answers, and misses before it is lost.
 BEAT_S = 1.0
 MISSES = 2
-
-
-def local_runtime_env() -> dict[str, Any]:
-    """Ray workers on this machine import what the server imports (this checkout's
-    clr_core and anything else on its path)."""
-    paths = [p for p in sys.path if p and os.path.isdir(p)]
-    return {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}
-
-
-def cluster_runtime_env() -> dict[str, Any]:
-    """A remote cluster gets this clr_core uploaded with the job (its nodes need torch and
-    the other requirements installed)."""
-    clr_core = Path(__file__).resolve().parents[2]  # clr_core/jobs/executors/ray_bridge.py
-    return {"py_modules": [str(clr_core)]}
-
-
-# -- inside a Ray task -------------------------------------------------------------------
-
-
-class _Mailbox:
-    """Per-job actor between a task and the bridge: event batches in, a stop flag out."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[dict[str, Any]]] = []
-        self.progress: float | None = None
-        self.stop = False
-
-    def put(self, events: list[dict[str, Any]], progress: float | None) -> bool:
-        if events:
-            self.batches.append(events)
-        if progress is not None:
-            self.progress = progress
-        return self.stop
-
-    def take(self) -> tuple[list[list[dict[str, Any]]], float | None]:
-        batches, self.batches = self.batches, []
-        return batches, self.progress
-
-    def request_stop(self) -> None:
-        self.stop = True
-
-
-class _MailboxSender:
-    """Hands a batch to the job's mailbox and keeps the stop flag it answers with."""
-
-    def __init__(self, mailbox: Any) -> None:
-        self._mailbox = mailbox
-        self.stop = False
-
-    def __call__(self, batch: list[dict[str, Any]], progress: float | None) -> None:
-        import ray  # optional: only a Ray task runs this
-
-        self.stop = bool(ray.get(self._mailbox.put.remote(batch, progress))) or self.stop
-
-    def should_stop(self) -> bool:
-        return self.stop
-
-
-def _run_in_ray(kind: str, runner: Any, config: dict, threads: int | None, mailbox: Any,
-                batch_s: float) -> dict:
-    """The body of a job's Ray task."""
-    if threads:
-        set_torch_threads(int(threads))
-    sender = _MailboxSender(mailbox)
-    emit = EventBatcher(sender, batch_s)
-    emit(None, 0.0)  # a first batch soon: it also fetches the stop flag regularly
-    try:
-        out = runner(config, emit, sender.should_stop)
-    finally:
-        emit.close()
-    return checked_result(kind, out)
 
 
 # -- the bridge --------------------------------------------------------------------------
@@ -276,8 +205,8 @@ class _Bridge:
     def serve(self) -> None:
         import ray  # optional: installed only where CLR_STUDIO_EXECUTOR=ray is used
 
-        self._mailbox_cls = ray.remote(num_cpus=0)(_Mailbox)
-        self._task = ray.remote(max_retries=0)(_run_in_ray)
+        self._mailbox_cls = ray.remote(num_cpus=0)(Mailbox)
+        self._task = ray.remote(max_retries=0)(run_in_ray)
         threading.Thread(target=self.watch, name="clr-ray-watch", daemon=True).start()
         while True:
             try:
