@@ -136,11 +136,15 @@ def test_a_wrong_token_is_one_line(cluster):
     ex.close()
 
 
-def test_the_ray_client_form(cluster):
-    ex = RayExecutor(address=cluster.client_address, env={"RAY_AUTH_TOKEN": cluster.token,
-                                                          "RAY_AUTH_MODE": "token"})
+def test_the_ray_client_form(cluster, make):
+    ex = RayExecutor(address=cluster.client_address, batch_s=0.05,
+                     env={"RAY_AUTH_TOKEN": cluster.token, "RAY_AUTH_MODE": "token"})
     try:
         assert ex.check()["nodes"] == 2
+        reg = make({"q": jr.quick}, executor=ex)
+        final = reg.wait(reg.submit("q", {"n": 10}), timeout=T)
+        assert final.state == "done", final.error
+        assert [e["iteration"] for e in reg.events(final.id)[0]] == list(range(10))
     finally:
         ex.close()
 
