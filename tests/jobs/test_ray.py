@@ -8,6 +8,7 @@ head is back the next one runs."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import job_runners as jr
@@ -162,6 +163,16 @@ def test_a_dead_address_fails_the_job_in_one_line_and_is_not_retried_at_once(mak
                  parallel={"e": jr.endless_plan()})
     failed = sweep.wait(sweep.submit("e", {"n": 2}), timeout=30)
     assert failed.error == first.error  # said once for the job, not once per member
+
+
+def test_an_address_that_accepts_but_never_answers_is_said_in_time():
+    with socket.socket() as silent:  # listens, never speaks: a wrong port, a stuck head
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(JobError, match=f"The Ray cluster at {address} did not finish "
+                                           "connecting within 3 s"):
+            RayExecutor(address=address, connect_timeout_s=3).check()
 
 
 @pytest.mark.parametrize(("raw", "said"), [
