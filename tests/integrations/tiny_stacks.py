@@ -117,7 +117,7 @@ def tiny_gpt2():
                                       n_head=2))
 
 
-def hf_trainer(tmp_path, model=None, callbacks=(), **kwargs):
+def hf_trainer(tmp_path, model=None, callbacks=(), train_dataset=None, **kwargs):
     from transformers import Trainer, TrainingArguments
 
     args = dict(output_dir=str(tmp_path / "hf"), per_device_train_batch_size=8,
@@ -126,5 +126,13 @@ def hf_trainer(tmp_path, model=None, callbacks=(), **kwargs):
                 dataloader_num_workers=0)
     args.update(kwargs)
     return Trainer(model=model if model is not None else tiny_bert(),
-                   args=TrainingArguments(**args), train_dataset=TokenDataset(),
+                   args=TrainingArguments(**args),
+                   train_dataset=train_dataset if train_dataset is not None else TokenDataset(),
                    eval_dataset=TokenDataset(32, seed=1), callbacks=list(callbacks))
+
+
+class LMDataset(TokenDataset):
+    """The same token sequences for a causal LM: the labels are the inputs."""
+
+    def __getitem__(self, i):
+        return {"input_ids": self.ids[i], "labels": self.ids[i]}
