@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 import signal
 
+import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
 from store_probe import probe
 from tiny_stacks import DigitsData, DigitsModule, quiet_trainer
 
-import lightning.pytorch as pl
 from clr_core.engine.range_test import run_range_test
 from clr_core.errors import ConfigError
 from clr_core.integrations.common import schedule_for

@@ -3,12 +3,11 @@ digits and a 2-layer BERT built from a config (no download), with their data."""
 
 from __future__ import annotations
 
+import lightning.pytorch as pl
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
-
-import lightning.pytorch as pl
 
 
 def digits_tensors(n: int = 384) -> tuple[torch.Tensor, torch.Tensor]:
@@ -36,7 +35,7 @@ class DigitsModule(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         if self.fail_at is not None and batch_idx == self.fail_at:
-            raise RuntimeError("boom at batch %d" % batch_idx)
+            raise RuntimeError(f"boom at batch {batch_idx}")
         if self.interrupt_at is not None and batch_idx == self.interrupt_at:
             raise KeyboardInterrupt
         x, y = batch
