@@ -72,7 +72,7 @@ class StudioCallback(TrainerCallback):
         config = describe_call({"model": model, "optimizer": optimizer,
                                 "loader": train_dataloader, "device": args.device})
         accumulation = max(1, int(args.gradient_accumulation_steps))
-        config.update({"source": "huggingface", "max_steps": int(state.max_steps),
+        config.update({"source": "huggingface", "num_iter": int(state.max_steps),
                        "batch_size": int(args.per_device_train_batch_size),
                        "accumulation_steps": accumulation,
                        "param_groups": len(getattr(optimizer, "param_groups", []))})

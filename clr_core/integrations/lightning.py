@@ -87,7 +87,14 @@ class StudioCallback(pl.Callback):
                        "source": "lightning", "max_epochs": trainer.max_epochs,
                        "max_steps": trainer.max_steps,
                        "accumulate_grad_batches": trainer.accumulate_grad_batches})
-        self.live.start(config, num_iter=None, iters_per_epoch=None, device=str(pl_module.device))
+        num_iter = trainer.max_steps if trainer.max_steps > 0 else None
+        with contextlib.suppress(Exception):  # loads the train loader, as Lightning would next
+            num_iter = int(trainer.estimated_stepping_batches)
+        config["num_iter"] = num_iter
+        if dm is None and trainer.train_dataloader is not None:
+            config["dataset"] = describe_call({"loader": trainer.train_dataloader})["dataset"]
+        self.live.start(config, num_iter=num_iter, iters_per_epoch=None,
+                        device=str(pl_module.device))
         self._used, self._losses = None, []
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -98,8 +105,6 @@ class StudioCallback(pl.Callback):
         batches = trainer.num_training_batches
         if isinstance(batches, int) and batches > 0:
             self.live.iters_per_epoch = max(1, batches // max(1, trainer.accumulate_grad_batches))
-        with contextlib.suppress(TypeError, ValueError, OverflowError):  # an endless fit
-            self.live.result.num_iter = int(trainer.estimated_stepping_batches)
 
     def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                                  optimizer: Any) -> None:
