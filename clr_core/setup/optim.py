@@ -15,7 +15,7 @@ from torch import nn
 from clr_core.errors import ConfigError
 from clr_core.validation import check_number, check_probability
 
-__all__ = ["OPTIMIZERS", "OptimizerInfo", "make_optimizer"]
+__all__ = ["OPTIMIZERS", "OptimizerInfo", "make_optimizer", "scaled_groups"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,24 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
         "RMSprop", "Adaptive; torch's default momentum is 0 (used when momentum is not given).",
         "momentum"),
 }
+
+
+def scaled_groups(groups: list[dict], lr: float) -> list[dict]:
+    """Param groups as a factory wrote them, at ``lr``: the group with the largest ``lr``
+    gets ``lr`` and every other its written ratio to it (a group without ``lr``: ratio 1),
+    the way the range test and the schedules treat discriminative LRs."""
+    lr = check_number("lr", lr, lo=0.0, lo_open=True)
+    written = [g.get("lr") for g in groups]
+    for value in written:
+        if value is not None:
+            check_number("a param group's lr", value, lo=0.0, lo_open=True)
+    top = max((float(v) for v in written if v is not None), default=None)
+    out = []
+    for g, value in zip(groups, written, strict=True):
+        group = dict(g, params=list(g["params"]))
+        group["lr"] = lr * (float(value) / top if value is not None and top else 1.0)
+        out.append(group)
+    return out
 
 
 def make_optimizer(name: str, params: Iterable | nn.Module, *, lr: float,
