@@ -1,0 +1,40 @@
+"""The batch-size rescaling suggestion on the pages: the designer's rules of thumb, and the
+range test's hand-off, where it goes to the designer in the note and the LR stays as found."""
+
+from __future__ import annotations
+
+import pytest
+from apptest_helpers import open_page, run_until_done
+
+
+def test_the_designer_suggests_an_lr_for_a_new_batch_size():
+    at = open_page("pages/designer.py")
+    max_lr = float(at.text_input(key="designer.triangular.max_lr").value)
+    at.number_input(key="designer.batch.new").set_value(512).run()
+    assert not at.exception, at.exception
+    info = next(i.value for i in at.info if "Goyal" in i.value)
+    assert f"{max_lr * 4:.3g}" in info and "not applied" in info
+    at.selectbox(key="designer.batch.optimizer").set_value("adamw").run()
+    info = next(i.value for i in at.info if "Malladi" in i.value)
+    assert f"{max_lr * 2:.3g}" in info
+    assert float(at.text_input(key="designer.triangular.max_lr").value) == max_lr  # untouched
+
+
+def test_the_range_test_hand_off_offers_the_rescaled_lr_without_applying_it():
+    at = open_page("pages/range_test.py")
+    at.text_input(key="rt.num_iter").set_value("40").run()
+    at.button(key="btn.rt.start").click().run()
+    assert run_until_done(at, "rt.job") == "done"
+    from ui.jobs import registry
+
+    status = registry().status(at.session_state["rt.job"])
+    tested = status.config["batch_size"]
+    rec = status.result["range_test"]["suggestions"]["recommended"]
+    at.number_input(key="rt.new_batch").set_value(tested * 4).run()
+    info = next(i.value for i in at.info if "Goyal" in i.value)
+    assert f"{rec['max_lr'] * 4:.3g}" in info
+    at.button(key="btn.rt.to_designer").click().run()
+    assert not at.exception, at.exception
+    assert float(at.text_input(key="designer.triangular.max_lr").value) == pytest.approx(
+        rec["max_lr"], rel=1e-5)  # the LR as found: the rescaling is only said
+    assert any("Goyal" in s.value for s in at.success)
