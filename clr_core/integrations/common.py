@@ -25,6 +25,7 @@ from clr_core.runs.recorder import RunRecorder, StoreLike, status_of
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 from clr_core.schedules import make_schedule
 from clr_core.schedules.registry import POLICIES
+from clr_core.schedules.rules import DECAY_SHARE, WARMUP_SHARE
 from clr_core.suggest.types import Suggestion
 
 __all__ = [
@@ -205,13 +206,6 @@ def recommendation(result: RangeTestResult | Suggestion) -> Suggestion:
         raise ConfigError("the range test has no 'recommended' suggestion (it stopped with "
                           f"{getattr(result, 'stop_reason', '?')!r}); pick a suggestion yourself")
     return rec
-
-
-#: Share of the training spent warming up, and cooling down for WSD, unless given: the
-#: common recipes' 10% warm-up, and the ~20% cool-down Hägele et al., "Scaling Laws and
-#: Compute-Optimal Training Beyond Fixed Training Durations" (2024) found enough.
-WARMUP_SHARE = 0.1
-DECAY_SHARE = 0.2
 
 
 def schedule_for(result: RangeTestResult | Suggestion, policy: str = "one_cycle", *,

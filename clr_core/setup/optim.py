@@ -36,6 +36,12 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
     "rmsprop": OptimizerInfo(
         "RMSprop", "Adaptive; torch's default momentum is 0 (used when momentum is not given).",
         "momentum"),
+    "sgd_schedulefree": OptimizerInfo(
+        "Schedule-free SGD", "Defazio et al., 'The Road Less Scheduled', 2024: a constant LR, "
+        "averaged iterates instead of a decay; evaluate after optimizer.eval().", "momentum"),
+    "adamw_schedulefree": OptimizerInfo(
+        "Schedule-free AdamW", "Defazio et al., 'The Road Less Scheduled', 2024: AdamW without a "
+        "schedule; evaluate after optimizer.eval(). Momentum is betas[0].", "betas[0]"),
 }
 
 
@@ -94,7 +100,29 @@ def make_optimizer(name: str, params: Iterable | nn.Module, *, lr: float,
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, momentum=0.0 if momentum is None else momentum,
                                    weight_decay=weight_decay)
+    if name.endswith("_schedulefree"):
+        return _schedule_free(name, params, lr=lr, momentum=momentum,
+                              weight_decay=weight_decay, betas=betas)
     if momentum is not None:
         betas = (momentum, betas[1])
     cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
     return cls(params, lr=lr, betas=betas, weight_decay=weight_decay)
+
+
+def _schedule_free(name: str, params: list, *, lr: float, momentum: float | None,
+                   weight_decay: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    """Defazio et al.'s schedule-free optimizers, in train mode (the training loop switches
+    them to eval mode, the averaged weights, around every evaluation)."""
+    # deferred: the optional `schedulefree` package, needed only by these two optimizers
+    import schedulefree
+
+    if name == "sgd_schedulefree":
+        opt = schedulefree.SGDScheduleFree(params, lr=lr, weight_decay=weight_decay,
+                                           momentum=0.9 if momentum is None else momentum)
+    else:
+        if momentum is not None:
+            betas = (momentum, betas[1])
+        opt = schedulefree.AdamWScheduleFree(params, lr=lr, betas=betas,
+                                             weight_decay=weight_decay)
+    opt.train()
+    return opt
