@@ -117,8 +117,11 @@ def _schedule_free(name: str, params: list, *, lr: float, momentum: float | None
     import schedulefree
 
     if name == "sgd_schedulefree":
-        opt = schedulefree.SGDScheduleFree(params, lr=lr, weight_decay=weight_decay,
-                                           momentum=0.9 if momentum is None else momentum)
+        m = 0.9 if momentum is None else momentum
+        if not 0 < m < 1:
+            raise ConfigError(f"momentum: schedule-free SGD interpolates with it, so it must be "
+                              f"strictly between 0 and 1, got {m!r}")
+        opt = schedulefree.SGDScheduleFree(params, lr=lr, weight_decay=weight_decay, momentum=m)
     else:
         if momentum is not None:
             betas = (momentum, betas[1])
