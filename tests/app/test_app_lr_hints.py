@@ -1,5 +1,6 @@
-"""The batch-size rescaling suggestion on the pages: the designer's rules of thumb, and the
-range test's hand-off, where it goes to the designer in the note and the LR stays as found."""
+"""What the pages say beside an LR without changing it: the batch-size rescaling suggestion
+(the designer's rules of thumb; the range test's hand-off, where it goes to the designer in the
+note and the LR stays as found) and every param group's LR at the recommendation."""
 
 from __future__ import annotations
 
@@ -38,3 +39,30 @@ def test_the_range_test_hand_off_offers_the_rescaled_lr_without_applying_it():
     assert float(at.text_input(key="designer.triangular.max_lr").value) == pytest.approx(
         rec["max_lr"], rel=1e-5)  # the LR as found: the rescaling is only said
     assert any("Goyal" in s.value for s in at.success)
+
+
+def test_the_runs_page_gives_every_param_groups_lr_at_the_recommendation():
+    """A range test on a model with discriminative LRs (recorded by a script) reopens with
+    each group's LR at the recommended max_lr."""
+    import torch
+    from torch import nn
+
+    from clr_core.range_test import run_range_test
+    from clr_core.runs.store import RunStore
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": 1e-6},
+                           {"params": model[2].parameters(), "lr": 4e-6}], momentum=0.9)
+    x = torch.randn(256, 8)
+    batches = [(x[i:i + 32], (x[i:i + 32, 0] > 0).long()) for i in range(0, 256, 32)]
+    result = run_range_test(model, opt, nn.CrossEntropyLoss(), batches, num_iter=60, seed=0,
+                            record="two groups")
+    run_id = next(r.id for r in RunStore().list_runs() if r.label == "two groups")
+    rec = result.suggestions["recommended"]
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.open").set_value([run_id]).run()
+    assert not at.exception, at.exception
+    caption = next(c.value for c in at.caption if "Per-group LRs" in c.value)
+    assert f"group 0: **{rec.max_lr / 4:.3g}**" in caption
+    assert f"group 1: **{rec.max_lr:.3g}**" in caption
