@@ -63,11 +63,11 @@ def test_the_schedule_free_baselines_are_sized_to_the_run():
 
 
 def test_a_training_job_compares_a_schedule_with_schedule_free_baselines():
-    schedule = make_schedule("one_cycle", max_lr=0.3, total_steps=60).to_dict()
-    config = {"dataset": "digits", "model": "logreg", "batch_size": 64, "num_iter": 60,
-              "eval_every": 30, "device": "cpu", "schedule": schedule,
+    schedule = make_schedule("one_cycle", max_lr=0.3, total_steps=40).to_dict()
+    config = {"dataset": "digits", "model": "logreg", "batch_size": 64, "num_iter": 40,
+              "eval_every": 40, "device": "cpu", "schedule": schedule,
               "runs": baseline_runs(schedule=schedule, baselines=["sf_sgd", "sf_adamw"],
-                                    num_iter=60)}
+                                    num_iter=40)}
     out = run_train_job(config, lambda *a, **k: None, lambda: False)
     curves = {c["label"]: c["train"] for c in out["runs"]}
     assert set(curves) == {"designed: one_cycle", "baseline: sf_sgd", "baseline: sf_adamw"}

@@ -94,7 +94,7 @@ class _Loss(torch.nn.Module):
 def test_the_range_test_restores_the_trainer_and_matches_the_engine(tmp_path):
     trainer = hf_trainer(tmp_path)
     before = _state(trainer.model)
-    result = range_test(trainer, start_lr=1e-5, end_lr=10, num_iter=30, seed=0)
+    result = range_test(trainer, start_lr=1e-5, end_lr=10, num_iter=20, seed=0)
     assert all(torch.equal(before[k], v) for k, v in _state(trainer.model).items())
     assert trainer.optimizer is None  # the Trainer still builds its own when it trains
     assert result.suggestions["recommended"].max_lr > 1e-5
@@ -103,7 +103,7 @@ def test_the_range_test_restores_the_trainer_and_matches_the_engine(tmp_path):
     trainer.optimizer = None
     direct = run_range_test(_Loss(trainer.model), optimizer, lambda out, _: out,
                             trainer.get_train_dataloader(), batch_to_inputs=lambda b: (b, None),
-                            start_lr=1e-5, end_lr=10, num_iter=30, seed=0)
+                            start_lr=1e-5, end_lr=10, num_iter=20, seed=0)
     np.testing.assert_array_equal(result.losses, direct.losses)
     assert result.suggestions == direct.suggestions
 
@@ -114,7 +114,7 @@ def test_the_range_test_runs_on_a_tiny_gpt2_and_keeps_a_given_optimizer(tmp_path
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     trainer.optimizer = optimizer
     before = _state(model)
-    result = range_test(trainer, num_iter=20, seed=0, record="gpt2", store=tmp_path / "r.db")
+    result = range_test(trainer, num_iter=10, seed=0, record="gpt2", store=tmp_path / "r.db")
     assert result.iterations >= 2 and trainer.optimizer is optimizer
     assert optimizer.param_groups[0]["lr"] == 0.01 and not optimizer.state
     assert all(torch.equal(before[k], v) for k, v in _state(model).items())
@@ -123,9 +123,15 @@ def test_the_range_test_runs_on_a_tiny_gpt2_and_keeps_a_given_optimizer(tmp_path
         range_test(object())
 
 
+@pytest.fixture(scope="module")
+def lr_test(tmp_path_factory):
+    return range_test(hf_trainer(tmp_path_factory.mktemp("hf")), start_lr=1e-5, num_iter=20,
+                      seed=0)
+
+
 @pytest.mark.parametrize("policy", ["warmup_cosine", "wsd"])
-def test_the_recommendation_becomes_transformers_own_scheduler(tmp_path, policy):
-    result = range_test(hf_trainer(tmp_path), start_lr=1e-5, num_iter=30, seed=0)
+def test_the_recommendation_becomes_transformers_own_scheduler(tmp_path, policy, lr_test):
+    result = lr_test
     hf = scheduler_args(result, policy, num_training_steps=40)
     designed = schedule_for(result, policy, total_steps=40)
     assert hf.learning_rate == result.suggestions["recommended"].max_lr
