@@ -92,3 +92,12 @@ def test_a_result_without_a_recommendation_says_so():
     with pytest.raises(ConfigError, match="no 'recommended'"):
         recommendation(empty)
     assert recommendation(_suggestion()).max_lr == 0.3
+
+
+def test_importing_the_package_loads_neither_stack():
+    code = ("import sys, clr_core.integrations, clr_core.integrations.common\n"
+            "print(sorted(m for m in ('lightning', 'transformers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
