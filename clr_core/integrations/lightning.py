@@ -123,7 +123,8 @@ class StudioCallback(pl.Callback):
             self._used, self._losses = None, []
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking or self.live.recorder is None:
+        rec = self.live.recorder
+        if trainer.sanity_checking or rec is None or rec.finished:  # trainer.validate() after fit
             return
         metrics = {k: _scalar(v) for k, v in trainer.callback_metrics.items()}
         self.live.evaluated(trainer.global_step,

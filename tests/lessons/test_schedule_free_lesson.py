@@ -38,3 +38,15 @@ def test_logistic_regression_cannot_tell_the_three_apart():
     bests = [s.best(m) for m in METHODS]
     assert max(bests) - min(bests) <= 0.01  # within a point of each other
     assert np.isclose(s.best("schedule-free SGD"), max(bests))
+
+
+def test_the_lesson_draws_each_method_at_its_best_peak():
+    lesson = lesson_by_key("schedule_free")
+    seen = []
+    view = lesson.view(lesson.defaults(), on_run=seen.append)
+    assert len(seen) == len(METHODS) * len(PEAK_GRID) * 2
+    (name, fig), = view.figures
+    drawn = [t.name for t in fig.data if t.showlegend is not False]
+    assert drawn == ["warm-up + cosine @ 0.1", "WSD @ 0.1", "schedule-free SGD @ 3"]
+    assert list(view.table["method"]) == list(METHODS)
+    assert any("schedule-free SGD at" in label for label, _ in view.metrics)
