@@ -161,8 +161,15 @@ class LiveTraining:
             r.epochs = len(r.iterations) / self.iters_per_epoch
         curve = TrainCurve(label=self.label, train=r, config=self.config,
                            iters_per_epoch=self.iters_per_epoch)
-        saved = train_report([curve], self.config, cancelled=status == "cancelled").to_dict()
-        rec.finish(status, saved, error=error)
+        report = train_report([curve], self.config, cancelled=status == "cancelled")
+        if report.headline is None:  # no accuracy logged (a language model): the loss says it
+            val = [e.val_loss for e in r.evals if math.isfinite(e.val_loss)]
+            train = [x for x in r.losses if math.isfinite(x)]
+            if val:
+                report.headline = f"{self.label}: val loss {val[-1]:.4g}"
+            elif train:
+                report.headline = f"{self.label}: last loss {train[-1]:.4g}"
+        rec.finish(status, report.to_dict(), error=error)
 
     def end_by(self, exc: BaseException) -> None:
         """The run stopped by ``exc``: Ctrl-C is "cancelled", anything else "failed"."""

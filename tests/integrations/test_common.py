@@ -46,6 +46,7 @@ def test_a_script_that_dies_still_ends_its_run_with_what_it_recorded(tmp_path, e
     run = store.load_run(store.list_runs()[0].id)
     assert (run.status, run.error) == (status, error)
     assert run.result["runs"][0]["train"]["losses"] == pytest.approx([1.0, 0.5, 1 / 3])
+    assert run.headline == "dies: last loss 0.3333"  # no accuracy logged: the loss headlines
     events, _ = store.read_events(run.id)
     assert [e["group_lrs"] for e in events] == [[0.1, 0.01]] * 3
     assert {e["lr"] for e in events} == {0.1}  # the largest group is the reference

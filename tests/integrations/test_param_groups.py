@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from torch import nn
 
 from clr_core.engine.range_test import run_range_test
@@ -53,6 +55,15 @@ def test_scaled_groups_keep_the_written_ratios_and_the_other_keys():
     assert [g["weight_decay"] for g in opt.param_groups] == [1e-4, 0.0]
     with pytest.raises(ConfigError, match="param group's lr"):
         scaled_groups([{"params": a.parameters(), "lr": -1.0}], 0.1)
+
+
+@given(st.lists(st.floats(1e-6, 10.0), min_size=1, max_size=5), st.floats(1e-5, 1.0))
+def test_scaled_groups_put_the_largest_at_the_lr_and_keep_every_ratio(written, lr):
+    groups = scaled_groups([{"params": [], "lr": w} for w in written], lr)
+    got = [g["lr"] for g in groups]
+    assert max(got) == pytest.approx(lr)
+    top = max(written)
+    assert got == pytest.approx([lr * w / top for w in written])
 
 
 def test_a_factory_returning_param_groups(tmp_path, monkeypatch):
