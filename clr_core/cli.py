@@ -160,6 +160,10 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
     if lead is not None:
         print(lead)
         print("  " + rt.suggestions[recommend.RECOMMENDED].explanation)
+        if len(rt.group_scales) > 1:
+            lrs = rt.group_lrs(rt.suggestions[recommend.RECOMMENDED].max_lr)
+            print("  per-group LRs at the recommendation (your groups' ratios kept): "
+                  + ", ".join(f"group {i} {lr:.3g}" for i, lr in enumerate(lrs)))
         _, warning = recommend.disagreement(rt.suggestions)
         if warning:
             print("  warning: " + warning)
