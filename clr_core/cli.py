@@ -1,4 +1,5 @@
 """`python -m clr_core range-test|train`: the engine from a terminal, on digits by default.
+`python -m clr_core ray-check`: whether the Ray cluster at RAY_ADDRESS takes the app's jobs.
 
 Runs are saved to the run store the app reads (``--no-record`` to skip). Ctrl-C cancels the
 run the way the app's Cancel button does: the partial curve is printed, written to
@@ -25,6 +26,7 @@ import pandas as pd
 from clr_core import schedules
 from clr_core.engine.baselines import BASELINES
 from clr_core.errors import ClrError, ConfigError
+from clr_core.jobs.executors.ray import RayExecutor
 from clr_core.jobs.runners import RUNNERS, baseline_runs
 from clr_core.jsonsafe import json_safe
 from clr_core.present.tables import suggestions_table
@@ -34,8 +36,8 @@ from clr_core.setup import data_catalogue, models, optim, plugins
 from clr_core.setup.configs import RangeTestConfig, TrainConfig
 from clr_core.suggest import recommend
 
-__all__ = ["CtrlC", "Progress", "build_parser", "check_json_target", "cmd_range_test", "cmd_train",
-           "main", "read_schedule", "write_json"]
+__all__ = ["CtrlC", "Progress", "build_parser", "check_json_target", "cmd_range_test",
+           "cmd_ray_check", "cmd_train", "main", "read_schedule", "write_json"]
 
 
 class Progress:
@@ -160,6 +162,10 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
     if lead is not None:
         print(lead)
         print("  " + rt.suggestions[recommend.RECOMMENDED].explanation)
+        if len(rt.group_scales) > 1:
+            lrs = rt.group_lrs(rt.suggestions[recommend.RECOMMENDED].max_lr)
+            print("  per-group LRs at the recommendation (your groups' ratios kept): "
+                  + ", ".join(f"group {i} {lr:.3g}" for i, lr in enumerate(lrs)))
         _, warning = recommend.disagreement(rt.suggestions)
         if warning:
             print("  warning: " + warning)
@@ -216,6 +222,21 @@ def cmd_train(a: argparse.Namespace) -> dict:
     return out
 
 
+def cmd_ray_check(a: argparse.Namespace) -> dict:
+    """Connect as the app would (the same check its first job makes) and say what the
+    cluster has, or why it cannot be used, in one line."""
+    executor = RayExecutor(address=a.address, connect_timeout_s=a.timeout)
+    try:
+        info = executor.check()
+    finally:
+        executor.close()
+    where = (f"Ray cluster at {executor.address}" if executor.address
+             else "A private local Ray (RAY_ADDRESS is unset)")
+    print(f"{where}: {info['nodes']} node(s), {info['cpus']:g} CPUs, {info['gpus']:g} GPUs, "
+          f"Ray {info['ray_version']}")
+    return info
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m clr_core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,6 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=sorted(BASELINES),
                     help="add a baseline run (repeatable)")
     tr.set_defaults(func=cmd_train)
+    rc = sub.add_parser("ray-check", help="check the Ray cluster the app's jobs would run on")
+    rc.add_argument("--address", default=None,
+                    help="host:port or ray://host:10001 (default: $RAY_ADDRESS)")
+    rc.add_argument("--timeout", type=float, default=30.0, help="seconds before giving up")
+    rc.set_defaults(func=cmd_ray_check, json=None)
     return parser
 
 

@@ -12,6 +12,7 @@ from clr_core.errors import ScheduleError
 from clr_core.present.plots import schedule_figures
 from clr_core.schedules import rules
 from clr_core.schedules.exports import exports
+from ui.batch_size import designer_rescale
 from ui.designer_link import apply_link, form_specs, write_link
 from ui.designer_state import (
     CURRENT,
@@ -124,6 +125,9 @@ with controls, st.expander("Rules of thumb (Smith 2015, 2018)", expanded=False):
         def _apply_base(value=base):
             st.session_state[param_key(policy, "base_lr")] = f"{value:.6g}"
         st.button(f"Set base_lr = {base:.4g}", on_click=_apply_base, key="btn.designer.apply_base")
+    if schedule is not None and max_lr is not None:
+        st.markdown("**A new batch size?** (Goyal et al. 2017; Malladi et al. 2022)")
+        designer_rescale(float(max_lr), key="designer.batch")
 
 with view:
     for message in link_problems:  # the same words a typed value gets

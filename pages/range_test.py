@@ -16,6 +16,7 @@ from clr_core.runs.reports import report_from_dict
 from clr_core.setup.configs import RangeTestConfig, job_device
 from clr_core.suggest.handoff import HANDOFF_POLICIES, suggestion_to_schedule
 from clr_core.suggest.recommend import RECOMMENDED, rule_label
+from ui.batch_size import rescale_suggestion
 from ui.designer_state import send_to_designer
 from ui.forms import data_model_form
 from ui.jobs import (
@@ -155,8 +156,16 @@ with view_col:
             policy = h2.selectbox("Schedule", list(HANDOFF_POLICIES), key="rt.policy",
                                   format_func=HANDOFF_LABELS.get)
             s = rt.suggestions[method]
+            tested_batch = (status.config or {}).get("batch_size")
+            rescaled = None
+            if isinstance(tested_batch, int):
+                rescaled = rescale_suggestion(s.max_lr, tested_batch,
+                                              str(status.config.get("optimizer", "sgd")),
+                                              key="rt.new_batch")
             if h3.button("Use in designer", type="primary", key="btn.rt.to_designer", width="stretch"):
                 handoff, note = suggestion_to_schedule(s, policy, report.iters_per_epoch or 1)
+                if rescaled is not None:  # said, not applied
+                    note += " " + rescaled.text.replace("**", "")
                 send_to_designer(handoff, note)
             if st.button(f"Verify: train 1cycle at max_lr {s.max_lr:.3g} against a fixed LR",
                          key="btn.rt.verify", disabled=is_running("train", "train")):

@@ -42,7 +42,8 @@ ensure_app_entry()
 st.title("🗂️ Runs")
 st.caption("Every range test, sweep and training — kept in a SQLite file (CLR_STUDIO_DB), so "
            "they survive restarts. Runs that a script or the CLI records there "
-           "(`record=` / `--record`) appear at once and can be watched live.")
+           "(`record=` / `--record`, or a Lightning / Hugging Face `StudioCallback`) appear "
+           "at once and can be watched live.")
 store = run_store()
 
 try:

@@ -79,7 +79,9 @@ with form_col:
             st.error(sched_error, icon="🚫")
     picked = st.multiselect("Baselines", list(BASELINES), key=default("train.baselines", ["fixed"]),
                             help="fixed: constant LR; decay: Smith's linear decay; adam: Adam at "
-                                 "its usual LR — CLR's benefit shrinks with adaptive optimizers.")
+                                 "its usual LR — CLR's benefit shrinks with adaptive optimizers; "
+                                 "sf_sgd / sf_adamw: schedule-free SGD and AdamW, no decay at all "
+                                 "(Defazio et al. 2024), evaluated at their averaged weights.")
 
     config = None
     if not errors and sched_error is None:

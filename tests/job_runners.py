@@ -156,3 +156,34 @@ def torch_forever(config, emit, should_stop):
 def scheduling(config, emit, should_stop):
     """The worker's niceness and scheduling class, as the job sees them."""
     return {"nice": os.nice(0), "policy": os.sched_getscheduler(0)}
+
+
+def on_node(config, emit, should_stop):
+    """A member that meets the others (so they run at once) and says which Ray node ran it."""
+    import ray  # only ever run as a Ray task
+
+    out = wait_for_file(config, emit, should_stop)
+    return {**out, "device": config["device"], "node": ray.get_runtime_context().get_node_id()}
+
+
+def combine_nodes(config, results, *, cancelled):
+    return {"nodes": sorted(r["node"] for r in results), "cancelled": cancelled}
+
+
+def node_plan():
+    return ParallelPlan(members=meet_members, run_member=on_node, combine=combine_nodes,
+                        place=place_member)
+
+
+def endless_members(config):
+    return [{"label": f"e{i}"} for i in range(config.get("n", 1))]
+
+
+def combine_all(config, results, *, cancelled):
+    return {"results": results, "cancelled": cancelled}
+
+
+def endless_plan():
+    """A sweep whose members run until they are stopped."""
+    return ParallelPlan(members=endless_members, run_member=until_stopped, combine=combine_all,
+                        place=place_member)

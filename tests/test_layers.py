@@ -23,6 +23,9 @@ DEFERRED = {
     "ray": "optional: the Ray executor only",
     "kaleido": "optional: figure downloads only",
     "transformers": "optional: the Hugging Face export only",
+    # clr_core.integrations.{lightning,huggingface} import their stack at the top of their own
+    # module (only their users load them); schedulefree is loaded by its two optimizers only
+    "schedulefree": "optional: the schedule-free optimizers (a baseline, lesson 9) only",
     "torch": "about 2 s to import; the schedule designer and its previews never need it",
     "torchvision": "about 2 s to import; only its data sets, image folders and ResNet-18",
     "sklearn": "about 1 s to import; only when digits or a split is first loaded",

@@ -91,6 +91,13 @@ def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
                    "more iterations.", icon="🤷")
     if rt.divergence_note:
         st.info(rt.divergence_note.capitalize() + ".", icon="ℹ️")
+    rec = rt.suggestions.get(RECOMMENDED)
+    if rec is not None and len(rt.group_scales) > 1:
+        lrs = ", ".join(f"group {i}: **{lr:.3g}**"
+                        for i, lr in enumerate(rt.group_lrs(rec.max_lr)))
+        st.caption(f"Per-group LRs at the recommended max_lr: {lrs}. The test swept group "
+                   f"{rt.reference_group} (the largest LR) and kept every other group's ratio to "
+                   "it, so these LRs are what the recommendation means for your param groups.")
 
 
 def training_frame(report: TrainReport) -> tuple[pd.DataFrame, str | None]:

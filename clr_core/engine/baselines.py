@@ -18,7 +18,7 @@ from clr_core.schedules import Schedule, make_schedule
 from clr_core.schedules.rules import base_lr_for
 from clr_core.validation import check_int, check_lr_range
 
-__all__ = ["ADAM_LR", "BASELINES", "BaselineInfo", "baseline_lrs", "baseline_plan", "compare_runs"]
+__all__ = ["ADAM_LR", "BASELINES", "SF_ADAMW_LR", "SF_WARMUP_SHARE", "BaselineInfo", "baseline_lrs", "baseline_plan", "compare_runs"]
 
 #: Adam's baseline LR: Kingma & Ba's default. A range test run with SGD does not transfer
 #: to Adam, and Smith (2015) compared adaptive methods at their usual settings.
@@ -47,7 +47,18 @@ BASELINES: dict[str, BaselineInfo] = {
     "adam": BaselineInfo(
         "Adam, fixed 1e-3", "An adaptive optimizer at its usual LR (Kingma & Ba's 1e-3), "
         "independent of the SGD range test."),
+    "sf_sgd": BaselineInfo(
+        "Schedule-free SGD", "No schedule: a 5% warm-up to max_lr, then constant, with iterate "
+        "averaging instead of a decay (Defazio et al., 'The Road Less Scheduled', 2024); "
+        "evaluated at the averaged weights."),
+    "sf_adamw": BaselineInfo(
+        "Schedule-free AdamW, 2.5e-3", "AdamW without a schedule at the schedulefree package's "
+        "default LR 2.5e-3, 5% warm-up (Defazio et al. 2024); independent of the SGD range test."),
 }
+#: Schedule-free AdamW's LR: the `schedulefree` package's default (Defazio et al. 2024).
+SF_ADAMW_LR = 2.5e-3
+#: The schedule-free baselines' warm-up, a share of the run (Defazio et al. warm up too).
+SF_WARMUP_SHARE = 0.05
 
 
 def baseline_lrs(schedule: Schedule, num_iter: int) -> tuple[float, float]:
@@ -80,6 +91,11 @@ def baseline_plan(name: str, *, max_lr: float, base_lr: float,
     elif name == "exp":
         gamma = (base_lr / max_lr) ** (1.0 / num_iter)
         sched, opt = make_schedule("exp", base_lr=max_lr, gamma=gamma), "sgd"
+    elif name in ("sf_sgd", "sf_adamw"):
+        warmup = max(1, round(SF_WARMUP_SHARE * num_iter))
+        lr = max_lr if name == "sf_sgd" else SF_ADAMW_LR
+        sched = make_schedule("warmup_constant", max_lr=lr, warmup_steps=warmup)
+        opt = "sgd_schedulefree" if name == "sf_sgd" else "adamw_schedulefree"
     else:  # adam
         sched, opt = make_schedule("fixed", lr=ADAM_LR), "adam"
     return sched.to_dict(), opt

@@ -214,6 +214,8 @@ def run_range_test(
     move = mover(dev)
     lr_list = lrs_all.tolist()
     set_lr, ref = _lr_setter(optimizer.param_groups, lr_list)
+    top = float(optimizer.param_groups[ref]["lr"])
+    scales = [float(g["lr"]) / top if top > 0 else 1.0 for g in optimizer.param_groups]
     snap = Snapshot(model, optimizer) if restore else None
     losses: list[float] = []
     smoothed: list[float] = []
@@ -293,6 +295,7 @@ def run_range_test(
         smooth_beta=beta,
         diverge_threshold=diverge_threshold,
         reference_group=ref,
+        group_scales=scales,
         seed=seed,
         divergence_note=diverging.note if diverging is not None else "",
         amp_dtype=precision.label,

@@ -85,7 +85,9 @@ class RangeTestResult:
     ``divergence_note`` says why the divergence test could not run, when it could not;
     ``amp_dtype`` is the autocast type used ("bfloat16", "float16"), None without AMP.
     ``sharpness``: λmax of the loss's Hessian, one row per estimate, columns
-    `SHARPNESS_COLUMNS`; no rows unless ``sharpness_every`` asked for it."""
+    `SHARPNESS_COLUMNS`; no rows unless ``sharpness_every`` asked for it.
+    ``group_scales``: each param group's LR over the reference group's at the start (the
+    ratios the sweep kept); `group_lrs` turns a suggestion into every group's LR."""
 
     lrs: np.ndarray
     losses: np.ndarray
@@ -106,6 +108,13 @@ class RangeTestResult:
     divergence_note: str = ""
     amp_dtype: str | None = None
     sharpness: np.ndarray = field(default_factory=_empty_sharpness)
+    group_scales: list[float] = field(default_factory=list)
+
+    def group_lrs(self, lr: float) -> list[float]:
+        """Every param group's LR when the reference group is at ``lr``: the sweep kept
+        each group's ratio to it (``group_scales``), so a suggestion holds for all groups
+        at these LRs (one value for a single group)."""
+        return [lr * s for s in (self.group_scales or [1.0])]
 
     @classmethod
     def streamed(cls, steps: EventColumns | None, evals: EventColumns | None, *,
@@ -171,6 +180,7 @@ class RangeTestResult:
             "amp_dtype": self.amp_dtype,
             "sharpness": to_json_array(
                 np.asarray(self.sharpness, dtype=float).reshape(-1, len(SHARPNESS_COLUMNS))),
+            "group_scales": [float(s) for s in self.group_scales],
         }
 
     @classmethod
@@ -196,6 +206,7 @@ class RangeTestResult:
             divergence_note=str(d.get("divergence_note") or ""),
             amp_dtype=d.get("amp_dtype"),
             sharpness=from_json_array(d.get("sharpness"), width=len(SHARPNESS_COLUMNS)),
+            group_scales=[float(s) for s in d.get("group_scales") or []],
         )
 
 

@@ -121,17 +121,23 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
                          if diverge_threshold is not None else None)
 
     def on_eval(done: int) -> None:
+        _optimizer_mode(optimizer, "eval")
         metrics = _evaluate(model, val_loader, loss_fn, device=device, precision=precision,
                             batch_to_inputs=batch_to_inputs, should_stop=should_stop)
+        _optimizer_mode(optimizer, "train")
         if metrics is not None:  # None: cancelled mid-pass; the loop stops at its next check
             recorder.evaluated(done, *metrics)
 
     model.train()
+    _optimizer_mode(optimizer, "train")
     start = time.perf_counter()
-    stop_reason = drive(stepper, num_iter, before_step=recorder.before_step,
-                        after_step=recorder.after_step, should_stop=should_stop,
-                        eval_every=(eval_every or num_iter) if val_loader is not None else 0,
-                        on_eval=on_eval)
+    try:
+        stop_reason = drive(stepper, num_iter, before_step=recorder.before_step,
+                            after_step=recorder.after_step, should_stop=should_stop,
+                            eval_every=(eval_every or num_iter) if val_loader is not None else 0,
+                            on_eval=on_eval)
+    finally:  # the model is left holding the weights to use: the averaged ones
+        _optimizer_mode(optimizer, "eval")
     recorder.trim()
     # A cancelled run is not evaluated again (the user wants it to stop now) and a diverged
     # model's weights are NaN; both report the last evaluation they had.
@@ -144,6 +150,15 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     except (TypeError, ZeroDivisionError):
         result.epochs = 0.0
     return result
+
+
+def _optimizer_mode(optimizer: Any, mode: str) -> None:
+    """``optimizer.train()`` / ``.eval()`` where it has them: a schedule-free optimizer
+    (Defazio et al. 2024) steps one sequence of weights and is evaluated at their average, so
+    it must be in eval mode for evaluation and in train mode for every step."""
+    switch = getattr(optimizer, mode, None)
+    if callable(switch):
+        switch()
 
 
 class _Recorder:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import fields
 
+import numpy as np
+
 from clr_core.engine.baselines import baseline_lrs, baseline_plan
 from clr_core.engine.events import Event
 from clr_core.engine.range_test import run_range_test
@@ -103,7 +105,9 @@ def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dic
 def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curve: str,
                   progress_span: tuple[float, float]) -> TrainCurve:
     schedule = schedule_from_dict(cfg.schedule)
-    built = build(cfg, lr=float(schedule.lr(0)), with_val=True)
+    # a warm-up starts at 0, which no optimizer takes: build at the peak, the schedule sets it
+    first = float(schedule.lr(0)) or float(schedule.lr(np.arange(cfg.num_iter)).max())
+    built = build(cfg, lr=first, with_val=True)
     on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
     result = run_training(
         built.model, built.optimizer, built.loss_fn, built.loader,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import plotly.graph_objects as go
 
-from clr_core.lessons import bowl, training, wsd
+from clr_core.lessons import bowl, schedule_free, training, wsd
 from clr_core.lessons.model import Claim, Control, Lesson, LessonView
 from clr_core.present.plots import Curve, line_figure
 from clr_core.schedules import make_schedule
@@ -127,6 +127,18 @@ def _view_wsd(values, on_run: Callable | None = None) -> LessonView:
                                                 values["branch_at"], values["cooldown"],
                                                 values["shape"])
     return LessonView(figures=[("lr", lr_fig), ("loss", loss_fig)], metrics=metrics)
+
+
+def _view_schedule_free(values, on_run: Callable | None = None) -> LessonView:
+    s = schedule_free.showdown(values["task"], num_iter=int(values["num_iter"]),
+                               seeds=_seeds(values), on_run=on_run)
+    best = s.best_runs()
+    fig = training.accuracy_figure(best, highlight=next(k for k in best if "schedule-free" in k))
+    return LessonView(figures=[("accuracy", fig)], metrics=s.metrics(),
+                      table=s.table().reset_index(),
+                      notes=["Each method is drawn at its own best peak LR of the grid "
+                             f"{', '.join(f'{p:g}' for p in schedule_free.PEAK_GRID)} (the "
+                             "table has them all); every run gets the same number of updates."])
 
 
 # ----------------------------------------------------------------------------- lessons
@@ -291,6 +303,33 @@ LESSONS: tuple[Lesson, ...] = (
         rules=("Cool down for 10–20 % of the run; the 1-sqrt shape does slightly better than "
                "linear (Hägele et al. 2024).",
                "Keep checkpoints from the stable phase: any of them can be cooled down later.")),
+    Lesson(
+        "schedule_free", "9. Do you need a schedule? Cosine, WSD and schedule-free",
+        "Schedule-free optimizers keep the LR constant after a warm-up and replace the decay by "
+        "averaging: the gradient is taken at a point between the latest step and the running "
+        "average, and the average is what you evaluate (optimizer.eval() swaps it in). No "
+        "schedule means no training length fixed in advance. The demo gives warm-up + cosine, "
+        "warmup-stable-decay and schedule-free SGD the same budget on a digits task, each at "
+        "its own best peak LR of the same grid.",
+        Claim("Schedule-free SGD and AdamW with a constant LR match or beat tuned schedules "
+              "(cosine, linear decay) without knowing the training length.",
+              "Defazio, Yang, Mehta, Mishchenko, Khaled, Cutkosky, The Road Less Scheduled, 2024",
+              "MLP on digits (200 updates, seeds 0 and 1): at each method's best peak LR, "
+              "schedule-free SGD matches the best schedule (it ends a point above WSD) — but its "
+              "best peak is 3, thirty times the schedules' 0.1, where both schedules diverge; "
+              "at their peak it is more than 10 points behind. It removes the decay, not the LR "
+              "search. Logistic regression on digits (convex): all three end within a point of "
+              "each other at their best peaks, so digits cannot tell them apart there."),
+        (Control("task", "Task", "choice", "mlp", options=tuple(schedule_free.TASKS)),
+         Control("num_iter", "Updates (budget)", "steps", 200, options=(100, 200, 400),
+                 help="Every method gets the same number of updates."),
+         Control("seeds", "Seeds", "slider", 2, lo=1, hi=3, step=1,
+                 help="Each method is trained once per seed at every peak LR.")),
+        _view_schedule_free, instant=False,
+        rules=("Schedule-free SGD wants a larger LR than a scheduled one (the averaging damps "
+               "its steps): search its LR again, do not reuse the schedule's.",
+               "Evaluate and save in optimizer.eval() mode; train in optimizer.train() mode; "
+               "with BatchNorm, recompute its statistics in eval mode (Defazio et al. 2024).")),
 )
 
 #: Lessons that train on digits and check their claim with a button (instant lessons that

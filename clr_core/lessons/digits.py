@@ -88,26 +88,28 @@ class DigitsRun:
 
 
 def train(schedule: Mapping, *, num_iter: int, seed: int = 0, eval_every: int = 10,
-          label: str = "", optimizer: str = "sgd", weight_decay: float = 0.0) -> DigitsRun:
+          label: str = "", optimizer: str = "sgd", weight_decay: float = 0.0,
+          model: str = BENCH["model"]) -> DigitsRun:
     """Train the bench MLP with ``schedule`` (a schedule dict) for ``num_iter`` updates.
     Runs are deterministic, so they are remembered: a lesson that changes only its own
     schedule retrains only that, not the fixed-LR grid beside it."""
     run = _train(json.dumps(dict(schedule), sort_keys=True), int(num_iter), int(seed),
-                 int(eval_every), optimizer, float(weight_decay))
+                 int(eval_every), optimizer, float(weight_decay), model)
     return dataclasses.replace(run, label=label)
 
 
 @functools.lru_cache(maxsize=512)
 def _train(schedule_json: str, num_iter: int, seed: int, eval_every: int, optimizer: str,
-           weight_decay: float) -> DigitsRun:
+           weight_decay: float, model_name: str = BENCH["model"]) -> DigitsRun:
     schedule = json.loads(schedule_json)
     x_train, y_train, x_val, y_val = digits_tensors()
     with one_thread(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = make_model(BENCH["model"], (1, 8, 8), 10, seed=seed, width=BENCH["width"])
+        model = make_model(model_name, (1, 8, 8), 10, seed=seed, width=BENCH["width"])
         sched = from_dict(schedule)
-        opt = make_optimizer(optimizer, model, lr=float(sched.lr(np.array([0]))[0]),
-                             momentum=BENCH["momentum"] if optimizer == "sgd" else None,
+        first = float(sched.lr(np.array([0]))[0]) or float(sched.lr(np.arange(num_iter)).max())
+        opt = make_optimizer(optimizer, model, lr=first,  # a warm-up's 0: the schedule sets it
+                             momentum=BENCH["momentum"] if optimizer.startswith("sgd") else None,
                              weight_decay=weight_decay)
         result = run_training(model, opt, torch.nn.functional.cross_entropy,
                               Batches(x_train, y_train, BENCH["batch_size"], seed),
@@ -126,7 +128,8 @@ def train_grid(variants: Mapping[str, Mapping], *, num_iter: int, seeds: Sequenc
         for seed in seeds:
             run = train(spec["schedule"], num_iter=num_iter, seed=seed, eval_every=eval_every,
                         label=label, optimizer=spec.get("optimizer", "sgd"),
-                        weight_decay=spec.get("weight_decay", 0.0))
+                        weight_decay=spec.get("weight_decay", 0.0),
+                        model=spec.get("model", BENCH["model"]))
             out.setdefault(label, []).append(run)
             if on_run is not None:
                 on_run(run)

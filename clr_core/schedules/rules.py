@@ -19,7 +19,9 @@ from clr_core.errors import ScheduleError
 from clr_core.schedules import Schedule
 
 __all__ = [
+    "DECAY_SHARE",
     "RULES",
+    "WARMUP_SHARE",
     "Rule",
     "base_lr_for",
     "cycle_ends",
@@ -139,3 +141,11 @@ def suggest_num_iterations(schedule: Schedule, target: int) -> int:
     candidates = np.concatenate([below[-1:], nxt[nxt > target][:1]])
     dist = np.abs(candidates - target)
     return int(candidates[dist == dist.min()].max())
+
+
+#: Share of a run spent warming up, and cooling down for WSD, where a caller sizes a
+#: schedule from its length alone: the common recipes' 10% warm-up, and the ~20% cool-down
+#: Hägele et al., "Scaling Laws and Compute-Optimal Training Beyond Fixed Training
+#: Durations" (2024) found enough.
+WARMUP_SHARE = 0.1
+DECAY_SHARE = 0.2

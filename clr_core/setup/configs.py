@@ -172,18 +172,26 @@ def build(cfg: DataModelConfig, *, lr: float, with_val: bool) -> Built:
         return _build_plugin(cfg, lr=lr, with_val=with_val, device=device)
     bundle = data.load_dataset(cfg.dataset, root=cfg.data_root, download=cfg.download)
     torch.manual_seed(cfg.seed)
+    groups = None
     if plugins.is_registered("model", cfg.model):
-        model = plugins.make_model(cfg.model).to(device)
+        model, groups = plugins.make_model_groups(cfg.model)
+        model = model.to(device)
     else:
         model = models.make_model(cfg.model, bundle.input_shape, bundle.num_classes,
                                   seed=cfg.seed).to(device)
-    optimizer = optim.make_optimizer(
-        cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
-        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
-    )
+    optimizer = _optimizer(cfg, model, groups, lr)
     loader = data.make_loader(bundle.train, cfg.batch_size, shuffle=True, seed=cfg.seed, drop_last=True)
     val_loader = data.make_loader(bundle.val, 512, shuffle=False) if with_val else None
     return Built(bundle, model, optimizer, loader, val_loader, device, *_plugin_fns(cfg))
+
+
+def _optimizer(cfg: DataModelConfig, model: nn.Module, groups: list[dict] | None,
+               lr: float) -> torch.optim.Optimizer:
+    """The config's optimizer on the model, or on the param groups its factory returned
+    (their LR ratios kept, the largest at ``lr``)."""
+    params = optim.scaled_groups(groups, lr) if groups else model.parameters()
+    return optim.make_optimizer(cfg.optimizer, params, lr=lr, momentum=cfg.momentum,
+                                weight_decay=cfg.weight_decay, nesterov=cfg.nesterov)
 
 
 def _plugin_fns(cfg: DataModelConfig) -> tuple[Callable, Callable | None]:
@@ -201,11 +209,9 @@ def _build_plugin(cfg: DataModelConfig, *, lr: float, with_val: bool,
                           f"with the data {cfg.dataset!r} choose a model factory too")
     loader, val_loader = plugins.make_data(cfg.dataset)
     torch.manual_seed(cfg.seed)
-    model = plugins.make_model(cfg.model).to(device)
-    optimizer = optim.make_optimizer(
-        cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
-        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
-    )
+    model, groups = plugins.make_model_groups(cfg.model)
+    model = model.to(device)
+    optimizer = _optimizer(cfg, model, groups, lr)
     return Built(None, model, optimizer, loader, val_loader if with_val else None, device,
                  *_plugin_fns(cfg))
 

@@ -15,7 +15,7 @@ from torch import nn
 from clr_core.errors import ConfigError
 from clr_core.validation import check_number, check_probability
 
-__all__ = ["OPTIMIZERS", "OptimizerInfo", "make_optimizer"]
+__all__ = ["OPTIMIZERS", "OptimizerInfo", "make_optimizer", "scaled_groups"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,31 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
     "rmsprop": OptimizerInfo(
         "RMSprop", "Adaptive; torch's default momentum is 0 (used when momentum is not given).",
         "momentum"),
+    "sgd_schedulefree": OptimizerInfo(
+        "Schedule-free SGD", "Defazio et al., 'The Road Less Scheduled', 2024: a constant LR, "
+        "averaged iterates instead of a decay; evaluate after optimizer.eval().", "momentum"),
+    "adamw_schedulefree": OptimizerInfo(
+        "Schedule-free AdamW", "Defazio et al., 'The Road Less Scheduled', 2024: AdamW without a "
+        "schedule; evaluate after optimizer.eval(). Momentum is betas[0].", "betas[0]"),
 }
+
+
+def scaled_groups(groups: list[dict], lr: float) -> list[dict]:
+    """Param groups as a factory wrote them, at ``lr``: the group with the largest ``lr``
+    gets ``lr`` and every other its written ratio to it (a group without ``lr``: ratio 1),
+    the way the range test and the schedules treat discriminative LRs."""
+    lr = check_number("lr", lr, lo=0.0, lo_open=True)
+    written = [g.get("lr") for g in groups]
+    for value in written:
+        if value is not None:
+            check_number("a param group's lr", value, lo=0.0, lo_open=True)
+    top = max((float(v) for v in written if v is not None), default=None)
+    out = []
+    for g, value in zip(groups, written, strict=True):
+        group = dict(g, params=list(g["params"]))
+        group["lr"] = lr * (float(value) / top if value is not None and top else 1.0)
+        out.append(group)
+    return out
 
 
 def make_optimizer(name: str, params: Iterable | nn.Module, *, lr: float,
@@ -76,7 +100,32 @@ def make_optimizer(name: str, params: Iterable | nn.Module, *, lr: float,
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, momentum=0.0 if momentum is None else momentum,
                                    weight_decay=weight_decay)
+    if name.endswith("_schedulefree"):
+        return _schedule_free(name, params, lr=lr, momentum=momentum,
+                              weight_decay=weight_decay, betas=betas)
     if momentum is not None:
         betas = (momentum, betas[1])
     cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
     return cls(params, lr=lr, betas=betas, weight_decay=weight_decay)
+
+
+def _schedule_free(name: str, params: list, *, lr: float, momentum: float | None,
+                   weight_decay: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    """Defazio et al.'s schedule-free optimizers, in train mode (the training loop switches
+    them to eval mode, the averaged weights, around every evaluation)."""
+    # deferred: the optional `schedulefree` package, needed only by these two optimizers
+    import schedulefree
+
+    if name == "sgd_schedulefree":
+        m = 0.9 if momentum is None else momentum
+        if not 0 < m < 1:
+            raise ConfigError(f"momentum: schedule-free SGD interpolates with it, so it must be "
+                              f"strictly between 0 and 1, got {m!r}")
+        opt = schedulefree.SGDScheduleFree(params, lr=lr, weight_decay=weight_decay, momentum=m)
+    else:
+        if momentum is not None:
+            betas = (momentum, betas[1])
+        opt = schedulefree.AdamWScheduleFree(params, lr=lr, betas=betas,
+                                             weight_decay=weight_decay)
+    opt.train()
+    return opt

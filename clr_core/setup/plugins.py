@@ -9,7 +9,7 @@ imported, so nothing typed in a browser field can bring code in.
 
 A plugin module contributes through two dicts of display name -> zero-argument factory::
 
-    CLR_STUDIO_MODELS = {"Tiny ConvNet": make_model}   # returns an nn.Module
+    CLR_STUDIO_MODELS = {"Tiny ConvNet": make_model}   # an nn.Module, or (module, param_groups)
     CLR_STUDIO_DATA = {"My images": make_loaders}       # returns train or (train, val)
 """
 
@@ -37,6 +37,7 @@ __all__ = [
     "make_data",
     "make_loss",
     "make_model",
+    "make_model_groups",
     "names",
     "plugin_errors",
     "plugin_modules",
@@ -211,12 +212,31 @@ def _call(entry: Factory) -> Any:
 
 
 def make_model(name: str) -> nn.Module:
-    """Call a registered model factory; it must return an ``nn.Module``."""
+    """Call a registered model factory; it must return an ``nn.Module`` (or a
+    ``(module, param_groups)`` pair, see `make_model_groups`, whose module is returned)."""
+    return make_model_groups(name)[0]
+
+
+def make_model_groups(name: str) -> tuple[nn.Module, list[dict] | None]:
+    """Call a registered model factory: an ``nn.Module``, or ``(module, param_groups)``
+    with param groups as torch optimizers take them (``[{"params": ..., "lr": ...}, ...]``,
+    say discriminative LRs or no weight decay on norms). Their ``lr`` values set the
+    groups' ratios: the largest group gets the LR being swept or scheduled
+    (`clr_core.setup.optim.scaled_groups`); other keys go to the optimizer as written."""
     entry = factory("model", name)
-    model = _call(entry)
-    if not isinstance(model, nn.Module):
-        raise PluginError(f"{entry.name} returned {type(model).__name__}, not a torch.nn.Module")
-    return model
+    out = _call(entry)
+    groups = None
+    if isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], nn.Module):
+        out, groups = out
+        if not isinstance(groups, list | tuple) or not groups or not all(
+                isinstance(g, dict) and "params" in g for g in groups):
+            raise PluginError(f"{entry.name} returned a (model, param_groups) pair whose groups "
+                              "are not a list of dicts with 'params'")
+        groups = [dict(g) for g in groups]
+    if not isinstance(out, nn.Module):
+        raise PluginError(f"{entry.name} returned {type(out).__name__}, not a torch.nn.Module "
+                          "or a (module, param_groups) pair")
+    return out, groups
 
 
 def _is_loader(obj: Any) -> bool:

@@ -50,6 +50,10 @@ def test_bad_lr(lr):
 @given(lr=st.floats(min_value=1e-8, max_value=1e3), momentum=st.floats(0.0, 0.999),
        wd=st.floats(0.0, 1.0), name=st.sampled_from(sorted(OPTIMIZERS)))
 def test_valid_values_build(lr, momentum, wd, name):
+    if name == "sgd_schedulefree" and momentum == 0:  # it interpolates with momentum: (0, 1)
+        with pytest.raises(ConfigError, match="momentum"):
+            make_optimizer(name, _params(), lr=lr, momentum=momentum, weight_decay=wd)
+        return
     opt = make_optimizer(name, _params(), lr=lr, momentum=momentum, weight_decay=wd)
     assert get_momentum(opt.param_groups[0]) == pytest.approx(momentum)
 

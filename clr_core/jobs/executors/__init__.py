@@ -1,6 +1,8 @@
 """Where a job's runner runs. The registry decides *when* (per-device FIFO); an executor decides
 *where*: ``process`` (a worker process per running job, the default), ``thread`` (in the
-server process) or ``ray`` (Ray tasks, for users who outgrow one machine). ``base`` is the
+server process) or ``ray`` (Ray tasks, for users who outgrow one machine; Ray's driver runs
+in a bridge process, ``ray_bridge``, after the checks in ``ray_connect``; ``ray_task`` is
+what runs on the cluster). ``base`` is the
 protocol every executor follows and knows none of them; ``choose`` picks one by name
 (``CLR_STUDIO_EXECUTOR``).
 

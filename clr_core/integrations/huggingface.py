@@ -1,0 +1,246 @@
+"""CLR Studio with a Hugging Face ``Trainer``, with the user's objects as they are.
+
+* `StudioCallback`: ``Trainer(..., callbacks=[StudioCallback("my run")])`` records
+  ``trainer.train()`` live to the run store: each optimizer update's loss (every forward
+  in training mode that returns a ``loss``, averaged over the accumulated micro-batches),
+  the LR and momentum of every param group as the update used them, each evaluation's
+  metrics. The Trainer tells callbacks nothing of exceptions: use the callback as a
+  context manager (``with cb: trainer.train()``) to mark a run that raised "failed" or
+  "cancelled" at once; otherwise it is ended when the process exits.
+* `range_test`: the LR range test on a ``Trainer``: its model, the optimizer its
+  ``create_optimizer`` builds (weight-decay groups included), its
+  ``get_train_dataloader()``, and ``model(**batch).loss``; the model is restored bit for
+  bit and the Trainer's optimizer put back as it was.
+* `scheduler_args`: the recommendation as transformers' own scheduler: the arguments of
+  ``get_scheduler`` and of ``TrainingArguments`` (warm-up and WSD step counts computed,
+  transformers issue #34905).
+
+Imports transformers at the top: only users of this module need it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from transformers import TrainerCallback, get_scheduler
+
+import clr_core.engine.range_test as engine
+from clr_core.errors import ConfigError
+from clr_core.integrations.common import (
+    LiveTraining,
+    group_values,
+    record_range_test,
+    schedule_for,
+)
+from clr_core.runs.recorder import StoreLike, describe_call
+
+__all__ = ["HFSchedule", "StudioCallback", "range_test", "scheduler_args"]
+
+
+def _loss_of(output: Any) -> Tensor | None:
+    loss = output.get("loss") if isinstance(output, Mapping) else getattr(output, "loss", None)
+    return loss if isinstance(loss, Tensor) else None
+
+
+class StudioCallback(TrainerCallback):
+    """Record ``Trainer.train`` live to the run store under ``name`` (see the module doc).
+    ``store``: a ``RunStore``, a path, or None for ``$CLR_STUDIO_DB`` (the app's)."""
+
+    def __init__(self, name: str = "Hugging Face Trainer", *, store: StoreLike = None) -> None:
+        self.live = LiveTraining(name, store=store)
+        self._hook: Any = None
+        self._losses: list[Tensor] = []
+        self._used: tuple[int, list[float], list[float]] | None = None
+
+    @property
+    def run_id(self) -> int | None:
+        """The run's id in the store once training has started."""
+        return self.live.run_id
+
+    def _capture(self, module: nn.Module, args: Any, output: Any) -> None:
+        loss = _loss_of(output) if module.training else None
+        if loss is not None:
+            self._losses.append(loss.detach())
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None,
+                       optimizer: Any = None, train_dataloader: Any = None, **kw: Any) -> None:
+        config = describe_call({"model": model, "optimizer": optimizer,
+                                "loader": train_dataloader, "device": args.device})
+        accumulation = max(1, int(args.gradient_accumulation_steps))
+        config.update({"source": "huggingface", "num_iter": int(state.max_steps),
+                       "batch_size": int(args.per_device_train_batch_size),
+                       "accumulation_steps": accumulation,
+                       "param_groups": len(getattr(optimizer, "param_groups", []))})
+        try:
+            per_epoch = max(1, len(train_dataloader) // accumulation)
+        except TypeError:
+            per_epoch = None
+        self.live.start(config, num_iter=int(state.max_steps), iters_per_epoch=per_epoch,
+                        device=str(args.device))
+        self._remove_hook()
+        if isinstance(model, nn.Module):
+            self._hook = model.register_forward_hook(self._capture)
+        self._losses, self._used = [], None
+
+    def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, optimizer: Any = None,
+                              **kw: Any) -> None:
+        self._used = (int(state.global_step), *group_values(optimizer))
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        if self._used is None:  # an optimizer step skipped (say, by the AMP scaler)
+            return
+        step, lrs, momenta = self._used
+        loss = torch.stack(self._losses).float().mean().item() if self._losses else math.nan
+        self.live.step(step, loss, lrs, momenta)
+        self._losses, self._used = [], None
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None,
+                    **kw: Any) -> None:
+        metrics = dict(metrics or {})
+        accuracy = next((metrics[k] for k in ("eval_accuracy", "eval_acc") if k in metrics), None)
+        self.live.evaluated(int(state.global_step), val_loss=metrics.get("eval_loss"),
+                            val_accuracy=accuracy,
+                            metrics={k: v for k, v in metrics.items()
+                                     if isinstance(v, int | float)})
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        self._remove_hook()
+        self.live.finish("done")
+
+    def _remove_hook(self) -> None:
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
+    def __enter__(self) -> StudioCallback:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self._remove_hook()
+        if exc is not None:
+            self.live.end_by(exc)
+
+
+# ------------------------------------------------------------------- the range test
+
+
+class _BatchLoss(nn.Module):
+    """``model(**batch).loss`` as a forward: a batch in, its loss out."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Any) -> Tensor:
+        if not isinstance(batch, Mapping):
+            raise ConfigError(f"a Trainer batch should be a dict of tensors, got {type(batch).__name__}")
+        loss = _loss_of(self.model(**batch))
+        if loss is None:
+            raise ConfigError("the model returned no loss: the batches need labels "
+                              "(model(**batch).loss)")
+        return loss
+
+
+def _loss(out: Tensor, _target: Any) -> Tensor:
+    return out
+
+
+def _whole_batch(batch: Any) -> tuple[Any, None]:
+    return batch, None
+
+
+def range_test(trainer: Any, *, start_lr: float = 1e-7, end_lr: float = 10.0,
+               num_iter: int = 100, mode: str = "exp", record: str | None = None,
+               store: StoreLike = None, **engine_kwargs: Any):
+    """The LR range test on ``trainer`` as it is (see the module doc); returns the engine's
+    `RangeTestResult`. Every param group keeps its ratio to the largest (transformers'
+    weight-decay split has equal LRs). ``engine_kwargs`` go to
+    `clr_core.engine.range_test.run_range_test` (``seed``, ``smooth_beta``...);
+    ``record=NAME`` records it to the run store."""
+    model = getattr(trainer, "model", None)
+    if not isinstance(model, nn.Module) or not hasattr(trainer, "get_train_dataloader"):
+        raise ConfigError(f"trainer must be a transformers Trainer, got {type(trainer).__name__}")
+    had = trainer.optimizer
+    try:
+        optimizer = had if had is not None else trainer.create_optimizer()
+        loader = trainer.get_train_dataloader()
+        config = describe_call({"model": model, "optimizer": optimizer, "loader": loader,
+                                "start_lr": start_lr, "end_lr": end_lr, "num_iter": num_iter,
+                                "mode": mode, **engine_kwargs})
+        config.update({"source": "huggingface",
+                       "batch_size": int(trainer.args.per_device_train_batch_size)})
+        stepper = _BatchLoss(model)
+
+        def run(emit: Any):
+            return engine.run_range_test(stepper, optimizer, _loss, loader, start_lr=start_lr,
+                                         end_lr=end_lr, num_iter=num_iter, mode=mode,
+                                         batch_to_inputs=_whole_batch, emit=emit,
+                                         **engine_kwargs)
+
+        try:
+            n = len(loader)
+        except TypeError:
+            n = None
+        return record_range_test(run, config, label=record, store=store, iters_per_epoch=n,
+                                 device=str(next(model.parameters()).device))
+    finally:
+        trainer.optimizer = had
+
+
+@dataclass(frozen=True)
+class HFSchedule:
+    """A designed schedule as transformers' own scheduler computes it: ``learning_rate``
+    (the optimizer's LR, which transformers scales) and ``get_scheduler``'s arguments."""
+
+    learning_rate: float
+    name: str
+    num_warmup_steps: int | None
+    num_training_steps: int | None
+    scheduler_specific_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def get_scheduler(self, optimizer: torch.optim.Optimizer) -> Any:
+        """``transformers.get_scheduler`` on ``optimizer``, its groups set to
+        ``learning_rate`` first (the largest group at it, the others kept in ratio)."""
+        top = max(float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups)
+        for g in optimizer.param_groups:
+            g["lr"] = self.learning_rate * (float(g.pop("initial_lr", g["lr"])) / top
+                                            if top > 0 else 1.0)
+        return get_scheduler(self.name, optimizer, num_warmup_steps=self.num_warmup_steps,
+                             num_training_steps=self.num_training_steps,
+                             scheduler_specific_kwargs=self.scheduler_specific_kwargs or None)
+
+    def training_args(self) -> dict[str, Any]:
+        """Keyword arguments for ``TrainingArguments`` giving the same schedule."""
+        out: dict[str, Any] = {"learning_rate": self.learning_rate,
+                               "lr_scheduler_type": self.name}
+        if self.num_warmup_steps is not None:
+            out["warmup_steps"] = self.num_warmup_steps
+        if self.num_training_steps is not None:
+            out["max_steps"] = self.num_training_steps
+        if self.scheduler_specific_kwargs:
+            out["lr_scheduler_kwargs"] = dict(self.scheduler_specific_kwargs)
+        return out
+
+
+def scheduler_args(result: Any, policy: str = "warmup_cosine", *, num_training_steps: int,
+                   **params: Any) -> HFSchedule:
+    """The recommendation (a `RangeTestResult` or a suggestion) as a designed schedule of
+    ``num_training_steps`` updates (`clr_core.integrations.common.schedule_for`), in the
+    form transformers computes exactly; ConfigError for a policy it has no scheduler for."""
+    schedule = schedule_for(result, policy, total_steps=num_training_steps, **params)
+    spec = None if schedule.has_ramp else schedule.hf_export()
+    if spec is None:
+        raise ConfigError(f"transformers has no scheduler that computes {policy!r} exactly; "
+                          "use warmup_cosine, warmup_linear, warmup_constant, polynomial, "
+                          "inverse_sqrt or wsd, or pass schedule.to_torch(optimizer) to the "
+                          "Trainer as its lr_scheduler")
+    name, lr, kwargs = spec
+    return HFSchedule(learning_rate=float(lr), name=str(name),
+                      num_warmup_steps=kwargs.get("num_warmup_steps"),
+                      num_training_steps=kwargs.get("num_training_steps"),
+                      scheduler_specific_kwargs=dict(kwargs.get("scheduler_specific_kwargs") or {}))

@@ -1,0 +1,89 @@
+"""Do you need a schedule at all? Warm-up + cosine, warmup-stable-decay and schedule-free SGD
+(Defazio et al., "The Road Less Scheduled", 2024) at the same budget on the digits tasks,
+each at the best peak LR of the same grid, so no method is judged at another's LR."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from clr_core.lessons.digits import DigitsRun, train_grid
+from clr_core.schedules import make_schedule
+from clr_core.schedules.rules import DECAY_SHARE, WARMUP_SHARE
+
+__all__ = ["METHODS", "PEAK_GRID", "TASKS", "Showdown", "showdown"]
+
+#: The peak LRs every method is trained at; each is judged at its own best.
+PEAK_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+#: The digits tasks (the bench's MLP, and logistic regression: a convex problem).
+TASKS = {"mlp": "MLP (32 hidden units)", "logreg": "logistic regression"}
+#: Method -> the optimizer it trains with; every method warms up for 10% of the budget.
+METHODS = {"warm-up + cosine": "sgd", "WSD": "sgd", "schedule-free SGD": "sgd_schedulefree"}
+
+
+def _schedule(method: str, peak: float, num_iter: int) -> dict:
+    warmup = max(1, round(WARMUP_SHARE * num_iter))
+    if method == "warm-up + cosine":
+        s = make_schedule("warmup_cosine", max_lr=peak, warmup_steps=warmup, total_steps=num_iter)
+    elif method == "WSD":
+        s = make_schedule("wsd", max_lr=peak, warmup_steps=warmup, total_steps=num_iter,
+                          decay_steps=max(1, round(DECAY_SHARE * num_iter)))
+    else:  # schedule-free: a warm-up, then constant; the optimizer averages instead of decaying
+        s = make_schedule("warmup_constant", max_lr=peak, warmup_steps=warmup)
+    return s.to_dict()
+
+
+def _label(method: str, peak: float) -> str:
+    return f"{method} @ {peak:g}"
+
+
+@dataclass
+class Showdown:
+    """Every method at every peak of the grid, on every seed, for one task and budget."""
+
+    task: str
+    num_iter: int
+    runs: dict[str, list[DigitsRun]]
+
+    def median(self, method: str, peak: float) -> float:
+        return float(np.median([r.final_val_accuracy for r in self.runs[_label(method, peak)]]))
+
+    def best_peak(self, method: str) -> float:
+        """The method's best peak of the grid (median final accuracy; the lower LR on ties)."""
+        return max(PEAK_GRID, key=lambda p: (self.median(method, p), -p))
+
+    def best(self, method: str) -> float:
+        return self.median(method, self.best_peak(method))
+
+    def best_runs(self) -> dict[str, list[DigitsRun]]:
+        """Each method's runs at its own best peak, labelled with it, for the figure."""
+        return {_label(m, self.best_peak(m)): self.runs[_label(m, self.best_peak(m))]
+                for m in METHODS}
+
+    def table(self) -> pd.DataFrame:
+        """Median final accuracy % of every method (rows) at every peak LR (columns)."""
+        return pd.DataFrame({f"peak {p:g}": [round(100 * self.median(m, p), 1) for m in METHODS]
+                             for p in PEAK_GRID}, index=list(METHODS)).rename_axis("method")
+
+    def metrics(self) -> list[tuple[str, str]]:
+        out = [(f"{m} (best peak {self.best_peak(m):g})", f"{100 * self.best(m):.1f} %")
+               for m in METHODS]
+        scheduled = max(("warm-up + cosine", "WSD"), key=self.best)
+        at_theirs = self.median("schedule-free SGD", self.best_peak(scheduled))
+        out.append((f"schedule-free SGD at {scheduled}'s best peak "
+                    f"{self.best_peak(scheduled):g}", f"{100 * at_theirs:.1f} %"))
+        return out
+
+
+def showdown(task: str = "mlp", *, num_iter: int = 200, seeds: Sequence[int] = (0, 1),
+             on_run: Callable[[DigitsRun], None] | None = None) -> Showdown:
+    """Train every method at every peak of `PEAK_GRID` for ``num_iter`` updates on ``task``."""
+    variants = {_label(m, p): {"schedule": _schedule(m, p, num_iter), "optimizer": opt,
+                               "model": task}
+                for m, opt in METHODS.items() for p in PEAK_GRID}
+    runs = train_grid(variants, num_iter=num_iter, seeds=seeds,
+                      eval_every=max(num_iter // 20, 1), on_run=on_run)
+    return Showdown(task, num_iter, runs)
