@@ -26,6 +26,9 @@ __all__ = ["Connect", "LiveRuns", "SaveRun"]
 
 logger = logging.getLogger("clr_core.runs.store")
 
+#: How long a start that must not block waits for another writer's lock.
+NO_WAIT_MS = 200
+
 _PROCESS_STARTED = time.time()  # before this process could have started any run
 
 #: Opens a connection for one call (``connect``) or one write transaction (``write``).
@@ -55,12 +58,16 @@ class LiveRuns:
         host: str | None = None,
         pid: int | None = None,
         owner: str | None = None,
+        wait: bool = True,
     ) -> int:
         """Create a "running" row at once, so every reader lists the run while it goes.
 
         ``host``/``pid`` name the process that will finish the row (default: this one);
-        when it dies without finishing, readers mark the run "interrupted"."""
-        mine = {} if owner is None else {"owner": owner}  # a save_run of old may not take it
+        when it dies without finishing, readers mark the run "interrupted". ``wait=False``:
+        a StoreError at once if another process holds the lock (the caller retries later)."""
+        mine: dict[str, Any] = {} if owner is None else {"owner": owner}  # old save_runs
+        if not wait:
+            mine["busy_ms"] = NO_WAIT_MS
         run_id = self._save_run(kind, config, None, status=LIVE_STATUS, label=label, **mine)
         now = time.time()
         with self._write() as conn:

@@ -87,7 +87,8 @@ class RunRecorder:
         self.retrying: str | None = None
         self._warned = False
         try:
-            self.run_id = self.store.start_run(kind, dict(config), label=label, owner=SCRIPT)
+            self.run_id = self.store.start_run(kind, dict(config), label=label, owner=SCRIPT,
+                                               wait=False)  # a locked store: start later
         except StoreError as e:  # busy: the flusher starts it when the lock clears
             self._failed(e)
         self._pending: list[dict[str, Any]] = []

@@ -108,9 +108,6 @@ class RunStore:
             save_run=self.save_run, path=self.path, stale_after_s=float(stale_after_s),
         )
 
-    def __repr__(self) -> str:
-        return f"RunStore({str(self.path)!r})"
-
     # -- connections -----------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -249,9 +246,10 @@ class RunStore:
         label: str | None = None,
         error: str | None = None,
         events: list[dict[str, Any]] | None = None,
-        owner: str | None = None,
+        owner: str | None = None, busy_ms: int | None = None,
     ) -> int:
-        """Save one run, return its id; ``events`` only when small, ``owner`` who made it."""
+        """Save one run, return its id; ``events`` only when small, ``owner`` who made it;
+        ``busy_ms``: how long to wait for another writer (default ``BUSY_TIMEOUT_MS``)."""
         if not kind or not isinstance(kind, str):
             raise StoreError(f"a run needs a kind, got {kind!r}")
         if not status or not isinstance(status, str):
@@ -275,7 +273,7 @@ class RunStore:
             None if events is None else dumps(list(events), "events"),
             owner,
         )
-        with self._write() as conn:
+        with self._write() if busy_ms is None else self._write(busy_ms) as conn:
             cur = conn.execute(
                 "INSERT INTO runs (kind, label, status, dataset, created_at, headline, error,"
                 " config_json, result_json, events_json, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -374,10 +372,11 @@ class RunStore:
         return self.live.stale_after_s
 
     def start_run(self, kind: str, config: dict[str, Any], *, label: str | None = None,
-                  host: str | None = None, pid: int | None = None,
-                  owner: str | None = None) -> int:
+                  host: str | None = None, pid: int | None = None, owner: str | None = None,
+                  wait: bool = True) -> int:
         """A "running" row, created at once (`LiveRuns.start_run`)."""
-        return self.live.start_run(kind, config, label=label, host=host, pid=pid, owner=owner)
+        return self.live.start_run(kind, config, label=label, host=host, pid=pid, owner=owner,
+                                   wait=wait)
 
     def append_events(self, run_id: int, events: Iterable[dict[str, Any]]) -> int:
         """Append a batch and beat the heart (`LiveRuns.append_events`)."""

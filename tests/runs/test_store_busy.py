@@ -133,3 +133,17 @@ def test_a_read_only_store_stops_the_record_at_once_not_the_run(tmp_path, monkey
     t0 = time.monotonic()
     rec.finish("done", {})
     assert time.monotonic() - t0 < 1.0 and "read-only" in rec.save_error
+
+
+def test_a_script_started_while_the_store_is_locked_does_not_wait_to_start(tmp_path):
+    store = RunStore(tmp_path / "runs.db")  # the real 30 s busy timeout
+    holder = hold_lock(store.path, 1.5)
+    t0 = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = RunRecorder("train", {}, label="prompt", store=store, flush_s=0.1)
+        assert time.monotonic() - t0 < 1.0 and rec.run_id is None
+        rec({"kind": "step"})
+        holder.join()
+        rec.finish("done", {"headline": "late start"})
+    assert store.load_run(rec.run_id).result == {"headline": "late start"}
