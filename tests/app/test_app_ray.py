@@ -29,7 +29,7 @@ def test_a_dead_ray_address_is_a_one_line_message_on_the_page(dead_ray):
     at.text_input(key="rt.num_iter").set_value("20").run()
     at.button(key="btn.rt.start").click().run()
     assert run_until_done(at, "rt.job", timeout=20) == "failed"
-    errors = [e.value for e in at.error]
+    errors = [e.value.replace("\\", "") for e in at.error]  # as shown: markdown escapes dropped
     assert any(f"Nothing answers at {dead_ray} (connection refused)" in e for e in errors), errors
     assert not any("Traceback" in e for e in errors)
     # the page stays usable: Start is enabled again
