@@ -174,9 +174,10 @@ def _no_host_main():
 
     Why: spawn makes the child re-import the parent's ``__main__`` by its file (as
     ``__mp_main__``). In Streamlit ``__main__`` is the page module it made up for the run
-    (``app.py``), so every worker re-ran the whole app bare before its first job: ~2 s more
-    to the first point of a range test, page code in the worker, and a page that makes a
-    registry crashed the worker (a process started while importing main). A main module
+    (``app.py``), so every worker re-ran the whole app bare before its first job (streamlit,
+    ui and the pages imported, page code run: 0.6-0.9 s more to a range test's first point,
+    bench/worker_start.py), and a page script that makes a registry, run as the main script,
+    crashed the worker (a process started while importing main). A main module
     that Python did not load (no ``__loader__``: a host's stand-in, as Streamlit's and
     AppTest's are) is hidden from ``spawn`` while the child starts; a real script's
     (``python my_script.py``) is still imported, as multiprocessing documents, so runners
