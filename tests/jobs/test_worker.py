@@ -4,7 +4,10 @@ then forced), and workers that die taking nothing else with them."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import types
+from importlib.machinery import SourceFileLoader
 
 import job_runners as jr
 import pytest
@@ -157,3 +160,25 @@ def test_a_worker_runs_below_the_server_so_the_page_answers_first(registry):
     assert job.state == "done"
     assert job.result["policy"] == os.SCHED_IDLE
     assert job.result["nice"] > os.nice(0)
+
+
+@pytest.mark.parametrize("made_by_python", [False, True])
+def test_a_host_made_main_script_is_not_rerun_in_the_worker(registry, tmp_path, monkeypatch,
+                                                             made_by_python):
+    """Streamlit runs each page as a ``__main__`` module it made (no loader): spawn would
+    re-run app.py in every worker. A script Python itself ran is still imported, as
+    multiprocessing documents (runners defined in it keep working)."""
+    marker = tmp_path / "ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'a').write(__name__)\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    if made_by_python:
+        main.__loader__ = SourceFileLoader("__main__", str(script))
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    reg = registry({"q": jr.quick})
+    assert reg.wait(reg.submit("q", {}), timeout=T).state == "done"
+    assert sys.modules["__main__"] is main  # put back after the start
+    assert marker.exists() == made_by_python
+    if made_by_python:
+        assert marker.read_text() == "__mp_main__"

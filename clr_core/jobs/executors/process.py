@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 from functools import partial
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -164,6 +165,38 @@ def _environment() -> tuple:
             tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CLR_STUDIO_"))))
 
 
+_START_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _no_host_main():
+    """Start a worker without re-running a host's page script in it.
+
+    Why: spawn makes the child re-import the parent's ``__main__`` by its file (as
+    ``__mp_main__``). In Streamlit ``__main__`` is the page module it made up for the run
+    (``app.py``), so every worker re-ran the whole app bare before its first job (streamlit,
+    ui and the pages imported, page code run: 0.6-0.9 s more to a range test's first point,
+    bench/worker_start.py), and a page script that makes a registry, run as the main script,
+    crashed the worker (a process started while importing main). A main module
+    that Python did not load (no ``__loader__``: a host's stand-in, as Streamlit's and
+    AppTest's are) is hidden from ``spawn`` while the child starts; a real script's
+    (``python my_script.py``) is still imported, as multiprocessing documents, so runners
+    defined in it keep working. Only a compare-and-restore swap: a page run starting
+    meanwhile keeps the ``__main__`` it installed."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__loader__", None) is not None:
+        yield
+        return
+    with _START_LOCK:
+        stand_in = types.ModuleType("__main__")  # no __file__, no __spec__: spawn skips it
+        sys.modules["__main__"] = stand_in
+        try:
+            yield
+        finally:
+            if sys.modules.get("__main__") is stand_in:
+                sys.modules["__main__"] = main
+
+
 class _Worker:
     def __init__(self, ctx: Any, preload: tuple[str, ...], idle_timeout_s: float,
                  batch_s: float) -> None:
@@ -173,7 +206,8 @@ class _Worker:
         self.proc = ctx.Process(target=_worker_main, name="clr-worker",
                                 args=(child, self.flag, preload, idle_timeout_s, batch_s),
                                 daemon=True)
-        self.proc.start()
+        with _no_host_main():
+            self.proc.start()
         child.close()
         self.closed = False
 
