@@ -103,7 +103,9 @@ def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dic
 def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curve: str,
                   progress_span: tuple[float, float]) -> TrainCurve:
     schedule = schedule_from_dict(cfg.schedule)
-    built = build(cfg, lr=float(schedule.lr(0)), with_val=True)
+    lr0 = float(schedule.lr(0))  # a warm-up from 0 (transformers' schedules) sets it each step
+    built = build(cfg, lr=lr0 if lr0 > 0 else float(schedule.trace(cfg.num_iter).max()),
+                  with_val=True)
     on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
     result = run_training(
         built.model, built.optimizer, built.loss_fn, built.loader,

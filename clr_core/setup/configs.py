@@ -56,6 +56,7 @@ class DataModelConfig:
     batch_size: int = 64
     weight_decay: float = 0.0
     momentum: float = 0.9
+    beta2: float = 0.999  # Adam / AdamW's second-moment decay (0.95 for transformers, 0.999 default)
     nesterov: bool = False
     device: str = "auto"
     amp: bool = False
@@ -71,6 +72,11 @@ class DataModelConfig:
         if self.model not in models.MODELS and not plugins.is_registered("model", self.model):
             raise ConfigError(f"model must be one of {sorted(models.MODELS)} or a registered "
                               f"plugin {plugins.names('model')}, got {self.model!r}")
+        model, data_info = models.MODELS.get(self.model), datasets.get(self.dataset)
+        if model is not None and data_info is not None and model.inputs != data_info.kind:
+            raise ConfigError(f"the model {self.model!r} reads {model.inputs} and the data set "
+                              f"{self.dataset!r} is {data_info.kind}: pick one of its models "
+                              f"({', '.join(n for n, m in models.MODELS.items() if m.inputs == data_info.kind)})")
         for kind in ("loss", "batch_to_inputs"):
             if getattr(self, kind) is not None:
                 plugins.factory(kind, getattr(self, kind))  # refuses a name nobody registered
@@ -79,6 +85,7 @@ class DataModelConfig:
         check_int("batch_size", self.batch_size, lo=1)
         check_number("weight_decay", self.weight_decay, lo=0.0)
         check_probability("momentum", self.momentum)
+        check_probability("beta2", self.beta2)
         check_int("seed", self.seed, lo=0)
         pick_device(self.device)  # an unknown or absent device is refused here, by name
 
@@ -171,13 +178,17 @@ def build(cfg: DataModelConfig, *, lr: float, with_val: bool) -> Built:
     else:
         model = models.make_model(cfg.model, bundle.input_shape, bundle.num_classes,
                                   seed=cfg.seed).to(device)
-    optimizer = optim.make_optimizer(
-        cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
-        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
-    )
+    optimizer = _optimizer(cfg, model, lr)
     loader = data.make_loader(bundle.train, cfg.batch_size, shuffle=True, seed=cfg.seed, drop_last=True)
     val_loader = data.make_loader(bundle.val, 512, shuffle=False) if with_val else None
     return Built(bundle, model, optimizer, loader, val_loader, device, *_plugin_fns(cfg))
+
+
+def _optimizer(cfg: DataModelConfig, model: nn.Module, lr: float) -> torch.optim.Optimizer:
+    return optim.make_optimizer(
+        cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov, betas=(cfg.momentum, cfg.beta2),
+    )
 
 
 def _plugin_fns(cfg: DataModelConfig) -> tuple[Callable, Callable | None]:
@@ -196,10 +207,7 @@ def _build_plugin(cfg: DataModelConfig, *, lr: float, with_val: bool,
     loader, val_loader = plugins.make_data(cfg.dataset)
     torch.manual_seed(cfg.seed)
     model = plugins.make_model(cfg.model).to(device)
-    optimizer = optim.make_optimizer(
-        cfg.optimizer, model.parameters(), lr=lr, momentum=cfg.momentum,
-        weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
-    )
+    optimizer = _optimizer(cfg, model, lr)
     return Built(None, model, optimizer, loader, val_loader if with_val else None, device,
                  *_plugin_fns(cfg))
 
