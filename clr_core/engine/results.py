@@ -85,7 +85,10 @@ class RangeTestResult:
     ``divergence_note`` says why the divergence test could not run, when it could not;
     ``amp_dtype`` is the autocast type used ("bfloat16", "float16"), None without AMP.
     ``sharpness``: λmax of the loss's Hessian, one row per estimate, columns
-    `SHARPNESS_COLUMNS`; no rows unless ``sharpness_every`` asked for it."""
+    `SHARPNESS_COLUMNS`; no rows unless ``sharpness_every`` asked for it. For Adam and
+    AdamW (``sharpness_kind`` "adam") it is the preconditioned sharpness λmax(P⁻¹H);
+    ``sharpness_beta`` is the β of the limit (momentum, or β1); ``sharpness_note`` says
+    why no limit was measured for another optimizer."""
 
     lrs: np.ndarray
     losses: np.ndarray
@@ -106,6 +109,15 @@ class RangeTestResult:
     divergence_note: str = ""
     amp_dtype: str | None = None
     sharpness: np.ndarray = field(default_factory=_empty_sharpness)
+    sharpness_kind: str = "gd"
+    sharpness_beta: float | None = None
+    sharpness_note: str = ""
+
+    @property
+    def confidence(self) -> str:
+        """The recommendation's confidence ("ok", "low", "none"); "none" without one."""
+        rec = self.suggestions.get("recommended")
+        return rec.confidence if rec is not None else "none"
 
     @classmethod
     def streamed(cls, steps: EventColumns | None, evals: EventColumns | None, *,
@@ -171,6 +183,10 @@ class RangeTestResult:
             "amp_dtype": self.amp_dtype,
             "sharpness": to_json_array(
                 np.asarray(self.sharpness, dtype=float).reshape(-1, len(SHARPNESS_COLUMNS))),
+            "sharpness_kind": self.sharpness_kind,
+            "sharpness_beta": None if self.sharpness_beta is None else to_json_float(self.sharpness_beta),
+            "sharpness_note": self.sharpness_note,
+            "confidence": self.confidence,
         }
 
     @classmethod
@@ -196,6 +212,10 @@ class RangeTestResult:
             divergence_note=str(d.get("divergence_note") or ""),
             amp_dtype=d.get("amp_dtype"),
             sharpness=from_json_array(d.get("sharpness"), width=len(SHARPNESS_COLUMNS)),
+            sharpness_kind=str(d.get("sharpness_kind") or "gd"),
+            sharpness_beta=None if d.get("sharpness_beta") is None
+            else from_json_float(d["sharpness_beta"]),
+            sharpness_note=str(d.get("sharpness_note") or ""),
         )
 
 

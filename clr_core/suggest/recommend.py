@@ -233,11 +233,14 @@ def _fields(s) -> dict:
 
 
 def headline(suggestions: Mapping) -> str | None:
-    """One line leading a range test: the recommended bounds and band, or None."""
+    """One line leading a range test: the recommended bounds and band, "No reliable
+    recommendation" with the reason when the curve cannot support one, or None."""
     s = suggestions.get(RECOMMENDED)
     if s is None:
         return None
     s = _fields(s)
+    if s.get("confidence") == "none":
+        return f"No reliable recommendation: {s.get('caveat') or 'the curve does not support one.'}"
     low, high = s.get("low"), s.get("high")
     ok = low is not None and high is not None and math.isfinite(low) and math.isfinite(high)
     band = f" (band {_fmt(low)} to {_fmt(high)})" if ok else ""
