@@ -157,7 +157,12 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
     lead = recommend.headline(rt.suggestions)
     if lead is not None:
         print(lead)
-        print("  " + rt.suggestions[recommend.RECOMMENDED].explanation)
+        rec = rt.suggestions[recommend.RECOMMENDED]
+        if rec.confidence == "none":
+            print(f"  a guess only, not to train with unchecked: max_lr {rec.max_lr:.3g}")
+        elif rec.confidence == "low":
+            print(f"  low confidence: {rec.caveat}")
+        print("  " + rec.explanation)
         _, warning = recommend.disagreement(rt.suggestions)
         if warning:
             print("  warning: " + warning)

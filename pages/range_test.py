@@ -155,7 +155,11 @@ with view_col:
             policy = h2.selectbox("Schedule", list(HANDOFF_POLICIES), key="rt.policy",
                                   format_func=HANDOFF_LABELS.get)
             s = rt.suggestions[method]
-            if h3.button("Use in designer", type="primary", key="btn.rt.to_designer", width="stretch"):
+            if not s.reliable:
+                st.caption(f"{rule_label(method)} is a guess on this curve ({s.caveat}) — "
+                           "Verify it before you train with it.")
+            if h3.button("Use in designer", type="primary" if s.reliable else "secondary",
+                         key="btn.rt.to_designer", width="stretch"):
                 handoff, note = suggestion_to_schedule(s, policy, report.iters_per_epoch or 1)
                 send_to_designer(handoff, note)
             if st.button(f"Verify: train 1cycle at max_lr {s.max_lr:.3g} against a fixed LR",

@@ -39,14 +39,24 @@ def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RE
     log_x = rt.mode == "exp"
     fig = range_test_figure(rt.lrs, rt.losses, rt.smoothed, log_x=log_x,
                             suggestions=rt.suggestions, highlight=highlight,
-                            sharpness=rt.sharpness, momentum=momentum,
+                            sharpness=rt.sharpness,
+                            momentum=momentum if rt.sharpness_beta is None else rt.sharpness_beta,
+                            sharpness_kind=rt.sharpness_kind,
                             max_points=LIVE_MAX_POINTS if live else MAX_POINTS)
     st.plotly_chart(fig, width="stretch", key=f"chart.{key}.loss")
-    if len(rt.sharpness):
-        st.caption(f"Red dots: the stability limit {stability_limit_label(momentum)}, λmax the "
+    beta = momentum if rt.sharpness_beta is None else rt.sharpness_beta
+    if len(rt.sharpness) and rt.sharpness_kind == "adam":
+        st.caption(f"Red dots: Adam's stability limit {stability_limit_label(beta, 'adam')}, "
+                   "λmax the sharpness preconditioned by Adam's second-moment estimate "
+                   "(λmax(P⁻¹H), P = √v̂ + ε); past it (shaded) the adaptive step overshoots "
+                   "(Cohen et al., \"Adaptive Gradient Methods at the Edge of Stability\", 2022).")
+    elif len(rt.sharpness):
+        st.caption(f"Red dots: the stability limit {stability_limit_label(beta)}, λmax the "
                    "sharpest curvature of the loss on the current batch; where the LR passes it "
                    "(shaded), gradient descent overshoots and the loss blows up (Cohen et al. "
                    "2021).")
+    if rt.sharpness_note:
+        st.caption(rt.sharpness_note.capitalize() + ".")
     if len(rt.accuracies) and np.isfinite(rt.val_accuracy).any():
         st.plotly_chart(accuracy_figure([Curve("validation accuracy", rt.val_lrs, rt.val_accuracy)],
                                         log_x=log_x), width="stretch", key=f"chart.{key}.acc")
@@ -62,6 +72,13 @@ def show_recommended(suggestions: Mapping[str, Suggestion]) -> None:
     s = suggestions.get(RECOMMENDED)
     if s is None:
         return
+    if not s.reliable:  # a guess is not headlined as an answer
+        st.warning(f"**No reliable recommendation.** {s.caveat}", icon="🤷")
+        st.caption(f"The rules' best guess, not to train with unchecked: max_lr {s.max_lr:.3g}. "
+                   + s.explanation)
+        return
+    if s.confidence == "low":
+        st.info(f"Low confidence: {s.caveat}", icon="⚠️")
     c1, c2, c3 = st.columns([1, 1, 1.6])
     c1.metric("Recommended max_lr", f"{s.max_lr:.3g}")
     c2.metric("base_lr", f"{s.base_lr:.3g}")

@@ -36,12 +36,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from clr_core.errors import ConfigError
+from clr_core.suggest.stability import stability_limit
 
 __all__ = ["LastBatch", "Sharpness", "SharpnessTracker", "adam_preconditioner",
-           "hessian_max_eigenvalue", "limit_crossing", "no_limit_reason", "optimizer_kind",
-           "stability_limit"]
+           "hessian_max_eigenvalue", "limit_crossing", "no_limit_reason", "optimizer_kind"]
 
 
 @dataclass(frozen=True)
@@ -53,20 +54,6 @@ class Sharpness:
     iterations: int
     converged: bool
     loss: float
-
-
-def stability_limit(lambda_max: float, momentum: float = 0.0, kind: str = "gd") -> float:
-    """The LR above which the optimizer diverges on a quadratic of curvature ``lambda_max``:
-    heavy-ball gradient descent ("gd") 2(1+β)/λmax; Adam ("adam", ``lambda_max`` the
-    preconditioned sharpness, ``momentum`` β1) (2+2β1)/((1−β1)·λmax); infinite when the
-    curvature is not positive."""
-    if not lambda_max > 0:
-        return float("inf")
-    if kind == "adam":
-        return (2.0 + 2.0 * momentum) / ((1.0 - momentum) * lambda_max)
-    if kind != "gd":
-        raise ConfigError(f"no stability limit for optimizer kind {kind!r}")
-    return 2.0 * (1.0 + momentum) / lambda_max
 
 
 def optimizer_kind(optimizer) -> str:
@@ -217,8 +204,9 @@ def hessian_max_eigenvalue(
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     fork = [device] if device.type == "cuda" else []
     try:
+        # the fused attention kernels have no double backward: the math one is differentiable twice
         with (torch.random.fork_rng(devices=fork), torch.autocast(device.type, enabled=False),
-              torch.enable_grad()):
+              torch.enable_grad(), sdpa_kernel(SDPBackend.MATH)):
             loss = loss_fn(model(inputs), targets)
             grads = torch.autograd.grad(loss, params, create_graph=True)
             scale = None if precondition is None else tuple(

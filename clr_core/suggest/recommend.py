@@ -257,8 +257,10 @@ def other_rules(suggestions: Mapping) -> list[dict]:
             continue
         s = _fields(s)
         r = regret.get(name, {})
+        past = " (past the LR where the test diverged)" if s.get("past_divergence") else ""
         rows.append({
-            "rule": rule_label(name), "method": name, "max_lr": s["max_lr"],
+            "rule": rule_label(name) + past, "method": name, "max_lr": s["max_lr"],
+            "confidence": s.get("confidence", "ok"), "past divergence": bool(s.get("past_divergence")),
             "base_lr": s["base_lr"], "worst regret (points)": r.get("worst"),
             "mean regret (points)": r.get("mean"), "explanation": s.get("explanation", ""),
             "source": s.get("source", ""),

@@ -17,9 +17,9 @@ from clr_core.engine.sharpness import (
     hessian_max_eigenvalue,
     limit_crossing,
     optimizer_kind,
-    stability_limit,
 )
 from clr_core.errors import ConfigError
+from clr_core.suggest.stability import stability_limit
 
 
 class Quadratic(nn.Module):
