@@ -61,10 +61,11 @@ def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RE
         st.plotly_chart(accuracy_figure([Curve("validation accuracy", rt.val_lrs, rt.val_accuracy)],
                                         log_x=log_x), width="stretch", key=f"chart.{key}.acc")
     elif len(rt.accuracies):  # no accuracy (a language model): its validation loss instead
-        st.plotly_chart(line_figure([Curve("validation loss", rt.val_lrs, rt.val_losses)],
-                                    x_title="learning rate", y_title="validation loss",
-                                    log_x=log_x, height=300, uirevision="val-loss-lr"),
-                        width="stretch", key=f"chart.{key}.val_loss")
+        fig = line_figure([Curve("validation loss", rt.val_lrs, rt.val_losses)],
+                          x_title="learning rate", y_title="validation loss", log_x=log_x,
+                          height=300, uirevision="val-loss-lr")
+        fig.update_traces(mode="lines+markers")
+        st.plotly_chart(fig, width="stretch", key=f"chart.{key}.val_loss")
 
 
 def show_recommended(suggestions: Mapping[str, Suggestion]) -> None:
