@@ -64,6 +64,7 @@ from clr_core.setup.models import make_model
 from clr_core.setup.optim import make_optimizer
 from clr_core.suggest.recommend import combine_recommended
 from clr_core.suggest.registry import suggest_all
+from clr_core.suggest.schedule_fit import for_schedule
 from clr_core.suggest.types import REGRET_FILE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -385,7 +386,10 @@ def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bo
     results = []
     for c in run.curves():
         lrs, sm = _curve_arrays(c)
-        out = suggest_all(lrs, sm, num_iter=RANGE["num_iter"])
+        out = suggest_all(lrs, sm, num_iter=RANGE["num_iter"], smooth_beta=RANGE["smooth_beta"],
+                          stop_reason=c["stop_reason"])
+        if "recommended" in out and task.battery == "modern":  # the planned schedule is an input
+            out["recommended"] = for_schedule(out["recommended"], one_cycle(task, 1.0))
         results.append(out)
         for name, s in out.items():
             per_seed.setdefault(name, []).append(s)
@@ -396,6 +400,7 @@ def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bo
         base_lr = float(10 ** np.median(np.log10([s.base_lr for s in sugg])))
         reached = run.one_cycle_score(max_lr)
         row = {"max_lr": max_lr, "base_lr": base_lr, "answered": len(sugg),
+               "unreliable": sum(not s.reliable for s in sugg),
                "spread": float(logs.max() - logs.min()), "score": reached,
                "regret": regret(task, best, reached)}
         methods[name] = row
