@@ -387,7 +387,7 @@ def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bo
     for c in run.curves():
         lrs, sm = _curve_arrays(c)
         out = suggest_all(lrs, sm, num_iter=RANGE["num_iter"], smooth_beta=RANGE["smooth_beta"],
-                          stop_reason=c["stop_reason"])
+                          stop_reason=c["stop_reason"], family="adam" if task.adaptive else "gd")
         if "recommended" in out and task.battery == "modern":  # the planned schedule is an input
             out["recommended"] = for_schedule(out["recommended"], one_cycle(task, 1.0))
         results.append(out)

@@ -288,7 +288,7 @@ def run_range_test(
     suggestions = suggest_all(lrs_arr, sm_arr, mode=mode, accuracies=accs if accs.size else None,
                               num_iter=int(num_iter), stop_reason=stop_reason,
                               raw=np.asarray(losses, dtype=float),
-                              limit_lr=limit_crossing(rows.tolist(), beta, kind))
+                              limit_lr=limit_crossing(rows.tolist(), beta, kind), family=kind)
     return RangeTestResult(
         lrs=lrs_arr,
         losses=np.asarray(losses, dtype=float),

@@ -143,6 +143,7 @@ def suggest_all(
     smooth_beta: float | None = None,
     raw=None,
     limit_lr: float | None = None,
+    family: str | None = None,
 ) -> dict[str, Suggestion]:
     """Every applicable rule on one curve, keyed by method name, ``recommended`` (see
     ``clr_core.suggest.recommend``) first whenever a loss rule answered.
@@ -163,7 +164,9 @@ def suggest_all(
     ``smooth_beta`` (they are recovered from the EMA) so a fall is measured against the
     batch noise; without either, the smoothed curve stands in for the raw one.
     ``limit_lr``: where the sweep crossed its stability limit (the sharpness), the onset
-    of divergence when the loss alone shows it late.
+    of divergence when the loss alone shows it late. ``family``: the optimizer's ("adam"
+    for Adam and AdamW, `clr_core.engine.sharpness.optimizer_kind`), which
+    ``recommended`` reads with more margin.
     """
     lrs, losses = _check_inputs(lrs, losses, mode)
     if skip_start is not None and (isinstance(skip_start, bool) or int(skip_start) < 0):
@@ -213,7 +216,8 @@ def suggest_all(
             windows[start] = _window(lrs, losses, start, n - int(skip_end))
         win = windows[start]
         rec = (
-            recommended(win[0], win[1], out, mode=mode, start=start, sweep=(lo, hi))
+            recommended(win[0], win[1], out, mode=mode, start=start, sweep=(lo, hi),
+                        family=family)
             if win
             else recommended(lrs[:0], losses[:0], out, mode=mode, sweep=(lo, hi))
         )
