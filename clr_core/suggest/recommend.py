@@ -214,6 +214,13 @@ def combine_recommended(
     h = min(max(h, MIN_BAND_DECADES / 2), MAX_BAND_DECADES / 2)
     max_lr = 10**center
     ref = min(recs, key=lambda s: abs(math.log10(s.max_lr) - center))
+    unsure = [s for s in recs if s.confidence != "ok"]
+    level = "ok"
+    if 2 * sum(s.confidence == "none" for s in recs) > len(recs):
+        level = "none"  # most tests could not support a number: their median cannot either
+    elif unsure:
+        level = "low"
+    caveat = (f"{len(unsure)} of {len(recs)} tests: {unsure[0].caveat}" if unsure else "")
     why = (
         f"Median of {len(recs)} range tests' recommendations: max_lr = {_fmt(max_lr)} "
         f"(they ranged {_fmt(10 ** logs.min())} to {_fmt(10 ** logs.max())}); the band is "
@@ -230,6 +237,8 @@ def combine_recommended(
         marker_value=ref.marker_value,
         low=10 ** (center - h),
         high=10 ** (center + h),
+        confidence=level,
+        caveat=caveat,
     )
 
 

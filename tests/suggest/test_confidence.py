@@ -135,3 +135,16 @@ def test_divergence_lr_from_the_loss_alone():
 def test_raw_losses_are_recovered_from_the_debiased_ema(beta, values):
     raw = np.asarray(values)
     assert np.allclose(raw_from_smoothed(ema(raw, beta), beta), raw, atol=1e-6 * max(1, np.abs(raw).max()) / (1 - beta))
+
+
+def test_a_seed_sweep_of_unreliable_tests_stays_unreliable():
+    from dataclasses import replace
+
+    from clr_core.suggest.recommend import combine_recommended
+
+    good = _rec(*_curve(_good()), stop_reason="completed")["recommended"]
+    guess = replace(good, confidence="none", caveat="The smoothed loss is flat.")
+    assert combine_recommended([good, good, good]).confidence == "ok"
+    assert combine_recommended([good, guess, good]).confidence == "low"
+    mostly = combine_recommended([guess, guess, good])
+    assert mostly.confidence == "none" and "flat" in mostly.caveat
