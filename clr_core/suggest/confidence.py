@@ -39,7 +39,7 @@ CONFIDENCE_LEVELS = ("ok", "low", "none")
 MIN_FALL_NOISE = 6.0  # a fall counts when it is this many noise widths of the smoothed curve
 MIN_FALL_RELATIVE = 0.02  # ... and at least 2 % of the loss it started from
 EARLY_MIN_FRACTION = 0.15  # a minimum within the first 15 % of the read window: too early
-WIDE_DISAGREEMENT = 1.5  # decades between the loss rules: no single answer is supported
+WIDE_DISAGREEMENT = 2.5  # decades between the loss rules (trimmed): no single answer is supported
 LOW_DISAGREEMENT = 1.0
 DIVERGE_FACTOR = 2.0  # the raw loss stays above twice its best so far from here on
 
