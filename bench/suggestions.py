@@ -24,6 +24,13 @@ descent on least squares (diverges past 2/lambda_max of the Hessian; score = per
 the initial excess loss removed) and a well-conditioned logistic regression (full
 batch; the loss is L-smooth with L <= lambda_max(X'X/n)/2, so GD is stable below 2/L).
 
+The modern battery (``bench/modern_battery.py``): a GPT-style character transformer and a
+character LSTM on Python's bundled documentation (validation loss; regret in % of the
+optimum's loss), a small ViT on digits and a CNN fine-tuned on digits 5-9 after pretraining
+on 0-4 (accuracy), with AdamW / Adam (beta2 0.95 to 0.999) and warm-up + cosine, WSD or
+1cycle at two budgets each; the grid is max_lr from 1e-5 to 1, trained with the task's
+own schedule.
+
 Grid results, range-test curves and trainings are cached per task in a JSON file
 (``--cache``), so changing a rule only retrains the LRs it newly suggests.
 
@@ -57,11 +64,18 @@ from clr_core.setup.models import make_model
 from clr_core.setup.optim import make_optimizer
 from clr_core.suggest.recommend import combine_recommended
 from clr_core.suggest.registry import suggest_all
+from clr_core.suggest.schedule_fit import for_schedule
 from clr_core.suggest.types import REGRET_FILE
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import modern_battery as modern  # noqa: E402  (a sibling script, not a package)
 
 CACHE_VERSION = 1
 GRID = np.logspace(-4, 1, 16)  # 1e-4 .. 10, a third of a decade apart
 QUICK_GRID = np.logspace(-4, 1, 12)  # the fewest the method allows, for the test suite
+MODERN_GRID = np.logspace(-5, 0, 16)  # AdamW's good LRs sit 1e-4 .. 3e-2
+MODERN_QUICK_GRID = np.logspace(-4, -1, 7)
+LOSS_TOLERANCE = 2.0  # % of the optimum's validation loss: the loss tasks' "within 1 point"
 RANGE = {"start_lr": 1e-5, "end_lr": 10.0, "num_iter": 100, "smooth_beta": 0.98}
 BATCH = 64
 TRIANGULAR_RATIOS = (2.0, 10.0, 30.0)  # base = max / ratio, tried around the best max
@@ -76,10 +90,22 @@ class Task:
     model: str
     optimizer: str
     budget: int
+    schedule: str = "one_cycle"  # "one_cycle", "cosine" (warm-up + cosine), "wsd"
+    beta2: float = 0.999
+    metric: str = "acc"  # "acc": accuracy points; "loss": validation loss (regret in %)
+    weight_decay: float = 0.0
 
     @property
     def key(self) -> str:
         return f"v{CACHE_VERSION}:{self.name}"
+
+    @property
+    def battery(self) -> str:
+        return "digits" if self.problem in ("digits", "lstsq", "logistic") else "modern"
+
+    @property
+    def adaptive(self) -> bool:
+        return self.optimizer in ("adam", "adamw")
 
 
 def _digits_tasks() -> list[Task]:
@@ -96,7 +122,19 @@ TASKS: list[Task] = [
     Task("lstsq-gd-150", "lstsq", "linear", "gd", 150),
     Task("logistic-gd-150", "logistic", "linear", "gd", 150),
 ]
-QUICK = ["digits-mlp-sgd-150", "lstsq-gd-150"]
+MODERN: list[Task] = [
+    Task("lm-gpt-adamw-wsd-200", "text", "char_transformer", "adamw", 200, "wsd", 0.95, "loss", 0.1),
+    Task("lm-gpt-adamw-cosine-400", "text", "char_transformer", "adamw", 400, "cosine", 0.99,
+         "loss", 0.1),
+    Task("lm-lstm-adamw-wsd-300", "text", "char_lstm", "adamw", 300, "wsd", 0.95, "loss", 0.01),
+    Task("lm-lstm-adam-cosine-150", "text", "char_lstm", "adam", 150, "cosine", 0.999, "loss"),
+    Task("vit-adamw-cosine-200", "vit", "vit", "adamw", 200, "cosine", 0.99, "acc", 0.05),
+    Task("vit-adamw-1cycle-300", "vit", "vit", "adamw", 300, "one_cycle", 0.999, "acc", 0.05),
+    Task("ft-cnn-adamw-cosine-60", "finetune", "cnn", "adamw", 60, "cosine", 0.999, "acc", 0.01),
+    Task("ft-cnn-adamw-wsd-150", "finetune", "cnn", "adamw", 150, "wsd", 0.98, "acc", 0.01),
+]
+TASKS += MODERN
+QUICK = ["digits-mlp-sgd-150", "lstsq-gd-150", "ft-cnn-adamw-cosine-60"]
 
 
 # ------------------------------------------------------------------------- data
@@ -182,13 +220,25 @@ def _digits() -> Problem:
 _PROBLEMS: dict[str, Problem] = {}
 
 
+def _modern(tensors, batch: int):
+    def build() -> Problem:
+        x, y, xv, yv, shape, classes = tensors()
+        return Problem(x, y, xv, yv, shape, classes, batch, nn.CrossEntropyLoss())
+    return build
+
+
 def problem(name: str) -> Problem:
     if name not in _PROBLEMS:
-        _PROBLEMS[name] = {"digits": _digits, "lstsq": _lstsq, "logistic": _logistic}[name]()
+        _PROBLEMS[name] = {"digits": _digits, "lstsq": _lstsq, "logistic": _logistic,
+                           "text": _modern(modern.text_tensors, modern.TEXT_BATCH),
+                           "vit": _modern(modern.vit_tensors, BATCH),
+                           "finetune": _modern(modern.finetune_tensors, BATCH)}[name]()
     return _PROBLEMS[name]
 
 
 def _model(task: Task, p: Problem, seed: int) -> nn.Module:
+    if task.battery == "modern":
+        return modern.model_for(task.problem, task.model, p.shape, p.classes, seed)
     if task.problem == "digits":  # the cnn at width 16 (not the app's 32) keeps the battery short
         return make_model(task.model, p.shape, p.classes, seed=seed,
                           width=16 if task.model == "cnn" else None)
@@ -200,6 +250,8 @@ def _model(task: Task, p: Problem, seed: int) -> nn.Module:
 def _optimizer(task: Task, model: nn.Module, lr: float) -> torch.optim.Optimizer:
     if task.optimizer == "gd":  # plain full-batch gradient descent: the analytic limit holds
         return make_optimizer("sgd", model, lr=lr, momentum=0.0)
+    if task.battery == "modern":
+        return modern.adam_optimizer(task.optimizer, model, lr, task.beta2, task.weight_decay)
     return make_optimizer(task.optimizer, model, lr=lr, momentum=0.9 if task.optimizer == "sgd" else None)
 
 
@@ -208,7 +260,16 @@ def _optimizer(task: Task, model: nn.Module, lr: float) -> torch.optim.Optimizer
 
 def _score(task: Task, p: Problem, model: nn.Module, result) -> float:
     """Validation score in percent: accuracy, or for least squares the share of the
-    initial excess loss removed; a diverged run scores what guessing would."""
+    initial excess loss removed; a diverged run scores what guessing would. Loss tasks:
+    the validation loss (lower is better; guessing is ln(classes))."""
+    if task.battery == "modern":
+        model.eval()  # BatchNorm's running statistics, as a deployed model would use
+    if task.metric == "loss":
+        if result.stop_reason in ("diverged", "non-finite loss"):
+            return math.log(p.classes)
+        with torch.no_grad():
+            loss = float(p.loss_fn(model(p.xv), p.yv))
+        return loss if math.isfinite(loss) and loss < math.log(p.classes) else math.log(p.classes)
     if result.stop_reason == "diverged":
         return 0.0 if task.problem == "lstsq" else 100.0 / p.classes
     with torch.no_grad():
@@ -237,6 +298,10 @@ def train_once(task: Task, schedule: dict, seed: int) -> float:
 
 
 def one_cycle(task: Task, max_lr: float) -> dict:
+    """The schedule a task trains at ``max_lr``: 1cycle on the digits battery, the task's
+    own on the modern one."""
+    if task.battery == "modern":
+        return modern.schedule_for(task.schedule, max_lr, task.budget, task.adaptive)
     return {"policy": "one_cycle", "max_lr": float(max_lr), "total_steps": task.budget,
             "cycle_momentum": task.optimizer == "sgd"}
 
@@ -301,18 +366,30 @@ def _curve_arrays(c: dict):
     return np.asarray(c["lrs"], float), np.array([np.nan if v is None else v for v in c["smoothed"]])
 
 
+def regret(task: Task, best: float, reached: float) -> float:
+    """Points of accuracy below the best, or % above the best validation loss."""
+    if task.metric == "loss":
+        return 100.0 * (reached - best) / best
+    return best - reached
+
+
 def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bool) -> dict:
     """Grid, suggestions, regret and band for one task; fills ``entry`` (the cache)."""
     t0 = time.perf_counter()
     run = TaskRunner(task, entry, train_seeds, range_seeds)
     grid_scores = {float(lr): run.one_cycle_score(lr) for lr in grid}
-    best = max(grid_scores.values())
-    good = [lr for lr, v in grid_scores.items() if v >= best - 1.0]
+    pick = min if task.metric == "loss" else max
+    best = pick(grid_scores.values())
+    tol = LOSS_TOLERANCE if task.metric == "loss" else 1.0
+    good = [lr for lr, v in grid_scores.items() if regret(task, best, v) <= tol]
     per_seed: dict[str, list] = {}
     results = []
     for c in run.curves():
         lrs, sm = _curve_arrays(c)
-        out = suggest_all(lrs, sm, num_iter=RANGE["num_iter"])
+        out = suggest_all(lrs, sm, num_iter=RANGE["num_iter"], smooth_beta=RANGE["smooth_beta"],
+                          stop_reason=c["stop_reason"], family="adam" if task.adaptive else "gd")
+        if "recommended" in out and task.battery == "modern":  # the planned schedule is an input
+            out["recommended"] = for_schedule(out["recommended"], one_cycle(task, 1.0))
         results.append(out)
         for name, s in out.items():
             per_seed.setdefault(name, []).append(s)
@@ -323,8 +400,9 @@ def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bo
         base_lr = float(10 ** np.median(np.log10([s.base_lr for s in sugg])))
         reached = run.one_cycle_score(max_lr)
         row = {"max_lr": max_lr, "base_lr": base_lr, "answered": len(sugg),
+               "unreliable": sum(not s.reliable for s in sugg),
                "spread": float(logs.max() - logs.min()), "score": reached,
-               "regret": best - reached}
+               "regret": regret(task, best, reached)}
         methods[name] = row
     combined = combine_recommended(results)
     if combined is not None:
@@ -336,7 +414,7 @@ def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bo
         methods["recommended"]["single_band_overlaps"] = float(np.mean(
             [s.low <= max(good) and s.high >= min(good) for s in singles])) if singles else 0.0
     tri = None
-    if base and task.budget == min(t.budget for t in TASKS):
+    if base and task.battery == "digits" and task.budget == min(t.budget for t in TASKS):
         tri_grid = {(mx / 4, mx): run.triangular_score(mx / 4, mx) for mx in grid}
         top = sorted(tri_grid, key=tri_grid.get, reverse=True)[:2]
         for _, mx in top:
@@ -348,7 +426,8 @@ def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bo
                 row["tri_regret"] = tri_best - run.triangular_score(row["base_lr"], row["max_lr"])
         tri = {"best": tri_best, "best_at": [list(k) for k in tri_grid if tri_grid[k] == tri_best][0]}
     return {
-        "task": task.name, "best": best, "best_lr": max(grid_scores, key=grid_scores.get),
+        "task": task.name, "battery": task.battery, "metric": task.metric, "best": best,
+        "best_lr": pick(grid_scores, key=grid_scores.get),
         "good": [min(good), max(good)], "grid": grid_scores, "known_lr": problem(task.problem).known_lr,
         "methods": methods, "triangular": tri, "seconds": time.perf_counter() - t0,
     }
@@ -357,6 +436,8 @@ def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bo
 def _worker(args):
     task, entry, kw = args
     torch.set_num_threads(1)
+    if task.battery == "modern":
+        kw = {**kw, "grid": MODERN_QUICK_GRID if len(kw["grid"]) < len(GRID) else MODERN_GRID}
     report = measure(task, entry, **kw)
     return task.key, entry, report
 
@@ -390,8 +471,10 @@ def print_table(reports: list[dict], summary: dict) -> None:
         for n in names:
             row = r["methods"].get(n)
             cells.append(f"{'--':>10}" if row is None else f"{row['regret']:>5.1f}@{row['max_lr']:<4.2g}"[:10].rjust(10))
-        print(f"{r['task']:<{w}} {r['best']:>6.1f} {r['best_lr']:>8.2g} " + " ".join(cells))
-    print("\nregret in points below the grid optimum (cell: regret@median max_lr); '--': no answer")
+        print(f"{r['task']:<{w}} {r['best']:>6.{3 if r.get('metric') == 'loss' else 1}f} "
+              f"{r['best_lr']:>8.2g} " + " ".join(cells))
+    print("\nregret in points of accuracy below the grid optimum, or (loss tasks, best = val loss) "
+          "in % above its validation loss (cell: regret@median max_lr); '--': no answer")
     print(f"{'method':<18} {'worst':>6} {'mean':>6} {'spread':>7} {'tasks':>6} {'CLR worst':>9} {'CLR mean':>8}")
     for n, s in summary.items():
         tri = f"{s['tri_worst']:>9.1f} {s['tri_mean']:>8.2f}" if "tri_worst" in s else ""
@@ -402,7 +485,8 @@ def print_table(reports: list[dict], summary: dict) -> None:
         widths = [row.get("band_decades", math.inf) for row in rec]
         overl = [row.get("band_overlaps", False) for row in rec]
         print(f"\nrecommended band (3 seeds combined): widest {max(widths):.2f} decades, "
-              f"overlaps the within-1-point grid LRs on {sum(overl)}/{len(rec)} tasks; "
+              f"overlaps the within-tolerance grid LRs (1 point / {LOSS_TOLERANCE:g} %) on "
+              f"{sum(overl)}/{len(rec)} tasks; "
               f"single-seed bands overlap on "
               f"{100 * np.mean([row.get('single_band_overlaps', 0) for row in rec]):.0f}% of tests")
     known = [r for r in reports if r["known_lr"]]
@@ -460,10 +544,17 @@ def main(argv=None) -> int:
         for w in work:
             keep(*_worker(w))
     ordered = [reports[t.key] for t in tasks]
-    summary = summarise(ordered)
-    print_table(ordered, summary)
+    summaries = {}
+    for battery in ("digits", "modern"):
+        part = [r for r in ordered if r["battery"] == battery]
+        if part:
+            print(f"\n=== {battery} battery ===")
+            summaries[battery] = summarise(part)
+            print_table(part, summaries[battery])
+    summary = summaries.get("digits", {})
     print(f"\n{len(tasks)} tasks in {time.perf_counter() - t0:.0f} s with {jobs} process(es)")
-    out = {"summary": summary, "tasks": ordered, "grid": kw["grid"].tolist(), "range_test": RANGE,
+    out = {"summary": summary, "summaries": summaries, "tasks": ordered,
+           "grid": kw["grid"].tolist(), "modern_grid": MODERN_GRID.tolist(), "range_test": RANGE,
            "train_seeds": list(kw["train_seeds"]), "range_seeds": list(kw["range_seeds"])}
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=1))
@@ -471,9 +562,11 @@ def main(argv=None) -> int:
         if a.quick or a.tasks:
             print("refusing to write package data from a partial battery", file=sys.stderr)
             return 2
-        rounded = {m: {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
-                   for m, row in summary.items()}
-        data = {"methods": rounded, "tasks": [r["task"] for r in ordered],
+        def rounded(summ):
+            return {m: {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
+                    for m, row in summ.items()}
+        data = {"methods": rounded(summary), "modern": rounded(summaries.get("modern", {})),
+                "tasks": [r["task"] for r in ordered],
                 "command": "python bench/suggestions.py --write-package-data"}
         (ROOT / "clr_core" / "suggest" / REGRET_FILE).write_text(json.dumps(data, indent=1) + "\n")
     return 0

@@ -161,9 +161,14 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
     lead = recommend.headline(rt.suggestions)
     if lead is not None:
         print(lead)
-        print("  " + rt.suggestions[recommend.RECOMMENDED].explanation)
+        rec = rt.suggestions[recommend.RECOMMENDED]
+        if rec.confidence == "none":
+            print(f"  a guess only, not to train with unchecked: max_lr {rec.max_lr:.3g}")
+        elif rec.confidence == "low":
+            print(f"  low confidence: {rec.caveat}")
+        print("  " + rec.explanation)
         if len(rt.group_scales) > 1:
-            lrs = rt.group_lrs(rt.suggestions[recommend.RECOMMENDED].max_lr)
+            lrs = rt.group_lrs(rec.max_lr)
             print("  per-group LRs at the recommendation (your groups' ratios kept): "
                   + ", ".join(f"group {i} {lr:.3g}" for i, lr in enumerate(lrs)))
         _, warning = recommend.disagreement(rt.suggestions)

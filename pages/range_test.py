@@ -162,7 +162,11 @@ with view_col:
                 rescaled = rescale_suggestion(s.max_lr, tested_batch,
                                               str(status.config.get("optimizer", "sgd")),
                                               key="rt.new_batch")
-            if h3.button("Use in designer", type="primary", key="btn.rt.to_designer", width="stretch"):
+            if not s.reliable:
+                st.caption(f"{rule_label(method)} is a guess on this curve ({s.caveat}) — "
+                           "Verify it before you train with it.")
+            if h3.button("Use in designer", type="primary" if s.reliable else "secondary",
+                         key="btn.rt.to_designer", width="stretch"):
                 handoff, note = suggestion_to_schedule(s, policy, report.iters_per_epoch or 1)
                 if rescaled is not None:  # said, not applied
                     note += " " + rescaled.text.replace("**", "")

@@ -132,13 +132,17 @@ with view_col:
         if rec is not None:
             st.success(f"Use **{p} = {rec.value}**: {rec.why}.", icon="✅")
         rows = [{p: c.value, "stopped": c.range_test.stop_reason,
+                 "confidence": c.range_test.confidence,
                  **{f"{m} max_lr": s.max_lr for m, s in c.range_test.suggestions.items()}}
                 for c in report.curves]
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         if report.stability:
             combined = report.recommended
-            if combined is not None:
+            if combined is not None and not combined.reliable:
+                st.warning(f"**No reliable recommendation** from these seeds: {combined.caveat}",
+                           icon="🤷")
+            elif combined is not None:
                 st.success(f"**Recommended max_lr {combined.max_lr:.3g}** (band "
                            f"{combined.low:.3g} – {combined.high:.3g}), base_lr "
                            f"{combined.base_lr:.3g}. {combined.explanation}", icon="🎯")

@@ -37,7 +37,11 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
                                 format_func=lambda n: choice_label(
                                     "model", n, getattr(models.MODELS.get(n), "label", None)))
     opt_names = list(optim.OPTIMIZERS)
-    out["optimizer"] = c2.selectbox("Optimizer", opt_names, key=default(f"{prefix}.optimizer", "sgd"))
+    out["optimizer"] = c2.selectbox("Optimizer", opt_names, key=default(f"{prefix}.optimizer", "sgd"),
+                                    format_func=lambda n: optim.OPTIMIZERS[n].label,
+                                    help="AdamW decouples weight decay from the adaptive step "
+                                         "(Loshchilov & Hutter 2019): what transformers and ViTs "
+                                         "train with.")
     c3, c4 = st.columns(2)
     if "batch_size" not in exclude:
         batch = int_input("Batch size", f"{prefix}.batch_size", 64, min_value=1,
@@ -56,6 +60,13 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
                               help="SGD/RMSprop momentum; beta1 for Adam and AdamW.")
         if mom is not None:
             out["momentum"] = mom
+    if out["optimizer"] in ("adam", "adamw"):
+        with c5:
+            beta2 = float_input("β2 (second moment)", f"{prefix}.beta2", 0.999, errors=errors,
+                                help="Adam's second-moment decay: 0.999 by default, 0.95 to 0.98 "
+                                     "for transformers (steadier at high LR).")
+        if beta2 is not None:
+            out["beta2"] = beta2
     devices = ["auto", *available_devices()]
     out["device"] = c6.selectbox("Device", devices, key=f"{prefix}.device",
                                  help="auto picks cuda, then mps, else cpu.")

@@ -40,17 +40,33 @@ def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RE
     log_x = rt.mode == "exp"
     fig = range_test_figure(rt.lrs, rt.losses, rt.smoothed, log_x=log_x,
                             suggestions=rt.suggestions, highlight=highlight,
-                            sharpness=rt.sharpness, momentum=momentum,
+                            sharpness=rt.sharpness,
+                            momentum=momentum if rt.sharpness_beta is None else rt.sharpness_beta,
+                            sharpness_kind=rt.sharpness_kind,
                             max_points=LIVE_MAX_POINTS if live else MAX_POINTS)
     st.plotly_chart(fig, width="stretch", key=f"chart.{key}.loss")
-    if len(rt.sharpness):
-        st.caption(f"Red dots: the stability limit {stability_limit_label(momentum)}, λmax the "
+    beta = momentum if rt.sharpness_beta is None else rt.sharpness_beta
+    if len(rt.sharpness) and rt.sharpness_kind == "adam":
+        st.caption(f"Red dots: Adam's stability limit {stability_limit_label(beta, 'adam')}, "
+                   "λmax the sharpness preconditioned by Adam's second-moment estimate "
+                   "(λmax(P⁻¹H), P = √v̂ + ε); past it (shaded) the adaptive step overshoots "
+                   "(Cohen et al., \"Adaptive Gradient Methods at the Edge of Stability\", 2022).")
+    elif len(rt.sharpness):
+        st.caption(f"Red dots: the stability limit {stability_limit_label(beta)}, λmax the "
                    "sharpest curvature of the loss on the current batch; where the LR passes it "
                    "(shaded), gradient descent overshoots and the loss blows up (Cohen et al. "
                    "2021).")
-    if len(rt.accuracies):
+    if rt.sharpness_note:
+        st.caption(rt.sharpness_note.capitalize() + ".")
+    if len(rt.accuracies) and np.isfinite(rt.val_accuracy).any():
         st.plotly_chart(accuracy_figure([Curve("validation accuracy", rt.val_lrs, rt.val_accuracy)],
                                         log_x=log_x), width="stretch", key=f"chart.{key}.acc")
+    elif len(rt.accuracies):  # no accuracy (a language model): its validation loss instead
+        fig = line_figure([Curve("validation loss", rt.val_lrs, rt.val_losses)],
+                          x_title="learning rate", y_title="validation loss", log_x=log_x,
+                          height=300, uirevision="val-loss-lr")
+        fig.update_traces(mode="lines+markers")
+        st.plotly_chart(fig, width="stretch", key=f"chart.{key}.val_loss")
 
 
 def show_recommended(suggestions: Mapping[str, Suggestion]) -> None:
@@ -58,6 +74,13 @@ def show_recommended(suggestions: Mapping[str, Suggestion]) -> None:
     s = suggestions.get(RECOMMENDED)
     if s is None:
         return
+    if not s.reliable:  # a guess is not headlined as an answer
+        st.warning(f"**No reliable recommendation.** {s.caveat}", icon="🤷")
+        st.caption(f"The rules' best guess, not to train with unchecked: max_lr {s.max_lr:.3g}. "
+                   + s.explanation)
+        return
+    if s.confidence == "low":
+        st.info(f"Low confidence: {s.caveat}", icon="⚠️")
     c1, c2, c3 = st.columns([1, 1, 1.6])
     c1.metric("Recommended max_lr", f"{s.max_lr:.3g}")
     c2.metric("base_lr", f"{s.base_lr:.3g}")
@@ -114,12 +137,23 @@ def training_frame(report: TrainReport) -> tuple[pd.DataFrame, str | None]:
         "iterations to reference accuracy": df["iters_to_target"],
         "speed-up": df["speedup"], "stopped": df["stop_reason"],
     })
+    val_loss = {r.label: r.train.eval_curve("val_loss")[1] for r in report.curves}
+    if any(np.isfinite(v).any() for v in val_loss.values()):  # what a language model is scored by
+        table["final val loss"] = [_last_finite(val_loss[n]) for n in table["run"]]
+        table["best val loss"] = [float(np.nanmin(val_loss[n])) if np.isfinite(val_loss[n]).any()
+                                  else np.nan for n in table["run"]]
     return table, reference
 
 
-def training_curves(report: TrainReport) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
-    """Loss, accuracy, LR and momentum curves of a finished training job."""
-    loss, acc, lr, mom = [], [], [], []
+def _last_finite(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if len(finite) else np.nan
+
+
+def training_curves(report: TrainReport) -> tuple[list[Curve], ...]:
+    """Loss, accuracy, LR, momentum and validation-loss curves of a finished training job
+    (validation loss only where accuracy does not apply, as for a language model)."""
+    loss, acc, lr, mom, val_loss = [], [], [], [], []
     for r in report.curves:
         t, label = r.train, r.label
         it = np.asarray(t.iterations, dtype=float)
@@ -129,14 +163,19 @@ def training_curves(report: TrainReport) -> tuple[list[Curve], list[Curve], list
         if len(moms) and np.isfinite(moms).any():
             mom.append(Curve(label, it, moms))
         if t.evals:
-            acc.append(Curve(label, *t.eval_curve("val_accuracy")))
-    return loss, acc, lr, mom
+            its, accs = t.eval_curve("val_accuracy")
+            if np.isfinite(accs).any():
+                acc.append(Curve(label, its, accs))
+            else:
+                val_loss.append(Curve(label, *t.eval_curve("val_loss")))
+    return loss, acc, lr, mom, val_loss
 
 
 def streamed_training_curves(series: dict[tuple[str, str], EventColumns]
-                             ) -> tuple[list[Curve], list[Curve], list[Curve], list[Curve]]:
-    """Per-curve loss, accuracy, LR and momentum from a running job's streamed events."""
-    loss, acc, lr, mom = [], [], [], []
+                             ) -> tuple[list[Curve], ...]:
+    """Per-curve loss, accuracy, LR, momentum and (no accuracy) validation loss from a
+    running job's streamed events."""
+    loss, acc, lr, mom, val_loss = [], [], [], [], []
     for (kind, curve), cols in series.items():
         curve = curve or "run"
         if kind == "step":
@@ -144,14 +183,17 @@ def streamed_training_curves(series: dict[tuple[str, str], EventColumns]
             lr.append(Curve(curve, cols.iteration, cols.lr))
             if np.isfinite(cols.momentum).any():
                 mom.append(Curve(curve, cols.iteration, cols.momentum))
-        elif kind == "eval":
+        elif kind == "eval" and np.isfinite(cols.val_accuracy).any():
             acc.append(Curve(curve, cols.iteration, cols.val_accuracy))
-    return loss, acc, lr, mom
+        elif kind == "eval":
+            val_loss.append(Curve(curve, cols.iteration, cols.val_loss))
+    return loss, acc, lr, mom, val_loss
 
 
 def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], mom: list[Curve],
-                         *, key: str, live: bool = False) -> None:
-    """Loss, accuracy, LR and momentum charts; ``live``: a job still streaming (fewer points)."""
+                         val_loss: list[Curve] = (), *, key: str, live: bool = False) -> None:
+    """Loss, accuracy (or validation loss where accuracy does not apply), LR and momentum
+    charts; ``live``: a job still streaming (fewer points)."""
     points = LIVE_MAX_POINTS if live else MAX_POINTS
     if loss:
         # log scale: a run that blows up must not flatten the others into a line at zero
@@ -161,6 +203,12 @@ def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], m
     if acc:
         st.plotly_chart(accuracy_figure(acc, log_x=False, x_title="iteration"), width="stretch",
                         key=f"chart.{key}.acc")
+    if val_loss:
+        fig = line_figure(val_loss, x_title="iteration", y_title="validation loss", height=300,
+                          uirevision=f"{key}-val-loss", max_points=points)
+        for trace in fig.data:
+            trace.mode = "lines+markers"
+        st.plotly_chart(fig, width="stretch", key=f"chart.{key}.val_loss")
     c1, c2 = st.columns(2)
     if lr:
         c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=260,
@@ -184,3 +232,7 @@ def show_training_table(report: TrainReport) -> None:
     if len(scored):
         best = scored.sort_values("best val acc", ascending=False).iloc[0]
         st.success(f"Best validation accuracy: **{markdown_text(best['run'])}** ({best['best val acc']:.1%}).", icon="🏆")
+    elif "best val loss" in table and table["best val loss"].notna().any():
+        best = table.sort_values("best val loss").iloc[0]
+        st.success(f"Lowest validation loss: **{markdown_text(best['run'])}** ({best['best val loss']:.4g}); "
+                   "accuracy does not apply to this model.", icon="🏆")

@@ -157,10 +157,12 @@ def _batch_size(y) -> int:
 
 def count_correct(out, y) -> Tensor | None:
     """Right answers in a batch, as a device tensor: argmax over classes for integer
-    targets, the logit's sign for binary float targets (0/1); None if neither fits."""
+    targets, the logit's sign for binary float targets (0/1); None if neither fits. One
+    label per sample only: a sequence's targets (a language model's next characters) are
+    scored by the validation loss, not by an accuracy per sample."""
     if not isinstance(out, Tensor) or not isinstance(y, Tensor):
         return None
-    if out.ndim >= 2 and out.shape[1] > 1 and not y.is_floating_point() and y.ndim == out.ndim - 1:
+    if out.ndim == 2 and out.shape[1] > 1 and not y.is_floating_point() and y.ndim == 1:
         return (out.argmax(1) == y).sum()
     if y.is_floating_point() and out.shape == y.shape:
         return ((out > 0) == (y > 0.5)).sum()

@@ -51,7 +51,14 @@ from clr_core.engine.loop import (
 from clr_core.engine.preflight import check_setup
 from clr_core.engine.restore import Snapshot, move_optimizer_state
 from clr_core.engine.results import SHARPNESS_COLUMNS, VAL_COLUMNS, RangeTestResult
-from clr_core.engine.sharpness import LastBatch, SharpnessTracker
+from clr_core.engine.sharpness import (
+    LastBatch,
+    SharpnessTracker,
+    limit_crossing,
+    no_limit_reason,
+    optimizer_beta,
+    optimizer_kind,
+)
 from clr_core.engine.smoothing import EmaSmoother
 from clr_core.errors import ConfigError, RangeTestError
 from clr_core.suggest.registry import suggest_all
@@ -204,9 +211,12 @@ def run_range_test(
         seed = check_int("seed", seed, lo=0)
     sharpness_every = check_int("sharpness_every", sharpness_every, lo=0)
     tracker = None
-    if sharpness_every:
+    kind, sharpness_note = optimizer_kind(optimizer), ""
+    if sharpness_every and kind == "none":
+        sharpness_note = no_limit_reason(optimizer)
+    elif sharpness_every:
         loader = LastBatch(loader)
-        tracker = SharpnessTracker(model, loss_fn)
+        tracker = SharpnessTracker(model, loss_fn, optimizer=optimizer)
 
     home = model_device(model)
     dev = resolve_device(device, model)
@@ -277,8 +287,12 @@ def run_range_test(
     lrs_arr = lrs_all[: len(losses)].copy()
     sm_arr = np.asarray(smoothed, dtype=float)
     accs = np.asarray(val_rows, dtype=float).reshape(-1, len(VAL_COLUMNS))
+    rows = np.asarray(tracker.rows if tracker else [], dtype=float).reshape(-1, len(SHARPNESS_COLUMNS))
+    beta = optimizer_beta(optimizer)
     suggestions = suggest_all(lrs_arr, sm_arr, mode=mode, accuracies=accs if accs.size else None,
-                              num_iter=int(num_iter))
+                              num_iter=int(num_iter), stop_reason=stop_reason,
+                              raw=np.asarray(losses, dtype=float),
+                              limit_lr=limit_crossing(rows.tolist(), beta, kind), family=kind)
     return RangeTestResult(
         lrs=lrs_arr,
         losses=np.asarray(losses, dtype=float),
@@ -299,6 +313,8 @@ def run_range_test(
         seed=seed,
         divergence_note=diverging.note if diverging is not None else "",
         amp_dtype=precision.label,
-        sharpness=np.asarray(tracker.rows if tracker else [], dtype=float).reshape(
-            -1, len(SHARPNESS_COLUMNS)),
+        sharpness=rows,
+        sharpness_kind=kind,
+        sharpness_beta=beta,
+        sharpness_note=sharpness_note,
     )

@@ -87,7 +87,10 @@ class RangeTestResult:
     ``sharpness``: λmax of the loss's Hessian, one row per estimate, columns
     `SHARPNESS_COLUMNS`; no rows unless ``sharpness_every`` asked for it.
     ``group_scales``: each param group's LR over the reference group's at the start (the
-    ratios the sweep kept); `group_lrs` turns a suggestion into every group's LR."""
+    ratios the sweep kept); `group_lrs` turns a suggestion into every group's LR. For Adam and
+    AdamW (``sharpness_kind`` "adam") it is the preconditioned sharpness λmax(P⁻¹H);
+    ``sharpness_beta`` is the β of the limit (momentum, or β1); ``sharpness_note`` says
+    why no limit was measured for another optimizer."""
 
     lrs: np.ndarray
     losses: np.ndarray
@@ -109,12 +112,21 @@ class RangeTestResult:
     amp_dtype: str | None = None
     sharpness: np.ndarray = field(default_factory=_empty_sharpness)
     group_scales: list[float] = field(default_factory=list)
+    sharpness_kind: str = "gd"
+    sharpness_beta: float | None = None
+    sharpness_note: str = ""
 
     def group_lrs(self, lr: float) -> list[float]:
         """Every param group's LR when the reference group is at ``lr``: the sweep kept
         each group's ratio to it (``group_scales``), so a suggestion holds for all groups
         at these LRs (one value for a single group)."""
         return [lr * s for s in (self.group_scales or [1.0])]
+
+    @property
+    def confidence(self) -> str:
+        """The recommendation's confidence ("ok", "low", "none"); "none" without one."""
+        rec = self.suggestions.get("recommended")
+        return rec.confidence if rec is not None else "none"
 
     @classmethod
     def streamed(cls, steps: EventColumns | None, evals: EventColumns | None, *,
@@ -181,6 +193,10 @@ class RangeTestResult:
             "sharpness": to_json_array(
                 np.asarray(self.sharpness, dtype=float).reshape(-1, len(SHARPNESS_COLUMNS))),
             "group_scales": [float(s) for s in self.group_scales],
+            "sharpness_kind": self.sharpness_kind,
+            "sharpness_beta": None if self.sharpness_beta is None else to_json_float(self.sharpness_beta),
+            "sharpness_note": self.sharpness_note,
+            "confidence": self.confidence,
         }
 
     @classmethod
@@ -207,6 +223,10 @@ class RangeTestResult:
             amp_dtype=d.get("amp_dtype"),
             sharpness=from_json_array(d.get("sharpness"), width=len(SHARPNESS_COLUMNS)),
             group_scales=[float(s) for s in d.get("group_scales") or []],
+            sharpness_kind=str(d.get("sharpness_kind") or "gd"),
+            sharpness_beta=None if d.get("sharpness_beta") is None
+            else from_json_float(d["sharpness_beta"]),
+            sharpness_note=str(d.get("sharpness_note") or ""),
         )
 
 

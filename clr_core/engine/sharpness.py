@@ -5,6 +5,14 @@ momentum β); Cohen et al., "Gradient Descent on Neural Networks Typically Occur
 Stability", 2021, found the same limit governs neural networks. Drawing it beside a range test
 says *why* the loss blew up where it did.
 
+Adam and AdamW step along P⁻¹·m with P = diag(√v̂ + ε) from the second-moment estimate, so
+what limits them is the *preconditioned* sharpness λmax(P⁻¹H): Cohen et al., "Adaptive
+Gradient Methods at the Edge of Stability", 2022, show that it rises to, and hovers at,
+(2 + 2β1) / ((1 − β1)·η), the stability threshold of momentum β1 with the EMA-style update.
+It is measured here as λmax of the symmetric P^{-1/2} H P^{-1/2}, which has the same
+eigenvalues. Other optimizers get no limit (``optimizer_kind`` says "none"): no threshold
+of that form is derived for them.
+
 λmax comes from power iteration on Hessian-vector products (Pearlmutter, "Fast Exact
 Multiplication by the Hessian", 1994): one forward pass, one backward pass that keeps its graph,
 then one double backward per iteration, never the Hessian itself.
@@ -28,10 +36,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from clr_core.errors import ConfigError
+from clr_core.suggest.stability import stability_limit
 
-__all__ = ["LastBatch", "Sharpness", "SharpnessTracker", "hessian_max_eigenvalue", "stability_limit"]
+__all__ = ["LastBatch", "Sharpness", "SharpnessTracker", "adam_preconditioner",
+           "hessian_max_eigenvalue", "limit_crossing", "no_limit_reason", "optimizer_kind"]
 
 
 @dataclass(frozen=True)
@@ -45,12 +56,62 @@ class Sharpness:
     loss: float
 
 
-def stability_limit(lambda_max: float, momentum: float = 0.0) -> float:
-    """The LR above which (heavy-ball) gradient descent diverges on a quadratic of curvature
-    ``lambda_max``: 2(1+β)/λmax; infinite when the curvature is not positive."""
-    if not lambda_max > 0:
-        return float("inf")
-    return 2.0 * (1.0 + momentum) / lambda_max
+def optimizer_kind(optimizer) -> str:
+    """"gd" (SGD, heavy-ball or not), "adam" (Adam, AdamW) or "none" (no limit derived)."""
+    if isinstance(optimizer, torch.optim.Adam | torch.optim.AdamW):
+        return "adam"
+    if isinstance(optimizer, torch.optim.SGD):
+        return "gd"
+    return "none"
+
+
+def no_limit_reason(optimizer) -> str:
+    return (f"no stability limit is drawn for {type(optimizer).__name__}: the edge-of-stability "
+            "threshold is derived for gradient descent with momentum (2(1+β)/λmax) and for Adam "
+            "((2+2β1)/((1−β1)η) on the preconditioned sharpness), not for this optimizer")
+
+
+def optimizer_beta(optimizer) -> float:
+    """β of the limit: SGD's momentum, Adam's β1 (of the first param group)."""
+    group = optimizer.param_groups[0]
+    if "betas" in group:
+        return float(group["betas"][0])
+    return float(group.get("momentum", 0.0) or 0.0)
+
+
+def adam_preconditioner(optimizer, params) -> tuple[torch.Tensor, ...] | None:
+    """P^{-1/2} per parameter, P = √v̂ + ε (v̂ Adam's bias-corrected second moment); None
+    before the first step (no estimate yet)."""
+    out = []
+    for p in params:
+        state = optimizer.state.get(p) or {}
+        group = next(g for g in optimizer.param_groups if any(q is p for q in g["params"]))
+        if "exp_avg_sq" not in state:
+            return None
+        step = float(state["step"])
+        v_hat = state["exp_avg_sq"].float() / (1.0 - group["betas"][1] ** step)
+        out.append((v_hat.sqrt() + group["eps"]).rsqrt())
+    return tuple(out)
+
+
+def limit_crossing(rows, momentum: float, kind: str) -> float:
+    """The first LR at which a sweep's LR reached its stability limit (rows of iteration, lr,
+    λmax), log-interpolated between estimates; NaN when it never did or no limit applies."""
+    if kind not in ("gd", "adam"):
+        return math.nan
+    prev = None
+    for _, lr, lam in rows:
+        limit = stability_limit(lam, momentum, kind) if math.isfinite(lam) else math.nan
+        if not math.isfinite(limit):
+            continue
+        if lr >= limit:
+            if prev is None:
+                return float(lr)
+            a, b = math.log(prev[0] / prev[1]), math.log(lr / limit)
+            t = a / (a - b) if a != b else 1.0
+            return float(math.exp(math.log(prev[0]) + t * (math.log(lr) - math.log(prev[0]))))
+        prev = (lr, limit)
+    return math.nan
 
 
 def _dot(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -83,12 +144,15 @@ def _power_iteration(hvp, start, shift: float, tol: float, max_iter: int):
     return lam, v, max_iter, False
 
 
-def _hessian_vector_product(grads, params):
-    """v ↦ Hv by differentiating g·v (the graph of ``grads`` is kept for every call)."""
+def _hessian_vector_product(grads, params, scale=None):
+    """v ↦ Hv by differentiating g·v (the graph of ``grads`` is kept for every call); with
+    ``scale`` D (one tensor per parameter), v ↦ D·H·(D·v), the preconditioned product."""
     # A gradient without a graph is constant in the parameters: its Hessian rows are zero.
     live = [i for i, g in enumerate(grads) if g.requires_grad]
 
     def hvp(v):
+        if scale is not None:
+            v = tuple(d * x for d, x in zip(scale, v, strict=True))
         out = [torch.zeros_like(p, dtype=torch.float32) for p in params]
         if live:
             prods = torch.autograd.grad([grads[i] for i in live], params,
@@ -97,6 +161,8 @@ def _hessian_vector_product(grads, params):
             for i, h in enumerate(prods):
                 if h is not None:
                     out[i] = h.detach().float()
+        if scale is not None:
+            out = [d * h for d, h in zip(scale, out, strict=True)]
         return tuple(out)
 
     return hvp
@@ -112,11 +178,13 @@ def hessian_max_eigenvalue(
     tol: float = 1e-3,
     max_iter: int = 100,
     seed: int = 0,
+    precondition: Sequence[torch.Tensor] | None = None,
 ) -> Sharpness:
     """λmax of the Hessian of ``loss_fn(model(inputs), targets)`` with respect to the
     trainable parameters. ``init`` (a previous estimate's ``vector``) warm-starts the
     iteration, so a slowly changing Hessian needs two or three products instead of tens.
-    ``seed`` draws the random start when there is no ``init`` (a private generator)."""
+    ``seed`` draws the random start when there is no ``init`` (a private generator).
+    ``precondition`` (P^{-1/2} per parameter, `adam_preconditioner`): λmax of P⁻¹H."""
     if not tol > 0:
         raise ConfigError(f"tol must be > 0, got {tol}")
     if int(max_iter) < 2:
@@ -136,11 +204,14 @@ def hessian_max_eigenvalue(
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     fork = [device] if device.type == "cuda" else []
     try:
+        # the fused attention kernels have no double backward: the math one is differentiable twice
         with (torch.random.fork_rng(devices=fork), torch.autocast(device.type, enabled=False),
-              torch.enable_grad()):
+              torch.enable_grad(), sdpa_kernel(SDPBackend.MATH)):
             loss = loss_fn(model(inputs), targets)
             grads = torch.autograd.grad(loss, params, create_graph=True)
-            hvp = _hessian_vector_product(grads, params)
+            scale = None if precondition is None else tuple(
+                d.detach().to(device=device, dtype=torch.float32) for d in precondition)
+            hvp = _hessian_vector_product(grads, params, scale)
             lam, v, k, converged = _power_iteration(hvp, start, 0.0, tol, int(max_iter))
             if lam < 0:  # also False for NaN
                 # Power iteration found the most negative eigenvalue (the largest in
@@ -179,16 +250,26 @@ class SharpnessTracker:
     measures both)."""
 
     def __init__(self, model: torch.nn.Module, loss_fn: Callable, *, tol: float = 1e-2,
-                 max_iter: int = 8) -> None:
+                 max_iter: int = 8, optimizer=None) -> None:
         self.model, self.loss_fn = model, loss_fn
+        self.optimizer = optimizer
+        self.kind = "gd" if optimizer is None else optimizer_kind(optimizer)
         self.tol, self.max_iter = tol, max_iter
         self.rows: list[tuple[float, float, float]] = []
         self.products = 0
         self._vector = None
 
     def measure(self, iteration: int, lr: float, inputs, targets) -> float:
+        scale = None
+        if self.kind == "adam":
+            params = [p for p in self.model.parameters() if p.requires_grad]
+            scale = adam_preconditioner(self.optimizer, params)
+            if scale is None:  # no second-moment estimate before the first step
+                self.rows.append((float(iteration), float(lr), math.nan))
+                return math.nan
         est = hessian_max_eigenvalue(self.model, self.loss_fn, inputs, targets,
-                                     init=self._vector, tol=self.tol, max_iter=self.max_iter)
+                                     init=self._vector, tol=self.tol, max_iter=self.max_iter,
+                                     precondition=scale)
         if math.isfinite(est.lambda_max):
             self._vector = est.vector
         self.products += est.iterations

@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from clr_core.present.escape import plotly_text  # user labels shown as text
+from clr_core.suggest.stability import stability_limit
 from clr_core.suggest.types import Suggestion
 
 __all__ = ["LIVE_MAX_POINTS", "MAX_POINTS", "PALETTE", "Curve", "accuracy_figure", "decimate", "line_figure", "range_test_figure",
@@ -146,11 +147,13 @@ def _clip_loss_axis(fig: go.Figure, finite: np.ndarray, *, keep_first: bool = Fa
     fig.update_yaxes(range=[lo - pad, hi + pad])
 
 
-def stability_limit_label(momentum: float) -> str:
+def stability_limit_label(momentum: float, kind: str = "gd") -> str:
+    if kind == "adam":
+        return f"(2+2β1)/((1−β1)·λmax(P⁻¹H)), β1={momentum:g}"
     return "2/λmax" if not momentum else f"2(1+β)/λmax, β={momentum:g}"
 
 
-def _add_stability_limit(fig: go.Figure, sharpness, momentum: float) -> None:
+def _add_stability_limit(fig: go.Figure, sharpness, momentum: float, kind: str = "gd") -> None:
     """The LR at which the loss becomes unstable, 2(1+β)/λmax (Cohen et al. 2021), on a
     right-hand log axis against the LR, beside the diagonal "LR itself": where the LR curve
     crosses the limit, the sweep has passed it; from there on the band is shaded."""
@@ -159,8 +162,9 @@ def _add_stability_limit(fig: go.Figure, sharpness, momentum: float) -> None:
     ok = np.isfinite(lam) & (lam > 0)
     if not ok.any():
         return
-    lr, limit = rows[ok, 1], 2.0 * (1.0 + momentum) / lam[ok]
-    label = stability_limit_label(momentum)
+    lr = rows[ok, 1]
+    limit = np.array([stability_limit(v, momentum, kind) for v in lam[ok]])
+    label = stability_limit_label(momentum, kind)
     fig.add_trace(go.Scatter(
         x=lr, y=limit, mode="lines+markers", name=f"stability limit {label}", yaxis="y2",
         line={"color": "#d62728", "dash": "dot", "width": 2}, marker={"size": 6},
@@ -190,7 +194,7 @@ def range_test_figure(
     lrs, losses, smoothed, *, log_x: bool = True,
     suggestions: Mapping[str, Suggestion] | None = None,
     highlight: str | None = None, sharpness=None, momentum: float = 0.0,
-    max_points: int = MAX_POINTS,
+    max_points: int = MAX_POINTS, sharpness_kind: str = "gd",
 ) -> go.Figure:
     """Loss versus LR: raw points faint, the smoothed curve bold, each suggestion a marker
     at its max_lr, and the highlighted one's [base_lr, max_lr] band shaded. ``sharpness``
@@ -216,9 +220,10 @@ def range_test_figure(
         order = np.argsort(lrs)
         for j, (name, s) in enumerate(suggestions.items()):
             max_lr = float(s.max_lr)
+            past = " (past divergence)" if getattr(s, "past_divergence", False) else ""
             y = float(np.interp(max_lr, lrs[order], np.nan_to_num(smoothed[order], nan=finite.max())))
             fig.add_trace(go.Scatter(
-                x=[max_lr], y=[y], mode="markers+text", name=f"{name}: {max_lr:.3g}",
+                x=[max_lr], y=[y], mode="markers+text", name=f"{name}: {max_lr:.3g}{past}",
                 text=[name], textposition="top center",
                 marker={"size": 12, "symbol": "diamond", "color": PALETTE[(j + 2) % len(PALETTE)],
                         "line": {"width": 1, "color": "black"}},
@@ -239,7 +244,7 @@ def range_test_figure(
     fig.update_xaxes(title_text="learning rate", type="log" if log_x else "linear")
     fig.update_yaxes(title_text="loss")
     if sharpness is not None and len(sharpness):  # after the loss axis is set: its own axis
-        _add_stability_limit(fig, sharpness, momentum)
+        _add_stability_limit(fig, sharpness, momentum, sharpness_kind)
     return fig
 
 

@@ -17,7 +17,7 @@ def suggestions_table(range_test: RangeTestResult | Mapping) -> pd.DataFrame:
     """A range test's rules other than ``recommended``, one row each, labelled by origin,
     with the regret the suggestion benchmark measured (its dict form is read back)."""
     rt = range_test if isinstance(range_test, RangeTestResult) else RangeTestResult.from_dict(range_test)
-    cols = ["rule", "max_lr", "base_lr", "worst regret (points)", "mean regret (points)",
-            "explanation", "source"]
+    cols = ["rule", "max_lr", "base_lr", "confidence", "worst regret (points)",
+            "mean regret (points)", "explanation", "source"]
     rows = other_rules(rt.suggestions)
     return pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)

@@ -58,6 +58,7 @@ class DataModelConfig:
     batch_size: int = 64
     weight_decay: float = 0.0
     momentum: float = 0.9
+    beta2: float = 0.999  # Adam / AdamW's second-moment decay (0.95 for transformers, 0.999 default)
     nesterov: bool = False
     device: str = "auto"
     amp: bool = False
@@ -73,6 +74,11 @@ class DataModelConfig:
         if self.model not in models.MODELS and not plugins.is_registered("model", self.model):
             raise ConfigError(f"model must be one of {sorted(models.MODELS)} or a registered "
                               f"plugin {plugins.names('model')}, got {self.model!r}")
+        model, data_info = models.MODELS.get(self.model), datasets.get(self.dataset)
+        if model is not None and data_info is not None and model.inputs != data_info.kind:
+            raise ConfigError(f"the model {self.model!r} reads {model.inputs} and the data set "
+                              f"{self.dataset!r} is {data_info.kind}: pick one of its models "
+                              f"({', '.join(n for n, m in models.MODELS.items() if m.inputs == data_info.kind)})")
         for kind in ("loss", "batch_to_inputs"):
             if getattr(self, kind) is not None:
                 plugins.factory(kind, getattr(self, kind))  # refuses a name nobody registered
@@ -81,6 +87,7 @@ class DataModelConfig:
         check_int("batch_size", self.batch_size, lo=1)
         check_number("weight_decay", self.weight_decay, lo=0.0)
         check_probability("momentum", self.momentum)
+        check_probability("beta2", self.beta2)
         check_int("seed", self.seed, lo=0)
         if self.data_root not in (None, ""):
             confine(self.data_root)  # a folder outside the allowed roots is refused by name
@@ -191,7 +198,8 @@ def _optimizer(cfg: DataModelConfig, model: nn.Module, groups: list[dict] | None
     (their LR ratios kept, the largest at ``lr``)."""
     params = optim.scaled_groups(groups, lr) if groups else model.parameters()
     return optim.make_optimizer(cfg.optimizer, params, lr=lr, momentum=cfg.momentum,
-                                weight_decay=cfg.weight_decay, nesterov=cfg.nesterov)
+                                weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
+                                betas=(cfg.momentum, cfg.beta2))
 
 
 def _plugin_fns(cfg: DataModelConfig) -> tuple[Callable, Callable | None]:

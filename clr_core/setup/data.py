@@ -23,6 +23,7 @@ from clr_core.setup.image_data import (
     load_torchvision,
     torchvision_status,
 )
+from clr_core.setup.text_data import load_text, text_status
 
 __all__ = ["dataset_status", "load_dataset", "make_loader"]
 
@@ -76,6 +77,10 @@ def load_dataset(name: str = "digits", *, root: str | os.PathLike | None = None,
         if image_size not in (None, 8):
             raise ConfigError("digits are 8x8 images; image_size does not apply")
         return _load_digits(float(val_fraction))
+    if name == "pydoc_text":
+        if image_size is not None:
+            raise ConfigError("the text data set has no images; image_size does not apply")
+        return load_text()
     if name == "image_folder":
         return load_image_folder(root, image_size=image_size, val_fraction=float(val_fraction),
                                  augment=augment)
@@ -89,6 +94,8 @@ def dataset_status(name: str, root: str | os.PathLike | None = None) -> str:
         raise ConfigError(f"unknown data set {name!r}; choose one of {sorted(DATASETS)}")
     if name == "digits":
         return "Bundled with scikit-learn: always available, no download needed."
+    if name == "pydoc_text":
+        return text_status()
     if name == "image_folder":
         return image_folder_status(root)
     return torchvision_status(name, root)

@@ -20,11 +20,12 @@ SPLIT_SEED = 0
 @dataclass(frozen=True)
 class DatasetInfo:
     label: str
-    input_shape: tuple[int, int, int] | None  # None: depends on the folder / image_size
+    input_shape: tuple[int, ...] | None  # None: depends on the folder / image_size
     num_classes: int | None
-    source: str  # "sklearn" | "torchvision" | "folder"
+    source: str  # "sklearn" | "torchvision" | "folder" | "python"
     downloadable: bool
     description: str = ""
+    kind: str = "image"  # "image" (C, H, W) or "text" (context,) of character ids
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -48,6 +49,12 @@ DATASETS: dict[str, DatasetInfo] = {
         "CIFAR-100", (3, 32, 32), 100, "torchvision", True,
         "60,000 colour images, 100 classes (about 170 MB download).",
     ),
+    "pydoc_text": DatasetInfo(
+        "Text: Python's docs (characters, bundled)", (64,), 96, "python", False,
+        "About 465,000 characters of the documentation every Python ships (pydoc_data), in "
+        "windows of 64 characters: next-character prediction for the language models.",
+        kind="text",
+    ),
     "image_folder": DatasetInfo(
         "Your images (folder)", None, None, "folder", False,
         "A folder with one subfolder per class (or train/ and val/ folders of those).",
@@ -62,7 +69,7 @@ class DataBundle:
     name: str
     train: Dataset
     val: Dataset
-    input_shape: tuple[int, int, int]
+    input_shape: tuple[int, ...]  # (C, H, W) for images, (context,) for text
     num_classes: int
     classes: list[str]
     root: str | None = None

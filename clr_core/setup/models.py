@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from clr_core.errors import ConfigError
+from clr_core.setup.sequence_models import CharLSTM, CharTransformer, ViT
 from clr_core.validation import check_int
 
 __all__ = ["MODELS", "ModelInfo", "make_model"]
@@ -23,6 +24,7 @@ class ModelInfo:
     label: str
     description: str
     default_width: int | None
+    inputs: str = "image"  # "image": (C, H, W) tensors; "text": (context,) character ids
 
 
 MODELS: dict[str, ModelInfo] = {
@@ -37,6 +39,16 @@ MODELS: dict[str, ModelInfo] = {
     "resnet18": ModelInfo(
         "ResNet-18", "torchvision's ResNet-18, untrained; 3x3 stride-1 stem and no max-pool for "
         "small images (CIFAR style). Slow on a CPU.", None),
+    "vit": ModelInfo(
+        "Small ViT", "Vision transformer (Dosovitskiy et al. 2021): 2x2 patches on small images, "
+        "a class token, 2 pre-norm blocks of `width` (default 64); train it with AdamW and "
+        "warm-up.", 64),
+    "char_transformer": ModelInfo(
+        "Char transformer (GPT-style)", "2 causal pre-norm blocks of `width` (default 64), next-"
+        "character prediction on the text data set; AdamW with warm-up.", 64, "text"),
+    "char_lstm": ModelInfo(
+        "Char LSTM", "One LSTM layer of `width` units (default 128), next-character prediction "
+        "on the text data set.", 128, "text"),
 }
 
 
@@ -90,21 +102,35 @@ def _resnet18(shape, num_classes, width):
     return model
 
 
+def _vit(shape, num_classes, width):
+    if min(shape[1:]) < 4:
+        raise ConfigError(f"the vit needs images of at least 4x4 pixels, got {shape[1]}x{shape[2]}")
+    return ViT(shape, num_classes, width)
+
+
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {
-    "logreg": _logreg, "mlp": _mlp, "cnn": _cnn, "resnet18": _resnet18,
+    "logreg": _logreg, "mlp": _mlp, "cnn": _cnn, "resnet18": _resnet18, "vit": _vit,
+    "char_transformer": lambda shape, vocab, width: CharTransformer(vocab, shape[0], width),
+    "char_lstm": lambda shape, vocab, width: CharLSTM(vocab, width),
 }
 
 
-def _check_shape(input_shape) -> tuple[int, int, int]:
+def _check_shape(input_shape, inputs: str) -> tuple[int, ...]:
+    size = 3 if inputs == "image" else 1
     try:
         shape = tuple(int(v) for v in input_shape)
-        ok = len(shape) == 3 and all(v > 0 for v in shape) and \
+        ok = len(shape) == size and all(v > 0 for v in shape) and \
             all(not isinstance(v, bool) and int(v) == v for v in input_shape)
     except (TypeError, ValueError):
         ok = False
+    if not ok and inputs == "text":
+        raise ConfigError(f"this model reads text: input_shape must be (context,), got "
+                          f"{input_shape!r}; choose the text data set (pydoc_text)")
     if not ok:
+        hint = "; the text data set needs a text model (char_transformer, char_lstm)" \
+            if isinstance(input_shape, tuple | list) and len(input_shape) == 1 else ""
         raise ConfigError(f"input_shape must be (channels, height, width) of positive integers, "
-                          f"got {input_shape!r}")
+                          f"got {input_shape!r}{hint}")
     return shape
 
 
@@ -112,10 +138,11 @@ def make_model(name: str, input_shape: Sequence[int], num_classes: int, *, seed:
                width: int | None = None) -> nn.Module:
     """A fresh model; the same seed gives identical weights (the global RNG is left alone).
 
-    `width` sets hidden units (mlp) or base channels (cnn); logreg and resnet18 ignore it."""
+    `width` sets hidden units (mlp, char_lstm), base channels (cnn) or the embedding
+    (vit, char_transformer); logreg and resnet18 ignore it."""
     if name not in _BUILDERS:
         raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
-    shape = _check_shape(input_shape)
+    shape = _check_shape(input_shape, MODELS[name].inputs)
     num_classes = check_int("num_classes", num_classes, lo=2)
     width = MODELS[name].default_width if width is None else check_int("width", width, lo=1)
     seed = check_int("seed", seed)

@@ -32,7 +32,10 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
         "Adam", "Adaptive; Smith (2015) found CLR helps it less than SGD. Momentum is betas[0].",
         "betas[0]"),
     "adamw": OptimizerInfo(
-        "AdamW", "Adam with decoupled weight decay. Momentum is betas[0].", "betas[0]"),
+        "AdamW", "Adam with decoupled weight decay (Loshchilov & Hutter, \"Decoupled Weight "
+        "Decay Regularization\", 2019): the decay shrinks the weights directly, not through "
+        "the adaptive step; what transformers and ViTs train with (weight decay 0.01 to 0.1, "
+        "beta2 0.95 to 0.999). Momentum is betas[0].", "betas[0]"),
     "rmsprop": OptimizerInfo(
         "RMSprop", "Adaptive; torch's default momentum is 0 (used when momentum is not given).",
         "momentum"),

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from clr_core.errors import ConfigError
+from clr_core.suggest.confidence import check_curve, mark_suggestions
 from clr_core.suggest.fastai import minimum, slide, steep, valley
 from clr_core.suggest.peers import min10_base6, smith_accuracy, steepest_gradient
 from clr_core.suggest.recommend import recommended
@@ -138,6 +139,11 @@ def suggest_all(
     skip_end: int = 5,
     methods=None,
     num_iter: int | None = None,
+    stop_reason: str | None = None,
+    smooth_beta: float | None = None,
+    raw=None,
+    limit_lr: float | None = None,
+    family: str | None = None,
 ) -> dict[str, Suggestion]:
     """Every applicable rule on one curve, keyed by method name, ``recommended`` (see
     ``clr_core.suggest.recommend``) first whenever a loss rule answered.
@@ -152,6 +158,15 @@ def suggest_all(
     whose max_lr lies past the curve's lowest loss is left out too: every document
     puts max_lr before the minimum, and fastai's slide rule can land beyond it when
     the curve ends on a plateau instead of blowing up.
+
+    Each answer carries a confidence (`clr_core.suggest.confidence`): pass the test's
+    ``stop_reason`` (a cancelled test), and ``raw`` (the per-batch losses) or
+    ``smooth_beta`` (they are recovered from the EMA) so a fall is measured against the
+    batch noise; without either, the smoothed curve stands in for the raw one.
+    ``limit_lr``: where the sweep crossed its stability limit (the sharpness), the onset
+    of divergence when the loss alone shows it late. ``family``: the optimizer's ("adam"
+    for Adam and AdamW, `clr_core.engine.sharpness.optimizer_kind`), which
+    ``recommended`` reads with more margin.
     """
     lrs, losses = _check_inputs(lrs, losses, mode)
     if skip_start is not None and (isinstance(skip_start, bool) or int(skip_start) < 0):
@@ -201,11 +216,19 @@ def suggest_all(
             windows[start] = _window(lrs, losses, start, n - int(skip_end))
         win = windows[start]
         rec = (
-            recommended(win[0], win[1], out, mode=mode, start=start, sweep=(lo, hi))
+            recommended(win[0], win[1], out, mode=mode, start=start, sweep=(lo, hi),
+                        family=family)
             if win
             else recommended(lrs[:0], losses[:0], out, mode=mode, sweep=(lo, hi))
         )
         rec = _sane(rec, lo, hi)
         if rec is not None:  # first: what a result, the store and the pages lead with
             out = {"recommended": rec, **out}
+    if out:
+        requested = n if num_iter is None else int(num_iter)
+        start = _fastai_skip(requested) if skip_start is None else int(skip_start)
+        check = check_curve(lrs, losses, beta=smooth_beta, start=min(start, n - 1),
+                            skip_end=int(skip_end), stop_reason=stop_reason, num_iter=num_iter,
+                            raw=raw, limit_lr=limit_lr)
+        out = mark_suggestions(out, check)
     return out

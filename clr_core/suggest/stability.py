@@ -1,4 +1,5 @@
-"""How far each suggestion moves when only the seed changes.
+"""How far each suggestion moves when only the seed changes; and the stability limit of
+the optimizer in use, the LR past which it cannot stay stable (``stability_limit``).
 
 Every finder (fastai, torch-lr-finder, Lightning) prints one LR from one run and none
 says how much that number would move with another shuffle of the data or another
@@ -14,9 +15,25 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from clr_core.errors import ConfigError
 from clr_core.suggest.types import Suggestion
 
-__all__ = ["StabilitySummary", "summarize_stability"]
+__all__ = ["StabilitySummary", "stability_limit", "summarize_stability"]
+
+
+def stability_limit(lambda_max: float, momentum: float = 0.0, kind: str = "gd") -> float:
+    """The LR above which the optimizer diverges on a quadratic of curvature ``lambda_max``:
+    heavy-ball gradient descent ("gd") 2(1+β)/λmax; Adam ("adam", ``lambda_max`` the
+    preconditioned sharpness, ``momentum`` β1) (2+2β1)/((1−β1)·λmax); infinite when the
+    curvature is not positive."""
+    if not lambda_max > 0:
+        return float("inf")
+    if kind == "adam":
+        return (2.0 + 2.0 * momentum) / ((1.0 - momentum) * lambda_max)
+    if kind != "gd":
+        raise ConfigError(f"no stability limit for optimizer kind {kind!r}")
+    return 2.0 * (1.0 + momentum) / lambda_max
+
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,12 @@ class Suggestion:
     "loss", into the validation rows when it is "accuracy" (``smith_accuracy``).
 
     ``low`` / ``high``: the band of max_lr the evidence supports (low <= max_lr <= high);
-    NaN for a rule that gives a point and no band (every rule but ``recommended``)."""
+    NaN for a rule that gives a point and no band (every rule but ``recommended``).
+
+    ``confidence``: "ok", "low" (usable; ``caveat`` says why it may be off) or "none" (no
+    reliable recommendation: ``caveat`` gives the reason and what to run next), from
+    `clr_core.suggest.confidence`. ``past_divergence``: the max_lr lies past the LR where
+    the test's loss ran away."""
 
     method: str
     base_lr: float
@@ -72,6 +77,14 @@ class Suggestion:
     curve: str = "loss"
     low: float = math.nan
     high: float = math.nan
+    confidence: str = "ok"
+    caveat: str = ""
+    past_divergence: bool = False
+
+    @property
+    def reliable(self) -> bool:
+        """Worth acting on: not "no reliable recommendation"."""
+        return self.confidence != "none"
 
     @property
     def has_band(self) -> bool:
@@ -99,6 +112,9 @@ class Suggestion:
             curve=str(d.get("curve", "loss")),
             low=math.nan if d.get("low") is None else float(d["low"]),
             high=math.nan if d.get("high") is None else float(d["high"]),
+            confidence=str(d.get("confidence") or "ok"),
+            caveat=str(d.get("caveat") or ""),
+            past_divergence=bool(d.get("past_divergence", False)),
         )
 
 

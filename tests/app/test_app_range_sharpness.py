@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apptest_helpers import chart_traces, open_page, run_until_done
 
-from clr_core.engine.sharpness import stability_limit
+from clr_core.suggest.stability import stability_limit
 from ui.jobs import registry
 
 

@@ -234,3 +234,12 @@ def test_requested_num_iter_reaches_the_suggestions():
     assert r.iterations < 200
     want = suggest_all(r.lrs, r.smoothed, mode="exp", num_iter=200)
     assert {k: s.max_lr for k, s in r.suggestions.items()} == {k: s.max_lr for k, s in want.items()}
+
+
+def test_sequence_targets_have_no_accuracy():
+    """A language model's (batch, vocab, time) logits against (batch, time) targets: the
+    count would be per character while the mean divides per sequence, so none is given."""
+    out = torch.randn(2, 5, 7)
+    y = torch.randint(0, 5, (2, 7))
+    assert count_correct(out, y) is None
+    assert int(count_correct(torch.eye(3), torch.tensor([0, 1, 0]))) == 2

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from clr_core.engine.range_test import run_range_test
 from clr_core.engine.results import RangeTestResult
-from clr_core.engine.sharpness import hessian_max_eigenvalue, stability_limit
+from clr_core.engine.sharpness import hessian_max_eigenvalue
 from clr_core.errors import ConfigError
 from clr_core.present.plots import range_test_figure
+from clr_core.suggest.stability import stability_limit
 
 
 def _least_squares(seed: int, n: int, d: int, offset: float):

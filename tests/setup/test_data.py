@@ -197,3 +197,16 @@ def test_make_loader_batch_larger_than_data():
     with pytest.raises(ConfigError, match="no batches"):
         data.make_loader(ds, 10_000, drop_last=True)
     assert len(data.make_loader(ds, 10_000)) == 1
+
+
+def test_the_text_set_ships_with_python_and_predicts_the_next_character():
+    from clr_core.setup.data import dataset_status, load_dataset
+    from clr_core.setup.text_data import VOCAB
+
+    b = load_dataset("pydoc_text")
+    x, y = b.train.tensors
+    assert b.input_shape == (64,) and b.num_classes == len(VOCAB) == 96
+    assert x.shape[1] == 64 and torch.equal(x[0, 1:], y[0, :-1])  # shifted by one character
+    assert len(b.train) > 5000 and 0 < len(b.val) <= 256
+    assert int(x.max()) < 96 and int(x.min()) >= 0
+    assert "no download" in dataset_status("pydoc_text")

@@ -33,7 +33,7 @@ def test_quick_slice_recommended_within_a_point_of_the_grid_optimum(tmp_path, ca
     assert [t["task"] for t in data["tasks"]] == bench.QUICK
     assert len(data["grid"]) >= 12 and min(data["grid"]) == pytest.approx(1e-4)
     assert max(data["grid"]) == pytest.approx(10)
-    for task in data["tasks"]:
+    for task in [t for t in data["tasks"] if t["battery"] == "digits"]:
         best = max(task["grid"].values())
         assert task["best"] == pytest.approx(best)
         rec = task["methods"]["recommended"]
@@ -47,3 +47,10 @@ def test_quick_slice_recommended_within_a_point_of_the_grid_optimum(tmp_path, ca
     # the analytic limit: full-batch GD on least squares is stable below 2 / lambda_max
     assert lstsq["known_lr"] > 0 and math.isfinite(lstsq["known_lr"])
     assert data["summary"]["recommended"]["worst"] <= 1.0
+    # the modern battery's slice: a CNN pretrained on digits 0-4 fine-tuned on 5-9 with AdamW
+    # and warm-up + cosine, on its own grid
+    ft = next(t for t in data["tasks"] if t["task"].startswith("ft-"))
+    assert ft["battery"] == "modern" and len(ft["grid"]) == len(bench.MODERN_QUICK_GRID)
+    assert set(data["summaries"]) == {"digits", "modern"}
+    assert data["summaries"]["modern"]["recommended"]["worst"] <= 1.0
+    assert ft["methods"]["recommended"]["unreliable"] == 0

@@ -1,0 +1,78 @@
+"""Today's models through the pages, offline: the character text set with the GPT-style
+transformer and the LSTM, the ViT on digits, AdamW with its β2; Adam's stability limit is
+the preconditioned one, and a language model is scored by its validation loss."""
+
+from __future__ import annotations
+
+from apptest_helpers import chart_traces, open_page, run_until_done
+
+from clr_core.runs.reports import report_from_dict
+from clr_core.suggest.stability import stability_limit
+from ui.jobs import registry
+
+
+def _form(at, prefix: str, dataset: str, model: str, optimizer: str = "adamw"):
+    at.selectbox(key=f"{prefix}.dataset").set_value(dataset).run()
+    at.selectbox(key=f"{prefix}.model").set_value(model).run()
+    at.selectbox(key=f"{prefix}.optimizer").set_value(optimizer).run()
+    at.text_input(key=f"{prefix}.batch_size").set_value("4").run()
+    at.text_input(key=f"{prefix}.beta2").set_value("0.95").run()
+    at.text_input(key=f"{prefix}.weight_decay").set_value("0.1").run()
+
+
+def test_char_transformer_range_test_with_adamw_draws_adams_limit():
+    at = open_page("pages/range_test.py")
+    _form(at, "rt", "pydoc_text", "char_transformer")
+    at.text_input(key="rt.num_iter").set_value("12").run()
+    at.text_input(key="rt.sharpness_every").set_value("5").run()
+    at.text_input(key="rt.eval_every").set_value("6").run()
+    at.button(key="btn.rt.start").click().run()
+    assert run_until_done(at, "rt.job", timeout=300) == "done"
+    assert not at.exception, at.exception
+    job = registry().status(at.session_state["rt.job"])
+    assert job.config["beta2"] == 0.95 and job.config["optimizer"] == "adamw"
+    rt = job.result["range_test"]
+    assert rt["sharpness_kind"] == "adam"
+    traces = chart_traces(at, "range-test")
+    limit = next(t for t in traces if t["name"].startswith("stability limit (2+2β1)"))
+    expected = [stability_limit(r[2], 0.9, "adam") for r in rt["sharpness"] if r[2] and r[2] > 0]
+    assert list(limit["y"]) == expected
+    assert any("preconditioned" in c.value for c in at.caption)
+    # no accuracy for a language model: the validation loss is drawn against the LR
+    names = [t.get("name", "") for t in chart_traces(at, "val-loss-lr")]
+    assert "validation loss" in names
+    # every suggestion carries a confidence, and a guess is never the primary action
+    for s in rt["suggestions"].values():
+        assert s["confidence"] in ("ok", "low", "none")
+    rec = rt["suggestions"].get("recommended")
+    button = at.button(key="btn.rt.to_designer")
+    if rec is not None and rec["confidence"] == "none":
+        assert button.proto.type != "primary"
+        assert any("No reliable recommendation" in w.value for w in at.warning)
+
+
+def test_mismatched_model_and_data_is_refused_with_a_message():
+    at = open_page("pages/range_test.py")
+    at.selectbox(key="rt.dataset").set_value("pydoc_text").run()
+    at.selectbox(key="rt.model").set_value("mlp").run()
+    assert not at.exception
+    assert any("reads image" in e.value and "char_transformer" in e.value for e in at.error)
+
+
+def test_training_a_char_lstm_with_the_wsd_preset_reports_validation_loss():
+    at = open_page("pages/training.py")
+    _form(at, "train", "pydoc_text", "char_lstm")
+    at.text_input(key="train.num_iter").set_value("20").run()
+    at.text_input(key="train.eval_every").set_value("10").run()
+    at.selectbox(key="train.source").set_value("char_lm_wsd").run()
+    at.multiselect(key="train.baselines").set_value([]).run()
+    at.button(key="btn.train.start").click().run()
+    assert run_until_done(at, "train.job", timeout=300) == "done"
+    assert not at.exception, at.exception
+    report = report_from_dict(registry().status(at.session_state["train.job"]).result)
+    train = report.curves[0].train
+    assert train.stop_reason == "completed"
+    assert report.curves[0].config["schedule"]["policy"] == "wsd"
+    assert any("Lowest validation loss" in s.value for s in at.success)
+    names = [t.get("name", "") for t in chart_traces(at, "train-val-loss")]
+    assert names and all(n for n in names)

@@ -1,0 +1,150 @@
+"""No reliable recommendation where the curve cannot support a number: flat, a fall within
+the noise, a minimum at the start, a cancelled test, rules far apart; and a rule past the
+LR where the test diverged is marked."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from clr_core.engine.range_test import run_range_test
+from clr_core.engine.results import RangeTestResult
+from clr_core.engine.smoothing import ema
+from clr_core.setup.optim import make_optimizer
+from clr_core.suggest.confidence import divergence_lr, raw_from_smoothed
+from clr_core.suggest.recommend import headline
+from clr_core.suggest.registry import suggest_all
+
+LRS = np.logspace(-5, 1, 100)
+X = np.log10(LRS)
+
+
+def _curve(shape, noise=0.02, seed=0, n=100):
+    rng = np.random.default_rng(seed)
+    raw = shape[:n] + noise * rng.standard_normal(n)
+    return LRS[:n], raw, ema(raw, 0.98)
+
+
+def _good():
+    """Falls from 2.3 to 0.5 between 1e-3 and 1e-1, then blows up past 1."""
+    fall = 1.8 / (1 + np.exp(-(X + 2) * 3))
+    return 2.3 - fall + np.where(X > -0.3, np.expm1((X + 0.3) * 6), 0.0)
+
+
+def _rec(lrs, raw, sm, **kw):
+    return suggest_all(lrs, sm, raw=raw, num_iter=100, **kw)
+
+
+def test_a_clear_curve_is_ok():
+    out = _rec(*_curve(_good()), stop_reason="completed")
+    rec = out["recommended"]
+    assert rec.confidence == "ok" and rec.caveat == "" and rec.reliable
+    assert all(s.confidence == "ok" for s in out.values())
+
+
+def test_flat_curve_gives_no_reliable_recommendation():
+    shape = 2.3 + np.where(X > 0, np.expm1(X * 6), 0.0)  # flat until it blows up
+    out = _rec(*_curve(shape, noise=0.05), stop_reason="diverged")
+    rec = out["recommended"]
+    assert rec.confidence == "none" and not rec.reliable
+    assert "noise" in rec.caveat and "seed sweep" in rec.caveat
+    assert headline(out).startswith("No reliable recommendation")
+    assert all(s.confidence == "none" for s in out.values())
+
+
+def test_small_fall_inside_the_noise_is_not_trusted():
+    shape = 2.3 - 0.01 / (1 + np.exp(-(X + 2) * 3)) + np.where(X > 0, np.expm1(X * 6), 0.0)
+    rec = _rec(*_curve(shape, noise=0.2, seed=3))["recommended"]
+    assert rec.confidence == "none" and "falls only" in rec.caveat
+
+
+def test_minimum_at_the_first_points():
+    shape = 1.0 + 0.8 * (X + 5) / 6 + np.where(X < -4.4, 2.0 * (-4.4 - X), 0.0)
+    out = _rec(*_curve(shape, noise=0.01))
+    rec = out.get("recommended")
+    assert rec is not None and rec.confidence == "none"
+    assert "start" in rec.caveat and "lower" in rec.caveat
+
+
+def test_cancelled_before_the_loss_turned_up():
+    lrs, raw, sm = _curve(_good())
+    cut = 55  # LR ~ 2e-2: still falling
+    out = suggest_all(lrs[:cut], sm[:cut], raw=raw[:cut], num_iter=100, stop_reason="cancelled")
+    rec = out["recommended"]
+    assert rec.confidence == "none" and "cancelled" in rec.caveat
+    whole = suggest_all(lrs[:cut], sm[:cut], raw=raw[:cut], num_iter=100, stop_reason="completed")
+    assert whole["recommended"].confidence != "none" or "cancelled" not in whole["recommended"].caveat
+
+
+def test_wide_disagreement_lowers_confidence():
+    """A curve with two drops a few decades apart: the rules split between them."""
+    shape = 3.0 - 1.0 / (1 + np.exp(-(X + 4) * 6)) - 1.0 / (1 + np.exp(-(X + 1) * 6)) \
+        + np.where(X > 0.3, np.expm1((X - 0.3) * 6), 0.0)
+    out = _rec(*_curve(shape, noise=0.005), stop_reason="diverged")
+    rec = out["recommended"]
+    loss_rules = sorted(s.max_lr for k, s in out.items() if k != "recommended")[1:-1]
+    span = math.log10(loss_rules[-1] / loss_rules[0])
+    assert span > 1.0
+    assert rec.confidence in ("low", "none") and "disagree" in rec.caveat
+
+
+def test_rule_past_the_divergence_is_marked_on_least_squares():
+    """Full-batch GD on least squares, linear sweep: the loss blows up past 2/λmax, and the
+    sharpness shows the limit; fastai's valley lands past it and is marked."""
+    g = torch.Generator().manual_seed(0)
+    d, n = 20, 400
+    q, _ = torch.linalg.qr(torch.randn(d, d, generator=g))
+    x = torch.randn(n, d, generator=g) @ (q @ torch.diag(torch.logspace(0, 1, d).sqrt()) @ q.T)
+    y = x @ torch.randn(d, 1, generator=g) + 0.1 * torch.randn(n, 1, generator=g)
+    limit = 2.0 / float(torch.linalg.eigvalsh(2 * x.T @ x / n).max())
+    model = nn.Linear(d, 1, bias=False)
+    nn.init.zeros_(model.weight)
+    opt = make_optimizer("sgd", model, lr=1e-3, momentum=0.0)
+
+    def batches():
+        while True:
+            yield x, y
+
+    r = run_range_test(model, opt, nn.MSELoss(), batches(), start_lr=1e-3, end_lr=0.5,
+                       num_iter=100, mode="linear", sharpness_every=5)
+    past = {k for k, s in r.suggestions.items() if s.past_divergence}
+    assert past, r.suggestions
+    for s in r.suggestions.values():
+        assert s.past_divergence == (s.max_lr > limit * 1.02) or abs(s.max_lr / limit - 1) < 0.05
+    for k in past:
+        assert r.suggestions[k].confidence in ("low", "none")
+        assert "ran away" in r.suggestions[k].caveat
+    back = RangeTestResult.from_dict(r.to_dict())  # the store keeps the mark
+    assert {k for k, s in back.suggestions.items() if s.past_divergence} == past
+
+
+def test_divergence_lr_from_the_loss_alone():
+    lrs, raw, _ = _curve(_good(), noise=0.0)
+    at = divergence_lr(lrs, raw)
+    assert 0.2 < at < 1.0
+    assert math.isnan(divergence_lr(lrs[:60], raw[:60]))  # never ran away
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0.5, 0.995), st.lists(st.floats(-5, 5, allow_nan=False), min_size=2, max_size=60))
+def test_raw_losses_are_recovered_from_the_debiased_ema(beta, values):
+    raw = np.asarray(values)
+    assert np.allclose(raw_from_smoothed(ema(raw, beta), beta), raw, atol=1e-6 * max(1, np.abs(raw).max()) / (1 - beta))
+
+
+def test_a_seed_sweep_of_unreliable_tests_stays_unreliable():
+    from dataclasses import replace
+
+    from clr_core.suggest.recommend import combine_recommended
+
+    good = _rec(*_curve(_good()), stop_reason="completed")["recommended"]
+    guess = replace(good, confidence="none", caveat="The smoothed loss is flat.")
+    assert combine_recommended([good, good, good]).confidence == "ok"
+    assert combine_recommended([good, guess, good]).confidence == "low"
+    mostly = combine_recommended([guess, guess, good])
+    assert mostly.confidence == "none" and "flat" in mostly.caveat
