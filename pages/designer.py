@@ -24,7 +24,7 @@ from ui.designer_state import (
 from ui.nav import ensure_app_entry
 from ui.schedule_form import param_widget
 from ui.state import default
-from ui.widgets import int_input
+from ui.widgets import fmt_int, int_input
 
 ensure_app_entry()
 
@@ -47,7 +47,8 @@ POLICIES = schedules.POLICIES
 def _load_preset():
     name = st.session_state.get("designer.preset")
     if name and name in schedules.PRESETS:
-        load_config(schedules.PRESETS[name].config)
+        preset = schedules.PRESETS[name]
+        load_config(preset.config, iters_per_epoch=preset.iters_per_epoch)
 
 
 controls, view = st.columns([1, 2], gap="large")
@@ -131,11 +132,9 @@ with view:
     with st.popover("🔗 Copy link"):
         st.caption("This link opens the designer with this schedule (copy icon on the right).")
         st.code(link, language=None)
-    default_n = 3 * (schedule.cycle_length or 0) if schedule is not None else 0
-    if schedule is not None and schedule.planned_steps:
-        default_n = int(schedule.planned_steps)
-    if "designer.n" not in st.session_state:
-        st.session_state["designer.n"] = max(default_n, 1000) if default_n else 6000
+    if "designer.n" not in st.session_state:  # the whole schedule (a loaded one resets it)
+        st.session_state["designer.n"] = fmt_int(
+            max(rules.preview_length(schedule), 1000) if schedule is not None else 6000)
     top = st.columns([2, 1, 1], vertical_alignment="bottom")
     n_iter = int_input("Iterations to preview", "designer.n", None, min_value=1,
                        max_value=10_000_000, container=top[0]) or 1
@@ -192,7 +191,12 @@ with view:
                 for line in conventions:
                     st.markdown(f"- {line}")
         ends = rules.cycle_ends(schedule, n)
-        if len(ends):
+        if schedule.policy == "one_cycle" and len(ends):
+            st.info(f"The cycle ends at iteration {int(ends[0]):,} with the LR at "
+                    f"{float(lrs[-1]):.3g}, far below where it started "
+                    f"({float(lrs[0]):.3g}): 1cycle anneals below its start at the end "
+                    "(Smith 2018). Stop training there.", icon="🔁")
+        elif len(ends):
             shown = ", ".join(str(int(e)) for e in ends[:8]) + (" …" if len(ends) > 8 else "")
             st.info(f"Cycles end (LR back at its base) at iterations {shown}. "
                     "Smith: stop training at the end of a cycle.", icon="🔁")

@@ -23,7 +23,7 @@ from clr_core.present.plots import (
 )
 from clr_core.present.tables import suggestions_table
 from clr_core.runs.reports import TrainReport
-from clr_core.suggest.recommend import RECOMMENDED, band_text, disagreement
+from clr_core.suggest.recommend import RECOMMENDED, disagreement
 from clr_core.suggest.types import Suggestion
 
 
@@ -32,38 +32,78 @@ def curve_frame(rt: RangeTestResult) -> pd.DataFrame:
                          "loss": rt.losses, "smoothed": rt.smoothed})
 
 
+def momentum_of(config: Mapping | None) -> float:
+    """Heavy-ball momentum β of a run, for the 2(1+β)/λmax limit (0 for other optimizers):
+    read from the run's config, so a reopened run says what it said live."""
+    config = config or {}
+    return float(config.get("momentum") or 0.0) if config.get("optimizer", "sgd") == "sgd" else 0.0
+
+
 def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RECOMMENDED,
-                    momentum: float = 0.0, live: bool = False) -> None:
-    """The loss-versus-LR chart with every suggestion, the stability limit when the sharpness
-    was measured, and accuracy if measured. ``live``: a job still streaming (fewer points)."""
+                    config: Mapping | None = None, live: bool = False) -> None:
+    """The loss-versus-LR chart, the recommendation highlighted, the other rules a layer,
+    the stability limit on its own panel when the sharpness was measured, and accuracy if
+    measured. ``config``: the run's (its momentum names the limit). ``live``: a job still
+    streaming (fewer points)."""
     log_x = rt.mode == "exp"
+    momentum = momentum_of(config)
     fig = range_test_figure(rt.lrs, rt.losses, rt.smoothed, log_x=log_x,
                             suggestions=rt.suggestions, highlight=highlight,
                             sharpness=rt.sharpness, momentum=momentum,
                             max_points=LIVE_MAX_POINTS if live else MAX_POINTS)
     st.plotly_chart(fig, width="stretch", key=f"chart.{key}.loss")
+    beta = float((config or {}).get("smooth_beta") or 0.98)
+    notes = [f"Dots: the loss of each batch. Line: their running average over about "
+             f"{1 / max(1 - beta, 1e-3):.0f} batches, which lags the dots — it bottoms out "
+             "later and higher than they do."]
+    if rt.suggestions:
+        notes.append("Green: the recommended max_lr and the band of max_lr the curve supports. "
+                     "Click “other rules” under the chart to show every rule's pick.")
     if len(rt.sharpness):
-        st.caption(f"Red dots: the stability limit {stability_limit_label(momentum)}, λmax the "
-                   "sharpest curvature of the loss on the current batch; where the LR passes it "
-                   "(shaded), gradient descent overshoots and the loss blows up (Cohen et al. "
-                   "2021).")
+        notes.append(f"Lower panel: the LR divided by the stability limit "
+                     f"{stability_limit_label(momentum)}; above the dashed line at 1 gradient "
+                     "descent overshoots and the loss soon blows up (Cohen et al., “Gradient "
+                     "Descent on Neural Networks Typically Occurs at the Edge of Stability”, 2021).")
+    st.caption(" ".join(notes))
     if len(rt.accuracies):
         st.plotly_chart(accuracy_figure([Curve("validation accuracy", rt.val_lrs, rt.val_accuracy)],
                                         log_x=log_x), width="stretch", key=f"chart.{key}.acc")
 
 
-def show_recommended(suggestions: Mapping[str, Suggestion]) -> None:
-    """The headline: recommended max_lr and base_lr with the band, and why."""
+def unreliable_reason(suggestions: Mapping[str, Suggestion]) -> str | None:
+    """Why there is no recommendation to act on, or None when there is one. Reads a
+    suggestion's ``confidence`` where it has one: a text starting "no reliable" or an object
+    with ``reliable`` False, each with its reason."""
     s = suggestions.get(RECOMMENDED)
     if s is None:
-        return
-    c1, c2, c3 = st.columns([1, 1, 1.6])
-    c1.metric("Recommended max_lr", f"{s.max_lr:.3g}")
-    c2.metric("base_lr", f"{s.base_lr:.3g}")
-    if s.has_band:
-        c3.metric("max_lr band", band_text(s.low, s.high),
-                  help="The max_lr values this curve supports; narrower after a seed sweep.")
-    st.caption(s.explanation)
+        return "the curve is too short or too flat to read a learning rate off it."
+    conf = getattr(s, "confidence", None)
+    if conf is None:
+        return None
+    if isinstance(conf, str):
+        return conf if conf.lower().startswith("no reliable") else None
+    if getattr(conf, "reliable", True) is False:
+        return str(getattr(conf, "reason", None) or conf)
+    return None
+
+
+def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
+    """The range test's answer first, in plain words ("Train with max_lr 0.1"), its band in a
+    sentence, then the rule's own explanation; or "No reliable recommendation" and why.
+    Returns whether there is a recommendation to act on (the page offers "Use in designer"
+    as its primary button only then)."""
+    reason = unreliable_reason(suggestions)
+    if reason is not None:
+        st.warning(f"**No reliable recommendation**: {reason}", icon="🤷")
+        return False
+    s = suggestions[RECOMMENDED]
+    st.markdown(f"### Train with max_lr {s.max_lr:.3g}")
+    band = (f"Between {s.low:.3g} and {s.high:.3g} the loss is still falling fast, so any "
+            "max_lr there should train about as well. " if s.has_band else "")
+    st.markdown(f"{band}For cyclical schedules start at base_lr {s.base_lr:.3g}.")
+    if s.explanation:
+        st.caption(s.explanation)
+    return True
 
 
 def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
@@ -71,7 +111,7 @@ def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
     other rules by origin with their measured regret, and a warning when they disagree by
     more than half a decade."""
     if lead:
-        show_recommended(rt.suggestions)
+        show_range_test_headline(rt.suggestions)
     _, warning = disagreement(rt.suggestions)
     if warning:
         st.warning(warning, icon="⚠️")
@@ -80,16 +120,34 @@ def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
         st.markdown("**Other rules** — regret: points of validation accuracy lost against a "
                     "grid search when 1cycle trains at the rule's suggestion (worst and mean over "
                     "the suggestion benchmark's tasks)")
-        fmt = st.column_config.NumberColumn(format="%.3g")
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"base_lr": fmt, "max_lr": fmt,
-                                    "worst regret (points)": st.column_config.NumberColumn(format="%.1f"),
-                                    "mean regret (points)": st.column_config.NumberColumn(format="%.2f")})
+        fmt = st.column_config.NumberColumn(format="%.3g", width="small")
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "rule": st.column_config.TextColumn("rule", width="small"),
+            "base_lr": fmt, "max_lr": fmt,
+            "worst regret (points)": st.column_config.NumberColumn(
+                "worst regret", format="%.1f", width="small",
+                help="Points of accuracy lost in the worst benchmark task"),
+            "mean regret (points)": st.column_config.NumberColumn(
+                "mean regret", format="%.2f", width="small",
+                help="Points of accuracy lost on average over the benchmark tasks"),
+            "explanation": st.column_config.TextColumn("explanation", width="large"),
+            "source": st.column_config.TextColumn("source", width="medium")})
     elif RECOMMENDED not in rt.suggestions:
         st.warning("No suggestion: the curve is too short or flat. Widen the LR range or run "
                    "more iterations.", icon="🤷")
     if rt.divergence_note:
         st.info(rt.divergence_note.capitalize() + ".", icon="ℹ️")
+
+
+def show_sweep_verdict(report) -> None:
+    """The paper's rule applied to a sweep: green only with evidence; a tie says so."""
+    rec = report.recommendation
+    if rec is None:
+        return
+    if rec.tie:
+        st.info(f"**No verdict**: {rec.why}.", icon="🟰")
+    else:
+        st.success(f"Use **{report.param} = {rec.value}**: {rec.why}.", icon="✅")
 
 
 def training_frame(report: TrainReport) -> tuple[pd.DataFrame, str | None]:
@@ -148,17 +206,17 @@ def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], m
     if loss:
         # log scale: a run that blows up must not flatten the others into a line at zero
         st.plotly_chart(line_figure(loss, x_title="iteration", y_title="training loss (log)",
-                                    log_y=True, uirevision=f"{key}-loss", max_points=points), width="stretch",
+                                    log_y=True, height=280, uirevision=f"{key}-loss", max_points=points), width="stretch",
                         key=f"chart.{key}.loss")
     if acc:
         st.plotly_chart(accuracy_figure(acc, log_x=False, x_title="iteration"), width="stretch",
                         key=f"chart.{key}.acc")
     c1, c2 = st.columns(2)
     if lr:
-        c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=260,
+        c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=220,
                                     uirevision=f"{key}-lr", max_points=points), width="stretch", key=f"chart.{key}.lr")
     if mom:
-        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=260,
+        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=220,
                                     uirevision=f"{key}-mom", max_points=points), width="stretch", key=f"chart.{key}.mom")
 
 
