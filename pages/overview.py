@@ -11,6 +11,7 @@ from clr_core.engine.device import describe_device, pick_device
 from ui.jobs import run_store
 from ui.nav import PAGES, ensure_app_entry
 from ui.plugins import show_plugins
+from ui.run_labels import label_of
 
 ensure_app_entry()
 
@@ -42,8 +43,9 @@ else:
     st.dataframe(
         pd.DataFrame([{
             "when": dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M"),
-            "kind": r.kind, "label": r.label, "status": r.status, "data": r.dataset,
+            "run": label_of(run_store(), r), "status": r.status,
             "headline": r.headline,
         } for r in runs]),
         hide_index=True, width="stretch",
+        column_config={"run": st.column_config.TextColumn("run", width="large")},
     )

@@ -13,7 +13,7 @@ from clr_core.errors import ConfigError
 from clr_core.jobs.runners import verify_config
 from clr_core.present.labels import HANDOFF_LABELS, run_label
 from clr_core.runs.reports import report_from_dict
-from clr_core.setup.configs import RangeTestConfig, job_device
+from clr_core.setup.configs import SHARPNESS_EVERY, RangeTestConfig, job_device
 from clr_core.suggest.handoff import HANDOFF_POLICIES, suggestion_to_schedule
 from clr_core.suggest.recommend import RECOMMENDED, rule_label
 from ui.designer_state import send_to_designer
@@ -41,7 +41,6 @@ from ui.widgets import float_input, int_input
 ensure_app_entry()
 
 SLOT = job_slot("rt")
-SHARPNESS_EVERY = 20  # about five estimates in the default 100-iteration test (bench/sharpness.py)
 
 
 st.title("🔎 LR range test")

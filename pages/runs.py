@@ -37,6 +37,7 @@ from ui.results import (
     show_training_table,
     training_curves,
 )
+from ui.run_labels import label_of
 from ui.state import default, keep_valid
 
 ensure_app_entry()
@@ -62,13 +63,18 @@ pick_data = f2.multiselect("Data set", datasets, key=keep_valid("runs.datasets",
 runs = [r for r in all_runs
         if (not pick_kinds or r.kind in pick_kinds) and (not pick_data or r.dataset in pick_data)]
 
+names = {r.id: label_of(store, r) for r in runs}
 table = pd.DataFrame([{
-    "id": r.id, "when": dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-    "kind": r.kind, "label": r.label, "status": r.status, "data": r.dataset,
-    "headline": r.headline, "error": r.error,
-} for r in runs], columns=["id", "when", "kind", "label", "status", "data", "headline", "error"])
-st.dataframe(table, hide_index=True, width="stretch", key="runs.table")
-labels = {r.id: f"#{r.id} · {r.kind} · {r.label or ''} · {r.status}" for r in runs}
+    "id": r.id, "when": dt.datetime.fromtimestamp(r.created_at).strftime("%m-%d %H:%M"),
+    "run": names[r.id], "status": r.status, "headline": r.headline, "error": r.error,
+} for r in runs], columns=["id", "when", "run", "status", "headline", "error"])
+st.dataframe(table, hide_index=True, width="stretch", key="runs.table", column_config={
+    "id": st.column_config.NumberColumn("id", width="small"),
+    "when": st.column_config.TextColumn("when", width="small"),
+    "run": st.column_config.TextColumn("run", width="large"),
+    "status": st.column_config.TextColumn("status", width="small"),
+    "headline": st.column_config.TextColumn("headline", width="medium")})
+labels = {r.id: f"#{r.id} {names[r.id]} · {r.status}" for r in runs}
 chosen_ids = st.multiselect("Open runs (one to reopen it, several to overlay)", list(labels),
                             format_func=labels.get, key=keep_valid("runs.open", labels),
                             placeholder="choose runs")

@@ -124,7 +124,7 @@ def test_the_rate_figure_marks_the_exact_limit():
     _, rates, metrics = bowl.stability_figures(1.0, 0.5, 10.0)
     names = [t.name for t in rates.data]
     assert "2(1+β)/λmax = 3" in names
-    assert dict(metrics)["stability limit 2(1+β)/λmax"] == "3"
+    assert dict(metrics)["largest stable LR, 2(1+β)/λmax"] == "3"
     _, _, diverging = bowl.stability_figures(3.1, 0.5, 10.0)
     assert "diverges" in dict(diverging)["your LR"]
 
