@@ -49,7 +49,9 @@ autostart = apply_pending()
 #: the default: a schedule that completes two full cycles on digits in the default 300
 #: updates (a CIFAR-10 preset would barely move its LR in that time)
 DEMO = "digits_triangular"
-UNTOUCHED = schedules.make_schedule("triangular").to_dict()  # the designer as it opens
+UNTOUCHED = schedules.make_schedule(  # the designer as it opens: not a choice the user made
+    "triangular", **{p.name: p.default for p in schedules.POLICIES["triangular"].params
+                     if p.default is not None}).to_dict()
 
 form_col, view_col = st.columns([1, 2], gap="large")
 

@@ -30,25 +30,25 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
                                          placeholder="default: CLR_STUDIO_DATA or ~/.cache/clr_studio") or None
         out["download"] = st.checkbox("Download if missing", key=f"{prefix}.download")
         st.caption(data.dataset_status(out["dataset"], out.get("data_root")))
-    c1, c2 = st.columns(2)
+    # the model on its own row: its labels ("MLP (2 hidden layers)") are never cut short
     model_names = [*models.MODELS, *plugins.names("model")]
-    out["model"] = c1.selectbox("Model", model_names, key=default(f"{prefix}.model", "mlp"),
+    out["model"] = st.selectbox("Model", model_names, key=default(f"{prefix}.model", "mlp"),
                                 format_func=lambda n: choice_label(
                                     "model", n, getattr(models.MODELS.get(n), "label", None)))
+    c2, c3 = st.columns(2)
     opt_names = list(optim.OPTIMIZERS)
     out["optimizer"] = c2.selectbox("Optimizer", opt_names, key=default(f"{prefix}.optimizer", "sgd"))
-    c3, c4 = st.columns(2)
     if "batch_size" not in exclude:
         batch = int_input("Batch size", f"{prefix}.batch_size", 64, min_value=1,
                           max_value=65_536, errors=errors, container=c3)
         if batch is not None:
             out["batch_size"] = batch
+    c4, c5 = st.columns(2)
     if "weight_decay" not in exclude:
         with c4:
             wd = float_input("Weight decay", f"{prefix}.weight_decay", 0.0, errors=errors)
         if wd is not None:
             out["weight_decay"] = wd
-    c5, c6 = st.columns(2)
     if "momentum" not in exclude:
         with c5:
             mom = float_input("Momentum", f"{prefix}.momentum", 0.9, errors=errors,
@@ -56,7 +56,7 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
         if mom is not None:
             out["momentum"] = mom
     devices = ["auto", *available_devices()]
-    out["device"] = c6.selectbox("Device", devices, key=f"{prefix}.device",
+    out["device"] = st.selectbox("Device", devices, key=f"{prefix}.device",
                                  help="auto picks cuda, then mps, else cpu.")
     with st.expander("More"):
         seed = int_input("Seed", f"{prefix}.seed", 0, min_value=0, max_value=2**31 - 1,

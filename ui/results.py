@@ -23,7 +23,7 @@ from clr_core.present.plots import (
 )
 from clr_core.present.tables import suggestions_table
 from clr_core.runs.reports import TrainReport
-from clr_core.suggest.recommend import RECOMMENDED, disagreement
+from clr_core.suggest.recommend import RECOMMENDED, band_text, disagreement
 from clr_core.suggest.types import Suggestion
 
 
@@ -97,10 +97,16 @@ def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
         st.warning(f"**No reliable recommendation**: {reason}", icon="🤷")
         return False
     s = suggestions[RECOMMENDED]
-    st.markdown(f"### Train with max_lr {s.max_lr:.3g}")
-    band = (f"Between {s.low:.3g} and {s.high:.3g} the loss is still falling fast, so any "
-            "max_lr there should train about as well. " if s.has_band else "")
-    st.markdown(f"{band}For cyclical schedules start at base_lr {s.base_lr:.3g}.")
+    c1, c2, c3 = st.columns([1, 1, 2])
+    c1.metric("Recommended max_lr", f"{s.max_lr:.3g}")
+    c2.metric("base_lr", f"{s.base_lr:.3g}")
+    if s.has_band:
+        c3.metric("max_lr band", band_text(s.low, s.high),
+                  help="The max_lr values this curve supports; narrower after a seed sweep.")
+    band = (f"; between {s.low:.3g} and {s.high:.3g} the loss is still falling fast, so any "
+            "max_lr there should train about as well" if s.has_band else "")
+    st.markdown(f"**Train with max_lr {s.max_lr:.3g}**{band}. For a cyclical schedule start "
+                f"at base_lr {s.base_lr:.3g}.")
     if s.explanation:
         st.caption(s.explanation)
     return True

@@ -171,7 +171,7 @@ def _add_stability_panel(fig: go.Figure, sharpness, momentum: float) -> None:
         return
     label = stability_limit_label(momentum)
     fig.add_trace(go.Scatter(
-        x=lr, y=ratio, mode="lines+markers", name=f"LR ÷ stability limit {label}",
+        x=lr, y=ratio, mode="lines+markers", name=f"stability limit {label}",
         line={"color": "#d62728", "width": 2}, marker={"size": 7},
         hovertemplate=f"lr %{{x:.3g}}<br>LR ÷ {label}: %{{y:.3g}}<extra></extra>",
     ), row=2, col=1)
@@ -219,12 +219,12 @@ def range_test_figure(
     raw_x, raw_y = decimate(lrs, raw, max_points)
     sm_x, sm_y = decimate(lrs, smoothed, max_points)
     fig.add_trace(go.Scatter(
-        x=raw_x, y=raw_y, mode="markers", name="loss of each batch",
+        x=raw_x, y=raw_y, mode="markers", name="loss (raw)",
         marker={"size": 4, "color": "rgba(31,119,180,0.35)"},
         hovertemplate="lr %{x:.3g}<br>loss %{y:.4f}<extra>one batch</extra>",
     ), row=1, col=1)
     fig.add_trace(go.Scatter(
-        x=sm_x, y=sm_y, mode="lines", name="loss, averaged (lags the dots)",
+        x=sm_x, y=sm_y, mode="lines", name="loss (smoothed)",
         line={"color": PALETTE[0], "width": 3},
         hovertemplate="lr %{x:.3g}<br>averaged loss %{y:.4f}<extra>averaged</extra>",
     ), row=1, col=1)

@@ -136,6 +136,18 @@ def test_verify_the_suggestion_in_one_click():
     assert not at.exception, at.exception
     assert at.session_state["train.job"]
     assert at.title[0].value.endswith("Training run")
+    # the form shows exactly what runs (issue 19, item 3): the 1cycle being verified, its
+    # iterations, the fixed baseline; no leftover preset, no mid-cycle warning
+    from ui.jobs import registry
+
+    job = registry().status(at.session_state["train.job"])
+    assert at.selectbox(key="train.source").value == "verify"
+    assert int(at.text_input(key="train.num_iter").value) == job.config["num_iter"]
+    assert at.multiselect(key="train.baselines").value == ["fixed"]
+    assert [r["schedule"]["policy"] for r in job.config["runs"]] == ["one_cycle", "fixed"]
+    peak = job.config["runs"][0]["schedule"]["max_lr"]
+    assert any(f"to {peak:.3g} over" in c.value for c in at.caption)
+    assert not any("mid-cycle" in i.value for i in at.info)
     at.switch_page("pages/training.py")  # AppTest otherwise reruns the page it was pointed at
     assert run_until_done(at, "train.job") == "done"
     table = at.dataframe[0].value

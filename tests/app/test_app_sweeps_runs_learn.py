@@ -118,4 +118,5 @@ def test_filters_and_overlay_of_two_runs():
     assert not at.exception, at.exception
     traces = chart_traces(at, "sweep")
     names = {t["name"] for t in traces if t.get("mode") == "lines"}
-    assert names == {"overlay a", "overlay b"}
+    # each run named by its number, its name and what differs (optimizer, model, LR range)
+    assert names == {f"#{a} overlay a — range test · digits", f"#{b} overlay b — range test · digits"}

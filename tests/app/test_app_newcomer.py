@@ -1,0 +1,195 @@
+"""What a newcomer sees (issue 19): defaults that demonstrate the idea, numbers that agree
+between pages and forms, verdicts only with evidence, refused link values named."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from apptest_helpers import open_learn, open_page
+
+from clr_core import schedules
+from clr_core.lessons import LESSONS, lesson_by_key
+from clr_core.lessons.model import Control
+from clr_core.schedules import rules
+from clr_core.suggest.types import Suggestion
+
+# ------------------------------------------------------------------ training page default
+
+
+def test_the_training_page_starts_from_a_schedule_that_cycles_on_digits():
+    """Item 4: the default completes full cycles in the default iterations, no warning."""
+    at = open_page("pages/training.py")
+    assert at.selectbox(key="train.source").value == "digits_triangular"
+    n = int(at.text_input(key="train.num_iter").value)
+    sched = schedules.PRESETS["digits_triangular"].schedule()
+    assert len(rules.cycle_ends(sched, n)) >= 1 and n in rules.cycle_ends(sched, n)
+    assert any("LR from 0.025 to 0.1" in c.value for c in at.caption)
+    assert not any("mid-cycle" in i.value for i in at.info)
+
+
+# ------------------------------------------------------------------ designer
+
+
+def _load_preset(at, name: str):
+    at.selectbox(key="designer.preset").set_value(name).run()
+    at.button(key="btn.designer.load_preset").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize(("preset", "length", "ipe"), [("llm_wsd", 100_000, 500),
+                                                       ("deit_cosine", 30_000, 100)])
+def test_a_loaded_preset_is_previewed_whole_with_its_iterations_per_epoch(preset, length, ipe):
+    """Item 7: the WSD preset's cool-down and the ViT preset's whole cosine are in view, and
+    "Iterations per epoch" follows the preset."""
+    at = _load_preset(open_page("pages/designer.py"), preset)
+    assert int(at.text_input(key="designer.n").value) == length
+    assert int(at.text_input(key="designer.ipe").value) == ipe
+
+
+def test_a_suggestion_handed_to_the_designer_agrees_with_its_own_note():
+    """Item 8: "step size 88 (4 epochs of 22 iterations)" and the designer's epochs per
+    cycle (2 × 88 / 22 = 8) say the same."""
+    from clr_core.suggest.handoff import suggestion_to_schedule
+    from ui.designer_state import PENDING
+
+    s = Suggestion("recommended", 0.01, 0.1, "why", "test", 1, 0.05, 0.2)
+    config, note = suggestion_to_schedule(s, "triangular", 22)
+    at = open_page("pages/designer.py")
+    at.session_state[PENDING] = (config, note, 22)
+    at.run()
+    assert "step size 88" in at.success[0].value and "22 iterations" in at.success[0].value
+    assert int(at.text_input(key="designer.ipe").value) == 22
+    assert {m.label: m.value for m in at.metric}["Epochs per cycle"] == "8"
+
+
+def test_the_designer_says_where_1cycle_really_ends():
+    """Item 14: 1cycle ends far below its start, not "back at its base"."""
+    at = _load_preset(open_page("pages/designer.py"), "torch_one_cycle")
+    texts = [i.value for i in at.info]
+    assert any("far below where it started" in t and "4e-07" in t for t in texts), texts
+    assert not any("back at its base" in t for t in texts)
+
+
+# ------------------------------------------------------------------ sweeps: a tie says so
+
+
+def _sweep_curves(max_lrs):
+    from clr_core.engine.results import RangeTestResult
+    from clr_core.runs.reports import SweepCurve
+
+    out = []
+    for v, lr in max_lrs.items():
+        s = Suggestion("recommended", lr / 10, lr, "why", "test", 1, lr / 2, lr * 2)
+        rt = RangeTestResult(np.geomspace(1e-4, 1, 5), np.ones(5), np.ones(5), False,
+                             "completed", suggestions={"recommended": s})
+        out.append(SweepCurve(f"weight_decay={v}", v, rt))
+    return out
+
+
+def test_identical_sweep_curves_are_a_tie_not_a_verdict():
+    """Item 6: weight decays whose curves suggest the same max_lr get no green "Use"."""
+    from clr_core.jobs.runners import _sweep_rule
+    from clr_core.runs.reports import SweepReport
+
+    tie = _sweep_rule("weight_decay", _sweep_curves({1e-3: 0.1, 1e-4: 0.1, 0.0: 0.1}))
+    assert tie.tie and tie.value is None and "tie" in tie.why
+    back = SweepReport.from_dict(SweepReport("weight_decay", recommendation=tie).to_dict())
+    assert back.recommendation.tie
+    verdict = _sweep_rule("weight_decay", _sweep_curves({1e-3: 0.1, 1e-4: 0.3, 0.0: 0.3}))
+    assert not verdict.tie and verdict.value == 1e-4  # Smith's rule, with evidence
+
+
+# ------------------------------------------------------------------ Learn: links, sliders, texts
+
+
+def test_teacher_links_name_every_refused_value():
+    """Item 12: condition=30 (not a choice), peak=0.8 (not a choice), lesson=9, lr=banana."""
+    at = open_learn({"lesson": "2", "condition": "30", "lr": "banana"})
+    errors = " ".join(e.value for e in at.error)
+    assert "condition=30" in errors and "lr='banana'" in errors
+    at = open_learn({"lesson": "8", "peak": "0.8"})
+    assert any("peak=0.8" in e.value for e in at.error)
+    at = open_learn({"lesson": "9"})
+    assert any("lesson='9'" in e.value for e in at.error)
+    ok = open_learn({"lesson": "2", "condition": "10", "lr": "1.5"})
+    assert not ok.error
+
+
+def test_a_control_refuses_by_name_and_a_slider_shows_its_steps_decimals():
+    c = Control("condition", "κ", "steps", 10.0, options=(1.0, 10.0, 20.0))
+    assert c.problem("10") is None and "condition=30" in c.problem("30")
+    s = Control("lr", "η", "slider", 1.0, lo=0.05, hi=4.0, step=0.05)
+    assert s.problem("1.5") is None and "outside" in s.problem("9")
+    assert "not a number" in s.problem("banana")
+    gamma = next(c for c in lesson_by_key("policies").controls if c.key == "gamma")
+    assert gamma.slider_format() % 0.998 == "0.9980"  # item 13: not "1.00"
+
+
+def test_lesson_one_compares_the_four_rates_without_calling_one_the_grid_best():
+    """Item 14: "best of the grid: too low 0.001" is gone; each rate's accuracy is shown."""
+    from clr_core.lessons import catalogue, training
+
+    def run(label, acc):
+        return SimpleNamespace(label=label, seed=0, eval_iterations=np.array([0, 10]),
+                               val_accuracy=np.array([0.1, acc]), final_val_accuracy=acc)
+    runs = {k: [run(k, a)] for k, a in (("too low 0.001", 0.22), ("good 0.1", 0.96),
+                                         ("too high 1.0", 0.1), ("yours 0.05", 0.94))}
+    comp = training.Comparison(runs, "good 0.1", ("too low 0.001", "too high 1.0"))
+    orig = training.lr_matters
+    training.lr_matters = lambda *a, **k: comp
+    try:
+        view = catalogue._view_lr_matters({"lr": 0.05, "seeds": 1})
+    finally:
+        training.lr_matters = orig
+    labels = [m[0] for m in view.metrics]
+    assert not any("best of the grid" in x for x in labels)
+    assert dict(view.metrics)["yours 0.05"] == "94.0 %"
+    assert view.summary.startswith("Your learning rate reaches **94.0 %**")
+    assert "good 0.1" in view.summary
+
+
+def test_lesson_three_runs_the_range_test_page_s_own_test_and_its_text_follows_its_table():
+    """Item 14: the lesson recommends what the Range test page recommends on its defaults,
+    its regret cells are numbers or empty (never "None"), and its note is read off its table."""
+    from clr_core.jobs.runners import never_stop, no_events, run_range_test_job
+    from clr_core.lessons import training
+    from clr_core.runs.reports import RangeTestReport
+    from clr_core.setup.configs import SHARPNESS_EVERY, RangeTestConfig
+
+    _, table, result = training.range_test_reading(num_iter=60, seed=0)
+    page = RangeTestReport.from_dict(run_range_test_job(
+        RangeTestConfig(num_iter=60, sharpness_every=SHARPNESS_EVERY).to_dict(), no_events,
+        never_stop)).range_test
+    assert result.suggestions["recommended"].max_lr == page.suggestions["recommended"].max_lr
+    assert table["worst regret (points)"].dtype == float
+    view = lesson_by_key("range_test").view({"num_iter": 60, "seed": 0})
+    scored = view.table.dropna(subset=["worst regret (points)"])
+    least = scored.loc[scored["worst regret (points)"].idxmin(), "rule"]
+    assert f"{least} lost the least" in view.notes[0]
+    assert view.summary.startswith("Train with max_lr")
+    assert "valley pick trains to within" not in lesson_by_key("range_test").claim.verdict
+
+
+def test_every_lesson_that_states_a_result_says_it_plainly_first():
+    view = lesson_by_key("stability").view({"lr": 1.0, "momentum": 0.0, "condition": 10.0})
+    assert view.summary.startswith("With learning rate 1 the run **converges**")
+    assert [k for k, _ in view.metrics][0] == "your LR"  # before the formula's name
+    assert len(LESSONS) == 8
+
+
+# ------------------------------------------------------------------ the headline's states
+
+
+def test_the_headline_knows_a_recommendation_that_is_not_reliable():
+    from ui.results import unreliable_reason
+
+    s = Suggestion("recommended", 0.01, 0.1, "why", "test", 1, 0.05, 0.2)
+    assert unreliable_reason({"recommended": s}) is None
+    assert "too short" in unreliable_reason({})
+    flagged = SimpleNamespace(confidence="no reliable recommendation: the curve never falls")
+    assert "never falls" in unreliable_reason({"recommended": flagged})
+    typed = SimpleNamespace(confidence=SimpleNamespace(reliable=False, reason="too noisy"))
+    assert unreliable_reason({"recommended": typed}) == "too noisy"
