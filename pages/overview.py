@@ -44,7 +44,7 @@ else:
         pd.DataFrame([{
             "when": dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M"),
             "run": label_of(run_store(), r), "status": r.status,
-            "headline": r.headline,
+            "headline": r.headline or "",
         } for r in runs]),
         hide_index=True, width="stretch",
         column_config={"run": st.column_config.TextColumn("run", width="large")},

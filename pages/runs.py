@@ -66,7 +66,7 @@ runs = [r for r in all_runs
 names = {r.id: label_of(store, r) for r in runs}
 table = pd.DataFrame([{
     "id": r.id, "when": dt.datetime.fromtimestamp(r.created_at).strftime("%m-%d %H:%M"),
-    "run": names[r.id], "status": r.status, "headline": r.headline, "error": r.error,
+    "run": names[r.id], "status": r.status, "headline": r.headline or "", "error": r.error or "",
 } for r in runs], columns=["id", "when", "run", "status", "headline", "error"])
 st.dataframe(table, hide_index=True, width="stretch", key="runs.table", column_config={
     "id": st.column_config.NumberColumn("id", width="small"),

@@ -126,18 +126,10 @@ def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
         st.markdown("**Other rules** — regret: points of validation accuracy lost against a "
                     "grid search when 1cycle trains at the rule's suggestion (worst and mean over "
                     "the suggestion benchmark's tasks)")
-        fmt = st.column_config.NumberColumn(format="%.3g", width="small")
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "rule": st.column_config.TextColumn("rule", width="small"),
-            "base_lr": fmt, "max_lr": fmt,
-            "worst regret (points)": st.column_config.NumberColumn(
-                "worst regret", format="%.1f", width="small",
-                help="Points of accuracy lost in the worst benchmark task"),
-            "mean regret (points)": st.column_config.NumberColumn(
-                "mean regret", format="%.2f", width="small",
-                help="Points of accuracy lost on average over the benchmark tasks"),
-            "explanation": st.column_config.TextColumn("explanation", width="large"),
-            "source": st.column_config.TextColumn("source", width="medium")})
+        # a static table: its cells wrap, so no column or explanation is cut short
+        st.table(table.style.format(
+            {"max_lr": "{:.3g}", "base_lr": "{:.3g}", "worst regret (points)": "{:.1f}",
+             "mean regret (points)": "{:.2f}"}, na_rep="").hide(axis="index"))
     elif RECOMMENDED not in rt.suggestions:
         st.warning("No suggestion: the curve is too short or flat. Widen the LR range or run "
                    "more iterations.", icon="🤷")

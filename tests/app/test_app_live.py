@@ -22,8 +22,10 @@ def test_range_test_runs_and_shows_suggestions_and_chart():
     assert "loss (smoothed)" in names
     smoothed = next(t for t in traces if t["name"] == "loss (smoothed)")
     assert len(smoothed["x"]) >= 10
-    # one marker per suggestion on the curve, and the table lists them with explanations
-    assert any(n.startswith("valley") for n in names)
+    # the recommendation marked on the curve, every other rule in one layer (off until
+    # clicked), and the table lists them with explanations
+    others = next(t for t in traces if t["name"] == "other rules")
+    assert others["visible"] == "legendonly" and "valley" in {row[0] for row in others["customdata"]}
     assert any(n.startswith("recommended") for n in names)
     # the headline is the recommended max_lr, base_lr and band, the numbers the job returned
     from ui.jobs import registry
@@ -35,7 +37,7 @@ def test_range_test_runs_and_shows_suggestions_and_chart():
     assert metrics["base_lr"] == f"{rec['base_lr']:.3g}"
     assert metrics["max_lr band"] == f"{rec['low']:.3g}–{rec['high']:.3g}"
     assert at.selectbox(key="rt.method").value == "recommended"
-    table = at.dataframe[0].value
+    table = at.table[0].value  # a static table: its cells wrap, nothing is cut
     assert {"rule", "base_lr", "max_lr", "explanation", "worst regret (points)"} <= set(table.columns)
     assert "fastai valley" in set(table["rule"]) and "recommended" not in set(table["rule"])
     assert (table["base_lr"] < table["max_lr"]).all()
