@@ -55,10 +55,10 @@ controls, view = st.columns([1, 2], gap="large")
 
 with controls:
     preset_names = list(schedules.PRESETS)
-    pc1, pc2 = st.columns([3, 1], vertical_alignment="bottom")
-    pc1.selectbox("Preset", preset_names, key="designer.preset",
-                  format_func=lambda n: schedules.PRESETS[n].label)
-    pc2.button("Load", on_click=_load_preset, key="btn.designer.load_preset")
+    # the preset's whole name in view ("Fine-tuning, linear with 6 % warm-up (Hugging Face)")
+    st.selectbox("Preset", preset_names, key="designer.preset",
+                 format_func=lambda n: schedules.PRESETS[n].label)
+    st.button("Load preset", on_click=_load_preset, key="btn.designer.load_preset")
     if st.session_state.get("designer.preset") in schedules.PRESETS:
         st.caption(schedules.PRESETS[st.session_state["designer.preset"]].description)
 

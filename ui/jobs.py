@@ -161,7 +161,7 @@ def start_cancel(prefix: str, kind: str, config: dict | None, *, label: str, dev
     polling fragment, so it answers at once."""
     running = is_running(prefix, kind)
     slot = job_slot(prefix)
-    b1, b2 = st.columns(2)
+    b1, b2 = st.columns([3, 2])  # room for "Start range test" in a sidebar
     if b1.button(start_label, type="primary", disabled=config is None or running,
                  key=f"btn.{prefix}.start", width="stretch"):
         submit(prefix, kind, config, label=label, device=device)

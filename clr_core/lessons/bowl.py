@@ -112,10 +112,10 @@ def stability_figures(lr: float, momentum: float, condition: float, steps: int =
     shapes = [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": 1.0,
                "y1": 1.5, "fillcolor": "red", "opacity": 0.08, "line": {"width": 0}}]
     marks = [(limit, f"2(1+β)/λmax = {limit:.3g}", "#d62728"),
-             (critical_lr(momentum, LAMBDA_MAX), "critical damping, sharp axis "
-              f"= {critical_lr(momentum, LAMBDA_MAX):.3g}", "#2ca02c"),
-             (critical_lr(momentum, lam_min), "critical damping, flat axis "
-              f"= {critical_lr(momentum, lam_min):.3g}", "#9467bd")]
+             (critical_lr(momentum, LAMBDA_MAX), "sharp axis oscillates above "
+              f"{critical_lr(momentum, LAMBDA_MAX):.3g} (critical damping)", "#2ca02c"),
+             (critical_lr(momentum, lam_min), "flat axis crawls below "
+              f"{critical_lr(momentum, lam_min):.3g} (critical damping)", "#9467bd")]
     for x, text, color in marks:
         shapes.append({"type": "line", "xref": "x", "x0": x, "x1": x, "yref": "paper",
                        "y0": 0, "y1": 1, "line": {"color": color, "dash": "dash", "width": 2}})

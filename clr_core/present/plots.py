@@ -28,6 +28,8 @@ class Curve:
     marker: float | None = None
 
 
+_DASHES = ("dash", "dot", "dashdot", "longdash")
+
 #: Points per series sent to the browser: enough to see every cycle's peak, few enough that
 #: a chart redrawn twice a second while a job streams doesn't block the page.
 MAX_POINTS = 1500
@@ -74,16 +76,19 @@ def line_figure(
     height: int = 300,
     uirevision: str | None = None,
     max_points: int = MAX_POINTS,
+    by_policy: bool = True,
 ) -> go.Figure:
     """A line chart of several curves with a hover that names both coordinates; each curve
-    in its policy's colour (a repeated colour dashed), the legend below the plot."""
+    in its policy's colour (``by_policy``; else the palette in order), a repeated colour
+    dashed, dotted, …, the legend below the plot."""
     fig = go.Figure()
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for i, c in enumerate(curves):
         x, y = decimate(c.x, c.y, max_points)
-        color = color_for(c.label, i)
-        dash = c.dash or ("dash" if color in seen else None)
-        seen.add(color)
+        color = color_for(c.label, i) if by_policy else PALETTE[i % len(PALETTE)]
+        repeat = seen.get(color, 0)
+        dash = c.dash or (None if not repeat else _DASHES[(repeat - 1) % len(_DASHES)])
+        seen[color] = repeat + 1
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -186,8 +191,9 @@ def _add_stability_panel(fig: go.Figure, sharpness, momentum: float) -> None:
             cross = float(np.exp(np.log(lr[k - 1]) + t * (np.log(lr[k]) - np.log(lr[k - 1]))))
         fig.add_vrect(x0=cross, x1=float(lr.max()), fillcolor="red", opacity=0.08, line_width=0,
                       row=2, col=1)
-    lo, hi = float(min(ratio.min(), 0.5)), float(max(ratio.max(), 2.0))
-    fig.update_yaxes(type="log", title_text="LR ÷ limit", range=[np.log10(lo) - 0.2, np.log10(hi) + 0.2],
+    # two decades under the limit are enough to see it coming; lower is off the panel
+    lo, hi = 0.01, float(max(ratio.max(), 2.0))
+    fig.update_yaxes(type="log", title_text="LR ÷ limit", range=[np.log10(lo) - 0.1, np.log10(hi) + 0.1],
                      row=2, col=1)
 
 
@@ -250,16 +256,19 @@ def range_test_figure(
             lo, hi = (float(s.low), float(s.high)) if s.has_band else (float(s.base_lr), max_lr)
             fig.add_vrect(x0=lo, x1=hi, fillcolor=HIGHLIGHT, opacity=0.16, line_width=0,
                           row=1, col=1)
+            y = _marker_y(max_lr, lrs, smoothed, fallback)
             fig.add_trace(go.Scatter(
-                x=[max_lr], y=[_marker_y(max_lr, lrs, smoothed, fallback)],
-                mode="markers+text", name=f"{highlight}: max_lr {max_lr:.3g}",
-                text=[f"max_lr {max_lr:.3g}"], textposition="top center",
-                textfont={"size": 16, "color": HIGHLIGHT},
+                x=[max_lr], y=[y], mode="markers", name=f"{highlight}: max_lr {max_lr:.3g}",
                 marker={"size": 16, "symbol": "diamond", "color": HIGHLIGHT,
                         "line": {"width": 1.5, "color": "black"}},
                 hovertemplate=f"{highlight}<br>max_lr %{{x:.3g}}<br>base_lr {s.base_lr:.3g}"
                               f"<br>band {lo:.3g} – {hi:.3g}<extra></extra>",
             ), row=1, col=1)
+            # the one label on the chart, on its own background so no line runs through it
+            fig.add_annotation(x=np.log10(max_lr) if log_x else max_lr, y=y, row=1, col=1,
+                               text=f"<b>max_lr {max_lr:.3g}</b>", showarrow=True, arrowhead=0,
+                               ax=0, ay=-44, font={"size": 16, "color": HIGHLIGHT},
+                               bgcolor="rgba(255,255,255,0.9)", bordercolor=HIGHLIGHT)
     _clip_loss_axis(fig, finite, keep_first=True, floor=raw_low, row=1)
     fig.update_yaxes(title_text="loss", row=1, col=1)
     if panel:
@@ -290,7 +299,8 @@ def sweep_figure(curves: Sequence[Curve], *, log_x: bool = True) -> go.Figure:
     weight-decay and batch-size plots), each curve's own suggested max_lr (``Curve.marker``)
     marked on that curve in its colour: two runs with the same name keep their own."""
     fig = line_figure(curves, x_title="learning rate", y_title="smoothed loss", log_x=log_x,
-                      hover_x="%{x:.3g}", hover_y="%{y:.4f}", height=380, uirevision="sweep")
+                      hover_x="%{x:.3g}", hover_y="%{y:.4f}", height=380, uirevision="sweep",
+                      by_policy=False)  # runs, not policies: told apart by colour
     ys = np.concatenate([np.asarray(c.y, dtype=float) for c in curves]) if curves else np.array([])
     finite = ys[np.isfinite(ys)]
     for trace, c in zip(list(fig.data), curves, strict=True):

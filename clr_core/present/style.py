@@ -144,10 +144,19 @@ def legend_below(fig: go.Figure, *, plot_height: int, top: int = 16) -> None:
     )
 
 
+def _fonts(fig: go.Figure, size: int) -> None:
+    """Text at ``size`` everywhere, set on each axis and the legend: Streamlit's chart theme
+    sets tick and legend fonts of its own that a layout-wide font does not override."""
+    fig.update_layout(font={"size": size}, hoverlabel={"font": {"size": size}},
+                      legend={"font": {"size": size}})
+    fig.update_xaxes(tickfont={"size": size}, title_font={"size": size + 1})
+    fig.update_yaxes(tickfont={"size": size}, title_font={"size": size + 1})
+
+
 def finish(fig: go.Figure, *, plot_height: int | None = None, legend: bool = True) -> go.Figure:
     """The conventions every figure leaves ``clr_core.present`` with: fonts, log ticks, and
     (with ``plot_height``) the legend below the plot."""
-    fig.update_layout(font={"size": FONT_SIZE}, hoverlabel={"font": {"size": FONT_SIZE}})
+    _fonts(fig, FONT_SIZE)
     if plot_height is not None and legend:
         legend_below(fig, plot_height=plot_height, top=int(fig.layout.margin.t or 16))
     _apply_log_ticks(fig)
@@ -159,8 +168,8 @@ def for_projector(fig: go.Figure) -> go.Figure:
     grow with the text so a title is never clipped."""
     fig = go.Figure(fig)
     scale = PROJECTOR_FONT / FONT_SIZE
-    fig.update_layout(font={"size": PROJECTOR_FONT}, title_font={"size": PROJECTOR_FONT + 4},
-                      hoverlabel={"font": {"size": PROJECTOR_FONT}})
+    _fonts(fig, PROJECTOR_FONT)
+    fig.update_layout(title_font={"size": PROJECTOR_FONT + 4})
     for trace in fig.data:
         if trace.type == "scatter":
             if trace.line is not None:

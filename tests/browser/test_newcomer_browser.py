@@ -44,6 +44,7 @@ CHART_JS = """
 def shoot(page, name: str) -> None:
     """The page as a person first sees it, and each chart on it whole (the page scrolls
     inside Streamlit's own container, which a page screenshot does not)."""
+    page.wait_for_function("!document.querySelector('[data-testid=\"stSkeleton\"]')")
     screenshot(page, name)
     charts = page.locator(".js-plotly-plot")
     for i in range(charts.count()):
@@ -84,9 +85,11 @@ def assert_nothing_cut(page) -> None:
     cut = page.evaluate("""() => {
       const out = [];
       for (const el of document.querySelectorAll(
-          '[data-testid="stMetricValue"] *, [data-testid="stMetricValue"], [data-testid="stSelectbox"] [data-baseweb="select"] div'))
+          '[data-testid="stMetricValue"] *, [data-testid="stMetricValue"], ' +
+          '[data-testid="stSelectbox"] [data-baseweb="select"] div, [data-testid="stSelectbox"] input'))
         if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0
-            && getComputedStyle(el).overflow !== 'visible') out.push(el.textContent);
+            && (el.tagName === 'INPUT' || getComputedStyle(el).overflow !== 'visible'))
+          out.push(el.textContent || el.value);
       for (const el of document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller'))
         if (el.scrollWidth > el.clientWidth + 1) out.push('table: ' + el.scrollWidth + ' > ' + el.clientWidth);
       return out; }""")

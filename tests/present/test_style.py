@@ -120,8 +120,10 @@ def test_the_range_test_chart_highlights_one_answer_and_layers_the_rest():
     sharp = [(i, lrs[i], 2.0 / lrs[min(i + 15, 119)]) for i in range(0, 120, 20)]
     fig = range_test_figure(lrs, loss, loss, suggestions=sug, highlight="recommended",
                             sharpness=sharp, momentum=0.9)
-    texts = [t for t in fig.data if t.mode and "text" in t.mode]
-    assert len(texts) == 1 and texts[0].x[0] == pytest.approx(sug["recommended"].max_lr)
+    assert not [t for t in fig.data if t.mode and "text" in t.mode]  # no label per rule
+    (label,) = fig.layout.annotations  # the one label: the recommendation, on its marker
+    assert f"max_lr {sug['recommended'].max_lr:.3g}" in label.text
+    assert 10 ** label.x == pytest.approx(sug["recommended"].max_lr)
     (others,) = [t for t in fig.data if t.name == "other rules"]
     assert others.visible == "legendonly"  # off by default, one click to show
     assert {row[0] for row in others.customdata} == set(sug) - {"recommended"}
@@ -168,6 +170,8 @@ def test_projector_scale_grows_text_and_margins_so_titles_are_not_clipped():
                       title="A title")
     big = for_projector(fig)
     assert big.layout.font.size > fig.layout.font.size
+    # set on the axes too: Streamlit's theme would otherwise keep its small tick labels
+    assert big.layout.xaxis.tickfont.size == big.layout.yaxis.tickfont.size == 22
     assert big.layout.margin.t >= 70 and big.layout.height > fig.layout.height
     assert math.isclose(_plot_px(big) / _plot_px(fig), big.layout.height / fig.layout.height,
                         rel_tol=0.05)
