@@ -149,8 +149,11 @@ def _fonts(fig: go.Figure, size: int) -> None:
     sets tick and legend fonts of its own that a layout-wide font does not override."""
     fig.update_layout(font={"size": size}, hoverlabel={"font": {"size": size}},
                       legend={"font": {"size": size}})
-    fig.update_xaxes(tickfont={"size": size}, title_font={"size": size + 1})
-    fig.update_yaxes(tickfont={"size": size}, title_font={"size": size + 1})
+    # invisible outside ticks push the labels off the corner where the axes meet, so the
+    # first x label and the lowest y label never overprint
+    tick = {"ticks": "outside", "ticklen": 6, "tickcolor": "rgba(0,0,0,0)"}
+    fig.update_xaxes(tickfont={"size": size}, title_font={"size": size + 1}, **tick)
+    fig.update_yaxes(tickfont={"size": size}, title_font={"size": size + 1}, **tick)
 
 
 def finish(fig: go.Figure, *, plot_height: int | None = None, legend: bool = True) -> go.Figure:

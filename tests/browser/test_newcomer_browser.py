@@ -187,6 +187,13 @@ def test_every_page_is_readable_at_1400px(page, app_url):
     assert_readable(chart(page))
     assert_nothing_cut(page)
     shoot(page, "designer")
+    from clr_core.schedules import PRESETS
+
+    longest = max((p.label for p in PRESETS.values()), key=len)  # its name shown whole
+    page.get_by_test_id("stSelectbox").filter(has_text="Preset").click()
+    page.get_by_role("option", name=longest).click()
+    wait_idle(page)
+    assert_nothing_cut(page)
 
     page.goto(f"{app_url}/training")
     wait_idle(page)
