@@ -40,12 +40,8 @@ runs = run_store().list_runs(limit=10)
 if not runs:
     st.caption("No runs yet. Start a range test or a training run; it is saved here when it ends.")
 else:
-    st.dataframe(
-        pd.DataFrame([{
-            "when": dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M"),
-            "run": label_of(run_store(), r), "status": r.status,
-            "headline": r.headline or "",
-        } for r in runs]),
-        hide_index=True, width="stretch",
-        column_config={"run": st.column_config.TextColumn("run", width="large")},
-    )
+    # a static table: its cells wrap, so a long run name or headline is never cut short
+    st.table(pd.DataFrame([{
+        "when": dt.datetime.fromtimestamp(r.created_at).strftime("%m-%d %H:%M"),
+        "run": label_of(run_store(), r), "status": r.status, "headline": r.headline or "",
+    } for r in runs]).style.hide(axis="index"))

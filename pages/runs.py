@@ -69,11 +69,13 @@ table = pd.DataFrame([{
     "run": names[r.id], "status": r.status, "headline": r.headline or "", "error": r.error or "",
 } for r in runs], columns=["id", "when", "run", "status", "headline", "error"])
 st.dataframe(table, hide_index=True, width="stretch", key="runs.table", column_config={
-    "id": st.column_config.NumberColumn("id", width="small"),
-    "when": st.column_config.TextColumn("when", width="small"),
-    "run": st.column_config.TextColumn("run", width="large"),
-    "status": st.column_config.TextColumn("status", width="small"),
-    "headline": st.column_config.TextColumn("headline", width="medium")})
+    # widths that fit the page at 1400 px: no column scrolled out of view
+    "id": st.column_config.NumberColumn("id", width=44),
+    "when": st.column_config.TextColumn("when", width=96),
+    "run": st.column_config.TextColumn("run", width=340),
+    "status": st.column_config.TextColumn("status", width=70),
+    "headline": st.column_config.TextColumn("headline", width=300),
+    "error": st.column_config.TextColumn("error", width=60)})
 labels = {r.id: f"#{r.id} {names[r.id]} · {r.status}" for r in runs}
 chosen_ids = st.multiselect("Open runs (one to reopen it, several to overlay)", list(labels),
                             format_func=labels.get, key=keep_valid("runs.open", labels),

@@ -10,6 +10,7 @@ from clr_core.engine.baselines import BASELINES
 from clr_core.errors import ConfigError, ScheduleError
 from clr_core.jobs.runners import baseline_runs, verify_suggestion_runs
 from clr_core.present.labels import run_label
+from clr_core.present.plots import schedule_figures
 from clr_core.runs.reports import report_from_dict
 from clr_core.schedules import rules
 from clr_core.setup.configs import TrainConfig, job_device
@@ -136,6 +137,12 @@ with view_col:
              empty_hint="Pick a schedule (design one first, or use a preset), add baselines and "
                         "press **Start training**.")
     status = current_job(SLOT, "train")
+    if status is None and config is not None:  # before a run: what will train, whole
+        preview = [(r["label"], schedules.from_dict(r["schedule"])) for r in config["runs"]]
+        lr_fig, _ = schedule_figures(preview, int(num_iter))
+        st.markdown("**What will train**: the learning rate of each run over its "
+                    f"{int(num_iter)} iterations")
+        st.plotly_chart(lr_fig, width="stretch", key="chart.train.preview")
     if status is not None and status.is_terminal and status.result:
         if status.state == "cancelled":
             st.warning("Cancelled: the runs so far are kept.", icon="✋")

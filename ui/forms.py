@@ -35,7 +35,7 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
     out["model"] = st.selectbox("Model", model_names, key=default(f"{prefix}.model", "mlp"),
                                 format_func=lambda n: choice_label(
                                     "model", n, getattr(models.MODELS.get(n), "label", None)))
-    c2, c3 = st.columns(2)
+    c2, c3 = st.columns(2) if "batch_size" not in exclude else (st.container(), None)
     opt_names = list(optim.OPTIMIZERS)
     out["optimizer"] = c2.selectbox("Optimizer", opt_names, key=default(f"{prefix}.optimizer", "sgd"))
     if "batch_size" not in exclude:
@@ -43,7 +43,9 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
                           max_value=65_536, errors=errors, container=c3)
         if batch is not None:
             out["batch_size"] = batch
-    c4, c5 = st.columns(2)
+    shown = [f for f in ("weight_decay", "momentum") if f not in exclude]
+    cols = st.columns(len(shown)) if shown else []
+    c4, c5 = (cols[0], cols[-1]) if cols else (None, None)  # no gap where a sweep's field was
     if "weight_decay" not in exclude:
         with c4:
             wd = float_input("Weight decay", f"{prefix}.weight_decay", 0.0, errors=errors)

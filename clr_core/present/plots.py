@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from clr_core.present.style import HIGHLIGHT, PALETTE, color_for, finish
+from clr_core.present.style import HIGHLIGHT, PALETTE, color_for, finish, tick_text
 from clr_core.suggest.types import Suggestion
 
 __all__ = ["LIVE_MAX_POINTS", "MAX_POINTS", "PALETTE", "Curve", "accuracy_figure", "decimate",
@@ -193,7 +193,9 @@ def _add_stability_panel(fig: go.Figure, sharpness, momentum: float) -> None:
                       row=2, col=1)
     # two decades under the limit are enough to see it coming; lower is off the panel
     lo, hi = 0.01, float(max(ratio.max(), 2.0))
+    decades = [10.0 ** d for d in range(-2, int(np.ceil(np.log10(hi))) + 1)]  # a small panel
     fig.update_yaxes(type="log", title_text="LR ÷ limit", range=[np.log10(lo) - 0.1, np.log10(hi) + 0.1],
+                     tickmode="array", tickvals=decades, ticktext=[tick_text(v) for v in decades],
                      row=2, col=1)
 
 

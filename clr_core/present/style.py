@@ -117,6 +117,8 @@ def _log_axes(fig: go.Figure) -> Iterable[str]:
 def _apply_log_ticks(fig: go.Figure) -> None:
     for axis in _log_axes(fig):
         ax = fig.layout[axis]
+        if ax.tickmode == "array":  # a figure that chose its own ticks keeps them
+            continue
         if ax.range is not None:
             lo, hi = 10 ** float(ax.range[0]), 10 ** float(ax.range[1])
         else:
