@@ -16,7 +16,6 @@ import streamlit as st
 
 from clr_core.engine.events import EventTable
 from clr_core.errors import JobError
-from clr_core.jobs.engine_jobs import engine_registry
 from clr_core.jobs.registry import JobRegistry
 from clr_core.jobs.state import JobStatus
 from clr_core.jsonsafe import json_safe
@@ -50,6 +49,10 @@ def run_store() -> RunStore:
 
 @st.cache_resource
 def registry() -> JobRegistry:
+    # imported on the first job: the engine's runners load torch (seconds on a loaded
+    # server), which the home page, drawn through app.py before any job, never needs
+    from clr_core.jobs.engine_jobs import engine_registry
+
     return engine_registry(store=run_store())
 
 

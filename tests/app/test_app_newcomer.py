@@ -193,3 +193,41 @@ def test_the_headline_knows_a_recommendation_that_is_not_reliable():
     assert "never falls" in unreliable_reason({"recommended": flagged})
     typed = SimpleNamespace(confidence=SimpleNamespace(reliable=False, reason="too noisy"))
     assert unreliable_reason({"recommended": typed}) == "too noisy"
+
+
+def test_a_reopened_range_test_names_its_stability_limit_as_it_did_live():
+    """Item 13: "2(1+β)/λmax, β=0.9" live and reopened, read from the run's config."""
+    from apptest_helpers import chart_traces
+
+    from clr_core.engine.results import RangeTestResult
+    from clr_core.runs.reports import RangeTestReport
+    from clr_core.runs.store import RunStore
+
+    lrs = np.geomspace(1e-4, 1, 40)
+    sharp = np.array([(i, lrs[i], 8.0) for i in range(0, 40, 10)], dtype=float)
+    rt = RangeTestResult(lrs, 2 - lrs, 2 - lrs, False, "completed", sharpness=sharp)
+    config = {"dataset": "digits", "optimizer": "sgd", "momentum": 0.9}
+    run_id = RunStore().save_run("range_test", config,
+                                 RangeTestReport(rt, config=config).to_dict(), label="sharp")
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.open").set_value([run_id]).run()
+    names = [t.get("name", "") for t in chart_traces(at, "range-test")]
+    assert "stability limit 2(1+β)/λmax, β=0.9" in names
+
+
+def test_the_home_page_draws_before_torch_is_imported():
+    """Item 15: app.py (store notice, navigation) and the designer load no torch: the first
+    chart of a fresh server does not wait seconds for the engine it does not use."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\n"
+            "import ui.jobs, ui.nav, ui.state\n"  # what app.py imports
+            "import ui.designer_link, ui.designer_state, ui.schedule_form, clr_core.present.plots\n"
+            "heavy = sorted(m for m in ('torch', 'torchvision', 'sklearn') if m in sys.modules)\n"
+            "assert not heavy, heavy\n")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                          timeout=120, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
