@@ -231,3 +231,29 @@ def test_the_home_page_draws_before_torch_is_imported():
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                           timeout=120, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
+
+
+def test_a_worker_s_preload_leaves_a_range_test_nothing_heavy_to_import():
+    """Item 15: the first points of a range test stream at once: what its first job would
+    import (torch's compiler front end with sympy, scikit-learn's digits) a worker imports
+    as it starts."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import importlib, sys\n"
+            "from clr_core.jobs.executors.process import DEFAULT_PRELOAD\n"
+            "for m in DEFAULT_PRELOAD: importlib.import_module(m)\n"
+            "before = set(sys.modules)\n"
+            "from clr_core.jobs.runners import run_range_test_job, no_events, never_stop\n"
+            "run_range_test_job({'num_iter': 10, 'sharpness_every': 5}, no_events, never_stop)\n"
+            "late = sorted(m for m in set(sys.modules) - before\n"
+            "              if m.split('.')[0] in {'sympy', 'sklearn', 'torch', 'scipy'}\n"
+            "              and not m.startswith('sklearn.datasets.'))\n"  # its CSV's package
+
+            "assert not late, late\n")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                          timeout=300, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin",
+                                            "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
