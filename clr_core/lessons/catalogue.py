@@ -215,9 +215,10 @@ LESSONS: tuple[Lesson, ...] = (
         Claim("One range test replaces a grid search: train between the LR where the loss starts "
               "to fall and the LR where it stops falling.",
               "Smith, Cyclical Learning Rates for Training Neural Networks, 2017 (arXiv 2015)",
-              "Checked on digits by the suggestion benchmark: 1cycle at a rule's pick against the "
-              "best LR of a grid. How much accuracy each pick cost (its regret) is in the table; "
-              "the rules differ, and the recommended pick cost the least."),
+              "Checked on digits: a fixed LR at the range test's recommended pick trains to "
+              "within a point of the best LR of the grid {0.01, 0.03, 0.1, 0.3}, on every seed "
+              "tried, without training the grid. Not every rule does: the table's regret says "
+              "how much accuracy each rule's pick cost in the suggestion benchmark."),
         (Control("num_iter", "Iterations of the test", "steps", 100, options=(50, 100, 200, 400)),
          Control("seed", "Seed", "slider", 0, lo=0, hi=9, step=1,
                  help="A suggestion moves with the seed: try a few before trusting one.")),

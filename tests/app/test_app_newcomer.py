@@ -257,3 +257,20 @@ def test_a_worker_s_preload_leaves_a_range_test_nothing_heavy_to_import():
                           timeout=300, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin",
                                             "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_tied_sweep_reopens_without_a_green_verdict():
+    """Item 6 on the page: a tie is said as such, never "Use weight_decay = …"."""
+    from clr_core.jobs.runners import _sweep_rule
+    from clr_core.runs.reports import SweepReport
+    from clr_core.runs.store import RunStore
+
+    curves = _sweep_curves({1e-3: 0.1, 0.0: 0.1})
+    report = SweepReport("weight_decay", curves=curves,
+                         recommendation=_sweep_rule("weight_decay", curves))
+    config = {"param": "weight_decay", "base": {"dataset": "digits"}}
+    run_id = RunStore().save_run("sweep", config, report.to_dict(), label="tied")
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.open").set_value([run_id]).run()
+    assert any("No verdict" in i.value for i in at.info)
+    assert not any("Use **weight_decay" in s.value for s in at.success)

@@ -90,7 +90,7 @@ def assert_nothing_cut(page) -> None:
         if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0
             && (el.tagName === 'INPUT' || getComputedStyle(el).overflow !== 'visible'))
           out.push(el.textContent || el.value);
-      for (const el of document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller'))
+      for (const el of document.querySelectorAll('.dvn-scroller'))
         if (el.scrollWidth > el.clientWidth + 1) out.push('table: ' + el.scrollWidth + ' > ' + el.clientWidth);
       return out; }""")
     assert not cut, f"cut short at 1400 px: {cut}"
@@ -194,6 +194,11 @@ def test_every_page_is_readable_at_1400px(page, app_url):
     page.get_by_role("option", name=longest).click()
     wait_idle(page)
     assert_nothing_cut(page)
+    page.goto(f"{app_url}/?policy=phases")  # the phases editor: every column in view
+    wait_idle(page)
+    expect(page.locator(".dvn-scroller").first).to_be_visible()
+    assert_nothing_cut(page)
+    shoot(page, "designer_phases")
 
     page.goto(f"{app_url}/training")
     wait_idle(page)
