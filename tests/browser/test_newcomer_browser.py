@@ -131,8 +131,9 @@ def test_runs_overlay_keeps_each_marker_on_its_own_run_and_six_legends_fit(page,
         box.click()
         box.locator("input").fill(f"#{run_id} ")
         page.get_by_role("option", name=re.compile(f"^#{run_id} ")).first.click()
-    page.keyboard.press("Escape")
-    wait_idle(page)
+        page.keyboard.press("Escape")
+        wait_idle(page)
+        expect(box).to_contain_text(f"#{run_id} ")  # chosen before the next one
     c = chart(page)
     lines = [t for t in c["data"] if t["mode"] == "lines"]
     marks = [t for t in c["data"] if t["mode"] == "markers"]
