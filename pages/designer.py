@@ -51,7 +51,9 @@ def _load_preset():
         load_config(preset.config, iters_per_epoch=preset.iters_per_epoch)
 
 
-controls, view = st.columns([1, 2], gap="large")
+# the phases table needs a wider form to show all its columns with their headers
+wide_form = st.session_state.get(POLICY_KEY) == "phases"
+controls, view = st.columns([1.8, 2] if wide_form else [1, 2], gap="large")
 
 with controls:
     preset_names = list(schedules.PRESETS)
@@ -132,9 +134,14 @@ with view:
     with st.popover("🔗 Copy link"):
         st.caption("This link opens the designer with this schedule (copy icon on the right).")
         st.code(link, language=None)
-    if "designer.n" not in st.session_state:  # the whole schedule (a loaded one resets it)
-        st.session_state["designer.n"] = fmt_int(
-            max(rules.preview_length(schedule), 1000) if schedule is not None else 6000)
+    # the whole schedule: set on the first visit and whenever the policy changes (a loaded
+    # preset or hand-off resets it too); a length typed for this policy is kept
+    if schedule is not None and ("designer.n" not in st.session_state
+                                 or st.session_state.get("designer.n.for") != policy):
+        st.session_state["designer.n"] = fmt_int(max(rules.preview_length(schedule), 1000))
+        st.session_state["designer.n.for"] = policy
+    elif "designer.n" not in st.session_state:
+        st.session_state["designer.n"] = fmt_int(6000)
     top = st.columns([2, 1, 1], vertical_alignment="bottom")
     n_iter = int_input("Iterations to preview", "designer.n", None, min_value=1,
                        max_value=10_000_000, container=top[0]) or 1

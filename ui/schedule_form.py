@@ -85,12 +85,12 @@ def _phases_widget(label: str, key: str, spec: ParamSpec) -> list[dict[str, Any]
         # widths that fit the form's column: every column in view without scrolling
         column_config={
             "shape": st.column_config.SelectboxColumn("shape", options=list(SHAPES),
-                                                      required=True, width=60),
-            "start": st.column_config.NumberColumn("start LR", format="%g", width=50),
-            "end": st.column_config.NumberColumn("end LR", format="%g", width=50),
-            "steps": st.column_config.NumberColumn("steps", min_value=1, step=1, width=44),
+                                                      required=True, width=76),
+            "start": st.column_config.NumberColumn("start LR", format="%g", width=82),
+            "end": st.column_config.NumberColumn("end LR", format="%g", width=76),
+            "steps": st.column_config.NumberColumn("steps", min_value=1, step=1, width=64),
             "pct": st.column_config.NumberColumn("pct", min_value=0.0, max_value=1.0,
-                                                 format="%g", width=36),
+                                                 format="%g", width=52),
         })
     value = _rows(edited)
     if value != rows:  # fold the edits in; a fresh table starts from them next run

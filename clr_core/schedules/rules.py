@@ -135,6 +135,8 @@ def preview_length(schedule: Schedule, *, cycles: int = 3, open_ended: int = 600
         mul = float(p.get("cycle_mul") or 1.0)
         length = sum(int(p["t_initial"] * mul ** i) for i in range(limit))
         return length + int(p.get("warmup_t") or 0) * (0 if p.get("warmup_prefix") is False else 1)
+    if schedule.policy == "phases" and all("steps" in ph for ph in p.get("phases") or [{}]):
+        return sum(int(ph["steps"]) for ph in p["phases"])
     if schedule.policy == "cosine_restarts":
         t0, mult = int(p["T_0"]), int(p.get("T_mult") or 1)
         return sum(t0 * mult ** i for i in range(cycles))

@@ -274,3 +274,24 @@ def test_a_tied_sweep_reopens_without_a_green_verdict():
     at.multiselect(key="runs.open").set_value([run_id]).run()
     assert any("No verdict" in i.value for i in at.info)
     assert not any("Use **weight_decay" in s.value for s in at.success)
+
+
+def test_preview_length_is_each_schedule_s_whole_length():
+    """Item 7: planned lengths in full, a timm cosine's cycles, phases' steps, SGDR's first
+    three restarts, three cycles of a cyclical policy."""
+    presets = schedules.PRESETS
+    assert rules.preview_length(presets["llm_wsd"].schedule()) == 100_000
+    assert rules.preview_length(presets["deit_cosine"].schedule()) == 30_000
+    assert rules.preview_length(presets["sgdr"].schedule()) == 500 + 1000 + 2000
+    assert rules.preview_length(presets["smith2015_triangular"].schedule()) == 12_000
+    phases = schedules.make_schedule("phases", phases=[
+        {"shape": "linear", "start": 0.0, "end": 0.01, "steps": 100},
+        {"shape": "cos", "start": 0.01, "end": 1e-4, "steps": 900}])
+    assert rules.preview_length(phases) == 1000
+
+
+def test_a_new_policy_is_previewed_whole():
+    at = open_page("pages/designer.py")
+    at.selectbox(key="designer.policy").set_value("one_cycle").run()
+    total = schedules.from_dict(at.session_state["designer.current"]).total_steps
+    assert int(at.text_input(key="designer.n").value) == max(total, 1000)

@@ -38,7 +38,7 @@ def test_a_run_saved_by_another_process_reopens_with_the_same_numbers(page, app_
     wait_idle(page)
     expect(page.get_by_role("heading", name=re.compile(f"Run #{saved['run_id']}"))).to_be_visible()
     # the suggestion marker carries the very number the other process computed
-    marker = f"valley: {saved['suggestions']['valley']['max_lr']:.3g}"
+    marker = f"recommended: max_lr {saved['suggestions']['recommended']['max_lr']:.3g}"
     expect(page.get_by_test_id("stPlotlyChart").first.get_by_text(marker)).to_be_visible()
     screenshot(page, "runs_reopened")
 
