@@ -53,11 +53,18 @@ def shoot(page, name: str) -> None:
 
 
 def chart(page, nth: int = 0) -> dict:
+    """The ``nth`` chart once drawn; asked afresh each try, as a rerun may replace it."""
     handle = page.locator(".js-plotly-plot").nth(nth)
     expect(handle).to_be_visible()
-    handle.evaluate("gd => new Promise(done => { const ready = () => gd._fullLayout && "
-                    "gd._fullData ? done() : setTimeout(ready, 100); ready(); })")
-    return handle.evaluate(CHART_JS)
+    for _ in range(20):
+        wait_idle(page)
+        found = page.evaluate(f"n => {{ const gd = document.querySelectorAll('.js-plotly-plot')[n];"
+                              f" return gd && gd._fullLayout && gd._fullData ? ({CHART_JS})(gd)"
+                              f" : null; }}", nth)
+        if found is not None:
+            return found
+        page.wait_for_timeout(250)
+    raise AssertionError(f"chart {nth} was never drawn")
 
 
 def _overlap(a, b, pad=0.5) -> bool:
