@@ -25,7 +25,7 @@ from ui.designer_state import (
 from ui.nav import ensure_app_entry
 from ui.schedule_form import param_widget
 from ui.state import default
-from ui.widgets import int_input
+from ui.widgets import fmt_int, int_input
 
 ensure_app_entry()
 
@@ -48,17 +48,20 @@ POLICIES = schedules.POLICIES
 def _load_preset():
     name = st.session_state.get("designer.preset")
     if name and name in schedules.PRESETS:
-        load_config(schedules.PRESETS[name].config)
+        preset = schedules.PRESETS[name]
+        load_config(preset.config, iters_per_epoch=preset.iters_per_epoch)
 
 
-controls, view = st.columns([1, 2], gap="large")
+# the phases table needs a wider form to show all its columns with their headers
+wide_form = st.session_state.get(POLICY_KEY) == "phases"
+controls, view = st.columns([1.8, 2] if wide_form else [1, 2], gap="large")
 
 with controls:
     preset_names = list(schedules.PRESETS)
-    pc1, pc2 = st.columns([3, 1], vertical_alignment="bottom")
-    pc1.selectbox("Preset", preset_names, key="designer.preset",
-                  format_func=lambda n: schedules.PRESETS[n].label)
-    pc2.button("Load", on_click=_load_preset, key="btn.designer.load_preset")
+    # the preset's whole name in view ("Fine-tuning, linear with 6 % warm-up (Hugging Face)")
+    st.selectbox("Preset", preset_names, key="designer.preset",
+                 format_func=lambda n: schedules.PRESETS[n].label)
+    st.button("Load preset", on_click=_load_preset, key="btn.designer.load_preset")
     if st.session_state.get("designer.preset") in schedules.PRESETS:
         st.caption(schedules.PRESETS[st.session_state["designer.preset"]].description)
 
@@ -137,11 +140,14 @@ with view:
     with st.popover("🔗 Copy link"):
         st.caption("This link opens the designer with this schedule (copy icon on the right).")
         st.code(link, language=None)
-    default_n = 3 * (schedule.cycle_length or 0) if schedule is not None else 0
-    if schedule is not None and schedule.planned_steps:
-        default_n = int(schedule.planned_steps)
-    if "designer.n" not in st.session_state:
-        st.session_state["designer.n"] = max(default_n, 1000) if default_n else 6000
+    # the whole schedule: set on the first visit and whenever the policy changes (a loaded
+    # preset or hand-off resets it too); a length typed for this policy is kept
+    if schedule is not None and ("designer.n" not in st.session_state
+                                 or st.session_state.get("designer.n.for") != policy):
+        st.session_state["designer.n"] = fmt_int(max(rules.preview_length(schedule), 1000))
+        st.session_state["designer.n.for"] = policy
+    elif "designer.n" not in st.session_state:
+        st.session_state["designer.n"] = fmt_int(6000)
     top = st.columns([2, 1, 1], vertical_alignment="bottom")
     n_iter = int_input("Iterations to preview", "designer.n", None, min_value=1,
                        max_value=10_000_000, container=top[0]) or 1
@@ -198,7 +204,12 @@ with view:
                 for line in conventions:
                     st.markdown(f"- {line}")
         ends = rules.cycle_ends(schedule, n)
-        if len(ends):
+        if schedule.policy == "one_cycle" and len(ends):
+            st.info(f"The cycle ends at iteration {int(ends[0]):,} with the LR at "
+                    f"{float(lrs[-1]):.3g}, far below where it started "
+                    f"({float(lrs[0]):.3g}): 1cycle anneals below its start at the end "
+                    "(Smith 2018). Stop training there.", icon="🔁")
+        elif len(ends):
             shown = ", ".join(str(int(e)) for e in ends[:8]) + (" …" if len(ends) > 8 else "")
             st.info(f"Cycles end (LR back at its base) at iterations {shown}. "
                     "Smith: stop training at the end of a cycle.", icon="🔁")

@@ -11,6 +11,8 @@ from clr_core.lessons import (
     CLAIM_CHECKS,
     LESSONS,
     LessonView,
+    lesson_problems,
+    link_problems,
     query_from_values,
     values_from_query,
 )
@@ -40,11 +42,14 @@ def _apply_link() -> None:
         return
     st.session_state["learnlink.applied"] = True
     query = st.query_params.to_dict()
+    # like the designer's links: what cannot be opened as written is said by name
+    st.session_state["learnlink.problems"] = link_problems(query, KEYS)
     key = _lesson_in_link(query.get("lesson"))
     if key is None:
         return
     st.session_state["learn.lesson"] = key
     lesson = BY_KEY[key]
+    st.session_state["learnlink.problems"] += lesson_problems(lesson, query)
     linked = {c.key for c in lesson.controls if c.key in query}
     for name, value in values_from_query(lesson, query).items():
         if name in linked:
@@ -62,6 +67,8 @@ def _shared_results() -> dict:
 
 
 def _draw_view(view: LessonView, *, key: str, projector: bool) -> None:
+    if view.summary:  # the result in plain words first, then the numbers
+        st.markdown(view.summary)
     if view.metrics:
         for col, (label, value) in zip(st.columns(len(view.metrics)), view.metrics, strict=True):
             col.metric(label, value)
@@ -119,6 +126,8 @@ projector_style(projector)
 hidden = st.session_state.get("learnlink.hide", set())
 
 st.header(lesson.title)
+for problem in st.session_state.get("learnlink.problems", []):
+    st.error(f"From the link: {problem}.", icon="🔗")
 text_col, control_col = st.columns([3, 2], gap="large")
 with text_col:
     st.markdown(lesson.body)

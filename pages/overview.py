@@ -13,6 +13,7 @@ from clr_core.present.escape import csv_safe_frame, markdown_text
 from ui.jobs import run_store
 from ui.nav import PAGES, ensure_app_entry
 from ui.plugins import show_plugins
+from ui.run_labels import label_of
 
 ensure_app_entry()
 
@@ -45,11 +46,8 @@ except StoreError as exc:  # busy or unreadable: said, not a traceback
 if not runs:
     st.caption("No runs yet. Start a range test or a training run; it is saved here when it ends.")
 else:
-    st.dataframe(
-        pd.DataFrame([{
-            "when": dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M"),
-            "kind": r.kind, "label": r.label, "status": r.status, "data": r.dataset,
-            "headline": r.headline,
-        } for r in runs]).pipe(csv_safe_frame),
-        hide_index=True, width="stretch",
-    )
+    # a static table: its cells wrap, so a long run name or headline is never cut short
+    st.table(pd.DataFrame([{
+        "when": dt.datetime.fromtimestamp(r.created_at).strftime("%m-%d %H:%M"),
+        "run": label_of(run_store(), r), "status": r.status, "headline": r.headline or "",
+    } for r in runs]).pipe(csv_safe_frame).style.hide(axis="index"))

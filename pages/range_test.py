@@ -11,9 +11,9 @@ from clr_core.engine.events import EVAL, STEP
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import ConfigError
 from clr_core.jobs.runners import verify_config
-from clr_core.present.labels import HANDOFF_LABELS
+from clr_core.present.labels import HANDOFF_LABELS, run_label
 from clr_core.runs.reports import report_from_dict
-from clr_core.setup.configs import RangeTestConfig, job_device
+from clr_core.setup.configs import SHARPNESS_EVERY, RangeTestConfig, job_device
 from clr_core.suggest.handoff import HANDOFF_POLICIES, suggestion_to_schedule
 from clr_core.suggest.recommend import RECOMMENDED, rule_label
 from ui.batch_size import rescale_suggestion
@@ -26,27 +26,21 @@ from ui.jobs import (
     job_slot,
     live_job,
     start_cancel,
-    submit,
 )
 from ui.nav import ensure_app_entry
 from ui.results import (
     curve_frame,
     show_range_test,
-    show_recommended,
+    show_range_test_headline,
     show_suggestions,
 )
 from ui.state import default, keep_valid
+from ui.training_state import load_training
 from ui.widgets import float_input, int_input
 
 ensure_app_entry()
 
 SLOT = job_slot("rt")
-SHARPNESS_EVERY = 20  # about five estimates in the default 100-iteration test (bench/sharpness.py)
-
-
-def momentum_of(config: dict) -> float:
-    """Heavy-ball momentum β of the run, for the 2(1+β)/λmax limit (0 for other optimizers)."""
-    return float(config.get("momentum") or 0.0) if config.get("optimizer") == "sgd" else 0.0
 
 
 st.title("🔎 LR range test")
@@ -56,7 +50,8 @@ st.caption(
     "The model and optimizer are restored afterwards."
 )
 
-form_col, view_col = st.columns([1, 2], gap="large")
+# the form in the sidebar: the chart gets the page's whole width
+form_col, view_col = st.sidebar, st.container()
 
 with form_col:
     errors: list[str] = []
@@ -109,7 +104,7 @@ with form_col:
 
 with form_col:
     start_cancel("rt", "range_test", config, start_label="Start range test",
-                 label=f"range test · {base['dataset']}", device=job_device(config) if config else None)
+                 label=run_label("range_test", config or base), device=job_device(config) if config else None)
 
 
 def draw(job) -> None:
@@ -121,17 +116,17 @@ def draw(job) -> None:
         rt = RangeTestResult.streamed(series.get(STEP), series.get(EVAL),
                                       mode=job.config.get("mode", "exp"))
     if report is not None:
-        show_recommended(rt.suggestions)
+        show_range_test_headline(rt.suggestions)
     if rt.iterations:
         st.caption(f"Current LR **{rt.lrs[-1]:.3g}** · loss {rt.losses[-1]:.4f} · "
                    f"{rt.iterations} of {job.config.get('num_iter')} iterations")
     show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", RECOMMENDED),
-                    momentum=momentum_of(job.config), live=rt.running)
+                    config=job.config, live=rt.running)
 
 
 with view_col:
     live_job("rt", "range_test", noun="range test", draw=draw,
-             empty_hint="Set up the test on the left and press **Start range test**. Defaults: an "
+             empty_hint="Set up the test in the sidebar and press **Start range test**. Defaults: an "
                         "MLP on scikit-learn's digits, SGD with momentum 0.9, an exponential sweep "
                         "from 1e-5 to 10 over 100 batches.")
     status = current_job(SLOT, "range_test")
@@ -165,17 +160,21 @@ with view_col:
             if not s.reliable:
                 st.caption(f"{rule_label(method)} is a guess on this curve ({s.caveat}) — "
                            "Verify it before you train with it.")
+            # the primary action only when there is a recommendation to act on
             if h3.button("Use in designer", type="primary" if s.reliable else "secondary",
                          key="btn.rt.to_designer", width="stretch"):
-                handoff, note = suggestion_to_schedule(s, policy, report.iters_per_epoch or 1)
+                ipe = report.iters_per_epoch or 1
+                handoff, note = suggestion_to_schedule(s, policy, ipe)
                 if rescaled is not None:  # said, not applied
                     note += " " + rescaled.text.replace("**", "")
-                send_to_designer(handoff, note)
+                send_to_designer(handoff, note, iters_per_epoch=ipe)
             if st.button(f"Verify: train 1cycle at max_lr {s.max_lr:.3g} against a fixed LR",
                          key="btn.rt.verify", disabled=is_running("train", "train")):
-                vcfg = verify_config(status.config, max_lr=s.max_lr)
-                submit("train", "train", vcfg, label=f"verify {method} max_lr {s.max_lr:.3g}",
-                       device=job_device(vcfg))
+                # the training form is filled with exactly what runs, and starts it
+                load_training(verify_config(status.config, max_lr=s.max_lr),
+                              note=f"Verifying {rule_label(method)}: 1cycle at max_lr "
+                                   f"{s.max_lr:.3g} against a fixed LR, on the range test's "
+                                   "data, model and optimizer.")
                 st.switch_page("pages/training.py")
         d1, d2 = st.columns(2)
         d1.download_button("Download curve (CSV)", curve_frame(rt).to_csv(index=False),

@@ -15,6 +15,7 @@ from clr_core.engine.results import RangeTestResult
 from clr_core.errors import StoreError
 from clr_core.jsonsafe import json_safe
 from clr_core.present.escape import csv_safe_frame, markdown_text
+from clr_core.present.labels import run_label
 from clr_core.present.plots import Curve, sweep_figure
 from clr_core.runs.reports import (
     RangeTestReport,
@@ -30,11 +31,14 @@ from ui.nav import ensure_app_entry
 from ui.results import (
     curve_frame,
     show_range_test,
+    show_range_test_headline,
     show_suggestions,
+    show_sweep_verdict,
     show_training_curves,
     show_training_table,
     training_curves,
 )
+from ui.run_labels import label_of
 from ui.state import default, keep_valid
 
 ensure_app_entry()
@@ -66,13 +70,20 @@ pick_data = f2.multiselect("Data set", datasets, key=keep_valid("runs.datasets",
 runs = [r for r in all_runs
         if (not pick_kinds or r.kind in pick_kinds) and (not pick_data or r.dataset in pick_data)]
 
+names = {r.id: label_of(store, r) for r in runs}
 table = pd.DataFrame([{
-    "id": r.id, "when": dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-    "kind": r.kind, "label": r.label, "status": r.status, "data": r.dataset,
-    "headline": r.headline, "error": r.error,
-} for r in runs], columns=["id", "when", "kind", "label", "status", "data", "headline", "error"])
-st.dataframe(csv_safe_frame(table), hide_index=True, width="stretch", key="runs.table")
-labels = {r.id: f"#{r.id} · {r.kind} · {r.label or ''} · {r.status}" for r in runs}
+    "id": r.id, "when": dt.datetime.fromtimestamp(r.created_at).strftime("%m-%d %H:%M"),
+    "run": names[r.id], "status": r.status, "headline": r.headline or "", "error": r.error or "",
+} for r in runs], columns=["id", "when", "run", "status", "headline", "error"])
+st.dataframe(csv_safe_frame(table), hide_index=True, width="stretch", key="runs.table", column_config={
+    # widths that fit the page at 1400 px: no column scrolled out of view
+    "id": st.column_config.NumberColumn("id", width=44),
+    "when": st.column_config.TextColumn("when", width=96),
+    "run": st.column_config.TextColumn("run", width=340),
+    "status": st.column_config.TextColumn("status", width=70),
+    "headline": st.column_config.TextColumn("headline", width=300),
+    "error": st.column_config.TextColumn("error", width=60)})
+labels = {r.id: f"#{r.id} {names[r.id]} · {r.status}" for r in runs}
 chosen_ids = st.multiselect("Open runs (one to reopen it, several to overlay)", list(labels),
                             format_func=labels.get, key=keep_valid("runs.open", labels),
                             placeholder="choose runs")
@@ -104,9 +115,15 @@ def report_of(run) -> Report | None:
         return None
 
 
+def name_of(run) -> str:
+    """A run as every chip, legend and heading on this page names it: its number and what
+    differs from the others (optimizer, model, LR range, the name it was recorded under)."""
+    return f"#{run.id} {run_label(run.kind, run.config, run.label)}"
+
+
 def range_curves(run, report: Report | None) -> list[tuple[str, RangeTestResult]]:
     """(label, range test) pairs held by a run: one for a range test, one per value of a sweep."""
-    name = run.label or f"#{run.id}"
+    name = name_of(run)
     if isinstance(report, RangeTestReport):
         return [(name, report.range_test)]
     if isinstance(report, SweepReport):
@@ -114,22 +131,22 @@ def range_curves(run, report: Report | None) -> list[tuple[str, RangeTestResult]
     return []
 
 
-def overlay(pairs: list[tuple[str, RangeTestResult]]) -> tuple[list[Curve], dict[str, float]]:
-    """Smoothed curves and the headline suggestion's max_lr of each, for `sweep_figure`."""
-    curves = [Curve(label, rt.lrs, rt.smoothed) for label, rt in pairs]
-    markers = {label: rt.suggestions[RECOMMENDED].max_lr for label, rt in pairs
-               if RECOMMENDED in rt.suggestions}
-    return curves, markers
+def overlay(pairs: list[tuple[str, RangeTestResult]]) -> list[Curve]:
+    """Smoothed curves, each carrying its own recommended max_lr, for `sweep_figure`."""
+    return [Curve(label, rt.lrs, rt.smoothed,
+                  marker=rt.suggestions[RECOMMENDED].max_lr if RECOMMENDED in rt.suggestions
+                  else None) for label, rt in pairs]
 
 
 if len(chosen) > 1:
     st.subheader(f"Overlay of {len(chosen)} runs")
     reports = [(r, report_of(r)) for r in chosen]
-    curves, markers = overlay([p for r, rep in reports for p in range_curves(r, rep)])
+    curves = overlay([p for r, rep in reports for p in range_curves(r, rep)])
     if curves:
-        st.markdown("**Range tests** — smoothed loss versus learning rate")
-        st.plotly_chart(sweep_figure(curves, markers=markers), width="stretch", key="chart.runs.overlay")
-    merged = TrainReport(curves=[replace(tr, label=f"{r.label or '#' + str(r.id)} · {tr.label}")
+        st.markdown("**Range tests** — smoothed loss versus learning rate; ◆ each run's "
+                    "recommended max_lr")
+        st.plotly_chart(sweep_figure(curves), width="stretch", key="chart.runs.overlay")
+    merged = TrainReport(curves=[replace(tr, label=f"{name_of(r)} · {tr.label}")
                                for r, rep in reports if isinstance(rep, TrainReport)
                                for tr in rep.curves])
     if merged.curves:
@@ -141,7 +158,7 @@ if len(chosen) > 1:
     st.stop()
 
 run = chosen[0]
-st.subheader(f"Run #{run.id}: {markdown_text(run.label or run.kind)}")
+st.subheader(f"Run {markdown_text(name_of(run))}")
 st.caption(f"{run.kind} · {run.status} · {run.dataset or '—'} · "
            f"{dt.datetime.fromtimestamp(run.created_at):%Y-%m-%d %H:%M:%S}")
 if run.error and run.status != "interrupted":
@@ -152,14 +169,13 @@ if run.status == "running":  # recorded by another process: drawn live from the 
 elif run.status == "interrupted" and report is None:
     show_partial_run(run, key="runs.partial")
 elif isinstance(report, RangeTestReport):
-    show_range_test(report.range_test, key="runs.one")
-    show_suggestions(report.range_test)
+    show_range_test_headline(report.range_test.suggestions)
+    show_range_test(report.range_test, key="runs.one", config=run.config)
+    show_suggestions(report.range_test, lead=False)
 elif isinstance(report, SweepReport):
-    curves, markers = overlay(range_curves(run, report))
-    st.plotly_chart(sweep_figure(curves, markers=markers), width="stretch", key="chart.runs.sweep")
-    if report.recommendation is not None:
-        st.success(f"Use **{report.param} = {report.recommendation.value}**: "
-                   f"{report.recommendation.why}.", icon="✅")
+    st.plotly_chart(sweep_figure(overlay(range_curves(run, report))), width="stretch",
+                    key="chart.runs.sweep")
+    show_sweep_verdict(report)
 elif isinstance(report, TrainReport):
     show_training_curves(*training_curves(report), key="runs.one.train")
     show_training_table(report)

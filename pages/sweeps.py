@@ -8,7 +8,7 @@ import streamlit as st
 
 from clr_core.engine.events import STEP
 from clr_core.errors import ConfigError
-from clr_core.present.labels import SWEEP_PARAM_LABELS
+from clr_core.present.labels import SWEEP_PARAM_LABELS, run_label
 from clr_core.present.plots import Curve, sweep_figure
 from clr_core.runs.reports import SweepReport, report_from_dict
 from clr_core.setup.configs import SWEEP_PARAMS, SweepConfig, job_device
@@ -16,6 +16,7 @@ from clr_core.suggest.recommend import RECOMMENDED
 from ui.forms import data_model_form
 from ui.jobs import current_job, job_series, job_slot, live_job, start_cancel
 from ui.nav import ensure_app_entry
+from ui.results import show_sweep_verdict
 from ui.state import default
 from ui.widgets import float_input, int_input
 
@@ -91,7 +92,7 @@ with form_col:
 
 with form_col:
     start_cancel("sweep", "sweep", config, start_label="Start sweep",
-                 label=f"sweep · {param} · {base['dataset']}",
+                 label=run_label("sweep", config or {"param": param, "base": base}),
                  device=job_device(config["base"]) if config else None)
 
 
@@ -100,23 +101,20 @@ def curves_from_events(job_id: str) -> list[Curve]:
             for (kind, curve), cols in job_series(job_id).columns().items() if kind == STEP]
 
 
-def curves_from_report(report: SweepReport) -> tuple[list[Curve], dict[str, float]]:
-    curves, markers = [], {}
-    for c in report.curves:
-        curves.append(Curve(c.label, c.range_test.lrs, c.range_test.smoothed))
-        s = c.range_test.suggestions.get(RECOMMENDED)
-        if s is not None:
-            markers[c.label] = s.max_lr
-    return curves, markers
+def curves_from_report(report: SweepReport) -> list[Curve]:
+    """Each value's smoothed curve carrying its own recommended max_lr."""
+    return [Curve(c.label, c.range_test.lrs, c.range_test.smoothed,
+                  marker=getattr(c.range_test.suggestions.get(RECOMMENDED), "max_lr", None))
+            for c in report.curves]
 
 
 def draw(job) -> None:
     if job.is_terminal and job.result:
-        curves, markers = curves_from_report(report_from_dict(job.result))
+        curves = curves_from_report(report_from_dict(job.result))
     else:
-        curves, markers = curves_from_events(job.id), {}
+        curves = curves_from_events(job.id)
     if curves:
-        st.plotly_chart(sweep_figure(curves, markers=markers), width="stretch", key="chart.sweep")
+        st.plotly_chart(sweep_figure(curves), width="stretch", key="chart.sweep")
 
 
 with view_col:
@@ -128,13 +126,14 @@ with view_col:
         report = report_from_dict(status.result)
         p = report.param
         st.markdown(f"**The rule.** {RULES[p]}")
-        rec = report.recommendation
-        if rec is not None:
-            st.success(f"Use **{p} = {rec.value}**: {rec.why}.", icon="✅")
-        rows = [{p: c.value, "stopped": c.range_test.stop_reason,
-                 "confidence": c.range_test.confidence,
-                 **{f"{m} max_lr": s.max_lr for m, s in c.range_test.suggestions.items()}}
-                for c in report.curves]
+        show_sweep_verdict(report)
+        rows = []  # the recommendation of each value; every rule's pick is on the Runs page
+        for c in report.curves:
+            s = c.range_test.suggestions.get(RECOMMENDED)
+            rows.append({p: c.value, "recommended max_lr": None if s is None else s.max_lr,
+                         "band": "" if s is None or not s.has_band else f"{s.low:.3g} – {s.high:.3g}",
+                         "stopped": c.range_test.stop_reason,
+                         "confidence": c.range_test.confidence})
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         if report.stability:

@@ -8,7 +8,9 @@ import streamlit as st
 from clr_core import schedules
 from clr_core.engine.baselines import BASELINES
 from clr_core.errors import ConfigError, ScheduleError
-from clr_core.jobs.runners import baseline_runs
+from clr_core.jobs.runners import baseline_runs, verify_suggestion_runs
+from clr_core.present.labels import run_label
+from clr_core.present.plots import schedule_figures
 from clr_core.runs.reports import report_from_dict
 from clr_core.schedules import rules
 from clr_core.setup.configs import TrainConfig, job_device
@@ -20,6 +22,7 @@ from ui.jobs import (
     job_slot,
     live_job,
     start_cancel,
+    submit,
 )
 from ui.nav import ensure_app_entry
 from ui.results import (
@@ -29,6 +32,7 @@ from ui.results import (
     training_curves,
 )
 from ui.state import default, keep_valid
+from ui.training_state import VERIFY, apply_pending
 from ui.widgets import int_input
 
 ensure_app_entry()
@@ -42,6 +46,14 @@ st.caption(
     "fixed-LR accuracy in a fraction of the iterations."
 )
 
+autostart = apply_pending()
+#: the default: a schedule that completes two full cycles on digits in the default 300
+#: updates (a CIFAR-10 preset would barely move its LR in that time)
+DEMO = "digits_triangular"
+UNTOUCHED = schedules.make_schedule(  # the designer as it opens: not a choice the user made
+    "triangular", **{p.name: p.default for p in schedules.POLICIES["triangular"].params
+                     if p.default is not None}).to_dict()
+
 form_col, view_col = st.columns([1, 2], gap="large")
 
 with form_col:
@@ -52,12 +64,20 @@ with form_col:
     eval_every = int_input("Evaluate every", "train.eval_every", 50, min_value=1,
                            max_value=10_000, errors=errors)
     designed = st.session_state.get(CURRENT)
-    sources = (["designed"] if designed else []) + list(schedules.PRESETS)
+    verify = st.session_state.get(VERIFY)
+    sources = (["verify"] if verify else []) + (["designed"] if designed else []) \
+        + list(schedules.PRESETS)
+    # an untouched designer is not a choice the user made: start from the digits demo
+    first = "designed" if designed and designed != UNTOUCHED else DEMO
     source = st.selectbox(
-        "Schedule", sources, key=keep_valid("train.source", sources, sources[0]),
-        format_func=lambda s: f"From the designer: {designed['policy']}" if s == "designed"
+        "Schedule", sources, key=keep_valid("train.source", sources, first),
+        format_func=lambda s: f"Verify: {verify[0]['policy']} at max_lr {verify[0]['max_lr']:.3g}"
+        if s == "verify" else f"From the designer: {designed['policy']}" if s == "designed"
         else f"Preset: {schedules.PRESETS[s].label}")
-    schedule_cfg = designed if source == "designed" else dict(schedules.PRESETS[source].config)
+    if source == "verify":
+        st.caption(verify[1])
+    schedule_cfg = (dict(verify[0]) if source == "verify" else designed if source == "designed"
+                    else dict(schedules.PRESETS[source].config))
     sched_error = None
     if num_iter is None:  # its box says why; nothing to preview
         sched_error = "iterations"
@@ -86,8 +106,11 @@ with form_col:
     config = None
     if not errors and sched_error is None:
         try:
-            runs = baseline_runs(schedule=schedule_cfg, baselines=picked, num_iter=num_iter,
-                                 optimizer=base["optimizer"])
+            if source == "verify" and picked == ["fixed"]:  # the Verify button's two runs
+                runs = verify_suggestion_runs(max_lr=schedule_cfg["max_lr"], num_iter=num_iter)
+            else:
+                runs = baseline_runs(schedule=schedule_cfg, baselines=picked, num_iter=num_iter,
+                                     optimizer=base["optimizer"])
             TrainConfig.from_dict({**base, "schedule": schedule_cfg, "num_iter": num_iter,
                                    "eval_every": eval_every})
             config = {**base, "schedule": schedule_cfg, "num_iter": num_iter,
@@ -96,8 +119,10 @@ with form_col:
             st.error(str(exc), icon="🚫")
 
 with form_col:
-    start_cancel("train", "train", config, start_label="Start training",
-                 label=f"training · {schedule_cfg['policy']} · {base['dataset']}",
+    label = run_label("train", config or {**base, "schedule": schedule_cfg})
+    if autostart and config is not None:  # Verify: what runs is what the form shows
+        submit("train", "train", config, label=label, device=job_device(config))
+    start_cancel("train", "train", config, start_label="Start training", label=label,
                  device=job_device(config) if config else None)
 
 
@@ -114,6 +139,12 @@ with view_col:
              empty_hint="Pick a schedule (design one first, or use a preset), add baselines and "
                         "press **Start training**.")
     status = current_job(SLOT, "train")
+    if status is None and config is not None:  # before a run: what will train, whole
+        preview = [(r["label"], schedules.from_dict(r["schedule"])) for r in config["runs"]]
+        lr_fig, _ = schedule_figures(preview, int(num_iter))
+        st.markdown("**What will train**: the learning rate of each run over its "
+                    f"{int(num_iter)} iterations")
+        st.plotly_chart(lr_fig, width="stretch", key="chart.train.preview")
     if status is not None and status.is_terminal and status.result:
         if status.state == "cancelled":
             st.warning("Cancelled: the runs so far are kept.", icon="✋")

@@ -5,10 +5,15 @@ session state and applied at the top of the designer's next run."""
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 
 from clr_core import schedules
+from clr_core.errors import ScheduleError
+from clr_core.schedules import rules
 from ui.schedule_form import param_key, set_value
+from ui.widgets import fmt_int
 
 POLICY_KEY = "designer.policy"
 OVERLAYS = "designer.overlays"
@@ -17,9 +22,11 @@ CURRENT = "designer.current"  # the last valid schedule dict, read by the traini
 
 __all__ = [
     "CURRENT",
+    "IPE",
     "OVERLAYS",
     "PENDING",
     "POLICY_KEY",
+    "PREVIEW",
     "apply_handoff",
     "load_config",
     "param_key",
@@ -27,14 +34,21 @@ __all__ = [
 ]
 
 
-def load_config(config: dict, note: str | None = None) -> None:
-    """Ask the designer to show `config` (a schedule dict) on its next run."""
-    st.session_state[PENDING] = (dict(config), note)
+IPE = "designer.ipe"
+PREVIEW = "designer.n"
 
 
-def send_to_designer(config: dict, note: str) -> None:
+def load_config(config: dict, note: str | None = None, *,
+                iters_per_epoch: int | None = None) -> None:
+    """Ask the designer to show `config` (a schedule dict) on its next run, previewed whole,
+    with the iterations per epoch its step sizes were counted in (so "epochs per cycle"
+    agrees with the note that says how it was sized)."""
+    st.session_state[PENDING] = (dict(config), note, iters_per_epoch)
+
+
+def send_to_designer(config: dict, note: str, *, iters_per_epoch: int | None = None) -> None:
     """Fill the designer from another page and switch to it."""
-    load_config(config, note)
+    load_config(config, note, iters_per_epoch=iters_per_epoch)
     st.switch_page("pages/designer.py")
 
 
@@ -43,11 +57,15 @@ def apply_handoff() -> str | None:
     pending = st.session_state.pop(PENDING, None)
     if not pending:
         return None
-    config, note = pending
+    config, note, ipe = pending if len(pending) == 3 else (*pending, None)
     policy = config.get("policy")
     if policy not in schedules.POLICIES:
         return None
     st.session_state[POLICY_KEY] = policy
+    if ipe:
+        st.session_state[IPE] = fmt_int(ipe)
+    with contextlib.suppress(ScheduleError):  # previewed whole (a 100k-step WSD: its cool-down)
+        st.session_state[PREVIEW] = fmt_int(rules.preview_length(schedules.from_dict(config)))
     for spec in schedules.POLICIES[policy].params:
         if spec.name not in config:
             continue

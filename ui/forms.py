@@ -31,29 +31,31 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
                                          placeholder="default: CLR_STUDIO_DATA or ~/.cache/clr_studio") or None
         out["download"] = st.checkbox("Download if missing", key=f"{prefix}.download")
         st.caption(markdown_text(data.dataset_status(out["dataset"], out.get("data_root"))))
-    c1, c2 = st.columns(2)
+    # the model on its own row: its labels ("MLP (2 hidden layers)") are never cut short
     model_names = [*models.MODELS, *plugins.names("model")]
-    out["model"] = c1.selectbox("Model", model_names, key=default(f"{prefix}.model", "mlp"),
+    out["model"] = st.selectbox("Model", model_names, key=default(f"{prefix}.model", "mlp"),
                                 format_func=lambda n: choice_label(
                                     "model", n, getattr(models.MODELS.get(n), "label", None)))
+    c2, c3 = st.columns(2) if "batch_size" not in exclude else (st.container(), None)
     opt_names = list(optim.OPTIMIZERS)
     out["optimizer"] = c2.selectbox("Optimizer", opt_names, key=default(f"{prefix}.optimizer", "sgd"),
                                     format_func=lambda n: optim.OPTIMIZERS[n].label,
                                     help="AdamW decouples weight decay from the adaptive step "
                                          "(Loshchilov & Hutter 2019): what transformers and ViTs "
                                          "train with.")
-    c3, c4 = st.columns(2)
     if "batch_size" not in exclude:
         batch = int_input("Batch size", f"{prefix}.batch_size", 64, min_value=1,
                           max_value=65_536, errors=errors, container=c3)
         if batch is not None:
             out["batch_size"] = batch
+    shown = [f for f in ("weight_decay", "momentum") if f not in exclude]
+    cols = st.columns(len(shown)) if shown else []
+    c4, c5 = (cols[0], cols[-1]) if cols else (None, None)  # no gap where a sweep's field was
     if "weight_decay" not in exclude:
         with c4:
             wd = float_input("Weight decay", f"{prefix}.weight_decay", 0.0, errors=errors)
         if wd is not None:
             out["weight_decay"] = wd
-    c5, c6 = st.columns(2)
     if "momentum" not in exclude:
         with c5:
             mom = float_input("Momentum", f"{prefix}.momentum", 0.9, errors=errors,
@@ -61,14 +63,14 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
         if mom is not None:
             out["momentum"] = mom
     if out["optimizer"] in ("adam", "adamw"):
-        with c5:
+        with c5 or st.container():
             beta2 = float_input("β2 (second moment)", f"{prefix}.beta2", 0.999, errors=errors,
                                 help="Adam's second-moment decay: 0.999 by default, 0.95 to 0.98 "
                                      "for transformers (steadier at high LR).")
         if beta2 is not None:
             out["beta2"] = beta2
     devices = ["auto", *available_devices()]
-    out["device"] = c6.selectbox("Device", devices, key=f"{prefix}.device",
+    out["device"] = st.selectbox("Device", devices, key=f"{prefix}.device",
                                  help="auto picks cuda, then mps, else cpu.")
     with st.expander("More"):
         seed = int_input("Seed", f"{prefix}.seed", 0, min_value=0, max_value=2**31 - 1,

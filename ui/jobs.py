@@ -17,7 +17,6 @@ import streamlit as st
 
 from clr_core.engine.events import EventTable
 from clr_core.errors import JobError, StoreError
-from clr_core.jobs.engine_jobs import engine_registry
 from clr_core.jobs.registry import JobRegistry
 from clr_core.jobs.state import JobStatus
 from clr_core.jsonsafe import json_safe
@@ -68,6 +67,10 @@ run_store.clear = _open_store.clear  # type: ignore[attr-defined]  # as a cached
 
 @st.cache_resource
 def registry() -> JobRegistry:
+    # imported on the first job: the engine's runners load torch (seconds on a loaded
+    # server), which the home page, drawn through app.py before any job, never needs
+    from clr_core.jobs.engine_jobs import engine_registry
+
     return engine_registry(store=run_store())
 
 
@@ -198,7 +201,7 @@ def start_cancel(prefix: str, kind: str, config: dict | None, *, label: str, dev
     polling fragment, so it answers at once."""
     running = is_running(prefix, kind)
     slot = job_slot(prefix)
-    b1, b2 = st.columns(2)
+    b1, b2 = st.columns([3, 2])  # room for "Start range test" in a sidebar
     if b1.button(start_label, type="primary", disabled=config is None or running,
                  key=f"btn.{prefix}.start", width="stretch"):
         try:

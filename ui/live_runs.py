@@ -51,7 +51,7 @@ def _draw_events(run: Run, series: EventTable, *, key: str, status: str, live: b
                        f" · {rt.iterations} of {total} iterations")
         else:
             st.caption(f"{status} · waiting for its first iteration…")
-        show_range_test(rt, key=key, live=live)
+        show_range_test(rt, key=key, config=run.config, live=live)
     else:
         curves = streamed_training_curves(series.columns())
         n = max((len(c.x) for c in curves[0]), default=0)

@@ -33,11 +33,21 @@ def curve_frame(rt: RangeTestResult) -> pd.DataFrame:
                          "loss": rt.losses, "smoothed": rt.smoothed})
 
 
+def momentum_of(config: Mapping | None) -> float:
+    """Heavy-ball momentum β of a run, for the 2(1+β)/λmax limit (0 for other optimizers):
+    read from the run's config, so a reopened run says what it said live."""
+    config = config or {}
+    return float(config.get("momentum") or 0.0) if config.get("optimizer", "sgd") == "sgd" else 0.0
+
+
 def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RECOMMENDED,
-                    momentum: float = 0.0, live: bool = False) -> None:
-    """The loss-versus-LR chart with every suggestion, the stability limit when the sharpness
-    was measured, and accuracy if measured. ``live``: a job still streaming (fewer points)."""
+                    config: Mapping | None = None, live: bool = False) -> None:
+    """The loss-versus-LR chart, the recommendation highlighted, the other rules a layer,
+    the stability limit on its own panel when the sharpness was measured, and accuracy if
+    measured. ``config``: the run's (its momentum names the limit). ``live``: a job still
+    streaming (fewer points)."""
     log_x = rt.mode == "exp"
+    momentum = momentum_of(config)
     fig = range_test_figure(rt.lrs, rt.losses, rt.smoothed, log_x=log_x,
                             suggestions=rt.suggestions, highlight=highlight,
                             sharpness=rt.sharpness,
@@ -46,16 +56,25 @@ def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RE
                             max_points=LIVE_MAX_POINTS if live else MAX_POINTS)
     st.plotly_chart(fig, width="stretch", key=f"chart.{key}.loss")
     beta = momentum if rt.sharpness_beta is None else rt.sharpness_beta
+    smooth = float((config or {}).get("smooth_beta") or 0.98)
+    notes = [f"Dots: the loss of each batch. Line: their running average over about "
+             f"{1 / max(1 - smooth, 1e-3):.0f} batches, which lags the dots — it bottoms out "
+             "later and higher than they do."]
+    if rt.suggestions:
+        notes.append("Green: the recommended max_lr and the band of max_lr the curve supports. "
+                     "Click “other rules” under the chart to show every rule's pick.")
     if len(rt.sharpness) and rt.sharpness_kind == "adam":
-        st.caption(f"Red dots: Adam's stability limit {stability_limit_label(beta, 'adam')}, "
-                   "λmax the sharpness preconditioned by Adam's second-moment estimate "
-                   "(λmax(P⁻¹H), P = √v̂ + ε); past it (shaded) the adaptive step overshoots "
-                   "(Cohen et al., \"Adaptive Gradient Methods at the Edge of Stability\", 2022).")
+        notes.append(f"Lower panel: the LR divided by Adam's stability limit "
+                     f"{stability_limit_label(beta, 'adam')}, λmax the sharpness preconditioned by "
+                     "Adam's second-moment estimate (λmax(P⁻¹H), P = √v̂ + ε); above the dashed line "
+                     "at 1 the adaptive step overshoots (Cohen et al., “Adaptive Gradient Methods at "
+                     "the Edge of Stability”, 2022).")
     elif len(rt.sharpness):
-        st.caption(f"Red dots: the stability limit {stability_limit_label(beta)}, λmax the "
-                   "sharpest curvature of the loss on the current batch; where the LR passes it "
-                   "(shaded), gradient descent overshoots and the loss blows up (Cohen et al. "
-                   "2021).")
+        notes.append(f"Lower panel: the LR divided by the stability limit "
+                     f"{stability_limit_label(beta)}; above the dashed line at 1 gradient "
+                     "descent overshoots and the loss soon blows up (Cohen et al., “Gradient "
+                     "Descent on Neural Networks Typically Occurs at the Edge of Stability”, 2021).")
+    st.caption(" ".join(notes))
     if rt.sharpness_note:
         st.caption(rt.sharpness_note.capitalize() + ".")
     if len(rt.accuracies) and np.isfinite(rt.val_accuracy).any():
@@ -69,25 +88,44 @@ def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RE
         st.plotly_chart(fig, width="stretch", key=f"chart.{key}.val_loss")
 
 
-def show_recommended(suggestions: Mapping[str, Suggestion]) -> None:
-    """The headline: recommended max_lr and base_lr with the band, and why."""
+def unreliable_reason(suggestions: Mapping[str, Suggestion]) -> str | None:
+    """Why there is no recommendation to act on (its confidence is "none": the reason and
+    what to do next), or None when there is one."""
     s = suggestions.get(RECOMMENDED)
     if s is None:
-        return
-    if not s.reliable:  # a guess is not headlined as an answer
-        st.warning(f"**No reliable recommendation.** {s.caveat}", icon="🤷")
-        st.caption(f"The rules' best guess, not to train with unchecked: max_lr {s.max_lr:.3g}. "
-                   + s.explanation)
-        return
+        return "the curve is too short or too flat to read a learning rate off it."
+    return None if s.reliable else s.caveat
+
+
+def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
+    """The range test's answer first, in plain words ("Train with max_lr 0.1"), its band in a
+    sentence, then the rule's own explanation; or "No reliable recommendation", why, and
+    what to do next. Returns whether there is a recommendation to act on (the page offers
+    "Use in designer" as its primary button only then)."""
+    reason = unreliable_reason(suggestions)
+    if reason is not None:
+        st.warning(f"**No reliable recommendation**: {reason}", icon="🤷")
+        s = suggestions.get(RECOMMENDED)
+        if s is not None:
+            st.caption(f"The rules' best guess, not to train with unchecked: max_lr "
+                       f"{s.max_lr:.3g}. " + s.explanation)
+        return False
+    s = suggestions[RECOMMENDED]
     if s.confidence == "low":
         st.info(f"Low confidence: {s.caveat}", icon="⚠️")
-    c1, c2, c3 = st.columns([1, 1, 1.6])
+    c1, c2, c3 = st.columns([1, 1, 2])
     c1.metric("Recommended max_lr", f"{s.max_lr:.3g}")
     c2.metric("base_lr", f"{s.base_lr:.3g}")
     if s.has_band:
         c3.metric("max_lr band", band_text(s.low, s.high),
                   help="The max_lr values this curve supports; narrower after a seed sweep.")
-    st.caption(s.explanation)
+    band = (f"; between {s.low:.3g} and {s.high:.3g} the loss is still falling fast, so any "
+            "max_lr there should train about as well" if s.has_band else "")
+    st.markdown(f"**Train with max_lr {s.max_lr:.3g}**{band}. For a cyclical schedule start "
+                f"at base_lr {s.base_lr:.3g}.")
+    if s.explanation:
+        st.caption(s.explanation)
+    return True
 
 
 def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
@@ -95,7 +133,7 @@ def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
     other rules by origin with their measured regret, and a warning when they disagree by
     more than half a decade."""
     if lead:
-        show_recommended(rt.suggestions)
+        show_range_test_headline(rt.suggestions)
     _, warning = disagreement(rt.suggestions)
     if warning:
         st.warning(warning, icon="⚠️")
@@ -104,11 +142,10 @@ def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
         st.markdown("**Other rules** — regret: points of validation accuracy lost against a "
                     "grid search when 1cycle trains at the rule's suggestion (worst and mean over "
                     "the suggestion benchmark's tasks)")
-        fmt = st.column_config.NumberColumn(format="%.3g")
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"base_lr": fmt, "max_lr": fmt,
-                                    "worst regret (points)": st.column_config.NumberColumn(format="%.1f"),
-                                    "mean regret (points)": st.column_config.NumberColumn(format="%.2f")})
+        # a static table: its cells wrap, so no column or explanation is cut short
+        st.table(table.style.format(
+            {"max_lr": "{:.3g}", "base_lr": "{:.3g}", "worst regret (points)": "{:.1f}",
+             "mean regret (points)": "{:.2f}"}, na_rep="").hide(axis="index"))
     elif RECOMMENDED not in rt.suggestions:
         st.warning("No suggestion: the curve is too short or flat. Widen the LR range or run "
                    "more iterations.", icon="🤷")
@@ -121,6 +158,17 @@ def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
         st.caption(f"Per-group LRs at the recommended max_lr: {lrs}. The test swept group "
                    f"{rt.reference_group} (the largest LR) and kept every other group's ratio to "
                    "it, so these LRs are what the recommendation means for your param groups.")
+
+
+def show_sweep_verdict(report) -> None:
+    """The paper's rule applied to a sweep: green only with evidence; a tie says so."""
+    rec = report.recommendation
+    if rec is None:
+        return
+    if rec.tie:
+        st.info(f"**No verdict**: {rec.why}.", icon="🟰")
+    else:
+        st.success(f"Use **{report.param} = {rec.value}**: {rec.why}.", icon="✅")
 
 
 def training_frame(report: TrainReport) -> tuple[pd.DataFrame, str | None]:
@@ -198,7 +246,7 @@ def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], m
     if loss:
         # log scale: a run that blows up must not flatten the others into a line at zero
         st.plotly_chart(line_figure(loss, x_title="iteration", y_title="training loss (log)",
-                                    log_y=True, uirevision=f"{key}-loss", max_points=points), width="stretch",
+                                    log_y=True, height=280, uirevision=f"{key}-loss", max_points=points), width="stretch",
                         key=f"chart.{key}.loss")
     if acc:
         st.plotly_chart(accuracy_figure(acc, log_x=False, x_title="iteration"), width="stretch",
@@ -211,10 +259,10 @@ def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], m
         st.plotly_chart(fig, width="stretch", key=f"chart.{key}.val_loss")
     c1, c2 = st.columns(2)
     if lr:
-        c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=260,
+        c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=220,
                                     uirevision=f"{key}-lr", max_points=points), width="stretch", key=f"chart.{key}.lr")
     if mom:
-        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=260,
+        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=220,
                                     uirevision=f"{key}-mom", max_points=points), width="stretch", key=f"chart.{key}.mom")
 
 

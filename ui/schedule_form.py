@@ -82,14 +82,15 @@ def _phases_widget(label: str, key: str, spec: ParamSpec) -> list[dict[str, Any]
     edited = st.data_editor(
         frame, key=f"btn.{key}.editor.{version}", num_rows="dynamic", hide_index=True,
         width="stretch",
+        # widths that fit the form's column: every column in view without scrolling
         column_config={
             "shape": st.column_config.SelectboxColumn("shape", options=list(SHAPES),
-                                                      required=True),
-            "start": st.column_config.NumberColumn("start LR", format="%g"),
-            "end": st.column_config.NumberColumn("end LR", format="%g"),
-            "steps": st.column_config.NumberColumn("steps", min_value=1, step=1),
+                                                      required=True, width=76),
+            "start": st.column_config.NumberColumn("start LR", format="%g", width=82),
+            "end": st.column_config.NumberColumn("end LR", format="%g", width=76),
+            "steps": st.column_config.NumberColumn("steps", min_value=1, step=1, width=64),
             "pct": st.column_config.NumberColumn("pct", min_value=0.0, max_value=1.0,
-                                                 format="%g"),
+                                                 format="%g", width=52),
         })
     value = _rows(edited)
     if value != rows:  # fold the edits in; a fresh table starts from them next run

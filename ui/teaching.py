@@ -12,6 +12,7 @@ import streamlit as st
 
 from clr_core.lessons import Control, Lesson
 from clr_core.present.figure_export import FORMATS, browser_for_export, figure_image
+from clr_core.present.style import for_projector
 
 __all__ = ["control_key", "draw_control", "draw_figure", "lesson_link", "projector_style"]
 
@@ -43,9 +44,11 @@ def draw_control(lesson: Lesson, control: Control) -> None:
     elif control.kind == "toggle":
         st.toggle(control.label, key=key, help=control.help or None)
     else:
-        number = int if isinstance(control.default, int) else float
+        whole = isinstance(control.default, int)
+        number = int if whole else float
         st.slider(control.label, min_value=number(control.lo), max_value=number(control.hi),
-                  step=number(control.step), key=key, help=control.help or None)
+                  step=number(control.step), key=key, help=control.help or None,
+                  format=None if whole else control.slider_format())
 
 
 def lesson_link(query: Mapping[str, str]) -> str:
@@ -61,25 +64,10 @@ def projector_style(on: bool) -> None:
         st.html(_PROJECTOR_CSS)
 
 
-def _for_projector(fig: go.Figure) -> go.Figure:
-    """Bigger text, thicker lines and markers, readable from the back of a room."""
-    fig = go.Figure(fig)
-    fig.update_layout(font={"size": 22}, title_font={"size": 26})
-    for trace in fig.data:
-        if trace.type == "scatter":
-            if trace.line is not None:
-                trace.line.width = max(trace.line.width or 2, 2) * 2
-            if trace.marker is not None and trace.marker.size is not None:
-                trace.marker.size = trace.marker.size * 1.6
-    if fig.layout.height:
-        fig.update_layout(height=int(fig.layout.height * 1.3))
-    return fig
-
-
 def draw_figure(fig: go.Figure, *, key: str, name: str, projector: bool) -> None:
     """A chart with PNG and SVG downloads (rendered only when clicked: kaleido takes seconds)."""
     if projector:
-        fig = _for_projector(fig)
+        fig = for_projector(fig)
     st.plotly_chart(fig, width="stretch", key=f"chart.{key}",
                     config={"toImageButtonOptions": {"filename": name, "scale": 2}})
     if browser_for_export() is None:

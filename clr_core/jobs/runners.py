@@ -42,6 +42,7 @@ from clr_core.suggest.stability import summarize_stability
 __all__ = [
     "PARALLEL",
     "RUNNERS",
+    "TIE_RATIO",
     "baseline_runs",
     "never_stop",
     "no_events",
@@ -171,7 +172,11 @@ def verify_config(range_test_config: dict, *, max_lr: float, num_iter: int = 300
             "runs": runs}
 
 
-#: What a sweep may vary (the sweeps page's labels: ``clr_core.present.labels``).
+#: Suggested max_lrs within this factor of each other are a tie: a range test's suggestion
+#: moves by about this much between seeds (the seed sweep's spread on digits).
+TIE_RATIO = 1.25
+
+
 def _sweep_rule(param: str, curves: list[SweepCurve]) -> SweepRecommendation | None:
     """Apply the paper's rule to a sweep: the value to use, and why."""
     scored = [(c.value, c.range_test.suggestions[RECOMMENDED].max_lr) for c in curves
@@ -180,6 +185,15 @@ def _sweep_rule(param: str, curves: list[SweepCurve]) -> SweepRecommendation | N
     if not scored:
         return None
     best_lr = max(lr for _, lr in scored)
+    low_lr = min(lr for _, lr in scored)
+    if param in ("weight_decay", "batch_size", "momentum") and len(scored) > 1 \
+            and best_lr <= low_lr * TIE_RATIO:
+        # a verdict needs evidence: curves that suggest the same max_lr say nothing
+        return SweepRecommendation(
+            value=None, max_lr=best_lr, tie=True,
+            why=(f"a tie: every {param} suggests about the same max_lr ({low_lr:.3g} to "
+                 f"{best_lr:.3g}), so this sweep cannot tell them apart. Run longer tests or "
+                 "wider values before choosing"))
     if param == "weight_decay":
         ok = [(v, lr) for v, lr in scored if lr >= best_lr / 2]
         value, lr = max(ok, key=lambda t: t[0])
@@ -229,7 +243,8 @@ def sweep_result(config: dict, curves: list[dict], *, cancelled: bool) -> dict:
     rule = _sweep_rule(report.param, report.curves)
     if rule:
         report.recommendation = rule
-        report.headline = f"{report.param} = {rule.value} (max_lr {rule.max_lr:.3g})"
+        report.headline = (f"{report.param}: a tie (max_lr {rule.max_lr:.3g} for every value)"
+                           if rule.tie else f"{report.param} = {rule.value} (max_lr {rule.max_lr:.3g})")
     if report.param == "seed":
         report.stability = summarize_stability(c.range_test.suggestions for c in report.curves)
         report.recommended = combine_recommended(

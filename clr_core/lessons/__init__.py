@@ -11,9 +11,12 @@ from clr_core.lessons.model import (
     Control,
     Lesson,
     LessonView,
+    lesson_problems,
+    link_problems,
     query_from_values,
     values_from_query,
 )
 
 __all__ = ["CLAIM_CHECKS", "LESSONS", "Claim", "Control", "Lesson", "LessonView",
-           "lesson_by_key", "query_from_values", "values_from_query"]
+           "lesson_by_key", "lesson_problems", "link_problems", "query_from_values",
+           "values_from_query"]

@@ -16,6 +16,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from clr_core.present.style import finish
+
 __all__ = ["LAMBDA_MAX", "critical_lr", "descend", "divergence_lr", "optimal", "rate",
            "stability_figures"]
 
@@ -94,7 +96,7 @@ def stability_figures(lr: float, momentum: float, condition: float, steps: int =
                                             "<extra></extra>"))
     bowl.add_trace(go.Scatter(x=[0], y=[0], mode="markers", name="minimum",
                               marker={"symbol": "x", "size": 12, "color": "black"}))
-    bowl.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    bowl.update_layout(height=420, margin={"l": 64, "r": 16, "t": 48, "b": 58},
                        title="Path of gradient descent (sharp axis: x)", showlegend=False)
     bowl.update_xaxes(range=[-2, 2], title_text="x (curvature λmax = 1)")
     bowl.update_yaxes(range=[-2, 2], title_text=f"y (curvature 1/κ = {lam_min:.3g})",
@@ -110,10 +112,10 @@ def stability_figures(lr: float, momentum: float, condition: float, steps: int =
     shapes = [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": 1.0,
                "y1": 1.5, "fillcolor": "red", "opacity": 0.08, "line": {"width": 0}}]
     marks = [(limit, f"2(1+β)/λmax = {limit:.3g}", "#d62728"),
-             (critical_lr(momentum, LAMBDA_MAX), "critical damping, sharp axis "
-              f"= {critical_lr(momentum, LAMBDA_MAX):.3g}", "#2ca02c"),
-             (critical_lr(momentum, lam_min), "critical damping, flat axis "
-              f"= {critical_lr(momentum, lam_min):.3g}", "#9467bd")]
+             (critical_lr(momentum, LAMBDA_MAX), "sharp axis oscillates above "
+              f"{critical_lr(momentum, LAMBDA_MAX):.3g} (critical damping)", "#2ca02c"),
+             (critical_lr(momentum, lam_min), "flat axis crawls below "
+              f"{critical_lr(momentum, lam_min):.3g} (critical damping)", "#9467bd")]
     for x, text, color in marks:
         shapes.append({"type": "line", "xref": "x", "x0": x, "x1": x, "yref": "paper",
                        "y0": 0, "y1": 1, "line": {"color": color, "dash": "dash", "width": 2}})
@@ -122,19 +124,20 @@ def stability_figures(lr: float, momentum: float, condition: float, steps: int =
     current = float(max(rate(lr, momentum, LAMBDA_MAX), rate(lr, momentum, lam_min)))
     rates.add_trace(go.Scatter(x=[lr], y=[min(current, 1.5)], mode="markers", name="your LR",
                                marker={"size": 14, "color": "black", "symbol": "diamond"}))
-    rates.update_layout(shapes=shapes, height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                        title="Contraction per step (≥ 1: diverges)",
-                        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0})
+    rates.update_layout(shapes=shapes, margin={"t": 48},
+                        title="Contraction per step (≥ 1: diverges)")
     rates.update_xaxes(type="log", title_text="learning rate")
     rates.update_yaxes(range=[0, 1.5], title_text="rate")
+    finish(rates, plot_height=330)
+    finish(bowl)
 
     final = float(loss[-1])
     verdict = ("diverges" if not (math.isfinite(final) and lr < limit) else
                "converges")
     best_lr, best_beta = optimal(condition)
     metrics = [
-        ("stability limit 2(1+β)/λmax", f"{limit:.4g}"),
         ("your LR", f"{lr:.4g} — {verdict}"),
+        ("largest stable LR, 2(1+β)/λmax", f"{limit:.4g}"),
         ("rate per step", f"{current:.4f}"),
         ("Polyak's best (LR, momentum)", f"{best_lr:.3g}, {best_beta:.3f}"),
     ]

@@ -28,17 +28,27 @@ def _median(xs) -> str:
     return f"{np.median(xs):.2f}× (seeds: {', '.join('never' if x == 0 else f'{x:.2f}' for x in xs)})"
 
 
+def _pct(acc) -> str:
+    """A median accuracy as a metric tile shows it, short enough never to be cut (the
+    range over seeds is in the table beside it)."""
+    return f"{np.median(acc):.1f} %"
+
+
 def _comparison_view(c: training.Comparison, *, speedup: bool) -> LessonView:
     best = c.best_baseline
     acc = c.finals(c.candidate) * 100
     base = c.finals(best) * 100
-    metrics = [(c.candidate, f"{np.median(acc):.1f} % (range {acc.min():.1f}–{acc.max():.1f})"),
-               (f"best of the grid: {best}",
-                f"{np.median(base):.1f} % (range {base.min():.1f}–{base.max():.1f})")]
+    metrics = [(f"{c.candidate} (median)", _pct(acc)),
+               (f"best fixed LR of the grid: {best}", _pct(base))]
     if speedup:
         metrics.append(("speed-up to the best baseline's accuracy", _median(c.speedups())))
+    diff = float(np.median(acc) - np.median(base))
+    summary = (f"**{c.candidate}** reaches {np.median(acc):.1f} % against {np.median(base):.1f} % "
+               f"for the best fixed learning rate of the grid ({best}): "
+               + ("about the same" if abs(diff) < 1 else f"{abs(diff):.1f} points "
+                  + ("better" if diff > 0 else "worse")) + ".")
     return LessonView(figures=[("accuracy", training.accuracy_figure(c.runs, highlight=c.candidate))],
-                      metrics=metrics, table=training.summary_table(c))
+                      metrics=metrics, table=training.summary_table(c), summary=summary)
 
 
 def _seeds(values) -> tuple[int, ...]:
@@ -49,30 +59,56 @@ def _seeds(values) -> tuple[int, ...]:
 
 
 def _view_lr_matters(values, on_run: Callable | None = None) -> LessonView:
+    """Every learning rate's accuracy side by side (too low, good, too high, yours): no
+    "best of the grid" here, the grid is the lesson."""
     c = training.lr_matters(values["lr"], seeds=_seeds(values), on_run=on_run)
-    return _comparison_view(c, speedup=False)
+    medians = {label: float(np.median(c.finals(label) * 100)) for label in c.runs}
+    best = max(medians, key=medians.get)
+    yours = next(label for label in c.runs if label.startswith("yours"))
+    summary = (f"Your learning rate reaches **{medians[yours]:.1f} %**; the best of these four "
+               f"is **{best}** with {medians[best]:.1f} % (median over seeds).")
+    return LessonView(figures=[("accuracy", training.accuracy_figure(c.runs, highlight=yours))],
+                      metrics=[(label, f"{m:.1f} %") for label, m in medians.items()],
+                      table=training.summary_table(c), summary=summary)
 
 
 def _view_stability(values, on_run: Callable | None = None) -> LessonView:
     path, rates, metrics = bowl.stability_figures(values["lr"], values["momentum"],
                                                   values["condition"])
-    return LessonView(figures=[("path", path), ("rate", rates)], metrics=metrics)
+    m = dict(metrics)
+    limit = m["largest stable LR, 2(1+β)/λmax"]
+    verdict = "converges" if "converges" in m["your LR"] else "diverges"
+    summary = (f"With learning rate {values['lr']:g} the run **{verdict}**: the largest learning "
+               f"rate that still settles in this bowl is {limit}; past it every step overshoots "
+               "more than it corrects.")
+    return LessonView(figures=[("path", path), ("rate", rates)], metrics=metrics, summary=summary)
 
 
 def _view_range_test(values, on_run: Callable | None = None) -> LessonView:
     fig, table, result = training.range_test_reading(num_iter=int(values["num_iter"]),
                                                      seed=int(values["seed"]))
     notes = []
-    if table["mean regret (points)"].isna().all():
+    scored = table.dropna(subset=["worst regret (points)"])
+    if not len(scored):
         notes.append("The suggestion benchmark has not been run for this version, so only the "
-                     "picks are shown; its regret (accuracy lost against the best LR of a grid) "
-                     "appears here once it has.")
+                     "picks are shown; the accuracy each pick cost appears here once it has.")
+    else:  # said from the table itself, so the text cannot contradict it
+        best = scored.loc[scored["worst regret (points)"].idxmin()]
+        worst = scored.loc[scored["worst regret (points)"].idxmax()]
+        notes.append(f"In the suggestion benchmark, {best['rule']} lost the least accuracy "
+                     f"against the best LR of a grid (at most {best['worst regret (points)']:.1f} "
+                     f"points) and {worst['rule']} the most ({worst['worst regret (points)']:.1f}).")
     metrics = [("iterations", str(len(result.lrs))), ("stopped", result.stop_reason)]
     rec = result.suggestions.get("recommended")
+    summary = ("No recommendation: the curve is too short or flat to read." if rec is None else
+               f"Train with max_lr **{rec.max_lr:.3g}**: between {rec.low:.3g} and "
+               f"{rec.high:.3g} the loss is still falling fast. (The Range test page gives the "
+               "same number on its defaults: this is the same test.)")
     if rec is not None:  # the pick the benchmark trusts, with the band it supports
         metrics[:0] = [("recommended max_lr", f"{rec.max_lr:.3g}"),
                        ("max_lr band", band_text(rec.low, rec.high))]
-    return LessonView(figures=[("range test", fig)], table=table, notes=notes, metrics=metrics)
+    return LessonView(figures=[("range test", fig)], table=table, notes=notes, metrics=metrics,
+                      summary=summary)
 
 
 def _view_policies(values, on_run: Callable | None = None) -> LessonView:
@@ -185,14 +221,16 @@ LESSONS: tuple[Lesson, ...] = (
         "starts to fall, the LR is big enough to learn; where it bottoms out and shoots up, it is "
         "too big. Each rule reads a different point off the same curve; the table gives each "
         "rule's pick and, from the suggestion benchmark, how much accuracy it cost against the "
-        "best LR of a grid (its regret). The red dots are the stability limit 2(1+β)/λmax "
-        "measured along the way (lesson 2): the loss blows up soon after the LR passes them.",
+        "best LR of a grid (its regret). The small lower panel divides the LR by the largest "
+        "stable LR measured along the way (lesson 2): the loss blows up soon after it passes 1. "
+        "This is the Range test page's default test, so both pages give the same answer.",
         Claim("One range test replaces a grid search: train between the LR where the loss starts "
               "to fall and the LR where it stops falling.",
               "Smith, Cyclical Learning Rates for Training Neural Networks, 2017 (arXiv 2015)",
-              "Checked on digits: a fixed LR at the range test's valley pick trains to within a "
-              "point of the best LR of the grid {0.01, 0.03, 0.1, 0.3}, on every seed tried, "
-              "without training the grid."),
+              "Checked on digits: a fixed LR at the range test's recommended pick trains to "
+              "within a point of the best LR of the grid {0.01, 0.03, 0.1, 0.3}, on every seed "
+              "tried, without training the grid. Not every rule does: the table's regret says "
+              "how much accuracy each rule's pick cost in the suggestion benchmark."),
         (Control("num_iter", "Iterations of the test", "steps", 100, options=(50, 100, 200, 400)),
          Control("seed", "Seed", "slider", 0, lo=0, hi=9, step=1,
                  help="A suggestion moves with the seed: try a few before trusting one.")),

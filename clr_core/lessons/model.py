@@ -1,15 +1,17 @@
 """What a lesson is: an explanation, one claim from a paper, controls, and a view that turns the
 controls' values into figures. Values travel in a link's query string, so a teacher can open a
-lesson exactly as prepared; parsing never raises, a bad value falls back to the default."""
+lesson exactly as prepared; parsing never raises: a value the control cannot take is refused
+by name (``link_problems``), as the designer refuses a bad link, and the default is kept."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Claim", "Control", "Lesson", "LessonView", "query_from_values", "values_from_query"]
+__all__ = ["Claim", "Control", "Lesson", "LessonView", "lesson_problems", "link_problems",
+           "query_from_values", "values_from_query"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,41 @@ class Control:
         except Exception:  # noqa: BLE001 - any text in a link: the default, never a traceback
             return self.default
 
+    def problem(self, text: str) -> str | None:
+        """Why a link's ``text`` cannot be this control's value as written (None: it can):
+        out of range, not a number, not an option. ``parse`` then keeps the default or the
+        nearest allowed value, and the page says so."""
+        if self.kind == "toggle":
+            ok = str(text).lower() in ("1", "true", "yes", "on", "0", "false", "no", "off")
+            return None if ok else f"{self.key}={text!r} is not on/off (use 1 or 0)"
+        if self.kind == "choice":
+            return None if text in self.options else (
+                f"{self.key}={text!r} is not one of {', '.join(map(str, self.options))}")
+        try:
+            x = float(text)
+        except (TypeError, ValueError):
+            return f"{self.key}={text!r} is not a number; kept {self.encode(self.default)}"
+        if not math.isfinite(x):
+            return f"{self.key}={text!r} is not a finite number; kept {self.encode(self.default)}"
+        if self.kind == "steps":
+            if any(math.isclose(x, o, rel_tol=1e-6) for o in self.options):
+                return None
+            return (f"{self.key}={text} is not one of the choices "
+                    f"{', '.join(f'{o:g}' for o in self.options)}; using {self.encode(self.parse(text))}")
+        if x < self.lo or x > self.hi:
+            return (f"{self.key}={text} is outside {self.lo:g}–{self.hi:g}; "
+                    f"using {self.encode(self.parse(text))}")
+        return None
+
+    def slider_format(self) -> str:
+        """The printf format a slider shows its value with: as many decimals as its step has
+        (a gamma of 0.998 on a 0.0005 step reads 0.9980, never 1.00)."""
+        step = float(self.step or 1)
+        decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
+        if step < 1 and not math.isclose(step * 10 ** decimals, round(step * 10 ** decimals)):
+            decimals += 1
+        return f"%.{decimals}f"
+
     def encode(self, value: Any) -> str:
         if self.kind == "toggle":
             return "1" if value else "0"
@@ -69,6 +106,8 @@ class LessonView:
 
     figures: list[tuple[str, Any]] = field(default_factory=list)
     metrics: list[tuple[str, str]] = field(default_factory=list)
+    #: the result in one plain sentence, shown first (before metrics and their jargon)
+    summary: str = ""
     table: Any = None
     notes: list[str] = field(default_factory=list)
 
@@ -96,6 +135,22 @@ def values_from_query(lesson: Lesson, query: Mapping[str, str]) -> dict[str, Any
     """Each control's value from a link (the default where the link has none or a bad one)."""
     return {c.key: (c.parse(query[c.key]) if c.key in query else c.default)
             for c in lesson.controls}
+
+
+def link_problems(query: Mapping[str, str], keys: Sequence[str]) -> list[str]:
+    """A ``lesson=`` the link names that is no lesson (a number out of 1..len(keys), an
+    unknown key), said by name; a control value a lesson refuses: ``lesson_problems``."""
+    value = query.get("lesson")
+    if value and value not in keys and not (value.isdigit() and 1 <= int(value) <= len(keys)):
+        return [f"lesson={value!r} is not a lesson: use 1–{len(keys)} or a lesson's name "
+                f"({', '.join(keys)}); showing the first lesson"]
+    return []
+
+
+def lesson_problems(lesson: Lesson, query: Mapping[str, str]) -> list[str]:
+    """Each control value in ``query`` that ``lesson`` refuses, said by name."""
+    return [p for c in lesson.controls if c.key in query
+            for p in [c.problem(query[c.key])] if p]
 
 
 def query_from_values(lesson: Lesson, values: Mapping[str, Any]) -> dict[str, str]:

@@ -10,22 +10,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import torch
 
-from clr_core.engine.range_test import run_range_test
+from clr_core.jobs.runners import never_stop, no_events, run_range_test_job
 from clr_core.lessons.digits import (
-    BENCH,
-    Batches,
     DigitsRun,
     best_of,
-    digits_tensors,
     iterations_to_reach,
     one_thread,
     train_grid,
 )
-from clr_core.present.plots import PALETTE, range_test_figure
-from clr_core.setup.models import make_model
-from clr_core.setup.optim import make_optimizer
+from clr_core.present.plots import range_test_figure
+from clr_core.present.style import color_for, finish
+from clr_core.runs.reports import RangeTestReport
+from clr_core.setup.configs import SHARPNESS_EVERY, RangeTestConfig
 from clr_core.suggest.recommend import RECOMMENDED, rule_label
 from clr_core.suggest.types import measured_regret
 
@@ -90,7 +87,7 @@ def accuracy_figure(runs: Mapping[str, Sequence[DigitsRun]], *, highlight: str |
     """Validation accuracy against updates: the median over seeds, the band min–max."""
     fig = go.Figure()
     for i, (label, rs) in enumerate(runs.items()):
-        color = PALETTE[i % len(PALETTE)]
+        color = color_for(label, i)  # Welch is Welch-orange in every chart
         x = rs[0].eval_iterations
         acc = np.stack([r.val_accuracy[: len(x)] for r in rs]) * 100
         width = 4 if label == highlight else 2
@@ -103,12 +100,11 @@ def accuracy_figure(runs: Mapping[str, Sequence[DigitsRun]], *, highlight: str |
                                  line={"color": color, "width": width},
                                  hovertemplate=f"{label}<br>update %{{x}}<br>"
                                                "accuracy %{y:.1f} %<extra></extra>"))
-    fig.update_layout(height=400, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      title="Validation accuracy (median over seeds, band: min–max)",
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0})
+    fig.update_layout(margin={"t": 48},
+                      title="Validation accuracy (median over seeds, band: min–max)")
     fig.update_xaxes(title_text="update")
     fig.update_yaxes(title_text="accuracy %")
-    return fig
+    return finish(fig, plot_height=300)
 
 
 def _compare(variants: dict, candidate: str, baselines: Sequence[str], *, num_iter: int,
@@ -162,18 +158,20 @@ def windows(base_lr: float, max_lr: float, *, num_iter: int = 200, seeds: Sequen
                     on_run=on_run)
 
 
+def _regret(value) -> float:
+    """A measured regret, or NaN (shown as an empty cell, never the word "None")."""
+    return float(value) if value is not None else float("nan")
+
+
 def range_test_reading(*, num_iter: int = 100, seed: int = 0):
-    """A range test of the bench model: (figure, table of every rule's pick and measured
-    regret, the result). Regret comes from the suggestion benchmark when it has been run.
-    The sharpness is measured ten times, so the chart shows where the LR passes 2(1+β)/λmax."""
-    x_train, y_train, _, _ = digits_tensors()
-    model = make_model(BENCH["model"], (1, 8, 8), 10, seed=seed, width=BENCH["width"])
-    opt = make_optimizer("sgd", model, lr=1e-4, momentum=BENCH["momentum"])
+    """The Range test page's default test (same data, model, optimizer, sweep and sharpness
+    estimates, so the two pages recommend the same max_lr): (figure, table of every rule's
+    pick and measured regret, the result). Regret comes from the suggestion benchmark."""
+    config = RangeTestConfig(num_iter=int(num_iter), seed=int(seed),
+                             sharpness_every=SHARPNESS_EVERY).to_dict()
     with one_thread():
-        result = run_range_test(model, opt, torch.nn.functional.cross_entropy,
-                                Batches(x_train, y_train, BENCH["batch_size"], seed),
-                                start_lr=1e-4, end_lr=10.0, num_iter=num_iter, seed=seed,
-                                sharpness_every=max(num_iter // 10, 1))
+        result = RangeTestReport.from_dict(
+            run_range_test_job(config, no_events, never_stop)).range_test
     picks = {k: s.to_dict() for k, s in result.suggestions.items()}
     regret = measured_regret()
     rows = []
@@ -181,8 +179,9 @@ def range_test_reading(*, num_iter: int = 100, seed: int = 0):
         s, r = picks[name], regret.get(name, {})
         rows.append({"rule": name, "origin": rule_label(name), "max_lr": float(f"{s['max_lr']:.3g}"),
                      "base_lr": float(f"{s['base_lr']:.3g}"),
-                     "worst regret (points)": r.get("worst"), "mean regret (points)": r.get("mean")})
+                     "worst regret (points)": _regret(r.get("worst")),
+                     "mean regret (points)": _regret(r.get("mean"))})
     fig = range_test_figure(result.lrs, result.losses, result.smoothed, suggestions=result.suggestions,
                             highlight=RECOMMENDED, sharpness=result.sharpness,
-                            momentum=BENCH["momentum"])
+                            momentum=float(config["momentum"]))
     return fig, pd.DataFrame(rows), result

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from clr_core.present.plots import PALETTE
+from clr_core.present.style import PALETTE, POLICY_COLORS, color_for, finish
 from clr_core.schedules import make_schedule
 
 __all__ = ["cooldown_lr", "cosine_lr", "expected_loss", "stable_lr",
@@ -115,7 +115,7 @@ def wsd_figures(peak: float, total_steps: int, branch_at: float, cooldown: float
     for j, s in enumerate(starts):
         x = np.arange(s, s + length)
         emphasis = s == chosen
-        color = "#d62728" if emphasis else PALETTE[(j + 2) % len(PALETTE)]
+        color = POLICY_COLORS["wsd"] if emphasis else PALETTE[(j + 3) % len(PALETTE)]
         width = 4 if emphasis else 1.5
         name = f"cool-down from {s}" + (" (yours)" if emphasis else "")
         lr_fig.add_trace(go.Scatter(x=x, y=decay, name=name, line={"color": color, "width": width}))
@@ -123,7 +123,7 @@ def wsd_figures(peak: float, total_steps: int, branch_at: float, cooldown: float
                                       line={"color": color, "width": width}))
     loss_fig.add_trace(go.Scatter(x=np.arange(chosen + length), y=cos_loss,
                                   name=f"cosine over {chosen + length} steps",
-                                  line={"color": "#1f77b4", "dash": "dash", "width": 2}))
+                                  line={"color": color_for("cosine"), "dash": "dash", "width": 2}))
     mine = branch_loss[-1, starts.index(chosen)]
     metrics = [
         ("loss at the branch point", f"{const_loss[chosen - 1]:.4g}"),
@@ -132,8 +132,8 @@ def wsd_figures(peak: float, total_steps: int, branch_at: float, cooldown: float
     ]
     for fig, title, y in ((lr_fig, "Learning rate", "learning rate"),
                           (loss_fig, "Expected loss (noisy quadratic model, exact)", "loss")):
-        fig.update_layout(height=340, title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                          legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0})
+        fig.update_layout(title=title, margin={"t": 48})
         fig.update_xaxes(title_text="step")
         fig.update_yaxes(title_text=y, type="log" if y == "loss" else "linear")
+        finish(fig, plot_height=280)
     return lr_fig, loss_fig, metrics

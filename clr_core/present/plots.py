@@ -7,19 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from clr_core.present.escape import plotly_text  # user labels shown as text
+from clr_core.present.style import HIGHLIGHT, PALETTE, color_for, finish, tick_text
 from clr_core.suggest.stability import stability_limit
 from clr_core.suggest.types import Suggestion
 
-__all__ = ["LIVE_MAX_POINTS", "MAX_POINTS", "PALETTE", "Curve", "accuracy_figure", "decimate", "line_figure", "range_test_figure",
-           "schedule_figures", "stability_limit_label", "sweep_figure"]
-
-PALETTE = (
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-    "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22",
-)
-
+__all__ = ["LIVE_MAX_POINTS", "MAX_POINTS", "PALETTE", "Curve", "accuracy_figure", "decimate",
+           "line_figure", "range_test_figure", "schedule_figures", "stability_limit_label",
+           "stability_ratio", "sweep_figure"]
 
 @dataclass(frozen=True)
 class Curve:
@@ -29,7 +26,11 @@ class Curve:
     x: np.ndarray
     y: np.ndarray
     dash: str | None = None
+    #: this curve's own suggested max_lr (overlays): a marker drawn on this curve only
+    marker: float | None = None
 
+
+_DASHES = ("dash", "dot", "dashdot", "longdash")
 
 #: Points per series sent to the browser: enough to see every cycle's peak, few enough that
 #: a chart redrawn twice a second while a job streams doesn't block the page.
@@ -74,35 +75,41 @@ def line_figure(
     log_y: bool = False,
     hover_x: str = "%{x}",
     hover_y: str = "%{y:.4g}",
-    height: int = 360,
+    height: int = 300,
     uirevision: str | None = None,
     max_points: int = MAX_POINTS,
+    by_policy: bool = True,
 ) -> go.Figure:
-    """A line chart of several curves with a hover that names both coordinates."""
+    """A line chart of several curves with a hover that names both coordinates; each curve
+    in its policy's colour (``by_policy``; else the palette in order), a repeated colour
+    dashed, dotted, …, the legend below the plot."""
     fig = go.Figure()
+    seen: dict[str, int] = {}
     for i, c in enumerate(curves):
         x, y = decimate(c.x, c.y, max_points)
+        color = color_for(c.label, i) if by_policy else PALETTE[i % len(PALETTE)]
+        repeat = seen.get(color, 0)
+        dash = c.dash or (None if not repeat else _DASHES[(repeat - 1) % len(_DASHES)])
+        seen[color] = repeat + 1
         fig.add_trace(
             go.Scatter(
                 x=x,
                 y=y,
                 mode="lines",
                 name=plotly_text(c.label),
-                line={"color": PALETTE[i % len(PALETTE)], "dash": c.dash},
+                line={"color": color, "dash": dash},
                 hovertemplate=f"{plotly_text(c.label)}<br>{x_title}: {hover_x}<br>{y_title}: {hover_y}<extra></extra>",
             )
         )
     fig.update_layout(
         title=title,
-        height=height,
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        margin={"t": 48 if title else 16},
         hovermode="closest",
         uirevision=uirevision or title or "fixed",
     )
     fig.update_xaxes(title_text=x_title, type="log" if log_x else "linear")
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear")
-    return fig
+    return finish(fig, plot_height=height)
 
 
 def schedule_figures(
@@ -129,13 +136,13 @@ def schedule_figures(
     if mom_curves:
         mom_fig = line_figure(
             mom_curves, x_title="iteration", y_title="momentum", hover_y="%{y:.4f}",
-            height=260, uirevision="schedule-mom",
+            height=200, uirevision="schedule-mom",
         )
     return lr_fig, mom_fig
 
 
 def _clip_loss_axis(fig: go.Figure, finite: np.ndarray, *, keep_first: bool = False,
-                    floor: float = np.inf) -> None:
+                    floor: float = np.inf, row: int | None = None) -> None:
     """Cut the loss axis above the 95th percentile so a diverging tail doesn't flatten
     the interesting part of the curve (keeping the starting loss in view if asked)."""
     if not len(finite):
@@ -144,50 +151,64 @@ def _clip_loss_axis(fig: go.Figure, finite: np.ndarray, *, keep_first: bool = Fa
     if keep_first:
         hi = max(hi, float(finite[0]))
     pad = 0.1 * max(hi - lo, 1e-6)
-    fig.update_yaxes(range=[lo - pad, hi + pad])
+    fig.update_yaxes(range=[lo - pad, hi + pad], row=row, col=1 if row else None)
 
 
 def stability_limit_label(momentum: float, kind: str = "gd") -> str:
+    """The stability limit's formula for a run's optimizer and β: the same words live and
+    reopened (both read from the run's config)."""
     if kind == "adam":
         return f"(2+2β1)/((1−β1)·λmax(P⁻¹H)), β1={momentum:g}"
     return "2/λmax" if not momentum else f"2(1+β)/λmax, β={momentum:g}"
 
 
-def _add_stability_limit(fig: go.Figure, sharpness, momentum: float, kind: str = "gd") -> None:
-    """The LR at which the loss becomes unstable, 2(1+β)/λmax (Cohen et al. 2021), on a
-    right-hand log axis against the LR, beside the diagonal "LR itself": where the LR curve
-    crosses the limit, the sweep has passed it; from there on the band is shaded."""
+def stability_ratio(sharpness, momentum: float, kind: str = "gd") -> tuple[np.ndarray, np.ndarray]:
+    """(lr, lr / limit) at each sharpness estimate: for gradient descent with heavy-ball
+    momentum the limit is 2(1+β)/λmax (Cohen et al. 2021), for Adam (2+2β1)/((1−β1)·λmax)
+    of the preconditioned Hessian (Cohen et al. 2022). Above 1 the sweep has passed the LR
+    where the optimizer overshoots."""
     rows = np.asarray(sharpness, dtype=float).reshape(-1, 3)
     lam = rows[:, 2]
-    ok = np.isfinite(lam) & (lam > 0)
-    if not ok.any():
-        return
+    ok = np.isfinite(lam) & (lam > 0) & (kind in ("gd", "adam"))  # no limit known otherwise
     lr = rows[ok, 1]
     limit = np.array([stability_limit(v, momentum, kind) for v in lam[ok]])
+    return lr, lr / limit
+
+
+def _add_stability_panel(fig: go.Figure, sharpness, momentum: float, kind: str = "gd") -> None:
+    """The stability limit on its own small panel under the loss, sharing its LR axis: the
+    LR divided by the limit, on a log scale, with the line at 1 where the LR passes it."""
+    lr, ratio = stability_ratio(sharpness, momentum, kind)
+    if not len(lr):
+        return
     label = stability_limit_label(momentum, kind)
     fig.add_trace(go.Scatter(
-        x=lr, y=limit, mode="lines+markers", name=f"stability limit {label}", yaxis="y2",
-        line={"color": "#d62728", "dash": "dot", "width": 2}, marker={"size": 6},
-        hovertemplate=f"lr %{{x:.3g}}<br>{label} %{{y:.3g}}<extra></extra>",
-    ))
-    span = np.array([min(lr.min(), limit.min()), max(lr.max(), limit.max())])
-    fig.add_trace(go.Scatter(x=span, y=span, mode="lines", name="LR itself", yaxis="y2",
-                             line={"color": "#7f7f7f", "dash": "dash", "width": 1},
-                             hoverinfo="skip"))
-    over = np.nonzero(lr >= limit)[0]
+        x=lr, y=ratio, mode="lines+markers", name=f"stability limit {label}",
+        line={"color": "#d62728", "width": 2}, marker={"size": 7},
+        hovertemplate=f"lr %{{x:.3g}}<br>LR ÷ {label}: %{{y:.3g}}<extra></extra>",
+    ), row=2, col=1)
+    fig.add_hline(y=1.0, line={"color": "#d62728", "dash": "dash", "width": 1}, row=2, col=1)
+    over = np.nonzero(ratio >= 1.0)[0]
     if len(over):
         k = over[0]
-        cross = lr[k]
-        if k > 0:  # log-linear interpolation of log(lr / limit) between the two estimates
-            a, b = np.log(lr[k - 1] / limit[k - 1]), np.log(lr[k] / limit[k])
+        cross = float(lr[k])
+        if k > 0:  # log-linear interpolation of log(ratio) between the two estimates
+            a, b = np.log(ratio[k - 1]), np.log(ratio[k])
             t = a / (a - b) if a != b else 1.0
             cross = float(np.exp(np.log(lr[k - 1]) + t * (np.log(lr[k]) - np.log(lr[k - 1]))))
         fig.add_vrect(x0=cross, x1=float(lr.max()), fillcolor="red", opacity=0.08, line_width=0,
-                      annotation_text=f"LR > {label}", annotation_position="bottom left")
-    lo, hi = np.log10(span[0]) - 0.2, np.log10(span[1]) + 0.2
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "type": "log",
-                              "range": [lo, hi], "dtick": 1, "tickformat": ".0e",
-                              "title": {"text": "stability limit (LR)"}, "showgrid": False})
+                      row=2, col=1)
+    # two decades under the limit are enough to see it coming; lower is off the panel
+    lo, hi = 0.01, float(max(ratio.max(), 2.0))
+    decades = [10.0 ** d for d in range(-2, int(np.ceil(np.log10(hi))) + 1)]  # a small panel
+    fig.update_yaxes(type="log", title_text="LR ÷ limit", range=[np.log10(lo) - 0.1, np.log10(hi) + 0.1],
+                     tickmode="array", tickvals=decades, ticktext=[tick_text(v) for v in decades],
+                     row=2, col=1)
+
+
+def _marker_y(x: float, lrs: np.ndarray, curve: np.ndarray, fallback: float) -> float:
+    order = np.argsort(lrs)
+    return float(np.interp(x, lrs[order], np.nan_to_num(curve[order], nan=fallback)))
 
 
 def range_test_figure(
@@ -196,78 +217,105 @@ def range_test_figure(
     highlight: str | None = None, sharpness=None, momentum: float = 0.0,
     max_points: int = MAX_POINTS, sharpness_kind: str = "gd",
 ) -> go.Figure:
-    """Loss versus LR: raw points faint, the smoothed curve bold, each suggestion a marker
-    at its max_lr, and the highlighted one's [base_lr, max_lr] band shaded. ``sharpness``
-    rows (iteration, lr, lambda_max) add the stability limit 2(1+β)/λmax."""
+    """Loss versus LR, read in two seconds: the smoothed curve bold over the raw points, the
+    highlighted suggestion (the recommendation) the one marked thing, with its band; the
+    other rules one toggleable layer, off by default (click "other rules" in the legend);
+    the stability limit on its own small panel sharing the LR axis; the LR axis cut to the
+    sweep. ``sharpness`` rows are (iteration, lr, lambda_max)."""
     lrs = np.asarray(lrs, dtype=float)
     smoothed = np.asarray(smoothed, dtype=float)
-    fig = go.Figure()
-    raw_x, raw_y = decimate(lrs, np.asarray(losses, dtype=float), max_points)
+    raw = np.asarray(losses, dtype=float)
+    panel = sharpness is not None and len(sharpness) and len(stability_ratio(sharpness, momentum, sharpness_kind)[0])
+    if panel:
+        fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.74, 0.26],
+                            vertical_spacing=0.05)
+    else:
+        fig = make_subplots(rows=1, cols=1)
+    raw_x, raw_y = decimate(lrs, raw, max_points)
     sm_x, sm_y = decimate(lrs, smoothed, max_points)
     fig.add_trace(go.Scatter(
         x=raw_x, y=raw_y, mode="markers", name="loss (raw)",
         marker={"size": 4, "color": "rgba(31,119,180,0.35)"},
-        hovertemplate="lr %{x:.3g}<br>loss %{y:.4f}<extra>raw</extra>",
-    ))
+        hovertemplate="lr %{x:.3g}<br>loss %{y:.4f}<extra>one batch</extra>",
+    ), row=1, col=1)
     fig.add_trace(go.Scatter(
-        x=sm_x, y=sm_y, mode="lines", name="loss (smoothed)", line={"color": PALETTE[0], "width": 3},
-        hovertemplate="lr %{x:.3g}<br>smoothed %{y:.4f}<extra>smoothed</extra>",
-    ))
+        x=sm_x, y=sm_y, mode="lines", name="loss (smoothed)",
+        line={"color": PALETTE[0], "width": 3},
+        hovertemplate="lr %{x:.3g}<br>averaged loss %{y:.4f}<extra>averaged</extra>",
+    ), row=1, col=1)
     finite = smoothed[np.isfinite(smoothed)]
-    raw = np.asarray(losses, dtype=float)
     raw_low = raw[np.isfinite(raw)].min(initial=np.inf)
     if suggestions and len(finite):
-        order = np.argsort(lrs)
-        for j, (name, s) in enumerate(suggestions.items()):
+        fallback = float(finite.max())
+        others = [(n, s) for n, s in suggestions.items() if n != highlight]
+        if others:
+            fig.add_trace(go.Scatter(
+                x=[float(s.max_lr) for _, s in others],
+                y=[_marker_y(float(s.max_lr), lrs, smoothed, fallback) for _, s in others],
+                mode="markers", name="other rules", visible="legendonly",
+                customdata=[[n + (" (past divergence)" if getattr(s, "past_divergence", False) else ""),
+                             float(s.base_lr)] for n, s in others],
+                marker={"size": 10, "symbol": "line-ns-open", "color": "#555555",
+                        "line": {"width": 2}},
+                hovertemplate="%{customdata[0]}<br>max_lr %{x:.3g}<br>base_lr "
+                              "%{customdata[1]:.3g}<extra></extra>",
+            ), row=1, col=1)
+        s = suggestions.get(highlight) if highlight else None
+        if s is not None:
             max_lr = float(s.max_lr)
             past = " (past divergence)" if getattr(s, "past_divergence", False) else ""
-            y = float(np.interp(max_lr, lrs[order], np.nan_to_num(smoothed[order], nan=finite.max())))
+            lo, hi = (float(s.low), float(s.high)) if s.has_band else (float(s.base_lr), max_lr)
+            fig.add_vrect(x0=lo, x1=hi, fillcolor=HIGHLIGHT, opacity=0.16, line_width=0,
+                          row=1, col=1)
+            y = _marker_y(max_lr, lrs, smoothed, fallback)
             fig.add_trace(go.Scatter(
-                x=[max_lr], y=[y], mode="markers+text", name=f"{name}: {max_lr:.3g}{past}",
-                text=[name], textposition="top center",
-                marker={"size": 12, "symbol": "diamond", "color": PALETTE[(j + 2) % len(PALETTE)],
-                        "line": {"width": 1, "color": "black"}},
-                hovertemplate=f"{name}<br>max_lr %{{x:.3g}}<br>base_lr {s.base_lr:.3g}<extra></extra>",
-            ))
-            if name == highlight and s.has_band:
-                # the max_lr band the evidence supports (clr_core.suggest.recommend)
-                fig.add_vrect(x0=float(s.low), x1=float(s.high), fillcolor="green",
-                              opacity=0.15, line_width=0, annotation_text=f"{name} max_lr band",
-                              annotation_position="top left")
-            elif name == highlight:
-                fig.add_vrect(x0=float(s.base_lr), x1=max_lr, fillcolor="green", opacity=0.12,
-                              line_width=0, annotation_text=f"{name} band", annotation_position="top left")
-    _clip_loss_axis(fig, finite, keep_first=True, floor=raw_low)
-    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-                      uirevision="range-test")
-    fig.update_xaxes(title_text="learning rate", type="log" if log_x else "linear")
-    fig.update_yaxes(title_text="loss")
-    if sharpness is not None and len(sharpness):  # after the loss axis is set: its own axis
-        _add_stability_limit(fig, sharpness, momentum, sharpness_kind)
-    return fig
+                x=[max_lr], y=[y], mode="markers", name=f"{highlight}: max_lr {max_lr:.3g}{past}",
+                marker={"size": 16, "symbol": "diamond", "color": HIGHLIGHT,
+                        "line": {"width": 1.5, "color": "black"}},
+                hovertemplate=f"{highlight}<br>max_lr %{{x:.3g}}<br>base_lr {s.base_lr:.3g}"
+                              f"<br>band {lo:.3g} – {hi:.3g}<extra></extra>",
+            ), row=1, col=1)
+            # the one label on the chart, on its own background so no line runs through it
+            fig.add_annotation(x=np.log10(max_lr) if log_x else max_lr, y=y, row=1, col=1,
+                               text=f"<b>max_lr {max_lr:.3g}</b>", showarrow=True, arrowhead=0,
+                               ax=0, ay=-44, font={"size": 16, "color": HIGHLIGHT},
+                               bgcolor="rgba(255,255,255,0.9)", bordercolor=HIGHLIGHT)
+    _clip_loss_axis(fig, finite, keep_first=True, floor=raw_low, row=1)
+    fig.update_yaxes(title_text="loss", row=1, col=1)
+    if panel:
+        _add_stability_panel(fig, sharpness, momentum, sharpness_kind)
+    pos = lrs[np.isfinite(lrs) & (lrs > 0)] if log_x else lrs[np.isfinite(lrs)]
+    rng = None
+    if len(pos) > 1 and pos.min() < pos.max():  # the axis ends where the sweep ended
+        rng = ([float(np.log10(pos.min())), float(np.log10(pos.max()))] if log_x
+               else [float(pos.min()), float(pos.max())])
+    fig.update_xaxes(type="log" if log_x else "linear", range=rng)
+    fig.update_xaxes(title_text="learning rate", row=2 if panel else 1, col=1)
+    fig.update_layout(uirevision="range-test", hovermode="closest", margin={"t": 30})
+    return finish(fig, plot_height=460 if panel else 380)
 
 
 def accuracy_figure(curves: Sequence[Curve], *, log_x: bool = True, x_title: str = "learning rate") -> go.Figure:
     """Validation accuracy versus LR (Smith's range test) or versus iteration (training)."""
     fig = line_figure(curves, x_title=x_title, y_title="validation accuracy", log_x=log_x,
-                      hover_y="%{y:.1%}", height=300, uirevision=f"acc-{x_title}")
+                      hover_y="%{y:.1%}", height=240, uirevision=f"acc-{x_title}")
     for trace in fig.data:
         trace.mode = "lines+markers"
     fig.update_yaxes(tickformat=".0%")
     return fig
 
 
-def sweep_figure(curves: Sequence[Curve], *, log_x: bool = True,
-                 markers: dict[str, float] | None = None) -> go.Figure:
+def sweep_figure(curves: Sequence[Curve], *, log_x: bool = True) -> go.Figure:
     """Smoothed loss versus LR for several range tests on one chart (Smith 2018's
-    weight-decay and batch-size plots), each with its suggested max_lr marked."""
+    weight-decay and batch-size plots), each curve's own suggested max_lr (``Curve.marker``)
+    marked on that curve in its colour: two runs with the same name keep their own."""
     fig = line_figure(curves, x_title="learning rate", y_title="smoothed loss", log_x=log_x,
-                      hover_x="%{x:.3g}", hover_y="%{y:.4f}", height=460, uirevision="sweep")
+                      hover_x="%{x:.3g}", hover_y="%{y:.4f}", height=380, uirevision="sweep",
+                      by_policy=False)  # runs, not policies: told apart by colour
     ys = np.concatenate([np.asarray(c.y, dtype=float) for c in curves]) if curves else np.array([])
     finite = ys[np.isfinite(ys)]
-    for i, c in enumerate(curves):
-        lr = (markers or {}).get(c.label)
+    for trace, c in zip(list(fig.data), curves, strict=True):
+        lr = c.marker
         if lr is None or not len(c.x):
             continue
         x, y = np.asarray(c.x, dtype=float), np.asarray(c.y, dtype=float)
@@ -276,9 +324,14 @@ def sweep_figure(curves: Sequence[Curve], *, log_x: bool = True,
         yv = float(np.interp(lr, x[order][ok], y[order][ok])) if ok.any() else 0.0
         fig.add_trace(go.Scatter(
             x=[lr], y=[yv], mode="markers", showlegend=False, name=f"{plotly_text(c.label)} max_lr",
-            marker={"size": 13, "symbol": "diamond", "color": PALETTE[i % len(PALETTE)],
+            legendgroup=c.label, meta=c.label,
+            marker={"size": 13, "symbol": "diamond", "color": trace.line.color,
                     "line": {"width": 1, "color": "black"}},
             hovertemplate=f"{plotly_text(c.label)}<br>suggested max_lr %{{x:.3g}}<extra></extra>",
         ))
     _clip_loss_axis(fig, finite)
-    return fig
+    pos = np.concatenate([np.asarray(c.x, dtype=float) for c in curves]) if curves else np.array([])
+    pos = pos[np.isfinite(pos) & (pos > 0)]
+    if log_x and len(pos) > 1 and pos.min() < pos.max():
+        fig.update_xaxes(range=[float(np.log10(pos.min())), float(np.log10(pos.max()))])
+    return finish(fig)

@@ -153,11 +153,14 @@ class SweepCurve:
 
 @dataclass(frozen=True)
 class SweepRecommendation:
-    """Smith's (2018) rule applied to a sweep: the value to use and why."""
+    """Smith's (2018) rule applied to a sweep: the value to use and why. ``tie``: the
+    values' suggestions do not differ, so the sweep is no evidence for any of them (``value``
+    is then only the rule's default pick, never shown as a verdict)."""
 
     value: Any
     max_lr: float
     why: str
+    tie: bool = False
 
 
 @dataclass
@@ -180,7 +183,7 @@ class SweepReport:
         return {"kind": self.kind, "config": self.config, "param": self.param,
                 "curves": [c.to_dict() for c in self.curves],
                 "recommendation": None if rec is None else
-                {"value": rec.value, "max_lr": rec.max_lr, "why": rec.why},
+                {"value": rec.value, "max_lr": rec.max_lr, "why": rec.why, "tie": rec.tie},
                 "stability": {k: v.to_dict() for k, v in self.stability.items()},
                 "recommended": None if self.recommended is None
                 else suggestion_to_dict(self.recommended),
@@ -192,7 +195,8 @@ class SweepReport:
         return cls(param=str(d["param"]),
                    curves=[SweepCurve.from_dict(c) for c in d.get("curves") or []],
                    recommendation=None if not rec else SweepRecommendation(
-                       rec["value"], float(rec["max_lr"]), str(rec["why"])),
+                       rec["value"], float(rec["max_lr"]), str(rec["why"]),
+                       bool(rec.get("tie", False))),
                    stability={k: StabilitySummary.from_dict(v)
                               for k, v in (d.get("stability") or {}).items()},
                    recommended=None if not d.get("recommended")

@@ -20,12 +20,23 @@ class Preset:
     label: str
     description: str
     config: dict
+    #: the updates per epoch the preset's step sizes were counted in (the designer's
+    #: "Iterations per epoch" follows a loaded preset)
+    iters_per_epoch: int = 500
 
     def schedule(self):
         return from_dict(self.config)
 
 
 PRESETS: dict[str, Preset] = {
+    "digits_triangular": Preset(
+        "Digits demo: triangular, 2 cycles",
+        "Smith's (2015) triangular policy sized for scikit-learn's digits: 1,437 training "
+        "images in batches of 64 are 22 updates an epoch, so a step size of 75 (about 3 "
+        "epochs, inside Smith's 2-10) completes two full cycles in 300 updates; bounds from "
+        "the range test on the same data (max_lr 0.1, base_lr max/4).",
+        {"policy": "triangular", "base_lr": 0.025, "max_lr": 0.1, "step_size_up": 75},
+        iters_per_epoch=22),
     "smith2015_triangular": Preset(
         "Smith 2015 triangular (CIFAR-10)",
         "Smith (2015) CIFAR-10 example: base_lr 0.001, max_lr 0.006, stepsize 2000 "
@@ -69,20 +80,20 @@ PRESETS: dict[str, Preset] = {
         "(T_mult = 2), down to 0.",
         {"policy": "cosine_restarts", "max_lr": 0.05, "base_lr": 0.0, "T_0": 500, "T_mult": 2}),
     "hf_finetune_linear": Preset(
-        "Fine-tuning, linear with 6 % warm-up (Hugging Face)",
+        "Fine-tuning: 6 % warm-up, linear (HF)",
         "The Trainer's default schedule as used for GLUE fine-tuning in RoBERTa (Liu et al. "
         "2019): linear warm-up over 6 % of the steps to 2e-5, then linear decay to 0.",
         {"policy": "warmup_linear", "max_lr": 2e-5, "total_steps": 10_000,
          "warmup_steps": 600}),
     "deit_cosine": Preset(
-        "ViT/DeiT cosine, 5 warm-up epochs (timm)",
+        "ViT/DeiT: cosine, 5 warm-up epochs",
         "DeiT's recipe (Touvron et al. 2021, 'Training data-efficient image transformers'): "
         "300 epochs of cosine to 1e-5 after 5 warm-up epochs from 1e-6, lr 5e-4 per 512 "
         "images; here 100 updates per epoch, stepped per update.",
         {"policy": "timm_cosine", "max_lr": 5e-4, "t_initial": 30_000, "min_lr": 1e-5,
-         "warmup_t": 500, "warmup_lr_init": 1e-6}),
+         "warmup_t": 500, "warmup_lr_init": 1e-6}, iters_per_epoch=100),
     "llm_wsd": Preset(
-        "LLM pre-training, WSD with a 20 % 1-sqrt cool-down",
+        "LLM pre-training: WSD, 1-sqrt cool-down",
         "Warmup-stable-decay as in MiniCPM (Hu et al. 2024), with the 1-sqrt cool-down over "
         "the last 20 % that Hägele et al. (2024) found to match cosine; 2 % warm-up.",
         {"policy": "wsd", "max_lr": 3e-4, "total_steps": 100_000, "warmup_steps": 2000,

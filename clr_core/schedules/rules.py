@@ -26,6 +26,7 @@ __all__ = [
     "base_lr_for",
     "cycle_ends",
     "epochs_per_cycle",
+    "preview_length",
     "step_size_for",
     "suggest_num_iterations",
 ]
@@ -122,6 +123,28 @@ def epochs_per_cycle(schedule: Schedule, iters_per_epoch: int) -> float | None:
     ipe = _positive_int("iters_per_epoch", iters_per_epoch)
     length = schedule.cycle_length
     return None if not length else length / ipe
+
+
+def preview_length(schedule: Schedule, *, cycles: int = 3, open_ended: int = 6000) -> int:
+    """How many iterations show a schedule whole: its planned length (a 100k-step WSD with
+    its cool-down, a timm cosine's every cycle), else ``cycles`` cycles (SGDR: its first
+    ``cycles`` restarts), else ``open_ended``. A preview decimates, so any length draws fast."""
+    if schedule.planned_steps:
+        return int(schedule.planned_steps)
+    p = schedule.params
+    if schedule.policy == "timm_cosine" and p.get("t_initial"):
+        limit = int(p.get("cycle_limit") or 1)
+        mul = float(p.get("cycle_mul") or 1.0)
+        length = sum(int(p["t_initial"] * mul ** i) for i in range(limit))
+        return length + int(p.get("warmup_t") or 0) * (0 if p.get("warmup_prefix") is False else 1)
+    if schedule.policy == "phases" and all("steps" in ph for ph in p.get("phases") or [{}]):
+        return sum(int(ph["steps"]) for ph in p["phases"])
+    if schedule.policy == "cosine_restarts":
+        t0, mult = int(p["T_0"]), int(p.get("T_mult") or 1)
+        return sum(t0 * mult ** i for i in range(cycles))
+    if schedule.cycle_length:
+        return cycles * int(schedule.cycle_length)
+    return open_ended
 
 
 def suggest_num_iterations(schedule: Schedule, target: int) -> int:

@@ -31,6 +31,7 @@ from clr_core.validation import (
 )
 
 __all__ = [
+    "SHARPNESS_EVERY",
     "SWEEP_PARAMS",
     "Built",
     "DataModelConfig",
@@ -106,6 +107,11 @@ class DataModelConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+#: The range-test page's "measure sharpness every k iterations": about five estimates in the
+#: default 100-iteration test (bench/sharpness.py); the Learn page's lesson 3 uses the same.
+SHARPNESS_EVERY = 20
 
 
 @dataclass

@@ -22,8 +22,10 @@ def test_range_test_runs_and_shows_suggestions_and_chart():
     assert "loss (smoothed)" in names
     smoothed = next(t for t in traces if t["name"] == "loss (smoothed)")
     assert len(smoothed["x"]) >= 10
-    # one marker per suggestion on the curve, and the table lists them with explanations
-    assert any(n.startswith("valley") for n in names)
+    # the recommendation marked on the curve, every other rule in one layer (off until
+    # clicked), and the table lists them with explanations
+    others = next(t for t in traces if t["name"] == "other rules")
+    assert others["visible"] == "legendonly" and "valley" in {row[0] for row in others["customdata"]}
     assert any(n.startswith("recommended") for n in names)
     # the headline is the recommended max_lr, base_lr and band, the numbers the job returned
     from ui.jobs import registry
@@ -35,7 +37,7 @@ def test_range_test_runs_and_shows_suggestions_and_chart():
     assert metrics["base_lr"] == f"{rec['base_lr']:.3g}"
     assert metrics["max_lr band"] == f"{rec['low']:.3g}–{rec['high']:.3g}"
     assert at.selectbox(key="rt.method").value == "recommended"
-    table = at.dataframe[0].value
+    table = at.table[0].value  # a static table: its cells wrap, nothing is cut
     assert {"rule", "base_lr", "max_lr", "explanation", "worst regret (points)"} <= set(table.columns)
     assert "fastai valley" in set(table["rule"]) and "recommended" not in set(table["rule"])
     assert (table["base_lr"] < table["max_lr"]).all()
@@ -136,6 +138,18 @@ def test_verify_the_suggestion_in_one_click():
     assert not at.exception, at.exception
     assert at.session_state["train.job"]
     assert at.title[0].value.endswith("Training run")
+    # the form shows exactly what runs (issue 19, item 3): the 1cycle being verified, its
+    # iterations, the fixed baseline; no leftover preset, no mid-cycle warning
+    from ui.jobs import registry
+
+    job = registry().status(at.session_state["train.job"])
+    assert at.selectbox(key="train.source").value == "verify"
+    assert int(at.text_input(key="train.num_iter").value) == job.config["num_iter"]
+    assert at.multiselect(key="train.baselines").value == ["fixed"]
+    assert [r["schedule"]["policy"] for r in job.config["runs"]] == ["one_cycle", "fixed"]
+    peak = job.config["runs"][0]["schedule"]["max_lr"]
+    assert any(f"to {peak:.3g} over" in c.value for c in at.caption)
+    assert not any("mid-cycle" in i.value for i in at.info)
     at.switch_page("pages/training.py")  # AppTest otherwise reruns the page it was pointed at
     assert run_until_done(at, "train.job") == "done"
     table = at.dataframe[0].value

@@ -68,7 +68,7 @@ def test_a_running_range_test_grows_then_shows_its_suggestions():
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Recommended max_lr"] == f"{rec.max_lr:.3g}"
     assert metrics["max_lr band"] == f"{rec.low:.3g}–{rec.high:.3g}"
-    table = at.dataframe[1].value
+    table = at.table[0].value
     assert len(table) == len(final.suggestions) - 1 and (table["max_lr"] > 0).all()
     assert set(table["rule"]) == {rule_label(m) for m in final.suggestions if m != "recommended"}
     assert _smoothed_points(at) == final.iterations

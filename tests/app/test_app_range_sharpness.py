@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from apptest_helpers import chart_traces, open_page, run_until_done
 
 from clr_core.suggest.stability import stability_limit
@@ -25,8 +26,8 @@ def test_the_page_draws_the_stability_limit_from_the_measured_sharpness():
     assert [r[0] for r in rows] == [i for i in range(0, len(rt["lrs"]), 10)]
     traces = chart_traces(at, "range-test")
     limit = next(t for t in traces if t["name"].startswith("stability limit 2(1+β)/λmax, β=0.9"))
-    expected = [stability_limit(r[2], 0.9) for r in rows if r[2] > 0]
-    assert list(limit["y"]) == expected
+    expected = [r[1] / stability_limit(r[2], 0.9) for r in rows if r[2] > 0]
+    np.testing.assert_allclose(list(limit["y"]), expected, rtol=1e-12)  # LR over the limit
     assert any("stability limit" in c.value for c in at.caption)
 
 

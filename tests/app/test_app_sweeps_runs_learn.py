@@ -46,7 +46,7 @@ def test_a_run_survives_a_restart_and_reopens_with_the_same_numbers(tmp_path):
     at = open_page("pages/runs.py")
     at.multiselect(key="runs.open").set_value([saved["run_id"]]).run()
     assert not at.exception, at.exception
-    table = at.dataframe[1].value  # [0] is the list of runs, [1] the reopened run's suggestions
+    table = at.table[0].value  # the reopened run's other rules
     shown = {row["rule"]: (row["base_lr"], row["max_lr"]) for _, row in table.iterrows()}
     assert shown == {rule_label(m): (s["base_lr"], s["max_lr"])
                      for m, s in saved["suggestions"].items() if m != "recommended"}
@@ -119,4 +119,5 @@ def test_filters_and_overlay_of_two_runs():
     assert not at.exception, at.exception
     traces = chart_traces(at, "sweep")
     names = {t["name"] for t in traces if t.get("mode") == "lines"}
-    assert names == {"overlay a", "overlay b"}
+    # each run named by its number, its name and what differs (optimizer, model, LR range)
+    assert names == {f"#{a} overlay a — range test · digits", f"#{b} overlay b — range test · digits"}

@@ -124,7 +124,7 @@ def test_a_script_records_a_run_and_the_runs_page_shows_it_live(page, app_url, a
     expect(live).to_have_count(0)
     recommended = page.get_by_test_id("stMetric").filter(has_text="Recommended max_lr")
     expect(recommended).to_contain_text(f"{suggestions['recommended']:.3g}")
-    marker = f"valley: {suggestions['valley']:.3g}"
+    marker = f"recommended: max_lr {suggestions['recommended']:.3g}"  # the chart's one marker
     expect(page.get_by_test_id("stPlotlyChart").first.get_by_text(marker)).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "runs_live_finished")

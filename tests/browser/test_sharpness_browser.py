@@ -20,5 +20,5 @@ def test_a_range_test_draws_the_stability_limit(page, app_url):
     expect(page.get_by_text("Suggested bounds")).to_be_visible(timeout=120_000)
     chart = page.get_by_test_id("stPlotlyChart").first
     expect(chart.get_by_text(re.compile(r"stability limit 2\(1\+β\)/λmax")).first).to_be_visible()
-    expect(page.get_by_text(re.compile("where the LR passes it"))).to_be_visible()
+    expect(page.get_by_text(re.compile("above the dashed line at 1"))).to_be_visible()
     screenshot(page, "range_test_stability_limit")

@@ -195,8 +195,8 @@ def test_the_range_test_chart_draws_the_limit_and_shades_where_the_lr_passes_it(
     fig = range_test_figure(lrs, losses, losses, sharpness=rows, momentum=0.5)
     limit = next(t for t in fig.data if t.name.startswith("stability limit"))
     assert limit.name == "stability limit 2(1+β)/λmax, β=0.5"
-    assert limit.yaxis == "y2"
-    np.testing.assert_allclose(limit.y, 0.75)
+    assert limit.yaxis == "y2"  # its own small panel under the loss, sharing the LR axis
+    np.testing.assert_allclose(limit.y, np.asarray(limit.x) / 0.75)  # the LR over the limit
     (band,) = [s for s in fig.layout.shapes if s.type == "rect"]
     assert band.x0 == pytest.approx(0.75, rel=1e-6)
     plain = range_test_figure(lrs, losses, losses, sharpness=[])
