@@ -288,11 +288,11 @@ def run_range_test(
     sm_arr = np.asarray(smoothed, dtype=float)
     accs = np.asarray(val_rows, dtype=float).reshape(-1, len(VAL_COLUMNS))
     rows = np.asarray(tracker.rows if tracker else [], dtype=float).reshape(-1, len(SHARPNESS_COLUMNS))
-    beta = optimizer_beta(optimizer)
+    opt_beta = optimizer_beta(optimizer)  # momentum or β1: the stability limit's β
     suggestions = suggest_all(lrs_arr, sm_arr, mode=mode, accuracies=accs if accs.size else None,
                               num_iter=int(num_iter), stop_reason=stop_reason,
-                              raw=np.asarray(losses, dtype=float),
-                              limit_lr=limit_crossing(rows.tolist(), beta, kind), family=kind)
+                              raw=np.asarray(losses, dtype=float), smooth_beta=beta,
+                              limit_lr=limit_crossing(rows.tolist(), opt_beta, kind), family=kind)
     return RangeTestResult(
         lrs=lrs_arr,
         losses=np.asarray(losses, dtype=float),
@@ -315,6 +315,6 @@ def run_range_test(
         amp_dtype=precision.label,
         sharpness=rows,
         sharpness_kind=kind,
-        sharpness_beta=beta,
+        sharpness_beta=opt_beta,
         sharpness_note=sharpness_note,
     )

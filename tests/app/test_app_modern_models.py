@@ -4,6 +4,7 @@ the preconditioned one, and a language model is scored by its validation loss.""
 
 from __future__ import annotations
 
+import numpy as np
 from apptest_helpers import chart_traces, open_page, run_until_done
 
 from clr_core.runs.reports import report_from_dict
@@ -35,8 +36,9 @@ def test_char_transformer_range_test_with_adamw_draws_adams_limit():
     assert rt["sharpness_kind"] == "adam"
     traces = chart_traces(at, "range-test")
     limit = next(t for t in traces if t["name"].startswith("stability limit (2+2β1)"))
-    expected = [stability_limit(r[2], 0.9, "adam") for r in rt["sharpness"] if r[2] and r[2] > 0]
-    assert list(limit["y"]) == expected
+    # its own panel: the LR over Adam's limit at each estimate (above 1: past it)
+    expected = [r[1] / stability_limit(r[2], 0.9, "adam") for r in rt["sharpness"] if r[2] and r[2] > 0]
+    assert np.allclose(list(limit["y"]), expected, rtol=1e-12)
     assert any("preconditioned" in c.value for c in at.caption)
     # no accuracy for a language model: the validation loss is drawn against the LR
     names = [t.get("name", "") for t in chart_traces(at, "val-loss-lr")]
