@@ -36,16 +36,16 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
     out["model"] = st.selectbox("Model", model_names, key=default(f"{prefix}.model", "mlp"),
                                 format_func=lambda n: choice_label(
                                     "model", n, getattr(models.MODELS.get(n), "label", None)))
-    c2, c3 = st.columns(2) if "batch_size" not in exclude else (st.container(), None)
     opt_names = list(optim.OPTIMIZERS)
-    out["optimizer"] = c2.selectbox("Optimizer", opt_names, key=default(f"{prefix}.optimizer", "sgd"),
-                                    format_func=lambda n: optim.OPTIMIZERS[n].label,
-                                    help="AdamW decouples weight decay from the adaptive step "
-                                         "(Loshchilov & Hutter 2019): what transformers and ViTs "
-                                         "train with.")
+    # its own row too: "SGD (momentum)", "AdamW (decoupled weight decay)" are never cut short
+    out["optimizer"] = st.selectbox("Optimizer", opt_names, key=default(f"{prefix}.optimizer", "sgd"),
+                                   format_func=lambda n: optim.OPTIMIZERS[n].label,
+                                   help="AdamW decouples weight decay from the adaptive step "
+                                        "(Loshchilov & Hutter 2019): what transformers and ViTs "
+                                        "train with.")
     if "batch_size" not in exclude:
         batch = int_input("Batch size", f"{prefix}.batch_size", 64, min_value=1,
-                          max_value=65_536, errors=errors, container=c3)
+                          max_value=65_536, errors=errors, container=st.container())
         if batch is not None:
             out["batch_size"] = batch
     shown = [f for f in ("weight_decay", "momentum") if f not in exclude]

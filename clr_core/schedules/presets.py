@@ -100,14 +100,14 @@ PRESETS: dict[str, Preset] = {
          "decay_steps": 20_000, "min_lr": 0.0, "warmup_shape": "linear",
          "decay_shape": "1-sqrt"}),
     "char_lm_wsd": Preset(
-        "Char transformer LM, WSD (300 steps, AdamW)",
+        "Char LM: WSD, 300 steps",
         "The LLM recipe above at the size of the app's character transformer on Python's docs: "
         "10 % warm-up to 3e-3, hold, 1-sqrt cool-down over the last 20 % (Hägele et al. 2024). "
         "Train with AdamW, beta2 0.95, weight decay 0.1.",
         {"policy": "wsd", "max_lr": 3e-3, "total_steps": 300, "warmup_steps": 30,
          "decay_steps": 60, "min_lr": 0.0, "warmup_shape": "linear", "decay_shape": "1-sqrt"}),
     "small_vit_cosine": Preset(
-        "Small ViT, warm-up + cosine (300 steps, AdamW)",
+        "Small ViT: warm-up cosine",
         "DeiT's shape (Touvron et al. 2021) at the size of the app's ViT on digits: 10 % linear "
         "warm-up to 3e-3, cosine to 0. Train with AdamW, weight decay 0.05.",
         {"policy": "warmup_cosine", "max_lr": 3e-3, "total_steps": 300, "warmup_steps": 30}),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
@@ -26,3 +29,16 @@ def fill(page, label: str, value: str) -> None:
     box.fill(value)
     box.press("Enter")
     wait_idle(page)
+
+
+def open_run(page, option: re.Pattern) -> None:
+    """Pick the run in "Open runs"; the list reruns when runs start or end, so retry."""
+    for _ in range(5):
+        page.get_by_test_id("stMultiSelect").filter(has_text="Open runs").click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            wait_idle(page)
+    page.keyboard.press("Escape")

@@ -56,7 +56,7 @@ def test_a_training_lesson_streams_and_shows_its_table(page, app_url):
     page.goto(f"{app_url}/learn?lesson=1&seeds=1")
     wait_idle(page)
     page.get_by_role("button", name=re.compile("Run it yourself")).click()
-    expect(page.get_by_text("best of the grid", exact=False).first).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("the best of these four", exact=False).first).to_be_visible(timeout=120_000)
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     screenshot(page, "learn_lr_matters")
 

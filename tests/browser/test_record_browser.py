@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from bhelpers import screenshot, wait_idle
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from bhelpers import open_run, screenshot, wait_idle
 from playwright.sync_api import expect
 
 from clr_core.runs.store import RunStore
@@ -79,19 +78,6 @@ def _wait_for_events(db: Path, n: int, timeout: float = 60) -> int:
     raise AssertionError(f"the recorded run did not reach {n} events")
 
 
-def _open_run(page, option: re.Pattern) -> None:
-    """Pick the run in "Open runs"; the list reruns when runs start or end, so retry."""
-    for _ in range(5):
-        page.get_by_test_id("stMultiSelect").filter(has_text="Open runs").click()
-        try:
-            page.get_by_role("option", name=option).click(timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-            wait_idle(page)
-    page.keyboard.press("Escape")
-
-
 def test_a_script_records_a_run_and_the_runs_page_shows_it_live(page, app_url, app_db, tmp_path):
     gate = tmp_path / "gate"
     gate.write_text("20")
@@ -105,7 +91,7 @@ def test_a_script_records_a_run_and_the_runs_page_shows_it_live(page, app_url, a
         run_id = _wait_for_events(app_db, 20)
         page.goto(f"{app_url}/runs")
         wait_idle(page)
-        _open_run(page, re.compile(f"#{run_id} .*my own net.*running"))
+        open_run(page, re.compile(f"#{run_id} .*my own net.*running"))
         live = page.get_by_text(re.compile(r"Running in another process"))
         expect(live.first).to_contain_text("20 of 120 iterations", timeout=30_000)
         expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()

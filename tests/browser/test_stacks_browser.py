@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from bhelpers import screenshot, wait_idle
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from bhelpers import open_run, screenshot, wait_idle
 from playwright.sync_api import expect
 
 from clr_core.runs.store import RunStore
@@ -97,19 +96,6 @@ def _wait_for_steps(db: Path, label: str, n: int, timeout: float = 90) -> int:
     raise AssertionError(f"{label} did not reach {n} steps")
 
 
-def _open_run(page, option: re.Pattern) -> None:
-    """Pick the run in "Open runs"; the list reruns when runs start or end, so retry."""
-    for _ in range(5):
-        page.get_by_test_id("stMultiSelect").filter(has_text="Open runs").click()
-        try:
-            page.get_by_role("option", name=option).click(timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-            wait_idle(page)
-    page.keyboard.press("Escape")
-
-
 @pytest.mark.parametrize(("script", "label"), [(LIGHTNING, "my lightning fit"),
                                                (HUGGING_FACE, "my hf run")],
                          ids=["lightning", "huggingface"])
@@ -127,7 +113,7 @@ def test_a_stack_training_appears_live_on_the_runs_page(page, app_url, app_db, t
         run_id = _wait_for_steps(app_db, label, 10)
         page.goto(f"{app_url}/runs")
         wait_idle(page)
-        _open_run(page, re.compile(f"#{run_id} .*{label}.*running"))
+        open_run(page, re.compile(f"#{run_id} .*{label}.*running"))
         live = page.get_by_text(re.compile(r"Running in another process"))
         expect(live.first).to_contain_text("10 of 40 iterations", timeout=30_000)
         expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()

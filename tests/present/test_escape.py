@@ -30,8 +30,8 @@ def test_markdown_text_keeps_the_words(text):
 
 
 def test_plotly_text_shows_html_and_placeholders_literally():
-    curves = [Curve(t, [1e-3, 1e-2], [1.0, 2.0]) for t in HOSTILE]
-    fig = sweep_figure(curves, markers={c.label: 5e-3 for c in curves})
+    curves = [Curve(t, [1e-3, 1e-2], [1.0, 2.0], marker=5e-3) for t in HOSTILE]
+    fig = sweep_figure(curves)
     for trace in fig.data:
         assert "<a" not in trace.name and "%{x}" not in (trace.name or "")
         assert "<a href" not in trace.hovertemplate
