@@ -65,7 +65,7 @@ def test_range_test_suggestions_and_use_in_designer(page, app_url):
     chart = page.get_by_test_id("stPlotlyChart").first
     # the one label on the chart names the headline's max_lr
     expect(chart.get_by_text(f"max_lr {max_lr}", exact=True)).to_be_visible()
-    expect(page.get_by_text("Other rules")).to_be_visible()
+    expect(page.get_by_text("Other rules", exact=True)).to_be_visible()
     expect(page.get_by_text("fastai valley").first).to_be_attached()  # a canvas grid cell
     expect(page.get_by_role("button", name="Use in designer")).to_be_visible()
     screenshot(page, "range_test_done")
