@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from clr_core.present.escape import plotly_text  # user labels shown as text
-from clr_core.present.style import HIGHLIGHT, PALETTE, color_for, finish, tick_text
+from clr_core.present.style import GUESS, HIGHLIGHT, PALETTE, color_for, finish, tick_text
 from clr_core.suggest.stability import stability_limit
 from clr_core.suggest.types import Suggestion
 
@@ -264,22 +264,27 @@ def range_test_figure(
         if s is not None:
             max_lr = float(s.max_lr)
             past = " (past divergence)" if getattr(s, "past_divergence", False) else ""
+            # a guess (no reliable recommendation) is drawn, but never as the answer
+            guess = not getattr(s, "reliable", True)
+            color = GUESS if guess else HIGHLIGHT
             lo, hi = (float(s.low), float(s.high)) if s.has_band else (float(s.base_lr), max_lr)
-            fig.add_vrect(x0=lo, x1=hi, fillcolor=HIGHLIGHT, opacity=0.16, line_width=0,
-                          row=1, col=1)
+            fig.add_vrect(x0=lo, x1=hi, fillcolor=color, opacity=0.10 if guess else 0.16,
+                          line_width=0, row=1, col=1)
             y = _marker_y(max_lr, lrs, smoothed, fallback)
+            what = f"{highlight} (a guess)" if guess else highlight
             fig.add_trace(go.Scatter(
-                x=[max_lr], y=[y], mode="markers", name=f"{highlight}: max_lr {max_lr:.3g}{past}",
-                marker={"size": 16, "symbol": "diamond", "color": HIGHLIGHT,
-                        "line": {"width": 1.5, "color": "black"}},
-                hovertemplate=f"{highlight}<br>max_lr %{{x:.3g}}<br>base_lr {s.base_lr:.3g}"
+                x=[max_lr], y=[y], mode="markers", name=f"{what}: max_lr {max_lr:.3g}{past}",
+                marker={"size": 16, "symbol": "diamond-open" if guess else "diamond",
+                        "color": color, "line": {"width": 1.5, "color": color if guess else "black"}},
+                hovertemplate=f"{what}<br>max_lr %{{x:.3g}}<br>base_lr {s.base_lr:.3g}"
                               f"<br>band {lo:.3g} – {hi:.3g}<extra></extra>",
             ), row=1, col=1)
             # the one label on the chart, on its own background so no line runs through it
+            label = f"a guess: {max_lr:.3g}" if guess else f"<b>max_lr {max_lr:.3g}</b>"
             fig.add_annotation(x=np.log10(max_lr) if log_x else max_lr, y=y, row=1, col=1,
-                               text=f"<b>max_lr {max_lr:.3g}</b>", showarrow=True, arrowhead=0,
-                               ax=0, ay=-44, font={"size": 16, "color": HIGHLIGHT},
-                               bgcolor="rgba(255,255,255,0.9)", bordercolor=HIGHLIGHT)
+                               text=label, showarrow=True, arrowhead=0,
+                               ax=0, ay=-44, font={"size": 14 if guess else 16, "color": color},
+                               bgcolor="rgba(255,255,255,0.9)", bordercolor=color)
     _clip_loss_axis(fig, finite, keep_first=True, floor=raw_low, row=1)
     fig.update_yaxes(title_text="loss", row=1, col=1)
     if panel:

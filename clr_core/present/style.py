@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 __all__ = [
     "FONT_SIZE",
+    "GUESS",
     "HIGHLIGHT",
     "PALETTE",
     "POLICY_COLORS",
@@ -32,6 +33,8 @@ PALETTE = (
 )
 #: The one thing a chart wants the reader to see (the recommended LR and its band).
 HIGHLIGHT = "#1a9850"
+#: A number the curve cannot support ("no reliable recommendation"): shown, quieter.
+GUESS = "#8c8c8c"
 FONT_SIZE = 14
 PROJECTOR_FONT = 22
 _LEGEND_ROW_PX = 22  # one vertical legend entry at FONT_SIZE

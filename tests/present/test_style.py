@@ -175,3 +175,25 @@ def test_projector_scale_grows_text_and_margins_so_titles_are_not_clipped():
     assert big.layout.margin.t >= 70 and big.layout.height > fig.layout.height
     assert math.isclose(_plot_px(big) / _plot_px(fig), big.layout.height / fig.layout.height,
                         rel_tol=0.05)
+
+
+def test_a_guess_is_drawn_but_never_as_the_answer():
+    """No reliable recommendation: the pick is shown, hollow and grey, labelled a guess."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from clr_core.present.plots import range_test_figure
+    from clr_core.present.style import GUESS, HIGHLIGHT
+    from clr_core.suggest.types import Suggestion
+
+    lrs = np.geomspace(1e-4, 1, 50)
+    loss = 2 - np.log10(lrs) * 0.01
+    s = Suggestion("recommended", 0.001, 0.01, "why", "test", 20, 0.005, 0.02)
+    for sug, color, text in ((s, HIGHLIGHT, "<b>max_lr 0.01</b>"),
+                             (replace(s, confidence="none", caveat="flat"), GUESS, "a guess: 0.01")):
+        fig = range_test_figure(lrs, loss, loss, suggestions={"recommended": sug},
+                                highlight="recommended")
+        marker = next(t for t in fig.data if t.name and t.name.startswith("recommended"))
+        assert marker.marker.color == color
+        assert text in [a.text for a in fig.layout.annotations]
