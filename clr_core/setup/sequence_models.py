@@ -15,6 +15,14 @@ from torch import nn
 __all__ = ["CharLSTM", "CharTransformer", "ViT"]
 
 
+def _pre_norm_blocks(width: int, heads: int, hidden: int, layers: int) -> nn.TransformerEncoder:
+    """The GPT-2 / ViT block stack both transformers share: pre-norm, GELU, no dropout (a
+    range test reads the optimizer, not the regulariser)."""
+    layer = nn.TransformerEncoderLayer(width, heads, hidden, dropout=0.0, activation="gelu",
+                                       batch_first=True, norm_first=True)
+    return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+
 class CharTransformer(nn.Module):
     """Pre-norm causal transformer (Radford et al., "Language Models are Unsupervised
     Multitask Learners", 2019, the GPT-2 layout) over character ids."""
@@ -25,9 +33,7 @@ class CharTransformer(nn.Module):
         self.embed = nn.Embedding(vocab, width)
         self.pos = nn.Parameter(torch.zeros(1, context, width))
         nn.init.normal_(self.pos, std=0.02)
-        layer = nn.TransformerEncoderLayer(width, heads, 4 * width, dropout=0.0,
-                                           activation="gelu", batch_first=True, norm_first=True)
-        self.blocks = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.blocks = _pre_norm_blocks(width, heads, 4 * width, layers)
         self.norm = nn.LayerNorm(width)
         self.head = nn.Linear(width, vocab)
         mask = torch.triu(torch.full((context, context), float("-inf")), diagonal=1)
@@ -68,9 +74,7 @@ class ViT(nn.Module):
         self.cls = nn.Parameter(torch.zeros(1, 1, width))
         self.pos = nn.Parameter(torch.zeros(1, n + 1, width))
         nn.init.normal_(self.pos, std=0.02)
-        layer = nn.TransformerEncoderLayer(width, heads, 2 * width, dropout=0.0,
-                                           activation="gelu", batch_first=True, norm_first=True)
-        self.blocks = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.blocks = _pre_norm_blocks(width, heads, 2 * width, layers)
         self.norm = nn.LayerNorm(width)
         self.head = nn.Linear(width, num_classes)
 
