@@ -138,7 +138,8 @@ def test_a_wrong_token_is_one_line(cluster):
 
 
 def test_the_ray_client_form(cluster, make):
-    ex = RayExecutor(address=cluster.client_address, batch_s=0.05,
+    # the client server starts a Python process per connection: slow on a busy 2-core machine
+    ex = RayExecutor(address=cluster.client_address, batch_s=0.05, connect_timeout_s=120,
                      env={"RAY_AUTH_TOKEN": cluster.token, "RAY_AUTH_MODE": "token"})
     try:
         assert ex.check()["nodes"] == 2
