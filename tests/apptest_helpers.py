@@ -25,6 +25,16 @@ def open_page(page: str, timeout: float = 60) -> AppTest:
     return at
 
 
+def open_designer_link(query: dict) -> AppTest:
+    """The home page (the designer) opened from a link with ``query`` as its parameters."""
+    app = AppTest.from_file(APP, default_timeout=60)
+    for k, v in query.items():
+        app.query_params[k] = v
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
 def open_learn(query: dict | None = None) -> AppTest:
     """The Learn page opened with ``query`` as its link's parameters."""
     at = AppTest.from_file(APP, default_timeout=120)

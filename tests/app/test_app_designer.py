@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from apptest_helpers import APP
+from apptest_helpers import APP, open_designer_link
 from streamlit.testing.v1 import AppTest
 
 from clr_core import schedules
@@ -134,14 +134,6 @@ def test_phases_add_a_phase_extends_the_schedule(at):
     assert sched.lr(total) == pytest.approx(after[-1]["end"])
 
 
-def _open(query: dict):
-    app = AppTest.from_file(APP, default_timeout=60)
-    for k, v in query.items():
-        app.query_params[k] = v
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
 
 def _exported(app) -> dict:
     return json.loads(next(v for v in _code_blocks(app) if v.lstrip().startswith("{")))
@@ -150,7 +142,7 @@ def _exported(app) -> dict:
 def test_a_link_opens_that_schedule():
     query = {"policy": "triangular2", "base_lr": "0.001", "max_lr": "0.006",
              "step_size_up": "300"}
-    app = _open(query)
+    app = open_designer_link(query)
     assert app.selectbox(key="designer.policy").value == "triangular2"
     assert not app.error
     exported = _exported(app)
@@ -161,7 +153,7 @@ def test_a_link_opens_that_schedule():
 
 
 def test_an_edit_changes_the_url():
-    app = _open({"policy": "wsd", "max_lr": "0.0003", "total_steps": "1000",
+    app = open_designer_link({"policy": "wsd", "max_lr": "0.0003", "total_steps": "1000",
                  "warmup_steps": "50", "decay_steps": "200"})
     app.text_input(key="designer.wsd.decay_steps").set_value("150").run()
     assert app.query_params["decay_steps"] == "150"
@@ -171,7 +163,7 @@ def test_an_edit_changes_the_url():
 
 
 def test_a_bad_link_value_gets_the_typed_message_and_the_rest_applies():
-    app = _open({"policy": "triangular", "max_lr": "abc", "step_size_up": "300"})
+    app = open_designer_link({"policy": "triangular", "max_lr": "abc", "step_size_up": "300"})
     typed = AppTest.from_file(APP, default_timeout=60)
     typed.run()
     typed.text_input(key="designer.triangular.max_lr").set_value("abc").run()
@@ -181,11 +173,11 @@ def test_a_bad_link_value_gets_the_typed_message_and_the_rest_applies():
 
 
 def test_a_link_breaking_a_rule_gets_the_rule_and_a_bad_int_is_named():
-    app = _open({"policy": "triangular", "base_lr": "0.5", "max_lr": "0.1"})
+    app = open_designer_link({"policy": "triangular", "base_lr": "0.5", "max_lr": "0.1"})
     assert any("base_lr (0.5) must be < max_lr (0.1)" in e.value for e in app.error)
-    app = _open({"policy": "triangular", "step_size_up": "ten"})
+    app = open_designer_link({"policy": "triangular", "step_size_up": "ten"})
     assert any("step_size_up: 'ten' is not a whole number" in e.value for e in app.error)
-    unknown = _open({"policy": "nope"})
+    unknown = open_designer_link({"policy": "nope"})
     assert any("unknown policy 'nope'" in e.value for e in unknown.error)
 
 

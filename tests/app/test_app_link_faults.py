@@ -3,26 +3,16 @@ numbers that overflow, odd text): a message naming the key, never a traceback.""
 
 from __future__ import annotations
 
-from apptest_helpers import APP, open_learn
-from streamlit.testing.v1 import AppTest
-
-
-def _open(query: dict) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    for k, v in query.items():
-        app.query_params[k] = v
-    app.run()
-    assert not app.exception, app.exception
-    return app
+from apptest_helpers import open_designer_link, open_learn
 
 
 def test_phases_nested_5000_deep_is_a_message_naming_phases():
-    app = _open({"policy": "phases", "phases": "[" * 5000 + "]" * 5000})
+    app = open_designer_link({"policy": "phases", "phases": "[" * 5000 + "]" * 5000})
     assert any("phases" in e.value for e in app.error), [e.value for e in app.error]
 
 
 def test_k_decay_1e300_is_a_message_naming_k_decay():
-    app = _open({"policy": "timm_cosine", "max_lr": "0.001", "t_initial": "100",
+    app = open_designer_link({"policy": "timm_cosine", "max_lr": "0.001", "t_initial": "100",
                  "k_decay": "1e300"})
     assert any("k\\_decay=1e+300" in e.value or "k_decay=1e+300" in e.value
                for e in app.error), [e.value for e in app.error]
@@ -34,7 +24,7 @@ def test_huge_step_counts_and_odd_values_in_a_link_are_messages():
                   {"policy": "timm_cosine", "noise_pct": "5", "noise_range_t": "0"},
                   {"policy": "one_cycle", "three_phase": "maybe"},
                   {"policy": "phases", "phases": '[{"steps": 1e999}]'}):
-        app = _open(query)
+        app = open_designer_link(query)
         assert app.error, query
 
 
