@@ -14,6 +14,7 @@ from clr_core.jobs.runners import verify_config
 from clr_core.present.labels import HANDOFF_LABELS, run_label
 from clr_core.runs.reports import report_from_dict
 from clr_core.setup.configs import SHARPNESS_EVERY, RangeTestConfig, job_device
+from clr_core.suggest.batch_size import rule_for
 from clr_core.suggest.handoff import HANDOFF_POLICIES, suggestion_to_schedule
 from clr_core.suggest.recommend import RECOMMENDED, rule_label
 from ui.batch_size import rescale_suggestion
@@ -148,7 +149,12 @@ with view_col:
             h1, h2, h3 = st.columns([2, 2, 2], vertical_alignment="bottom")
             method = h1.selectbox("Suggestion", methods, format_func=rule_label, key=keep_valid(
                 "rt.method", methods, methods[0]))
-            policy = h2.selectbox("Schedule", list(HANDOFF_POLICIES), key="rt.policy",
+            # Adam and AdamW train with warm-up + cosine today; SGD with Smith's CLR
+            adaptive = rule_for(str((status.config or {}).get("optimizer") or "sgd")) == "sqrt"
+            policy = h2.selectbox("Schedule", list(HANDOFF_POLICIES),
+                                  key=f"rt.policy.{'adaptive' if adaptive else 'sgd'}",
+                                  index=HANDOFF_POLICIES.index(
+                                      "warmup_cosine" if adaptive else "triangular"),
                                   format_func=HANDOFF_LABELS.get)
             s = rt.suggestions[method]
             tested_batch = (status.config or {}).get("batch_size")

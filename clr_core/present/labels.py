@@ -24,6 +24,8 @@ HANDOFF_LABELS = {
     "one_cycle": "1cycle",
     "triangular2": "CLR triangular2",
     "exp_range": "CLR exp_range",
+    "warmup_cosine": "Warm-up + cosine",
+    "wsd": "WSD (warm-up, stable, decay)",
 }
 
 #: ``clr_core.setup.configs.SWEEP_PARAMS``, each with the paper's advice the sweeps page shows.

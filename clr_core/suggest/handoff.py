@@ -1,34 +1,59 @@
 """A range test's suggestion handed to a schedule: the policies it can go to, and the
-schedule it becomes there, sized by Smith's rule of thumb for the half cycle."""
+schedule it becomes there, sized by Smith's rule of thumb for the half cycle. The schedules
+AdamW trains with today (linear warm-up + cosine, WSD) take the suggestion moved to their
+own mean LR (``schedule_fit``), as the benchmark trains them."""
 
 from __future__ import annotations
 
 from clr_core.errors import ConfigError
 from clr_core.schedules import make_schedule
 from clr_core.schedules.rules import step_size_for
+from clr_core.suggest.schedule_fit import for_schedule
 from clr_core.suggest.types import Suggestion
 
 __all__ = ["HANDOFF_POLICIES", "suggestion_to_schedule"]
 
 #: Schedules a suggestion can be handed to (their labels: ``clr_core.present.labels``).
-HANDOFF_POLICIES = ("triangular", "one_cycle", "triangular2", "exp_range")
+HANDOFF_POLICIES = ("triangular", "one_cycle", "triangular2", "exp_range", "warmup_cosine", "wsd")
+WARMUP_SHARE = 0.1  # of the run, for warm-up + cosine and WSD (bench/modern_battery.py's)
+DECAY_SHARE = 0.2  # WSD's cool-down: the last fifth (Hägele et al. 2024 found 20 % enough)
+
+
+def _warmup_schedule(policy: str, max_lr: float, total: int) -> dict:
+    warm = max(1, round(WARMUP_SHARE * total))
+    if policy == "wsd":
+        return {"policy": "wsd", "max_lr": max_lr, "total_steps": total, "warmup_steps": warm,
+                "decay_steps": max(1, round(DECAY_SHARE * total))}
+    return {"policy": "warmup_cosine", "max_lr": max_lr, "total_steps": total, "warmup_steps": warm}
 
 
 def suggestion_to_schedule(suggestion: Suggestion, policy: str, iters_per_epoch: int, *,
                            epochs_per_step: float = 4) -> tuple[dict, str]:
     """A suggestion as a schedule dict for the designer, and a line saying how it was
     sized: Smith (2015) takes a half cycle of 2-10 epochs (here ``epochs_per_step``);
-    1cycle is one whole cycle of two such halves, starting at its own max_lr / 10.
+    1cycle is one whole cycle of two such halves, starting at its own max_lr / 10, and so
+    are warm-up + cosine and WSD (10 % warm-up; WSD cools down over the last 20 %), whose
+    peak is moved to keep 1cycle's mean LR (``schedule_fit.for_schedule``: WSD's is lower).
     Parameters the suggestion does not set take the policy's defaults."""
     if policy not in HANDOFF_POLICIES:
         raise ConfigError(f"policy must be one of {', '.join(HANDOFF_POLICIES)}; got {policy!r}")
     step = step_size_for(iters_per_epoch, epochs_per_step)
-    if policy == "one_cycle":
+    fitted = ""
+    if policy in ("warmup_cosine", "wsd"):
+        plan = _warmup_schedule(policy, suggestion.max_lr, 2 * step)
+        moved = for_schedule(suggestion, plan)
+        fitted = f" One run of {2 * step} steps, like 1cycle's two half cycles."
+        if moved.max_lr != suggestion.max_lr:
+            fitted += (f" For WSD, which holds its peak for most of the run, max_lr x "
+                      f"{moved.max_lr / suggestion.max_lr:.2f} = {moved.max_lr:.3g} keeps "
+                      "1cycle's mean LR.")
+        schedule = make_schedule(**{**plan, "max_lr": moved.max_lr})
+    elif policy == "one_cycle":
         schedule = make_schedule("one_cycle", max_lr=suggestion.max_lr, total_steps=2 * step)
     else:
         schedule = make_schedule(policy, base_lr=suggestion.base_lr, max_lr=suggestion.max_lr,
                                  step_size_up=step)
     note = (f"From the range test ({suggestion.method}): base_lr {suggestion.base_lr:.3g}, "
             f"max_lr {suggestion.max_lr:.3g}, step size {step} ({epochs_per_step:g} epochs of "
-            f"{iters_per_epoch} iterations).")
+            f"{iters_per_epoch} iterations).{fitted}")
     return schedule.to_dict(), note

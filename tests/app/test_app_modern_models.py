@@ -5,6 +5,7 @@ the preconditioned one, and a language model is scored by its validation loss.""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from apptest_helpers import chart_traces, open_page, run_until_done
 
 from clr_core.runs.reports import report_from_dict
@@ -51,6 +52,24 @@ def test_char_transformer_range_test_with_adamw_draws_adams_limit():
     if rec is not None and rec["confidence"] == "none":
         assert button.proto.type != "primary"
         assert any("No reliable recommendation" in w.value for w in at.warning)
+    # AdamW hands over to what it trains with: warm-up + cosine by default; WSD holds its
+    # peak, so the designer gets the peak that keeps 1cycle's mean LR
+    assert at.selectbox(key="rt.policy.adaptive").value == "warmup_cosine"
+    at.selectbox(key="rt.method").set_value("recommended").run()
+    at.selectbox(key="rt.policy.adaptive").set_value("wsd").run()
+    at.button(key="btn.rt.to_designer").click().run()
+    assert not at.exception, at.exception
+    from clr_core.suggest.schedule_fit import for_schedule
+    from clr_core.suggest.types import Suggestion
+
+    wsd_peak = float(at.text_input(key="designer.wsd.max_lr").value)
+    plan = {"policy": "wsd", "max_lr": 1.0, "total_steps": int(at.text_input(
+        key="designer.wsd.total_steps").value), "warmup_steps": int(at.text_input(
+        key="designer.wsd.warmup_steps").value), "decay_steps": int(at.text_input(
+        key="designer.wsd.decay_steps").value)}
+    expected = for_schedule(Suggestion.from_dict(rec), plan).max_lr
+    assert wsd_peak == pytest.approx(expected, rel=1e-3) and wsd_peak < 0.75 * rec["max_lr"]
+    assert any("keeps 1cycle's mean LR" in s.value for s in at.success)
 
 
 def test_mismatched_model_and_data_is_refused_with_a_message():

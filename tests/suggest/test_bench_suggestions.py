@@ -54,3 +54,26 @@ def test_quick_slice_recommended_within_a_point_of_the_grid_optimum(tmp_path, ca
     assert set(data["summaries"]) == {"digits", "modern"}
     assert data["summaries"]["modern"]["recommended"]["worst"] <= 1.0
     assert ft["methods"]["recommended"]["unreliable"] == 0
+    for task in data["tasks"]:  # the cross-fitted optimum is never above the raw best
+        if task["metric"] == "acc":
+            assert task["fair_best"] <= task["best"] + 1e-9
+
+
+def test_cross_fitted_best_removes_the_winners_curse():
+    """Sixteen LRs that all train equally well, measured with noise: the raw best of their
+    means sits well above the truth; picking on half the seeds and scoring on the other
+    half does not (averaged over many draws), and a real optimum is still found."""
+    import numpy as np
+
+    bench = _bench()
+    rng = np.random.default_rng(0)
+    raw, fair = [], []
+    for _ in range(300):
+        per_seed = {lr: list(90 + rng.normal(0, 1, 4)) for lr in range(16)}
+        raw.append(max(np.mean(v) for v in per_seed.values()))
+        fair.append(bench.cross_fitted_best(per_seed, max))
+    assert np.mean(raw) - 90 > 0.8  # the curse: E[max of 16 N(0, 1/2)] is about 1.1
+    assert abs(np.mean(fair) - 90) < 0.15
+    peaked = {lr: [90 - abs(lr - 7) * 2 + e for e in rng.normal(0, 0.1, 4)] for lr in range(16)}
+    assert bench.cross_fitted_best(peaked, max) == pytest.approx(90, abs=0.2)
+    assert bench.cross_fitted_best({0: [2.5, 2.7], 1: [3.0, 3.1]}, min) == pytest.approx(2.6)
