@@ -58,8 +58,9 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
             out["weight_decay"] = wd
     if "momentum" not in exclude:
         with c5:
-            mom = float_input("Momentum", f"{prefix}.momentum", 0.9, errors=errors,
-                              help="SGD/RMSprop momentum; beta1 for Adam and AdamW.")
+            adam = out["optimizer"] in ("adam", "adamw")  # the same field: Adam's is its β1
+            mom = float_input("β1 (momentum)" if adam else "Momentum", f"{prefix}.momentum", 0.9,
+                              errors=errors, help="SGD/RMSprop momentum; beta1 for Adam and AdamW.")
         if mom is not None:
             out["momentum"] = mom
     if out["optimizer"] in ("adam", "adamw"):

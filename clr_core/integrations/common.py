@@ -26,6 +26,7 @@ from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 from clr_core.schedules import make_schedule
 from clr_core.schedules.registry import POLICIES
 from clr_core.schedules.rules import DECAY_SHARE, WARMUP_SHARE
+from clr_core.suggest.schedule_fit import FITTED_POLICIES, for_schedule
 from clr_core.suggest.types import Suggestion
 
 __all__ = [
@@ -233,4 +234,12 @@ def schedule_for(result: RangeTestResult | Suggestion, policy: str = "one_cycle"
                              "decay_steps": max(1, round(DECAY_SHARE * total_steps))}
     chosen = {k: v for k, v in sized.items() if k in names}
     chosen.update(params)
+    if "max_lr" not in params and "max_lr" in chosen and policy in FITTED_POLICIES:
+        # a schedule that holds its peak (WSD) gets the peak that keeps 1cycle's mean LR,
+        # as the benchmark trains it; an explicit max_lr is the caller's and kept
+        fitted = for_schedule(rec, {"policy": policy, **chosen})
+        if fitted.max_lr != rec.max_lr:
+            chosen["max_lr"] = fitted.max_lr
+            if "base_lr" in chosen and "base_lr" not in params:
+                chosen["base_lr"] = fitted.base_lr
     return make_schedule(policy, **chosen)

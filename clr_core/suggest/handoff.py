@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from clr_core.errors import ConfigError
 from clr_core.schedules import make_schedule
-from clr_core.schedules.rules import step_size_for
-from clr_core.suggest.schedule_fit import for_schedule
+from clr_core.schedules.rules import DECAY_SHARE, WARMUP_SHARE, step_size_for
+from clr_core.suggest.schedule_fit import FITTED_POLICIES, for_schedule
 from clr_core.suggest.types import Suggestion
 
 __all__ = ["HANDOFF_POLICIES", "suggestion_to_schedule"]
 
 #: Schedules a suggestion can be handed to (their labels: ``clr_core.present.labels``).
 HANDOFF_POLICIES = ("triangular", "one_cycle", "triangular2", "exp_range", "warmup_cosine", "wsd")
-WARMUP_SHARE = 0.1  # of the run, for warm-up + cosine and WSD (bench/modern_battery.py's)
-DECAY_SHARE = 0.2  # WSD's cool-down: the last fifth (Hägele et al. 2024 found 20 % enough)
 
 
 def _warmup_schedule(policy: str, max_lr: float, total: int) -> dict:
@@ -39,7 +37,7 @@ def suggestion_to_schedule(suggestion: Suggestion, policy: str, iters_per_epoch:
         raise ConfigError(f"policy must be one of {', '.join(HANDOFF_POLICIES)}; got {policy!r}")
     step = step_size_for(iters_per_epoch, epochs_per_step)
     fitted = ""
-    if policy in ("warmup_cosine", "wsd"):
+    if policy in FITTED_POLICIES:
         plan = _warmup_schedule(policy, suggestion.max_lr, 2 * step)
         moved = for_schedule(suggestion, plan)
         fitted = f" One run of {2 * step} steps, like 1cycle's two half cycles."

@@ -18,7 +18,11 @@ from functools import lru_cache
 from clr_core.schedules import from_dict
 from clr_core.suggest.types import Suggestion, fmt_lr
 
-__all__ = ["for_schedule", "mean_lr_fraction"]
+__all__ = ["FITTED_POLICIES", "for_schedule", "mean_lr_fraction"]
+
+#: The schedules a recommendation is moved to (their mean LR against 1cycle's), as the
+#: benchmark measured them; Smith's CLR policies take the range test's bounds as they are.
+FITTED_POLICIES = ("warmup_cosine", "wsd")
 
 
 @lru_cache(maxsize=1)
