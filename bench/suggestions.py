@@ -24,6 +24,9 @@ descent on least squares (diverges past 2/lambda_max of the Hessian; score = per
 the initial excess loss removed) and a well-conditioned logistic regression (full
 batch; the loss is L-smooth with L <= lambda_max(X'X/n)/2, so GD is stable below 2/L).
 
+Held-out tasks (``HELD_OUT``), added after ``recommended`` was fixed, are summarised
+apart: they say whether the rule holds beyond the tasks it was chosen on.
+
 The modern battery (``bench/modern_battery.py``): a GPT-style character transformer and a
 character LSTM on Python's bundled documentation (validation loss; regret in % of the
 optimum's loss), a small ViT on digits and a CNN fine-tuned on digits 5-9 after pretraining
@@ -34,7 +37,7 @@ own schedule.
 Grid results, range-test curves and trainings are cached per task in a JSON file
 (``--cache``), so changing a rule only retrains the LRs it newly suggests.
 
-    python bench/suggestions.py                 # the whole battery (~25 min on 2 busy cores)
+    python bench/suggestions.py                 # all 26 tasks (~15 min on 2 idle cores)
     python bench/suggestions.py --quick         # the slice the test suite runs
     python bench/suggestions.py --tasks mlp-sgd --json out.json --jobs 2
     python bench/suggestions.py --write-package-data   # ship the measured regret
