@@ -36,22 +36,24 @@ def suggestion_to_schedule(suggestion: Suggestion, policy: str, iters_per_epoch:
     if policy not in HANDOFF_POLICIES:
         raise ConfigError(f"policy must be one of {', '.join(HANDOFF_POLICIES)}; got {policy!r}")
     step = step_size_for(iters_per_epoch, epochs_per_step)
-    fitted = ""
+    sized = (f"step size {step} ({epochs_per_step:g} epochs of {iters_per_epoch} iterations)")
     if policy in FITTED_POLICIES:
         plan = _warmup_schedule(policy, suggestion.max_lr, 2 * step)
         moved = for_schedule(suggestion, plan)
-        fitted = f" One run of {2 * step} steps, like 1cycle's two half cycles."
+        note = (f"From the range test ({suggestion.method}): max_lr {suggestion.max_lr:.3g}; one "
+                f"run of {2 * step} steps ({2 * epochs_per_step:g} epochs of {iters_per_epoch} "
+                f"iterations, 1cycle's two half cycles of {step}), {plan['warmup_steps']} of "
+                "them warming up.")
         if moved.max_lr != suggestion.max_lr:
-            fitted += (f" For WSD, which holds its peak for most of the run, max_lr x "
-                      f"{moved.max_lr / suggestion.max_lr:.2f} = {moved.max_lr:.3g} keeps "
-                      "1cycle's mean LR.")
-        schedule = make_schedule(**{**plan, "max_lr": moved.max_lr})
-    elif policy == "one_cycle":
+            note += (f" For WSD, which holds its peak for most of the run, max_lr x "
+                     f"{moved.max_lr / suggestion.max_lr:.2f} = {moved.max_lr:.3g} keeps "
+                     "1cycle's mean LR.")
+        return make_schedule(**{**plan, "max_lr": moved.max_lr}).to_dict(), note
+    if policy == "one_cycle":
         schedule = make_schedule("one_cycle", max_lr=suggestion.max_lr, total_steps=2 * step)
     else:
         schedule = make_schedule(policy, base_lr=suggestion.base_lr, max_lr=suggestion.max_lr,
                                  step_size_up=step)
     note = (f"From the range test ({suggestion.method}): base_lr {suggestion.base_lr:.3g}, "
-            f"max_lr {suggestion.max_lr:.3g}, step size {step} ({epochs_per_step:g} epochs of "
-            f"{iters_per_epoch} iterations).{fitted}")
+            f"max_lr {suggestion.max_lr:.3g}, {sized}.")
     return schedule.to_dict(), note
