@@ -196,8 +196,12 @@ with view:
         m[1].metric("Epochs per cycle", f"{epc:.3g}" if epc else "—")
         m[2].metric("Lowest LR", f"{lrs.min():.3g}")
         m[3].metric("Highest LR", f"{lrs.max():.3g}")
+        planned = schedule.params.get("total_steps")
         st.caption(f"Ends after {schedule.total_steps:,} steps (stepping further is an error, as in torch)."
-                   if schedule.total_steps else "Open-ended: the schedule can be stepped forever.")
+                   if schedule.total_steps else
+                   f"Planned for {int(planned):,} steps (total_steps); stepping past them is not an "
+                   "error, as in transformers' schedulers." if planned else
+                   "Open-ended: the schedule can be stepped forever.")
         conventions = schedule.conventions()
         if conventions:
             with st.expander("Conventions: where the first and last LR land", expanded=True):

@@ -199,3 +199,13 @@ def test_conventions_and_exports_say_what_they_are(at):
     at.selectbox(key="designer.policy").set_value("welch").run()
     assert any("Not offered: no transformers scheduler computes 'welch'" in i.value
                for i in at.info)
+
+
+def test_the_caption_says_how_each_kind_of_schedule_ends(at):
+    """1cycle ends (torch raises past it), WSD is planned for total_steps but may be stepped
+    on (as transformers allows), an exponential decay never ends."""
+    for policy, needle in (("one_cycle", "Ends after"), ("wsd", "Planned for 10,000 steps"),
+                           ("exp", "Open-ended")):
+        at.selectbox(key="designer.policy").set_value(policy).run()
+        assert any(needle in c.value for c in at.caption), (policy, [c.value for c in at.caption])
+
