@@ -372,7 +372,7 @@ class TaskRunner:
         return self._scores("one_cycle", _lr_key(lr), one_cycle(self.task, lr))
 
     def one_cycle_score(self, lr: float) -> float:
-        return float(np.mean(self._scores("one_cycle", _lr_key(lr), one_cycle(self.task, lr))))
+        return float(np.mean(self.seed_scores(lr)))
 
     def triangular_score(self, base: float, mx: float) -> float:
         key = f"{_lr_key(base)}/{_lr_key(mx)}"
@@ -416,10 +416,10 @@ def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bo
     """Grid, suggestions, regret and band for one task; fills ``entry`` (the cache)."""
     t0 = time.perf_counter()
     run = TaskRunner(task, entry, train_seeds, range_seeds)
-    grid_scores = {float(lr): run.one_cycle_score(lr) for lr in grid}
+    per_seed_grid = {float(lr): run.seed_scores(lr) for lr in grid}
+    grid_scores = {lr: float(np.mean(v)) for lr, v in per_seed_grid.items()}
     pick = min if task.metric == "loss" else max
     best = pick(grid_scores.values())
-    per_seed_grid = {float(lr): run.seed_scores(lr) for lr in grid}
     fair = cross_fitted_best(per_seed_grid, pick)
     tol = LOSS_TOLERANCE if task.metric == "loss" else 1.0
     good = [lr for lr, v in grid_scores.items() if regret(task, best, v) <= tol]

@@ -25,7 +25,7 @@ from clr_core.runs.recorder import RunRecorder, StoreLike, status_of
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 from clr_core.schedules import make_schedule
 from clr_core.schedules.registry import POLICIES
-from clr_core.schedules.rules import DECAY_SHARE, WARMUP_SHARE
+from clr_core.schedules.rules import decay_steps_for, warmup_steps_for
 from clr_core.suggest.schedule_fit import FITTED_POLICIES, for_schedule
 from clr_core.suggest.types import Suggestion
 
@@ -230,16 +230,12 @@ def schedule_for(result: RangeTestResult | Suggestion, policy: str = "one_cycle"
     sized: dict[str, Any] = {"max_lr": rec.max_lr, "base_lr": rec.base_lr,
                              "total_steps": total_steps,
                              "step_size_up": max(1, total_steps // 4),
-                             "warmup_steps": max(1, round(WARMUP_SHARE * total_steps)),
-                             "decay_steps": max(1, round(DECAY_SHARE * total_steps))}
+                             "warmup_steps": warmup_steps_for(total_steps),
+                             "decay_steps": decay_steps_for(total_steps)}
     chosen = {k: v for k, v in sized.items() if k in names}
     chosen.update(params)
-    if "max_lr" not in params and "max_lr" in chosen and policy in FITTED_POLICIES:
+    if policy in FITTED_POLICIES and "max_lr" not in params:
         # a schedule that holds its peak (WSD) gets the peak that keeps 1cycle's mean LR,
         # as the benchmark trains it; an explicit max_lr is the caller's and kept
-        fitted = for_schedule(rec, {"policy": policy, **chosen})
-        if fitted.max_lr != rec.max_lr:
-            chosen["max_lr"] = fitted.max_lr
-            if "base_lr" in chosen and "base_lr" not in params:
-                chosen["base_lr"] = fitted.base_lr
+        chosen["max_lr"] = for_schedule(rec, {"policy": policy, **chosen}).max_lr
     return make_schedule(policy, **chosen)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from clr_core.lessons.digits import DigitsRun, train_grid
 from clr_core.schedules import make_schedule
-from clr_core.schedules.rules import DECAY_SHARE, WARMUP_SHARE
+from clr_core.schedules.rules import decay_steps_for, warmup_steps_for
 
 __all__ = ["METHODS", "PEAK_GRID", "TASKS", "Showdown", "showdown"]
 
@@ -25,12 +25,12 @@ METHODS = {"warm-up + cosine": "sgd", "WSD": "sgd", "schedule-free SGD": "sgd_sc
 
 
 def _schedule(method: str, peak: float, num_iter: int) -> dict:
-    warmup = max(1, round(WARMUP_SHARE * num_iter))
+    warmup = warmup_steps_for(num_iter)
     if method == "warm-up + cosine":
         s = make_schedule("warmup_cosine", max_lr=peak, warmup_steps=warmup, total_steps=num_iter)
     elif method == "WSD":
         s = make_schedule("wsd", max_lr=peak, warmup_steps=warmup, total_steps=num_iter,
-                          decay_steps=max(1, round(DECAY_SHARE * num_iter)))
+                          decay_steps=decay_steps_for(num_iter))
     else:  # schedule-free: a warm-up, then constant; the optimizer averages instead of decaying
         s = make_schedule("warmup_constant", max_lr=peak, warmup_steps=warmup)
     return s.to_dict()

@@ -25,10 +25,12 @@ __all__ = [
     "Rule",
     "base_lr_for",
     "cycle_ends",
+    "decay_steps_for",
     "epochs_per_cycle",
     "preview_length",
     "step_size_for",
     "suggest_num_iterations",
+    "warmup_steps_for",
 ]
 
 
@@ -172,3 +174,13 @@ def suggest_num_iterations(schedule: Schedule, target: int) -> int:
 #: Durations" (2024) found enough.
 WARMUP_SHARE = 0.1
 DECAY_SHARE = 0.2
+
+
+def warmup_steps_for(total_steps: int) -> int:
+    """WARMUP_SHARE of a run, at least one step."""
+    return max(1, round(WARMUP_SHARE * total_steps))
+
+
+def decay_steps_for(total_steps: int) -> int:
+    """DECAY_SHARE of a run (WSD's cool-down), at least one step."""
+    return max(1, round(DECAY_SHARE * total_steps))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from clr_core.errors import ConfigError
 from clr_core.schedules import make_schedule
-from clr_core.schedules.rules import DECAY_SHARE, WARMUP_SHARE, step_size_for
+from clr_core.schedules.rules import decay_steps_for, step_size_for, warmup_steps_for
 from clr_core.suggest.schedule_fit import FITTED_POLICIES, for_schedule
 from clr_core.suggest.types import Suggestion
 
@@ -18,11 +18,9 @@ HANDOFF_POLICIES = ("triangular", "one_cycle", "triangular2", "exp_range", "warm
 
 
 def _warmup_schedule(policy: str, max_lr: float, total: int) -> dict:
-    warm = max(1, round(WARMUP_SHARE * total))
-    if policy == "wsd":
-        return {"policy": "wsd", "max_lr": max_lr, "total_steps": total, "warmup_steps": warm,
-                "decay_steps": max(1, round(DECAY_SHARE * total))}
-    return {"policy": "warmup_cosine", "max_lr": max_lr, "total_steps": total, "warmup_steps": warm}
+    plan = {"policy": policy, "max_lr": max_lr, "total_steps": total,
+            "warmup_steps": warmup_steps_for(total)}
+    return {**plan, "decay_steps": decay_steps_for(total)} if policy == "wsd" else plan
 
 
 def suggestion_to_schedule(suggestion: Suggestion, policy: str, iters_per_epoch: int, *,
@@ -36,7 +34,6 @@ def suggestion_to_schedule(suggestion: Suggestion, policy: str, iters_per_epoch:
     if policy not in HANDOFF_POLICIES:
         raise ConfigError(f"policy must be one of {', '.join(HANDOFF_POLICIES)}; got {policy!r}")
     step = step_size_for(iters_per_epoch, epochs_per_step)
-    sized = (f"step size {step} ({epochs_per_step:g} epochs of {iters_per_epoch} iterations)")
     if policy in FITTED_POLICIES:
         plan = _warmup_schedule(policy, suggestion.max_lr, 2 * step)
         moved = for_schedule(suggestion, plan)
@@ -55,5 +52,6 @@ def suggestion_to_schedule(suggestion: Suggestion, policy: str, iters_per_epoch:
         schedule = make_schedule(policy, base_lr=suggestion.base_lr, max_lr=suggestion.max_lr,
                                  step_size_up=step)
     note = (f"From the range test ({suggestion.method}): base_lr {suggestion.base_lr:.3g}, "
-            f"max_lr {suggestion.max_lr:.3g}, {sized}.")
+            f"max_lr {suggestion.max_lr:.3g}, step size {step} ({epochs_per_step:g} epochs of "
+            f"{iters_per_epoch} iterations).")
     return schedule.to_dict(), note
