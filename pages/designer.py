@@ -18,6 +18,7 @@ from ui.designer_state import (
     CURRENT,
     OVERLAYS,
     POLICY_KEY,
+    PRESET_KEY,
     apply_handoff,
     load_config,
     param_key,
@@ -46,10 +47,10 @@ POLICIES = schedules.POLICIES
 
 
 def _load_preset():
-    name = st.session_state.get("designer.preset")
+    name = st.session_state.get(PRESET_KEY)
     if name and name in schedules.PRESETS:
         preset = schedules.PRESETS[name]
-        load_config(preset.config, iters_per_epoch=preset.iters_per_epoch)
+        load_config(preset.config, iters_per_epoch=preset.iters_per_epoch, preset=name)
 
 
 # the phases table needs a wider form to show all its columns with their headers
@@ -59,11 +60,11 @@ controls, view = st.columns([1.8, 2] if wide_form else [1, 2], gap="large")
 with controls:
     preset_names = list(schedules.PRESETS)
     # the preset's whole name in view ("Fine-tuning, linear with 6 % warm-up (Hugging Face)")
-    st.selectbox("Preset", preset_names, key="designer.preset",
+    st.selectbox("Preset", preset_names, key=PRESET_KEY, placeholder="Choose a preset to load",
                  format_func=lambda n: schedules.PRESETS[n].label)
     st.button("Load preset", on_click=_load_preset, key="btn.designer.load_preset")
-    if st.session_state.get("designer.preset") in schedules.PRESETS:
-        st.caption(schedules.PRESETS[st.session_state["designer.preset"]].description)
+    if st.session_state.get(PRESET_KEY) in schedules.PRESETS:
+        st.caption(schedules.PRESETS[st.session_state[PRESET_KEY]].description)
 
     if POLICY_KEY not in st.session_state:
         st.session_state[POLICY_KEY] = "triangular"

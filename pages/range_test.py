@@ -15,7 +15,7 @@ from clr_core.present.labels import HANDOFF_LABELS, run_label
 from clr_core.runs.reports import report_from_dict
 from clr_core.setup.configs import SHARPNESS_EVERY, RangeTestConfig, job_device
 from clr_core.suggest.batch_size import rule_for
-from clr_core.suggest.handoff import HANDOFF_POLICIES, suggestion_to_schedule
+from clr_core.suggest.handoff import HANDOFF_POLICIES, short_label, suggestion_to_schedule
 from clr_core.suggest.recommend import RECOMMENDED, rule_label
 from ui.batch_size import rescale_suggestion
 from ui.designer_state import send_to_designer
@@ -174,11 +174,15 @@ with view_col:
                 if rescaled is not None:  # said, not applied
                     note += " " + rescaled.text.replace("**", "")
                 send_to_designer(handoff, note, iters_per_epoch=ipe)
-            if st.button(f"Verify: train 1cycle at max_lr {s.max_lr:.3g} against a fixed LR",
-                         key="btn.rt.verify", disabled=is_running("train", "train")):
+            verified = short_label(policy)
+            if st.button(f"Verify: train {verified} at max_lr {s.max_lr:.3g} against a fixed LR",
+                         key="btn.rt.verify", disabled=is_running("train", "train"),
+                         help="A short training (300 iterations) on the range test's data, model "
+                              "and optimizer, with the schedule chosen above, sized to the run."):
                 # the training form is filled with exactly what runs, and starts it
-                load_training(verify_config(status.config, max_lr=s.max_lr),
-                              note=f"Verifying {rule_label(method)}: 1cycle at max_lr "
+                load_training(verify_config(status.config, max_lr=s.max_lr, policy=policy,
+                                            base_lr=s.base_lr),
+                              note=f"Verifying {rule_label(method)}: {verified} at max_lr "
                                    f"{s.max_lr:.3g} against a fixed LR, on the range test's "
                                    "data, model and optimizer.")
                 st.switch_page("pages/training.py")

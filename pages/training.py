@@ -8,7 +8,7 @@ import streamlit as st
 from clr_core import schedules
 from clr_core.engine.baselines import BASELINES
 from clr_core.errors import ConfigError, ScheduleError
-from clr_core.jobs.runners import baseline_runs, verify_suggestion_runs
+from clr_core.jobs.runners import baseline_runs
 from clr_core.present.labels import run_label
 from clr_core.present.plots import schedule_figures
 from clr_core.runs.reports import report_from_dict
@@ -107,7 +107,8 @@ with form_col:
     if not errors and sched_error is None:
         try:
             if source == "verify" and picked == ["fixed"]:  # the Verify button's two runs
-                runs = verify_suggestion_runs(max_lr=schedule_cfg["max_lr"], num_iter=num_iter)
+                schedule_run, fixed_run = verify[2]
+                runs = [{**schedule_run, "schedule": schedule_cfg}, fixed_run]
             else:
                 runs = baseline_runs(schedule=schedule_cfg, baselines=picked, num_iter=num_iter,
                                      optimizer=base["optimizer"])

@@ -19,7 +19,7 @@ from clr_core.errors import ScheduleError
 from clr_core.schedules import POLICIES
 from clr_core.schedules.ramp import RAMP_PARAMS
 from clr_core.schedules.spec import BOOL, CHOICE, FLOAT, INT, PHASES, ParamSpec, coerce
-from ui.designer_state import POLICY_KEY
+from ui.designer_state import POLICY_KEY, PRESET_KEY
 from ui.schedule_form import param_key, set_value
 
 __all__ = ["apply_link", "encode", "form_specs", "link_for", "query_for", "write_link"]
@@ -96,6 +96,7 @@ def apply_link() -> list[str]:
         return [f"policy: unknown policy {policy!r} in the link; valid policies: "
                 f"{', '.join(POLICIES)}."]
     st.session_state[POLICY_KEY] = policy
+    st.session_state[PRESET_KEY] = None  # the box would name a preset the link is not
     specs = {s.name: s for s in form_specs(policy)}
     problems = []
     for name, text in query.items():

@@ -19,6 +19,7 @@ POLICY_KEY = "designer.policy"
 OVERLAYS = "designer.overlays"
 PENDING = "designer.pending"
 CURRENT = "designer.current"  # the last valid schedule dict, read by the training page
+PRESET_KEY = "designer.preset"  # the preset box: None once the form came from elsewhere
 
 __all__ = [
     "CURRENT",
@@ -26,6 +27,7 @@ __all__ = [
     "OVERLAYS",
     "PENDING",
     "POLICY_KEY",
+    "PRESET_KEY",
     "PREVIEW",
     "apply_handoff",
     "load_config",
@@ -39,11 +41,13 @@ PREVIEW = "designer.n"
 
 
 def load_config(config: dict, note: str | None = None, *,
-                iters_per_epoch: int | None = None) -> None:
+                iters_per_epoch: int | None = None, preset: str | None = None) -> None:
     """Ask the designer to show `config` (a schedule dict) on its next run, previewed whole,
     with the iterations per epoch its step sizes were counted in (so "epochs per cycle"
-    agrees with the note that says how it was sized)."""
-    st.session_state[PENDING] = (dict(config), note, iters_per_epoch)
+    agrees with the note that says how it was sized); ``preset``: the preset it is, so the
+    preset box goes on naming it (anything else clears the box, which would name a
+    schedule no longer shown)."""
+    st.session_state[PENDING] = (dict(config), note, iters_per_epoch, preset)
 
 
 def send_to_designer(config: dict, note: str, *, iters_per_epoch: int | None = None) -> None:
@@ -57,10 +61,11 @@ def apply_handoff() -> str | None:
     pending = st.session_state.pop(PENDING, None)
     if not pending:
         return None
-    config, note, ipe = pending if len(pending) == 3 else (*pending, None)
+    config, note, ipe, preset = (*pending, None, None)[:4]
     policy = config.get("policy")
     if policy not in schedules.POLICIES:
         return None
+    st.session_state[PRESET_KEY] = preset
     st.session_state[POLICY_KEY] = policy
     if ipe:
         st.session_state[IPE] = fmt_int(ipe)

@@ -13,7 +13,7 @@ from ui.widgets import fmt, fmt_int
 __all__ = ["PENDING", "VERIFY", "apply_pending", "load_training"]
 
 PENDING = "train.pending"
-VERIFY = "train.verify"  # (schedule dict, note) of the Verify source, while it is offered
+VERIFY = "train.verify"  # (schedule dict, note, runs) of the Verify source, while it is offered
 AUTOSTART = "train.autostart"
 
 _TEXT_FLOATS = ("weight_decay", "momentum")
@@ -46,7 +46,7 @@ def apply_pending() -> bool:
             ss[f"train.{name}"] = fmt_int(config[name])
     ss["train.num_iter"] = fmt_int(config["num_iter"])
     ss["train.eval_every"] = fmt_int(config.get("eval_every", 50))
-    ss[VERIFY] = (dict(config["schedule"]), note)
+    ss[VERIFY] = (dict(config["schedule"]), note, [dict(r) for r in config["runs"]])
     ss["train.source"] = "verify"
     ss["train.baselines"] = ["fixed"]
     return start

@@ -36,6 +36,7 @@ from clr_core.setup.configs import (
     TrainConfig,
     build,
 )
+from clr_core.suggest.handoff import short_label, verify_schedule
 from clr_core.suggest.recommend import RECOMMENDED, combine_recommended
 from clr_core.suggest.stability import summarize_stability
 
@@ -150,23 +151,30 @@ def baseline_runs(*, schedule: dict, baselines: list[str], num_iter: int,
     return runs
 
 
-def verify_suggestion_runs(*, max_lr: float, num_iter: int) -> list[dict]:
-    """Smith's check of a suggestion: 1cycle at the suggested max_lr against a fixed LR at
-    the base_lr the same rule gives (`rules.base_lr_for`, 1cycle's max_lr / 10)."""
+def verify_suggestion_runs(*, max_lr: float, num_iter: int, policy: str = "one_cycle",
+                           base_lr: float | None = None,
+                           schedule: dict | None = None) -> list[dict]:
+    """Smith's check of a suggestion: the schedule it is handed to (``policy``, sized by
+    `handoff.verify_schedule`, or ``schedule`` as the form shows it) at the suggested
+    max_lr, against a fixed LR at the base_lr 1cycle's rule gives (`rules.base_lr_for`,
+    max_lr / 10)."""
+    if schedule is None:
+        schedule = verify_schedule(policy, max_lr=max_lr, num_iter=num_iter, base_lr=base_lr)
     fixed_lr = base_lr_for(max_lr, "one_cycle")
     return [
-        {"label": f"1cycle @ {max_lr:.3g}",
-         "schedule": {"policy": "one_cycle", "max_lr": max_lr, "total_steps": num_iter}},
+        {"label": f"{short_label(schedule['policy'])} @ {schedule['max_lr']:.3g}", "schedule": dict(schedule)},
         {"label": f"fixed @ {fixed_lr:.3g}", "schedule": {"policy": "fixed", "lr": fixed_lr}},
     ]
 
 
 def verify_config(range_test_config: dict, *, max_lr: float, num_iter: int = 300,
-                  eval_every: int = 25) -> dict:
+                  eval_every: int = 25, policy: str = "one_cycle",
+                  base_lr: float | None = None) -> dict:
     """A "train" job that checks a range test's suggestion on the same data, model and
-    optimizer settings the test used."""
+    optimizer settings the test used, with the schedule it is handed to."""
     shared = {f.name for f in fields(DataModelConfig)}
-    runs = verify_suggestion_runs(max_lr=max_lr, num_iter=num_iter)
+    runs = verify_suggestion_runs(max_lr=max_lr, num_iter=num_iter, policy=policy,
+                                  base_lr=base_lr)
     return {**{k: v for k, v in range_test_config.items() if k in shared},
             "num_iter": num_iter, "eval_every": eval_every, "schedule": runs[0]["schedule"],
             "runs": runs}

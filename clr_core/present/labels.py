@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clr_core.present.style import tick_text
+from clr_core.suggest.handoff import HANDOFF_LABELS  # named where the policies are
 
 __all__ = ["HANDOFF_LABELS", "KIND_NOUNS", "SWEEP_PARAM_LABELS", "run_label"]
 
@@ -17,16 +18,6 @@ KIND_NOUNS = {"range_test": "range test", "train": "training", "sweep": "sweep"}
 #: Labels the app gave runs before they said what differs: a recorded name is kept only
 #: when it is not one of these.
 _GENERIC = ("range test · ", "training · ", "sweep · ")
-
-#: ``clr_core.suggest.handoff.HANDOFF_POLICIES``, as the range-test page names them.
-HANDOFF_LABELS = {
-    "triangular": "CLR triangular",
-    "one_cycle": "1cycle",
-    "triangular2": "CLR triangular2",
-    "exp_range": "CLR exp_range",
-    "warmup_cosine": "Warm-up + cosine",
-    "wsd": "WSD (warm-up, stable, decay)",
-}
 
 #: ``clr_core.setup.configs.SWEEP_PARAMS``, each with the paper's advice the sweeps page shows.
 SWEEP_PARAM_LABELS = {

@@ -18,7 +18,7 @@ from functools import lru_cache
 from clr_core.schedules import from_dict
 from clr_core.suggest.types import Suggestion, fmt_lr
 
-__all__ = ["FITTED_POLICIES", "for_schedule", "mean_lr_fraction"]
+__all__ = ["FITTED_POLICIES", "fit_factor", "for_schedule", "mean_lr_fraction"]
 
 #: The schedules a recommendation is moved to (their mean LR against 1cycle's), as the
 #: benchmark measured them; Smith's CLR policies take the range test's bounds as they are.
@@ -38,12 +38,18 @@ def mean_lr_fraction(schedule: Mapping) -> float:
     return float(trace.mean() / trace.max())
 
 
+def fit_factor(schedule: Mapping) -> float:
+    """What a max_lr read for 1cycle is multiplied by on ``schedule`` to keep 1cycle's mean
+    LR; 1.0 for a schedule within 5 % of 1cycle's mean (warm-up + cosine, 1cycle itself)."""
+    factor = _one_cycle_mean() / mean_lr_fraction(schedule)
+    return 1.0 if abs(factor - 1.0) < 0.05 else factor
+
+
 def for_schedule(suggestion: Suggestion, schedule: Mapping) -> Suggestion:
     """``suggestion`` (read for 1cycle) scaled so that ``schedule``'s mean LR matches 1cycle's
-    at the suggested max_lr; a schedule with 1cycle's mean (warm-up + cosine, 1cycle
-    itself) leaves it as it is."""
-    factor = _one_cycle_mean() / mean_lr_fraction(schedule)
-    if abs(factor - 1.0) < 0.05:
+    at the suggested max_lr (``fit_factor``)."""
+    factor = fit_factor(schedule)
+    if factor == 1.0:
         return suggestion
     lo, hi = suggestion.low * factor, suggestion.high * factor
     why = (f" For {schedule.get('policy')}, whose mean LR is a larger share of its peak than "

@@ -110,6 +110,9 @@ def test_preset_loads_smiths_one_cycle(at):
     assert at.selectbox(key="designer.policy").value == "one_cycle"
     assert at.checkbox(key="designer.one_cycle.three_phase").value is True
     assert not at.exception and not at.error
+    # the box goes on naming the preset loaded, with its description
+    assert at.selectbox(key="designer.preset").value == name
+    assert any(c.value == schedules.PRESETS[name].description for c in at.caption)
 
 
 def test_every_policy_gets_a_form_from_its_spec(at):
@@ -145,6 +148,10 @@ def test_a_link_opens_that_schedule():
     app = open_designer_link(query)
     assert app.selectbox(key="designer.policy").value == "triangular2"
     assert not app.error
+    # the preset box names no preset: the form shows the link's schedule, not a preset's
+    assert app.selectbox(key="designer.preset").value is None
+    assert not any(p.description == c.value for p in schedules.PRESETS.values()
+                   for c in app.caption)
     exported = _exported(app)
     assert {k: exported[k] for k in query} == {"policy": "triangular2", "base_lr": 0.001,
                                                "max_lr": 0.006, "step_size_up": 300}

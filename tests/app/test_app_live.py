@@ -134,11 +134,14 @@ def test_verify_the_suggestion_in_one_click():
     at = open_page("pages/range_test.py")
     _start_range_test(at, 60)
     run_until_done(at, "rt.job")
+    # SGD hands over to Smith's triangular CLR by default, and Verify trains what was chosen
+    assert at.selectbox(key="rt.policy.sgd").value == "triangular"
+    assert "CLR triangular" in at.button(key="btn.rt.verify").label
     at.button(key="btn.rt.verify").click().run()
     assert not at.exception, at.exception
     assert at.session_state["train.job"]
     assert at.title[0].value.endswith("Training run")
-    # the form shows exactly what runs (issue 19, item 3): the 1cycle being verified, its
+    # the form shows exactly what runs (issue 19, item 3): the schedule being verified, its
     # iterations, the fixed baseline; no leftover preset, no mid-cycle warning
     from ui.jobs import registry
 
@@ -146,16 +149,47 @@ def test_verify_the_suggestion_in_one_click():
     assert at.selectbox(key="train.source").value == "verify"
     assert int(at.text_input(key="train.num_iter").value) == job.config["num_iter"]
     assert at.multiselect(key="train.baselines").value == ["fixed"]
-    assert [r["schedule"]["policy"] for r in job.config["runs"]] == ["one_cycle", "fixed"]
-    peak = job.config["runs"][0]["schedule"]["max_lr"]
+    assert [r["schedule"]["policy"] for r in job.config["runs"]] == ["triangular", "fixed"]
+    clr = job.config["runs"][0]["schedule"]
+    # two whole cycles in the run: it ends where a cycle ends
+    assert 4 * clr["step_size_up"] == job.config["num_iter"]
+    peak = clr["max_lr"]
     assert any(f"to {peak:.3g} over" in c.value for c in at.caption)
     assert not any("mid-cycle" in i.value for i in at.info)
     at.switch_page("pages/training.py")  # AppTest otherwise reruns the page it was pointed at
     assert run_until_done(at, "train.job") == "done"
     table = at.dataframe[0].value
     assert len(table) == 2
-    assert table["run"].iloc[0].startswith("1cycle @") and table["run"].iloc[1].startswith("fixed @")
+    assert table["run"].iloc[0].startswith("CLR triangular @")
+    assert table["run"].iloc[1].startswith("fixed @")
     assert any("Best validation accuracy" in s.value for s in at.success)
+
+
+def test_verify_trains_wsd_at_the_peak_the_hand_off_gives_it():
+    from clr_core.suggest.schedule_fit import fit_factor
+    from ui.jobs import registry
+
+    at = open_page("pages/range_test.py")
+    at.selectbox(key="rt.optimizer").set_value("adamw").run()
+    _start_range_test(at, 40)
+    run_until_done(at, "rt.job")
+    assert at.selectbox(key="rt.policy.adaptive").value == "warmup_cosine"
+    at.selectbox(key="rt.policy.adaptive").set_value("wsd").run()
+    method = at.selectbox(key="rt.method").value
+    rec = registry().status(at.session_state["rt.job"]).result["range_test"]["suggestions"][method]
+    assert at.button(key="btn.rt.verify").label.startswith("Verify: train WSD at max_lr")
+    at.button(key="btn.rt.verify").click().run()
+    assert not at.exception, at.exception
+    job = registry().status(at.session_state["train.job"])
+    wsd, fixed = (r["schedule"] for r in job.config["runs"])
+    assert wsd["policy"] == "wsd" and wsd["total_steps"] == job.config["num_iter"]
+    assert wsd["max_lr"] == pytest.approx(rec["max_lr"] * fit_factor(wsd), rel=1e-9)
+    assert wsd["max_lr"] < 0.75 * rec["max_lr"]  # WSD holds its peak: a lower one
+    assert fixed == {"policy": "fixed", "lr": pytest.approx(rec["max_lr"] / 10)}
+    assert job.config["optimizer"] == "adamw"
+    at.switch_page("pages/training.py")
+    assert run_until_done(at, "train.job") == "done"
+    assert at.dataframe[0].value["run"].iloc[0].startswith("WSD @")
 
 
 def test_each_session_sees_only_its_own_jobs():

@@ -70,6 +70,7 @@ def test_char_transformer_range_test_with_adamw_draws_adams_limit():
     expected = for_schedule(Suggestion.from_dict(rec), plan).max_lr
     assert wsd_peak == pytest.approx(expected, rel=1e-3) and wsd_peak < 0.75 * rec["max_lr"]
     assert any("keeps 1cycle's mean LR" in s.value for s in at.success)
+    assert at.selectbox(key="designer.preset").value is None  # not a preset's schedule
 
 
 def test_mismatched_model_and_data_is_refused_with_a_message():

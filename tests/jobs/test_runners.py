@@ -147,7 +147,32 @@ def test_cancelled_sweep_stops_between_curves():
 def test_verify_runs_compare_one_cycle_with_a_fixed_lr():
     runs = experiments.verify_suggestion_runs(max_lr=0.2, num_iter=100)
     assert runs[0]["schedule"]["policy"] == "one_cycle" and runs[0]["schedule"]["max_lr"] == 0.2
+    assert runs[0]["schedule"]["total_steps"] == 100 and runs[0]["label"] == "1cycle @ 0.2"
     assert runs[1]["schedule"] == {"policy": "fixed", "lr": 0.02}
+
+
+@pytest.mark.parametrize("policy", HANDOFF_POLICIES)
+def test_verify_trains_the_schedule_a_suggestion_is_handed_to(policy):
+    from clr_core.schedules import from_dict
+    from clr_core.suggest.schedule_fit import fit_factor, mean_lr_fraction
+
+    runs = experiments.verify_suggestion_runs(max_lr=0.2, num_iter=120, policy=policy,
+                                              base_lr=0.03)
+    schedule = runs[0]["schedule"]
+    assert schedule["policy"] == policy
+    trace = from_dict(schedule).trace(120)
+    if policy in ("warmup_cosine", "wsd"):
+        # sized to the run, with the peak that keeps 1cycle's mean LR at the suggestion
+        assert schedule["total_steps"] == 120
+        one_cycle = {"policy": "one_cycle", "max_lr": 0.2, "total_steps": 120}
+        mean_1c = 0.2 * mean_lr_fraction(one_cycle)
+        assert trace.mean() == pytest.approx(mean_1c, rel=0.06)
+        assert schedule["max_lr"] == pytest.approx(0.2 * fit_factor(schedule))
+    elif policy != "one_cycle":  # Smith's CLR: two whole cycles between the bounds
+        assert 4 * schedule["step_size_up"] == 120
+        assert trace.max() == pytest.approx(0.2, rel=0.01) and trace.min() == pytest.approx(0.03)
+    assert runs[1]["schedule"] == {"policy": "fixed", "lr": pytest.approx(0.02)}
+    assert runs[0]["label"].endswith(f"@ {schedule['max_lr']:.3g}")
 
 
 def test_a_sweep_config_is_read_checked_and_refuses_unknown_settings():
