@@ -10,7 +10,8 @@ task:
    0.98) from several seeds; each rule's suggestion is the median over them (in log lr)
    and its spread the distance between the extreme seeds, in decades;
 3. 1cycle training at that median on the same training seeds; regret = optimum minus
-   what it reached, in points (percent).
+   what it reached, in points (percent), with its standard error from the seeds (each
+   seed at the suggestion against the same seed at the grid's best, ``paired_se``).
 
 ``recommended`` also gets its band (combined over the range-test seeds, as the seed sweep
 does) checked: at most a decade wide and overlapping the grid LRs within 1 point of the
@@ -37,7 +38,7 @@ own schedule.
 Grid results, range-test curves and trainings are cached per task in a JSON file
 (``--cache``), so changing a rule only retrains the LRs it newly suggests.
 
-    python bench/suggestions.py                 # all 26 tasks (~15 min on 2 idle cores)
+    python bench/suggestions.py                 # all 26 tasks (~25 min on 2 idle cores)
     python bench/suggestions.py --quick         # the slice the test suite runs
     python bench/suggestions.py --tasks mlp-sgd --json out.json --jobs 2
     python bench/suggestions.py --write-package-data   # ship the measured regret
@@ -127,8 +128,9 @@ TASKS: list[Task] = [
     Task("lstsq-gd-150", "lstsq", "linear", "gd", 150),
     Task("logistic-gd-150", "logistic", "linear", "gd", 150),
 ]
-#: Language models' validation loss moves by 0.5-1 % between two LRs 1 % apart (training is
-#: chaotic in the LR), so 2 seeds cannot resolve a mean regret of a few tenths of a percent.
+#: Language models' validation loss moves by 1-2 % from seed to seed and by about 1 % between
+#: two LRs a few percent apart (training is chaotic in the LR): 2 seeds cannot resolve a
+#: mean regret of a few tenths of a percent.
 LM_SEEDS = 6
 MODERN: list[Task] = [
     Task("lm-gpt-adamw-wsd-200", "text", "char_transformer", "adamw", 200, "wsd", 0.95, "loss", 0.1,
@@ -411,6 +413,18 @@ def cross_fitted_best(per_seed: dict[float, list[float]], pick) -> float:
     return float(np.mean(out))
 
 
+def paired_se(task: Task, best: float, at_best: list[float], reached: list[float]) -> float:
+    """The standard error of a regret from its training seeds: each seed's score at the
+    suggestion against the same seed (same initialisation, same batches) at the grid's
+    best LR. Differences between LRs a few percent apart are of this size, so a mean
+    regret is only known to within its standard error."""
+    diffs = [regret(task, best, r) - regret(task, best, b)
+             for b, r in zip(at_best, reached, strict=True)]
+    if len(diffs) < 2:
+        return math.nan
+    return float(np.std(diffs, ddof=1) / math.sqrt(len(diffs)))
+
+
 def regret(task: Task, best: float, reached: float) -> float:
     """Points of accuracy below the best, or % above the best validation loss."""
     if task.metric == "loss":
@@ -425,7 +439,8 @@ def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bo
     per_seed_grid = {float(lr): run.seed_scores(lr) for lr in grid}
     grid_scores = {lr: float(np.mean(v)) for lr, v in per_seed_grid.items()}
     pick = min if task.metric == "loss" else max
-    best = pick(grid_scores.values())
+    best_lr = pick(grid_scores, key=grid_scores.get)
+    best = grid_scores[best_lr]
     fair = cross_fitted_best(per_seed_grid, pick)
     tol = LOSS_TOLERANCE if task.metric == "loss" else 1.0
     good = [lr for lr, v in grid_scores.items() if regret(task, best, v) <= tol]
@@ -445,11 +460,13 @@ def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bo
         logs = np.log10([s.max_lr for s in sugg])
         max_lr = float(10 ** np.median(logs))
         base_lr = float(10 ** np.median(np.log10([s.base_lr for s in sugg])))
-        reached = run.one_cycle_score(max_lr)
+        at = run.seed_scores(max_lr)
+        reached = float(np.mean(at))
         row = {"max_lr": max_lr, "base_lr": base_lr, "answered": len(sugg),
                "unreliable": sum(not s.reliable for s in sugg),
                "spread": float(logs.max() - logs.min()), "score": reached,
                "regret": regret(task, best, reached),
+               "regret_se": paired_se(task, best, per_seed_grid[best_lr], at),
                "fair_regret": regret(task, fair, reached)}
         methods[name] = row
     combined = combine_recommended(results)
@@ -478,7 +495,7 @@ def measure(task: Task, entry: dict, *, grid, train_seeds, range_seeds, base: bo
         "task": task.name, "battery": "held-out" if task.held_out else task.battery,
         "metric": task.metric, "best": best,
         "fair_best": fair,
-        "best_lr": pick(grid_scores, key=grid_scores.get),
+        "best_lr": best_lr,
         "good": [min(good), max(good)], "grid": grid_scores, "known_lr": problem(task.problem).known_lr,
         "methods": methods, "triangular": tri, "seconds": time.perf_counter() - t0,
     }
@@ -505,10 +522,13 @@ def summarise(reports: list[dict]) -> dict:
     for m in names:
         rows = [r["methods"][m] for r in reports if m in r["methods"]]
         regrets = [row["regret"] for row in rows]
+        ses = [row.get("regret_se", math.nan) for row in rows]
         fair = [row["fair_regret"] for row in rows]
         tri = [row["tri_regret"] for row in rows if "tri_regret" in row]
         summary[m] = {
             "worst": float(max(regrets)), "mean": float(np.mean(regrets)),
+            # the mean's standard error: the tasks' seed noise, independent between tasks
+            "mean_se": float(math.sqrt(np.nansum(np.square(ses))) / len(rows)),
             "fair_worst": float(max(fair)), "fair_mean": float(np.mean(fair)),
             "spread": float(max(row["spread"] for row in rows)),
             "tasks": len(rows), "missing": len(reports) - len(rows),
@@ -520,14 +540,17 @@ def summarise(reports: list[dict]) -> dict:
 def print_summary(summary: dict, title: str = "") -> None:
     if title:
         print(f"\n{title}")
-    print(f"{'method':<18} {'worst':>6} {'mean':>6} {'fair worst':>10} {'fair mean':>9} "
-          f"{'spread':>7} {'tasks':>6} {'CLR worst':>9} {'CLR mean':>8}")
+    print(f"{'method':<18} {'worst':>6} {'mean':>6} {'± se':>5} {'fair worst':>10} "
+          f"{'fair mean':>9} {'spread':>7} {'tasks':>6} {'CLR worst':>9} {'CLR mean':>8}")
     for n, s in summary.items():
         tri = f"{s['tri_worst']:>9.1f} {s['tri_mean']:>8.2f}" if "tri_worst" in s else ""
-        print(f"{n:<18} {s['worst']:>6.1f} {s['mean']:>6.2f} {s['fair_worst']:>10.1f} "
-              f"{s['fair_mean']:>9.2f} {s['spread']:>7.2f} {s['tasks']:>6} {tri}")
+        print(f"{n:<18} {s['worst']:>6.1f} {s['mean']:>6.2f} {s['mean_se']:>5.2f} "
+              f"{s['fair_worst']:>10.1f} {s['fair_mean']:>9.2f} {s['spread']:>7.2f} "
+              f"{s['tasks']:>6} {tri}")
     print("fair: against the cross-fitted optimum (the grid's best LR picked on half the "
-          "training seeds, scored on the other half), free of the best-of-16 winner's curse")
+          "training seeds, scored on the other half), free of the best-of-16 winner's curse; "
+          "± se: the mean's standard error from the training seeds (each seed at the "
+          "suggestion against the same seed at the grid's best)")
 
 
 def print_table(reports: list[dict], summary: dict) -> None:

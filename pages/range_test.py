@@ -174,17 +174,18 @@ with view_col:
                 if rescaled is not None:  # said, not applied
                     note += " " + rescaled.text.replace("**", "")
                 send_to_designer(handoff, note, iters_per_epoch=ipe)
-            verified = short_label(policy)
-            if st.button(f"Verify: train {verified} at max_lr {s.max_lr:.3g} against a fixed LR",
-                         key="btn.rt.verify", disabled=is_running("train", "train"),
-                         help="A short training (300 iterations) on the range test's data, model "
-                              "and optimizer, with the schedule chosen above, sized to the run."):
+            plan = verify_config(status.config, max_lr=s.max_lr, policy=policy, base_lr=s.base_lr)
+            peak = plan["schedule"]["max_lr"]
+            fitted = f" (the suggested {s.max_lr:.3g}, fitted)" if abs(peak / s.max_lr - 1) > 1e-9 else ""
+            what = f"{short_label(policy)} at max_lr {peak:.3g}{fitted}"
+            if st.button(f"Verify: {what} against a fixed LR", key="btn.rt.verify",
+                         disabled=is_running("train", "train"),
+                         help=f"A short training ({plan['num_iter']} iterations) on the range "
+                              "test's data, model and optimizer, with the schedule chosen "
+                              "above sized to it, against a fixed LR at max_lr / 10."):
                 # the training form is filled with exactly what runs, and starts it
-                load_training(verify_config(status.config, max_lr=s.max_lr, policy=policy,
-                                            base_lr=s.base_lr),
-                              note=f"Verifying {rule_label(method)}: {verified} at max_lr "
-                                   f"{s.max_lr:.3g} against a fixed LR, on the range test's "
-                                   "data, model and optimizer.")
+                load_training(plan, note=f"Verifying {rule_label(method)}: {what} against a "
+                                         "fixed LR, on the range test's data, model and optimizer.")
                 st.switch_page("pages/training.py")
         d1, d2 = st.columns(2)
         d1.download_button("Download curve (CSV)", curve_frame(rt).to_csv(index=False),

@@ -31,6 +31,11 @@ def short_label(policy: str) -> str:
     return HANDOFF_LABELS.get(policy, policy).split(" (")[0]
 
 
+def _check(policy: str) -> None:
+    if policy not in HANDOFF_POLICIES:
+        raise ConfigError(f"policy must be one of {', '.join(HANDOFF_POLICIES)}; got {policy!r}")
+
+
 def _warmup_schedule(policy: str, max_lr: float, total: int) -> dict:
     plan = {"policy": policy, "max_lr": max_lr, "total_steps": total,
             "warmup_steps": warmup_steps_for(total)}
@@ -52,8 +57,7 @@ def verify_schedule(policy: str, *, max_lr: float, num_iter: int,
     hand-off gives them; Smith's CLR policies two whole cycles between ``base_lr`` (default
     max_lr / 6, ``recommended``'s ratio) and max_lr, as Smith (2015) compared CLR with a
     fixed LR."""
-    if policy not in HANDOFF_POLICIES:
-        raise ConfigError(f"policy must be one of {', '.join(HANDOFF_POLICIES)}; got {policy!r}")
+    _check(policy)
     if policy in FITTED_POLICIES:
         return _fitted(policy, max_lr, num_iter)[0]
     if policy == "one_cycle":
@@ -71,8 +75,7 @@ def suggestion_to_schedule(suggestion: Suggestion, policy: str, iters_per_epoch:
     are warm-up + cosine and WSD (10 % warm-up; WSD cools down over the last 20 %), whose
     peak is moved to keep 1cycle's mean LR (``schedule_fit.for_schedule``: WSD's is lower).
     Parameters the suggestion does not set take the policy's defaults."""
-    if policy not in HANDOFF_POLICIES:
-        raise ConfigError(f"policy must be one of {', '.join(HANDOFF_POLICIES)}; got {policy!r}")
+    _check(policy)
     step = step_size_for(iters_per_epoch, epochs_per_step)
     if policy in FITTED_POLICIES:
         schedule, factor = _fitted(policy, suggestion.max_lr, 2 * step)

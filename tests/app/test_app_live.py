@@ -177,7 +177,8 @@ def test_verify_trains_wsd_at_the_peak_the_hand_off_gives_it():
     at.selectbox(key="rt.policy.adaptive").set_value("wsd").run()
     method = at.selectbox(key="rt.method").value
     rec = registry().status(at.session_state["rt.job"]).result["range_test"]["suggestions"][method]
-    assert at.button(key="btn.rt.verify").label.startswith("Verify: train WSD at max_lr")
+    label = at.button(key="btn.rt.verify").label
+    assert label.startswith("Verify: WSD at max_lr") and "fitted" in label
     at.button(key="btn.rt.verify").click().run()
     assert not at.exception, at.exception
     job = registry().status(at.session_state["train.job"])

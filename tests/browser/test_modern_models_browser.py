@@ -47,10 +47,17 @@ def test_a_char_transformer_range_test_with_adamw(page, app_url):
     expect(schedule).to_have_value("Warm-up + cosine")
     screenshot(page, "range_test_char_transformer_handoff")
     _choose(page, "Schedule", re.compile("^WSD"))
+    # Verify trains the schedule chosen, not 1cycle
+    verify = page.get_by_role("button", name=re.compile("^Verify: WSD at max_lr"))
+    expect(verify).to_be_visible()
+    verify.scroll_into_view_if_needed()
+    screenshot(page, "range_test_verify_wsd")
     page.get_by_role("button", name="Use in designer").click()
     wait_idle(page)
     note = page.get_by_text(re.compile("keeps 1cycle's mean LR"))
     expect(note).to_be_visible(timeout=30_000)
     note.scroll_into_view_if_needed()
     expect(page.get_by_test_id("stException")).to_have_count(0)
+    # the preset box names no preset: the form holds the range test's WSD
+    expect(page.get_by_role("combobox", name="Preset")).to_have_value("")
     screenshot(page, "designer_wsd_from_range_test")

@@ -175,6 +175,11 @@ def test_verify_trains_the_schedule_a_suggestion_is_handed_to(policy):
     assert runs[0]["label"].endswith(f"@ {schedule['max_lr']:.3g}")
 
 
+def test_verify_refuses_a_schedule_a_suggestion_cannot_be_handed_to():
+    with pytest.raises(ConfigError, match="policy must be one of"):
+        experiments.verify_suggestion_runs(max_lr=0.2, num_iter=100, policy="inverse_sqrt")
+
+
 def test_a_sweep_config_is_read_checked_and_refuses_unknown_settings():
     sweep = SweepConfig.from_dict({"param": "seed", "values": (0, 1), "kind": "sweep"})
     assert sweep == SweepConfig(param="seed", values=[0, 1], base={})

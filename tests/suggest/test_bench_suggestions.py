@@ -77,3 +77,26 @@ def test_cross_fitted_best_removes_the_winners_curse():
     peaked = {lr: [90 - abs(lr - 7) * 2 + e for e in rng.normal(0, 0.1, 4)] for lr in range(16)}
     assert bench.cross_fitted_best(peaked, max) == pytest.approx(90, abs=0.2)
     assert bench.cross_fitted_best({0: [2.5, 2.7], 1: [3.0, 3.1]}, min) == pytest.approx(2.6)
+
+
+def test_a_regrets_standard_error_is_that_of_its_paired_seed_differences():
+    """Seeds share an offset (one initialisation trains better at every LR): pairing each
+    seed with itself at the grid's best removes it, so the error is that of the
+    differences, not of the scores; a loss task's is in % of the best loss."""
+    import numpy as np
+
+    bench = _bench()
+    acc = next(t for t in bench.TASKS if t.metric == "acc")
+    loss = next(t for t in bench.TASKS if t.metric == "loss")
+    rng = np.random.default_rng(1)
+    offsets = rng.normal(0, 3, 8)  # large seed-to-seed spread, shared by both LRs
+    at_best = list(95 + offsets)
+    reached = list(95 + offsets - 0.5 + rng.normal(0, 0.2, 8))
+    diffs = np.subtract(at_best, reached)
+    se = bench.paired_se(acc, float(np.mean(at_best)), at_best, reached)
+    assert se == pytest.approx(np.std(diffs, ddof=1) / math.sqrt(8))
+    assert se < 0.2 < np.std(reached, ddof=1) / math.sqrt(8)
+    assert bench.paired_se(acc, 95, [95, 96, 97], [94, 95, 96]) == pytest.approx(0)
+    # loss: 2.0 -> 2.02 and 2.0 -> 2.04 are regrets of 1 % and 2 %
+    assert bench.paired_se(loss, 2.0, [2.0, 2.0], [2.02, 2.04]) == pytest.approx(0.5)
+    assert math.isnan(bench.paired_se(loss, 2.0, [2.0], [2.02]))
