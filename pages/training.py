@@ -84,13 +84,15 @@ with form_col:
     else:
         try:
             sched = schedules.from_dict(schedule_cfg)
-            if sched.total_steps is not None and sched.total_steps != num_iter:
-                # a 1cycle must end where the training ends (Smith: annihilate at the end)
-                schedule_cfg = {**schedule_cfg, "total_steps": num_iter}
+            # a planned run (1cycle, WSD, warm-up + decay) ends where the training ends,
+            # its warm-up and cool-down scaled with it
+            schedule_cfg, resized = rules.fit_to_length(sched.to_dict(), num_iter)
+            if resized:
                 sched = schedules.from_dict(schedule_cfg)
             lrs = sched.trace(num_iter)
             max_lr, min_lr = float(lrs.max()), float(lrs.min())
-            st.caption(f"LR from {min_lr:.3g} to {max_lr:.3g} over {num_iter} iterations.")
+            st.caption(f"LR from {min_lr:.3g} to {max_lr:.3g} over {num_iter} iterations."
+                       + (f" {resized}" if resized else ""))
             if sched.cycle_length and sched.total_steps is None and num_iter not in rules.cycle_ends(sched, num_iter):
                 st.info(f"This run stops mid-cycle. Smith (2015): stop at the end of a cycle — e.g. "
                         f"{rules.suggest_num_iterations(sched, num_iter)} iterations.", icon="🔁")

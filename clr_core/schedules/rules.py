@@ -27,6 +27,7 @@ __all__ = [
     "cycle_ends",
     "decay_steps_for",
     "epochs_per_cycle",
+    "fit_to_length",
     "preview_length",
     "step_size_for",
     "suggest_num_iterations",
@@ -184,3 +185,40 @@ def warmup_steps_for(total_steps: int) -> int:
 def decay_steps_for(total_steps: int) -> int:
     """DECAY_SHARE of a run (WSD's cool-down), at least one step."""
     return max(1, round(DECAY_SHARE * total_steps))
+
+
+def _scaled(steps: Any, ratio: float) -> Any:
+    return max(1, round(steps * ratio)) if isinstance(steps, int) and steps > 0 else steps
+
+
+def fit_to_length(config: dict, num_iter: int) -> tuple[dict, str | None]:
+    """``config`` (a schedule dict) planned for a run of ``num_iter`` iterations, and a line
+    saying what changed (None when nothing did). A schedule that plans ``total_steps``
+    (1cycle, warm-up + decay, WSD, phases) must end where the training ends (Smith 2018:
+    annihilate at the end); its warm-up, cool-down and phases given in steps keep their
+    share of the run, so a 6536-step WSD with 654 warming up becomes, over 300 iterations,
+    one with 30. The warm-up's end and the cool-down's start are what is scaled, so they
+    keep their order. Open-ended schedules are returned as they are."""
+    total = config.get("total_steps")
+    if not isinstance(total, int) or total <= 0 or total == num_iter:
+        return dict(config), None
+    ratio = num_iter / total
+    out = {**config, "total_steps": num_iter}
+    warm = config.get("warmup_steps")
+    if isinstance(warm, int) and warm > 0:
+        out["warmup_steps"] = min(_scaled(warm, ratio), num_iter)
+    decay = config.get("decay_steps")
+    if isinstance(decay, int) and decay > 0:
+        start = round((total - decay) * ratio)  # where the cool-down begins, scaled
+        out["decay_steps"] = max(1, num_iter - max(start, out.get("warmup_steps") or 0))
+    moved = [f"{k} {config[k]} → {out[k]}" for k in ("warmup_steps", "decay_steps")
+             if k in config and out[k] != config[k]]
+    if isinstance(config.get("phases"), list):
+        out["phases"] = [{**ph, "steps": _scaled(ph["steps"], ratio)}
+                         if isinstance(ph, dict) and "steps" in ph else ph
+                         for ph in config["phases"]]
+        if out["phases"] != config["phases"]:
+            moved.append("the phases given in steps alike")
+    note = (f"Planned for {total} steps, run for {num_iter}: total_steps set to the run"
+            + (f", {', '.join(moved)} (the same share of the run)" if moved else "") + ".")
+    return out, note

@@ -87,6 +87,9 @@ def test_training_a_char_lstm_with_the_wsd_preset_reports_validation_loss():
     at.text_input(key="train.num_iter").set_value("20").run()
     at.text_input(key="train.eval_every").set_value("10").run()
     at.selectbox(key="train.source").set_value("char_lm_wsd").run()
+    # the preset plans 300 steps: run for 20, its warm-up and cool-down keep their share
+    assert any("Planned for 300 steps, run for 20" in c.value and "warmup_steps 30 → 2" in c.value
+               for c in at.caption)
     at.multiselect(key="train.baselines").set_value([]).run()
     at.button(key="btn.train.start").click().run()
     assert run_until_done(at, "train.job", timeout=300) == "done"
@@ -94,7 +97,9 @@ def test_training_a_char_lstm_with_the_wsd_preset_reports_validation_loss():
     report = report_from_dict(registry().status(at.session_state["train.job"]).result)
     train = report.curves[0].train
     assert train.stop_reason == "completed"
-    assert report.curves[0].config["schedule"]["policy"] == "wsd"
+    schedule = report.curves[0].config["schedule"]
+    assert schedule["policy"] == "wsd"
+    assert (schedule["total_steps"], schedule["warmup_steps"], schedule["decay_steps"]) == (20, 2, 4)
     assert any("Lowest validation loss" in s.value for s in at.success)
     names = [t.get("name", "") for t in chart_traces(at, "train-val-loss")]
     assert names and all(n for n in names)

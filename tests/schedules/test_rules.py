@@ -110,3 +110,34 @@ def test_suggestion_is_the_nearest_cycle_end(up, down, target, t_mult):
         ends = rules.cycle_ends(sched, 4 * target + 4 * up * t_mult + 2 * down)
         assert got in ends
         assert abs(got - target) == np.abs(ends - target).min()
+
+
+def test_a_planned_run_fitted_to_a_shorter_training_keeps_its_shares():
+    planned = make_schedule("wsd", max_lr=0.02, total_steps=6536, warmup_steps=654,
+                            decay_steps=1307).to_dict()
+    fitted, note = rules.fit_to_length(planned, 300)
+    assert (fitted["total_steps"], fitted["warmup_steps"], fitted["decay_steps"]) == (300, 30, 60)
+    assert "654 → 30" in note and "1307 → 60" in note
+    # the same LR at the same share of the run
+    long, short = make_schedule(**planned).trace(6536), make_schedule(**fitted).trace(300)
+    assert short.max() == pytest.approx(long.max()) and short[150] == pytest.approx(0.02)
+    assert rules.fit_to_length(planned, 6536) == (planned, None)
+    cyclic = {"policy": "triangular", "base_lr": 0.001, "max_lr": 0.006, "step_size_up": 100}
+    assert rules.fit_to_length(cyclic, 300) == (cyclic, None)  # open-ended: as it is
+
+
+@given(total=st.integers(2, 50_000), warm=st.floats(0, 1), cool=st.floats(0, 1),
+       num_iter=st.integers(10, 50_000), policy=st.sampled_from(["wsd", "warmup_cosine"]))
+def test_fitting_any_planned_run_to_any_length_gives_a_valid_schedule(total, warm, cool,
+                                                                      num_iter, policy):
+    warmup = int(warm * total)
+    kw = {"warmup_steps": warmup}
+    if policy == "wsd":
+        kw["decay_steps"] = max(1, int(cool * (total - warmup)))
+        if warmup + kw["decay_steps"] > total:
+            return
+    planned = make_schedule(policy, max_lr=0.1, total_steps=total, **kw).to_dict()
+    fitted, _ = rules.fit_to_length(planned, num_iter)
+    make_schedule(**fitted)  # raises ScheduleError if the fit broke a rule
+    assert fitted["total_steps"] == num_iter
+    assert abs(fitted["warmup_steps"] - warmup * num_iter / total) <= 1
