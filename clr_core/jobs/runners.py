@@ -152,17 +152,14 @@ def baseline_runs(*, schedule: dict, baselines: list[str], num_iter: int,
 
 
 def verify_suggestion_runs(*, max_lr: float, num_iter: int, policy: str = "one_cycle",
-                           base_lr: float | None = None,
-                           schedule: dict | None = None) -> list[dict]:
+                           base_lr: float | None = None) -> list[dict]:
     """Smith's check of a suggestion: the schedule it is handed to (``policy``, sized by
-    `handoff.verify_schedule`, or ``schedule`` as the form shows it) at the suggested
-    max_lr, against a fixed LR at the base_lr 1cycle's rule gives (`rules.base_lr_for`,
-    max_lr / 10)."""
-    if schedule is None:
-        schedule = verify_schedule(policy, max_lr=max_lr, num_iter=num_iter, base_lr=base_lr)
+    `handoff.verify_schedule`) at the suggested max_lr, against a fixed LR at the base_lr
+    1cycle's rule gives (`rules.base_lr_for`, max_lr / 10)."""
+    schedule = verify_schedule(policy, max_lr=max_lr, num_iter=num_iter, base_lr=base_lr)
     fixed_lr = base_lr_for(max_lr, "one_cycle")
     return [
-        {"label": f"{short_label(schedule['policy'])} @ {schedule['max_lr']:.3g}", "schedule": dict(schedule)},
+        {"label": f"{short_label(policy)} @ {schedule['max_lr']:.3g}", "schedule": schedule},
         {"label": f"fixed @ {fixed_lr:.3g}", "schedule": {"policy": "fixed", "lr": fixed_lr}},
     ]
 
