@@ -379,9 +379,6 @@ class TaskRunner:
     def seed_scores(self, lr: float) -> list[float]:
         return self._scores("one_cycle", _lr_key(lr), one_cycle(self.task, lr))
 
-    def one_cycle_score(self, lr: float) -> float:
-        return float(np.mean(self.seed_scores(lr)))
-
     def triangular_score(self, base: float, mx: float) -> float:
         key = f"{_lr_key(base)}/{_lr_key(mx)}"
         return float(np.mean(self._scores("triangular", key, triangular(self.task, base, mx))))

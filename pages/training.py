@@ -65,18 +65,19 @@ with form_col:
                            max_value=10_000, errors=errors)
     designed = st.session_state.get(CURRENT)
     verify = st.session_state.get(VERIFY)
+    verified = verify[1][0]["schedule"] if verify else None
     sources = (["verify"] if verify else []) + (["designed"] if designed else []) \
         + list(schedules.PRESETS)
     # an untouched designer is not a choice the user made: start from the digits demo
     first = "designed" if designed and designed != UNTOUCHED else DEMO
     source = st.selectbox(
         "Schedule", sources, key=keep_valid("train.source", sources, first),
-        format_func=lambda s: f"Verify: {verify[0]['policy']} at max_lr {verify[0]['max_lr']:.3g}"
+        format_func=lambda s: f"Verify: {verified['policy']} at max_lr {verified['max_lr']:.3g}"
         if s == "verify" else f"From the designer: {designed['policy']}" if s == "designed"
         else f"Preset: {schedules.PRESETS[s].label}")
     if source == "verify":
-        st.caption(verify[1])
-    schedule_cfg = (dict(verify[0]) if source == "verify" else designed if source == "designed"
+        st.caption(verify[0])
+    schedule_cfg = (dict(verified) if source == "verify" else designed if source == "designed"
                     else dict(schedules.PRESETS[source].config))
     sched_error = None
     if num_iter is None:  # its box says why; nothing to preview
@@ -109,7 +110,7 @@ with form_col:
     if not errors and sched_error is None:
         try:
             if source == "verify" and picked == ["fixed"]:  # the Verify button's two runs
-                schedule_run, fixed_run = verify[2]
+                schedule_run, fixed_run = verify[1]
                 runs = [{**schedule_run, "schedule": schedule_cfg}, fixed_run]
             else:
                 runs = baseline_runs(schedule=schedule_cfg, baselines=picked, num_iter=num_iter,

@@ -61,7 +61,7 @@ def apply_handoff() -> str | None:
     pending = st.session_state.pop(PENDING, None)
     if not pending:
         return None
-    config, note, ipe, preset = (*pending, None, None)[:4]
+    config, note, ipe, preset = (*pending, None, None)[:4]  # callers may omit the last ones
     policy = config.get("policy")
     if policy not in schedules.POLICIES:
         return None

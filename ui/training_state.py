@@ -13,7 +13,9 @@ from ui.widgets import fmt, fmt_int
 __all__ = ["PENDING", "VERIFY", "apply_pending", "load_training"]
 
 PENDING = "train.pending"
-VERIFY = "train.verify"  # (schedule dict, note, runs) of the Verify source, while it is offered
+#: (note, runs) of the Verify source while it is offered: runs[0] trains the schedule being
+#: verified, runs[1] the fixed LR it is compared with.
+VERIFY = "train.verify"
 AUTOSTART = "train.autostart"
 
 _TEXT_FLOATS = ("weight_decay", "momentum")
@@ -46,7 +48,7 @@ def apply_pending() -> bool:
             ss[f"train.{name}"] = fmt_int(config[name])
     ss["train.num_iter"] = fmt_int(config["num_iter"])
     ss["train.eval_every"] = fmt_int(config.get("eval_every", 50))
-    ss[VERIFY] = (dict(config["schedule"]), note, [dict(r) for r in config["runs"]])
+    ss[VERIFY] = (note, [dict(r) for r in config["runs"]])
     ss["train.source"] = "verify"
     ss["train.baselines"] = ["fixed"]
     return start
