@@ -74,6 +74,10 @@ class LocalCluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
         env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=self.token,
                    RAY_USAGE_STATS_ENABLED="0",
+                   # the head's client server waits this long for the Python process it
+                   # starts per client connection (30 s by default: too short on a busy
+                   # 2-core machine, where it fails the connection)
+                   RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S="120",
                    PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
         return env
 

@@ -103,12 +103,21 @@ def test_two_sessions_starting_jobs_at_once_each_get_their_own():
     tabs = [open_page("pages/range_test.py") for _ in range(2)]
     for at, n in zip(tabs, (30, 40), strict=True):
         at.text_input(key="rt.num_iter").set_value(str(n)).run()
-    clicks = [threading.Thread(target=lambda at=at: at.button(key="btn.rt.start").click().run())
-              for at in tabs]
+    errors: list[BaseException] = []
+
+    def click(at) -> None:
+        try:  # a run that fails in its thread would otherwise surface as a missing key
+            at.button(key="btn.rt.start").click().run(timeout=T)
+        except BaseException as e:
+            errors.append(e)
+
+    clicks = [threading.Thread(target=click, args=(at,)) for at in tabs]
     for t in clicks:
         t.start()
     for t in clicks:
-        t.join(T)
+        t.join(2 * T)
+    assert not errors, errors
+    assert not any(t.is_alive() for t in clicks)
     from ui.jobs import registry
 
     ids = [at.session_state["rt.job"] for at in tabs]

@@ -205,6 +205,58 @@ def test_address_forms_and_messages():
         rc.parse_address("h:1"), "x", 3)
 
 
+@pytest.fixture
+def listening():
+    """Something that accepts TCP connections, so the bridge's probe passes."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield f"ray://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("failures, connects", [(1, True), (2, False)])
+def test_a_client_connection_the_head_aborts_is_tried_once_more(listening, monkeypatch,
+                                                                failures, connects):
+    import ray
+
+    from clr_core.jobs.executors import ray_bridge
+
+    tries = []
+
+    def init(**kw):
+        tries.append(kw["address"])
+        if len(tries) <= failures:
+            raise ConnectionAbortedError("Initialization failure from server:\nTraceback (most "
+                                         "recent call last):\nRuntimeError: Proxy failed")
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "shutdown", lambda: None)
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 2.0})
+    monkeypatch.setattr(ray, "nodes", lambda: [{"Alive": True}])
+    bridge = ray_bridge._Bridge(None, {"address": listening})
+    if connects:
+        assert bridge.connect()["cpus"] == 2.0
+    else:
+        with pytest.raises(ray_bridge._Refused, match="RuntimeError: Proxy failed"):
+            bridge.connect()
+    assert tries == [listening] * 2
+
+
+def test_a_failure_carrying_the_servers_traceback_says_its_reason():
+    # the Ray client's own wording: an empty first line's remainder, then the head's traceback
+    error = ConnectionAbortedError(
+        "Initialization failure from server:\nTraceback (most recent call last):\n"
+        '  File "proxier.py", line 780, in Datapath\n    raise RuntimeError(\n'
+        "RuntimeError: Proxy failed to Connect to backend! Check `ray_client_server.err`\n")
+    said = rc.connect_failed(rc.parse_address("ray://h:10001"), error)
+    assert said == ("Could not connect to the Ray cluster at ray://h:10001: "
+                    "ConnectionAbortedError: Initialization failure from server: "
+                    "RuntimeError: Proxy failed to Connect to backend! Check "
+                    "`ray_client_server.err`")
+    plain = rc.connect_failed(rc.parse_address("h:1"), OSError("no route\nmore detail"))
+    assert plain == "Could not connect to the Ray cluster at h:1: OSError: no route"
+
+
 def test_the_cli_checks_the_cluster(cluster, monkeypatch, capsys):
     from clr_core.cli import main
 

@@ -100,12 +100,22 @@ class _Bridge:
             options.update(include_dashboard=False, log_to_driver=False,
                            logging_level=logging.WARNING)
         options.update(self._settings.get("init") or {})
-        try:
-            ray.init(address=address.raw or None, **options)
-        except ray.exceptions.AuthenticationError:
-            raise _Refused(rc.token_refused(address, self._token_set())) from None
-        except Exception as e:
-            raise _Refused(self._describe(e)) from None
+        # The Ray client's head starts a server process per connection and fails the
+        # connection when that process is slow to come up (a busy head): try it once more.
+        attempts = 2 if address.client else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                ray.init(address=address.raw or None, **options)
+                break
+            except ray.exceptions.AuthenticationError:
+                raise _Refused(rc.token_refused(address, self._token_set())) from None
+            except ConnectionAbortedError as e:
+                if attempt == attempts:
+                    raise _Refused(self._describe(e)) from None
+                with contextlib.suppress(Exception):
+                    ray.shutdown()
+            except Exception as e:
+                raise _Refused(self._describe(e)) from None
         if self._gcs is None and not address.client:
             from ray._raylet import GcsClient  # optional: Ray's own client of the head
 

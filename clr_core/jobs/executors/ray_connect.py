@@ -147,10 +147,14 @@ def connect_timed_out(address: RayAddress, timeout_s: float) -> str:
 
 
 def connect_failed(address: RayAddress, error: BaseException) -> str:
-    """Any other failure to connect, in one line (the first of the error's)."""
-    text = str(error).strip().splitlines()
-    first = text[0] if text else ""
-    return f"Could not connect to the Ray cluster at {address}: {type(error).__name__}: {first}"
+    """Any other failure to connect, in one line: the error's first line, and when it
+    carries the server's traceback (the Ray client's "Initialization failure from
+    server"), that traceback's last line, which is the reason."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    said = lines[0] if lines else ""
+    if len(lines) > 1 and any(line.startswith("Traceback") for line in lines):
+        said = f"{said.rstrip(':')}: {lines[-1]}"
+    return f"Could not connect to the Ray cluster at {address}: {type(error).__name__}: {said}"
 
 
 def cluster_lost(address: RayAddress, reason: str, jobs: int) -> str:
