@@ -1,7 +1,7 @@
 """The Ray executor against a real cluster this module starts on 127.0.0.1 with `ray start`
 (a head and a second node, one CPU each, token authentication on): jobs and sweeps run on
 it, a sweep's members on both nodes, cancel, a wrong token and a dead address said in one
-line, and last, the head killed mid-job: the registry lives on, the jobs fail with the
+line, and, on a cluster of its own, the head killed mid-job: the registry lives on, the jobs fail with the
 message and are failed in the store, the next job says why it cannot run, and once the
 head is back the next one runs."""
 
@@ -270,10 +270,32 @@ def test_the_cli_checks_the_cluster(cluster, monkeypatch, capsys):
     assert err.startswith(f"error: Nothing answers at {dead}") and err.count("\n") == 1
 
 
-def test_the_head_stopped_mid_job(make, cluster, executor):
-    """Last in this module: it kills the cluster."""
+@pytest.fixture
+def doomed_cluster():
+    """A cluster of its own for the test that kills its head: the module's cluster stays
+    whole whatever order the tests run in (pytest-randomly shuffles them)."""
+    c = LocalCluster()
+    try:
+        c.start_head().wait_started()
+        c.add_node().wait_started()
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def doomed_executor(doomed_cluster):
+    ex = RayExecutor(address=doomed_cluster.address, cancel_grace_s=2.0, batch_s=0.05,
+                     env={"RAY_AUTH_TOKEN": doomed_cluster.token})
+    yield ex
+    ex.close()
+
+
+def test_the_head_stopped_mid_job(doomed_cluster, doomed_executor, make):
+    """The head of a cluster of its own is killed mid-job."""
+    cluster, executor = doomed_cluster, doomed_executor
     reg = make({"u": jr.until_stopped, "e": jr.members_in_turn},
-               parallel={"e": jr.endless_plan()})
+               parallel={"e": jr.endless_plan()}, executor=executor)
     plain = reg.submit("u", {})
     sweep = reg.submit("e", {"n": 1})
     for job in (plain, sweep):
