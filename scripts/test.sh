@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up .venv with the test tools (first run only), lint, and run every test.
+# Set up .venv with the test tools (first run only), lint, and run every test over both cores.
 # Browser tests need Debian's chromium on PATH; as root we install it, otherwise they
 # skip with the reason (under CI=true they must run, and fail if Chromium is absent).
 set -euo pipefail
@@ -13,4 +13,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
 fi
 .venv/bin/ruff check .
 .venv/bin/lint-imports --no-cache  # the layer contract in pyproject.toml
-exec .venv/bin/python -m pytest "$@"
+# Both cores (pytest-xdist; a file's tests stay on one worker, so a module's cluster or server
+# starts once) in a random order: pytest-randomly prints "Using --randomly-seed=N" first, and
+# `bash scripts/test.sh --randomly-seed=N` replays that order. PYTEST_WORKERS=0: one process.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadfile "$@"
