@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import platformdirs
-from annotated_types import Ge, Le
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -197,8 +196,8 @@ def takes(field: str) -> str:
         names = [f"`{a}`" for a in get_args(info.annotation)]
         return ", ".join(names[:-1]) + " or " + names[-1]
     if info.annotation is int:
-        low = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
-        high = next((m.le for m in info.metadata if isinstance(m, Le)), None)
+        low = next((m.ge for m in info.metadata if hasattr(m, "ge")), None)
+        high = next((m.le for m in info.metadata if hasattr(m, "le")), None)
         if low is not None and high is not None:
             return f"a whole number from {low} to {high}"
         if low is not None:

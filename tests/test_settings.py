@@ -15,7 +15,6 @@ from typing import Any, Literal, get_args, get_origin
 from unittest import mock
 
 import pytest
-from annotated_types import Ge, Le
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -62,8 +61,8 @@ READ_BACK = {"db": lambda s: s.db_path, "data": lambda s: s.data_root}
 
 def _int_bounds(field: str) -> tuple[int | None, int | None]:
     metadata = Settings.model_fields[field].metadata
-    return (next((m.ge for m in metadata if isinstance(m, Ge)), None),
-            next((m.le for m in metadata if isinstance(m, Le)), None))
+    return (next((m.ge for m in metadata if hasattr(m, "ge")), None),
+            next((m.le for m in metadata if hasattr(m, "le")), None))
 
 
 def _good(field: str) -> list[tuple[str, Any]]:
