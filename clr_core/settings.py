@@ -1,8 +1,8 @@
 """The operator's settings: every ``CLR_STUDIO_*`` environment variable, read once, typed.
 
-Why one module: the variables used to be parsed where they were used (9 variables in 12
-files), so a bad value crashed an import with a bare ``ValueError`` and two of them were
-documented nowhere. Here each is a field with its type, default and meaning; a bad value
+Why one module: the variables used to be parsed where they were used (in 12 files), so a
+bad value crashed an import with a bare ``ValueError`` and some (``CLR_STUDIO_WORKER_NICE``,
+``CLR_STUDIO_WORKER_IDLE``) were documented nowhere. Here each is a field with its type, default and meaning; a bad value
 raises :class:`SettingsError` naming the variable and what it takes, at the first use (never
 at an import); the README's operator table is this class (:func:`settings_table` writes it, a
 test checks they list the same names).

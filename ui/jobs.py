@@ -56,8 +56,8 @@ def check_settings() -> None:
     try:
         get_settings()
     except SettingsError as exc:
-        st.error(markdown_text(f"CLR Studio cannot run with this server's settings: {exc}. "
-                               "Its operator fixes the variable and starts the server again."),
+        st.error(markdown_text(f"CLR Studio cannot start: {exc}. The server's operator fixes "
+                               "the variable and starts the server again."),
                  icon="⚙️")
         st.stop()
 
