@@ -18,3 +18,17 @@ from hypothesis import settings  # noqa: E402
 
 settings.register_profile("clr", deadline=None, print_blob=True)
 settings.load_profile("clr")
+
+
+import pytest  # noqa: E402
+
+from clr_core.settings import clear_settings_cache  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Each test parses the CLR_STUDIO_* settings afresh (get_settings already re-reads a
+    changed environment; this also drops what a test parsed, so none leaks into the next)."""
+    clear_settings_cache()
+    yield
+    clear_settings_cache()

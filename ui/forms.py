@@ -28,7 +28,7 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
         st.caption("Your plugin's loaders are used as they are: their batch size and order.")
     elif out["dataset"] != "digits":
         out["data_root"] = st.text_input("Data folder", key=f"{prefix}.data_root",
-                                         placeholder="default: CLR_STUDIO_DATA or ~/.cache/clr_studio") or None
+                                         placeholder="default: the data root (CLR_STUDIO_DATA)") or None
         out["download"] = st.checkbox("Download if missing", key=f"{prefix}.download")
         st.caption(markdown_text(data.dataset_status(out["dataset"], out.get("data_root"))))
     # the model on its own row: its labels ("MLP (2 hidden layers)") are never cut short

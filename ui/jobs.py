@@ -8,7 +8,6 @@ clr_core.jobs.executors), so the pages stay responsive while they train."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from clr_core.jobs.state import JobStatus
 from clr_core.jsonsafe import json_safe
 from clr_core.present.escape import markdown_text
 from clr_core.runs.store import RunStore
+from clr_core.settings import SettingsError, env_name, get_settings
 
 __all__ = [
     "OWNER_PARAM",
@@ -29,6 +29,7 @@ __all__ = [
     "current_job",
     "ADMIN_ENV",
     "admin_mode",
+    "check_settings",
     "is_running",
     "may_edit",
     "job_series",
@@ -45,6 +46,20 @@ __all__ = [
 
 OWNER_PARAM = "sid"
 SERIES_CACHED = 4  # jobs whose streamed columns a session keeps (the pages show one each)
+
+
+def check_settings() -> None:
+    """Stop the page with one message when an operator setting (``CLR_STUDIO_*``) holds a
+    value it does not take: the variable, its value and what it takes, never a traceback.
+    Checked before anything else on every run (the settings are parsed once, so it costs
+    a lookup), so no page half-draws with a setting it cannot use."""
+    try:
+        get_settings()
+    except SettingsError as exc:
+        st.error(markdown_text(f"CLR Studio cannot start: {exc}. The server's operator fixes "
+                               "the variable and starts the server again."),
+                 icon="⚙️")
+        st.stop()
 
 
 @st.cache_resource
@@ -82,11 +97,11 @@ def show_store_notice() -> None:
 
 
 #: Set to 1 by a server's operator: every visitor may rename and delete every run.
-ADMIN_ENV = "CLR_STUDIO_ADMIN"
+ADMIN_ENV = env_name("admin")
 
 
 def admin_mode() -> bool:
-    return os.environ.get(ADMIN_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    return get_settings().admin
 
 
 def may_edit(store: RunStore, run_id: int) -> bool:

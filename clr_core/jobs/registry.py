@@ -32,7 +32,6 @@ import copy
 import itertools
 import logging
 import math
-import os
 import sys
 import threading
 import time
@@ -54,6 +53,7 @@ from clr_core.jobs.state import (
     Runner,
     canonical_device,
 )
+from clr_core.settings import env_name, get_settings
 
 if TYPE_CHECKING:
     from clr_core.runs.store import RunStore
@@ -63,17 +63,12 @@ __all__ = ["JobRegistry"]
 logger = logging.getLogger(__name__)
 
 #: How many queued or running jobs one visitor may hold (a shared server's fairness cap).
-MAX_JOBS_ENV = "CLR_STUDIO_MAX_JOBS_PER_VISITOR"
-DEFAULT_MAX_JOBS = 3
+MAX_JOBS_ENV = env_name("max_jobs_per_visitor")
 
 
 def _per_owner_cap(value: int | None) -> int:
     if value is None:
-        text = os.environ.get(MAX_JOBS_ENV, "").strip()
-        try:
-            value = int(text) if text else DEFAULT_MAX_JOBS
-        except ValueError:
-            raise JobError(f"{MAX_JOBS_ENV} must be a whole number, got {text!r}") from None
+        value = get_settings().max_jobs_per_visitor
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise JobError(f"max_jobs_per_owner must be an integer >= 1, got {value!r}")
     return value

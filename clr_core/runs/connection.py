@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from clr_core.errors import StoreError
+from clr_core.settings import env_name, get_settings
 
 __all__ = ["BUSY_MESSAGE", "ENV_VAR", "READ_BUSY_MS", "StoreBusy", "connect_read_only",
            "default_db_path", "is_read_only", "store_error"]
 
-ENV_VAR = "CLR_STUDIO_DB"
+ENV_VAR = env_name("db")
 
 #: A read gives up after this long and says "the run store is busy" (WAL readers never
 #: wait on a writer; this bounds the rare cases that do: a checkpoint, a non-WAL file).
@@ -72,10 +73,6 @@ def is_read_only(path: Path) -> bool:
 
 
 def default_db_path() -> Path:
-    """``$CLR_STUDIO_DB``, else the XDG data dir, so the CLI and the app share one file."""
-    env = os.environ.get(ENV_VAR, "").strip()
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
-    return base / "clr_studio" / "runs.db"
+    """``$CLR_STUDIO_DB``, else ``runs.db`` in the platform's user data folder (Linux: the
+    XDG data dir), so the CLI and the app share one file."""
+    return get_settings().db_path

@@ -1,7 +1,7 @@
 """Where a data folder typed by a visitor may point: only under roots the server's operator
 names, so a shared server never walks, lists or writes anything else.
 
-The roots are the data root (``$CLR_STUDIO_DATA``, default ``~/.cache/clr_studio``) and
+The roots are the data root (``$CLR_STUDIO_DATA``, default the user cache folder) and
 the folders listed in ``$CLR_STUDIO_DATA_ROOTS`` (separated by ``os.pathsep``). A folder
 is first judged by name (``~`` expanded, a relative name taken under the data root, ``..``
 folded): outside every root it is refused without touching the disk. Inside, it is
@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clr_core.errors import ConfigError
+from clr_core.settings import env_name, get_settings
 
 __all__ = ["ALLOW_ENV", "FolderRefused", "FolderScan", "allowed_roots", "confine",
            "scan_folder", "shown"]
 
 #: Extra roots a server's operator allows (os.pathsep-separated), beside $CLR_STUDIO_DATA.
-ALLOW_ENV = "CLR_STUDIO_DATA_ROOTS"
-_DATA_ENV = "CLR_STUDIO_DATA"
-_DEFAULT_ROOT = "~/.cache/clr_studio"
+ALLOW_ENV = env_name("data_roots")
+_DATA_ENV = env_name("data")
 _MAX_NAME = 1024
 
 #: A scan stops after this many entries or seconds (a status line, not an inventory).
@@ -43,9 +43,9 @@ class FolderRefused(ConfigError):
 
 
 def _named_roots() -> list[str]:
-    named = [os.environ.get(_DATA_ENV) or _DEFAULT_ROOT]
-    named += [p for p in os.environ.get(ALLOW_ENV, "").split(os.pathsep) if p.strip()]
-    return [os.path.normpath(os.path.abspath(os.path.expanduser(p.strip()))) for p in named]
+    settings = get_settings()
+    named = [settings.data_root, *settings.data_roots]
+    return [os.path.normpath(os.path.abspath(os.path.expanduser(p))) for p in named]
 
 
 def allowed_roots() -> list[Path]:

@@ -19,15 +19,15 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from clr_core.errors import ConfigError, DatasetUnavailable
+from clr_core.settings import env_name, get_settings
 from clr_core.setup.data_catalogue import DATASETS, SPLIT_SEED, DataBundle
 from clr_core.setup.data_roots import confine, scan_folder, shown
 
-__all__ = ["DATA_ROOT_ENV", "DEFAULT_ROOT", "ImageTensorDataset", "data_root", "image_folder_status",
+__all__ = ["DATA_ROOT_ENV", "ImageTensorDataset", "data_root", "image_folder_status",
            "load_image_folder", "load_torchvision", "torchvision_status"]
 
 #: Environment variable naming the data root; the default is below.
-DATA_ROOT_ENV = "CLR_STUDIO_DATA"
-DEFAULT_ROOT = Path("~/.cache/clr_studio")
+DATA_ROOT_ENV = env_name("data")
 
 
 # --------------------------------------------------------------------------- torchvision
@@ -80,11 +80,12 @@ _TV: dict[str, _TorchvisionSpec] = {
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """`root`, else $CLR_STUDIO_DATA, else ~/.cache/clr_studio (expanded, not created).
+    """`root`, else $CLR_STUDIO_DATA, else the user cache folder (Linux: ~/.cache/clr_studio;
+    expanded, not created).
     A given `root` must lie under the roots the operator allows (`data_roots.confine`)."""
     if root not in (None, ""):
         return confine(root)
-    return Path(os.environ.get(DATA_ROOT_ENV) or DEFAULT_ROOT).expanduser()
+    return get_settings().data_root
 
 
 class ImageTensorDataset(Dataset):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 from torch import nn
 
 from clr_core.errors import ConfigError
+from clr_core.settings import env_name, get_settings
 
 __all__ = [
     "ENV_VAR",
@@ -45,7 +45,7 @@ __all__ = [
     "registered",
 ]
 
-ENV_VAR = "CLR_STUDIO_PLUGINS"
+ENV_VAR = env_name("plugins")
 KINDS = ("model", "data", "loss", "batch_to_inputs")
 _PLUGIN_DICTS = {"model": "CLR_STUDIO_MODELS", "data": "CLR_STUDIO_DATA"}
 
@@ -78,13 +78,13 @@ def _read_env_once() -> None:
     global _env_read
     if _env_read:
         return
+    modules = get_settings().plugins  # a malformed list is a SettingsError, at every lookup
     _env_read = True
-    for module_name in os.environ.get(ENV_VAR, "").split(","):
-        if module_name.strip():
-            try:
-                load_plugins([module_name])
-            except PluginError as e:
-                _ENV_ERRORS.append(str(e))
+    for module_name in modules:
+        try:
+            load_plugins([module_name])
+        except PluginError as e:
+            _ENV_ERRORS.append(str(e))
 
 
 def _spec_parts(spec: str) -> tuple[str, str]:
@@ -137,7 +137,7 @@ def load_plugins(modules: Iterable[str] | str | None = None) -> list[str]:
     the modules loaded. The environment's list is read on the first lookup anyway; call
     this with names only from code the server's starter controls."""
     if modules is None:
-        modules = os.environ.get(ENV_VAR, "")
+        modules = get_settings().plugins
     if isinstance(modules, str):
         modules = modules.split(",")
     loaded = []

@@ -16,6 +16,7 @@ from clr_core.jobs.executors.base import cpu_threads
 from clr_core.jobs.executors.process import ProcessExecutor, describe_exit
 from clr_core.jobs.registry import JobRegistry
 from clr_core.runs.store import RunStore
+from clr_core.settings import SettingsError
 
 T = 60.0  # generous: a worker start on a loaded 2-core machine
 
@@ -160,6 +161,23 @@ def test_a_worker_runs_below_the_server_so_the_page_answers_first(registry):
     assert job.state == "done"
     assert job.result["policy"] == os.SCHED_IDLE
     assert job.result["nice"] > os.nice(0)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux-only")
+def test_the_workers_priority_is_the_operators_setting(registry, monkeypatch):
+    monkeypatch.setenv("CLR_STUDIO_WORKER_NICE", "3")
+    monkeypatch.setenv("CLR_STUDIO_WORKER_IDLE", "0")
+    reg = registry({"sched": jr.scheduling})
+    job = reg.wait(reg.submit("sched", {}), timeout=T)
+    assert job.state == "done"
+    assert job.result["policy"] == os.SCHED_OTHER
+    assert job.result["nice"] == min(19, os.nice(0) + 3)
+
+
+def test_a_bad_worker_setting_is_the_servers_error_before_any_worker_starts(monkeypatch):
+    monkeypatch.setenv("CLR_STUDIO_WORKER_NICE", "abc")
+    with pytest.raises(SettingsError, match=r"CLR_STUDIO_WORKER_NICE='abc'.*from 0 to 19"):
+        ProcessExecutor(preload=())
 
 
 @pytest.mark.parametrize("made_by_python", [False, True])

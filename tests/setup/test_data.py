@@ -2,6 +2,7 @@
 deterministically. No test touches the network."""
 
 import struct
+import sys
 import urllib.error
 
 import numpy as np
@@ -65,7 +66,12 @@ def test_data_root_from_env(tmp_path, monkeypatch):
     with pytest.raises(DatasetUnavailable, match="envroot"):
         data.load_dataset("mnist")
     monkeypatch.delenv(image_data.DATA_ROOT_ENV)
-    assert image_data.data_root() == image_data.DEFAULT_ROOT.expanduser()
+    if sys.platform.startswith("linux"):  # unset: the XDG cache folder, ~/.cache by default
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        assert image_data.data_root() == tmp_path / "home" / ".cache" / "clr_studio"
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+        assert image_data.data_root() == tmp_path / "xdg" / "clr_studio"
 
 
 @pytest.mark.parametrize("name,cls", [("mnist", "MNIST"), ("cifar10", "CIFAR10")])

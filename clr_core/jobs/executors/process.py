@@ -50,6 +50,7 @@ from clr_core.jobs.executors.base import (
     run_members,
     set_torch_threads,
 )
+from clr_core.settings import ENV_PREFIX, get_settings
 
 __all__ = ["DEFAULT_PRELOAD", "ProcessExecutor", "describe_exit"]
 
@@ -62,10 +63,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_PRELOAD = ("clr_core.jobs.runners", "torch._dynamo", "sklearn.datasets",
                    "sklearn.model_selection")
 _POLL_S = 0.05
-#: How far below the server a worker runs (``CLR_STUDIO_WORKER_NICE``, 0 to 19).
-WORKER_NICE = int(os.environ.get("CLR_STUDIO_WORKER_NICE", "10"))
-#: Whether a worker runs in the idle scheduling class (``CLR_STUDIO_WORKER_IDLE``, 1 or 0).
-WORKER_IDLE = os.environ.get("CLR_STUDIO_WORKER_IDLE", "1").strip() != "0"
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -96,15 +93,17 @@ def _send_events(conn: Connection, batch: list[Any], progress: float | None) -> 
         os._exit(3)  # the server is gone: nobody to run for
 
 
-def _run_below_the_server() -> None:
+def _run_below_the_server(nice: int, idle: bool) -> None:
     """A page's answer to a click preempts the training, which still gets every cycle
     nobody else wants: nice, and on Linux the SCHED_IDLE policy (a nice-19 worker alone
     still took enough of a 2-core machine to slow the page's answers; bench/ui_latency.py
     measures it). ``CLR_STUDIO_WORKER_IDLE=0`` keeps the normal policy, for a
-    machine whose other load would starve an idle-class job."""
+    machine whose other load would starve an idle-class job. ``nice`` and ``idle`` are the
+    server's settings (``CLR_STUDIO_WORKER_NICE``/``_IDLE``), read and checked there when the
+    worker is started, so a bad value is the server's error message, not a dead worker."""
     with contextlib.suppress(OSError):
-        os.nice(WORKER_NICE)
-    if WORKER_IDLE and hasattr(os, "SCHED_IDLE"):
+        os.nice(nice)
+    if idle and hasattr(os, "SCHED_IDLE"):
         with contextlib.suppress(OSError):
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
@@ -117,11 +116,11 @@ def _stop_checker(flag: Any, parent: int):
 
 
 def _worker_main(conn: Connection, flag: Any, preload: tuple[str, ...], idle_timeout_s: float,
-                 batch_s: float) -> None:
+                 batch_s: float, nice: int, idle: bool) -> None:
     """A worker's life: import the engine, then run jobs one at a time until told to exit,
     idle too long, or the server goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
-    _run_below_the_server()
+    _run_below_the_server(nice, idle)
     parent = os.getppid()
     preload_error = None
     for module in preload:
@@ -164,9 +163,10 @@ def _worker_main(conn: Connection, flag: Any, preload: tuple[str, ...], idle_tim
 
 def _environment() -> tuple:
     """What a worker inherits at its start and would not see change later: the import
-    path and CLR Studio's settings (plugins, data folder, store)."""
+    path and CLR Studio's settings (plugins, data folder, store: the worker reads them from
+    the environment it inherited, through ``clr_core.settings``)."""
     return (tuple(sys.path),
-            tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CLR_STUDIO_"))))
+            tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIX))))
 
 
 _START_LOCK = threading.Lock()
@@ -205,10 +205,12 @@ class _Worker:
     def __init__(self, ctx: Any, preload: tuple[str, ...], idle_timeout_s: float,
                  batch_s: float) -> None:
         self.environment = _environment()
+        settings = get_settings()  # a bad CLR_STUDIO_* value fails here, in the server
         self.conn, child = ctx.Pipe(duplex=True)
         self.flag = ctx.RawValue("b", 0)
         self.proc = ctx.Process(target=_worker_main, name="clr-worker",
-                                args=(child, self.flag, preload, idle_timeout_s, batch_s),
+                                args=(child, self.flag, preload, idle_timeout_s, batch_s,
+                                      settings.worker_nice, settings.worker_idle),
                                 daemon=True)
         with _no_host_main():
             self.proc.start()
