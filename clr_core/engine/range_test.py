@@ -19,6 +19,9 @@ Design choices worth knowing:
   at step 1): stop once it exceeds ``diverge_threshold`` x its lowest value so far (for
   a loss <= 0, a rise of ``diverge_threshold - 1`` times the loss's own scale). The
   first non-finite loss also stops the test and is kept in ``losses``.
+* The sweep owns the LR: a model, loss or optimizer that changes the reference group's LR
+  itself during an update (a scheduler stepped inside ``forward``) is a `RangeTestError`
+  at that update, since the curve would be drawn against LRs the updates never used.
 * A loader that cannot be restarted (a one-shot iterator) and runs out mid-sweep ends
   the test with stop reason "loader exhausted"; the partial curve is kept.
 * Suggestions are computed by `clr_core.suggest.registry.suggest_all` on the smoothed
@@ -80,6 +83,8 @@ __all__ = [
 ]
 
 MODES = ("exp", "linear")
+#: torch.manual_seed takes at most a 64-bit unsigned seed.
+MAX_SEED = 2**64 - 1
 _MODE_ALIASES = {"exponential": "exp", "exp": "exp", "linear": "linear"}
 _RENAMED = {"val_every": "eval_every", "callback": "emit"}
 
@@ -209,6 +214,9 @@ def run_range_test(
     check_callable("should_stop", should_stop)
     if seed is not None:
         seed = check_int("seed", seed, lo=0)
+        if seed > MAX_SEED:
+            raise ConfigError(f"seed must be at most 2**64 - 1 (torch.manual_seed's range), "
+                              f"got {seed}")
     sharpness_every = check_int("sharpness_every", sharpness_every, lo=0)
     tracker = None
     kind, sharpness_note = optimizer_kind(optimizer), ""
@@ -233,8 +241,23 @@ def run_range_test(
     smooth = EmaSmoother(beta).update
     diverging = DivergenceCheck(diverge_threshold) if diverge_threshold is not None else None
     isfinite = math.isfinite
+    ref_group = optimizer.param_groups[ref]
+
+    def lr_changed(i: int) -> None:
+        """The LR the update used is the one the sweep set, or the curve is refused."""
+        now = ref_group["lr"]
+        now = float(now) if isinstance(now, torch.Tensor) else now
+        want = lr_list[i]
+        if now != want and not (isinstance(now, float) and abs(now - want) <= 1e-6 * want):
+            raise RangeTestError(
+                f"the learning rate changed during update {i + 1}: the sweep set "
+                f"{want:.4g} but param group {ref} holds {now!r} after it; something in the "
+                "model, the loss or the optimizer sets the LR itself (a scheduler stepped in "
+                "forward?), so the curve would be drawn against LRs never used: remove that "
+                "LR change while the range test runs")
 
     def after_step(i: int, loss: float) -> str | None:
+        lr_changed(i)
         losses.append(loss)
         if not isfinite(loss):
             smoothed.append(math.nan)
