@@ -76,9 +76,8 @@ def test_phases_as_designed_nest_well_inside_the_limit():
 
 
 def test_a_designer_link_with_phases_nested_10000_deep_is_a_schedule_error():
-    from ui.designer_link import _parse
-
     from clr_core.schedules import POLICIES
+    from ui.designer_link import _parse
 
     spec = next(p for p in POLICIES["phases"].params if p.name == "phases")
     with pytest.raises(ScheduleError, match="JSON list of phases"):
