@@ -185,3 +185,15 @@ def test_a_numpy_batch_torch_cannot_hold_is_refused_by_name():
     strings = [(np.array([["a"] * 8] * 4), np.zeros(4, dtype=np.int64))]
     with pytest.raises(ClrError, match="numpy array of dtype"):
         run_range_test(m, o, F.cross_entropy, strings, end_lr=1.0, num_iter=10)
+
+
+def test_training_records_the_lr_a_model_set_itself_not_the_planned_one():
+    m = _SetsItsOwnLR()
+    m.optimizer = opt = torch.optim.SGD(m.parameters(), lr=1e-3)
+    r = run_training(m, opt, F.cross_entropy, make_data(), num_iter=5)
+    assert r.lrs == pytest.approx([0.01] * 5)
+    m.optimizer = opt = torch.optim.SGD(m.parameters(), lr=1e-3)
+    r = run_training(m, opt, F.cross_entropy, make_data(), num_iter=5,
+                     schedule={"policy": "triangular", "base_lr": 1e-3, "max_lr": 2e-3,
+                               "step_size_up": 2})
+    assert r.lrs == pytest.approx([0.01] * 5)
