@@ -46,6 +46,7 @@ __all__ = [
     "count_correct",
     "drive",
     "evaluate",
+    "float_dtype_of",
     "model_device",
     "mover",
     "resolve_device",
@@ -82,26 +83,34 @@ def split_batch(batch):
     )
 
 
-def as_tensor(array: np.ndarray) -> Tensor:
+def as_tensor(array: np.ndarray, float_dtype: torch.dtype | None = None) -> Tensor:
     """A numpy batch as a tensor, so a loader of numpy arrays trains like torch's own
-    ``default_collate`` output. Floating arrays take torch's default dtype (float32):
-    numpy's float64 default would not match a float32 model's weights; integers (class
-    labels) and booleans keep theirs. An array torch cannot hold (strings, objects) is
-    refused by name."""
+    ``default_collate`` output. Floating arrays take ``float_dtype`` (the model's, see
+    `float_dtype_of`; torch's default when None): numpy's float64 default would not match
+    a float32 model's weights. Integers (class labels) and booleans keep their dtype. An
+    array torch cannot hold (strings, objects) is refused by name."""
     if array.dtype.kind not in "biufc":
         raise ConfigError(f"a batch holds a numpy array of dtype {array.dtype}, which torch "
                           "cannot hold: convert it to numbers, or pass batch_to_inputs")
     t = torch.from_numpy(np.ascontiguousarray(array))
-    return t.to(torch.get_default_dtype()) if t.is_floating_point() else t
+    if t.is_floating_point():
+        return t.to(float_dtype or torch.get_default_dtype())
+    return t
 
 
-def mover(device: torch.device) -> Callable:
+def float_dtype_of(model: torch.nn.Module) -> torch.dtype | None:
+    """The dtype of the model's first floating-point parameter (None without one)."""
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+
+
+def mover(device: torch.device, float_dtype: torch.dtype | None = None) -> Callable:
     """A function moving tensors (or containers of them) to ``device``; a no-op for
-    tensors already there; numpy arrays become tensors (`as_tensor`)."""
+    tensors already there; numpy arrays become tensors (`as_tensor`, floating ones in
+    ``float_dtype``)."""
 
     def move(obj):
         if isinstance(obj, np.ndarray):
-            obj = as_tensor(obj)
+            obj = as_tensor(obj, float_dtype)
         if isinstance(obj, Tensor):
             return obj if obj.device == device else obj.to(device, non_blocking=True)
         if isinstance(obj, dict):
@@ -225,7 +234,7 @@ class Stepper:
         self.accumulation_steps = accumulation_steps
         self.split = batch_to_inputs if batch_to_inputs is not None else split_batch
         self.fast_split = batch_to_inputs is None
-        self.move = mover(device)
+        self.move = mover(device, float_dtype_of(model))
         self.count_correct = count_correct
         self.accuracy = math.nan
         plain = accumulation_steps == 1 and not precision.enabled and not count_correct
@@ -325,7 +334,7 @@ def evaluate(
     a long validation pass must not hold up a cancel. Sums stay on the device, so there
     is one sync per pass, not per batch."""
     split = batch_to_inputs if batch_to_inputs is not None else split_batch
-    move = mover(device)
+    move = mover(device, float_dtype_of(model))
     was_training = model.training
     model.eval()
     loss_sum = correct = None

@@ -46,6 +46,7 @@ from clr_core.engine.loop import (
     check_val_loader,
     drive,
     evaluate,
+    float_dtype_of,
     model_device,
     mover,
     resolve_device,
@@ -229,7 +230,7 @@ def run_range_test(
     home = model_device(model)
     dev = resolve_device(device, model)
     precision = precision_for(dev, amp)
-    move = mover(dev)
+    move = mover(dev, float_dtype_of(model))
     lr_list = lrs_all.tolist()
     set_lr, ref = _lr_setter(optimizer.param_groups, lr_list)
     top = float(optimizer.param_groups[ref]["lr"])

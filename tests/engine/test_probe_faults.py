@@ -197,3 +197,12 @@ def test_training_records_the_lr_a_model_set_itself_not_the_planned_one():
                      schedule={"policy": "triangular", "base_lr": 1e-3, "max_lr": 2e-3,
                                "step_size_up": 2})
     assert r.lrs == pytest.approx([0.01] * 5)
+
+
+def test_numpy_batches_take_a_float64_models_dtype():
+    m, _ = make()
+    m = m.double()
+    opt = torch.optim.SGD(m.parameters(), lr=1e-3)
+    as_numpy = [(x.numpy().astype(np.float64), y.numpy()) for x, y in make_data()]
+    r = run_range_test(m, opt, F.cross_entropy, as_numpy, end_lr=1.0, num_iter=10)
+    assert len(r.losses) == 10 and np.isfinite(r.losses).all()
