@@ -74,6 +74,7 @@ from clr_core.validation import (
     check_lr_range,
     check_number,
     check_probability,
+    check_seed,
     renamed_keywords,
 )
 
@@ -84,8 +85,6 @@ __all__ = [
 ]
 
 MODES = ("exp", "linear")
-#: torch.manual_seed takes at most a 64-bit unsigned seed.
-MAX_SEED = 2**64 - 1
 _MODE_ALIASES = {"exponential": "exp", "exp": "exp", "linear": "linear"}
 _RENAMED = {"val_every": "eval_every", "callback": "emit"}
 
@@ -214,10 +213,7 @@ def run_range_test(
     check_callable("emit", emit)
     check_callable("should_stop", should_stop)
     if seed is not None:
-        seed = check_int("seed", seed, lo=0)
-        if seed > MAX_SEED:
-            raise ConfigError(f"seed must be at most 2**64 - 1 (torch.manual_seed's range), "
-                              f"got {seed}")
+        seed = check_seed(seed)
     sharpness_every = check_int("sharpness_every", sharpness_every, lo=0)
     tracker = None
     kind, sharpness_note = optimizer_kind(optimizer), ""

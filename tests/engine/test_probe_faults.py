@@ -206,3 +206,12 @@ def test_numpy_batches_take_a_float64_models_dtype():
     as_numpy = [(x.numpy().astype(np.float64), y.numpy()) for x, y in make_data()]
     r = run_range_test(m, opt, F.cross_entropy, as_numpy, end_lr=1.0, num_iter=10)
     assert len(r.losses) == 10 and np.isfinite(r.losses).all()
+
+
+@pytest.mark.parametrize("seed", [2**64, -1])
+def test_a_run_config_with_a_seed_torch_cannot_take_is_refused_by_name(seed):
+    from clr_core.setup.configs import RangeTestConfig
+
+    with pytest.raises(ConfigError, match="seed"):
+        RangeTestConfig.from_dict({"seed": seed})
+    assert RangeTestConfig.from_dict({"seed": 2**64 - 1}).seed == 2**64 - 1
