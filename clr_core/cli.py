@@ -1,8 +1,8 @@
 """`python -m clr_core range-test|train`: the engine from a terminal, on digits by default.
 `python -m clr_core ray-check`: whether the Ray cluster at RAY_ADDRESS takes the app's jobs.
 
-Runs are saved to the run store the app reads (``--no-record`` to skip). Ctrl-C cancels the
-run the way the app's Cancel button does: the partial curve is printed, written to
+Runs are saved to the run store the app reads (``--no-record`` to skip). Ctrl-C (or
+SIGTERM, or SIGHUP) cancels the run the way the app's Cancel button does: the partial curve is printed, written to
 ``--json`` and saved; a second Ctrl-C quits at once. ``--json`` is checked before the run
 starts, so a run is never lost to a path that cannot be written.
 """
@@ -105,9 +105,15 @@ def _base_config(a: argparse.Namespace) -> dict:
     return config
 
 
+#: The signals that cancel a run: Ctrl-C, and what `kill`, a batch scheduler (SIGTERM) or a
+#: closed terminal (SIGHUP) send, so those also keep the partial curve, --json and record.
+CANCEL_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                       if hasattr(signal, name))
+
+
 class CtrlC:
-    """The first Ctrl-C asks the run to stop (it returns its partial result, as the app's
-    Cancel does); a second one quits at once."""
+    """The first Ctrl-C (or SIGTERM, or SIGHUP) asks the run to stop (it returns its
+    partial result, as the app's Cancel does); a second one quits at once."""
 
     def __init__(self) -> None:
         self.pressed = False
@@ -119,16 +125,19 @@ class CtrlC:
         if self.pressed:
             raise KeyboardInterrupt
         self.pressed = True
-        sys.stderr.write("\nstopping after this batch; the partial curve is kept "
-                         "(Ctrl-C again to quit now)\n")
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        with contextlib.suppress(OSError, ValueError):  # a closed terminal (SIGHUP)
+            sys.stderr.write(f"\n{name}: stopping after this batch; the partial curve is "
+                             "kept (Ctrl-C again to quit now)\n")
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[CtrlC]:
-        previous = signal.signal(signal.SIGINT, self._handle)
+        previous = {sig: signal.signal(sig, self._handle) for sig in CANCEL_SIGNALS}
         try:
             yield self
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:

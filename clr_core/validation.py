@@ -28,6 +28,7 @@ __all__ = [
     "check_lr_range",
     "check_number",
     "check_probability",
+    "check_seed",
     "renamed_keywords",
 ]
 
@@ -69,6 +70,19 @@ def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = 
         raise ConfigError(f"{name} must be at most {hi:,} (a longer run does not fit in "
                           f"memory), got {value:,}")
     return int(value)
+
+
+#: torch.manual_seed takes 64-bit seeds; a larger one is an OverflowError deep in torch.
+MAX_SEED = 2**64 - 1
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """A seed torch can take: an integer in [0, 2**64 - 1]."""
+    value = check_int(name, value, lo=0)
+    if value > MAX_SEED:
+        raise ConfigError(f"{name} must be at most 2**64 - 1 (torch.manual_seed's range), "
+                          f"got {value}")
+    return value
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str] | Mapping[str, Any]) -> str:

@@ -72,7 +72,7 @@ def _parse(policy: str, spec: ParamSpec, text: str) -> Any:
     if spec.kind == PHASES:
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             raise ScheduleError(f"{policy}: {name} must be a JSON list of phases, got "
                                 f"{text!r}.") from None
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):

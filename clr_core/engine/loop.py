@@ -1,7 +1,8 @@
 """The training step the range test and training share, so they cannot disagree.
 
 One place splits batches (pairs, dicts with the usual keys, or the caller's
-``batch_to_inputs``), moves them to the device, runs forward and backward under the one
+``batch_to_inputs``), moves them to the device (numpy arrays converted to tensors on the
+way), runs forward and backward under the one
 mixed-precision policy (`precision_for`), accumulates gradients, restarts the loader at
 the end of an epoch, evaluates, and decides when a run stops (cancel, loader exhausted,
 non-finite loss, divergence). A range test and a training differ only in what they do
@@ -16,8 +17,10 @@ training loop as Python allows, one ``loss.item()`` per update and no per-step c
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterable
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -25,6 +28,7 @@ from clr_core.engine.device import Precision, pick_device
 from clr_core.engine.divergence import DivergenceCheck
 from clr_core.engine.preflight import (
     ambiguous_batch,
+    batch_fault,
     check_setup,
     check_val_loader,
     checked_loss,
@@ -37,10 +41,12 @@ __all__ = [
     "DivergenceCheck",
     "LoaderExhausted",
     "Stepper",
+    "as_tensor",
     "check_val_loader",
     "count_correct",
     "drive",
     "evaluate",
+    "float_dtype_of",
     "model_device",
     "mover",
     "resolve_device",
@@ -77,11 +83,34 @@ def split_batch(batch):
     )
 
 
-def mover(device: torch.device) -> Callable:
+def as_tensor(array: np.ndarray, float_dtype: torch.dtype | None = None) -> Tensor:
+    """A numpy batch as a tensor, so a loader of numpy arrays trains like torch's own
+    ``default_collate`` output. Floating arrays take ``float_dtype`` (the model's, see
+    `float_dtype_of`; torch's default when None): numpy's float64 default would not match
+    a float32 model's weights. Integers (class labels) and booleans keep their dtype. An
+    array torch cannot hold (strings, objects) is refused by name."""
+    if array.dtype.kind not in "biufc":
+        raise ConfigError(f"a batch holds a numpy array of dtype {array.dtype}, which torch "
+                          "cannot hold: convert it to numbers, or pass batch_to_inputs")
+    t = torch.from_numpy(np.ascontiguousarray(array))
+    if t.is_floating_point():
+        return t.to(float_dtype or torch.get_default_dtype())
+    return t
+
+
+def float_dtype_of(model: torch.nn.Module) -> torch.dtype | None:
+    """The dtype of the model's first floating-point parameter (None without one)."""
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+
+
+def mover(device: torch.device, float_dtype: torch.dtype | None = None) -> Callable:
     """A function moving tensors (or containers of them) to ``device``; a no-op for
-    tensors already there."""
+    tensors already there; numpy arrays become tensors (`as_tensor`, floating ones in
+    ``float_dtype``)."""
 
     def move(obj):
+        if isinstance(obj, np.ndarray):
+            obj = as_tensor(obj, float_dtype)
         if isinstance(obj, Tensor):
             return obj if obj.device == device else obj.to(device, non_blocking=True)
         if isinstance(obj, dict):
@@ -119,14 +148,17 @@ class LoaderExhausted(Exception):
 class Batches:
     """Endless batches from ``loader``: restarted at the end of each epoch, because a
     run may be longer than one. A loader that yields nothing on a restart is spent
-    (`LoaderExhausted`); one that never yielded a batch is a `ConfigError`."""
+    (`LoaderExhausted`); one that never yielded a batch is a `ConfigError`. The last
+    ``keep`` batches stay in ``recent`` (references only), so a non-finite loss can be
+    blamed on its data (`preflight.batch_fault`) after the fact."""
 
-    __slots__ = ("_it", "loader", "served")
+    __slots__ = ("_it", "loader", "recent", "served")
 
-    def __init__(self, loader: Iterable) -> None:
+    def __init__(self, loader: Iterable, keep: int = 1) -> None:
         self.loader = loader
         self._it = iter(loader)
         self.served = 0
+        self.recent: deque = deque(maxlen=keep)
 
     def __iter__(self):
         return self
@@ -146,6 +178,7 @@ class Batches:
                     ) from None
                 raise LoaderExhausted(f"the loader ran out after {self.served} batches") from None
         self.served += 1
+        self.recent.append(batch)
         return batch
 
 
@@ -194,14 +227,14 @@ class Stepper:
     ) -> None:
         check_setup(model, optimizer)  # meta tensors, closure optimizers: refused now
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
-        self.batches = Batches(loader)
+        self.batches = Batches(loader, keep=accumulation_steps)
         self.device = device
         self.precision = precision
         self.scaler = precision.scaler()
         self.accumulation_steps = accumulation_steps
         self.split = batch_to_inputs if batch_to_inputs is not None else split_batch
         self.fast_split = batch_to_inputs is None
-        self.move = mover(device)
+        self.move = mover(device, float_dtype_of(model))
         self.count_correct = count_correct
         self.accuracy = math.nan
         plain = accumulation_steps == 1 and not precision.enabled and not count_correct
@@ -216,6 +249,15 @@ class Stepper:
             return self.step()
         finally:
             self.loss_fn, self.split, self.fast_split = loss_fn, split, fast
+
+    def data_fault(self) -> str | None:
+        """Why the last update's batches (all its micro-batches) could not give a finite
+        loss, if the data is to blame (`preflight.batch_fault`); None otherwise."""
+        for batch in self.batches.recent:
+            fault = batch_fault(batch)
+            if fault is not None:
+                return fault
+        return None
 
     def _plain_step(self) -> float:
         """The bare-loop path: nothing here that a hand-written loop lacks."""
@@ -265,7 +307,7 @@ class Stepper:
             self.optimizer.step()
         if classified:  # one sync for both numbers
             loss_value, n_right = torch.stack([total.float(), right.float()]).tolist()
-            self.accuracy = n_right / seen
+            self.accuracy = n_right / seen if seen else math.nan  # an empty batch
             return loss_value
         self.accuracy = math.nan
         return total.item()
@@ -286,12 +328,13 @@ def evaluate(
     should_stop: Callable[[], bool] | None = None,
 ) -> tuple[float, float] | None:
     """(val_loss, val_accuracy): means over the whole loader in eval mode (the mode is
-    restored). Accuracy is NaN when the task is not classification, both are NaN for a
-    loader that yields nothing. None when ``should_stop()`` turns true between batches:
+    restored). Accuracy is NaN when the task is not classification. A loader that yields
+    nothing (an empty iterable, or a one-shot iterator spent by an earlier pass) is a
+    `ConfigError`: a row of NaN metrics would look like a model that diverged. None when ``should_stop()`` turns true between batches:
     a long validation pass must not hold up a cancel. Sums stay on the device, so there
     is one sync per pass, not per batch."""
     split = batch_to_inputs if batch_to_inputs is not None else split_batch
-    move = mover(device)
+    move = mover(device, float_dtype_of(model))
     was_training = model.training
     model.eval()
     loss_sum = correct = None
@@ -317,7 +360,10 @@ def evaluate(
     finally:
         model.train(was_training)
     if count == 0:
-        return math.nan, math.nan
+        raise ConfigError(
+            "the validation loader yielded no batches (an empty data set, or a one-shot "
+            "iterator such as a generator that an earlier validation pass used up): pass a "
+            "list or a DataLoader, which can be read again for every validation")
     if classified:
         total, right = torch.stack([loss_sum, correct.float()]).tolist()
         return total / count, right / count
@@ -343,7 +389,8 @@ def drive(
     ``before_step(i)`` (set the LR), the update, ``after_step(i, loss)`` (record, emit,
     return a stop reason or None). A non-finite loss stops the run after it is recorded.
     ``on_eval(done)`` runs after every ``eval_every``-th update and after the last one
-    (``eval_every`` 0: never). Stop reasons: "completed", "cancelled",
+    (``eval_every`` 0: never). A non-finite loss whose batch is empty or holds NaN/inf
+    values is a `ConfigError` naming the data (the LR is not to blame). Stop reasons: "completed", "cancelled",
     "loader exhausted", "non-finite loss" or what ``after_step`` returned."""
     isfinite = math.isfinite
     step, first = stepper.step, stepper.first_step
@@ -356,6 +403,13 @@ def drive(
             loss = step() if i else first()
         except LoaderExhausted:
             return "loader exhausted"
+        if not isfinite(loss):
+            fault = stepper.data_fault()
+            if fault is not None:
+                raise ConfigError(f"the loss is {loss} at update {i + 1} and the data, not "
+                                  f"the learning rate, is at fault: {fault}; drop or repair "
+                                  "such batches (e.g. with torch.nan_to_num, or skip "
+                                  "empty ones)")
         reason = after_step(i, loss)
         if reason is None and not isfinite(loss):
             reason = "non-finite loss"

@@ -2,10 +2,14 @@
 instead of a raw torch error mid-run or a run that quietly trains on the wrong thing.
 
 Before anything runs (`check_setup`): a model with parameters on the meta device (no
-data), an optimizer whose ``step`` needs a closure (LBFGS), learning rates a float32
-optimizer cannot hold. On the first batch (`first_step`): a batch of three or more items
-whose inputs and targets are ambiguous without ``batch_to_inputs``, and a loss that is not
-a scalar tensor with a gradient (``reduction="none"``, a float from ``.item()``)."""
+data) or not yet materialised (``nn.LazyLinear`` before its first forward), an optimizer
+holding only frozen parameters (nothing would train, yet the sweep would "complete" with a
+recommendation), an optimizer whose ``step`` needs a closure (LBFGS), learning rates a
+float32 optimizer cannot hold. On the first batch (`first_step`): a batch of three or more
+items whose inputs and targets are ambiguous without ``batch_to_inputs``, and a loss that
+is not a scalar tensor with a gradient (``reduction="none"``, a float from ``.item()``).
+When a loss is not finite, `batch_fault` says whether the batch itself was to blame (empty,
+or holding NaN/inf values), so the message names the data rather than the LR."""
 
 from __future__ import annotations
 
@@ -14,13 +18,15 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
+from torch.nn.parameter import is_lazy
 
 from clr_core.errors import ConfigError
 
-__all__ = ["FLOAT32_MAX", "ambiguous_batch", "check_lrs", "check_setup", "check_val_loader", "checked_loss",
-           "checked_split"]
+__all__ = ["FLOAT32_MAX", "ambiguous_batch", "batch_fault", "check_lrs", "check_setup",
+           "check_val_loader", "checked_loss", "checked_split"]
 
 #: The largest LR a float32 optimizer step can use (torch refuses to convert larger ones).
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
@@ -39,12 +45,24 @@ def check_setup(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> Non
         raise ConfigError(f"the model's {meta!r} is on the 'meta' device (a shape without "
                           "data): materialise it first, e.g. model.to_empty(device='cpu') "
                           "and load or initialise its weights")
+    lazy = next((n for n, p in model.named_parameters() if is_lazy(p)), None)
+    if lazy is not None:
+        raise ConfigError(f"the model's {lazy!r} is not initialised yet (a lazy module such as "
+                          "nn.LazyLinear learns its shape on its first forward): call the "
+                          "model once on a batch, e.g. model(next(iter(loader))[0]), then "
+                          "build the optimizer")
     params = {id(p) for p in model.parameters()}
     held = [p for g in optimizer.param_groups for p in g.get("params", [])]
     if params and held and not any(id(p) in params for p in held):
         raise ConfigError("the optimizer holds none of the model's parameters, so nothing "
                           "would train: build it from this model's parameters() (after "
                           "moving or copying the model)")
+    if held and not any(getattr(p, "requires_grad", True) for p in held):
+        raise ConfigError(f"every one of the {len(held)} parameters the optimizer holds is "
+                          "frozen (requires_grad=False), so no update would change the model "
+                          "and any curve or recommendation would be noise: unfreeze them, or "
+                          "build the optimizer from the trainable ones, "
+                          "[p for p in model.parameters() if p.requires_grad]")
     if _needs_closure(optimizer):
         raise ConfigError(f"{type(optimizer).__name__}.step() needs a closure that "
                           "re-evaluates the loss (a line-search optimizer); the range test "
@@ -127,6 +145,37 @@ def checked_loss(loss_fn: Callable) -> Callable:
         return loss
 
     return check
+
+
+def batch_fault(batch: Any) -> str | None:
+    """What is wrong with a batch that made the loss NaN or inf, if the batch is to blame:
+    an empty one (no samples: a mean over nothing is NaN) or one holding NaN/inf values.
+    None when the batch looks fine (then the model, the loss or the LR are to blame).
+    Called only after a non-finite loss, so the check costs nothing on the normal path."""
+    for name, t in _tensors(batch, "the batch"):
+        if t.ndim and t.shape[0] == 0:
+            return f"{name}: no samples (shape {tuple(t.shape)})"
+        if t.is_floating_point() or t.is_complex():
+            bad = int((~torch.isfinite(t)).sum())
+            if bad:
+                what = "NaN" if bool(torch.isnan(t).any()) else "inf"
+                return f"{name}: {bad} of {t.numel()} values are {what}"
+    return None
+
+
+def _tensors(obj: Any, name: str, depth: int = 0):
+    """(name, tensor) for every tensor in a batch (pairs, dicts, nested a few levels)."""
+    if isinstance(obj, np.ndarray) and obj.dtype.kind in "biufc":
+        obj = torch.from_numpy(obj)
+    if isinstance(obj, Tensor):
+        yield name, obj
+    elif depth < 4 and isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _tensors(v, f"{name}'s {k!r}", depth + 1)
+    elif depth < 4 and isinstance(obj, tuple | list):
+        roles = ("inputs", "targets") if depth == 0 and len(obj) == 2 else None
+        for i, v in enumerate(obj):
+            yield from _tensors(v, f"{name}'s {roles[i] if roles else f'item {i}'}", depth + 1)
 
 
 def check_val_loader(val_loader) -> None:

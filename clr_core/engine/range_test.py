@@ -19,6 +19,9 @@ Design choices worth knowing:
   at step 1): stop once it exceeds ``diverge_threshold`` x its lowest value so far (for
   a loss <= 0, a rise of ``diverge_threshold - 1`` times the loss's own scale). The
   first non-finite loss also stops the test and is kept in ``losses``.
+* The sweep owns the LR: a model, loss or optimizer that changes the reference group's LR
+  itself during an update (a scheduler stepped inside ``forward``) is a `RangeTestError`
+  at that update, since the curve would be drawn against LRs the updates never used.
 * A loader that cannot be restarted (a one-shot iterator) and runs out mid-sweep ends
   the test with stop reason "loader exhausted"; the partial curve is kept.
 * Suggestions are computed by `clr_core.suggest.registry.suggest_all` on the smoothed
@@ -43,6 +46,7 @@ from clr_core.engine.loop import (
     check_val_loader,
     drive,
     evaluate,
+    float_dtype_of,
     model_device,
     mover,
     resolve_device,
@@ -70,6 +74,7 @@ from clr_core.validation import (
     check_lr_range,
     check_number,
     check_probability,
+    check_seed,
     renamed_keywords,
 )
 
@@ -208,7 +213,7 @@ def run_range_test(
     check_callable("emit", emit)
     check_callable("should_stop", should_stop)
     if seed is not None:
-        seed = check_int("seed", seed, lo=0)
+        seed = check_seed(seed)
     sharpness_every = check_int("sharpness_every", sharpness_every, lo=0)
     tracker = None
     kind, sharpness_note = optimizer_kind(optimizer), ""
@@ -221,7 +226,7 @@ def run_range_test(
     home = model_device(model)
     dev = resolve_device(device, model)
     precision = precision_for(dev, amp)
-    move = mover(dev)
+    move = mover(dev, float_dtype_of(model))
     lr_list = lrs_all.tolist()
     set_lr, ref = _lr_setter(optimizer.param_groups, lr_list)
     top = float(optimizer.param_groups[ref]["lr"])
@@ -233,8 +238,23 @@ def run_range_test(
     smooth = EmaSmoother(beta).update
     diverging = DivergenceCheck(diverge_threshold) if diverge_threshold is not None else None
     isfinite = math.isfinite
+    ref_group = optimizer.param_groups[ref]
+
+    def lr_changed(i: int) -> None:
+        """The LR the update used is the one the sweep set, or the curve is refused."""
+        now = ref_group["lr"]
+        now = float(now) if isinstance(now, torch.Tensor) else now
+        want = lr_list[i]
+        if now != want and not (isinstance(now, float) and abs(now - want) <= 1e-6 * want):
+            raise RangeTestError(
+                f"the learning rate changed during update {i + 1}: the sweep set "
+                f"{want:.4g} but param group {ref} holds {now!r} after it; something in the "
+                "model, the loss or the optimizer sets the LR itself (a scheduler stepped in "
+                "forward?), so the curve would be drawn against LRs never used: remove that "
+                "LR change while the range test runs")
 
     def after_step(i: int, loss: float) -> str | None:
+        lr_changed(i)
         losses.append(loss)
         if not isfinite(loss):
             smoothed.append(math.nan)

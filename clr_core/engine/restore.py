@@ -1,6 +1,7 @@
 """Put a model and its optimizer back exactly as they were before a range test.
 
-Parameters, buffers (persistent or not), gradients, train/eval flags, the optimizer's
+Parameters, buffers (persistent or not), gradients, ``requires_grad`` flags (a model may
+freeze or unfreeze its own layers mid-sweep), train/eval flags, the optimizer's
 state and every group's hyper-parameters are copied to CPU memory before the sweep and
 copied back afterwards (in a ``finally``, so after a cancel or an exception too).
 Nothing is duplicated on the accelerator: a model that fills a GPU can still be tested.
@@ -24,8 +25,10 @@ class Snapshot:
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
         self.params = {}
         self.grads = {}
+        self.requires_grad = {}
         for name, p in model.named_parameters():
             self.params[name] = _cpu_copy(p)
+            self.requires_grad[name] = p.requires_grad
             self.grads[name] = None if p.grad is None else _cpu_copy(p.grad)
         self.buffers = {name: _cpu_copy(b) for name, b in model.named_buffers()}
         self.training = [m.training for m in model.modules()]
@@ -57,6 +60,7 @@ class Snapshot:
         for name, p in model.named_parameters():
             if name in self.params:
                 p.copy_(self.params[name])
+                p.requires_grad_(self.requires_grad[name])
                 g = self.grads[name]
                 if g is None:
                     p.grad = None

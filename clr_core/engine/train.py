@@ -182,6 +182,11 @@ class _Recorder:
 
     def after_step(self, i: int, loss: float) -> str | None:
         r = self.result
+        used = self.group["lr"]
+        if used is not r.lrs[-1]:  # the model or the loss set the LR during the update:
+            used = float(used)     # record the one the step used, not the one planned
+            if used != r.lrs[-1]:
+                r.lrs[-1] = used
         accuracy = self.stepper.accuracy
         r.losses.append(loss)
         r.batch_accuracies.append(accuracy)

@@ -6,11 +6,17 @@
   the LR and momentum of every param group as the update used them, each evaluation's
   metrics. The Trainer tells callbacks nothing of exceptions: use the callback as a
   context manager (``with cb: trainer.train()``) to mark a run that raised "failed" or
-  "cancelled" at once; otherwise it is ended when the process exits.
+  "cancelled" at once, with the exception's message. Outside ``with``, a watch thread sees
+  ``Trainer.train`` leave its thread's stack without ``on_train_end`` and ends the run
+  "failed" within a second (the message then says only that it raised), so a notebook or
+  server that lives on never shows a dead training as "running".
 * `range_test`: the LR range test on a ``Trainer``: its model, the optimizer its
   ``create_optimizer`` builds (weight-decay groups included), its
-  ``get_train_dataloader()``, and ``model(**batch).loss``; the model is restored bit for
-  bit and the Trainer's optimizer put back as it was.
+  ``get_train_dataloader()``, ``model(**batch).loss``, and its
+  ``gradient_accumulation_steps`` (each LR step accumulates that many batches, as the
+  Trainer's updates do, so the suggestion is for the batch the training uses, not one that
+  many times smaller); the model is restored bit for bit and the Trainer's optimizer put
+  back as it was.
 * `scheduler_args`: the recommendation as transformers' own scheduler: the arguments of
   ``get_scheduler`` and of ``TrainingArguments`` (warm-up and WSD step counts computed,
   transformers issue #34905).
@@ -20,17 +26,20 @@ Imports transformers at the top: only users of this module need it.
 
 from __future__ import annotations
 
+import inspect
 import math
+import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from transformers import TrainerCallback, get_scheduler
+from transformers import Trainer, TrainerCallback, get_scheduler
 
 import clr_core.engine.range_test as engine
-from clr_core.errors import ConfigError
+from clr_core.errors import ConfigError, TrainingError
 from clr_core.integrations.common import (
     LiveTraining,
     group_values,
@@ -47,6 +56,30 @@ def _loss_of(output: Any) -> Tensor | None:
     return loss if isinstance(loss, Tensor) else None
 
 
+#: How often a run's watch looks whether ``Trainer.train`` is still running.
+WATCH_S = 0.5
+_TRAIN_CODE = inspect.unwrap(Trainer.train).__code__
+
+
+def _train_frame() -> Any:
+    """The frame of the ``Trainer.train`` call this callback runs in (None when a hook is
+    called some other way, say by hand)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code is not _TRAIN_CODE:
+        frame = frame.f_back
+    return frame
+
+
+def _on_stack(frame: Any, thread_id: int) -> bool:
+    """Whether ``frame`` is still executing in thread ``thread_id``."""
+    top = sys._current_frames().get(thread_id)
+    while top is not None:
+        if top is frame:
+            return True
+        top = top.f_back
+    return False
+
+
 class StudioCallback(TrainerCallback):
     """Record ``Trainer.train`` live to the run store under ``name`` (see the module doc).
     ``store``: a ``RunStore``, a path, or None for ``$CLR_STUDIO_DB`` (the app's)."""
@@ -56,6 +89,35 @@ class StudioCallback(TrainerCallback):
         self._hook: Any = None
         self._losses: list[Tensor] = []
         self._used: tuple[int, list[float], list[float]] | None = None
+        self._lock = threading.RLock()  # the watch and the Trainer's thread end runs in turn
+        self._watch_stop: threading.Event | None = None
+        self._in_with = 0  # inside `with`, __exit__ ends a raised run with its exception
+
+    def _watch(self, frame: Any) -> None:
+        """End this run "failed" once ``frame`` (``Trainer.train``) has left its thread
+        without ``on_train_end``: it raised, and the Trainer told no callback."""
+        rec, thread_id, stop = self.live.recorder, threading.get_ident(), threading.Event()
+        self._watch_stop = stop
+
+        def watch() -> None:
+            while not stop.wait(WATCH_S):
+                with self._lock:
+                    if stop.is_set() or rec is not self.live.recorder or rec.finished:
+                        return
+                    if not self._in_with and not _on_stack(frame, thread_id):
+                        self._remove_hook()
+                        self.live.end_by(TrainingError(
+                            "Trainer.train raised before the training ended (the Trainer "
+                            "does not pass exceptions to callbacks: use `with callback: "
+                            "trainer.train()` to record the exception's message)"))
+                        return
+
+        threading.Thread(target=watch, name=f"clr-hf-watch-{rec.run_id}", daemon=True).start()
+
+    def _end_watch(self) -> None:
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+            self._watch_stop = None
 
     @property
     def run_id(self) -> int | None:
@@ -80,12 +142,22 @@ class StudioCallback(TrainerCallback):
             per_epoch = max(1, len(train_dataloader) // accumulation)
         except TypeError:
             per_epoch = None
-        self.live.start(config, num_iter=int(state.max_steps), iters_per_epoch=per_epoch,
-                        device=str(args.device))
-        self._remove_hook()
-        if isinstance(model, nn.Module):
-            self._hook = model.register_forward_hook(self._capture)
-        self._losses, self._used = [], None
+        with self._lock:
+            self._end_watch()
+            rec = self.live.recorder
+            if rec is not None and not rec.finished:  # a train() that raised, then a new one
+                self.live.end_by(TrainingError(
+                    "Trainer.train started again before this training ended (it raised, or "
+                    "auto_find_batch_size restarted it)"))
+            self.live.start(config, num_iter=int(state.max_steps), iters_per_epoch=per_epoch,
+                            device=str(args.device))
+            self._remove_hook()
+            if isinstance(model, nn.Module):
+                self._hook = model.register_forward_hook(self._capture)
+            self._losses, self._used = [], None
+            frame = _train_frame()
+            if frame is not None:
+                self._watch(frame)
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, optimizer: Any = None,
                               **kw: Any) -> None:
@@ -109,8 +181,10 @@ class StudioCallback(TrainerCallback):
                                      if isinstance(v, int | float)})
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-        self._remove_hook()
-        self.live.finish("done")
+        with self._lock:
+            self._end_watch()
+            self._remove_hook()
+            self.live.finish("done")
 
     def _remove_hook(self) -> None:
         if self._hook is not None:
@@ -118,12 +192,16 @@ class StudioCallback(TrainerCallback):
             self._hook = None
 
     def __enter__(self) -> StudioCallback:
+        self._in_with += 1
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        self._remove_hook()
-        if exc is not None:
-            self.live.end_by(exc)
+        with self._lock:
+            self._in_with -= 1
+            if exc is not None:
+                self._end_watch()
+                self._remove_hook()
+                self.live.end_by(exc)
 
 
 # ------------------------------------------------------------------- the range test
@@ -159,12 +237,17 @@ def range_test(trainer: Any, *, start_lr: float = 1e-7, end_lr: float = 10.0,
                store: StoreLike = None, **engine_kwargs: Any):
     """The LR range test on ``trainer`` as it is (see the module doc); returns the engine's
     `RangeTestResult`. Every param group keeps its ratio to the largest (transformers'
-    weight-decay split has equal LRs). ``engine_kwargs`` go to
-    `clr_core.engine.range_test.run_range_test` (``seed``, ``smooth_beta``...);
+    weight-decay split has equal LRs). Each LR step accumulates the Trainer's
+    ``gradient_accumulation_steps`` batches (``accumulation_steps=`` overrides it).
+    ``engine_kwargs`` go to `clr_core.engine.range_test.run_range_test` (``seed``,
+    ``smooth_beta``...);
     ``record=NAME`` records it to the run store."""
     model = getattr(trainer, "model", None)
     if not isinstance(model, nn.Module) or not hasattr(trainer, "get_train_dataloader"):
         raise ConfigError(f"trainer must be a transformers Trainer, got {type(trainer).__name__}")
+    if "accumulation_steps" not in engine_kwargs:  # the caller's own count wins
+        steps = getattr(getattr(trainer, "args", None), "gradient_accumulation_steps", 1)
+        engine_kwargs["accumulation_steps"] = steps if steps is not None else 1
     had = trainer.optimizer
     try:
         optimizer = had if had is not None else trainer.create_optimizer()

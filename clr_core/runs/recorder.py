@@ -6,10 +6,13 @@ nothing more, so the training loop does not wait on the disk) and a background t
 writes them to the store every ``flush_s`` seconds, beating the run's heart as it goes.
 The run appears at once as "running" and ends "done", "cancelled" or "failed" with the
 full result, in the same shape the app's own jobs save, so the Runs page can reopen,
-overlay, rename and download it. A busy or failing store never costs the run: events stay
-in memory and the writes are retried with back-off while the run goes and, bounded by
-``RETRY_FOR_S``, after it ends, so the record lands whole when the lock clears. Only a run
-deleted from the store stops its record. ``recorded`` wraps an engine function so that
+overlay, rename and download it. A busy or failing store never costs the run. A busy one
+(another process holds the write lock) only delays the record: events stay in memory and
+the writes are retried with back-off while the run goes and, bounded by ``RETRY_FOR_S``,
+after it ends, so the record lands whole when the lock clears. A store that cannot be
+written at all (read-only, its file or folder gone unwritable, a full disk, a deleted run)
+stops the record at once with the store's own reason in ``save_error`` and a warning: no
+retry can fix it, and waiting minutes after the run ended would only hide the message. ``recorded`` wraps an engine function so that
 ``record=NAME`` records its run.
 """
 
@@ -29,7 +32,7 @@ from typing import Any
 from clr_core.engine.events import Event
 from clr_core.errors import StoreError
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
-from clr_core.runs.store import RunStore
+from clr_core.runs.store import RunStore, StoreBusy
 from clr_core.schedules.base import Schedule
 
 __all__ = [
@@ -49,6 +52,18 @@ RETRY_FOR_S = 120.0  # how long finishing keeps retrying a busy store after the 
 _MAX_BACKOFF_S = 5.0
 #: Store errors no retry fixes: the run was deleted, or the store is read-only.
 _FOR_GOOD = ("no saved run", "is read-only")
+#: What SQLite says of a lock another connection holds: the one failure waiting can fix.
+_BUSY = ("locked", "busy")
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A busy store (its lock held elsewhere), which clears by itself; every other
+    failure (read-only, unable to open the file, disk full or I/O error, a deleted run,
+    an event that cannot be saved) stays until someone acts, so retrying only delays."""
+    text = str(exc)
+    if any(m in text for m in _FOR_GOOD):
+        return False
+    return isinstance(exc, StoreBusy) or any(m in text.lower() for m in _BUSY)
 #: The owner of runs a script or the CLI records (the app's own runs name their visitor).
 SCRIPT = "script"
 
@@ -86,13 +101,16 @@ class RunRecorder:
         #: The last write that failed and is being retried (None once writes go through).
         self.retrying: str | None = None
         self._warned = False
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
         try:
             self.run_id = self.store.start_run(kind, dict(config), label=label, owner=SCRIPT,
                                                wait=False)  # a locked store: start later
         except StoreError as e:  # busy: the flusher starts it when the lock clears
-            self._failed(e)
-        self._pending: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
+            if _retryable(e):
+                self._failed(e)
+            else:  # unwritable: said now, before the run, and never retried
+                self._give_up(e)
         self._stop = threading.Event()
         self._flusher = threading.Thread(
             target=self._flush_loop, args=(float(flush_s),),
@@ -148,12 +166,12 @@ class RunRecorder:
             else:
                 status, result, error = final
                 self.store.finish_run(self.run_id, status, result, error=error, events=batch)
-        except Exception as e:  # noqa: BLE001 - a busy or full store: keep the run, retry
+        except Exception as e:  # noqa: BLE001 - a failing store never costs the run
             self._put_back(batch)
-            if any(m in str(e) for m in _FOR_GOOD):  # retrying cannot help: say so now
-                self._give_up(e)
-            else:
+            if _retryable(e):
                 self._failed(e)
+            else:  # retrying cannot help: say so now
+                self._give_up(e)
             return False
         if self.retrying is not None:
             logger.warning("run %s saved to %s again after: %s", self.run_id, self.store.path,

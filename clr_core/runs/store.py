@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import numbers
 import os
 import sqlite3
 import time
@@ -58,12 +59,33 @@ __all__ = [
     "RunStore",
     "StoreBusy",
     "default_db_path",
+    "run_id_of",
 ]
 
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
+#: SQLite's largest rowid: a larger id cannot name a run (and overflows the driver).
+MAX_RUN_ID = 2**63 - 1
 STALE_AFTER_S = 30.0  # a live run elsewhere whose heartbeat is older than this is interrupted
+
+def run_id_of(value: Any) -> int:
+    """A run id as the store keys it: a whole number >= 1 (an int, a numpy integer, or a
+    string of decimal digits such as a URL's). Anything else is a `StoreError` naming it:
+    ``int()`` would turn 1.7 into run 1 and "1 OR 1=1" into a raw ValueError."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise StoreError(f"a run id is a whole number >= 1, got {_short(value)}")
+    if not 1 <= value <= MAX_RUN_ID:
+        raise StoreError(f"no saved run with id {_short(value)} (run ids are 1 to {MAX_RUN_ID})")
+    return int(value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
 
 class RunStore:
     """Saved runs in one SQLite file; thread- and process-safe (see the module doc).
@@ -311,16 +333,17 @@ class RunStore:
 
     def load_run(self, run_id: int) -> Run:
         """The run in full; a live run's events are those appended so far."""
+        run_id = run_id_of(run_id)
         self.live.reap_quietly()
         with self._read() as conn:
             row = conn.execute(
                 f"SELECT {SUMMARY_COLUMNS}, config_json, result_json, events_json"
                 " FROM runs WHERE id = ?",
-                (int(run_id),),
+                (run_id,),
             ).fetchone()
             batches = conn.execute(
                 "SELECT events_json FROM run_events WHERE run_id = ? ORDER BY first",
-                (int(run_id),),
+                (run_id,),
             ).fetchall()
         if row is None:
             raise StoreError(f"no saved run with id {run_id}")
@@ -335,15 +358,17 @@ class RunStore:
 
     def owner_of(self, run_id: int) -> str | None:
         """Who made the run: a visitor's id, "script", or None (before owners were kept)."""
+        run_id = run_id_of(run_id)
         with self._read() as conn:
-            row = conn.execute("SELECT owner FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+            row = conn.execute("SELECT owner FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise StoreError(f"no saved run with id {run_id}")
         return row[0]
 
     def rename_run(self, run_id: int, label: str | None) -> None:
+        run_id = run_id_of(run_id)
         with self._write() as conn:
-            cur = conn.execute("UPDATE runs SET label = ? WHERE id = ?", (label, int(run_id)))
+            cur = conn.execute("UPDATE runs SET label = ? WHERE id = ?", (label, run_id))
             if cur.rowcount == 0:
                 raise StoreError(f"no saved run with id {run_id}")
 
@@ -352,7 +377,7 @@ class RunStore:
 
     def delete_runs(self, run_ids: Iterable[int]) -> int:
         """All or nothing: one unknown id (a stale selection) deletes nothing."""
-        ids = sorted({int(i) for i in run_ids})
+        ids = sorted({run_id_of(i) for i in run_ids})
         if not ids:
             return 0
         marks = ",".join("?" * len(ids))
@@ -387,7 +412,7 @@ class RunStore:
 
     def read_events(self, run_id: int, since: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Events from offset ``since`` on, and the next offset (`LiveRuns.read_events`)."""
-        return self.live.read_events(run_id, since)
+        return self.live.read_events(run_id_of(run_id), since)
 
     def finish_run(self, run_id: int, status: str, result: dict[str, Any] | None, *,
                    error: str | None = None, events: Iterable[dict[str, Any]] = ()) -> None:

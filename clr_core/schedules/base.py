@@ -64,6 +64,31 @@ def _count(name: str, value: Any) -> int:
     return int(value)
 
 
+#: How deeply a schedule's parameters may nest (phases: a list of dicts of numbers is 3).
+MAX_DEPTH = 8
+
+
+def _check_depth(policy: Any, params: Any) -> None:
+    """Refuse parameters nested deeper than MAX_DEPTH, walked without recursion: a config
+    of 10,000 nested lists (a crafted link, an upload) would otherwise hit Python's
+    recursion limit in validation or in the repr of an error message."""
+    todo = [(params, 1)]
+    while todo:
+        obj, depth = todo.pop()
+        if isinstance(obj, Mapping):
+            children = obj.values()
+        elif isinstance(obj, (list, tuple)):
+            children = obj
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise ScheduleError(f"{policy if isinstance(policy, str) else 'policy'}: "
+                                f"parameters nest more than {MAX_DEPTH} levels deep; a "
+                                "schedule's parameters are numbers, or (phases) a list of "
+                                "dicts of numbers.")
+        todo.extend((c, depth + 1) for c in children)
+
+
 def _chunked(closed_form: Any, k: np.ndarray) -> np.ndarray:
     """`closed_form(k)` evaluated CHUNK iterations at a time (it is elementwise)."""
     if k.size <= CHUNK:
@@ -92,6 +117,7 @@ class Schedule:
         return super().__new__(cls)
 
     def __init__(self, policy: str, params: Mapping[str, Any]):
+        _check_depth(policy, params)
         if policy != self.spec.name:
             raise ScheduleError(f"policy: {type(self).__name__} is {self.spec.name!r}, "
                                 f"not {policy!r}.")
@@ -224,8 +250,15 @@ class Schedule:
         return out
 
     def _range(self, n: Any, start: Any) -> tuple[np.ndarray, int]:
-        """(an empty array for n values, the first iteration), checked like `lr`'s."""
+        """(an empty array for n values, the first iteration), checked like `lr`'s; at
+        most MAX_ITERATIONS values (80 MB), the longest run the engines accept: a larger
+        request is a message, not a MemoryError (or a server swapping)."""
         n, start = _count("n", n), _count("start", start)
+        if n > MAX_ITERATIONS:
+            raise ScheduleError(f"iterations: a trace holds at most {MAX_ITERATIONS:,} values "
+                                f"(the longest run), got n={n:,}; trace a part at a time "
+                                "(trace(n, start)) or evaluate lr() at the iterations you "
+                                "need.")
         end = self.total_steps
         if end is not None and n and start + n - 1 > end:
             raise ScheduleError(f"iterations: {start + n - 1} is past total_steps={end} "

@@ -55,7 +55,10 @@ class ScheduleLR(LRScheduler):
             raise ScheduleError(f"schedule: expected a Schedule or its dict, got "
                                 f"{type(schedule).__name__}.")
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+            hint = (" (a scheduler: pass the optimizer it drives, scheduler.optimizer)"
+                    if hasattr(optimizer, "optimizer") else "")
+            raise ScheduleError(f"optimizer: to_torch needs a torch.optim.Optimizer, got "
+                                f"{type(optimizer).__name__}{hint}.")
         n = len(optimizer.param_groups)
         if lr_scale is None:
             scales = _derived_scales(optimizer, resuming=last_epoch != -1)

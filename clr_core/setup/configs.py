@@ -28,6 +28,7 @@ from clr_core.validation import (
     check_lr_values,
     check_number,
     check_probability,
+    check_seed,
 )
 
 __all__ = [
@@ -89,7 +90,7 @@ class DataModelConfig:
         check_number("weight_decay", self.weight_decay, lo=0.0)
         check_probability("momentum", self.momentum)
         check_probability("beta2", self.beta2)
-        check_int("seed", self.seed, lo=0)
+        check_seed(self.seed)
         if self.data_root not in (None, ""):
             confine(self.data_root)  # a folder outside the allowed roots is refused by name
         pick_device(self.device)  # an unknown or absent device is refused here, by name

@@ -191,8 +191,15 @@ def test_empty_validation_loader_is_refused_the_same_way_by_both():
                        val_loader=[])
     with pytest.raises(ConfigError, match="val_loader has no batches"):
         run_training(m, o, F.cross_entropy, data(), num_iter=5, val_loader=[])
-    # a loader without a length that yields nothing: NaN metrics, no crash, in both
-    assert all(math.isnan(v) for v in evaluate(m, iter([]), F.cross_entropy, device="cpu"))
+    # a loader without a length that yields nothing: said, never a row of NaN metrics
+    with pytest.raises(ConfigError, match="validation loader yielded no batches"):
+        evaluate(m, iter([]), F.cross_entropy, device="cpu")
+    spent = iter(data(n_batches=2))  # one-shot: the first validation pass uses it up
+    with pytest.raises(ConfigError, match="one-shot iterator"):
+        run_range_test(m, o, F.cross_entropy, data(), start_lr=1e-4, end_lr=1.0, num_iter=10,
+                       val_loader=spent, eval_every=2)
+    with pytest.raises(ConfigError, match="validation loader yielded no batches"):
+        run_training(m, o, F.cross_entropy, data(), num_iter=5, val_loader=spent, eval_every=1)
 
 
 # ------------------------------------------------------------------ the API
