@@ -21,7 +21,11 @@ os.environ["CLR_STUDIO_DATA_ROOTS"] = os.path.realpath(tempfile.gettempdir())
 # `pytest --hypothesis-profile=search` looks harder (2000 examples a test), once, by hand.
 from hypothesis import settings  # noqa: E402
 
-settings.register_profile("clr", deadline=None, print_blob=True)
-settings.register_profile("ci", deadline=None, print_blob=True, derandomize=True, database=None)
+# Hypothesis loads its own "ci" profile wherever a CI variable is set at all (CI=false too),
+# and a profile inherits the one loaded: each starts from Hypothesis' defaults instead.
+_defaults = settings.get_profile("default")
+settings.register_profile("clr", _defaults, deadline=None, print_blob=True)
+settings.register_profile("ci", _defaults, deadline=None, print_blob=True, derandomize=True,
+                          database=None)
 settings.register_profile("search", settings.get_profile("clr"), max_examples=2000)
-settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("true", "1") else "clr")
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "clr")
