@@ -139,8 +139,10 @@ def _planned_run(policy, total, warm, cool, ramp):
     elif policy.startswith("one_cycle"):
         kw = {"pct_start": min(max(warm, 0.01), 0.99), "three_phase": policy == "one_cycle3"}
         policy = "one_cycle"
-    if ramp:
+    if ramp:  # the warm-up modifier; an exp ramp needs an LR above 0 where it ends
         kw["ramp_steps"] = max(1, int(ramp * total))
+        if ramp < 0.5:
+            kw.update(ramp_shape="exp", ramp_from=0.01)
     try:
         return make_schedule(policy, max_lr=0.1, total_steps=total, **kw).to_dict()
     except ScheduleError:
