@@ -287,11 +287,13 @@ def fit_to_length(config: dict, num_iter: int) -> tuple[dict, str | None]:
                                      out.get("warmup_steps") or 0)
     moved = [f"{k} {config[k]} → {out[k]}" for k in ("warmup_steps", "decay_steps", "ramp_steps")
              if k in config and out[k] != config[k]]
+    nudged = ""
     if config.get("policy") == "one_cycle":
         out["pct_start"] = _one_cycle_pct(out, n)
         if out["pct_start"] != config.get("pct_start", out["pct_start"]):
-            moved.append(f"pct_start {config['pct_start']} → {out['pct_start']:.4g} (OneCycleLR "
-                         "refuses a phase of zero steps)")
+            nudged = (f" pct_start {config['pct_start']} → {out['pct_start']:.4g}: at "
+                      f"{config['pct_start']} a phase would last zero steps, which "
+                      "OneCycleLR refuses.")
     if isinstance(config.get("phases"), list):
         given = [i for i, ph in enumerate(config["phases"]) if isinstance(ph, dict) and "steps" in ph
                  and isinstance(ph["steps"], int) and ph["steps"] > 0]
@@ -304,5 +306,6 @@ def fit_to_length(config: dict, num_iter: int) -> tuple[dict, str | None]:
         if out["phases"] != config["phases"]:
             moved.append("the phases given in steps alike")
     note = (f"Planned for {total} steps, run for {n}: total_steps set to the run"
-            + (f", {', '.join(moved)} (the same share of the run)" if moved else "") + ".")
+            + (f", {', '.join(moved)} (the same share of the run)" if moved else "") + "."
+            + nudged)
     return out, note
