@@ -13,11 +13,22 @@ os.environ["CLR_STUDIO_DATA"] = str(_tmp / "data")
 # pytest's tmp_path folders hold the tests' image folders: allowed like an operator would
 os.environ["CLR_STUDIO_DATA_ROOTS"] = os.path.realpath(tempfile.gettempdir())
 
-# A shared 2-core CI machine is slow and noisy: property tests judge behaviour, not time.
+# Property tests judge behaviour, not time (a shared 2-core machine is slow and noisy), and a
+# failure prints its blob (@reproduce_failure) so it can be replayed anywhere. Locally
+# ("clr", the default) each run draws new examples, so the search goes on; in CI (CI=true)
+# the draws are derandomized and no example database is kept, so a run that changed nothing
+# a test covers can't turn red: what a local search finds is kept as an @example in the test.
+# `pytest --hypothesis-profile=search` looks harder (2000 examples a test), once, by hand.
 from hypothesis import settings  # noqa: E402
 
-settings.register_profile("clr", deadline=None, print_blob=True)
-settings.load_profile("clr")
+# Hypothesis loads its own "ci" profile wherever a CI variable is set at all (CI=false too),
+# and a profile inherits the one loaded: each starts from Hypothesis' defaults instead.
+_defaults = settings.get_profile("default")
+settings.register_profile("clr", _defaults, deadline=None, print_blob=True)
+settings.register_profile("ci", _defaults, deadline=None, print_blob=True, derandomize=True,
+                          database=None)
+settings.register_profile("search", settings.get_profile("clr"), max_examples=2000)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "clr")
 
 
 import pytest  # noqa: E402

@@ -171,7 +171,7 @@ def _view_schedule_free(values, on_run: Callable | None = None) -> LessonView:
     best = s.best_runs()
     fig = training.accuracy_figure(best, highlight=next(k for k in best if "schedule-free" in k))
     return LessonView(figures=[("accuracy", fig)], metrics=s.metrics(),
-                      table=s.table().reset_index(),
+                      table=s.table().reset_index(), summary=s.summary(),
                       notes=["Each method is drawn at its own best peak LR of the grid "
                              f"{', '.join(f'{p:g}' for p in schedule_free.PEAK_GRID)} (the "
                              "table has them all); every run gets the same number of updates."])
@@ -353,11 +353,12 @@ LESSONS: tuple[Lesson, ...] = (
               "(cosine, linear decay) without knowing the training length.",
               "Defazio, Yang, Mehta, Mishchenko, Khaled, Cutkosky, The Road Less Scheduled, 2024",
               "MLP on digits (200 updates, seeds 0 and 1): at each method's best peak LR, "
-              "schedule-free SGD matches the best schedule (it ends a point above WSD) — but its "
-              "best peak is 3, thirty times the schedules' 0.1, where both schedules diverge; "
-              "at their peak it is more than 10 points behind. It removes the decay, not the LR "
+              "schedule-free SGD matches the best schedule (within a point) — but its best "
+              "peak is ten times the schedules' or more, where both schedules diverge; at "
+              "their peak it is more than 10 points behind. It removes the decay, not the LR "
               "search. Logistic regression on digits (convex): all three end within a point of "
-              "each other at their best peaks, so digits cannot tell them apart there."),
+              "each other at their best peaks, so digits cannot tell them apart there. The "
+              "sentence under the chart says what your run shows, from its own numbers."),
         (Control("task", "Task", "choice", "mlp", options=tuple(schedule_free.TASKS)),
          Control("num_iter", "Updates (budget)", "steps", 200, options=(100, 200, 400),
                  help="Every method gets the same number of updates."),

@@ -14,7 +14,7 @@ from clr_core.lessons.digits import DigitsRun, train_grid
 from clr_core.schedules import make_schedule
 from clr_core.schedules.rules import decay_steps_for, warmup_steps_for
 
-__all__ = ["METHODS", "PEAK_GRID", "TASKS", "Showdown", "showdown"]
+__all__ = ["DIVERGED", "METHODS", "PEAK_GRID", "SCHEDULED", "TASKS", "Showdown", "showdown"]
 
 #: The peak LRs every method is trained at; each is judged at its own best.
 PEAK_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
@@ -22,6 +22,10 @@ PEAK_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 TASKS = {"mlp": "MLP (32 hidden units)", "logreg": "logistic regression"}
 #: Method -> the optimizer it trains with; every method warms up for 10% of the budget.
 METHODS = {"warm-up + cosine": "sgd", "WSD": "sgd", "schedule-free SGD": "sgd_schedulefree"}
+#: The methods that decay their LR on a schedule.
+SCHEDULED = ("warm-up + cosine", "WSD")
+#: Below this median accuracy a run has diverged: ten digit classes, so chance is 10 %.
+DIVERGED = 0.2
 
 
 def _schedule(method: str, peak: float, num_iter: int) -> dict:
@@ -68,10 +72,42 @@ class Showdown:
         return pd.DataFrame({f"peak {p:g}": [round(100 * self.median(m, p), 1) for m in METHODS]
                              for p in PEAK_GRID}, index=list(METHODS)).rename_axis("method")
 
+    def best_scheduled(self) -> str:
+        """The scheduled method (warm-up + cosine or WSD) with the higher best accuracy."""
+        return max(SCHEDULED, key=self.best)
+
+    def spread(self) -> float:
+        """Points between the best and the worst method, each at its own best peak."""
+        bests = [100 * self.best(m) for m in METHODS]
+        return max(bests) - min(bests)
+
+    def summary(self) -> str:
+        """The lesson's finding in words, read off this showdown's own numbers (the ones its
+        table and metrics show), so the sentence cannot disagree with them on any machine.
+        "About the same" is within a point, the margin the lesson's verdict states."""
+        sf, scheduled = "schedule-free SGD", self.best_scheduled()
+        mine, theirs = 100 * self.best(sf), 100 * self.best(scheduled)
+        p_sf, p_s = self.best_peak(sf), self.best_peak(scheduled)
+        diff = mine - theirs
+        verdict = ("about the same (within a point)" if abs(diff) < 1 else
+                   f"{abs(diff):.1f} points {'better' if diff > 0 else 'worse'}")
+        at_theirs = 100 * self.median(sf, p_s)
+        text = (f"At its best peak LR {p_sf:g}, **schedule-free SGD** reaches {mine:.1f} % "
+                f"against {theirs:.1f} % for {scheduled} at its best peak {p_s:g}: {verdict}. "
+                f"The three methods' best accuracies span {self.spread():.1f} points.")
+        if p_sf != p_s:
+            diverged = [m for m in SCHEDULED if self.median(m, p_sf) < DIVERGED]
+            text += (f" Its best peak is {p_sf / p_s:g}× {scheduled}'s; at {scheduled}'s peak "
+                     f"schedule-free SGD reaches {at_theirs:.1f} %"
+                     + (f", and at its own peak {' and '.join(diverged)} "
+                        f"{'diverges' if len(diverged) == 1 else 'diverge'}" if diverged else "")
+                     + ".")
+        return text
+
     def metrics(self) -> list[tuple[str, str]]:
         out = [(f"{m} (best peak {self.best_peak(m):g})", f"{100 * self.best(m):.1f} %")
                for m in METHODS]
-        scheduled = max(("warm-up + cosine", "WSD"), key=self.best)
+        scheduled = self.best_scheduled()
         at_theirs = self.median("schedule-free SGD", self.best_peak(scheduled))
         out.append((f"schedule-free SGD at {scheduled}'s best peak "
                     f"{self.best_peak(scheduled):g}", f"{100 * at_theirs:.1f} %"))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from clr_core.errors import ScheduleError
-from clr_core.schedules import Schedule
+from clr_core.schedules import Schedule, make_schedule
 
 __all__ = [
     "DECAY_SHARE",
@@ -29,6 +29,7 @@ __all__ = [
     "epochs_per_cycle",
     "fit_to_length",
     "preview_length",
+    "shortest_fit",
     "step_size_for",
     "suggest_num_iterations",
     "warmup_steps_for",
@@ -187,38 +188,124 @@ def decay_steps_for(total_steps: int) -> int:
     return max(1, round(DECAY_SHARE * total_steps))
 
 
-def _scaled(steps: Any, ratio: float) -> Any:
-    return max(1, round(steps * ratio)) if isinstance(steps, int) and steps > 0 else steps
+def _boundary(at: int, total: int, num_iter: int) -> int:
+    """Step ``at`` of a ``total``-step plan moved to the same share of ``num_iter``: the
+    start stays the start and the end the end, and a point strictly inside the plan stays
+    strictly inside (a warm-up of some steps keeps one, a cool-down keeps its last step)."""
+    if at <= 0 or at >= total:
+        return 0 if at <= 0 else num_iter
+    return min(max(1, round(at * num_iter / total)), num_iter - 1)
+
+
+def _phase_steps(steps: list[int], total: int, num_iter: int) -> list[int]:
+    """Phases given in steps rescaled by their ends (cumulative), so rounding never adds
+    or drops a step from the plan as a whole; every phase keeps at least one step."""
+    ends = np.cumsum(steps).tolist()
+    last = max(len(steps), round(ends[-1] * num_iter / total))
+    out: list[int] = []
+    for i, end in enumerate(ends):
+        room = last - (len(steps) - 1 - i)  # leave one step for each phase after this one
+        scaled = last if i == len(ends) - 1 else round(end * num_iter / total)
+        out.append(min(max(scaled, (out[-1] if out else 0) + 1), room))
+    return [b - a for a, b in zip([0, *out[:-1]], out, strict=True)]
+
+
+def _one_cycle_pct(fitted: dict, num_iter: int) -> float:
+    """A pct_start torch's OneCycleLR takes at ``num_iter`` steps (``fitted``: the plan with
+    its other parts already fitted, a ramp included): the planned one, unless
+    its warm-up (or, three-phase, its middle phase) ends exactly where the phase before it
+    does, which OneCycleLR refuses (it would divide by zero); then half a step over, or
+    under where over leaves (0, 1)."""
+    pct = fitted.get("pct_start", 0.3)
+    for shift in (0.0, 0.5, -0.5, 0.25, -0.25):
+        candidate = pct + shift / num_iter
+        if 0 < candidate < 1:
+            try:
+                make_schedule(**{**fitted, "pct_start": candidate})
+            except ScheduleError:
+                continue
+            return candidate
+    return pct  # nothing near works: make_schedule says why
+
+
+def shortest_fit(config: dict) -> int:
+    """The fewest iterations ``fit_to_length`` can fit ``config`` to: one per phase given in
+    steps, two where a warm-up, cool-down or ramp lies strictly inside the plan (one step on
+    each side of it), enough for a phase given as a fraction of the run to last a step."""
+    total = config.get("total_steps")
+    if not isinstance(total, int) or total <= 0:
+        return 1
+    inner = [config.get(k) for k in ("warmup_steps", "ramp_steps")]
+    decay = config.get("decay_steps")
+    inner.append(total - decay if isinstance(decay, int) and decay > 0 else None)
+    fewest = 2 if any(isinstance(b, int) and 0 < b < total for b in inner) else 1
+    phases = config.get("phases") if isinstance(config.get("phases"), list) else []
+    steps = sum(1 for ph in phases if isinstance(ph, dict) and "steps" in ph)
+    pcts = [ph["pct"] for ph in phases if isinstance(ph, dict) and "pct" in ph]
+    return max([fewest, steps, *(_fewest_for_share(pct) for pct in pcts
+                                 if isinstance(pct, (int, float)) and pct > 0)])
+
+
+def _fewest_for_share(pct: float) -> int:
+    """The fewest steps n with pct * n >= 1, the test `phases` applies (in floats)."""
+    n = max(1, math.ceil(1 / pct))
+    while n > 1 and pct * (n - 1) >= 1:
+        n -= 1
+    while pct * n < 1:
+        n += 1
+    return n
 
 
 def fit_to_length(config: dict, num_iter: int) -> tuple[dict, str | None]:
     """``config`` (a schedule dict) planned for a run of ``num_iter`` iterations, and a line
     saying what changed (None when nothing did). A schedule that plans ``total_steps``
     (1cycle, warm-up + decay, WSD, phases) must end where the training ends (Smith 2018:
-    annihilate at the end); its warm-up, cool-down and phases given in steps keep their
-    share of the run, so a 6536-step WSD with 654 warming up becomes, over 300 iterations,
-    one with 30. The warm-up's end and the cool-down's start are what is scaled, so they
-    keep their order. Open-ended schedules are returned as they are."""
+    annihilate at the end); its warm-up, cool-down, ramp and phases given in steps keep
+    their share of the run, so a 6536-step WSD with 654 warming up becomes, over 300
+    iterations, one with 30. What is scaled are the points where a part ends or starts
+    (``_boundary``), so the parts keep their order and a part of the plan keeps at least a
+    step; any ``num_iter`` from ``shortest_fit(config)`` on gives a schedule
+    ``make_schedule`` takes. Open-ended schedules are returned as they are.
+
+    Raises ScheduleError when ``num_iter`` is shorter than ``shortest_fit(config)``."""
     total = config.get("total_steps")
     if not isinstance(total, int) or total <= 0 or total == num_iter:
         return dict(config), None
-    ratio = num_iter / total
-    out = {**config, "total_steps": num_iter}
-    warm = config.get("warmup_steps")
-    if isinstance(warm, int) and warm > 0:
-        out["warmup_steps"] = min(_scaled(warm, ratio), num_iter)
+    n = _positive_int("num_iter", num_iter)
+    fewest = shortest_fit(config)
+    if n < fewest:
+        raise ScheduleError(f"num_iter: this {config.get('policy', 'schedule')} planned for "
+                            f"{total} steps needs at least {fewest} iterations to keep each of "
+                            f"its parts, got {n}.")
+    out = {**config, "total_steps": n}
+    for key in ("warmup_steps", "ramp_steps"):
+        if isinstance(config.get(key), int) and config[key] > 0:
+            out[key] = _boundary(config[key], total, n)
     decay = config.get("decay_steps")
-    if isinstance(decay, int) and decay > 0:
-        start = round((total - decay) * ratio)  # where the cool-down begins, scaled
-        out["decay_steps"] = max(1, num_iter - max(start, out.get("warmup_steps") or 0))
-    moved = [f"{k} {config[k]} → {out[k]}" for k in ("warmup_steps", "decay_steps")
+    if isinstance(decay, int) and decay > 0:  # where the cool-down begins, scaled
+        out["decay_steps"] = n - max(_boundary(total - decay, total, n),
+                                     out.get("warmup_steps") or 0)
+    moved = [f"{k} {config[k]} → {out[k]}" for k in ("warmup_steps", "decay_steps", "ramp_steps")
              if k in config and out[k] != config[k]]
+    nudged = ""
+    if config.get("policy") == "one_cycle":
+        out["pct_start"] = _one_cycle_pct(out, n)
+        if out["pct_start"] != config.get("pct_start", out["pct_start"]):
+            nudged = (f" pct_start {config['pct_start']} → {out['pct_start']:.4g}: at "
+                      f"{config['pct_start']} a phase would last zero steps, which "
+                      "OneCycleLR refuses.")
     if isinstance(config.get("phases"), list):
-        out["phases"] = [{**ph, "steps": _scaled(ph["steps"], ratio)}
-                         if isinstance(ph, dict) and "steps" in ph else ph
-                         for ph in config["phases"]]
+        given = [i for i, ph in enumerate(config["phases"]) if isinstance(ph, dict) and "steps" in ph
+                 and isinstance(ph["steps"], int) and ph["steps"] > 0]
+        phases = [dict(ph) if isinstance(ph, dict) else ph for ph in config["phases"]]
+        if given:
+            for i, steps in zip(given, _phase_steps([phases[i]["steps"] for i in given], total, n),
+                                strict=True):
+                phases[i]["steps"] = steps
+        out["phases"] = phases
         if out["phases"] != config["phases"]:
             moved.append("the phases given in steps alike")
-    note = (f"Planned for {total} steps, run for {num_iter}: total_steps set to the run"
-            + (f", {', '.join(moved)} (the same share of the run)" if moved else "") + ".")
+    note = (f"Planned for {total} steps, run for {n}: total_steps set to the run"
+            + (f", {', '.join(moved)} (the same share of the run)" if moved else "") + "."
+            + nudged)
     return out, note

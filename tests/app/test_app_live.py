@@ -212,3 +212,21 @@ def test_training_warns_when_a_run_stops_mid_cycle():
     assert any("mid-cycle" in i.value and "400" in i.value for i in at.info)
     at.text_input(key="train.num_iter").set_value("400").run()
     assert not any("mid-cycle" in i.value for i in at.info)
+
+
+def test_a_designed_wsd_sent_to_a_shorter_run_is_fitted_not_refused():
+    """Issue 28: a WSD planned for 20 steps, 19 warming up and 1 cooling down, trained for 10
+    was fitted to warm-up 10 + cool-down 1 of 10 steps, which the schedule refuses."""
+    from clr_core.schedules import make_schedule
+    from ui.designer_state import CURRENT
+
+    at = open_page("pages/training.py")
+    at.session_state[CURRENT] = make_schedule("wsd", max_lr=0.1, total_steps=20,
+                                              warmup_steps=19, decay_steps=1).to_dict()
+    at.run()
+    at.selectbox(key="train.source").set_value("designed").run()
+    at.text_input(key="train.num_iter").set_value("10").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Planned for 20 steps, run for 10" in c.value and "warmup_steps 19 → 9" in c.value
+               for c in at.caption)
+    assert not at.button(key="btn.train.start").disabled

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from clr_core.errors import ScheduleError
@@ -126,18 +126,103 @@ def test_a_planned_run_fitted_to_a_shorter_training_keeps_its_shares():
     assert rules.fit_to_length(cyclic, 300) == (cyclic, None)  # open-ended: as it is
 
 
-@given(total=st.integers(2, 50_000), warm=st.floats(0, 1), cool=st.floats(0, 1),
-       num_iter=st.integers(10, 50_000), policy=st.sampled_from(["wsd", "warmup_cosine"]))
-def test_fitting_any_planned_run_to_any_length_gives_a_valid_schedule(total, warm, cool,
-                                                                      num_iter, policy):
+PLANNED = ["wsd", "warmup_cosine", "warmup_linear", "polynomial", "one_cycle", "one_cycle3"]
+
+
+def _planned_run(policy, total, warm, cool, ramp):
+    """A planned run (warm, cool and ramp are shares of it), or None where the shares make
+    no valid plan of `policy` (then Hypothesis draws again)."""
     warmup = int(warm * total)
     kw = {"warmup_steps": warmup}
     if policy == "wsd":
         kw["decay_steps"] = max(1, int(cool * (total - warmup)))
-        if warmup + kw["decay_steps"] > total:
-            return
-    planned = make_schedule(policy, max_lr=0.1, total_steps=total, **kw).to_dict()
-    fitted, _ = rules.fit_to_length(planned, num_iter)
+    elif policy.startswith("one_cycle"):
+        kw = {"pct_start": min(max(warm, 0.01), 0.99), "three_phase": policy == "one_cycle3"}
+        policy = "one_cycle"
+    if ramp:  # the warm-up modifier; an exp ramp needs an LR above 0 where it ends
+        kw["ramp_steps"] = max(1, int(ramp * total))
+        if ramp < 0.5:
+            kw.update(ramp_shape="exp", ramp_from=0.01)
+    try:
+        return make_schedule(policy, max_lr=0.1, total_steps=total, **kw).to_dict()
+    except ScheduleError:
+        return None
+
+
+# every example a search found (a failure once, or a case the fix is about) stays here
+@example(total=20, warm=0.95, cool=0.0, num_iter=10, policy="wsd", ramp=0.0)  # issue 28
+@example(total=1000, warm=0.1, cool=0.0, num_iter=10, policy="one_cycle", ramp=0.0)  # 0.1 * 10 = 1
+@example(total=101, warm=0.0, cool=0.0, num_iter=100, policy="one_cycle", ramp=1.0)  # found
+@given(total=st.integers(1, 50_000), warm=st.floats(0, 1), cool=st.floats(0, 1),
+       num_iter=st.integers(1, 50_000), policy=st.sampled_from(PLANNED),
+       ramp=st.one_of(st.just(0.0), st.floats(0, 1)))
+def test_fitting_any_planned_run_to_any_length_gives_a_valid_schedule(total, warm, cool,
+                                                                      num_iter, policy, ramp):
+    planned = _planned_run(policy, total, warm, cool, ramp)
+    assume(planned is not None)
+    if num_iter == total:  # a run of the planned length takes the plan as it is
+        assert rules.fit_to_length(planned, num_iter) == (planned, None)
+        return
+    if num_iter < rules.shortest_fit(planned):
+        with pytest.raises(ScheduleError, match="at least"):
+            rules.fit_to_length(planned, num_iter)
+        return
+    fitted, note = rules.fit_to_length(planned, num_iter)
     make_schedule(**fitted)  # raises ScheduleError if the fit broke a rule
     assert fitted["total_steps"] == num_iter
-    assert abs(fitted["warmup_steps"] - warmup * num_iter / total) <= 1
+    assert note.startswith(f"Planned for {total} steps, run for {num_iter}")
+    for key in ("warmup_steps", "ramp_steps"):  # the same share of the run, within a step
+        if key in planned:
+            assert abs(fitted[key] - planned[key] * num_iter / total) <= 1
+    if "decay_steps" in planned:
+        assert abs(fitted["decay_steps"] - planned["decay_steps"] * num_iter / total) <= 1 \
+            or fitted["decay_steps"] == num_iter - fitted["warmup_steps"]  # warm-up wins
+    if "pct_start" in planned:  # moved half a step at most, where OneCycleLR needs it
+        assert abs(fitted["pct_start"] - planned["pct_start"]) <= 0.5 / num_iter + 1e-12
+
+
+@example(shares=[0.5, 0.5], pcts=[], total=4, num_iter=1)  # one step per phase at least
+@example(shares=[1.0, 1.0], pcts=[], total=1, num_iter=1)  # found: the planned length, as is
+@given(shares=st.lists(st.floats(0.001, 1), min_size=1, max_size=6),
+       pcts=st.lists(st.floats(0.01, 1), max_size=2), total=st.integers(1, 20_000),
+       num_iter=st.integers(1, 20_000))
+def test_fitting_phases_to_any_length_keeps_every_phase_and_the_plan_whole(shares, pcts, total,
+                                                                           num_iter):
+    steps = [max(1, round(share * total / sum(shares))) for share in shares]
+    phases = ([{"shape": "linear", "start": 0.01, "end": 0.1, "steps": k} for k in steps]
+              + [{"shape": "cos", "start": 0.1, "end": 0.001, "pct": p} for p in pcts])
+    try:
+        planned = make_schedule("phases", phases=phases, total_steps=total).to_dict()
+    except ScheduleError:  # a pct phase under one step of the plan
+        assume(False)
+    if num_iter == total:  # a run of the planned length takes the plan as it is
+        assert rules.fit_to_length(planned, num_iter) == (planned, None)
+        return
+    if num_iter < rules.shortest_fit(planned):
+        with pytest.raises(ScheduleError, match="at least"):
+            rules.fit_to_length(planned, num_iter)
+        return
+    fitted, _ = rules.fit_to_length(planned, num_iter)
+    make_schedule(**fitted)
+    fitted_steps = [ph["steps"] for ph in fitted["phases"] if "steps" in ph]
+    assert all(k >= 1 for k in fitted_steps)
+    # the phases given in steps end together where their share of the run ends
+    assert sum(fitted_steps) == max(len(steps), round(sum(steps) * num_iter / total))
+
+
+def test_a_run_too_short_for_the_plan_is_refused_with_the_shortest_length():
+    planned = make_schedule("wsd", max_lr=0.1, total_steps=100, warmup_steps=10,
+                            decay_steps=20).to_dict()
+    assert rules.shortest_fit(planned) == 2  # a step of warm-up and a step of cool-down
+    with pytest.raises(ScheduleError, match="at least 2 iterations"):
+        rules.fit_to_length(planned, 1)
+    assert rules.fit_to_length(planned, 2)[0] | {} == {**planned, "total_steps": 2,
+                                                       "warmup_steps": 1, "decay_steps": 1}
+
+
+def test_one_cycle_fitted_where_its_warm_up_would_last_zero_steps_moves_half_a_step():
+    planned = make_schedule("one_cycle", max_lr=0.1, total_steps=1000, pct_start=0.1).to_dict()
+    fitted, note = rules.fit_to_length(planned, 10)  # 0.1 * 10 - 1 = 0: OneCycleLR refuses
+    assert fitted["pct_start"] == pytest.approx(0.15) and "pct_start 0.1 → 0.15" in note
+    make_schedule(**fitted)
+    assert rules.fit_to_length(planned, 300)[0]["pct_start"] == 0.1  # nothing to move
