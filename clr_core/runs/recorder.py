@@ -28,6 +28,7 @@ from typing import Any
 
 from clr_core.engine.events import Event
 from clr_core.errors import StoreError
+from clr_core.runs.identity import script_owner
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 from clr_core.runs.store import RunStore
 from clr_core.schedules.base import Schedule
@@ -49,8 +50,6 @@ RETRY_FOR_S = 120.0  # how long finishing keeps retrying a busy store after the 
 _MAX_BACKOFF_S = 5.0
 #: Store errors no retry fixes: the run was deleted, or the store is read-only.
 _FOR_GOOD = ("no saved run", "is read-only")
-#: The owner of runs a script or the CLI records (the app's own runs name their visitor).
-SCRIPT = "script"
 
 StoreLike = RunStore | str | os.PathLike[str] | None
 
@@ -87,7 +86,8 @@ class RunRecorder:
         self.retrying: str | None = None
         self._warned = False
         try:
-            self.run_id = self.store.start_run(kind, dict(config), label=label, owner=SCRIPT,
+            self.run_id = self.store.start_run(kind, dict(config), label=label,
+                                               owner=script_owner(),
                                                wait=False)  # a locked store: start later
         except StoreError as e:  # busy: the flusher starts it when the lock clears
             self._failed(e)
@@ -142,7 +142,7 @@ class RunRecorder:
         try:
             if self.run_id is None:
                 kind, config, label = self._start
-                self.run_id = self.store.start_run(kind, config, label=label, owner=SCRIPT)
+                self.run_id = self.store.start_run(kind, config, label=label, owner=script_owner())
             if final is None:
                 self.store.append_events(self.run_id, batch)
             else:
