@@ -188,3 +188,22 @@ def test_two_tabs_of_one_person_share_their_job_and_another_person_sees_none(set
         assert registry().wait(job, timeout=120).state == "cancelled"
     finally:
         registry().cancel(job)
+
+
+def test_an_upload_over_the_limit_is_refused_by_the_server_with_the_setting(settings_env):
+    """The browser refuses a larger file itself (the uploader's limit); a client that sends
+    one anyway meets the same limit here, without its content echoed."""
+    settings_env(max_upload_mb="1")
+    at = visit("pages/designer.py")
+    big = b'{"policy": "fixed", "lr": 0.1, "pad": "' + b"x" * (3 * 2**19) + b'"}'
+    at.file_uploader(key="btn.designer.upload").upload("big.json", big, "application/json").run()
+    assert not at.exception, at.exception
+    refusal = " | ".join(plain(e.value) for e in at.error)
+    assert "this server takes uploads up to 1 MB (`CLR_STUDIO_MAX_UPLOAD_MB`)" in refusal
+    assert "xxxx" not in refusal
+    assert "btn.designer.load_upload" not in [b.key for b in at.button]
+    small = b'{"policy": "fixed", "lr": 0.1}'
+    at.file_uploader(key="btn.designer.upload").upload("small.json", small, "application/json").run()
+    assert not at.error
+    at.button(key="btn.designer.load_upload").click().run()
+    assert not at.exception and not at.error
