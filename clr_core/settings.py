@@ -22,6 +22,7 @@ they are the XDG folders (``~/.local/share/clr_studio``, ``~/.cache/clr_studio``
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import os
 import re
@@ -125,10 +126,6 @@ class Settings(BaseSettings):
         description="Whether a job's worker process runs in Linux's idle scheduling class "
                     "(`SCHED_IDLE`): it gets only the CPU nobody else wants. Set 0 on a machine "
                     "whose other load would starve the jobs.")
-    max_jobs_per_visitor: int = Field(
-        3, ge=1,
-        description="How many jobs one visitor (one browser tab's owner id) may have queued or "
-                    "running at once; the page says so when the cap is reached.")
     plugins: Annotated[tuple[str, ...], NoDecode] = Field(
         (),
         description="Python modules the server imports for models and data sets of your own: "
@@ -142,6 +139,61 @@ class Settings(BaseSettings):
                     "belongs to whoever made it (others view, overlay and download it).")
 
     # --- a shared server: identity and limits per person (issue 29) ---
+    # (clr_core.runs.identity decides who a visitor is from these; docs/shared-server.md)
+    mode: Literal["local", "shared"] = Field(
+        "local", description="local: one person (the default, for a server bound to localhost); "
+        "every run, scripts' too, is theirs in every tab. shared: each visitor is who the "
+        "server's sign-in or trusted proxy says; anyone else only views.")
+    trusted_proxy_header: str | None = Field(
+        None, description="Shared mode: the request header naming the signed-in user that a "
+        "reverse proxy sets (e.g. X-Forwarded-User from oauth2-proxy); read only on "
+        "connections from CLR_STUDIO_TRUSTED_PROXY_ADDRESSES.",
+        json_schema_extra={"takes": "a header name", "shown_default": "none"})
+    trusted_proxy_addresses: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Shared mode: the proxy's IP addresses or networks, comma-separated "
+        "(e.g. 10.0.0.5 or 10.0.0.0/24; 127.0.0.1 for a proxy on this host).",
+        json_schema_extra={"takes": "IP addresses or networks, comma-separated",
+                           "shown_default": "none"})
+    owner: str | None = Field(
+        None, description="Who owns the runs a script, the CLI or a callback records (e.g. your "
+        "sign-in name, so they are yours in a shared app).",
+        json_schema_extra={"takes": "a name", "shown_default": "`os:` and your OS user name"})
+    max_jobs_per_person: int = Field(
+        3, ge=1, description="Jobs one person may have queued or running at once.")
+    max_iterations_per_job: int = Field(
+        1_000_000, ge=1, description="Training iterations one range test or training job may "
+        "ask for, all its trainings together.")
+    max_iterations_per_sweep: int = Field(
+        1_000_000, ge=1, description="Training iterations one sweep may ask for, all its values "
+        "together.")
+    max_upload_mb: int = Field(
+        1, ge=1, le=200, description="Largest file a visitor may upload (a schedule JSON), in MB.")
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode_lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxy_header", "owner", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("trusted_proxy_addresses", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        return tuple(p.strip() for p in value.split(",") if p.strip()) if isinstance(value, str) \
+            else value
+
+    @field_validator("trusted_proxy_addresses")
+    @classmethod
+    def _addresses_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
     # ---------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from clr_core.errors import ScheduleError
 from clr_core.present.plots import schedule_figures
 from clr_core.schedules import rules
 from clr_core.schedules.exports import exports
+from clr_core.settings import get_settings
 from ui.batch_size import designer_rescale
 from ui.designer_link import apply_link, form_specs, write_link
 from ui.designer_state import (
@@ -241,8 +242,15 @@ with view:
                 st.code(export.code, language=export.language)
 
     with st.expander("Import a schedule from JSON"):
-        uploaded = st.file_uploader("Schedule JSON", type=["json"], key="btn.designer.upload")
-        if uploaded is not None and st.button("Load uploaded schedule", key="btn.designer.load_upload"):
+        max_mb = get_settings().max_upload_mb  # the browser refuses more; checked here too
+        uploaded = st.file_uploader("Schedule JSON", type=["json"], key="btn.designer.upload",
+                                    max_upload_size=max_mb)
+        if uploaded is not None and uploaded.size > max_mb * 1024 * 1024:
+            st.error(f"That file is {uploaded.size / 2**20:.1f} MB; this server takes uploads up "
+                     f"to {max_mb} MB (`CLR_STUDIO_MAX_UPLOAD_MB`). A schedule's JSON is "
+                     "a few kB.", icon="🚫")
+        elif uploaded is not None and st.button("Load uploaded schedule",
+                                                key="btn.designer.load_upload"):
             try:
                 cfg = json.loads(uploaded.getvalue().decode("utf-8"))
                 schedules.from_dict(cfg)

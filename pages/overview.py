@@ -1,4 +1,5 @@
-"""Overview: what CLR Studio does, the device in use, every page, and recent runs."""
+"""Overview: what CLR Studio does, who you are here (local or shared), the device in use,
+every page, and recent runs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import streamlit as st
 from clr_core.engine.device import describe_device, pick_device
 from clr_core.errors import StoreError
 from clr_core.present.escape import csv_safe_frame, markdown_text
+from ui.identity import show_mode
 from ui.jobs import run_store
 from ui.nav import PAGES, ensure_app_entry
 from ui.plugins import show_plugins
@@ -27,6 +29,7 @@ st.markdown(
     "or batch size as in Smith (2018)."
 )
 
+show_mode()
 st.info(f"Device in use: **{describe_device(pick_device('auto'))}**", icon="🖥️")
 
 cols = st.columns(3)

@@ -25,6 +25,8 @@ from clr_core.runs.reports import (
     report_from_dict,
 )
 from clr_core.suggest.recommend import RECOMMENDED
+from ui.identity import current as current_identity
+from ui.identity import explain_read_only, owner_label
 from ui.jobs import may_edit, run_store
 from ui.live_runs import show_live_run, show_partial_run, watch_runs
 from ui.nav import ensure_app_entry
@@ -159,8 +161,13 @@ if len(chosen) > 1:
 
 run = chosen[0]
 st.subheader(f"Run {markdown_text(name_of(run))}")
+try:
+    made_by = owner_label(store.owner_of(run.id))
+except StoreError:  # deleted meanwhile or busy: the heading goes without it
+    made_by = "unknown"
 st.caption(f"{run.kind} · {run.status} · {run.dataset or '—'} · "
-           f"{dt.datetime.fromtimestamp(run.created_at):%Y-%m-%d %H:%M:%S}")
+           f"{dt.datetime.fromtimestamp(run.created_at):%Y-%m-%d %H:%M:%S} · "
+           f"made by {markdown_text(made_by)}")
 if run.error and run.status != "interrupted":
     st.error(f"This run failed: {markdown_text(run.error)}", icon="🚫")
 report = report_of(run)
@@ -193,8 +200,11 @@ if isinstance(report, RangeTestReport):
                        f"run_{run.id}.csv", "text/csv", key="btn.runs.dl_csv")
 
 if not may_edit(store, run.id):  # a shared server: only its maker (or an admin) edits it
-    st.caption("Someone else made this run: you can view, overlay and download it; only "
-               "they (or the server's admin) can rename or delete it.")
+    if current_identity().may_act:
+        st.caption("Someone else made this run: you can view, overlay and download it; only "
+                   "they (or the server's admin) can rename or delete it.")
+    else:
+        explain_read_only(key="runs")
     st.stop()
 r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
 new_label = r1.text_input("Rename", key=default(f"runs.label.{run.id}", run.label or ""))

@@ -7,8 +7,9 @@ import streamlit as st
 
 from clr_core import schedules
 from clr_core.engine.baselines import BASELINES
-from clr_core.errors import ConfigError, ScheduleError
+from clr_core.errors import ConfigError, JobError, ScheduleError
 from clr_core.jobs.runners import baseline_runs
+from clr_core.present.escape import markdown_text
 from clr_core.present.labels import run_label
 from clr_core.present.plots import schedule_figures
 from clr_core.runs.reports import report_from_dict
@@ -125,7 +126,10 @@ with form_col:
 with form_col:
     label = run_label("train", config or {**base, "schedule": schedule_cfg})
     if autostart and config is not None:  # Verify: what runs is what the form shows
-        submit("train", "train", config, label=label, device=job_device(config))
+        try:
+            submit("train", "train", config, label=label, device=job_device(config))
+        except JobError as exc:  # not signed in, or a limit per person: said, not raised
+            st.error(markdown_text(exc), icon="🚦")
     start_cancel("train", "train", config, start_label="Start training", label=label,
                  device=job_device(config) if config else None)
 

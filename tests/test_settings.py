@@ -49,11 +49,17 @@ EXPLICIT_GOOD: dict[str, list[tuple[str, Any]]] = {
                    (os.pathsep, ())],
     "plugins": [("my_models", ("my_models",)), ("pkg.models, other ,", ("pkg.models", "other")),
                 (",", ())],
+    "trusted_proxy_header": [("X-Forwarded-User", "X-Forwarded-User"), ("  ", None)],
+    "trusted_proxy_addresses": [("10.0.0.5, 10.0.0.0/24", ("10.0.0.5", "10.0.0.0/24")),
+                                ("::1", ("::1",))],
+    "owner": [("alice@example.org", "alice@example.org"), (" ", None)],
 }
 #: Values refused (a path field takes any text, so it has none).
 EXPLICIT_BAD: dict[str, list[str]] = {
     "db": [], "data": [], "data_roots": [],
     "plugins": ["my-models", "a..b", "1st", "pkg.models, bad name"],
+    "trusted_proxy_header": [], "owner": [],
+    "trusted_proxy_addresses": ["proxy.example", "10.0.0.300", "10.0.0.5, nope"],
 }
 #: How a field's value is read back when it is a path the setting expands.
 READ_BACK = {"db": lambda s: s.db_path, "data": lambda s: s.data_root}

@@ -1,14 +1,14 @@
 """The one job registry and run store of this server, and per-session job bookkeeping.
 
 Held by `st.cache_resource`, so every session shares one registry (one GPU queue) while
-each session sees only its own jobs (its owner id lives in the URL, so a reload finds
-its running job again). Jobs run in worker processes (``CLR_STUDIO_EXECUTOR``, see
-clr_core.jobs.executors), so the pages stay responsive while they train."""
+each person sees only their own jobs: the owner is who the server says the visitor is
+(`ui.identity`; never the URL), so a reload or a second tab finds their running job.
+Jobs run in worker processes (``CLR_STUDIO_EXECUTOR``, see clr_core.jobs.executors), so
+the pages stay responsive while they train."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,9 +22,9 @@ from clr_core.jsonsafe import json_safe
 from clr_core.present.escape import markdown_text
 from clr_core.runs.store import RunStore
 from clr_core.settings import SettingsError, env_name, get_settings
+from ui import identity
 
 __all__ = [
-    "OWNER_PARAM",
     "POLL_S",
     "current_job",
     "ADMIN_ENV",
@@ -44,7 +44,6 @@ __all__ = [
     "submit",
 ]
 
-OWNER_PARAM = "sid"
 SERIES_CACHED = 4  # jobs whose streamed columns a session keeps (the pages show one each)
 
 
@@ -105,33 +104,20 @@ def admin_mode() -> bool:
 
 
 def may_edit(store: RunStore, run_id: int) -> bool:
-    """Whether this visitor may rename or delete a run: the visitor who made it, or
-    anyone in admin mode (others view and overlay it)."""
+    """Whether this visitor may rename or delete a run: in local mode, always; in shared
+    mode, the person who made it, or anyone in admin mode (others view and overlay it)."""
     if admin_mode():
         return True
     try:
-        return store.owner_of(run_id) == owner_id()
+        return identity.manages(store.owner_of(run_id))
     except StoreError:
         return False
 
 
-def owner_id() -> str:
-    """This browser tab's owner id: from the URL after a reload, else a new one."""
-    owner = st.session_state.get("owner")
-    if owner is None:
-        owner = st.query_params.get(OWNER_PARAM) or uuid.uuid4().hex[:12]
-        st.session_state["owner"] = owner
-    return owner
-
-
-def pin_owner_to_url() -> None:
-    """Put the owner id in the URL once this tab has a job, so a reload finds it again.
-
-    Only then: rewriting the URL on a deep link's first run makes Streamlit show
-    "Page not found"."""
-    owner = owner_id()
-    if st.query_params.get(OWNER_PARAM) != owner:
-        st.query_params[OWNER_PARAM] = owner
+def owner_id() -> str | None:
+    """The owner of this visitor's jobs: who the server says they are (`ui.identity`);
+    None for an anonymous visitor of a shared server, who starts no job."""
+    return identity.current().owner
 
 
 @dataclass
@@ -173,10 +159,10 @@ def current_job(slot: str, kind: str) -> JobStatus | None:
             return reg.status(job_id)
         except JobError:  # forgotten by the registry (e.g. the server restarted)
             st.session_state.pop(slot, None)
-    mine = [j for j in reg.list(owner=owner_id()) if j.kind == kind]
+    owner = owner_id()
+    mine = [j for j in reg.list(owner=owner) if j.kind == kind] if owner else []
     if mine:
         st.session_state[slot] = mine[0].id
-        pin_owner_to_url()
         return mine[0]
     return None
 
@@ -214,6 +200,9 @@ def start_cancel(prefix: str, kind: str, config: dict | None, *, label: str, dev
                  start_label: str) -> None:
     """Start and Cancel buttons of a page's job. Cancel works by callback, outside the
     polling fragment, so it answers at once."""
+    if not identity.current().may_act:  # a shared server's anonymous visitor: view only
+        identity.explain_read_only(key=prefix)
+        return
     running = is_running(prefix, kind)
     slot = job_slot(prefix)
     b1, b2 = st.columns([3, 2])  # room for "Start range test" in a sidebar
@@ -221,7 +210,7 @@ def start_cancel(prefix: str, kind: str, config: dict | None, *, label: str, dev
                  key=f"btn.{prefix}.start", width="stretch"):
         try:
             submit(prefix, kind, config, label=label, device=device)
-        except JobError as exc:  # the per-visitor cap, a shut-down registry: said, not raised
+        except JobError as exc:  # a limit per person, a shut-down registry: said, not raised
             st.error(markdown_text(exc), icon="🚦")
         else:
             st.rerun()
@@ -230,8 +219,13 @@ def start_cancel(prefix: str, kind: str, config: dict | None, *, label: str, dev
 
 
 def submit(prefix: str, kind: str, config: dict, *, label: str, device: str | None) -> str:
-    job_id = registry().submit(kind, config, owner=owner_id(), device=device or "cpu", label=label)
-    pin_owner_to_url()
+    """Start a job for this visitor; JobError when they may not (not signed in on a shared
+    server) or a limit per person refuses it."""
+    owner = owner_id()
+    if owner is None:
+        raise JobError("Sign in to start jobs: this is a shared server, and anonymous "
+                       "visitors can only view runs.")
+    job_id = registry().submit(kind, config, owner=owner, device=device or "cpu", label=label)
     st.session_state[job_slot(prefix)] = job_id
     return job_id
 

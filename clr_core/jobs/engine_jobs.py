@@ -19,7 +19,8 @@ def engine_registry(*, parallel: Mapping[str, ParallelPlan] | None = None,
                     devices: Sequence[str] = (), **options: Any) -> JobRegistry:
     """A ``JobRegistry`` of the engine's jobs; ``options`` go to ``JobRegistry`` (store,
     executor, limits). ``parallel`` and ``devices`` default to the sweep's plan and every
-    device here."""
+    device here; a job's size for the server's limits is ``runners.job_iterations``."""
+    options.setdefault("sizer", runners.job_iterations)
     return JobRegistry(runners.RUNNERS,
                        parallel=runners.PARALLEL if parallel is None else parallel,
                        devices=devices or available_devices(), **options)

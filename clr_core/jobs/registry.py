@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from clr_core.errors import JobError
 from clr_core.jobs.executors.base import Executor, Outcome, ParallelPlan, Task, cpu_threads
 from clr_core.jobs.executors.choose import make_executor
+from clr_core.jobs.limits import JobSizer, Limits
 from clr_core.jobs.saving import JobSaver
 from clr_core.jobs.state import (
     STORE_EVERY_S,
@@ -53,7 +54,6 @@ from clr_core.jobs.state import (
     Runner,
     canonical_device,
 )
-from clr_core.settings import env_name, get_settings
 
 if TYPE_CHECKING:
     from clr_core.runs.store import RunStore
@@ -61,18 +61,6 @@ if TYPE_CHECKING:
 __all__ = ["JobRegistry"]
 
 logger = logging.getLogger(__name__)
-
-#: How many queued or running jobs one visitor may hold (a shared server's fairness cap).
-MAX_JOBS_ENV = env_name("max_jobs_per_visitor")
-
-
-def _per_owner_cap(value: int | None) -> int:
-    if value is None:
-        value = get_settings().max_jobs_per_visitor
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise JobError(f"max_jobs_per_owner must be an integer >= 1, got {value!r}")
-    return value
-
 
 class JobRegistry:
     """Runs jobs through an executor and keeps their state, events and results.
@@ -83,8 +71,11 @@ class JobRegistry:
     with the process executor a running job of such a kind also takes the free
     ``devices`` of its own type (other GPUs). ``save_events_limit``: a job's events go to
     the store beside its result only up to this many (0 never); the result alone must
-    redraw the plot. ``max_jobs_per_owner``: how many queued or running jobs one owner
-    (a visitor) may hold at once; default ``$CLR_STUDIO_MAX_JOBS_PER_VISITOR``, else 3.
+    redraw the plot. ``limits``: what one owner (a person, `clr_core.runs.identity`) may
+    hold and ask for, checked on every job submitted with an owner; default the operator's
+    settings (`Limits.from_settings`). ``sizer(kind, config)``: the training iterations a
+    job asks for, for the limits per job and per sweep (the engine's is
+    ``runners.job_iterations``); without one only the number of jobs is limited.
     """
 
     def __init__(
@@ -98,7 +89,8 @@ class JobRegistry:
         max_running_per_device: int = 1,
         save_events_limit: int = 5000,
         results_cached: int = 4,
-        max_jobs_per_owner: int | None = None,
+        limits: Limits | None = None,
+        sizer: JobSizer | None = None,
     ) -> None:
         if max_running_per_device < 1:
             raise JobError(f"max_running_per_device must be >= 1, got {max_running_per_device}")
@@ -109,7 +101,8 @@ class JobRegistry:
         # Ray places tasks on a cluster's devices itself: no queue per device here.
         self._max_running = (sys.maxsize if getattr(self._executor, "schedules_devices", False)
                              else int(max_running_per_device))
-        self._max_per_owner = _per_owner_cap(max_jobs_per_owner)
+        self._limits = limits or Limits.from_settings()
+        self._sizer = sizer
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._queue: deque[Job] = deque()
@@ -150,17 +143,14 @@ class JobRegistry:
             raise JobError(f"unknown job kind {kind!r} (known: {known})")
         if not isinstance(config, Mapping):
             raise JobError(f"config must be a dict, got {type(config).__name__}")
+        if owner is not None and self._sizer is not None:
+            self._limits.check_size(kind, self._sizer(kind, config))
         with self._lock:
             if self._closed:
                 raise JobError("the job registry is shut down")
-            if owner is not None:
-                held = sum(1 for j in self._jobs.values()
-                           if j.owner == owner and j.state not in TERMINAL_STATES)
-                if held >= self._max_per_owner:
-                    raise JobError(
-                        f"you already have {held} job(s) queued or running; this server "
-                        f"allows {self._max_per_owner} per visitor ({MAX_JOBS_ENV}). Wait "
-                        "for one to end or cancel one.")
+            if owner is not None:  # a person's job (the app's): their limits apply
+                self._limits.check_jobs(sum(1 for j in self._jobs.values()
+                                            if j.owner == owner and j.state not in TERMINAL_STATES))
             job = Job(
                 id=uuid.uuid4().hex,
                 seq=next(self._seq),

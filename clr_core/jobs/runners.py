@@ -7,8 +7,9 @@ each engine `Event` to ``emit`` in its JSON form, and returns its report's ``to_
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import fields
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +46,7 @@ __all__ = [
     "RUNNERS",
     "TIE_RATIO",
     "baseline_runs",
+    "job_iterations",
     "never_stop",
     "no_events",
     "place_sweep_member",
@@ -277,6 +279,34 @@ def run_sweep_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
         curves.append(run_sweep_member(member, emit, should_stop,
                                        progress_span=(i / n, (i + 1) / n)))
     return sweep_result(config, curves, cancelled=should_stop())
+
+
+def _num_iter(config: Mapping[str, Any], default: int) -> int | None:
+    value = config.get("num_iter", default)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def job_iterations(kind: str, config: Mapping[str, Any]) -> int | None:
+    """The training iterations a job asks for in all (a training's runs, a sweep's values
+    together), read from its config before it is checked, for the server's limits per job
+    and per sweep (`clr_core.jobs.limits`); None when the config does not say (the runner
+    then refuses it with its own message)."""
+    if kind == "range_test":
+        return _num_iter(config, RangeTestConfig.num_iter)
+    if kind == "train":
+        base = {k: v for k, v in config.items() if k != "runs"}
+        variants = config.get("runs") or [{}]
+        if not isinstance(variants, list) or not all(isinstance(v, Mapping) for v in variants):
+            return None
+        each = [_num_iter({**base, **v}, TrainConfig.num_iter) for v in variants]
+        return None if None in each else sum(each)  # type: ignore[arg-type]
+    if kind == "sweep":
+        base, values = config.get("base") or {}, config.get("values")
+        if not isinstance(base, Mapping) or not isinstance(values, list | tuple):
+            return None
+        per_value = _num_iter(base, RangeTestConfig.num_iter)
+        return None if per_value is None else per_value * len(values)
+    return None
 
 
 RUNNERS: dict[str, Runner] = {

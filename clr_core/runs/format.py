@@ -64,8 +64,9 @@ CREATE TABLE IF NOT EXISTS run_events (
     PRIMARY KEY (run_id, first)
 );
 """
-# Version 3: who made the run (a visitor's id, "script" for record=/the CLI, NULL before),
-# so a shared server lets only them (or an admin) rename or delete it.
+# Version 3: who made the run (a visitor's identity, "os:<user>" or CLR_STUDIO_OWNER for
+# record=/the CLI; "script" and a tab's random id in older stores, NULL before; see
+# clr_core.runs.identity), so a shared server lets only them (or an admin) rename or delete it.
 _SCHEMA_V3 = """
 ALTER TABLE runs ADD COLUMN owner TEXT;
 """

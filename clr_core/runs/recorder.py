@@ -31,6 +31,7 @@ from typing import Any
 
 from clr_core.engine.events import Event
 from clr_core.errors import StoreError
+from clr_core.runs.identity import script_owner
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 from clr_core.runs.store import RunStore, StoreBusy
 from clr_core.schedules.base import Schedule
@@ -64,8 +65,6 @@ def _retryable(exc: BaseException) -> bool:
     if any(m in text for m in _FOR_GOOD):
         return False
     return isinstance(exc, StoreBusy) or any(m in text.lower() for m in _BUSY)
-#: The owner of runs a script or the CLI records (the app's own runs name their visitor).
-SCRIPT = "script"
 
 StoreLike = RunStore | str | os.PathLike[str] | None
 
@@ -104,7 +103,8 @@ class RunRecorder:
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         try:
-            self.run_id = self.store.start_run(kind, dict(config), label=label, owner=SCRIPT,
+            self.run_id = self.store.start_run(kind, dict(config), label=label,
+                                               owner=script_owner(),
                                                wait=False)  # a locked store: start later
         except StoreError as e:  # busy: the flusher starts it when the lock clears
             if _retryable(e):
@@ -160,7 +160,7 @@ class RunRecorder:
         try:
             if self.run_id is None:
                 kind, config, label = self._start
-                self.run_id = self.store.start_run(kind, config, label=label, owner=SCRIPT)
+                self.run_id = self.store.start_run(kind, config, label=label, owner=script_owner())
             if final is None:
                 self.store.append_events(self.run_id, batch)
             else:

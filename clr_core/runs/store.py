@@ -357,7 +357,8 @@ class RunStore:
             raise StoreError(f"saved run {run_id} is corrupt: {e}") from e
 
     def owner_of(self, run_id: int) -> str | None:
-        """Who made the run: a visitor's id, "script", or None (before owners were kept)."""
+        """Who made the run: an owner key (`clr_core.runs.identity`), or None (before
+        owners were kept)."""
         run_id = run_id_of(run_id)
         with self._read() as conn:
             row = conn.execute("SELECT owner FROM runs WHERE id = ?", (run_id,)).fetchone()

@@ -56,16 +56,18 @@ def app_db(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def running_app(db: Path, log: Path):
-    """`streamlit run app.py` on a free localhost port, yielding its URL once healthy."""
+def running_app(db: Path, log: Path, *, env: dict[str, str] | None = None,
+                address: str = "127.0.0.1"):
+    """`streamlit run app.py` on a free port (of localhost, or ``address``) with ``env``
+    added to this process's, yielding its localhost URL once healthy."""
     port = _free_port()
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     env["CLR_STUDIO_DB"] = str(db)
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
              "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1",
+             "--server.address", address,
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
