@@ -109,7 +109,7 @@ def _output_options(p: argparse.ArgumentParser) -> None:
     how.add_argument("-q", "--quiet", action="store_true",
                      help="no progress bar or notes: only the result and errors")
     how.add_argument("-v", "--verbose", "--debug", dest="verbose", action="store_true",
-                     help="the configuration run, and the traceback of an error")
+                     help="the configuration before the run, and the traceback of an error")
 
 
 def _base_config(a: argparse.Namespace) -> dict:
