@@ -20,14 +20,19 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY requirements.txt .
-RUN if [ "$TORCH_INDEX" = "cpu" ]; then \
+# The runtime dependencies from pyproject.toml first: this layer is rebuilt only when
+# pyproject.toml changes, not on every change of the code.
+COPY pyproject.toml /tmp/src/pyproject.toml
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/src/pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && if [ "$TORCH_INDEX" = "cpu" ]; then \
         pip install --index-url https://download.pytorch.org/whl/cpu \
-            "$(grep '^torch==' requirements.txt)" "$(grep '^torchvision==' requirements.txt)"; \
+            "$(grep '^torch==' /tmp/requirements.txt)" "$(grep '^torchvision==' /tmp/requirements.txt)"; \
     fi \
-    && pip install -r requirements.txt
+    && pip install -r /tmp/requirements.txt
 
-COPY . .
+# The package itself (clr_core and the app, as the wheel ships them); the source goes again.
+COPY . /tmp/src
+RUN pip install --no-deps /tmp/src && rm -rf /tmp/src /tmp/requirements.txt
 
 RUN useradd --create-home --uid 1000 clr \
     && mkdir -p /data && chown -R clr:clr /data /app
@@ -38,5 +43,6 @@ EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD curl --fail http://localhost:8501/_stcore/health || exit 1
 
-ENTRYPOINT ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0", \
-            "--server.headless=true", "--browser.gatherUsageStats=false"]
+# `clr-studio app` adds --browser.gatherUsageStats=false, as scripts/app.sh does.
+ENTRYPOINT ["clr-studio", "app", "--server.port=8501", "--server.address=0.0.0.0", \
+            "--server.headless=true"]

@@ -5,6 +5,7 @@ The subpackages are the layers, each importing only those below it (the contract
 pyproject.toml, checked by ``lint-imports`` in the test command; see docs/architecture.md):
 
     cli, lessons             the command line and the Learn page's lessons
+    cli_files                the CLI's --schedule and --json files
     range_test, train        the public entry points: the engine, recorded when asked
     present, jobs            figures and labels | background jobs and their runners
     runs, setup              the run store and recording | what a config builds
@@ -12,6 +13,7 @@ pyproject.toml, checked by ``lint-imports`` in the test command; see docs/archit
     suggest                  pure (lrs, losses) -> suggested learning rates
     schedules                pure, vectorised learning-rate schedules
     validation, jsonsafe     checks of user input | the one JSON convention
+    launch                   where the app is (found by its files, never imported)
     errors                   the exception family
 
 Paths that scripts written against the earlier flat layout import (``clr_core.recommend``,

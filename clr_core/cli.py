@@ -1,10 +1,18 @@
-"""`python -m clr_core range-test|train`: the engine from a terminal, on digits by default.
-`python -m clr_core ray-check`: whether the Ray cluster at RAY_ADDRESS takes the app's jobs.
+"""`clr-studio` (or `python -m clr_core`): CLR Studio from a terminal.
+
+`range-test` and `train` run the engine, on digits by default; `ray-check` says whether the
+Ray cluster at RAY_ADDRESS takes the app's jobs; `app` starts the Streamlit app.
 
 Runs are saved to the run store the app reads (``--no-record`` to skip). Ctrl-C (or
 SIGTERM, or SIGHUP) cancels the run the way the app's Cancel button does: the partial curve is printed, written to
 ``--json`` and saved; a second Ctrl-C quits at once. ``--json`` is checked before the run
 starts, so a run is never lost to a path that cannot be written.
+
+Exit status, as shells and schedulers read it: 0 done; 1 the run failed (it raised, its
+data was missing, or the designed training diverged); 2 bad usage only (argparse's own
+errors, and flags or values the configuration refuses: a ``ConfigError`` or
+``ScheduleError``, found before anything trains); 130 cancelled by Ctrl-C (after the partial
+result is written and saved).
 """
 
 from __future__ import annotations
@@ -13,7 +21,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import signal
 import sys
 import time
@@ -23,12 +30,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from clr_core import schedules
+from clr_core import __version__
+from clr_core.cli_files import OutputError, check_json_target, read_schedule, write_json
 from clr_core.engine.baselines import BASELINES
-from clr_core.errors import ClrError, ConfigError
+from clr_core.errors import ClrError, ConfigError, ScheduleError
 from clr_core.jobs.executors.ray import RayExecutor
-from clr_core.jobs.runners import RUNNERS, baseline_runs
+from clr_core.jobs.runners import RUNNERS, baseline_runs, no_events
 from clr_core.jsonsafe import json_safe
+from clr_core.launch import start_app
 from clr_core.present.tables import suggestions_table
 from clr_core.runs.recorder import record_job
 from clr_core.runs.reports import RangeTestReport, TrainReport
@@ -36,8 +45,12 @@ from clr_core.setup import data_catalogue, models, optim, plugins
 from clr_core.setup.configs import RangeTestConfig, TrainConfig
 from clr_core.suggest import recommend
 
-__all__ = ["CtrlC", "Progress", "build_parser", "check_json_target", "cmd_range_test",
-           "cmd_ray_check", "cmd_train", "main", "read_schedule", "write_json"]
+__all__ = ["CtrlC", "OutputError", "Progress", "build_parser", "check_json_target",
+           "cmd_range_test", "cmd_ray_check", "cmd_train", "exit_status", "failed_run", "main",
+           "prog_name", "read_schedule", "write_json"]
+
+#: Stop reasons of a training that failed: its loss left the finite numbers.
+FAILED_STOPS = ("diverged", "non-finite loss")
 
 
 class Progress:
@@ -88,7 +101,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="write the full result here")
-    p.add_argument("--debug", action="store_true", help="print the traceback of an error")
+    _output_options(p)
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress bar or notes: only the result and errors")
+    how.add_argument("-v", "--verbose", "--debug", dest="verbose", action="store_true",
+                     help="the configuration before the run, and the traceback of an error")
 
 
 def _base_config(a: argparse.Namespace) -> dict:
@@ -143,18 +164,23 @@ class CtrlC:
 def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:
     """Run the app's runner with a progress bar, recorded as the app records its jobs."""
     runner = RUNNERS[kind]
-    bar = Progress()
+    if a.verbose:
+        print(f"config: {json.dumps(json_safe(config), sort_keys=True)}", file=sys.stderr)
+    bar = None if a.quiet else Progress()
+    emit = bar or no_events
     try:
         with CtrlC().installed() as stop:
             if a.no_record:
-                return runner(config, bar, stop)
+                return runner(config, emit, stop)
             noun = "range test" if kind == "range_test" else "training"
             out, rec = record_job(runner, kind, config,
                                   label=a.record or f"{noun} · {config['dataset']}",
-                                  emit=bar, should_stop=stop)
+                                  emit=emit, should_stop=stop)
     finally:
-        bar.close()
-    print(f"recorded as run #{rec.run_id} in {rec.store.path}", file=sys.stderr)
+        if bar is not None:
+            bar.close()
+    if not a.quiet:
+        print(f"recorded as run #{rec.run_id} in {rec.store.path}", file=sys.stderr)
     return out
 
 
@@ -193,30 +219,6 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
     return out
 
 
-def read_schedule(path: str | os.PathLike[str]) -> dict:
-    """A schedule JSON file (the designer's export); every problem names the file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"--schedule {path}: not a text file (a designer export is JSON "
-                          "text)") from None
-    except OSError as e:
-        raise ConfigError(f"--schedule {path}: cannot be read ({e.strerror or e})") from None
-    try:
-        schedule = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"--schedule {path}: not valid JSON ({e.msg} at line {e.lineno}, "
-                          f"column {e.colno})") from None
-    if not isinstance(schedule, dict):
-        raise ConfigError(f"--schedule {path}: expected a JSON object with a 'policy', got "
-                          f"{type(schedule).__name__}")
-    try:
-        schedules.from_dict(schedule)
-    except ClrError as e:
-        raise ConfigError(f"--schedule {path}: {e}") from None
-    return schedule
-
-
 def cmd_train(a: argparse.Namespace) -> dict:
     if a.schedule:
         schedule = read_schedule(a.schedule)
@@ -251,8 +253,18 @@ def cmd_ray_check(a: argparse.Namespace) -> dict:
     return info
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m clr_core", description=__doc__)
+def prog_name(argv0: str | None = None) -> str:
+    """The command the user typed, for the help and usage lines: ``clr-studio`` from the
+    installed script (``clr-studio.exe`` on Windows), ``python -m clr_core`` otherwise."""
+    argv0 = sys.argv[0] if argv0 is None and sys.argv else argv0 or ""
+    return "clr-studio" if Path(argv0).name.startswith("clr-studio") else "python -m clr_core"
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog or prog_name(), description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     rt = sub.add_parser("range-test", help="sweep the learning rate and suggest bounds")
     _common(rt)
@@ -277,46 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--address", default=None,
                     help="host:port or ray://host:10001 (default: $RAY_ADDRESS)")
     rc.add_argument("--timeout", type=float, default=30.0, help="seconds before giving up")
+    _output_options(rc)
     rc.set_defaults(func=cmd_ray_check, json=None)
+    app = sub.add_parser(
+        "app", help="start the Streamlit app (other options go to `streamlit run`)",
+        description="Start CLR Studio's app, as scripts/app.sh does: `streamlit run` of the "
+                    "installed app with --browser.gatherUsageStats false. Any other option is "
+                    "passed to `streamlit run`, e.g. --server.port 8502 --server.headless true.")
+    app.set_defaults(func=None, json=None)
     return parser
-
-
-def check_json_target(path: Path) -> None:
-    """Refuse a --json path that cannot be written before the run, not after it: the
-    file is really opened for writing (permissions alone miss /proc, full or read-only
-    disks), and removed again if it was not there."""
-    if path.is_dir():
-        raise ConfigError(f"--json {path} is a folder; give a file name, e.g. {path / 'out.json'}")
-    parent = path.parent
-    existing = next((p for p in (parent, *parent.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise ConfigError(f"--json {path}: {existing} is a file, not a folder")
-    made = [p for p in (parent, *parent.parents) if not p.exists()]
-    there = path.exists()
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8"):
-            pass
-    except OSError as e:
-        raise ConfigError(f"--json {path} cannot be written ({e.strerror or e}); nothing was "
-                          "run") from None
-    if not there:  # leave the disk as it was until the result is written
-        with contextlib.suppress(OSError):
-            path.unlink()
-            for folder in made:
-                folder.rmdir()
-
-
-def write_json(path: Path, out: dict, *, recorded: bool) -> None:
-    """Write the result, or say why not and where the run is kept."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(json_safe(out), indent=2, allow_nan=False))
-    except OSError as e:
-        kept = "the run is saved in the run store" if recorded else "the summary is printed above"
-        raise ConfigError(f"--json {path}: could not write the result ({e.strerror or e}); "
-                          f"{kept}") from None
-    print(f"wrote {path}")
 
 
 def describe_error(exc: BaseException) -> str:
@@ -332,23 +313,62 @@ def describe_error(exc: BaseException) -> str:
     if frames:
         last = frames[-1]
         where = f" (raised in {Path(last.filename).name}:{last.lineno}, {last.name})"
-    return f"{type(exc).__name__}: {text}{where}; --debug shows the traceback"
+    return f"{type(exc).__name__}: {text}{where}; --verbose shows the traceback"
+
+
+def exit_status(exc: Exception) -> int:
+    """2 when the command line asked for what cannot run: a configuration or schedule the
+    library refuses (``ConfigError``, ``ScheduleError``; nothing trained). 1 when the run
+    failed: missing data, the user's model raising mid-run, a result that cannot be written."""
+    return 2 if isinstance(exc, ConfigError | ScheduleError) else 1
+
+
+def failed_run(command: str, out: dict) -> str | None:
+    """Why a finished run counts as failed, or None. A range test ends on divergence by
+    design; a training fails when the designed run (the first; baselines are comparisons)
+    left the finite numbers."""
+    if command != "train" or out.get("cancelled"):
+        return None
+    designed = TrainReport.from_dict(out).curves[0]
+    stop = designed.train.stop_reason
+    if stop not in FAILED_STOPS:
+        return None
+    return (f"the run '{designed.label}' failed: {stop} after {len(designed.train.losses)} "
+            "iterations (try a lower max_lr, or the range test's recommendation)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """The CLI; returns the exit status (argparse exits with 2 itself on bad usage)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "app":
+        try:
+            return start_app(extra)
+        except ClrError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.json:
             check_json_target(args.json)
         out = args.func(args)
         if args.json:
             write_json(args.json, out, recorded=not args.no_record)
+            if not args.quiet:
+                print(f"wrote {args.json}", file=sys.stderr)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the CLI's one boundary: a line, not a traceback
-        if getattr(args, "debug", False):
+        if args.verbose:
             traceback.print_exc()
         print(f"error: {describe_error(exc)}", file=sys.stderr)
-        return 2
-    return 130 if out.get("cancelled") else 0
+        return exit_status(exc)
+    if out.get("cancelled"):
+        return 130
+    failure = failed_run(args.command, out)
+    if failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return 1
+    return 0

@@ -57,12 +57,13 @@ def test_train_with_a_designer_export(tmp_path):
     assert "designed: triangular" in proc.stdout
 
 
-def test_bad_input_is_a_message_and_exit_code_2(tmp_path):
+def test_bad_input_is_a_message_and_exit_code_2_missing_data_a_failed_run(tmp_path):
     proc = _cli("range-test", "--start-lr", "5", "--end-lr", "1")
     assert proc.returncode == 2
     assert "start_lr" in proc.stderr and "Traceback" not in proc.stderr
+    # the flags are fine; the data is not on disk: the run failed (1), it was not bad usage
     proc = _cli("range-test", "--dataset", "cifar10", "--data-root", str(tmp_path))
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert str(tmp_path) in proc.stderr and "Traceback" not in proc.stderr
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"policy": "triangular", "base_lr": 0.2, "max_lr": 0.1,
@@ -102,6 +103,28 @@ def test_zero_iterations_with_a_schedule_is_a_message(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "num_iter" in proc.stderr
     proc = _cli("range-test", "--num-iter", str(10**12))
     assert proc.returncode == 2 and "num_iter" in proc.stderr and "10,000,000" in proc.stderr
+
+
+def test_quiet_prints_the_result_only_and_verbose_the_configuration(tmp_path):
+    out_file = tmp_path / "rt.json"
+    quiet = _cli("range-test", "--num-iter", "20", "--no-record", "--quiet", "--json",
+                 str(out_file))
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""  # no progress bar, no notes
+    assert quiet.stdout.startswith("range test on digits") and out_file.exists()
+    verbose = _cli("range-test", "--num-iter", "20", "--no-record", "--verbose", "--json",
+                   str(out_file))
+    assert verbose.returncode == 0, verbose.stderr
+    config_line = next(x for x in verbose.stderr.splitlines() if x.startswith("config: "))
+    config = json.loads(config_line.removeprefix("config: "))
+    assert config["num_iter"] == 20 and config["dataset"] == "digits"
+    assert "%" in verbose.stderr and f"wrote {out_file}" in verbose.stderr
+
+
+def test_the_help_names_python_m_clr_core_when_run_so():
+    proc = _cli("--help")
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: python -m clr_core ")
+    assert "exit status" in proc.stdout.lower()
 
 
 def test_the_cli_saves_its_run_to_the_store_the_app_reads(tmp_path):

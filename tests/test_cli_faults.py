@@ -1,6 +1,6 @@
-"""The CLI's one error boundary: any exception is one line naming its cause (--debug for
+"""The CLI's one error boundary: any exception is one line naming its cause (--verbose for
 the traceback), output paths are opened for writing before the run, and the summary names
-the data it really used."""
+the data it really used. Exit status: 1 for a run that failed, 2 only for bad usage."""
 
 from __future__ import annotations
 
@@ -41,15 +41,17 @@ def in_process(tmp_path, monkeypatch):
 
 
 def test_a_model_on_the_wrong_data_is_one_line_naming_the_cause(in_process, capsys):
+    """The user's model raising mid-run is a failed run (1), not bad usage (2)."""
     args = ["range-test", "--num-iter", "10", "--no-record",
             "--model", "fault_factories:wide_model", "--data", "fault_factories:make_data"]
-    assert cli.main(args) == 2
+    assert cli.main(args) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert err.startswith("error: RuntimeError: mat1 and mat2 shapes cannot be multiplied")
-    assert "--debug shows the traceback" in err
-    assert cli.main([*args, "--debug"]) == 2
-    assert "Traceback (most recent call last)" in capsys.readouterr().err
+    assert "--verbose shows the traceback" in err
+    for verbose in ("--verbose", "--debug"):  # --debug: the earlier name, kept as an alias
+        assert cli.main([*args, verbose]) == 1
+        assert "Traceback (most recent call last)" in capsys.readouterr().err
 
 
 def test_a_max_lr_of_1e300_is_a_message_before_the_run(in_process, capsys):
@@ -79,3 +81,77 @@ def test_the_summary_names_the_data_given_with_data(in_process, capsys):
                      "--data", "fault_factories:make_data"]) == 0
     out = capsys.readouterr().out
     assert "range test on fault_factories:make_data" in out and "digits" not in out
+
+
+def test_a_diverged_training_exits_1_after_printing_its_table(in_process, capsys):
+    """The designed run leaving the finite numbers is a failed run; its table is still shown."""
+    assert cli.main(["train", "--max-lr", "1e4", "--num-iter", "30", "--eval-every", "10",
+                     "--no-record"]) == 1
+    captured = capsys.readouterr()
+    assert "designed: one_cycle" in captured.out
+    err = captured.err.strip().splitlines()[-1]
+    assert err.startswith("error: the run 'designed: one_cycle' failed: ")
+    assert ("diverged" in err or "non-finite loss" in err) and "Traceback" not in captured.err
+
+
+def test_a_diverging_baseline_does_not_fail_the_training(in_process, capsys):
+    """Baselines are comparisons: the designed run holding is a success, whatever they do."""
+    assert cli.main(["train", "--max-lr", "0.05", "--num-iter", "20", "--eval-every", "10",
+                     "--baseline", "fixed", "--no-record"]) == 0
+
+
+@pytest.mark.parametrize("args", [
+    ["range-test", "--no-such-flag"],
+    ["range-test", "--num-iter", "ten"],
+    ["range-test", "--quiet", "--verbose"],
+    ["train", "--baseline", "nope"],
+    ["no-such-command"],
+])
+def test_bad_usage_is_argparses_exit_status_2(in_process, capsys, args):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(args)
+    assert exit_.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_the_version_and_the_help_name_the_command_typed(capsys, monkeypatch):
+    from clr_core import __version__
+
+    assert cli.prog_name("/home/me/.venv/bin/clr-studio") == "clr-studio"
+    assert cli.prog_name("C:/env/Scripts/clr-studio.exe") == "clr-studio"
+    assert cli.prog_name("/repo/clr_core/__main__.py") == "python -m clr_core"
+    monkeypatch.setattr(sys, "argv", ["/home/me/.venv/bin/clr-studio", "--version"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"clr-studio {__version__}"
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    assert capsys.readouterr().out.startswith("usage: clr-studio train ")
+
+
+def test_app_starts_streamlit_with_the_scripts_options_and_passes_the_rest(monkeypatch):
+    """`clr-studio app` becomes `streamlit run <the checkout's app.py>` with scripts/app.sh's
+    option, the user's own after it (the real start is tests/test_package.py's)."""
+    from pathlib import Path
+
+    from clr_core import launch
+
+    class Exec(Exception):
+        """What os.execv would do: the process is Streamlit from here on."""
+
+    def execv(path, argv):
+        raise Exec(path, argv)
+
+    monkeypatch.setattr(launch.os, "name", "posix")
+    monkeypatch.setattr(launch.os, "execv", execv)
+    with pytest.raises(Exec) as started:
+        cli.main(["app", "--server.port", "8765", "--server.headless=true"])
+    path, argv = started.value.args
+    root = Path(__file__).resolve().parents[1]
+    assert path == sys.executable
+    assert argv == [sys.executable, "-m", "streamlit", "run", str(root / "app.py"),
+                    "--browser.gatherUsageStats", "false", "--server.port", "8765",
+                    "--server.headless=true"]
+    script = (root / "scripts" / "app.sh").read_text()
+    assert "clr-studio app" in script  # the script and the command start it one way
