@@ -14,7 +14,7 @@ import streamlit as st
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import StoreError
 from clr_core.jsonsafe import json_safe
-from clr_core.present.escape import csv_safe_frame, markdown_text
+from clr_core.present.escape import csv_safe_frame
 from clr_core.present.labels import run_label
 from clr_core.present.plots import Curve, sweep_figure
 from clr_core.runs.reports import (
@@ -40,6 +40,7 @@ from ui.results import (
 )
 from ui.run_labels import label_of
 from ui.state import default, keep_valid
+from ui.text import show_unexpected, shown
 
 ensure_app_entry()
 
@@ -53,7 +54,7 @@ store = run_store()
 try:
     all_runs = store.list_runs()
 except StoreError as exc:  # busy (said within a second) or unreadable: a message, no traceback
-    st.warning(markdown_text(exc), icon="⏳")
+    st.warning(shown(exc), icon="⏳")
     st.button("Try again", key="btn.runs.retry")
     st.stop()
 watch_runs(store, {r.id for r in all_runs if r.status == "running"})
@@ -95,7 +96,7 @@ def _load(run_id: int):
     try:
         return store.load_run(run_id)
     except StoreError as exc:
-        st.error(markdown_text(exc), icon="🚫")
+        st.error(shown(exc), icon="🚫")
         return None
 
 
@@ -109,9 +110,8 @@ def report_of(run) -> Report | None:
         return None
     try:
         return report_from_dict(run.result, run.kind)
-    except (KeyError, TypeError, ValueError) as exc:
-        st.error(f"Run #{run.id}'s result cannot be read back ({type(exc).__name__}: {exc}).",
-                 icon="🚫")
+    except Exception as exc:  # noqa: BLE001 - whatever a process stored: an error id, no traceback
+        show_unexpected(exc, f"reading back run #{run.id}'s result")
         return None
 
 
@@ -158,11 +158,11 @@ if len(chosen) > 1:
     st.stop()
 
 run = chosen[0]
-st.subheader(f"Run {markdown_text(name_of(run))}")
-st.caption(f"{run.kind} · {run.status} · {run.dataset or '—'} · "
+st.subheader(f"Run {shown(name_of(run))}")
+st.caption(f"{shown(run.kind)} · {shown(run.status)} · {shown(run.dataset or '—')} · "
            f"{dt.datetime.fromtimestamp(run.created_at):%Y-%m-%d %H:%M:%S}")
 if run.error and run.status != "interrupted":
-    st.error(f"This run failed: {markdown_text(run.error)}", icon="🚫")
+    st.error(f"This run failed: {shown(run.error)}", icon="🚫")
 report = report_of(run)
 if run.status == "running":  # recorded by another process: drawn live from the store
     show_live_run(store, run, key="runs.live")
@@ -202,7 +202,7 @@ if r2.button("Save name", key="btn.runs.rename"):
     try:
         store.rename_run(run.id, new_label.strip() or None)
     except StoreError as exc:  # busy or read-only: said, and the name is kept in the box
-        st.error(markdown_text(exc), icon="🚫")
+        st.error(shown(exc), icon="🚫")
     else:
         st.rerun()
 
@@ -216,7 +216,7 @@ if st.session_state.get("runs.confirm_delete") == run.id and may_edit(store, run
         try:
             store.delete_run(run.id)
         except StoreError as exc:  # busy or read-only: said, nothing deleted
-            st.error(markdown_text(exc), icon="🚫")
+            st.error(shown(exc), icon="🚫")
         else:
             st.session_state.pop("runs.confirm_delete", None)
             st.rerun()

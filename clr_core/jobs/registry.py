@@ -54,6 +54,7 @@ from clr_core.jobs.state import (
     Runner,
     canonical_device,
 )
+from clr_core.redact import scrub_paths
 
 if TYPE_CHECKING:
     from clr_core.runs.store import RunStore
@@ -256,7 +257,8 @@ class JobRegistry:
         try:
             with self._lock:
                 job.result = outcome.result
-                job.error = outcome.error
+                # the full message is in the log above; the page names folders by role
+                job.error = None if outcome.error is None else scrub_paths(outcome.error)
             self._saver.save(job, state)
         finally:
             with self._lock:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from clr_core.errors import StoreError
 from clr_core.jobs.state import TERMINAL_STATES, Job
+from clr_core.redact import scrub_paths
 
 if TYPE_CHECKING:
     from clr_core.runs.store import RunStore
@@ -119,7 +120,8 @@ class JobSaver:
         except Exception as e:
             logger.exception("could not save %s job %s to the run store", job.kind, job.id)
             with self._lock:
-                job.save_error = f"{type(e).__name__}: {e}"
+                job.save_error = scrub_paths(f"{type(e).__name__}: {e}",
+                                             {self._store.path: "<run store>"})
             self._retry_later(job)
             return False
         with self._lock:

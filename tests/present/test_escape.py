@@ -7,7 +7,6 @@ import io
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
-
 from markdown_oracle import live_elements, render
 
 from clr_core.present.escape import (
