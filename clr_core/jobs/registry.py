@@ -258,7 +258,9 @@ class JobRegistry:
             with self._lock:
                 job.result = outcome.result
                 # the full message is in the log above; the page names folders by role
-                job.error = None if outcome.error is None else scrub_paths(outcome.error)
+                job.error = None if outcome.error is None else scrub_paths(
+                    outcome.error, {} if self._saver.store is None else
+                    {self._saver.store.path: "<run store>"})
             self._saver.save(job, state)
         finally:
             with self._lock:
