@@ -16,6 +16,7 @@ from clr_core.errors import StoreError
 from clr_core.jsonsafe import json_safe
 from clr_core.present.escape import csv_safe_frame
 from clr_core.present.labels import run_label
+from clr_core.redact import scrub_paths
 from clr_core.present.plots import Curve, sweep_figure
 from clr_core.runs.reports import (
     RangeTestReport,
@@ -74,7 +75,8 @@ runs = [r for r in all_runs
 names = {r.id: label_of(store, r) for r in runs}
 table = pd.DataFrame([{
     "id": r.id, "when": dt.datetime.fromtimestamp(r.created_at).strftime("%m-%d %H:%M"),
-    "run": names[r.id], "status": r.status, "headline": r.headline or "", "error": r.error or "",
+    "run": names[r.id], "status": r.status, "headline": r.headline or "",
+    "error": scrub_paths(r.error or ""),  # a run stored before errors were scrubbed
 } for r in runs], columns=["id", "when", "run", "status", "headline", "error"])
 st.dataframe(csv_safe_frame(table), hide_index=True, width="stretch", key="runs.table", column_config={
     # widths that fit the page at 1400 px: no column scrolled out of view

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from apptest_helpers import open_designer_link, open_learn, open_page
+from apptest_helpers import APP, open_designer_link, open_learn, open_page
 from markdown_oracle import live_elements
+from streamlit.testing.v1 import AppTest
 
 from clr_core.engine.results import RangeTestResult
+from clr_core.present import plots
 from clr_core.runs.connection import default_db_path, store_error
 from clr_core.runs.reports import RangeTestReport
 from clr_core.runs.store import RunStore
@@ -110,8 +112,9 @@ def _assert_clean(at) -> list[str]:
     texts = _texts(at)
     live = [f"{e} in {t[:120]!r}" for t in texts for e in live_elements(t) if "evil" in e.lower()]
     assert live == []
-    code = [str(c.value) for c in at.code]  # drawn as code, never as links: paths only
-    leaked = [(p, t[:200]) for t in texts + code for p in _server_paths() if p in t]
+    code = [str(c.value) for c in at.code]  # drawn as code or a grid, never as links: paths only
+    grid = [str(v) for d in at.dataframe for v in d.value.to_numpy().ravel()]
+    leaked = [(p, t[:200]) for t in texts + code + grid for p in _server_paths() if p in t]
     assert leaked == []
     return texts
 
@@ -208,3 +211,34 @@ def test_a_busy_store_is_named_by_role(monkeypatch):
         _assert_clean(at)
         warning = next(w.value for w in at.warning if "busy" in w.value)
         assert str(path) not in warning and "run store" in warning
+
+
+def test_the_overviews_recent_runs_table_draws_names_as_text():
+    """st.table draws every cell as markdown: a run's name is text there too."""
+    RunStore().save_run("range_test", {"dataset": "digits"}, None, status="failed",
+                        label=f"overview {PHISH} {BARE} {HTML}")
+    at = open_page("pages/overview.py")
+    _assert_clean(at)
+    cells = [str(v) for t in at.table for v in t.value.to_numpy().ravel()]
+    assert any("evil" in c for c in cells)
+
+
+def test_an_unplanned_error_shows_an_error_id_not_its_message(monkeypatch, caplog):
+    """An error no page catches (here: drawing the designer's preview fails): app.py logs
+    its traceback under an id the page shows; Streamlit's own box names its type only
+    (client.showErrorDetails = "type"), never its message, traceback or a server path."""
+    secret = f"{Path.home()}/.cache/clr_studio/secret.db"
+
+    def boom(*args, **kwargs):
+        raise RuntimeError(f"cannot read {secret}")
+
+    monkeypatch.setattr(plots, "schedule_figures", boom)  # the page imports it on each run
+    at = AppTest.from_file(APP, default_timeout=60)
+    with caplog.at_level(logging.ERROR, logger="clr_studio.unexpected"):
+        at.run()
+    assert len(at.exception) == 1 and at.exception[0].proto.type == "RuntimeError"
+    assert secret not in at.exception[0].message and not at.exception[0].stack_trace
+    box = next(e.value for e in at.error if "error id" in e.value)
+    error_id = box.split("error id ")[1][:8]
+    assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)
+    assert not any(secret in t for t in _texts(at))
