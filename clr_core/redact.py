@@ -18,6 +18,7 @@ equal); a caller that knows another root (a run store opened at another path) pa
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -90,14 +91,23 @@ def scrub_paths(text: object, extra: Mapping[str | os.PathLike[str], str] | None
     """`text` with every known server folder (and `extra`'s, path -> role) replaced by its
     role; the longest root first, so a file in the data root under the home folder reads
     "<data root>/MNIST", not "~/.cache/clr_studio/MNIST"."""
-    s = str(text)
     roots = {_norm(p): role for p, role in (extra or {}).items()}
     for path, role in known_roots().items():
         roots.setdefault(path, role)
-    pairs = sorted({(p, r) for p, r in _variants(roots) if len(p) > 1},
+    compiled = _pattern(tuple(sorted(roots.items())))
+    if compiled is None:
+        return str(text)
+    pattern, role_of = compiled
+    return pattern.sub(lambda m: role_of[m.group(0)], str(text))
+
+
+@functools.lru_cache(maxsize=32)
+def _pattern(roots: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str], dict[str, str]] | None:
+    """One expression for a set of roots (a page scrubs dozens of messages per run)."""
+    pairs = sorted({(p, r) for p, r in _variants(dict(roots)) if len(p) > 1},
                    key=lambda pr: len(pr[0]), reverse=True)
     if not pairs:
-        return s
+        return None
     role_of = dict(pairs[::-1])  # the longest path's role wins for an equal spelling
     pattern = re.compile(_BEFORE + "(?:" + "|".join(re.escape(p) for p, _ in pairs) + ")" + _AFTER)
-    return pattern.sub(lambda m: role_of[m.group(0)], s)
+    return pattern, role_of

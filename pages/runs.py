@@ -16,8 +16,8 @@ from clr_core.errors import StoreError
 from clr_core.jsonsafe import json_safe
 from clr_core.present.escape import csv_safe_frame
 from clr_core.present.labels import run_label
-from clr_core.redact import scrub_paths
 from clr_core.present.plots import Curve, sweep_figure
+from clr_core.redact import scrub_paths
 from clr_core.runs.reports import (
     RangeTestReport,
     Report,

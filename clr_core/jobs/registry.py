@@ -54,7 +54,6 @@ from clr_core.jobs.state import (
     Runner,
     canonical_device,
 )
-from clr_core.redact import scrub_paths
 
 if TYPE_CHECKING:
     from clr_core.runs.store import RunStore
@@ -257,10 +256,7 @@ class JobRegistry:
         try:
             with self._lock:
                 job.result = outcome.result
-                # the full message is in the log above; the page names folders by role
-                job.error = None if outcome.error is None else scrub_paths(
-                    outcome.error, {} if self._saver.store is None else
-                    {self._saver.store.path: "<run store>"})
+                job.error = self._saver.shown_error(outcome.error)  # in full in the log above
             self._saver.save(job, state)
         finally:
             with self._lock:

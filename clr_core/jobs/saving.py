@@ -104,6 +104,13 @@ class JobSaver:
             with self._lock:
                 job.saving = False
 
+    def shown_error(self, error: str | None) -> str | None:
+        """A job's error as every visitor reads it: the store's file and the server's other
+        folders named by role ("<run store>", "<data root>/MNIST"), never by path."""
+        if error is None:
+            return None
+        return scrub_paths(error, {} if self._store is None else {self._store.path: "<run store>"})
+
     def _save_once(self, job: Job, state: str) -> bool:
         with self._lock:
             n = len(job.events)
@@ -120,8 +127,7 @@ class JobSaver:
         except Exception as e:
             logger.exception("could not save %s job %s to the run store", job.kind, job.id)
             with self._lock:
-                job.save_error = scrub_paths(f"{type(e).__name__}: {e}",
-                                             {self._store.path: "<run store>"})
+                job.save_error = self.shown_error(f"{type(e).__name__}: {e}")
             self._retry_later(job)
             return False
         with self._lock:

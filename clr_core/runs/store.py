@@ -250,9 +250,7 @@ class RunStore:
         owner: str | None = None, busy_ms: int | None = None,
     ) -> int:
         """Save one run, return its id; ``events`` only when small, ``owner`` who made it;
-        ``busy_ms``: how long to wait for another writer (default ``BUSY_TIMEOUT_MS``).
-        ``error`` is stored with the server's folders named by role (every visitor reads it)."""
-        error = self.shown_error(error)
+        ``busy_ms``: how long to wait for another writer (default ``BUSY_TIMEOUT_MS``)."""
         if not kind or not isinstance(kind, str):
             raise StoreError(f"a run needs a kind, got {kind!r}")
         if not status or not isinstance(status, str):
@@ -270,7 +268,7 @@ class RunStore:
             None if dataset is None else str(dataset),
             time.time(),
             headline_of(result),
-            error,
+            None if error is None else scrub_paths(error, {self.path: "<run store>"}),  # by role
             dumps(config, "config"),
             None if result is None else dumps(result, "result"),
             None if events is None else dumps(list(events), "events"),
@@ -394,13 +392,8 @@ class RunStore:
 
     def finish_run(self, run_id: int, status: str, result: dict[str, Any] | None, *,
                    error: str | None = None, events: Iterable[dict[str, Any]] = ()) -> None:
-        """End a live run (`LiveRuns.finish_run`); ``error`` as `save_run` stores it."""
-        self.live.finish_run(run_id, status, result, error=self.shown_error(error), events=events)
-
-    def shown_error(self, error: str | None) -> str | None:
-        """An error message as a visitor may read it: this store's file and the server's
-        other folders named by role ("<run store>", "<data root>/MNIST"), never by path."""
-        return None if error is None else scrub_paths(error, {self.path: "<run store>"})
+        """End a live run (`LiveRuns.finish_run`)."""
+        self.live.finish_run(run_id, status, result, error=error, events=events)
 
     def mark_interrupted(self, run_ids: Iterable[int] | None = None) -> list[int]:
         """Mark runs whose process is gone "interrupted" (`LiveRuns.mark_interrupted`)."""
