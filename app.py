@@ -5,9 +5,16 @@ import streamlit as st
 from ui.jobs import check_settings, show_store_notice
 from ui.nav import build_navigation
 from ui.state import keep_widget_state
+from ui.text import show_unexpected
 
 st.set_page_config(page_title="CLR Studio", page_icon="📈", layout="wide")
 check_settings()
 keep_widget_state()
 show_store_notice()
-build_navigation().run()
+try:
+    build_navigation().run()
+except Exception as exc:
+    # the traceback to the server's log under an id the page shows; raised on, so Streamlit
+    # ends the run as failed (its own box names only the type: client.showErrorDetails)
+    show_unexpected(exc, "drawing this page")
+    raise

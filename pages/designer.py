@@ -12,7 +12,6 @@ from clr_core.errors import ScheduleError
 from clr_core.present.plots import schedule_figures
 from clr_core.schedules import rules
 from clr_core.schedules.exports import exports
-from clr_core.settings import get_settings
 from ui.batch_size import designer_rescale
 from ui.designer_link import apply_link, form_specs, write_link
 from ui.designer_state import (
@@ -27,6 +26,8 @@ from ui.designer_state import (
 from ui.nav import ensure_app_entry
 from ui.schedule_form import param_widget
 from ui.state import default
+from ui.text import shown, shown_error
+from ui.uploads import UploadTooLarge, checked_upload, upload_limit_mb
 from ui.widgets import fmt_int, int_input
 
 ensure_app_entry()
@@ -41,7 +42,7 @@ st.caption(
 
 handoff_note = apply_handoff()
 if handoff_note:
-    st.success(handoff_note, icon="🎯")
+    st.success(handoff_note, icon="🎯")  # the app's words; an upload's name is shown() in it
 link_problems = apply_link()
 
 POLICIES = schedules.POLICIES
@@ -136,9 +137,9 @@ with controls, st.expander("Rules of thumb (Smith 2015, 2018)", expanded=False):
 
 with view:
     for message in link_problems:  # the same words a typed value gets
-        st.error(f"From the link: {message}", icon="🔗")
+        st.error(f"From the link: {shown(message)}", icon="🔗")
     if problem:  # where the preview would be, so it is seen without scrolling
-        st.error(f"No preview: {problem}", icon="🚫")
+        st.error(f"No preview: {shown(problem)}", icon="🚫")
     with st.popover("🔗 Copy link"):
         st.caption("This link opens the designer with this schedule (copy icon on the right).")
         st.code(link, language=None)
@@ -242,22 +243,21 @@ with view:
                 st.code(export.code, language=export.language)
 
     with st.expander("Import a schedule from JSON"):
-        max_mb = get_settings().max_upload_mb  # the browser refuses more; checked here too
+        limit_mb = upload_limit_mb()
         uploaded = st.file_uploader("Schedule JSON", type=["json"], key="btn.designer.upload",
-                                    max_upload_size=max_mb)
-        if uploaded is not None and uploaded.size > max_mb * 1024 * 1024:
-            st.error(f"That file is {uploaded.size / 2**20:.1f} MB; this server takes uploads up "
-                     f"to {max_mb} MB (`CLR_STUDIO_MAX_UPLOAD_MB`). A schedule's JSON is "
-                     "a few kB.", icon="🚫")
-        elif uploaded is not None and st.button("Load uploaded schedule",
-                                                key="btn.designer.load_upload"):
+                                    max_upload_size=limit_mb,
+                                    help=f"A schedule's JSON export, up to {limit_mb} MB.")
+        if uploaded is not None and st.button("Load uploaded schedule", key="btn.designer.load_upload"):
             try:
-                cfg = json.loads(uploaded.getvalue().decode("utf-8"))
+                cfg = json.loads(checked_upload(uploaded.name, uploaded.size, uploaded.getvalue)
+                                 .decode("utf-8"))
                 schedules.from_dict(cfg)
+            except UploadTooLarge as exc:
+                st.error(shown(exc), icon="📦")
             except Exception as exc:  # noqa: BLE001 - any file: a message, never a traceback
-                st.error(f"Could not load that file ({type(exc).__name__}: {exc})", icon="🚫")
+                st.error(f"Could not load that file ({shown_error(exc, with_type=True)})", icon="🚫")
             else:
-                load_config(cfg, f"Loaded {uploaded.name}.")
+                load_config(cfg, f"Loaded {shown(uploaded.name)}.")
                 st.rerun()
 
 with st.expander("Policies and their sources"):

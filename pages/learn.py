@@ -20,6 +20,7 @@ from clr_core.lessons.training import accuracy_figure
 from ui.nav import ensure_app_entry
 from ui.state import default
 from ui.teaching import control_key, draw_control, draw_figure, lesson_link, projector_style
+from ui.text import shown
 
 ensure_app_entry()
 
@@ -106,7 +107,7 @@ def _training_demo(lesson, values, *, projector: bool, run_view, button: str, sl
         try:
             results[signature] = _run_live(run_view, values, "Training on digits…")
         except ClrError as exc:
-            st.error(str(exc), icon="🚫")
+            st.error(shown(exc), icon="🚫")
     view = results.get(signature)
     if view is None:
         st.caption("Runs on digits in a few seconds; each run is drawn as it finishes.")
@@ -127,7 +128,7 @@ hidden = st.session_state.get("learnlink.hide", set())
 
 st.header(lesson.title)
 for problem in st.session_state.get("learnlink.problems", []):
-    st.error(f"From the link: {problem}.", icon="🔗")
+    st.error(f"From the link: {shown(problem)}.", icon="🔗")
 text_col, control_col = st.columns([3, 2], gap="large")
 with text_col:
     st.markdown(lesson.body)
@@ -163,4 +164,4 @@ try:
         _training_demo(lesson, values, projector=projector, run_view=CLAIM_CHECKS[lesson.key],
                        button="▶ Train the windows", slot="claim")
 except ClrError as exc:
-    st.error(str(exc), icon="🚫")
+    st.error(shown(exc), icon="🚫")

@@ -10,12 +10,12 @@ import streamlit as st
 
 from clr_core.engine.device import describe_device, pick_device
 from clr_core.errors import StoreError
-from clr_core.present.escape import csv_safe_frame, markdown_text
 from ui.identity import show_mode
 from ui.jobs import run_store
 from ui.nav import PAGES, ensure_app_entry
 from ui.plugins import show_plugins
 from ui.run_labels import label_of
+from ui.text import SHOWN_LIMIT, shown, shown_frame
 
 ensure_app_entry()
 
@@ -44,7 +44,7 @@ st.subheader("Recent runs")
 try:
     runs = run_store().list_runs(limit=10)
 except StoreError as exc:  # busy or unreadable: said, not a traceback
-    st.warning(markdown_text(exc), icon="⏳")
+    st.warning(shown(exc), icon="⏳")
     runs = []
 if not runs:
     st.caption("No runs yet. Start a range test or a training run; it is saved here when it ends.")
@@ -53,4 +53,4 @@ else:
     st.table(pd.DataFrame([{
         "when": dt.datetime.fromtimestamp(r.created_at).strftime("%m-%d %H:%M"),
         "run": label_of(run_store(), r), "status": r.status, "headline": r.headline or "",
-    } for r in runs]).pipe(csv_safe_frame).style.hide(axis="index"))
+    } for r in runs]).pipe(shown_frame, limit=SHOWN_LIMIT).style.hide(axis="index"))

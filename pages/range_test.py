@@ -36,6 +36,7 @@ from ui.results import (
     show_suggestions,
 )
 from ui.state import default, keep_valid
+from ui.text import shown, shown_note
 from ui.training_state import load_training
 from ui.widgets import float_input, int_input
 
@@ -101,7 +102,7 @@ with form_col:
                                              "sharpness_every": int(sharpness_every)})
             config = cfg.to_dict()
         except (ConfigError, ValueError) as exc:
-            st.error(str(exc), icon="🚫")
+            st.error(shown(exc), icon="🚫")
 
 with form_col:
     start_cancel("rt", "range_test", config, start_label="Start range test",
@@ -137,7 +138,7 @@ with view_col:
         if status.state == "cancelled":
             st.warning("Cancelled: the partial curve is kept and its suggestions computed.", icon="✋")
         if rt.diverged:
-            st.info(f"Stopped early: {rt.stop_reason} — the loss ran away, as it should at the "
+            st.info(f"Stopped early: {shown(rt.stop_reason)} — the loss ran away, as it should at the "
                     "top of a range test.", icon="📈")
         elif rt.stop_reason == "loader exhausted":
             st.info("Stopped early: the loader ran out of batches; the curve so far is kept.",
@@ -164,7 +165,7 @@ with view_col:
                                               str(status.config.get("optimizer", "sgd")),
                                               key="rt.new_batch")
             if not s.reliable:
-                st.caption(f"{rule_label(method)} is a guess on this curve ({s.caveat}) — "
+                st.caption(f"{rule_label(method)} is a guess on this curve ({shown_note(s.caveat)}) — "
                            "Verify it before you train with it.")
             # the primary action only when there is a recommendation to act on
             if h3.button("Use in designer", type="primary" if s.reliable else "secondary",

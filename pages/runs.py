@@ -14,9 +14,10 @@ import streamlit as st
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import StoreError
 from clr_core.jsonsafe import json_safe
-from clr_core.present.escape import csv_safe_frame, markdown_text
+from clr_core.present.escape import csv_safe_frame
 from clr_core.present.labels import run_label
 from clr_core.present.plots import Curve, sweep_figure
+from clr_core.redact import scrub_paths
 from clr_core.runs.reports import (
     RangeTestReport,
     Report,
@@ -42,6 +43,7 @@ from ui.results import (
 )
 from ui.run_labels import label_of
 from ui.state import default, keep_valid
+from ui.text import show_unexpected, shown
 
 ensure_app_entry()
 
@@ -55,7 +57,7 @@ store = run_store()
 try:
     all_runs = store.list_runs()
 except StoreError as exc:  # busy (said within a second) or unreadable: a message, no traceback
-    st.warning(markdown_text(exc), icon="⏳")
+    st.warning(shown(exc), icon="⏳")
     st.button("Try again", key="btn.runs.retry")
     st.stop()
 watch_runs(store, {r.id for r in all_runs if r.status == "running"})
@@ -75,7 +77,8 @@ runs = [r for r in all_runs
 names = {r.id: label_of(store, r) for r in runs}
 table = pd.DataFrame([{
     "id": r.id, "when": dt.datetime.fromtimestamp(r.created_at).strftime("%m-%d %H:%M"),
-    "run": names[r.id], "status": r.status, "headline": r.headline or "", "error": r.error or "",
+    "run": names[r.id], "status": r.status, "headline": r.headline or "",
+    "error": scrub_paths(r.error or ""),  # a run stored before errors were scrubbed
 } for r in runs], columns=["id", "when", "run", "status", "headline", "error"])
 st.dataframe(csv_safe_frame(table), hide_index=True, width="stretch", key="runs.table", column_config={
     # widths that fit the page at 1400 px: no column scrolled out of view
@@ -97,7 +100,7 @@ def _load(run_id: int):
     try:
         return store.load_run(run_id)
     except StoreError as exc:
-        st.error(markdown_text(exc), icon="🚫")
+        st.error(shown(exc), icon="🚫")
         return None
 
 
@@ -111,9 +114,8 @@ def report_of(run) -> Report | None:
         return None
     try:
         return report_from_dict(run.result, run.kind)
-    except (KeyError, TypeError, ValueError) as exc:
-        st.error(f"Run #{run.id}'s result cannot be read back ({type(exc).__name__}: {exc}).",
-                 icon="🚫")
+    except Exception as exc:  # noqa: BLE001 - whatever a process stored: an error id, no traceback
+        show_unexpected(exc, f"reading back run #{run.id}'s result")
         return None
 
 
@@ -160,16 +162,16 @@ if len(chosen) > 1:
     st.stop()
 
 run = chosen[0]
-st.subheader(f"Run {markdown_text(name_of(run))}")
+st.subheader(f"Run {shown(name_of(run))}")
 try:
     made_by = owner_label(store.owner_of(run.id))
 except StoreError:  # deleted meanwhile or busy: the heading goes without it
     made_by = "unknown"
-st.caption(f"{run.kind} · {run.status} · {run.dataset or '—'} · "
+st.caption(f"{shown(run.kind)} · {shown(run.status)} · {shown(run.dataset or '—')} · "
            f"{dt.datetime.fromtimestamp(run.created_at):%Y-%m-%d %H:%M:%S} · "
-           f"made by {markdown_text(made_by)}")
+           f"made by {shown(made_by)}")
 if run.error and run.status != "interrupted":
-    st.error(f"This run failed: {markdown_text(run.error)}", icon="🚫")
+    st.error(f"This run failed: {shown(run.error)}", icon="🚫")
 report = report_of(run)
 if run.status == "running":  # recorded by another process: drawn live from the store
     show_live_run(store, run, key="runs.live")
@@ -212,7 +214,7 @@ if r2.button("Save name", key="btn.runs.rename"):
     try:
         store.rename_run(run.id, new_label.strip() or None)
     except StoreError as exc:  # busy or read-only: said, and the name is kept in the box
-        st.error(markdown_text(exc), icon="🚫")
+        st.error(shown(exc), icon="🚫")
     else:
         st.rerun()
 
@@ -226,7 +228,7 @@ if st.session_state.get("runs.confirm_delete") == run.id and may_edit(store, run
         try:
             store.delete_run(run.id)
         except StoreError as exc:  # busy or read-only: said, nothing deleted
-            st.error(markdown_text(exc), icon="🚫")
+            st.error(shown(exc), icon="🚫")
         else:
             st.session_state.pop("runs.confirm_delete", None)
             st.rerun()

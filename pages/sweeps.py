@@ -18,6 +18,7 @@ from ui.jobs import current_job, job_series, job_slot, live_job, start_cancel
 from ui.nav import ensure_app_entry
 from ui.results import show_sweep_verdict
 from ui.state import default
+from ui.text import shown, shown_note
 from ui.widgets import float_input, int_input
 
 ensure_app_entry()
@@ -88,7 +89,7 @@ with form_col:
             SweepConfig(**config).validate()
         except ConfigError as exc:
             config = None
-            st.error(str(exc), icon="🚫")
+            st.error(shown(exc), icon="🚫")
 
 with form_col:
     start_cancel("sweep", "sweep", config, start_label="Start sweep",
@@ -139,12 +140,12 @@ with view_col:
         if report.stability:
             combined = report.recommended
             if combined is not None and not combined.reliable:
-                st.warning(f"**No reliable recommendation** from these seeds: {combined.caveat}",
+                st.warning(f"**No reliable recommendation** from these seeds: {shown_note(combined.caveat)}",
                            icon="🤷")
             elif combined is not None:
                 st.success(f"**Recommended max_lr {combined.max_lr:.3g}** (band "
                            f"{combined.low:.3g} – {combined.high:.3g}), base_lr "
-                           f"{combined.base_lr:.3g}. {combined.explanation}", icon="🎯")
+                           f"{combined.base_lr:.3g}. {shown_note(combined.explanation)}", icon="🎯")
             st.subheader("Suggestion stability across seeds")
             st.dataframe(pd.DataFrame([
                 {"method": m, "median max_lr": v.median_max_lr, "min": v.min, "max": v.max,

@@ -33,6 +33,7 @@ from ui.results import (
     training_curves,
 )
 from ui.state import default, keep_valid
+from ui.text import shown
 from ui.training_state import VERIFY, apply_pending
 from ui.widgets import int_input
 
@@ -100,7 +101,7 @@ with form_col:
                         f"{rules.suggest_num_iterations(sched, num_iter)} iterations.", icon="🔁")
         except ScheduleError as exc:
             sched_error = str(exc)
-            st.error(sched_error, icon="🚫")
+            st.error(shown(sched_error), icon="🚫")
     picked = st.multiselect("Baselines", list(BASELINES), key=default("train.baselines", ["fixed"]),
                             help="fixed: constant LR; decay: Smith's linear decay; adam: Adam at "
                                  "its usual LR — CLR's benefit shrinks with adaptive optimizers; "
@@ -121,7 +122,7 @@ with form_col:
             config = {**base, "schedule": schedule_cfg, "num_iter": num_iter,
                       "eval_every": eval_every, "runs": runs}
         except (ConfigError, ScheduleError) as exc:
-            st.error(str(exc), icon="🚫")
+            st.error(shown(exc), icon="🚫")
 
 with form_col:
     label = run_label("train", config or {**base, "schedule": schedule_cfg})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -15,6 +16,12 @@ from streamlit.testing.v1 import AppTest
 
 #: The app, by absolute path: AppTest resolves a relative one against the calling file.
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def plain(markdown: str) -> str:
+    """Drawn markdown as a reader sees it: the backslash escapes and invisible word joiners
+    that ``ui.text.shown`` puts in foreign text (so it draws no markup or link) taken out."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def open_page(page: str, timeout: float = 60) -> AppTest:

@@ -8,6 +8,7 @@ import streamlit as st
 from clr_core.errors import ConfigError
 from clr_core.suggest.batch_size import OPTIMIZER_NAMES, BatchRescale, rescale_lr
 from ui.state import default
+from ui.text import shown
 
 
 def rescale_suggestion(lr: float, tested_batch: int, optimizer: str, *,
@@ -24,7 +25,7 @@ def rescale_suggestion(lr: float, tested_batch: int, optimizer: str, *,
     try:
         out = rescale_lr(lr, int(tested_batch), int(new), optimizer)
     except ConfigError as e:
-        st.error(str(e))
+        st.error(shown(e), icon="🚫")
         return None
     st.info(out.text, icon="📏")
     return out

@@ -6,10 +6,10 @@ import streamlit as st
 
 from clr_core.engine.device import amp_available, available_devices, pick_device
 from clr_core.errors import ConfigError
-from clr_core.present.escape import markdown_text
 from clr_core.setup import data, data_catalogue, models, optim, plugins
 from ui.plugins import choice_label
 from ui.state import default
+from ui.text import shown as shown_text
 from ui.widgets import float_input, int_input
 
 
@@ -30,7 +30,7 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
         out["data_root"] = st.text_input("Data folder", key=f"{prefix}.data_root",
                                          placeholder="default: the data root (CLR_STUDIO_DATA)") or None
         out["download"] = st.checkbox("Download if missing", key=f"{prefix}.download")
-        st.caption(markdown_text(data.dataset_status(out["dataset"], out.get("data_root"))))
+        st.caption(shown_text(data.dataset_status(out["dataset"], out.get("data_root"))))
     # the model on its own row: its labels ("MLP (2 hidden layers)") are never cut short
     model_names = [*models.MODELS, *plugins.names("model")]
     out["model"] = st.selectbox("Model", model_names, key=default(f"{prefix}.model", "mlp"),

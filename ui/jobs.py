@@ -19,10 +19,10 @@ from clr_core.errors import JobError, StoreError
 from clr_core.jobs.registry import JobRegistry
 from clr_core.jobs.state import JobStatus
 from clr_core.jsonsafe import json_safe
-from clr_core.present.escape import markdown_text
 from clr_core.runs.store import RunStore
 from clr_core.settings import SettingsError, env_name, get_settings
 from ui import identity
+from ui.text import shown
 
 __all__ = [
     "POLL_S",
@@ -55,7 +55,7 @@ def check_settings() -> None:
     try:
         get_settings()
     except SettingsError as exc:
-        st.error(markdown_text(f"CLR Studio cannot start: {exc}. The server's operator fixes "
+        st.error(shown(f"CLR Studio cannot start: {exc}. The server's operator fixes "
                                "the variable and starts the server again."),
                  icon="⚙️")
         st.stop()
@@ -72,7 +72,7 @@ def run_store() -> RunStore:
     try:
         return _open_store()
     except StoreError as exc:
-        st.error(markdown_text(f"The run store cannot be opened: {exc}"), icon="🗄️")
+        st.error(f"The run store cannot be opened: {shown(exc)}", icon="🗄️")
         st.stop()
 
 
@@ -92,7 +92,7 @@ def show_store_notice() -> None:
     """Say so when the store file found at start could not be read and was set aside."""
     notice = run_store().notice
     if notice:
-        st.warning(notice, icon="🗄️")
+        st.warning(shown(notice), icon="🗄️")
 
 
 #: Set to 1 by a server's operator: every visitor may rename and delete every run.
@@ -211,7 +211,7 @@ def start_cancel(prefix: str, kind: str, config: dict | None, *, label: str, dev
         try:
             submit(prefix, kind, config, label=label, device=device)
         except JobError as exc:  # a limit per person, a shut-down registry: said, not raised
-            st.error(markdown_text(exc), icon="🚦")
+            st.error(shown(exc), icon="🚦")
         else:
             st.rerun()
     b2.button("Cancel", disabled=not running, key=f"btn.{prefix}.cancel", width="stretch",
@@ -244,7 +244,7 @@ def live_job(prefix: str, kind: str, *, noun: str, empty_hint: str,
             return
         st.progress(min(job.progress, 1.0), text=progress_text(job))
         if job.state == "failed":
-            st.error(f"The {noun} failed: {markdown_text(job.error)}", icon="🚫")
+            st.error(f"The {noun} failed: {shown(job.error)}", icon="🚫")
         if job.is_terminal and job.save_failed:
             unsaved(prefix, job)
         draw(job)
@@ -256,7 +256,7 @@ def live_job(prefix: str, kind: str, *, noun: str, empty_hint: str,
 
 def unsaved(prefix: str, job: JobStatus) -> None:
     """A finished job the store refused: say why, keep the result downloadable, retry."""
-    st.warning(f"This run could not be saved to the run store ({markdown_text(job.save_error)}). Its result "
+    st.warning(f"This run could not be saved to the run store ({shown(job.save_error)}). Its result "
                "is kept here until the server stops: download it, or retry once the store is "
                "writable again (it is retried when the next job ends, too).", icon="💾")
     c1, c2 = st.columns(2)

@@ -10,7 +10,6 @@ import streamlit as st
 from clr_core.engine.events import EVAL, STEP, EventTable
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import StoreError
-from clr_core.present.escape import markdown_text
 from clr_core.runs.format import Run
 from clr_core.runs.store import RunStore
 from ui.jobs import POLL_S, cached_series
@@ -19,6 +18,7 @@ from ui.results import (
     show_training_curves,
     streamed_training_curves,
 )
+from ui.text import show_unexpected, shown
 
 __all__ = ["LIST_POLL_S", "show_live_run", "show_partial_run", "watch_runs"]
 
@@ -32,7 +32,7 @@ def watch_runs(store: RunStore, shown_running: set[int]) -> None:
         try:
             running = {r.id for r in store.list_runs(status="running")}
         except StoreError as exc:  # busy: say so, look again on the next tick
-            st.caption(markdown_text(exc))
+            st.caption(shown(exc))
             return
         if running != shown_running:
             st.rerun()
@@ -42,6 +42,20 @@ def watch_runs(store: RunStore, shown_running: set[int]) -> None:
 
 def _draw_events(run: Run, series: EventTable, *, key: str, status: str, live: bool) -> None:
     """A run's curves as far as its events go, with a caption that starts with ``status``."""
+    try:
+        _draw_series(run, series, key=key, status=status, live=live)
+    except Exception as exc:  # noqa: BLE001 - events another process wrote: an id, no traceback
+        show_unexpected(exc, "drawing this run's recorded events")
+
+
+def _read_events(run: Run) -> EventTable:
+    series = EventTable()
+    for event in run.events or []:
+        series.add(event)
+    return series
+
+
+def _draw_series(run: Run, series: EventTable, *, key: str, status: str, live: bool) -> None:
     total = run.config.get("num_iter")
     if run.kind == "range_test":
         rt = RangeTestResult.streamed(series.get(STEP), series.get(EVAL),
@@ -71,7 +85,10 @@ def show_live_run(store: RunStore, run: Run, *, key: str) -> None:
             series = cached_series(f"store-run:{store.path}:{run.id}",
                                    lambda since: store.read_events(run.id, since))
         except StoreError as exc:  # busy: say so, look again on the next tick
-            st.caption(markdown_text(exc))
+            st.caption(shown(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - events another process wrote: an id, no traceback
+            show_unexpected(exc, "reading this run's recorded events")
             return
         _draw_events(run, series, key=key, status="Running in another process", live=True)
 
@@ -83,7 +100,9 @@ def show_partial_run(run: Run, *, key: str) -> None:
     (flushed at least once a second), so the work done is not lost."""
     st.warning("Interrupted: the process recording this run stopped before it ended. "
                "The curve up to its last saved iteration is kept.", icon="✂️")
-    series = EventTable()
-    for event in run.events or []:
-        series.add(event)
+    try:
+        series = _read_events(run)
+    except Exception as exc:  # noqa: BLE001 - events another process wrote: an id, no traceback
+        show_unexpected(exc, "reading this run's recorded events")
+        return
     _draw_events(run, series, key=key, status="Interrupted", live=False)

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from clr_core.setup import plugins
+from ui.text import shown
 
 __all__ = ["choice_label", "show_plugins"]
 
@@ -25,7 +26,7 @@ def show_plugins() -> None:
     """The plugins this server loaded, what each adds, and why a listed one failed."""
     st.subheader("Your models and data (plugins)")
     for error in plugins.plugin_errors():
-        st.error(f"A plugin could not be loaded: {error}", icon="🔌")
+        st.error(f"A plugin could not be loaded: {shown(error)}", icon="🔌")
     entries = plugins.registered("model") + plugins.registered("data")
     if not entries:
         st.caption(f"No plugins. To offer your own models and data sets here, start the server "
@@ -37,5 +38,5 @@ def show_plugins() -> None:
                                 "name in configs": e.name, "about": e.description}
                                for e in entries]), hide_index=True, width="stretch",
                  key="overview.plugins")
-    st.caption(f"Loaded from {plugins.ENV_VAR}: {', '.join(plugins.plugin_modules())}. "
+    st.caption(f"Loaded from {plugins.ENV_VAR}: {shown(', '.join(plugins.plugin_modules()))}. "
                "They appear in the Model and Data set choices of the run pages.")

@@ -12,7 +12,7 @@ import streamlit as st
 from clr_core.engine.baselines import compare_runs
 from clr_core.engine.events import EventColumns
 from clr_core.engine.results import RangeTestResult
-from clr_core.present.escape import csv_safe_frame, markdown_text
+from clr_core.present.escape import csv_safe_frame
 from clr_core.present.plots import (
     LIVE_MAX_POINTS,
     MAX_POINTS,
@@ -26,6 +26,8 @@ from clr_core.present.tables import suggestions_table
 from clr_core.runs.reports import TrainReport
 from clr_core.suggest.recommend import RECOMMENDED, band_text, disagreement
 from clr_core.suggest.types import Suggestion
+from ui.text import shown, shown_frame
+from ui.text import shown_note as _note
 
 
 def curve_frame(rt: RangeTestResult) -> pd.DataFrame:
@@ -76,7 +78,7 @@ def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RE
                      "Descent on Neural Networks Typically Occurs at the Edge of Stability”, 2021).")
     st.caption(" ".join(notes))
     if rt.sharpness_note:
-        st.caption(rt.sharpness_note.capitalize() + ".")
+        st.caption(_note(rt.sharpness_note.capitalize() + "."))
     if len(rt.accuracies) and np.isfinite(rt.val_accuracy).any():
         st.plotly_chart(accuracy_figure([Curve("validation accuracy", rt.val_lrs, rt.val_accuracy)],
                                         log_x=log_x), width="stretch", key=f"chart.{key}.acc")
@@ -104,15 +106,15 @@ def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
     "Use in designer" as its primary button only then)."""
     reason = unreliable_reason(suggestions)
     if reason is not None:
-        st.warning(f"**No reliable recommendation**: {reason}", icon="🤷")
+        st.warning(f"**No reliable recommendation**: {_note(reason)}", icon="🤷")
         s = suggestions.get(RECOMMENDED)
         if s is not None:
             st.caption(f"The rules' best guess, not to train with unchecked: max_lr "
-                       f"{s.max_lr:.3g}. " + s.explanation)
+                       f"{s.max_lr:.3g}. " + _note(s.explanation))
         return False
     s = suggestions[RECOMMENDED]
     if s.confidence == "low":
-        st.info(f"Low confidence: {s.caveat}", icon="⚠️")
+        st.info(f"Low confidence: {_note(s.caveat)}", icon="⚠️")
     c1, c2, c3 = st.columns([1, 1, 2])
     c1.metric("Recommended max_lr", f"{s.max_lr:.3g}")
     c2.metric("base_lr", f"{s.base_lr:.3g}")
@@ -124,7 +126,7 @@ def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
     st.markdown(f"**Train with max_lr {s.max_lr:.3g}**{band}. For a cyclical schedule start "
                 f"at base_lr {s.base_lr:.3g}.")
     if s.explanation:
-        st.caption(s.explanation)
+        st.caption(_note(s.explanation))
     return True
 
 
@@ -136,21 +138,21 @@ def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
         show_range_test_headline(rt.suggestions)
     _, warning = disagreement(rt.suggestions)
     if warning:
-        st.warning(warning, icon="⚠️")
+        st.warning(_note(warning), icon="⚠️")
     table = suggestions_table(rt)
     if len(table):
         st.markdown("**Other rules** — regret: points of validation accuracy lost against a "
                     "grid search when 1cycle trains at the rule's suggestion (worst and mean over "
                     "the suggestion benchmark's tasks)")
         # a static table: its cells wrap, so no column or explanation is cut short
-        st.table(table.style.format(
+        st.table(shown_frame(table).style.format(
             {"max_lr": "{:.3g}", "base_lr": "{:.3g}", "worst regret (points)": "{:.1f}",
              "mean regret (points)": "{:.2f}"}, na_rep="").hide(axis="index"))
     elif RECOMMENDED not in rt.suggestions:
         st.warning("No suggestion: the curve is too short or flat. Widen the LR range or run "
                    "more iterations.", icon="🤷")
     if rt.divergence_note:
-        st.info(rt.divergence_note.capitalize() + ".", icon="ℹ️")
+        st.info(_note(rt.divergence_note.capitalize() + "."), icon="ℹ️")
     rec = rt.suggestions.get(RECOMMENDED)
     if rec is not None and len(rt.group_scales) > 1:
         lrs = ", ".join(f"group {i}: **{lr:.3g}**"
@@ -166,9 +168,9 @@ def show_sweep_verdict(report) -> None:
     if rec is None:
         return
     if rec.tie:
-        st.info(f"**No verdict**: {rec.why}.", icon="🟰")
+        st.info(f"**No verdict**: {_note(rec.why)}.", icon="🟰")
     else:
-        st.success(f"Use **{report.param} = {rec.value}**: {rec.why}.", icon="✅")
+        st.success(f"Use **{_note(report.param)} = {_note(rec.value)}**: {_note(rec.why)}.", icon="✅")
 
 
 def training_frame(report: TrainReport) -> tuple[pd.DataFrame, str | None]:
@@ -274,13 +276,13 @@ def show_training_table(report: TrainReport) -> None:
                  column_config={"final val acc": st.column_config.NumberColumn(format="percent"),
                                 "best val acc": st.column_config.NumberColumn(format="percent"),
                                 "speed-up": st.column_config.NumberColumn(format="%.2fx")})
-    st.caption(f"Reference accuracy: 99% of the best of **{markdown_text(reference)}**. Speed-up: its "
+    st.caption(f"Reference accuracy: 99% of the best of **{shown(reference)}**. Speed-up: its "
                "iterations to get there divided by each run's.")
     scored = table.dropna(subset=["best val acc"])
     if len(scored):
         best = scored.sort_values("best val acc", ascending=False).iloc[0]
-        st.success(f"Best validation accuracy: **{markdown_text(best['run'])}** ({best['best val acc']:.1%}).", icon="🏆")
+        st.success(f"Best validation accuracy: **{shown(best['run'])}** ({best['best val acc']:.1%}).", icon="🏆")
     elif "best val loss" in table and table["best val loss"].notna().any():
         best = table.sort_values("best val loss").iloc[0]
-        st.success(f"Lowest validation loss: **{markdown_text(best['run'])}** ({best['best val loss']:.4g}); "
+        st.success(f"Lowest validation loss: **{shown(best['run'])}** ({best['best val loss']:.4g}); "
                    "accuracy does not apply to this model.", icon="🏆")

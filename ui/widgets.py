@@ -10,6 +10,8 @@ import math
 
 import streamlit as st
 
+from ui.text import shown
+
 __all__ = ["FieldError", "float_input", "fmt", "fmt_int", "int_input", "parse_float", "parse_int"]
 
 
@@ -50,7 +52,7 @@ def float_input(label: str, key: str, default: float | None, *, help: str | None
     try:
         return parse_float(label, text, optional=optional)
     except FieldError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(shown(exc), icon="⚠️")
         if errors is not None:
             errors.append(str(exc))
         return None
@@ -115,7 +117,7 @@ def int_input(label: str, key: str, default: int | None, *, min_value: int | Non
         return parse_int(label, text, min_value=min_value, max_value=max_value,
                          optional=optional)
     except FieldError as exc:
-        where.error(str(exc), icon="⚠️")
+        where.error(shown(exc), icon="⚠️")
         if errors is not None:
             errors.append(str(exc))
         return None

@@ -241,7 +241,7 @@ class JobRegistry:
         try:
             with self._lock:
                 job.result = outcome.result
-                job.error = outcome.error
+                job.error = self._saver.shown_error(outcome.error)  # in full in the log above
             self._saver.save(job, state)
         finally:
             with self._lock:

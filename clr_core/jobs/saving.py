@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from clr_core.errors import StoreError
 from clr_core.jobs.state import TERMINAL_STATES, Job
+from clr_core.redact import scrub_paths
 
 if TYPE_CHECKING:
     from clr_core.runs.store import RunStore
@@ -103,6 +104,13 @@ class JobSaver:
             with self._lock:
                 job.saving = False
 
+    def shown_error(self, error: str | None) -> str | None:
+        """A job's error as every visitor reads it: the store's file and the server's other
+        folders named by role ("<run store>", "<data root>/MNIST"), never by path."""
+        if error is None:
+            return None
+        return scrub_paths(error, {} if self._store is None else {self._store.path: "<run store>"})
+
     def _save_once(self, job: Job, state: str) -> bool:
         with self._lock:
             n = len(job.events)
@@ -119,7 +127,7 @@ class JobSaver:
         except Exception as e:
             logger.exception("could not save %s job %s to the run store", job.kind, job.id)
             with self._lock:
-                job.save_error = f"{type(e).__name__}: {e}"
+                job.save_error = self.shown_error(f"{type(e).__name__}: {e}")
             self._retry_later(job)
             return False
         with self._lock:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from clr_core.errors import StoreError
+from clr_core.redact import scrub_paths
 from clr_core.runs.format import FINAL_STATUSES, LIVE_STATUS, dumps, headline_of
 
 __all__ = ["Connect", "LiveRuns", "SaveRun"]
@@ -128,6 +129,8 @@ class LiveRuns:
         if result is not None and not isinstance(result, dict):
             raise StoreError(f"result must be a dict or None, got {type(result).__name__}")
         result_json = None if result is None else dumps(result, "result")
+        # every visitor reads the error: the server's folders in it are named by role
+        error = None if error is None else scrub_paths(error, {self.path: "<run store>"})
         batch = [dict(e) for e in events]
         text = dumps(batch, "events") if batch else None
         now = time.time()

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from clr_core.errors import StoreError
+from clr_core.redact import scrub_paths
 from clr_core.runs.connection import (
     BUSY_MESSAGE,
     ENV_VAR,
@@ -289,7 +290,7 @@ class RunStore:
             None if dataset is None else str(dataset),
             time.time(),
             headline_of(result),
-            error,
+            None if error is None else scrub_paths(error, {self.path: "<run store>"}),  # by role
             dumps(config, "config"),
             None if result is None else dumps(result, "result"),
             None if events is None else dumps(list(events), "events"),

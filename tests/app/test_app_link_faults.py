@@ -3,7 +3,7 @@ numbers that overflow, odd text): a message naming the key, never a traceback.""
 
 from __future__ import annotations
 
-from apptest_helpers import open_designer_link, open_learn
+from apptest_helpers import open_designer_link, open_learn, plain
 
 
 def test_phases_nested_5000_deep_is_a_message_naming_phases():
@@ -14,8 +14,7 @@ def test_phases_nested_5000_deep_is_a_message_naming_phases():
 def test_k_decay_1e300_is_a_message_naming_k_decay():
     app = open_designer_link({"policy": "timm_cosine", "max_lr": "0.001", "t_initial": "100",
                  "k_decay": "1e300"})
-    assert any("k\\_decay=1e+300" in e.value or "k_decay=1e+300" in e.value
-               for e in app.error), [e.value for e in app.error]
+    assert any("k_decay=1e+300" in plain(e.value) for e in app.error), [e.value for e in app.error]
 
 
 def test_huge_step_counts_and_odd_values_in_a_link_are_messages():

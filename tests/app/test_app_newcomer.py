@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from apptest_helpers import open_learn, open_page
+from apptest_helpers import open_learn, open_page, plain
 
 from clr_core import schedules
 from clr_core.lessons import LESSONS, lesson_by_key
@@ -109,13 +109,13 @@ def test_identical_sweep_curves_are_a_tie_not_a_verdict():
 def test_teacher_links_name_every_refused_value():
     """Item 12: condition=30 (not a choice), peak=0.8 (not a choice), lesson past the last, lr=banana."""
     at = open_learn({"lesson": "2", "condition": "30", "lr": "banana"})
-    errors = " ".join(e.value for e in at.error)
+    errors = " ".join(plain(e.value) for e in at.error)
     assert "condition=30" in errors and "lr='banana'" in errors
     at = open_learn({"lesson": "8", "peak": "0.8"})
-    assert any("peak=0.8" in e.value for e in at.error)
+    assert any("peak=0.8" in plain(e.value) for e in at.error)
     missing = str(len(LESSONS) + 1)  # one past the last lesson
     at = open_learn({"lesson": missing})
-    assert any(f"lesson='{missing}'" in e.value for e in at.error)
+    assert any(f"lesson='{missing}'" in plain(e.value) for e in at.error)
     ok = open_learn({"lesson": "2", "condition": "10", "lr": "1.5"})
     assert not ok.error
 

@@ -6,7 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
-from apptest_helpers import chart_traces, open_page, run_until_done, save_run_in_another_process
+from apptest_helpers import (
+    chart_traces,
+    open_page,
+    plain,
+    run_until_done,
+    save_run_in_another_process,
+)
 
 from clr_core.suggest.recommend import rule_label
 
@@ -47,7 +53,7 @@ def test_a_run_survives_a_restart_and_reopens_with_the_same_numbers(tmp_path):
     at.multiselect(key="runs.open").set_value([saved["run_id"]]).run()
     assert not at.exception, at.exception
     table = at.table[0].value  # the reopened run's other rules
-    shown = {row["rule"]: (row["base_lr"], row["max_lr"]) for _, row in table.iterrows()}
+    shown = {plain(row["rule"]): (row["base_lr"], row["max_lr"]) for _, row in table.iterrows()}
     assert shown == {rule_label(m): (s["base_lr"], s["max_lr"])
                      for m, s in saved["suggestions"].items() if m != "recommended"}
     rec = saved["suggestions"]["recommended"]  # the headline above the other rules

@@ -529,3 +529,23 @@ def test_the_saver_alone_saves_releases_reads_back_and_retries(tmp_path):
 
     assert JobSaver(None, lock, jobs.values, events_limit=3, results_cached=1).save(
         a_job(lock, "unsaved", 1), "done") is False  # no store: nothing saved
+
+
+def test_a_failed_jobs_message_names_the_data_root_not_its_path(make_registry, tmp_path,
+                                                                 monkeypatch, caplog):
+    """Issue 29: a failed job's message is stored and shown to every visitor; the server's
+    folders in it are named by role there, and said in full only in the server's log."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("CLR_STUDIO_DATA", str(data))
+    store = RunStore(tmp_path / "store" / "runs.db")
+
+    def missing(config, emit, should_stop):
+        raise FileNotFoundError(f"Dataset not found at {data}/MNIST/raw; store {store.path}")
+
+    reg = make_registry({"m": missing}, store=store)
+    with caplog.at_level(logging.ERROR, logger="clr_core.jobs.registry"):
+        failed = reg.wait(reg.submit("m", {"dataset": "mnist"}), timeout=T)
+    want = "FileNotFoundError: Dataset not found at <data root>/MNIST/raw; store <run store>"
+    assert failed.error == want
+    assert store.load_run(failed.run_id).error == want
+    assert any(f"{data}/MNIST/raw" in r.getMessage() for r in caplog.records)

@@ -7,8 +7,16 @@ import io
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
+from markdown_oracle import live_elements, render
 
-from clr_core.present.escape import csv_cell, csv_safe_frame, markdown_text, plotly_text
+from clr_core.present.escape import (
+    ELLIPSIS,
+    WORD_JOINER,
+    csv_cell,
+    csv_safe_frame,
+    markdown_text,
+    plotly_text,
+)
 from clr_core.present.plots import Curve, line_figure, sweep_figure
 
 HOSTILE = ['**bold**', ':red[alarm]', '$x^2$', 'https://evil.example', '[a](https://e.x)',
@@ -26,7 +34,59 @@ def test_markdown_text_escapes_every_markup():
 @given(st.text(max_size=40))
 def test_markdown_text_keeps_the_words(text):
     out = markdown_text(text)
-    assert out.replace("\\", "") == " ".join(text.replace("\\", "").split())
+    assert out.replace("\\", "").replace(WORD_JOINER, "") == " ".join(
+        text.replace("\\", "").replace(WORD_JOINER, "").split())
+
+
+#: The link, image and HTML payloads of issue 29's probe, and their cousins.
+PAYLOADS = [
+    "[Click here](https://evil.example/phish)", "![x](https://evil.example/pixel.png)",
+    "[Click me](https://evil.example)", "https://evil.example/phish", "www.evil.example",
+    "HTTP://EVIL.EXAMPLE", "WwW.evil.example/x", "mail phish@evil.example now",
+    "mailto:phish@evil.example", "<https://evil.example>", "<img src=https://evil.example/p.png>",
+    "<script>alert(1)</script>", "[x][r]\n\n[r]: https://evil.example", "[x]: https://evil.example",
+    "//evil.example/x", "&lt;img src=x&gt;", "&#60;a href=x&#62;", "\\[a](https://evil.example)",
+    "`[a](https://evil.example)`", "<!-- x -->", "[a](<https://evil.example>)",
+    "x\u200bhttps://evil.example", "see:https://evil.example", "(https://evil.example)",
+    "*https://evil.example*", "_www.evil.example_", "[phases](https://e.x) 0:1e-3, 100:[y](https://e.x)",
+]
+
+
+def test_no_payload_renders_a_link_an_image_or_html():
+    for text in PAYLOADS:
+        for shown in (markdown_text(text), f"**From the link:** {markdown_text(text)}"):
+            assert live_elements(shown) == [], (text, render(shown))
+
+
+def test_the_oracle_sees_what_a_payload_would_draw_unescaped():
+    """The check above can fail: unescaped, each payload is a link, an image or HTML."""
+    for text in PAYLOADS[:13]:
+        assert live_elements(text), text
+
+
+@given(st.text(alphabet=st.sampled_from(list("[]()!<>:/.@*_`\\&#;= \nhtpswwwxe.aimgsrc")) | st.characters(),
+               max_size=80))
+def test_arbitrary_text_renders_no_link_image_or_html(text):
+    out = markdown_text(text)
+    assert live_elements(out) == [], (text, render(out))
+    assert live_elements(f"Run **{out}** failed: {out}") == []
+
+
+@given(st.text(max_size=200), st.integers(0, 60))
+def test_a_limit_keeps_at_most_that_many_characters(text, limit):
+    out = markdown_text(text, limit=limit)
+    words = out.replace("\\", "").replace(WORD_JOINER, "")
+    collapsed = " ".join(text.replace("\\", "").replace(WORD_JOINER, "").split())
+    if len(" ".join(text.split())) <= limit:
+        assert not words.endswith(ELLIPSIS) or collapsed.endswith(ELLIPSIS)
+    else:
+        assert words.endswith(ELLIPSIS) and len(words) <= limit + 1
+
+
+def test_fifty_megabytes_are_cut_without_reading_them_all():
+    huge = '{"policy": "' + "A" * 50_000_000 + '"}'
+    out = markdown_text(huge, limit=300)
+    assert len(out.replace("\\", "")) <= 301 and out.endswith(ELLIPSIS)
 
 
 def test_plotly_text_shows_html_and_placeholders_literally():
