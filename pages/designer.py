@@ -27,7 +27,7 @@ from ui.nav import ensure_app_entry
 from ui.schedule_form import param_widget
 from ui.state import default
 from ui.text import shown, shown_error
-from ui.uploads import UploadTooLarge, checked_upload, upload_limit_mb
+from ui.uploads import checked_upload, upload_limit_mb, upload_too_large
 from ui.widgets import fmt_int, int_input
 
 ensure_app_entry()
@@ -217,8 +217,8 @@ with view:
                     f"({float(lrs[0]):.3g}): 1cycle anneals below its start at the end "
                     "(Smith 2018). Stop training there.", icon="🔁")
         elif len(ends):
-            shown = ", ".join(str(int(e)) for e in ends[:8]) + (" …" if len(ends) > 8 else "")
-            st.info(f"Cycles end (LR back at its base) at iterations {shown}. "
+            first_ends = ", ".join(str(int(e)) for e in ends[:8]) + (" …" if len(ends) > 8 else "")
+            st.info(f"Cycles end (LR back at its base) at iterations {first_ends}. "
                     "Smith: stop training at the end of a cycle.", icon="🔁")
 
         st.subheader("Export")
@@ -247,13 +247,15 @@ with view:
         uploaded = st.file_uploader("Schedule JSON", type=["json"], key="btn.designer.upload",
                                     max_upload_size=limit_mb,
                                     help=f"A schedule's JSON export, up to {limit_mb} MB.")
-        if uploaded is not None and st.button("Load uploaded schedule", key="btn.designer.load_upload"):
+        too_large = uploaded is not None and upload_too_large(uploaded.name, uploaded.size)
+        if too_large:  # said as soon as the file arrives; nothing of it is read or quoted
+            st.error(shown(too_large), icon="📦")
+        elif uploaded is not None and st.button("Load uploaded schedule",
+                                                key="btn.designer.load_upload"):
             try:
                 cfg = json.loads(checked_upload(uploaded.name, uploaded.size, uploaded.getvalue)
                                  .decode("utf-8"))
                 schedules.from_dict(cfg)
-            except UploadTooLarge as exc:
-                st.error(shown(exc), icon="📦")
             except Exception as exc:  # noqa: BLE001 - any file: a message, never a traceback
                 st.error(f"Could not load that file ({shown_error(exc, with_type=True)})", icon="🚫")
             else:

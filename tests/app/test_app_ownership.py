@@ -5,10 +5,8 @@ parameter (``?sid=`` included) changes any of it. Admin mode still edits every r
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from apptest_helpers import APP
+from apptest_helpers import APP, plain
 from streamlit.testing.v1 import AppTest
 
 from clr_core.runs.store import RunStore
@@ -63,17 +61,12 @@ def edit_buttons(at: AppTest) -> list[str]:
     return sorted(b.key for b in at.button if b.key in EDIT_BUTTONS)
 
 
-def plain(markdown: str) -> str:
-    """Markdown as the reader sees it: escaped punctuation (markdown_text) unescaped."""
-    return re.sub(r"\\(.)", r"\1", markdown)
-
-
 def captions(at: AppTest) -> str:
     return " | ".join(plain(c.value) for c in at.caption)
 
 
 def infos(at: AppTest) -> str:
-    return " | ".join(i.value for i in at.info)
+    return " | ".join(plain(i.value) for i in at.info)
 
 
 def test_in_local_mode_every_run_is_yours_in_every_tab(settings_env):
@@ -199,7 +192,7 @@ def test_an_upload_over_the_limit_is_refused_by_the_server_with_the_setting(sett
     at.file_uploader(key="btn.designer.upload").upload("big.json", big, "application/json").run()
     assert not at.exception, at.exception
     refusal = " | ".join(plain(e.value) for e in at.error)
-    assert "this server takes uploads up to 1 MB (`CLR_STUDIO_MAX_UPLOAD_MB`)" in refusal
+    assert "this server takes files up to 1 MB (CLR_STUDIO_MAX_UPLOAD_MB)" in refusal
     assert "xxxx" not in refusal
     assert "btn.designer.load_upload" not in [b.key for b in at.button]
     small = b'{"policy": "fixed", "lr": 0.1}'
