@@ -12,6 +12,11 @@ os.environ["CLR_STUDIO_DB"] = str(_tmp / "runs.db")
 os.environ["CLR_STUDIO_DATA"] = str(_tmp / "data")
 # pytest's tmp_path folders hold the tests' image folders: allowed like an operator would
 os.environ["CLR_STUDIO_DATA_ROOTS"] = os.path.realpath(tempfile.gettempdir())
+# Job workers at the tests' own priority: the suite keeps both cores busy (pytest-xdist), and
+# a worker in the idle class below it would wait for a free core, so a job's time limit
+# would measure the machine. The tests of the priority itself set these where they look.
+os.environ["CLR_STUDIO_WORKER_IDLE"] = "0"
+os.environ["CLR_STUDIO_WORKER_NICE"] = "0"
 
 # Property tests judge behaviour, not time (a shared 2-core machine is slow and noisy), and a
 # failure prints its blob (@reproduce_failure) so it can be replayed anywhere. Locally

@@ -155,7 +155,9 @@ def test_a_parallel_job_runs_its_members_on_free_devices_at_once(registry, tmp_p
 
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux-only")
-def test_a_worker_runs_below_the_server_so_the_page_answers_first(registry):
+def test_a_worker_runs_below_the_server_so_the_page_answers_first(registry, monkeypatch):
+    for name in ("CLR_STUDIO_WORKER_NICE", "CLR_STUDIO_WORKER_IDLE"):  # the defaults
+        monkeypatch.delenv(name)
     reg = registry({"sched": jr.scheduling})
     job = reg.wait(reg.submit("sched", {}), timeout=T)
     assert job.state == "done"
