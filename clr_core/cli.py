@@ -3,7 +3,10 @@
 
 Runs are saved to the run store the app reads (``--no-record`` to skip). Ctrl-C (or
 SIGTERM, or SIGHUP) cancels the run the way the app's Cancel button does: the partial curve is printed, written to
-``--json`` and saved; a second Ctrl-C quits at once. ``--json`` is checked before the run
+``--json`` and saved; a second Ctrl-C quits at once. Under ``torchrun --nproc_per_node=N -m
+clr_core range-test`` every rank joins the process group (gloo, or NCCL on GPUs), trains a
+DDP model on its shard of the data, and rank 0 alone prints and records
+(docs/distributed.md). ``--json`` is checked before the run
 starts, so a run is never lost to a path that cannot be written.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import math
 import os
@@ -24,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from clr_core import schedules
+from clr_core.engine import distributed
 from clr_core.engine.baselines import BASELINES
 from clr_core.errors import ClrError, ConfigError
 from clr_core.jobs.executors.ray import RayExecutor
@@ -143,10 +148,11 @@ class CtrlC:
 def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:
     """Run the app's runner with a progress bar, recorded as the app records its jobs."""
     runner = RUNNERS[kind]
-    bar = Progress()
+    main = distributed.is_main()  # under torchrun only rank 0 draws and records
+    bar = Progress() if main else Progress(stream=io.StringIO())
     try:
         with CtrlC().installed() as stop:
-            if a.no_record:
+            if a.no_record or not main:
                 return runner(config, bar, stop)
             noun = "range test" if kind == "range_test" else "training"
             out, rec = record_job(runner, kind, config,
@@ -337,7 +343,13 @@ def describe_error(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    joined = False
     try:
+        # under torchrun: join its process group; the model goes in DDP, the data in shards
+        joined = distributed.init_from_env(getattr(args, "device", None))
+        if not distributed.is_main():  # rank 0 prints and writes for all
+            args.json = None
+            sys.stdout = io.StringIO()
         if args.json:
             check_json_target(args.json)
         out = args.func(args)
@@ -351,4 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {describe_error(exc)}", file=sys.stderr)
         return 2
+    finally:
+        if joined:
+            sys.stdout = sys.__stdout__
+            distributed.leave()
     return 130 if out.get("cancelled") else 0

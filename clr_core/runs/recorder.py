@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from clr_core.engine import distributed
 from clr_core.engine.events import Event
 from clr_core.errors import StoreError
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
@@ -363,7 +364,7 @@ def recorded(kind: str, engine: Callable[..., Any], *, home: str) -> Callable[..
 
     @functools.wraps(engine)
     def run(*args: Any, record: str | None = None, store: StoreLike = None, **kwargs: Any) -> Any:
-        if record is None:
+        if record is None or not distributed.is_main():  # under torchrun rank 0 records
             return engine(*args, **kwargs)
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
