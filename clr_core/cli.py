@@ -355,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         out = args.func(args)
         if args.json:
             write_json(args.json, out, recorded=not args.no_record)
+        distributed.barrier()  # under torchrun: no rank exits before rank 0 has recorded
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 
 from clr_core.errors import ClrError
@@ -32,6 +34,8 @@ __all__ = [
     "DistributedError",
     "StepSync",
     "active",
+    "barrier",
+    "sigterm_deferred",
     "init_from_env",
     "is_main",
     "launched",
@@ -46,6 +50,7 @@ __all__ = [
 ]
 
 _FAILURE_KEY = "clr_studio/first_failure"
+_terminated = threading.Event()  # a SIGTERM held back by `sigterm_deferred`
 
 
 class DistributedError(ClrError):
@@ -116,7 +121,8 @@ class StepSync:
                  stepper=None) -> float:
         """The mean loss; ``stepper.accuracy`` (the update's, when counted) becomes the
         mean over ranks too, in the same all-reduce."""
-        flag = 1.0 if should_stop is not None and should_stop() else 0.0
+        asked = _terminated.is_set() or (should_stop is not None and should_stop())
+        flag = 1.0 if asked else 0.0
         accuracy = stepper.accuracy if stepper is not None else 0.0
         total, stops, accuracies = reduce_sums([loss, flag, accuracy])
         self.stop = stops > 0
@@ -228,3 +234,35 @@ def leave() -> None:
     dist = _dist()
     if dist is not None and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def barrier() -> None:
+    """Wait for every rank (a no-op in one process): a rank that is done must not exit
+    before rank 0 has recorded, since torchrun stops the others when one exits non-zero."""
+    if active():
+        _dist().barrier()
+
+
+@contextlib.contextmanager
+def sigterm_deferred() -> Iterator[None]:
+    """Hold a SIGTERM back while a recorded run goes, on a rank of a process group.
+
+    ``torchrun`` stops the other ranks with SIGTERM when one fails, and a batch scheduler
+    sends it at a time limit; killed mid-run, rank 0 would leave its record "running".
+    Here a SIGTERM cancels the run instead (every rank stops at the next update, see
+    `StepSync`), the record is finished, and the signal is delivered again on the way out,
+    so the process still ends as it was told. A no-op outside a process group, off the
+    main thread, or when SIGTERM already has a handler of its own (the CLI's)."""
+    if (not active() or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+    _terminated.clear()
+    signal.signal(signal.SIGTERM, lambda signum, frame: _terminated.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if _terminated.is_set():
+            _terminated.clear()
+            os.kill(os.getpid(), signal.SIGTERM)

@@ -387,7 +387,8 @@ def _record(kind: str, engine: Callable[..., Any], bound: inspect.BoundArguments
     # the user's emit, under its current name or the old one
     holder, key = (extra, _OLD_EMIT) if _OLD_EMIT in extra else (arguments, "emit")
     user = holder.get(key)
-    with RunRecorder(kind, config, label=label, store=store) as rec:
+    # under torchrun a SIGTERM (a failed peer, a time limit) cancels, and the record ends
+    with distributed.sigterm_deferred(), RunRecorder(kind, config, label=label, store=store) as rec:
 
         def emit(event: Event) -> None:
             # the one conversion of an engine Event, tagged with its curve like a job's

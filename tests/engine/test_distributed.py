@@ -95,7 +95,7 @@ def test_sigterm_to_one_rank_stops_every_rank_and_the_run_is_cancelled(tmp_path)
         while time.monotonic() < deadline:  # until its curve grows in the store
             time.sleep(0.5)
             running = db.exists() and RunStore(db).list_runs(status="running")
-            if running and RunStore(db).read_events(running[0].id)[1] >= 10:
+            if running and RunStore(db).read_events(running[0].id)[1] >= 5:
                 break
         ranks = {p.environ().get("RANK"): p
                  for p in psutil.Process(proc.pid).children(recursive=True)}
@@ -107,6 +107,6 @@ def test_sigterm_to_one_rank_stops_every_rank_and_the_run_is_cancelled(tmp_path)
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE
                    for p in ranks.values())
     (run,) = RunStore(db).list_runs()
-    assert run.status in ("cancelled", "failed"), (run.status, stderr[-3000:])
+    assert run.status == "cancelled", (run.status, stderr[-3000:])  # never "running"
     rt = json.loads(out_file.read_text())["range_test"]  # rank 0 kept the partial curve
     assert rt["stop_reason"] == "cancelled" and 0 < len(rt["lrs"]) < 200000
