@@ -91,8 +91,10 @@ def main(mode: str, out: Path) -> None:
     rt = run_range_test(ddp, opt, loss_fn, loader, val_loader=val_loader, emit=events.append,
                         record="ddp range test", store=out / "runs.db", **RANGE_TEST)
     restored = all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    epoch = loader.sampler.epoch  # 12 updates of 4 a pass: the loop began passes 1 and 2
     tr = run_training(ddp, opt, loss_fn, loader, val_loader=val_loader, **TRAINING)
-    result = {**summary(rt, tr, model), "restored": restored, "events": len(events)}
+    result = {**summary(rt, tr, model), "restored": restored, "events": len(events),
+              "sampler_epoch": epoch}
     (out / f"rank{rank}.json").write_text(json.dumps(result))
     torch.distributed.destroy_process_group()
 

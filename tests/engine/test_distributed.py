@@ -50,17 +50,28 @@ def torchrun(*args: str, db: Path, **popen) -> subprocess.Popen:
     cmd = [*launcher, "--nproc_per_node=2", "--rdzv-backend=c10d",
            f"--rdzv-endpoint=127.0.0.1:{_free_port()}", *args]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **popen)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, **popen)
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """After a timeout: the launcher and its ranks (its own session) go, not the tests."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def test_the_distributed_curve_is_the_single_process_curve_on_the_whole_batches(tmp_path):
     proc = torchrun(str(WORKER), "curve", str(tmp_path), db=tmp_path / "runs.db")
-    stdout, stderr = proc.communicate(timeout=120)
+    try:
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        _end(proc)
     assert proc.returncode == 0, stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     alone = _worker().single_process()
     for got in ranks:  # every rank holds the same curve: the mean loss over ranks
         assert got["restored"]  # its model back as it was after the range test
+        assert got["sampler_epoch"] == 2  # set_epoch at each new pass, as DDP training does
         assert got["rt_stop"] == alone["rt_stop"]
         for key in ("rt_lrs", "rt_losses", "rt_val", "tr_losses", "tr_val"):
             assert len(got[key]) == len(alone[key]) > 0, key
@@ -77,7 +88,10 @@ def test_the_distributed_curve_is_the_single_process_curve_on_the_whole_batches(
 
 def test_a_rank_that_raises_ends_every_rank_with_its_message(tmp_path):
     proc = torchrun(str(WORKER), "raise", str(tmp_path), db=tmp_path / "runs.db")
-    stdout, stderr = proc.communicate(timeout=120)  # a hang fails here, not forever
+    try:
+        stdout, stderr = proc.communicate(timeout=120)  # a hang fails here, not forever
+    finally:
+        _end(proc)
     assert proc.returncode != 0
     assert "rank 1 cannot score this batch" in stderr
     assert not list(tmp_path.glob("rank*.json"))  # neither rank went on to train
@@ -102,11 +116,12 @@ def test_sigterm_to_one_rank_stops_every_rank_and_the_run_is_cancelled(tmp_path)
         ranks["1"].send_signal(signal.SIGTERM)  # the rank that does not record
         stdout, stderr = proc.communicate(timeout=90)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        _end(proc)
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE
                    for p in ranks.values())
     (run,) = RunStore(db).list_runs()
     assert run.status == "cancelled", (run.status, stderr[-3000:])  # never "running"
     rt = json.loads(out_file.read_text())["range_test"]  # rank 0 kept the partial curve
     assert rt["stop_reason"] == "cancelled" and 0 < len(rt["lrs"]) < 200000
+    assert stdout.count("range test on digits") == 1  # rank 0 alone prints
+    assert stderr.count("recorded as run #") == 1
