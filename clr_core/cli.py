@@ -5,7 +5,10 @@ Ray cluster at RAY_ADDRESS takes the app's jobs; `app` starts the Streamlit app.
 
 Runs are saved to the run store the app reads (``--no-record`` to skip). Ctrl-C (or
 SIGTERM, or SIGHUP) cancels the run the way the app's Cancel button does: the partial curve is printed, written to
-``--json`` and saved; a second Ctrl-C quits at once. ``--json`` is checked before the run
+``--json`` and saved; a second Ctrl-C quits at once. Under ``torchrun --nproc_per_node=N -m
+clr_core range-test`` every rank joins the process group (gloo, or NCCL on GPUs), trains a
+DDP model on its shard of the data, and rank 0 alone prints and records
+(docs/distributed.md). ``--json`` is checked before the run
 starts, so a run is never lost to a path that cannot be written.
 
 Exit status, as shells and schedulers read it: 0 done; 1 the run failed (it raised, its
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import math
 import signal
@@ -32,6 +36,7 @@ import pandas as pd
 
 from clr_core import __version__
 from clr_core.cli_files import OutputError, check_json_target, read_schedule, write_json
+from clr_core.engine import distributed
 from clr_core.engine.baselines import BASELINES
 from clr_core.errors import ClrError, ConfigError, ScheduleError
 from clr_core.jobs.executors.ray import RayExecutor
@@ -166,11 +171,12 @@ def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:
     runner = RUNNERS[kind]
     if a.verbose:
         print(f"config: {json.dumps(json_safe(config), sort_keys=True)}", file=sys.stderr)
-    bar = None if a.quiet else Progress()
+    main = distributed.is_main()  # under torchrun only rank 0 draws and records
+    bar = None if a.quiet or not main else Progress()
     emit = bar or no_events
     try:
         with CtrlC().installed() as stop:
-            if a.no_record:
+            if a.no_record or not main:
                 return runner(config, emit, stop)
             noun = "range test" if kind == "range_test" else "training"
             out, rec = record_job(runner, kind, config,
@@ -349,7 +355,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    joined = False
     try:
+        # under torchrun: join its process group; the model goes in DDP, the data in shards
+        joined = distributed.init_from_env(getattr(args, "device", None))
+        if not distributed.is_main():  # rank 0 prints and writes for all
+            args.json = None
+            sys.stdout = io.StringIO()
         if args.json:
             check_json_target(args.json)
         out = args.func(args)
@@ -357,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             write_json(args.json, out, recorded=not args.no_record)
             if not args.quiet:
                 print(f"wrote {args.json}", file=sys.stderr)
+        distributed.barrier()  # under torchrun: no rank exits before rank 0 has recorded
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -365,6 +378,10 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {describe_error(exc)}", file=sys.stderr)
         return exit_status(exc)
+    finally:
+        if joined:
+            sys.stdout = sys.__stdout__
+            distributed.leave()
     if out.get("cancelled"):
         return 130
     failure = failed_run(args.command, out)

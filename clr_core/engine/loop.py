@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from clr_core.engine import distributed
 from clr_core.engine.device import Precision, pick_device
 from clr_core.engine.divergence import DivergenceCheck
 from clr_core.engine.preflight import (
@@ -152,12 +153,13 @@ class Batches:
     ``keep`` batches stay in ``recent`` (references only), so a non-finite loss can be
     blamed on its data (`preflight.batch_fault`) after the fact."""
 
-    __slots__ = ("_it", "loader", "recent", "served")
+    __slots__ = ("_it", "epoch", "loader", "recent", "served")
 
     def __init__(self, loader: Iterable, keep: int = 1) -> None:
         self.loader = loader
         self._it = iter(loader)
         self.served = 0
+        self.epoch = 0
         self.recent: deque = deque(maxlen=keep)
 
     def __iter__(self):
@@ -167,6 +169,8 @@ class Batches:
         try:
             batch = next(self._it)
         except StopIteration:
+            self.epoch += 1
+            distributed.next_epoch(self.loader, self.epoch)  # a DistributedSampler's shuffle
             self._it = iter(self.loader)
             try:
                 batch = next(self._it)
@@ -335,6 +339,9 @@ def evaluate(
     is one sync per pass, not per batch."""
     split = batch_to_inputs if batch_to_inputs is not None else split_batch
     move = mover(device, float_dtype_of(model))
+    shared = distributed.active()
+    if shared:  # every rank must reach the sums below: a cancel waits for the next update
+        should_stop = None
     was_training = model.training
     model.eval()
     loss_sum = correct = None
@@ -359,6 +366,12 @@ def evaluate(
                 correct = c if correct is None else correct + c
     finally:
         model.train(was_training)
+    if shared:  # each rank's shard: sums over ranks, then the means (DistributedSampler)
+        sums = [float(loss_sum) if loss_sum is not None else 0.0,
+                float(correct) if classified and correct is not None else 0.0, float(count)]
+        loss_total, right, count = distributed.reduce_sums(sums)
+        if count:
+            return loss_total / count, (right / count if classified else math.nan)
     if count == 0:
         raise ConfigError(
             "the validation loader yielded no batches (an empty data set, or a one-shot "
@@ -391,11 +404,28 @@ def drive(
     ``on_eval(done)`` runs after every ``eval_every``-th update and after the last one
     (``eval_every`` 0: never). A non-finite loss whose batch is empty or holds NaN/inf
     values is a `ConfigError` naming the data (the LR is not to blame). Stop reasons: "completed", "cancelled",
-    "loader exhausted", "non-finite loss" or what ``after_step`` returned."""
+    "loader exhausted", "non-finite loss" or what ``after_step`` returned.
+
+    Under ``torchrun`` (`distributed`), ``loss`` is the mean over ranks and the cancel is
+    any rank's, both shared by one all-reduce per update, so every rank stops together."""
+    if distributed.active():
+        with distributed.shared_failure():
+            return _drive(stepper, num_iter, after_step=after_step, before_step=before_step,
+                          should_stop=should_stop, eval_every=eval_every, on_eval=on_eval,
+                          sync=distributed.StepSync())
+    return _drive(stepper, num_iter, after_step=after_step, before_step=before_step,
+                  should_stop=should_stop, eval_every=eval_every, on_eval=on_eval)
+
+
+def _drive(stepper: Stepper, num_iter: int, *, after_step, before_step, should_stop,
+           eval_every: int, on_eval, sync: distributed.StepSync | None = None) -> str:
     isfinite = math.isfinite
     step, first = stepper.step, stepper.first_step
     for i in range(num_iter):
-        if should_stop is not None and should_stop():
+        if sync is not None:
+            if sync.stop:  # some rank was cancelled at the last update
+                return "cancelled"
+        elif should_stop is not None and should_stop():
             return "cancelled"
         if before_step is not None:
             before_step(i)
@@ -403,8 +433,14 @@ def drive(
             loss = step() if i else first()
         except LoaderExhausted:
             return "loader exhausted"
+        if sync is not None:
+            loss = sync(loss, should_stop, stepper)
         if not isfinite(loss):
             fault = stepper.data_fault()
+            if sync is not None:  # every rank raises, or none does
+                faults = distributed.reduce_sums([0.0 if fault is None else 1.0])[0]
+                if faults and fault is None:
+                    fault = "another rank's batch holds NaN/inf values or is empty"
             if fault is not None:
                 raise ConfigError(f"the loss is {loss} at update {i + 1} and the data, not "
                                   f"the learning rate, is at fault: {fault}; drop or repair "

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import torch
 
+from clr_core.engine import distributed
 from clr_core.engine.device import precision_for
 from clr_core.engine.events import EVAL, STEP, Event
 from clr_core.engine.loop import (
@@ -181,6 +182,9 @@ def run_range_test(
     The old keyword names ``val_every`` and ``callback`` still work, with a warning.
     ``sharpness_every=k``: every k updates, λmax of the loss's Hessian on the batch just
     used (`clr_core.engine.sharpness`), in ``result.sharpness``; 0 computes nothing.
+    Under ``torchrun`` with the model in ``DistributedDataParallel`` every rank sweeps the
+    same LRs, the curve is the mean loss over ranks and only rank 0 emits
+    (`clr_core.engine.distributed`); every rank restores its own model and optimizer.
     """
     renamed = renamed_keywords("run_range_test", deprecated, _RENAMED)
     eval_every = renamed.get("eval_every", eval_every)
@@ -215,6 +219,12 @@ def run_range_test(
     if seed is not None:
         seed = check_seed(seed)
     sharpness_every = check_int("sharpness_every", sharpness_every, lo=0)
+    if distributed.active():
+        if sharpness_every:  # a Hessian-vector product through DDP is not its average
+            raise ConfigError("sharpness_every is not available under torchrun; run the "
+                              "sharpness probe in one process")
+        if not distributed.is_main():
+            emit = None  # rank 0 speaks for all: the curve is the same on every rank
     tracker = None
     kind, sharpness_note = optimizer_kind(optimizer), ""
     if sharpness_every and kind == "none":

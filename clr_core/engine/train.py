@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from clr_core.engine import distributed
 from clr_core.engine.device import precision_for
 from clr_core.engine.events import EVAL, STEP, Event
 from clr_core.engine.loop import DivergenceCheck, Stepper, check_val_loader, drive, resolve_device
@@ -85,7 +86,10 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     before every update), "non-finite loss", "diverged" (a loss above
     `diverge_threshold` x the first loss, when set: BatchNorm nets can blow up to 1e20
     without reaching inf) or "loader exhausted" (a one-shot iterator ran out).
-    The old keyword names `callback` and `diverge_factor` still work, with a warning."""
+    The old keyword names `callback` and `diverge_factor` still work, with a warning.
+    Under ``torchrun`` with the model in ``DistributedDataParallel`` the losses and
+    validation metrics are means over ranks, a cancel on any rank stops all, and only rank
+    0 emits (`clr_core.engine.distributed`)."""
     renamed = renamed_keywords("run_training", deprecated, _RENAMED)
     emit = renamed.get("emit", emit)
     diverge_threshold = renamed.get("diverge_threshold", diverge_threshold)
@@ -99,6 +103,8 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     check_callable("should_stop", should_stop)
     check_callable("batch_to_inputs", batch_to_inputs)
     check_val_loader(val_loader)
+    if not distributed.is_main():  # under torchrun rank 0 speaks for all (same curve)
+        emit = None
     check_setup(model, optimizer)  # meta tensors, closure optimizers, unusable LRs
     sched = _resolve_schedule(schedule)
     if sched is not None and sched.total_steps is not None and num_iter > sched.total_steps:

@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from clr_core.engine import distributed
 from clr_core.engine.events import Event
 from clr_core.errors import StoreError
 from clr_core.runs.identity import script_owner
@@ -363,7 +364,7 @@ def recorded(kind: str, engine: Callable[..., Any], *, home: str) -> Callable[..
 
     @functools.wraps(engine)
     def run(*args: Any, record: str | None = None, store: StoreLike = None, **kwargs: Any) -> Any:
-        if record is None:
+        if record is None or not distributed.is_main():  # under torchrun rank 0 records
             return engine(*args, **kwargs)
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
@@ -386,7 +387,8 @@ def _record(kind: str, engine: Callable[..., Any], bound: inspect.BoundArguments
     # the user's emit, under its current name or the old one
     holder, key = (extra, _OLD_EMIT) if _OLD_EMIT in extra else (arguments, "emit")
     user = holder.get(key)
-    with RunRecorder(kind, config, label=label, store=store) as rec:
+    # under torchrun a SIGTERM (a failed peer, a time limit) cancels, and the record ends
+    with distributed.sigterm_deferred(), RunRecorder(kind, config, label=label, store=store) as rec:
 
         def emit(event: Event) -> None:
             # the one conversion of an engine Event, tagged with its curve like a job's

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from clr_core.engine import distributed
 from clr_core.engine.device import pick_device
 from clr_core.errors import ConfigError
 from clr_core.schedules import from_dict as schedule_from_dict
@@ -196,6 +197,7 @@ def build(cfg: DataModelConfig, *, lr: float, with_val: bool) -> Built:
     optimizer = _optimizer(cfg, model, groups, lr)
     loader = data.make_loader(bundle.train, cfg.batch_size, shuffle=True, seed=cfg.seed, drop_last=True)
     val_loader = data.make_loader(bundle.val, 512, shuffle=False) if with_val else None
+    model = distributed.wrap_model(model)  # under torchrun: DDP, after the optimizer is made
     return Built(bundle, model, optimizer, loader, val_loader, device, *_plugin_fns(cfg))
 
 
@@ -227,6 +229,7 @@ def _build_plugin(cfg: DataModelConfig, *, lr: float, with_val: bool,
     model, groups = plugins.make_model_groups(cfg.model)
     model = model.to(device)
     optimizer = _optimizer(cfg, model, groups, lr)
+    model = distributed.wrap_model(model)  # its loaders as given: a DistributedSampler's own
     return Built(None, model, optimizer, loader, val_loader if with_val else None, device,
                  *_plugin_fns(cfg))
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from clr_core.engine import distributed
 from clr_core.errors import ConfigError
 from clr_core.setup.data_catalogue import DATASETS, SPLIT_SEED, DataBundle
 from clr_core.setup.image_data import (
@@ -103,7 +104,8 @@ def dataset_status(name: str, root: str | os.PathLike | None = None) -> str:
 
 def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool = True, seed: int = 0,
                 drop_last: bool = False, num_workers: int = 0) -> DataLoader:
-    """A DataLoader whose batch order depends only on `seed` (its own torch.Generator)."""
+    """A DataLoader whose batch order depends only on `seed` (its own torch.Generator).
+    Under ``torchrun`` it reads this rank's shard (a ``DistributedSampler`` seeded alike)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size <= 0:
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
@@ -119,9 +121,11 @@ def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool = True, seed
             "on, so there would be no batches; use a smaller batch")
     generator = torch.Generator()
     generator.manual_seed(int(seed))
+    # under torchrun each rank reads its own shard, batch_size samples a rank per update
+    sampler = distributed.shard_sampler(dataset, shuffle=shuffle, seed=seed, drop_last=drop_last)
     return DataLoader(
-        dataset, batch_size=int(batch_size), shuffle=shuffle, drop_last=drop_last,
-        num_workers=num_workers, generator=generator,
+        dataset, batch_size=int(batch_size), shuffle=shuffle and sampler is None,
+        sampler=sampler, drop_last=drop_last, num_workers=num_workers, generator=generator,
         worker_init_fn=_seed_worker if num_workers else None,
         persistent_workers=False,
     )
