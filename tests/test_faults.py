@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import job_runners as jr
-from apptest_helpers import APP, open_page, run_until_done
+from apptest_helpers import APP, open_page, plain, run_until_done
 
 from clr_core.errors import StoreError
 from clr_core.jobs.executors.process import ProcessExecutor
@@ -188,7 +188,7 @@ def test_a_corrupt_store_at_start_is_a_message_and_the_pages_work(tmp_path):
         from streamlit.testing.v1 import AppTest
 
         at = AppTest.from_file(APP, default_timeout=60).run()
-        assert any("could not be read" in w.value and "corrupt-" in w.value
+        assert any("could not be read" in plain(w.value) and "corrupt-" in plain(w.value)
                    for w in at.warning)  # app.py draws it above every page
         # (not the job pages: the server's one registry must keep the suite's store)
         for page in ("pages/overview.py", "pages/runs.py", "pages/designer.py"):

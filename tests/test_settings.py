@@ -177,6 +177,7 @@ def test_a_changed_environment_is_seen_without_a_reload_and_parsed_once(monkeypa
 
 
 def test_an_unknown_variable_is_named_in_a_warning(monkeypatch, caplog):
+    monkeypatch.delenv("CLR_STUDIO_WORKER_NICE", raising=False)  # the tests' conftest sets it
     monkeypatch.setenv("CLR_STUDIO_WORKER_NICENESS", "3")  # a typo of CLR_STUDIO_WORKER_NICE
     with caplog.at_level(logging.WARNING, logger="clr_core.settings"):
         assert get_settings().worker_nice == Settings.model_fields["worker_nice"].default

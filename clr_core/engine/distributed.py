@@ -87,7 +87,7 @@ def is_main() -> bool:
 
 def _device():
     """Where the collectives' tensors live: NCCL takes CUDA tensors only."""
-    import torch
+    import torch  # late: the run store imports this module, and must not load torch
 
     if torch.distributed.get_backend() == "nccl":
         return torch.device("cuda", torch.cuda.current_device())
@@ -99,7 +99,7 @@ def reduce_sums(values: list[float]) -> list[float]:
     distributed."""
     if not active():
         return values
-    import torch
+    import torch  # late: the run store imports this module, and must not load torch
 
     t = torch.tensor(values, dtype=torch.float64, device=_device())
     torch.distributed.all_reduce(t)
@@ -137,7 +137,7 @@ def next_epoch(loader, epoch: int) -> None:
     sampler = getattr(loader, "sampler", None)
     if sampler is None or not active():
         return
-    import torch
+    import torch  # late: the run store imports this module, and must not load torch
 
     if isinstance(sampler, torch.utils.data.DistributedSampler):
         sampler.set_epoch(epoch)
@@ -148,6 +148,7 @@ def wrap_model(model):
     CUDA device when it has one), as it is otherwise or when already wrapped."""
     if not active():
         return model
+    # late: keeps torch off the run store's import
     from torch.nn.parallel import DistributedDataParallel
 
     if isinstance(model, DistributedDataParallel):
@@ -162,14 +163,16 @@ def shard_sampler(dataset, *, shuffle: bool, seed: int, drop_last: bool):
     ``seed`` on every rank, so the shards do not overlap); None when not distributed."""
     if not active():
         return None
-    from torch.utils.data import DistributedSampler
+    from torch.utils.data import DistributedSampler  # late: keeps torch off the run store's import
 
     return DistributedSampler(dataset, shuffle=shuffle, seed=int(seed), drop_last=drop_last)
 
 
 def _store():
     try:
+        # late: keeps torch off the run store's import
         from torch.distributed.distributed_c10d import _get_default_store
+
         return _get_default_store()
     except Exception:  # noqa: BLE001 - no store: failures are reported as they come
         return None
@@ -216,7 +219,7 @@ def init_from_env(device=None) -> bool:
     MASTER_ADDR/PORT in the environment): NCCL when this rank runs on CUDA (its device
     set to cuda:LOCAL_RANK first), gloo otherwise. Returns False (and does nothing) when
     not launched that way or already joined."""
-    import torch
+    import torch  # late: the run store imports this module, and must not load torch
 
     dist = _dist()
     if dist is None or not launched() or dist.is_initialized():
