@@ -39,6 +39,7 @@ from clr_core.errors import ConfigError
 __all__ = [
     "Batches",
     "DivergenceCheck",
+    "GradClip",
     "LoaderExhausted",
     "Stepper",
     "as_tensor",
@@ -205,6 +206,34 @@ def count_correct(out, y) -> Tensor | None:
 # ------------------------------------------------------------------------ the step
 
 
+class GradClip:
+    """Gradient clipping as the real run does it, after backward (and after AMP's
+    ``unscale_``) and before ``optimizer.step()``: by the global norm over all the
+    optimizer's parameters (``torch.nn.utils.clip_grad_norm_``, what Hugging Face's
+    ``max_grad_norm`` and Lightning's ``gradient_clip_algorithm="norm"`` do) and/or
+    elementwise by value (``clip_grad_value_``, Lightning's "value"). A range test
+    measured without the clipping the training has can put the divergence a decade off
+    (Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural
+    networks", 2013, for why clipping moves the unstable LR)."""
+
+    __slots__ = ("max_norm", "max_value", "params")
+
+    def __init__(self, optimizer: torch.optim.Optimizer, max_norm: float | None,
+                 max_value: float | None) -> None:
+        self.max_norm, self.max_value = max_norm, max_value
+        self.params = [p for g in optimizer.param_groups for p in g["params"]]
+
+    @property
+    def active(self) -> bool:
+        return self.max_norm is not None or self.max_value is not None
+
+    def __call__(self) -> None:
+        if self.max_value is not None:
+            torch.nn.utils.clip_grad_value_(self.params, self.max_value)
+        if self.max_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.params, self.max_norm)
+
+
 class Stepper:
     """One optimizer update per `step()` call: batches, split, device move, forward
     under the precision policy, (scaled) backward over ``accumulation_steps``
@@ -224,6 +253,8 @@ class Stepper:
         accumulation_steps: int = 1,
         batch_to_inputs: Callable | None = None,
         count_correct: bool = False,
+        grad_clip_norm: float | None = None,
+        grad_clip_value: float | None = None,
     ) -> None:
         check_setup(model, optimizer)  # meta tensors, closure optimizers: refused now
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
@@ -237,7 +268,9 @@ class Stepper:
         self.move = mover(device, float_dtype_of(model))
         self.count_correct = count_correct
         self.accuracy = math.nan
-        plain = accumulation_steps == 1 and not precision.enabled and not count_correct
+        self.clip = GradClip(optimizer, grad_clip_norm, grad_clip_value)
+        plain = (accumulation_steps == 1 and not precision.enabled and not count_correct
+                 and not self.clip.active)
         self.step: Callable[[], float] = self._plain_step if plain else self._full_step
 
     def first_step(self) -> float:
@@ -300,6 +333,10 @@ class Stepper:
                 loss = loss / n_micro
             (scaler.scale(loss) if scaler is not None else loss).backward()
             total = loss.detach() if total is None else total + loss.detach()
+        if self.clip.active:
+            if scaler is not None:  # clip the true gradients, not the loss-scaled ones
+                scaler.unscale_(self.optimizer)
+            self.clip()
         if scaler is not None:
             scaler.step(self.optimizer)
             scaler.update()

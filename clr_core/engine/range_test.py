@@ -70,6 +70,7 @@ from clr_core.validation import (
     MAX_ITERATIONS,
     check_callable,
     check_choice,
+    check_grad_clip,
     check_int,
     check_lr_range,
     check_number,
@@ -82,6 +83,7 @@ __all__ = [
     "MODES",
     "lr_sequence",
     "run_range_test",
+    "settings_used",
 ]
 
 MODES = ("exp", "linear")
@@ -164,9 +166,11 @@ def run_range_test(
     emit: Callable[[Event], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     restore: bool = True,
-    amp: bool = False,
+    amp: bool | str = False,
     seed: int | None = None,
     sharpness_every: int = 0,
+    grad_clip_norm: float | None = None,
+    grad_clip_value: float | None = None,
     **deprecated,
 ) -> RangeTestResult:
     """Sweep the LR over ``num_iter`` optimizer steps and return the loss curve.
@@ -181,6 +185,9 @@ def run_range_test(
     The old keyword names ``val_every`` and ``callback`` still work, with a warning.
     ``sharpness_every=k``: every k updates, λmax of the loss's Hessian on the batch just
     used (`clr_core.engine.sharpness`), in ``result.sharpness``; 0 computes nothing.
+    ``grad_clip_norm`` / ``grad_clip_value`` clip every update's gradients as the real
+    training will (`loop.GradClip`, after AMP's unscale); None or 0 is no clipping.
+    ``result.settings_used`` names the precision, accumulation and clipping the sweep ran.
     """
     renamed = renamed_keywords("run_range_test", deprecated, _RENAMED)
     eval_every = renamed.get("eval_every", eval_every)
@@ -215,6 +222,8 @@ def run_range_test(
     if seed is not None:
         seed = check_seed(seed)
     sharpness_every = check_int("sharpness_every", sharpness_every, lo=0)
+    grad_clip_norm = check_grad_clip("grad_clip_norm", grad_clip_norm)
+    grad_clip_value = check_grad_clip("grad_clip_value", grad_clip_value)
     tracker = None
     kind, sharpness_note = optimizer_kind(optimizer), ""
     if sharpness_every and kind == "none":
@@ -300,7 +309,8 @@ def run_range_test(
             move_optimizer_state(optimizer, dev)
         model.train()
         stepper = Stepper(model, optimizer, loss_fn, loader, device=dev, precision=precision,
-                          accumulation_steps=accumulation_steps, batch_to_inputs=batch_to_inputs)
+                          accumulation_steps=accumulation_steps, batch_to_inputs=batch_to_inputs,
+                          grad_clip_norm=grad_clip_norm, grad_clip_value=grad_clip_value)
         stop_reason = drive(stepper, num_iter, before_step=set_lr, after_step=after_step,
                             should_stop=should_stop, eval_every=eval_every, on_eval=on_eval)
 
@@ -337,4 +347,16 @@ def run_range_test(
         sharpness_kind=kind,
         sharpness_beta=opt_beta,
         sharpness_note=sharpness_note,
+        settings_used=settings_used(precision, accumulation_steps, grad_clip_norm,
+                                    grad_clip_value),
     )
+
+
+def settings_used(precision, accumulation_steps: int, grad_clip_norm: float | None,
+                  grad_clip_value: float | None) -> dict:
+    """What a run trained with, beyond its LRs: the precision it computed in, the
+    micro-batches per update and the clipping (None: off). Integrations add what they
+    read from a trainer."""
+    return {"precision": precision.label or "float32",
+            "accumulation_steps": int(accumulation_steps),
+            "grad_clip_norm": grad_clip_norm, "grad_clip_value": grad_clip_value}

@@ -290,7 +290,8 @@ def _loader_name(loader: Any) -> str:
 
 
 _DESCRIBED = ("start_lr", "end_lr", "num_iter", "mode", "smooth_beta", "diverge_threshold",
-              "accumulation_steps", "eval_every", "amp", "seed")
+              "accumulation_steps", "eval_every", "amp", "seed", "grad_clip_norm",
+              "grad_clip_value")
 
 
 def describe_call(arguments: Mapping[str, Any]) -> dict[str, Any]:
