@@ -15,8 +15,9 @@
   ``get_train_dataloader()``, ``model(**batch).loss``, and its
   ``gradient_accumulation_steps`` (each LR step accumulates that many batches, as the
   Trainer's updates do, so the suggestion is for the batch the training uses, not one that
-  many times smaller); the model is restored bit for bit and the Trainer's optimizer put
-  back as it was.
+  many times smaller), its ``max_grad_norm`` clipping and its bf16/fp16 precision; the
+  model is restored bit for bit and the Trainer's optimizer put back as it was. The result
+  names the settings it took (``settings_used``).
 * `scheduler_args`: the recommendation as transformers' own scheduler: the arguments of
   ``get_scheduler`` and of ``TrainingArguments`` (warm-up and WSD step counts computed,
   transformers issue #34905).
@@ -48,7 +49,7 @@ from clr_core.integrations.common import (
 )
 from clr_core.runs.recorder import StoreLike, describe_call
 
-__all__ = ["HFSchedule", "StudioCallback", "range_test", "scheduler_args"]
+__all__ = ["HFSchedule", "StudioCallback", "optimizer_steps", "range_test", "scheduler_args"]
 
 
 def _loss_of(output: Any) -> Tensor | None:
@@ -232,44 +233,117 @@ def _whole_batch(batch: Any) -> tuple[Any, None]:
     return batch, None
 
 
+def _precision(args: Any) -> str | bool:
+    """The Trainer's mixed precision as the engine's ``amp``: "bfloat16" for ``bf16``,
+    "float16" for ``fp16``, False for float32 (`device.precision_for` runs bfloat16 on a
+    CPU too, as the Trainer does there)."""
+    if getattr(args, "bf16", False):
+        return "bfloat16"
+    if getattr(args, "fp16", False):
+        return "float16"
+    return False
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "value", value)  # transformers' str enums, as their names
+
+
+def optimizer_steps(trainer: Any, loader: Any = None) -> dict[str, int | None]:
+    """The real run's step counts in optimizer updates, as ``Trainer.train`` counts them:
+    per epoch ``ceil(len(loader) / gradient_accumulation_steps)`` batches of this process
+    (the loader ``get_train_dataloader`` returns is already sharded by accelerate under
+    ``torchrun``, so the world size is counted in it), and in all ``max_steps`` when set,
+    else ``ceil(num_train_epochs x per_epoch)`` (transformers issue #18436: a warm-up
+    counted in batches is ``gradient_accumulation_steps`` times too long)."""
+    args = trainer.args
+    accumulation = max(1, int(getattr(args, "gradient_accumulation_steps", 1) or 1))
+    if loader is None:
+        loader = trainer.get_train_dataloader()
+    try:
+        batches = len(loader)
+    except TypeError:
+        batches = None
+    per_epoch = None if batches is None else max(1, math.ceil(batches / accumulation))
+    max_steps = int(getattr(args, "max_steps", -1) or -1)
+    if max_steps > 0:
+        total = max_steps
+    elif per_epoch is not None:
+        total = math.ceil(float(args.num_train_epochs) * per_epoch)
+    else:
+        total = None
+    return {"per_epoch": per_epoch, "total": total, "accumulation_steps": accumulation,
+            "world_size": int(getattr(args, "world_size", 1) or 1)}
+
+
 def range_test(trainer: Any, *, start_lr: float = 1e-7, end_lr: float = 10.0,
                num_iter: int = 100, mode: str = "exp", record: str | None = None,
                store: StoreLike = None, **engine_kwargs: Any):
     """The LR range test on ``trainer`` as it is (see the module doc); returns the engine's
-    `RangeTestResult`. Every param group keeps its ratio to the largest (transformers'
-    weight-decay split has equal LRs). Each LR step accumulates the Trainer's
-    ``gradient_accumulation_steps`` batches (``accumulation_steps=`` overrides it).
-    ``engine_kwargs`` go to `clr_core.engine.range_test.run_range_test` (``seed``,
-    ``smooth_beta``...);
+    `RangeTestResult`. It trains as the Trainer's own updates will, from its
+    ``TrainingArguments``:
+
+    * clipping: ``max_grad_norm`` (1.0 by default; 0 or None is off) as the global norm;
+    * precision: ``bf16`` / ``fp16`` autocast (bfloat16 also on a CPU; float16 on a CPU,
+      which transformers does not autocast there, stays float32);
+    * accumulation: each LR step accumulates ``gradient_accumulation_steps`` batches, so the
+      suggestion is for the batch the training uses;
+    * the optimizer ``create_optimizer`` builds (its betas, eps, weight-decay groups) or the
+      one the Trainer holds; its learning rate and the scheduler arguments are not used,
+      since the sweep sets the LR.
+
+    Every param group keeps its ratio to the largest. ``engine_kwargs`` go to
+    `clr_core.engine.range_test.run_range_test` (``seed``, ``smooth_beta``...) and win over
+    the Trainer's (``grad_clip_norm=``, ``amp=``, ``accumulation_steps=``).
+    ``result.settings_used`` says what was taken (``result.summary()`` prints it), with
+    the run's step counts in optimizer updates (`optimizer_steps`) for the hand-off;
     ``record=NAME`` records it to the run store."""
     model = getattr(trainer, "model", None)
     if not isinstance(model, nn.Module) or not hasattr(trainer, "get_train_dataloader"):
         raise ConfigError(f"trainer must be a transformers Trainer, got {type(trainer).__name__}")
+    args = getattr(trainer, "args", None)
+    taken: dict[str, Any] = {}
     if "accumulation_steps" not in engine_kwargs:  # the caller's own count wins
-        steps = getattr(getattr(trainer, "args", None), "gradient_accumulation_steps", 1)
+        steps = getattr(args, "gradient_accumulation_steps", 1)
         engine_kwargs["accumulation_steps"] = steps if steps is not None else 1
+        taken["accumulation_steps"] = "gradient_accumulation_steps"
+    if "grad_clip_norm" not in engine_kwargs:
+        engine_kwargs["grad_clip_norm"] = getattr(args, "max_grad_norm", None) or None
+        taken["grad_clip_norm"] = "max_grad_norm"
+    if "amp" not in engine_kwargs:
+        engine_kwargs["amp"] = _precision(args)
+        taken["precision"] = "bf16" if engine_kwargs["amp"] == "bfloat16" else \
+            "fp16" if engine_kwargs["amp"] == "float16" else "fp32"
     had = trainer.optimizer
     try:
         optimizer = had if had is not None else trainer.create_optimizer()
         loader = trainer.get_train_dataloader()
+        steps = optimizer_steps(trainer, loader)
         config = describe_call({"model": model, "optimizer": optimizer, "loader": loader,
                                 "start_lr": start_lr, "end_lr": end_lr, "num_iter": num_iter,
                                 "mode": mode, **engine_kwargs})
         config.update({"source": "huggingface",
-                       "batch_size": int(trainer.args.per_device_train_batch_size)})
+                       "batch_size": int(trainer.args.per_device_train_batch_size),
+                       "training_steps": steps["total"]})
         stepper = _BatchLoss(model)
 
         def run(emit: Any):
-            return engine.run_range_test(stepper, optimizer, _loss, loader, start_lr=start_lr,
-                                         end_lr=end_lr, num_iter=num_iter, mode=mode,
-                                         batch_to_inputs=_whole_batch, emit=emit,
-                                         **engine_kwargs)
+            result = engine.run_range_test(stepper, optimizer, _loss, loader, start_lr=start_lr,
+                                           end_lr=end_lr, num_iter=num_iter, mode=mode,
+                                           batch_to_inputs=_whole_batch, emit=emit,
+                                           **engine_kwargs)
+            result.settings_used.update({
+                "source": "huggingface",
+                "optimizer": type(optimizer).__name__,
+                "scheduler": f"{_plain(getattr(args, 'lr_scheduler_type', None))} "
+                             "(ignored: the sweep sets the LR)",
+                "optimizer_steps_per_epoch": steps["per_epoch"],
+                "optimizer_steps": steps["total"],
+                "world_size": steps["world_size"],
+                "taken_from_trainer": taken})
+            return result
 
-        try:
-            n = len(loader)
-        except TypeError:
-            n = None
-        return record_range_test(run, config, label=record, store=store, iters_per_epoch=n,
+        return record_range_test(run, config, label=record, store=store,
+                                 iters_per_epoch=steps["per_epoch"],
                                  device=str(next(model.parameters()).device))
     finally:
         trainer.optimizer = had
@@ -310,11 +384,22 @@ class HFSchedule:
         return out
 
 
-def scheduler_args(result: Any, policy: str = "warmup_cosine", *, num_training_steps: int,
+def scheduler_args(result: Any, policy: str = "warmup_cosine", *,
+                   num_training_steps: int | None = None, trainer: Any = None,
                    **params: Any) -> HFSchedule:
     """The recommendation (a `RangeTestResult` or a suggestion) as a designed schedule of
     ``num_training_steps`` updates (`clr_core.integrations.common.schedule_for`), in the
-    form transformers computes exactly; ConfigError for a policy it has no scheduler for."""
+    form transformers computes exactly; ConfigError for a policy it has no scheduler for.
+    Without ``num_training_steps`` it is the ``trainer``'s optimizer steps
+    (`optimizer_steps`: accumulation and epochs counted), else the range test's own count."""
+    if num_training_steps is None:
+        if trainer is not None:
+            num_training_steps = optimizer_steps(trainer)["total"]
+        else:
+            num_training_steps = getattr(result, "settings_used", {}).get("optimizer_steps")
+        if num_training_steps is None:
+            raise ConfigError("num_training_steps is needed: pass it, or trainer= to count "
+                              "the Trainer's optimizer steps")
     schedule = schedule_for(result, policy, total_steps=num_training_steps, **params)
     spec = None if schedule.has_ramp else schedule.hf_export()
     if spec is None:
