@@ -276,7 +276,7 @@ def optimizer_steps(trainer: Any, loader: Any = None) -> dict[str, int | None]:
 
 
 def range_test(trainer: Any, *, start_lr: float = 1e-7, end_lr: float = 10.0,
-               num_iter: int = 100, mode: str = "exp", record: str | None = None,
+               num_iter: int = 100, mode: str = "exp", record: Any = None,
                store: StoreLike = None, **engine_kwargs: Any):
     """The LR range test on ``trainer`` as it is (see the module doc); returns the engine's
     `RangeTestResult`. It trains as the Trainer's own updates will, from its
@@ -344,7 +344,8 @@ def range_test(trainer: Any, *, start_lr: float = 1e-7, end_lr: float = 10.0,
 
         return record_range_test(run, config, label=record, store=store,
                                  iters_per_epoch=steps["per_epoch"],
-                                 device=str(next(model.parameters()).device))
+                                 device=str(next(model.parameters()).device),
+                                 optimizer=optimizer)
     finally:
         trainer.optimizer = had
 
