@@ -193,10 +193,10 @@ def import_mlflow(run_id: str, *, tracking_uri: str | Path | None = None,
     its id. Metric histories are read with ``MlflowClient.get_metric_history``."""
     tracking = need("mlflow.tracking", "Importing an MLflow run")
     exceptions = need("mlflow.exceptions", "Importing an MLflow run")
-    if tracking_uri is not None and (isinstance(tracking_uri, Path)
-                                     or "://" not in str(tracking_uri)):
-        if not Path(tracking_uri).is_dir():
-            raise ConfigError("that MLflow tracking folder does not exist")
+    local = tracking_uri is not None and (isinstance(tracking_uri, Path)
+                                          or "://" not in str(tracking_uri))
+    if local and not Path(tracking_uri).is_dir():
+        raise ConfigError("that MLflow tracking folder does not exist")
     uri = None if tracking_uri is None else mlflow_uri(tracking_uri)[0]
     run_id = str(run_id or "").strip()
     if not run_id.isalnum():
