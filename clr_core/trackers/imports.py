@@ -89,7 +89,8 @@ def _aligned(steps: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarra
 
 
 def _save(series: Mapping[str, tuple[np.ndarray, np.ndarray]], picked: Mapping[str, str | None],
-          *, source: str, source_name: str, label: str | None, store: StoreLike) -> int:
+          *, source: str, source_name: str, label: str | None, store: StoreLike,
+          owner: str | None) -> int:
     """The series as a "train" run in the store; returns its id."""
     loss_steps, losses = series[picked["loss"]]
     order = np.argsort(loss_steps, kind="stable")
@@ -128,7 +129,7 @@ def _save(series: Mapping[str, tuple[np.ndarray, np.ndarray]], picked: Mapping[s
     if report.headline is None:
         report.headline = f"{name}: last loss {losses[-1]:.4g}"
     return open_store(store).save_run("train", config, report.to_dict(), label=name,
-                                      owner=SCRIPT)
+                                      owner=owner or SCRIPT)
 
 
 # ----------------------------------------------------------------------- TensorBoard
@@ -154,10 +155,11 @@ def tensorboard_runs(log_dir: str | Path) -> list[str]:
 def import_tensorboard(log_dir: str | Path, *, run: str | None = None, store: StoreLike = None,
                        label: str | None = None, source_name: str | None = None,
                        loss_tag: str | None = None, lr_tag: str | None = None,
-                       momentum_tag: str | None = None) -> int:
+                       momentum_tag: str | None = None, owner: str | None = None) -> int:
     """A TensorBoard event directory (read with tbparse) as a "train" run in the store;
     returns its id. ``run``: which run folder under ``log_dir`` when it holds several
-    (`tensorboard_runs`). The tags are found by their usual names (`pick_tags`) or named."""
+    (`tensorboard_runs`). The tags are found by their usual names (`pick_tags`) or named.
+    ``owner``: who the stored run belongs to (the app's visitor; a script's by default)."""
     frame = _reader(log_dir).scalars
     if frame.empty:
         raise ConfigError("no TensorBoard scalars in that folder (no event files, or "
@@ -178,7 +180,7 @@ def import_tensorboard(log_dir: str | Path, *, run: str | None = None, store: St
                        momentum_tag=momentum_tag)
     name = source_name or "/".join(p for p in (Path(log_dir).name, chosen) if p)
     return _save(series, picked, source="tensorboard", source_name=name, label=label,
-                 store=store)
+                 store=store, owner=owner)
 
 
 # ---------------------------------------------------------------------------- MLflow
@@ -187,7 +189,8 @@ def import_tensorboard(log_dir: str | Path, *, run: str | None = None, store: St
 def import_mlflow(run_id: str, *, tracking_uri: str | Path | None = None,
                   store: StoreLike = None, label: str | None = None,
                   source_name: str | None = None, loss_tag: str | None = None,
-                  lr_tag: str | None = None, momentum_tag: str | None = None) -> int:
+                  lr_tag: str | None = None, momentum_tag: str | None = None,
+                  owner: str | None = None) -> int:
     """An MLflow run (by its id, in the store at ``tracking_uri``: a folder as `MLflowSink`
     writes it, or any MLflow URI; None for MLflow's default) as a "train" run in the store; returns
     its id. Metric histories are read with ``MlflowClient.get_metric_history``."""
@@ -215,4 +218,5 @@ def import_mlflow(run_id: str, *, tracking_uri: str | Path | None = None,
                           ) from None
     picked = pick_tags(list(series), loss_tag=loss_tag, lr_tag=lr_tag, momentum_tag=momentum_tag)
     name = source_name or (run.info.run_name or run_id)
-    return _save(series, picked, source="mlflow", source_name=name, label=label, store=store)
+    return _save(series, picked, source="mlflow", source_name=name, label=label, store=store,
+                 owner=owner)
