@@ -56,8 +56,9 @@ def _tensorboard(store: RunStore) -> int | None:
         return None
     name = shown(folder / run) if run else shown(folder)
     try:
+        short = "/".join(p for p in (folder.name, run) if p)
         return import_tensorboard(folder, run=run, store=store, source_name=name,
-                                  owner=owner_id())
+                                  label=f"tensorboard: {short}", owner=owner_id())
     except Exception as exc:  # noqa: BLE001
         _failed(exc)
         return None
@@ -79,7 +80,7 @@ def _mlflow(store: RunStore) -> int | None:
         folder = confine(typed)
         return import_mlflow(run_id.strip(), tracking_uri=folder, store=store,
                              source_name=f"{run_id.strip()[:12]} in {shown(folder)}",
-                             owner=owner_id())
+                             label=f"mlflow: {run_id.strip()[:12]}", owner=owner_id())
     except Exception as exc:  # noqa: BLE001
         _failed(exc)
         return None
