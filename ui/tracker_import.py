@@ -10,13 +10,19 @@ folder by its role, never by where it is on the disk.
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from clr_core.errors import ClrError
 from clr_core.present.escape import markdown_text
+from clr_core.present.plots import Curve, line_figure
+from clr_core.runs.reports import TrainReport, report_from_dict
 from clr_core.runs.store import RunStore
+from clr_core.schedules import from_dict as schedule_from_dict
+from clr_core.schedules.rules import fit_to_length
 from clr_core.setup.data_roots import confine, shown
 from clr_core.trackers import import_mlflow, import_tensorboard, tensorboard_runs
+from ui.designer_state import CURRENT
 from ui.jobs import owner_id
 
 __all__ = ["tracker_import_expander"]
@@ -86,6 +92,34 @@ def _mlflow(store: RunStore) -> int | None:
         return None
 
 
+def designed_overlay(store: RunStore, run_id: int) -> None:
+    """The imported run's LR per step with the designer's current schedule fitted to the
+    same number of steps (`fit_to_length`), on one chart: the LR that was run beside the
+    one designed. Nothing without a designed schedule in this session."""
+    designed = st.session_state.get(CURRENT)
+    if not designed:
+        st.caption("Design a schedule on the Schedule designer to see it here over this run.")
+        return
+    try:
+        report = report_from_dict(store.load_run(run_id).result, "train")
+        if not isinstance(report, TrainReport) or not report.curves:
+            return
+        train = report.curves[0].train
+        steps = np.asarray(train.iterations, dtype=float)
+        fitted, note = fit_to_length(dict(designed), len(steps))
+        lrs = schedule_from_dict(fitted).trace(len(steps))
+    except Exception as exc:  # noqa: BLE001 - a schedule that cannot fit: said, not raised
+        _failed(exc)
+        return
+    curves = [Curve("imported", steps, np.asarray(train.lrs, dtype=float)),
+              Curve(f"designed: {fitted['policy']}", steps, np.asarray(lrs, dtype=float))]
+    st.plotly_chart(line_figure(curves, x_title="step", y_title="learning rate", height=260,
+                                uirevision="runs.import.overlay"),
+                    width="stretch", key="chart.runs.import.overlay")
+    if note:
+        st.caption(markdown_text(note))
+
+
 def tracker_import_expander(store: RunStore) -> None:
     """The import form in an expander; an imported run is opened at once (call it before
     the page's run picker is drawn)."""
@@ -101,3 +135,4 @@ def tracker_import_expander(store: RunStore) -> None:
         imported = st.session_state.get("runs.imported")
         if imported is not None:
             st.success(f"Imported as run #{imported}.", icon="📥")
+            designed_overlay(store, imported)

@@ -6,6 +6,7 @@ server path."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from apptest_helpers import chart_traces, open_page
 from torch import nn
@@ -39,6 +40,28 @@ def test_a_tensorboard_folder_is_imported_and_drawn(tmp_path):
     np.testing.assert_allclose(loss[0]["y"], [2.0 / (1 + s) for s in range(25)], rtol=1e-6)
     lr = chart_traces(at, "runs.one.train-lr")
     np.testing.assert_allclose(lr[0]["y"], [0.001 * (s + 1) for s in range(25)], rtol=1e-6)
+
+
+def test_the_imported_lr_is_overlaid_with_the_designed_schedule(tmp_path):
+    from clr_core.schedules import make_schedule
+    from clr_core.schedules.rules import fit_to_length
+    from ui.designer_state import CURRENT
+
+    _tb_log(tmp_path / "tb", n=40)
+    designed = make_schedule("one_cycle", max_lr=0.05, total_steps=400).to_dict()
+    at = open_page("pages/runs.py")
+    at.session_state[CURRENT] = designed
+    at.text_input(key="runs.import.tb_dir").set_value(str(tmp_path / "tb")).run()
+    at.button(key="btn.runs.import.tb").click().run()
+    assert not at.exception, at.exception
+    imported, ours = chart_traces(at, "runs.import.overlay")
+    np.testing.assert_allclose(imported["y"], [0.001 * (s + 1) for s in range(40)], rtol=1e-6)
+    assert ours["name"] == "designed: one_cycle"
+    fitted, _ = fit_to_length(designed, 40)  # the 400-step plan fitted to the run's 40
+    from clr_core.schedules import from_dict
+
+    np.testing.assert_allclose(ours["y"], from_dict(fitted).trace(40), rtol=1e-12)
+    assert max(ours["y"]) == pytest.approx(0.05, rel=1e-3)
 
 
 def test_an_mlflow_run_is_imported(tmp_path):
