@@ -296,7 +296,8 @@ def range_test(trainer: Any, *, start_lr: float = 1e-7, end_lr: float = 10.0,
     the Trainer's (``grad_clip_norm=``, ``amp=``, ``accumulation_steps=``).
     ``result.settings_used`` says what was taken (``result.summary()`` prints it), with
     the run's step counts in optimizer updates (`optimizer_steps`) for the hand-off;
-    ``record=NAME`` records it to the run store."""
+    ``record=NAME`` records it to the run store, and takes TensorBoard / MLflow sinks too
+    (``record=["hf test", TensorBoardSink("runs/tb")]``, `clr_core.trackers`)."""
     model = getattr(trainer, "model", None)
     if not isinstance(model, nn.Module) or not hasattr(trainer, "get_train_dataloader"):
         raise ConfigError(f"trainer must be a transformers Trainer, got {type(trainer).__name__}")

@@ -279,7 +279,8 @@ def range_test(module: pl.LightningModule, *, trainer: pl.Trainer | None = None,
     `clr_core.engine.range_test.run_range_test` (``seed``, ``smooth_beta``, ``device``,
     ``grad_clip_norm``...) and win over the Trainer's. The module's weights, buffers,
     gradients and train/eval flags are restored bit for bit after each test.
-    ``record=NAME`` records it (one run per optimizer, "NAME (optimizer i)", when several)."""
+    ``record=NAME`` records it (one run per optimizer, "NAME (optimizer i)", when several);
+    it takes TensorBoard / MLflow sinks too, as ``run_range_test``'s does (`clr_core.trackers`)."""
     if not isinstance(module, pl.LightningModule):
         raise ConfigError(f"module must be a LightningModule, got {type(module).__name__}")
     if trainer is None:
