@@ -21,13 +21,8 @@ from clr_core.engine.events import EVAL, STEP, Event
 from clr_core.engine.param_groups import get_momentum
 from clr_core.engine.results import RangeTestResult, TrainResult
 from clr_core.errors import ConfigError
-from clr_core.runs.recorder import (
-    Recording,
-    RunRecorder,
-    StoreLike,
-    group_settings,
-    status_of,
-)
+from clr_core.runs.recorder import RunRecorder, StoreLike, status_of
+from clr_core.runs.recording import Recording, group_settings
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 from clr_core.schedules import make_schedule
 from clr_core.schedules.registry import POLICIES

@@ -24,7 +24,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from clr_core.engine.results import RangeTestResult
 from clr_core.errors import ConfigError
+from clr_core.present.plots import range_test_figure
 
 __all__ = ["MLflowSink", "TensorBoardSink", "mlflow_uri", "need"]
 
@@ -142,9 +144,6 @@ def _figure(report: Mapping[str, Any] | None) -> Any:
     """The range test's loss-versus-LR figure (plotly), or None for another report."""
     if not report or "range_test" not in report:
         return None
-    from clr_core.engine.results import RangeTestResult
-    from clr_core.present.plots import range_test_figure
-
     rt = RangeTestResult.from_dict(report["range_test"])
     if not rt.iterations:
         return None
