@@ -8,7 +8,7 @@ through the job registry or not at all."""
 from __future__ import annotations
 
 import clr_core.engine.range_test as engine
-from clr_core.runs.recorder import recorded
+from clr_core.runs.recording import recorded
 
 __all__ = ["run_range_test"]
 

@@ -8,7 +8,7 @@ the job registry or not at all."""
 from __future__ import annotations
 
 import clr_core.engine.train as engine
-from clr_core.runs.recorder import recorded
+from clr_core.runs.recording import recorded
 
 __all__ = ["run_training"]
 

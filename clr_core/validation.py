@@ -27,6 +27,7 @@ __all__ = [
     "check_int",
     "check_lr_range",
     "check_number",
+    "check_grad_clip",
     "check_probability",
     "check_seed",
     "renamed_keywords",
@@ -51,6 +52,15 @@ def check_number(name: str, value: Any, *, lo: float | None = None, hi: float | 
 def check_probability(name: str, value: Any) -> float:
     """A number in [0, 1): a smoothing factor, a momentum."""
     return check_number(name, value, lo=0.0, hi=1.0, hi_open=True)
+
+
+def check_grad_clip(name: str, value: Any) -> float | None:
+    """A gradient-clipping threshold: None (or 0, Hugging Face's "off") for no clipping,
+    else a finite number > 0."""
+    if value is None or (not isinstance(value, bool) and isinstance(value, numbers.Real)
+                         and value == 0):
+        return None
+    return check_number(name, value, lo=0.0, lo_open=True)
 
 
 #: The most iterations one run may ask for: the per-iteration curves of a longer run do

@@ -91,6 +91,13 @@ with form_col:
         accumulate = int_input("Gradient accumulation steps", "rt.accumulate", 1, min_value=1,
                                max_value=256, errors=errors,
                                help="Simulate a larger batch: batch size × steps per LR value.")
+        clip_norm = float_input(
+            "Gradient clipping (max norm)", "rt.grad_clip_norm", None, optional=True,
+            errors=errors,
+            help="Clip each update's gradients to this global norm, as your training does "
+                 "(Hugging Face's max_grad_norm is 1.0 by default); empty = off. A curve "
+                 "measured without the clipping the real run has can put the divergence a "
+                 "decade off.")
     config = None
     if not errors:
         try:
@@ -99,7 +106,8 @@ with form_col:
                                              "eval_every": int(eval_every), "smooth_beta": float(beta),
                                              "diverge_threshold": float(threshold),
                                              "accumulation_steps": int(accumulate),
-                                             "sharpness_every": int(sharpness_every)})
+                                             "sharpness_every": int(sharpness_every),
+                                             "grad_clip_norm": clip_norm})
             config = cfg.to_dict()
         except (ConfigError, ValueError) as exc:
             st.error(shown(exc), icon="🚫")

@@ -44,6 +44,7 @@ from ui.results import (
 from ui.run_labels import label_of
 from ui.state import default, keep_valid
 from ui.text import show_unexpected, shown
+from ui.tracker_import import tracker_import_expander
 
 ensure_app_entry()
 
@@ -53,6 +54,7 @@ st.caption("Every range test, sweep and training — kept in a SQLite file (CLR_
            "(`record=` / `--record`, or a Lightning / Hugging Face `StudioCallback`) appear "
            "at once and can be watched live.")
 store = run_store()
+tracker_import_expander(store)
 
 try:
     all_runs = store.list_runs()

@@ -65,7 +65,7 @@ def test_the_requirements_files_install_the_package_and_its_extras() -> None:
     """requirements*.txt name the package itself (editable) with one of its extras, so
     pyproject.toml is the one list of dependencies and nothing can drift from it."""
     extras = PYPROJECT["project"]["optional-dependencies"]
-    assert set(extras) == {"ray", "lightning", "hf", "dev", "bench"}
+    assert set(extras) == {"ray", "lightning", "hf", "trackers", "dev", "bench"}
     wanted = {"requirements.txt": "-e .", "requirements-dev.txt": "-e .[dev]",
               "requirements-ray.txt": "-e .[ray]", "requirements-bench.txt": "-e .[bench]"}
     for file, line in wanted.items():
@@ -197,7 +197,7 @@ def test_a_fresh_environment_would_receive_the_runtime_dependencies(wheel, tmp_p
         assert _name(requirement) in install, requirement
     assert install["torch"]["metadata"]["version"] == "2.14.1"
     assert install["torchvision"]["metadata"]["version"] == "0.29.1"
-    for optional in ("ray", "lightning", "transformers", "pytest", "torch-lr-finder"):
+    for optional in ("ray", "lightning", "transformers", "mlflow", "pytest", "torch-lr-finder"):
         assert optional not in install, f"{optional} is an extra's, not a runtime dependency"
 
 

@@ -147,13 +147,35 @@ class Precision:
         return None
 
 
-def precision_for(device: torch.device, amp: bool) -> Precision:
+#: Names a trainer gives its mixed precision, as the autocast dtype they mean.
+_DTYPE_NAMES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
+                "fp16": torch.float16, "float16": torch.float16, "16": torch.float16}
+
+
+def precision_for(device: torch.device, amp: bool | str) -> Precision:
     """The one mixed-precision policy, so an LR found by a range test is trained at the
     precision it was found at: with ``amp`` requested, CUDA autocasts to bfloat16 where
     the GPU has it (no loss scaling) and float16 with a GradScaler elsewhere, MPS to
     float16 where torch supports it; a CPU stays in float32 (bfloat16 autocast there is
-    usually slower than float32, see `amp_available`)."""
+    usually slower than float32, see `amp_available`).
+
+    ``amp`` may also name the dtype a trainer was configured with ("bf16"/"bfloat16",
+    "fp16"/"float16"), so a range test runs at the real run's precision: that dtype where
+    the device can autocast to it, including bfloat16 on a CPU (what a Hugging Face
+    ``bf16=True`` or Lightning ``precision="bf16-mixed"`` run does there); float16 on a
+    CPU, which neither trainer runs, stays float32."""
     device = torch.device(device)
+    if isinstance(amp, str):
+        want = _DTYPE_NAMES.get(amp.strip().lower())
+        if want is None:
+            raise ConfigError(f"amp must be True/False or one of {sorted(_DTYPE_NAMES)}, got {amp!r}")
+        if device.type == "cpu":
+            return Precision("cpu", torch.bfloat16 if want == torch.bfloat16 else None)
+        if not amp_available(device):
+            return Precision(device.type)
+        if want == torch.bfloat16 and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            want = torch.float16
+        return Precision(device.type, want)
     if amp and amp_available(device):
         return Precision(device.type, amp_dtype(device))
     return Precision(device.type)

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from clr_core.engine import distributed
+from clr_core.engine.clip import GradClip
 from clr_core.engine.device import Precision, pick_device
 from clr_core.engine.divergence import DivergenceCheck
 from clr_core.engine.preflight import (
@@ -228,6 +229,8 @@ class Stepper:
         accumulation_steps: int = 1,
         batch_to_inputs: Callable | None = None,
         count_correct: bool = False,
+        grad_clip_norm: float | None = None,
+        grad_clip_value: float | None = None,
     ) -> None:
         check_setup(model, optimizer)  # meta tensors, closure optimizers: refused now
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
@@ -241,7 +244,9 @@ class Stepper:
         self.move = mover(device, float_dtype_of(model))
         self.count_correct = count_correct
         self.accuracy = math.nan
-        plain = accumulation_steps == 1 and not precision.enabled and not count_correct
+        self.clip = GradClip(optimizer, grad_clip_norm, grad_clip_value)
+        plain = (accumulation_steps == 1 and not precision.enabled and not count_correct
+                 and not self.clip.active)
         self.step: Callable[[], float] = self._plain_step if plain else self._full_step
 
     def first_step(self) -> float:
@@ -304,6 +309,10 @@ class Stepper:
                 loss = loss / n_micro
             (scaler.scale(loss) if scaler is not None else loss).backward()
             total = loss.detach() if total is None else total + loss.detach()
+        if self.clip.active:
+            if scaler is not None:  # clip the true gradients, not the loss-scaled ones
+                scaler.unscale_(self.optimizer)
+            self.clip()
         if scaler is not None:
             scaler.step(self.optimizer)
             scaler.update()

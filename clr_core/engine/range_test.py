@@ -71,6 +71,7 @@ from clr_core.validation import (
     MAX_ITERATIONS,
     check_callable,
     check_choice,
+    check_grad_clip,
     check_int,
     check_lr_range,
     check_number,
@@ -83,6 +84,7 @@ __all__ = [
     "MODES",
     "lr_sequence",
     "run_range_test",
+    "settings_used",
 ]
 
 MODES = ("exp", "linear")
@@ -165,9 +167,11 @@ def run_range_test(
     emit: Callable[[Event], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     restore: bool = True,
-    amp: bool = False,
+    amp: bool | str = False,
     seed: int | None = None,
     sharpness_every: int = 0,
+    grad_clip_norm: float | None = None,
+    grad_clip_value: float | None = None,
     **deprecated,
 ) -> RangeTestResult:
     """Sweep the LR over ``num_iter`` optimizer steps and return the loss curve.
@@ -185,6 +189,9 @@ def run_range_test(
     Under ``torchrun`` with the model in ``DistributedDataParallel`` every rank sweeps the
     same LRs, the curve is the mean loss over ranks and only rank 0 emits
     (`clr_core.engine.distributed`); every rank restores its own model and optimizer.
+    ``grad_clip_norm`` / ``grad_clip_value`` clip every update's gradients as the real
+    training will (`loop.GradClip`, after AMP's unscale); None or 0 is no clipping.
+    ``result.settings_used`` names the precision, accumulation and clipping the sweep ran.
     """
     renamed = renamed_keywords("run_range_test", deprecated, _RENAMED)
     eval_every = renamed.get("eval_every", eval_every)
@@ -225,6 +232,8 @@ def run_range_test(
                               "sharpness probe in one process")
         if not distributed.is_main():
             emit = None  # rank 0 speaks for all: the curve is the same on every rank
+    grad_clip_norm = check_grad_clip("grad_clip_norm", grad_clip_norm)
+    grad_clip_value = check_grad_clip("grad_clip_value", grad_clip_value)
     tracker = None
     kind, sharpness_note = optimizer_kind(optimizer), ""
     if sharpness_every and kind == "none":
@@ -310,7 +319,8 @@ def run_range_test(
             move_optimizer_state(optimizer, dev)
         model.train()
         stepper = Stepper(model, optimizer, loss_fn, loader, device=dev, precision=precision,
-                          accumulation_steps=accumulation_steps, batch_to_inputs=batch_to_inputs)
+                          accumulation_steps=accumulation_steps, batch_to_inputs=batch_to_inputs,
+                          grad_clip_norm=grad_clip_norm, grad_clip_value=grad_clip_value)
         stop_reason = drive(stepper, num_iter, before_step=set_lr, after_step=after_step,
                             should_stop=should_stop, eval_every=eval_every, on_eval=on_eval)
 
@@ -347,4 +357,16 @@ def run_range_test(
         sharpness_kind=kind,
         sharpness_beta=opt_beta,
         sharpness_note=sharpness_note,
+        settings_used=settings_used(precision, accumulation_steps, grad_clip_norm,
+                                    grad_clip_value),
     )
+
+
+def settings_used(precision, accumulation_steps: int, grad_clip_norm: float | None,
+                  grad_clip_value: float | None) -> dict:
+    """What a run trained with, beyond its LRs: the precision it computed in, the
+    micro-batches per update and the clipping (None: off). Integrations add what they
+    read from a trainer."""
+    return {"precision": precision.label or "float32",
+            "accumulation_steps": int(accumulation_steps),
+            "grad_clip_norm": grad_clip_norm, "grad_clip_value": grad_clip_value}

@@ -115,6 +115,23 @@ class RangeTestResult:
     sharpness_kind: str = "gd"
     sharpness_beta: float | None = None
     sharpness_note: str = ""
+    settings_used: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """A few lines for a notebook or a log: the recommendation, how the test ended,
+        and the settings it ran with (``settings_used``: precision, accumulation,
+        clipping, and what an integration took from the trainer)."""
+        rec = self.suggestions.get("recommended")
+        lines = [f"range test: {self.iterations} of {self.num_iter} steps, "
+                 f"lr {self.start_lr:.3g} to {self.end_lr:.3g} ({self.mode}), "
+                 f"stopped: {self.stop_reason}"]
+        if rec is not None:
+            lines.append(f"recommended max_lr {rec.max_lr:.3g} (confidence {rec.confidence})")
+        if self.settings_used:
+            used = ", ".join(f"{k}={'off' if v is None else v}"
+                             for k, v in self.settings_used.items())
+            lines.append(f"settings used: {used}")
+        return "\n".join(lines)
 
     def group_lrs(self, lr: float) -> list[float]:
         """Every param group's LR when the reference group is at ``lr``: the sweep kept
@@ -196,6 +213,8 @@ class RangeTestResult:
             "sharpness_kind": self.sharpness_kind,
             "sharpness_beta": None if self.sharpness_beta is None else to_json_float(self.sharpness_beta),
             "sharpness_note": self.sharpness_note,
+            "settings_used": {str(k): (to_json_float(v) if isinstance(v, float) else v)
+                              for k, v in self.settings_used.items()},
             "confidence": self.confidence,
         }
 
@@ -227,6 +246,7 @@ class RangeTestResult:
             sharpness_beta=None if d.get("sharpness_beta") is None
             else from_json_float(d["sharpness_beta"]),
             sharpness_note=str(d.get("sharpness_note") or ""),
+            settings_used=dict(d.get("settings_used") or {}),
         )
 
 
@@ -264,6 +284,8 @@ class TrainResult:
     amp: bool = False
     epochs: float = 0.0
     amp_dtype: str | None = None
+    #: precision, accumulation and clipping the run trained with (see `RangeTestResult`)
+    settings_used: dict[str, Any] = field(default_factory=dict)
 
     _FLOAT_LISTS = ("lrs", "momentums", "losses", "batch_accuracies")
 

@@ -27,12 +27,14 @@ from clr_core.engine.loop import DivergenceCheck, Stepper, check_val_loader, dri
 from clr_core.engine.loop import evaluate as _evaluate
 from clr_core.engine.param_groups import get_momentum
 from clr_core.engine.preflight import check_setup
+from clr_core.engine.range_test import settings_used
 from clr_core.engine.results import TrainResult
 from clr_core.errors import ConfigError, TrainingError
 from clr_core.schedules import from_dict as schedule_from_dict
 from clr_core.validation import (
     MAX_ITERATIONS,
     check_callable,
+    check_grad_clip,
     check_int,
     check_lr_values,
     check_number,
@@ -73,8 +75,9 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
                  emit: Callable[[Event], None] | None = None,
                  should_stop: Callable[[], bool] | None = None,
                  batch_to_inputs: Callable[[Any], tuple[Any, Any]] | None = None,
-                 amp: bool = False, diverge_threshold: float | None = None,
-                 accumulation_steps: int = 1, **deprecated) -> TrainResult:
+                 amp: bool | str = False, diverge_threshold: float | None = None,
+                 accumulation_steps: int = 1, grad_clip_norm: float | None = None,
+                 grad_clip_value: float | None = None, **deprecated) -> TrainResult:
     """Train for `num_iter` updates, the LR (and momentum) set by `schedule` each update.
 
     `schedule`: a Schedule, its dict, or None (the optimizer's lr stays). `device=None`
@@ -86,6 +89,8 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     before every update), "non-finite loss", "diverged" (a loss above
     `diverge_threshold` x the first loss, when set: BatchNorm nets can blow up to 1e20
     without reaching inf) or "loader exhausted" (a one-shot iterator ran out).
+    `grad_clip_norm` / `grad_clip_value` clip each update's gradients (`loop.GradClip`,
+    after AMP's unscale; None or 0: off), recorded in `result.settings_used`.
     The old keyword names `callback` and `diverge_factor` still work, with a warning.
     Under ``torchrun`` with the model in ``DistributedDataParallel`` the losses and
     validation metrics are means over ranks, a cancel on any rank stops all, and only rank
@@ -99,6 +104,8 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
         diverge_threshold = check_number("diverge_threshold", diverge_threshold, lo=1.0,
                                          lo_open=True)
     accumulation_steps = check_int("accumulation_steps", accumulation_steps, lo=1)
+    grad_clip_norm = check_grad_clip("grad_clip_norm", grad_clip_norm)
+    grad_clip_value = check_grad_clip("grad_clip_value", grad_clip_value)
     check_callable("emit", emit)
     check_callable("should_stop", should_stop)
     check_callable("batch_to_inputs", batch_to_inputs)
@@ -119,9 +126,12 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     precision = precision_for(device, amp)
     stepper = Stepper(model, optimizer, loss_fn, train_loader, device=device, precision=precision,
                       accumulation_steps=accumulation_steps, batch_to_inputs=batch_to_inputs,
-                      count_correct=True)
+                      count_correct=True, grad_clip_norm=grad_clip_norm,
+                      grad_clip_value=grad_clip_value)
     result = TrainResult(num_iter=num_iter, device=str(device), amp=precision.enabled,
-                         amp_dtype=precision.label)
+                         amp_dtype=precision.label,
+                         settings_used=settings_used(precision, accumulation_steps,
+                                                     grad_clip_norm, grad_clip_value))
     recorder = _Recorder(result, optimizer.param_groups[0], stepper, scheduler, num_iter, emit,
                          DivergenceCheck(diverge_threshold, relative_to="first")
                          if diverge_threshold is not None else None)

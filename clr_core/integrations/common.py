@@ -22,6 +22,7 @@ from clr_core.engine.param_groups import get_momentum
 from clr_core.engine.results import RangeTestResult, TrainResult
 from clr_core.errors import ConfigError
 from clr_core.runs.recorder import RunRecorder, StoreLike, status_of
+from clr_core.runs.recording import Recording, group_settings
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 from clr_core.schedules import make_schedule
 from clr_core.schedules.registry import POLICIES
@@ -189,15 +190,18 @@ class LiveTraining:
             self.finish("done")
 
 
-def record_range_test(run: Any, config: Mapping[str, Any], *, label: str | None,
+def record_range_test(run: Any, config: Mapping[str, Any], *, label: Any,
                       store: StoreLike, iters_per_epoch: int | None,
-                      device: str | None) -> RangeTestResult:
-    """``run(emit)`` (a range test on the engine) recorded live under ``label``, saved in
-    the shape ``run_range_test(record=...)`` saves; without a label it simply runs."""
+                      device: str | None, optimizer: Any = None) -> RangeTestResult:
+    """``run(emit)`` (a range test on the engine) recorded live as ``label`` says (a run
+    name, a `clr_core.runs.recorder.Sink` such as a TensorBoard log dir, or a list of a name
+    and sinks: ``record=`` of the integrations), saved in the shape
+    ``run_range_test(record=...)`` saves; without one it simply runs."""
     if label is None:
         return run(None)
     config = dict(config)
-    with RunRecorder("range_test", config, label=str(label), store=store) as rec:
+    with Recording("range_test", config, label, store=store,
+                   groups=group_settings(optimizer)) as rec:
         result = run(lambda event: rec(event.to_dict()))
         saved = range_test_report(result, config, iters_per_epoch=iters_per_epoch,
                                   device=device).to_dict()

@@ -15,8 +15,9 @@
   ``get_train_dataloader()``, ``model(**batch).loss``, and its
   ``gradient_accumulation_steps`` (each LR step accumulates that many batches, as the
   Trainer's updates do, so the suggestion is for the batch the training uses, not one that
-  many times smaller); the model is restored bit for bit and the Trainer's optimizer put
-  back as it was.
+  many times smaller), its ``max_grad_norm`` clipping and its bf16/fp16 precision; the
+  model is restored bit for bit and the Trainer's optimizer put back as it was. The result
+  names the settings it took (``settings_used``).
 * `scheduler_args`: the recommendation as transformers' own scheduler: the arguments of
   ``get_scheduler`` and of ``TrainingArguments`` (warm-up and WSD step counts computed,
   transformers issue #34905).
@@ -30,7 +31,6 @@ import inspect
 import math
 import sys
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,22 +38,16 @@ import torch
 from torch import Tensor, nn
 from transformers import Trainer, TrainerCallback, get_scheduler
 
-import clr_core.engine.range_test as engine
 from clr_core.errors import ConfigError, TrainingError
 from clr_core.integrations.common import (
     LiveTraining,
     group_values,
-    record_range_test,
     schedule_for,
 )
+from clr_core.integrations.hf_range_test import _loss_of, optimizer_steps, range_test
 from clr_core.runs.recorder import StoreLike, describe_call
 
-__all__ = ["HFSchedule", "StudioCallback", "range_test", "scheduler_args"]
-
-
-def _loss_of(output: Any) -> Tensor | None:
-    loss = output.get("loss") if isinstance(output, Mapping) else getattr(output, "loss", None)
-    return loss if isinstance(loss, Tensor) else None
+__all__ = ["HFSchedule", "StudioCallback", "optimizer_steps", "range_test", "scheduler_args"]
 
 
 #: How often a run's watch looks whether ``Trainer.train`` is still running.
@@ -204,77 +198,6 @@ class StudioCallback(TrainerCallback):
                 self.live.end_by(exc)
 
 
-# ------------------------------------------------------------------- the range test
-
-
-class _BatchLoss(nn.Module):
-    """``model(**batch).loss`` as a forward: a batch in, its loss out."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, batch: Any) -> Tensor:
-        if not isinstance(batch, Mapping):
-            raise ConfigError(f"a Trainer batch should be a dict of tensors, got {type(batch).__name__}")
-        loss = _loss_of(self.model(**batch))
-        if loss is None:
-            raise ConfigError("the model returned no loss: the batches need labels "
-                              "(model(**batch).loss)")
-        return loss
-
-
-def _loss(out: Tensor, _target: Any) -> Tensor:
-    return out
-
-
-def _whole_batch(batch: Any) -> tuple[Any, None]:
-    return batch, None
-
-
-def range_test(trainer: Any, *, start_lr: float = 1e-7, end_lr: float = 10.0,
-               num_iter: int = 100, mode: str = "exp", record: str | None = None,
-               store: StoreLike = None, **engine_kwargs: Any):
-    """The LR range test on ``trainer`` as it is (see the module doc); returns the engine's
-    `RangeTestResult`. Every param group keeps its ratio to the largest (transformers'
-    weight-decay split has equal LRs). Each LR step accumulates the Trainer's
-    ``gradient_accumulation_steps`` batches (``accumulation_steps=`` overrides it).
-    ``engine_kwargs`` go to `clr_core.engine.range_test.run_range_test` (``seed``,
-    ``smooth_beta``...);
-    ``record=NAME`` records it to the run store."""
-    model = getattr(trainer, "model", None)
-    if not isinstance(model, nn.Module) or not hasattr(trainer, "get_train_dataloader"):
-        raise ConfigError(f"trainer must be a transformers Trainer, got {type(trainer).__name__}")
-    if "accumulation_steps" not in engine_kwargs:  # the caller's own count wins
-        steps = getattr(getattr(trainer, "args", None), "gradient_accumulation_steps", 1)
-        engine_kwargs["accumulation_steps"] = steps if steps is not None else 1
-    had = trainer.optimizer
-    try:
-        optimizer = had if had is not None else trainer.create_optimizer()
-        loader = trainer.get_train_dataloader()
-        config = describe_call({"model": model, "optimizer": optimizer, "loader": loader,
-                                "start_lr": start_lr, "end_lr": end_lr, "num_iter": num_iter,
-                                "mode": mode, **engine_kwargs})
-        config.update({"source": "huggingface",
-                       "batch_size": int(trainer.args.per_device_train_batch_size)})
-        stepper = _BatchLoss(model)
-
-        def run(emit: Any):
-            return engine.run_range_test(stepper, optimizer, _loss, loader, start_lr=start_lr,
-                                         end_lr=end_lr, num_iter=num_iter, mode=mode,
-                                         batch_to_inputs=_whole_batch, emit=emit,
-                                         **engine_kwargs)
-
-        try:
-            n = len(loader)
-        except TypeError:
-            n = None
-        return record_range_test(run, config, label=record, store=store, iters_per_epoch=n,
-                                 device=str(next(model.parameters()).device))
-    finally:
-        trainer.optimizer = had
-
-
 @dataclass(frozen=True)
 class HFSchedule:
     """A designed schedule as transformers' own scheduler computes it: ``learning_rate``
@@ -310,11 +233,22 @@ class HFSchedule:
         return out
 
 
-def scheduler_args(result: Any, policy: str = "warmup_cosine", *, num_training_steps: int,
+def scheduler_args(result: Any, policy: str = "warmup_cosine", *,
+                   num_training_steps: int | None = None, trainer: Any = None,
                    **params: Any) -> HFSchedule:
     """The recommendation (a `RangeTestResult` or a suggestion) as a designed schedule of
     ``num_training_steps`` updates (`clr_core.integrations.common.schedule_for`), in the
-    form transformers computes exactly; ConfigError for a policy it has no scheduler for."""
+    form transformers computes exactly; ConfigError for a policy it has no scheduler for.
+    Without ``num_training_steps`` it is the ``trainer``'s optimizer steps
+    (`optimizer_steps`: accumulation and epochs counted), else the range test's own count."""
+    if num_training_steps is None:
+        if trainer is not None:
+            num_training_steps = optimizer_steps(trainer)["total"]
+        else:
+            num_training_steps = getattr(result, "settings_used", {}).get("optimizer_steps")
+        if num_training_steps is None:
+            raise ConfigError("num_training_steps is needed: pass it, or trainer= to count "
+                              "the Trainer's optimizer steps")
     schedule = schedule_for(result, policy, total_steps=num_training_steps, **params)
     spec = None if schedule.has_ramp else schedule.hf_export()
     if spec is None:

@@ -7,7 +7,8 @@
   or "cancelled" with everything recorded so far (Lightning hands callbacks the
   exception); the Runs page draws it as it trains.
 * `range_test`: the LR range test on a ``LightningModule``: its ``configure_optimizers``
-  builds the optimizer, its ``training_step`` is the loss, its ``train_dataloader`` (or a
+  builds the optimizers (one test per optimizer, or the one named), a ``Trainer``'s
+  clipping, precision and accumulation are trained with, its ``training_step`` is the loss, its ``train_dataloader`` (or a
   datamodule's, or loaders given) the data; the engine's `run_range_test` runs it and puts
   the module back bit for bit. Lightning's own ``lr_find`` neither restores the optimizer
   nor applies its suggestion (Lightning issues #6675, #9672, #1983, #3219).
@@ -41,7 +42,8 @@ from clr_core.runs.recorder import StoreLike, describe_call
 from clr_core.schedules.base import Schedule
 from clr_core.schedules.registry import from_dict
 
-__all__ = ["StudioCallback", "first_optimizer", "range_test", "scheduled"]
+__all__ = ["StudioCallback", "all_optimizers", "first_optimizer", "range_test", "scheduled",
+           "trainer_settings"]
 
 #: Logged metric names read as the validation loss and accuracy, first found wins.
 VAL_LOSS_KEYS = ("val_loss", "val/loss", "validation_loss")
@@ -143,37 +145,57 @@ class StudioCallback(pl.Callback):
 # ------------------------------------------------------------------- the range test
 
 
-def first_optimizer(configured: Any) -> torch.optim.Optimizer:
-    """The (first) optimizer among what ``configure_optimizers`` may return: an optimizer,
-    a list or tuple of them, ``(optimizers, schedulers)``, or dicts with "optimizer"."""
-    item = configured
-    while True:
+def all_optimizers(configured: Any) -> list[torch.optim.Optimizer]:
+    """Every optimizer ``configure_optimizers`` may return, in its order: an optimizer, a
+    list or tuple of them, ``(optimizers, schedulers)``, or dicts with "optimizer"."""
+    found: list[torch.optim.Optimizer] = []
+
+    def walk(item: Any, top: bool) -> None:
         if isinstance(item, torch.optim.Optimizer):
-            return item
-        if isinstance(item, Mapping) and "optimizer" in item:
-            item = item["optimizer"]
+            found.append(item)
+        elif isinstance(item, Mapping) and "optimizer" in item:
+            walk(item["optimizer"], False)
         elif isinstance(item, list | tuple) and item:
-            item = item[0]
-        else:
-            raise ConfigError("configure_optimizers returned no optimizer (got "
-                              f"{type(configured).__name__}); the range test needs one")
+            # ([optimizers], [schedulers]): the second list holds no optimizers
+            if top and len(item) == 2 and all(isinstance(x, list | tuple) for x in item):
+                walk(item[0], False)
+            else:
+                for x in item:
+                    walk(x, False)
+
+    walk(configured, True)
+    if not found:
+        raise ConfigError("configure_optimizers returned no optimizer (got "
+                          f"{type(configured).__name__}); the range test needs one")
+    return found
+
+
+def first_optimizer(configured: Any) -> torch.optim.Optimizer:
+    """The first optimizer among what ``configure_optimizers`` returns (`all_optimizers`)."""
+    return all_optimizers(configured)[0]
 
 
 class _StepLoss(nn.Module):
-    """The module's ``training_step`` as a forward: a batch in, its loss out."""
+    """The module's ``training_step`` (or the caller's ``step_loss(module, batch)``) as a
+    forward: a batch in, its loss out."""
 
-    def __init__(self, module: pl.LightningModule) -> None:
+    def __init__(self, module: pl.LightningModule, step_loss: Any = None) -> None:
         super().__init__()
         self.module = module
+        self.step_loss = step_loss
         self.batch_idx = 0
 
     def forward(self, batch: Any) -> Tensor:
-        out = self.module.training_step(batch, self.batch_idx)
+        if self.step_loss is not None:
+            out = self.step_loss(self.module, batch)
+        else:
+            out = self.module.training_step(batch, self.batch_idx)
         self.batch_idx += 1
         loss = out.get("loss") if isinstance(out, Mapping) else out
         if not isinstance(loss, Tensor):
             raise ConfigError("training_step must return the loss (a tensor, or a dict with "
-                              "'loss'); manual optimization cannot be range-tested this way")
+                              "'loss'); for manual optimization pass "
+                              "step_loss=lambda module, batch: loss")
         return loss
 
 
@@ -199,40 +221,132 @@ def _train_loader(module: pl.LightningModule, datamodule: Any, loader: Any) -> A
                           f"train_dataloaders= ({type(e).__name__}: {e})") from e
 
 
-def range_test(module: pl.LightningModule, *, datamodule: Any = None,
-               train_dataloaders: Any = None, start_lr: float = 1e-7, end_lr: float = 10.0,
-               num_iter: int = 100, mode: str = "exp", record: str | None = None,
+def _precision(precision: Any) -> str | bool:
+    """Lightning's ``precision`` ("bf16-mixed", "16-mixed", "bf16-true", "32-true"...) as
+    the engine's ``amp``: autocast to bfloat16 or float16, or False for full precision.
+    A "-true" half precision (weights in that dtype) is run as autocast to it, the
+    nearest the engine runs."""
+    text = str(precision or "32").lower()
+    if text.startswith("bf16"):
+        return "bfloat16"
+    if text.startswith("16"):
+        return "float16"
+    return False
+
+
+def trainer_settings(trainer: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The engine keywords a ``Trainer`` configures (clipping, precision, accumulation)
+    and, for the result, which Trainer setting each came from."""
+    if trainer is None:
+        return {}, {}
+    kwargs: dict[str, Any] = {}
+    taken: dict[str, str] = {}
+    clip = getattr(trainer, "gradient_clip_val", None)
+    raw = getattr(trainer, "gradient_clip_algorithm", None)
+    algorithm = str(getattr(raw, "value", raw) or "norm").lower()
+    key = "grad_clip_value" if algorithm == "value" else "grad_clip_norm"
+    kwargs[key] = float(clip) if clip else None
+    taken[key] = f"gradient_clip_val ({algorithm})"
+    kwargs["amp"] = _precision(getattr(trainer, "precision", None))
+    taken["precision"] = str(getattr(trainer, "precision", None))
+    kwargs["accumulation_steps"] = max(1, int(getattr(trainer, "accumulate_grad_batches", 1) or 1))
+    taken["accumulation_steps"] = "accumulate_grad_batches"
+    return kwargs, taken
+
+
+def range_test(module: pl.LightningModule, *, trainer: pl.Trainer | None = None,
+               datamodule: Any = None, train_dataloaders: Any = None,
+               optimizer_index: int | None = None, step_loss: Any = None,
+               start_lr: float = 1e-7, end_lr: float = 10.0,
+               num_iter: int = 100, mode: str = "exp", record: Any = None,
                store: StoreLike = None, **engine_kwargs: Any):
     """The LR range test on ``module`` as it is (see the module doc); returns the engine's
-    `RangeTestResult`, ``suggestions["recommended"]`` first among them. The optimizer is
-    the first ``configure_optimizers`` returns, at its configured LRs (a scheduler it built
-    is ignored); every param group keeps its ratio to the largest. The module's weights,
-    buffers, gradients and train/eval flags are restored bit for bit afterwards.
-    ``engine_kwargs`` go to `clr_core.engine.range_test.run_range_test` (``seed``,
-    ``smooth_beta``, ``device``, ``accumulation_steps``...); ``record=NAME`` records it."""
+    `RangeTestResult`, ``suggestions["recommended"]`` first among them.
+
+    Optimizers: every one ``configure_optimizers`` returns, at its configured LRs (a
+    scheduler it built is ignored), each swept alone on its own parameters with the
+    module's whole loss: one optimizer gives one result; several give a list of results in
+    their order, or the one result of ``optimizer_index``. Every param group keeps its
+    ratio to the largest. The loss is what ``training_step`` returns; a module with manual
+    optimization (several optimizers need it in Lightning 2) passes
+    ``step_loss(module, batch) -> loss``.
+
+    ``trainer`` (or the Trainer the module is attached to): the sweep trains as its fit
+    will, with its ``gradient_clip_val`` / ``gradient_clip_algorithm`` ("norm": global
+    norm, "value": elementwise), its ``precision`` ("bf16-mixed", "16-mixed"; bfloat16
+    autocasts on a CPU too) and its ``accumulate_grad_batches``; ``result.settings_used``
+    names what was taken. ``engine_kwargs`` go to
+    `clr_core.engine.range_test.run_range_test` (``seed``, ``smooth_beta``, ``device``,
+    ``grad_clip_norm``...) and win over the Trainer's. The module's weights, buffers,
+    gradients and train/eval flags are restored bit for bit after each test.
+    ``record=NAME`` records it (one run per optimizer, "NAME (optimizer i)", when several);
+    it takes TensorBoard / MLflow sinks too, as ``run_range_test``'s does (`clr_core.trackers`)."""
     if not isinstance(module, pl.LightningModule):
         raise ConfigError(f"module must be a LightningModule, got {type(module).__name__}")
-    optimizer = first_optimizer(module.configure_optimizers())
-    for group in optimizer.param_groups:  # a scheduler's constructor may have moved it
-        if "initial_lr" in group:
-            group["lr"] = group.pop("initial_lr")
+    if trainer is None:
+        trainer = getattr(module, "_trainer", None)
+    if step_loss is None and not module.automatic_optimization:
+        raise ConfigError("the module uses manual optimization (its training_step steps the "
+                          "optimizers itself): pass step_loss=lambda module, batch: loss")
+    from_trainer, taken = trainer_settings(trainer)
+    taken = {k: v for k, v in taken.items()
+             if (k if k != "precision" else "amp") not in engine_kwargs}
+    kwargs = {**{k: v for k, v in from_trainer.items() if k not in engine_kwargs},
+              **engine_kwargs}
+    optimizers = all_optimizers(module.configure_optimizers())
+    if optimizer_index is not None:
+        if not isinstance(optimizer_index, int) or not 0 <= optimizer_index < len(optimizers):
+            raise ConfigError(f"optimizer_index must be 0 to {len(optimizers) - 1} "
+                              f"(configure_optimizers returned {len(optimizers)}), "
+                              f"got {optimizer_index!r}")
+        chosen = [optimizer_index]
+    else:
+        chosen = list(range(len(optimizers)))
     loader = _train_loader(module, datamodule, train_dataloaders)
-    stepper = _StepLoss(module)
-    config = describe_call({"model": module, "optimizer": optimizer, "loader": loader,
-                            "start_lr": start_lr, "end_lr": end_lr, "num_iter": num_iter,
-                            "mode": mode, **engine_kwargs})
-    config["source"] = "lightning"
+    n = _length(loader)
+    accumulation = int(kwargs.get("accumulation_steps", 1) or 1)
+    per_epoch = None if n is None else max(1, math.ceil(n / accumulation))
+    results = []
+    for index in chosen:
+        optimizer = optimizers[index]
+        for group in optimizer.param_groups:  # a scheduler's constructor may have moved it
+            if "initial_lr" in group:
+                group["lr"] = group.pop("initial_lr")
+        stepper = _StepLoss(module, step_loss)
+        config = describe_call({"model": module, "optimizer": optimizer, "loader": loader,
+                                "start_lr": start_lr, "end_lr": end_lr, "num_iter": num_iter,
+                                "mode": mode, **kwargs})
+        config["source"] = "lightning"
+        if len(optimizers) > 1:
+            config["optimizer_index"] = index
 
-    def run(emit: Any):
-        with warnings.catch_warnings():  # self.log() outside a Trainer: a no-op, say nothing
-            warnings.filterwarnings("ignore", message=".*self.log.*")
-            return engine.run_range_test(stepper, optimizer, _loss, loader, start_lr=start_lr,
-                                         end_lr=end_lr, num_iter=num_iter, mode=mode,
-                                         batch_to_inputs=_whole_batch, emit=emit,
-                                         **engine_kwargs)
+        def run(emit: Any, optimizer: Any = optimizer, stepper: Any = stepper,
+                index: int = index):
+            with warnings.catch_warnings():  # self.log() outside a Trainer: a no-op, say nothing
+                warnings.filterwarnings("ignore", message=".*self.log.*")
+                result = engine.run_range_test(stepper, optimizer, _loss, loader,
+                                               start_lr=start_lr, end_lr=end_lr,
+                                               num_iter=num_iter, mode=mode,
+                                               batch_to_inputs=_whole_batch, emit=emit,
+                                               **kwargs)
+            result.settings_used.update({
+                "source": "lightning", "optimizer": type(optimizer).__name__,
+                "optimizer_index": index, "optimizers": len(optimizers),
+                "optimizer_steps_per_epoch": per_epoch, "taken_from_trainer": taken})
+            return result
 
-    return record_range_test(run, config, label=record, store=store,
-                             iters_per_epoch=_length(loader), device=str(module.device))
+        label = record if record is None or len(chosen) == 1 else _per_optimizer(record, index)
+        results.append(record_range_test(run, config, label=label, store=store,
+                                         iters_per_epoch=per_epoch, device=str(module.device),
+                                         optimizer=optimizer))
+    return results[0] if len(results) == 1 else results
+
+
+def _per_optimizer(record: Any, index: int) -> Any:
+    """``record=`` for optimizer ``index`` of several: its run name suffixed; a sink is
+    shared (each run opens and closes it in turn)."""
+    items = list(record) if isinstance(record, list | tuple) else [record]
+    return [f"{x} (optimizer {index})" if isinstance(x, str) else x for x in items]
 
 
 def _length(loader: Any) -> int | None:

@@ -96,6 +96,7 @@ def _range_test_report(config: dict, emit: Emit, should_stop: ShouldStop, *, cur
         accumulation_steps=cfg.accumulation_steps, device=built.device,
         emit=on_event, should_stop=should_stop, amp=cfg.amp,
         batch_to_inputs=built.batch_to_inputs, sharpness_every=cfg.sharpness_every,
+        grad_clip_norm=cfg.grad_clip_norm, grad_clip_value=cfg.grad_clip_value,
     )
     return range_test_report(result, cfg.to_dict(), iters_per_epoch=built.iters_per_epoch,
                              device=str(built.device))
@@ -118,6 +119,7 @@ def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curv
         num_iter=cfg.num_iter, schedule=schedule, val_loader=built.val_loader,
         eval_every=cfg.eval_every, device=built.device, emit=on_event,
         should_stop=should_stop, amp=cfg.amp, batch_to_inputs=built.batch_to_inputs,
+        grad_clip_norm=cfg.grad_clip_norm, grad_clip_value=cfg.grad_clip_value,
     )
     return TrainCurve(label=cfg.label or cfg.schedule["policy"], train=result, config=cfg.to_dict(),
                     iters_per_epoch=built.iters_per_epoch)

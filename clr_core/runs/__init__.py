@@ -1,6 +1,7 @@
 """Runs: what is kept. The SQLite run store (``store``: connections, start-up, saved runs;
 ``live``: runs still going; ``format``: schema, rows and their JSON), the reports a job or
-a recorded call produces (``reports``), and recording a script's run live (``recorder``).
+a recorded call produces (``reports``), recording a script's run live (``recorder``) and
+``record=``'s fan-out to the store and to sinks such as TensorBoard (``recording``).
 
 May import: ``clr_core.engine`` (the results a report holds), ``clr_core.suggest``,
 ``clr_core.schedules``, ``validation``, ``jsonsafe``, ``errors``. Not ``clr_core.setup``
@@ -29,9 +30,9 @@ from clr_core.runs.recorder import (
     describe_call,
     open_store,
     record_job,
-    recorded,
     status_of,
 )
+from clr_core.runs.recording import Recording, Sink, recorded
 from clr_core.runs.reports import (
     RangeTestReport,
     Report,
@@ -55,6 +56,7 @@ __all__ = [
     "LiveRuns",
     "MIGRATIONS",
     "RangeTestReport",
+    "Recording",
     "Report",
     "Run",
     "RunRecorder",
@@ -63,6 +65,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SUMMARY_COLUMNS",
     "SaveRun",
+    "Sink",
     "SweepCurve",
     "SweepRecommendation",
     "SweepReport",

@@ -12,14 +12,13 @@ the writes are retried with back-off while the run goes and, bounded by ``RETRY_
 after it ends, so the record lands whole when the lock clears. A store that cannot be
 written at all (read-only, its file or folder gone unwritable, a full disk, a deleted run)
 stops the record at once with the store's own reason in ``save_error`` and a warning: no
-retry can fix it, and waiting minutes after the run ended would only hide the message. ``recorded`` wraps an engine function so that
-``record=NAME`` records its run.
+retry can fix it, and waiting minutes after the run ended would only hide the message.
+``clr_core.runs.recording.recorded`` wraps an engine function so that ``record=NAME``
+records its run (and hands its events to TensorBoard or MLflow sinks as well).
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
 import math
 import os
@@ -29,11 +28,8 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from clr_core.engine import distributed
-from clr_core.engine.events import Event
 from clr_core.errors import StoreError
 from clr_core.runs.identity import script_owner
-from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 from clr_core.runs.store import RunStore, StoreBusy
 from clr_core.schedules.base import Schedule
 
@@ -43,7 +39,6 @@ __all__ = [
     "describe_call",
     "open_store",
     "record_job",
-    "recorded",
     "status_of",
 ]
 
@@ -291,7 +286,8 @@ def _loader_name(loader: Any) -> str:
 
 
 _DESCRIBED = ("start_lr", "end_lr", "num_iter", "mode", "smooth_beta", "diverge_threshold",
-              "accumulation_steps", "eval_every", "amp", "seed")
+              "accumulation_steps", "eval_every", "amp", "seed", "grad_clip_norm",
+              "grad_clip_value")
 
 
 def describe_call(arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -314,90 +310,3 @@ def describe_call(arguments: Mapping[str, Any]) -> dict[str, Any]:
     elif schedule is not None:  # the caller's own schedule object, as the model is
         config["schedule"] = type(schedule).__name__
     return config
-
-
-def _iters_per_epoch(loader: Any) -> int | None:
-    try:
-        return len(loader)
-    except TypeError:
-        return None
-
-
-def _saved_form(kind: str, result: Any, config: dict[str, Any], label: str,
-                loader: Any) -> dict[str, Any]:
-    """The result as the app's "range_test" / "train" job reports it."""
-    n = _iters_per_epoch(loader)
-    if kind == "range_test":
-        return range_test_report(result, config, iters_per_epoch=n,
-                                 device=config["device"]).to_dict()
-    run = TrainCurve(label=label, train=result, config=config, iters_per_epoch=n)
-    return train_report([run], config, cancelled=result.stop_reason == "cancelled").to_dict()
-
-
-#: The engines' deprecated name for ``emit``, still accepted (with their warning).
-_OLD_EMIT = "callback"
-
-_RECORD_DOC = """
-
-    ``record=NAME`` saves the run under that name to the run store while it runs, for
-    the app's Runs page (`clr_core.runs.recorder`); ``store`` is a ``RunStore``, a path,
-    or None for ``$CLR_STUDIO_DB``. Events still reach ``emit``; the result is returned
-    as without ``record``.
-"""
-
-
-def recorded(kind: str, engine: Callable[..., Any], *, home: str) -> Callable[..., Any]:
-    """``engine`` (the engine's ``run_range_test`` or ``run_training``, ``kind``
-    "range_test" or "train") with two more keywords, ``record`` and ``store``: given a
-    name, the run is recorded live to the store, saved in the shape of the app's job of
-    that kind; without one, the engine is simply called. ``home`` is the module users
-    import it from, so that pickle and ``help()`` find the wrapper, not the engine."""
-    signature = inspect.signature(engine)
-    params = list(signature.parameters.values())
-    at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
-    added = [
-        inspect.Parameter("record", inspect.Parameter.KEYWORD_ONLY, default=None,
-                          annotation="str | None"),
-        inspect.Parameter("store", inspect.Parameter.KEYWORD_ONLY, default=None,
-                          annotation="RunStore | str | os.PathLike[str] | None"),
-    ]
-
-    @functools.wraps(engine)
-    def run(*args: Any, record: str | None = None, store: StoreLike = None, **kwargs: Any) -> Any:
-        if record is None or not distributed.is_main():  # under torchrun rank 0 records
-            return engine(*args, **kwargs)
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        return _record(kind, engine, bound, label=str(record), store=store)
-
-    run.__signature__ = signature.replace(parameters=[*params[:at], *added, *params[at:]])
-    run.__doc__ = (engine.__doc__ or "").rstrip() + _RECORD_DOC
-    run.__module__ = home
-    return run
-
-
-def _record(kind: str, engine: Callable[..., Any], bound: inspect.BoundArguments, *,
-            label: str, store: StoreLike) -> Any:
-    """Run ``engine`` on ``bound`` recorded under ``label``; returns what it returns."""
-    arguments = bound.arguments
-    extra = next((arguments[p.name] for p in bound.signature.parameters.values()
-                  if p.kind is p.VAR_KEYWORD), {})
-    config = describe_call(arguments)
-    loader = arguments.get("loader", arguments.get("train_loader"))
-    # the user's emit, under its current name or the old one
-    holder, key = (extra, _OLD_EMIT) if _OLD_EMIT in extra else (arguments, "emit")
-    user = holder.get(key)
-    # under torchrun a SIGTERM (a failed peer, a time limit) cancels, and the record ends
-    with distributed.sigterm_deferred(), RunRecorder(kind, config, label=label, store=store) as rec:
-
-        def emit(event: Event) -> None:
-            # the one conversion of an engine Event, tagged with its curve like a job's
-            rec((event.tagged(label) if kind == "train" else event).to_dict())
-            if user is not None:
-                user(event)
-
-        holder[key] = emit
-        result = engine(*bound.args, **bound.kwargs)
-        saved = _saved_form(kind, result, config, label, loader)
-        rec.finish(status_of(saved), saved)
-    return result

@@ -24,6 +24,7 @@ from clr_core.setup.data_roots import confine
 from clr_core.validation import (
     MAX_ITERATIONS,
     check_choice,
+    check_grad_clip,
     check_int,
     check_lr_range,
     check_lr_values,
@@ -65,6 +66,9 @@ class DataModelConfig:
     nesterov: bool = False
     device: str = "auto"
     amp: bool = False
+    #: gradient clipping as the real run has it (None: off): global norm, elementwise value
+    grad_clip_norm: float | None = None
+    grad_clip_value: float | None = None
     seed: int = 0
     loss: str | None = None  # a registered loss (clr_core.setup.plugins); None: cross-entropy
     batch_to_inputs: str | None = None  # a registered batch_to_inputs function
@@ -92,6 +96,8 @@ class DataModelConfig:
         check_probability("momentum", self.momentum)
         check_probability("beta2", self.beta2)
         check_seed(self.seed)
+        self.grad_clip_norm = check_grad_clip("grad_clip_norm", self.grad_clip_norm)
+        self.grad_clip_value = check_grad_clip("grad_clip_value", self.grad_clip_value)
         if self.data_root not in (None, ""):
             confine(self.data_root)  # a folder outside the allowed roots is refused by name
         pick_device(self.device)  # an unknown or absent device is refused here, by name

@@ -18,8 +18,14 @@ from transformers import TrainerCallback
 from clr_core.engine.range_test import run_range_test
 from clr_core.errors import ConfigError
 from clr_core.integrations.common import schedule_for
-from clr_core.integrations.huggingface import StudioCallback, range_test, scheduler_args
+from clr_core.integrations.huggingface import (
+    StudioCallback,
+    optimizer_steps,
+    range_test,
+    scheduler_args,
+)
 from clr_core.runs.store import RunStore
+from clr_core.suggest.types import Suggestion
 
 
 class _Probe(TrainerCallback):
@@ -101,9 +107,10 @@ def test_the_range_test_restores_the_trainer_and_matches_the_engine(tmp_path):
 
     optimizer = trainer.create_optimizer()
     trainer.optimizer = None
+    # the Trainer's max_grad_norm (1.0 by default) is the engine's grad_clip_norm
     direct = run_range_test(_Loss(trainer.model), optimizer, lambda out, _: out,
                             trainer.get_train_dataloader(), batch_to_inputs=lambda b: (b, None),
-                            start_lr=1e-5, end_lr=10, num_iter=20, seed=0)
+                            start_lr=1e-5, end_lr=10, num_iter=20, seed=0, grad_clip_norm=1.0)
     np.testing.assert_array_equal(result.losses, direct.losses)
     assert result.suggestions == direct.suggestions
 
@@ -121,6 +128,43 @@ def test_the_range_test_runs_on_a_tiny_gpt2_and_keeps_a_given_optimizer(tmp_path
     assert RunStore(tmp_path / "r.db").list_runs()[0].status == "done"
     with pytest.raises(ConfigError, match="Trainer"):
         range_test(object())
+
+
+def test_the_range_test_clips_as_the_trainer_does_and_says_so(tmp_path):
+    kw = {"start_lr": 1e-5, "end_lr": 10, "num_iter": 20, "seed": 0, "diverge_threshold": None}
+    clipped = range_test(hf_trainer(tmp_path, max_grad_norm=1.0), **kw)
+    unclipped = range_test(hf_trainer(tmp_path, max_grad_norm=0.0), **kw)
+    assert clipped.settings_used["grad_clip_norm"] == 1.0
+    assert unclipped.settings_used["grad_clip_norm"] is None  # transformers' 0: off
+    assert clipped.settings_used["taken_from_trainer"]["grad_clip_norm"] == "max_grad_norm"
+    assert "grad_clip_norm=1.0" in clipped.summary()
+    assert "grad_clip_norm=off" in unclipped.summary()
+    # AdamW's steps barely depend on the gradient's scale while they are small: the curves
+    # agree at low LRs and part where the steps are large enough to matter
+    low = clipped.lrs < 1e-2
+    np.testing.assert_allclose(clipped.losses[low], unclipped.losses[low], rtol=1e-3)
+    high = clipped.lrs > 0.5
+    assert np.abs(clipped.losses[high] - unclipped.losses[high]).max() > 0.1
+
+
+def test_the_range_test_takes_precision_and_counts_optimizer_steps(tmp_path):
+    trainer = hf_trainer(tmp_path, bf16=True, gradient_accumulation_steps=2, max_steps=-1,
+                         num_train_epochs=3)
+    result = range_test(trainer, start_lr=1e-5, num_iter=10, seed=0)
+    used = result.settings_used
+    assert used["precision"] == "bfloat16"  # bf16 autocast, on the CPU as the Trainer does
+    assert used["accumulation_steps"] == 2
+    # 64 samples in batches of 8, two per update: 4 updates an epoch, 12 in 3 epochs
+    assert used["optimizer_steps_per_epoch"] == 4 and used["optimizer_steps"] == 12
+    assert optimizer_steps(trainer)["total"] == 12
+    assert "ignored" in used["scheduler"]
+    picked = Suggestion("recommended", base_lr=1e-4, max_lr=1e-3, explanation="", source="",
+                        index=0, marker_lr=1e-3, marker_value=0.7)
+    assert scheduler_args(picked, trainer=trainer,
+                          policy="warmup_cosine").num_training_steps == 12
+    # the caller's own setting wins over the Trainer's
+    assert range_test(trainer, start_lr=1e-5, num_iter=10, amp=False,
+                      grad_clip_norm=None).settings_used["precision"] == "float32"
 
 
 @pytest.fixture(scope="module")

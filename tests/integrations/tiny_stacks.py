@@ -135,3 +135,29 @@ class LMDataset(TokenDataset):
 
     def __getitem__(self, i):
         return {"input_ids": self.ids[i], "labels": self.ids[i]}
+
+
+class TwoOptimizerModule(DigitsModule):
+    """The digits MLP with two optimizers (SGD on the body, Adam on the head), so manual
+    optimization, as Lightning 2 needs for several optimizers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+
+    def loss(self, batch):
+        x, y = batch
+        return nn.functional.cross_entropy(self(x), y)
+
+    def training_step(self, batch, batch_idx):
+        body, head = self.optimizers()
+        body.zero_grad()
+        head.zero_grad()
+        loss = self.loss(batch)
+        self.manual_backward(loss)
+        body.step()
+        head.step()
+
+    def configure_optimizers(self):
+        return [torch.optim.SGD(self.body.parameters(), lr=0.01, momentum=0.9),
+                torch.optim.Adam(self.head.parameters(), lr=1e-3, betas=(0.85, 0.99))]
