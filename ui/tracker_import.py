@@ -14,7 +14,6 @@ import numpy as np
 import streamlit as st
 
 from clr_core.errors import ClrError
-from clr_core.present.escape import markdown_text
 from clr_core.present.plots import Curve, line_figure
 from clr_core.runs.reports import TrainReport, report_from_dict
 from clr_core.runs.store import RunStore
@@ -24,6 +23,7 @@ from clr_core.setup.data_roots import confine, shown
 from clr_core.trackers import import_mlflow, import_tensorboard, tensorboard_runs
 from ui.designer_state import CURRENT
 from ui.jobs import owner_id
+from ui.text import shown as shown_text
 
 __all__ = ["tracker_import_expander"]
 
@@ -34,7 +34,7 @@ def _failed(exc: BaseException) -> None:
     """A message without a traceback or a server path: ours say what is wrong; a
     library's own failure is named by its type only."""
     if isinstance(exc, ClrError):
-        st.error(markdown_text(str(exc)), icon="🚫")
+        st.error(shown_text(exc), icon="🚫")
     else:
         st.error(f"That could not be read ({type(exc).__name__}); is it a TensorBoard log "
                  "folder or an MLflow store?", icon="🚫")
@@ -117,7 +117,7 @@ def designed_overlay(store: RunStore, run_id: int) -> None:
                                 uirevision="runs.import.overlay"),
                     width="stretch", key="chart.runs.import.overlay")
     if note:
-        st.caption(markdown_text(note))
+        st.caption(shown_text(note))
 
 
 def tracker_import_expander(store: RunStore) -> None:
@@ -127,6 +127,10 @@ def tracker_import_expander(store: RunStore) -> None:
         st.caption("A past run's training loss and learning rate per step (and validation "
                    "metrics, momentum where logged), stored as a training run: open it "
                    "with a designed schedule's training to overlay them.")
+        if owner_id() is None:  # an anonymous visitor of a shared server adds no run
+            st.info("Sign in to import runs: on this shared server, visitors who are not "
+                    "signed in view runs only.", icon="🔒")
+            return
         source = st.radio("Source", SOURCES, key="runs.import.source", horizontal=True)
         new_id = _tensorboard(store) if source == SOURCES[0] else _mlflow(store)
         if new_id is not None:

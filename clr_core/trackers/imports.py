@@ -24,7 +24,8 @@ import numpy as np
 from clr_core.engine.events import EVAL, Event
 from clr_core.engine.results import TrainResult
 from clr_core.errors import ConfigError
-from clr_core.runs.recorder import SCRIPT, StoreLike, open_store
+from clr_core.runs.identity import script_owner
+from clr_core.runs.recorder import StoreLike, open_store
 from clr_core.runs.reports import TrainCurve, train_report
 from clr_core.trackers.sinks import mlflow_uri, need
 
@@ -129,7 +130,7 @@ def _save(series: Mapping[str, tuple[np.ndarray, np.ndarray]], picked: Mapping[s
     if report.headline is None:
         report.headline = f"{name}: last loss {losses[-1]:.4g}"
     return open_store(store).save_run("train", config, report.to_dict(), label=name,
-                                      owner=owner or SCRIPT)
+                                      owner=owner or script_owner())
 
 
 # ----------------------------------------------------------------------- TensorBoard
