@@ -99,8 +99,23 @@ def test_cancel_of_a_job_stuck_in_long_tensor_operations(tmp_path):
         assert reg.shutdown(timeout=T)
 
 
-def test_two_sessions_starting_jobs_at_once_each_get_their_own():
-    tabs = [open_page("pages/range_test.py") for _ in range(2)]
+def test_two_people_starting_jobs_at_once_each_get_their_own(monkeypatch):
+    """Two people (a shared server: one person's tabs share their jobs) press Start at the
+    same moment: each gets the job they asked for, neither the other's."""
+    from streamlit.testing.v1 import AppTest
+
+    from clr_core.settings import reload_settings
+
+    monkeypatch.setenv("CLR_STUDIO_MODE", "shared")
+    reload_settings()
+    tabs = []
+    for who in ("alice@example.com", "bob@example.com"):
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.user = {"is_logged_in": True, "email": who}
+        at.run()
+        at.switch_page("pages/range_test.py").run()
+        assert not at.exception, at.exception
+        tabs.append(at)
     for at, n in zip(tabs, (30, 40), strict=True):
         at.text_input(key="rt.num_iter").set_value(str(n)).run()
     errors: list[BaseException] = []

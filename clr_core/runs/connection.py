@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from clr_core.errors import StoreError
 from clr_core.settings import env_name, get_settings
 
 __all__ = ["BUSY_MESSAGE", "ENV_VAR", "READ_BUSY_MS", "StoreBusy", "connect_read_only",
-           "default_db_path", "is_read_only", "store_error"]
+           "default_db_path", "is_read_only", "set_aside", "store_error"]
 
 ENV_VAR = env_name("db")
 
@@ -76,3 +77,20 @@ def default_db_path() -> Path:
     """``$CLR_STUDIO_DB``, else ``runs.db`` in the platform's user data folder (Linux: the
     XDG data dir), so the CLI and the app share one file."""
     return get_settings().db_path
+
+
+def set_aside(path: Path, error: StoreError) -> str:
+    """Move an unreadable store (and its WAL files) aside untouched, so a new store can
+    start and nothing in the old one is lost; returns the notice that says where it went."""
+    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    why = error.__cause__ or error
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(f"{path}{suffix}")
+            if src.exists():
+                src.rename(Path(f"{aside}{suffix}"))
+    except OSError as e:
+        raise StoreError(f"the run store {path} cannot be read ({why}) and cannot be "
+                         f"moved aside: {e}") from e
+    return (f"The run store {path} could not be read ({why}). It was kept, untouched, as "
+            f"{aside}, and a new, empty store was started.")

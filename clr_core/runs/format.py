@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "headline_of",
     "is_corrupt",
     "loads",
+    "run_id_of",
 ]
 
 SCHEMA_VERSION = 3
@@ -137,3 +139,24 @@ def is_corrupt(error: StoreError) -> bool:
     permission problem, which moving the file would not fix)."""
     text = str(error.__cause__ or error).lower()
     return any(m in text for m in ("not a database", "malformed", "file is encrypted"))
+
+
+#: SQLite's largest rowid: a larger id cannot name a run (and overflows the driver).
+MAX_RUN_ID = 2**63 - 1
+
+def run_id_of(value: Any) -> int:
+    """A run id as the store keys it: a whole number >= 1 (an int, a numpy integer, or a
+    string of decimal digits such as a URL's). Anything else is a `StoreError` naming it:
+    ``int()`` would turn 1.7 into run 1 and "1 OR 1=1" into a raw ValueError."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise StoreError(f"a run id is a whole number >= 1, got {_short(value)}")
+    if not 1 <= value <= MAX_RUN_ID:
+        raise StoreError(f"no saved run with id {_short(value)} (run ids are 1 to {MAX_RUN_ID})")
+    return int(value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import numbers
 import os
 import sqlite3
 import time
@@ -39,6 +38,7 @@ from clr_core.runs.connection import (
     connect_read_only,
     default_db_path,
     is_read_only,
+    set_aside,
     store_error,
 )
 from clr_core.runs.format import (
@@ -51,6 +51,7 @@ from clr_core.runs.format import (
     headline_of,
     is_corrupt,
     loads,
+    run_id_of,
 )
 from clr_core.runs.live import LiveRuns
 
@@ -66,27 +67,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
-#: SQLite's largest rowid: a larger id cannot name a run (and overflows the driver).
-MAX_RUN_ID = 2**63 - 1
 STALE_AFTER_S = 30.0  # a live run elsewhere whose heartbeat is older than this is interrupted
-
-def run_id_of(value: Any) -> int:
-    """A run id as the store keys it: a whole number >= 1 (an int, a numpy integer, or a
-    string of decimal digits such as a URL's). Anything else is a `StoreError` naming it:
-    ``int()`` would turn 1.7 into run 1 and "1 OR 1=1" into a raw ValueError."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise StoreError(f"a run id is a whole number >= 1, got {_short(value)}")
-    if not 1 <= value <= MAX_RUN_ID:
-        raise StoreError(f"no saved run with id {_short(value)} (run ids are 1 to {MAX_RUN_ID})")
-    return int(value)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
 
 class RunStore:
     """Saved runs in one SQLite file; thread- and process-safe (see the module doc).
@@ -119,7 +100,8 @@ class RunStore:
         except StoreError as e:
             if not is_corrupt(e) or not self.path.exists():
                 raise
-            self._set_aside(e)
+            self.notice = set_aside(self.path, e)
+            logger.warning(self.notice)
             self._init_schema()
         self._starting = False
         # The connections are looked up on each call, not bound now, so a store whose
@@ -224,24 +206,6 @@ class RunStore:
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {target}")
-
-    def _set_aside(self, error: StoreError) -> None:
-        """Move an unreadable file (and its WAL files) aside untouched, so a new store can
-        start and nothing in the old one is lost."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        why = error.__cause__ or error
-        try:
-            for suffix in ("", "-wal", "-shm"):
-                src = Path(f"{self.path}{suffix}")
-                if src.exists():
-                    src.rename(Path(f"{aside}{suffix}"))
-        except OSError as e:
-            raise StoreError(f"the run store {self.path} cannot be read ({why}) and cannot be "
-                             f"moved aside: {e}") from e
-        self.notice = (f"The run store {self.path} could not be read ({why}). It was kept, "
-                       f"untouched, as {aside}, and a new, empty store was started.")
-        logger.warning(self.notice)
 
     def schema_version(self) -> int:
         with self._connect() as conn:
