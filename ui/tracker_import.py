@@ -128,8 +128,7 @@ def tracker_import_expander(store: RunStore) -> None:
                    "metrics, momentum where logged), stored as a training run: open it "
                    "with a designed schedule's training to overlay them.")
         if owner_id() is None:  # an anonymous visitor of a shared server adds no run
-            st.info("Sign in to import runs: on this shared server, visitors who are not "
-                    "signed in view runs only.", icon="🔒")
+            st.info("Importing a run into this shared server needs a sign-in.", icon="🔒")
             return
         source = st.radio("Source", SOURCES, key="runs.import.source", horizontal=True)
         new_id = _tensorboard(store) if source == SOURCES[0] else _mlflow(store)

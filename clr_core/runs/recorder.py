@@ -35,6 +35,7 @@ from clr_core.schedules.base import Schedule
 
 __all__ = [
     "FLUSH_S",
+    "FinishesOnExit",
     "RunRecorder",
     "describe_call",
     "open_store",
@@ -70,7 +71,32 @@ def open_store(store: StoreLike) -> RunStore:
     return store if isinstance(store, RunStore) else RunStore(store)
 
 
-class RunRecorder:
+class FinishesOnExit:
+    """Ends the run it records when its ``with`` block ends: "done", "cancelled" on
+    Ctrl-C, or "failed" with the exception, unless ``finish`` was already called."""
+
+    finished: bool
+
+    def finish(self, status: str, result: dict[str, Any] | None, *,
+               error: str | None = None) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if self.finished:
+            return
+        if exc is None:
+            self.finish("done", None)
+        elif isinstance(exc, KeyboardInterrupt):
+            self.finish("cancelled", None, error="interrupted from the keyboard")
+        else:
+            self.finish("failed", None, error=f"{type(exc).__name__}: {exc}")
+
+
+class RunRecorder(FinishesOnExit):
     """One live run in the store; use it as the run's ``emit`` and end it with ``finish``.
 
     As a context manager, a run left unfinished by an exception ends "failed" (or
@@ -222,19 +248,6 @@ class RunRecorder:
             time.sleep(delay)
             delay = min(delay * 2, _MAX_BACKOFF_S)
 
-    def __enter__(self) -> RunRecorder:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: object) -> None:
-        if self.finished:
-            return
-        if exc is None:
-            self.finish("done", None)
-        elif isinstance(exc, KeyboardInterrupt):
-            self.finish("cancelled", None, error="interrupted from the keyboard")
-        else:
-            self.finish("failed", None, error=f"{type(exc).__name__}: {exc}")
 
 
 def status_of(report: Mapping[str, Any]) -> str:

@@ -18,7 +18,13 @@ from typing import Any, Protocol, runtime_checkable
 from clr_core.engine import distributed
 from clr_core.engine.events import Event
 from clr_core.errors import StoreError
-from clr_core.runs.recorder import RunRecorder, StoreLike, describe_call, status_of
+from clr_core.runs.recorder import (
+    FinishesOnExit,
+    RunRecorder,
+    StoreLike,
+    describe_call,
+    status_of,
+)
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 
 __all__ = [
@@ -84,7 +90,7 @@ def group_settings(optimizer: Any) -> list[tuple[float, float]]:
     return out
 
 
-class Recording:
+class Recording(FinishesOnExit):
     """One recorded run fanned out: the store run (when ``record`` names one, a
     `RunRecorder`) and every `Sink`, fed the same event dicts. A sink that fails is
     dropped with a warning: like a busy store, a tracker never costs the run."""
@@ -143,20 +149,6 @@ class Recording:
             self.recorder.finish(status, result, error=error)
         for sink in list(self.sinks):
             self._guard(sink, "close", status, result, error)
-
-    def __enter__(self) -> Recording:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: object) -> None:
-        if self.finished:
-            return
-        if exc is None:
-            self.finish("done", None)
-        elif isinstance(exc, KeyboardInterrupt):
-            self.finish("cancelled", None, error="interrupted from the keyboard")
-        else:
-            self.finish("failed", None, error=f"{type(exc).__name__}: {exc}")
 
 
 def _iters_per_epoch(loader: Any) -> int | None:
