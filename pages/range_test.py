@@ -167,8 +167,8 @@ with view_col:
             if not s.reliable:
                 st.caption(f"{rule_label(method)} is a guess on this curve ({shown_note(s.caveat)}) — "
                            "Verify it before you train with it.")
-            # the primary action only when there is a recommendation to act on
-            if h3.button("Use in designer", type="primary" if s.reliable else "secondary",
+            # the primary action only when there is a confident recommendation to act on
+            if h3.button("Use in designer", type="primary" if s.confident else "secondary",
                          key="btn.rt.to_designer", width="stretch"):
                 ipe = report.iters_per_epoch or 1
                 handoff, note = suggestion_to_schedule(s, policy, ipe)

@@ -24,7 +24,7 @@ from clr_core.present.plots import (
 )
 from clr_core.present.tables import suggestions_table
 from clr_core.runs.reports import TrainReport
-from clr_core.suggest.recommend import RECOMMENDED, band_text, disagreement
+from clr_core.suggest.recommend import RECOMMENDED, advice, band_text, disagreement
 from clr_core.suggest.types import Suggestion
 from ui.text import shown, shown_frame
 from ui.text import shown_note as _note
@@ -102,8 +102,8 @@ def unreliable_reason(suggestions: Mapping[str, Suggestion]) -> str | None:
 def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
     """The range test's answer first, in plain words ("Train with max_lr 0.1"), its band in a
     sentence, then the rule's own explanation; or "No reliable recommendation", why, and
-    what to do next. Returns whether there is a recommendation to act on (the page offers
-    "Use in designer" as its primary button only then)."""
+    what to do next. Returns whether there is a confident recommendation to act on (the
+    page offers "Use in designer" as its primary button only then)."""
     reason = unreliable_reason(suggestions)
     if reason is not None:
         st.warning(f"**No reliable recommendation**: {_note(reason)}", icon="🤷")
@@ -113,21 +113,23 @@ def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
                        f"{s.max_lr:.3g}. " + _note(s.explanation))
         return False
     s = suggestions[RECOMMENDED]
-    if s.confidence == "low":
-        st.info(f"Low confidence: {_note(s.caveat)}", icon="⚠️")
+    said = advice(s)  # every sentence from the same suggestion: they cannot disagree
+    if said.warning:
+        warn = f"**{shown(said.warning_lead)}**: {_note(said.warning)}"
+        if said.primary:  # usable, with its caveat
+            st.info(warn, icon="⚠️")
+        else:  # the page's own numbers say not to train with it yet
+            st.warning(warn, icon="⚠️")
     c1, c2, c3 = st.columns([1, 1, 2])
     c1.metric("Recommended max_lr", f"{s.max_lr:.3g}")
     c2.metric("base_lr", f"{s.base_lr:.3g}")
     if s.has_band:
         c3.metric("max_lr band", band_text(s.low, s.high),
                   help="The max_lr values this curve supports; narrower after a seed sweep.")
-    band = (f"; between {s.low:.3g} and {s.high:.3g} the loss is still falling fast, so any "
-            "max_lr there should train about as well" if s.has_band else "")
-    st.markdown(f"**Train with max_lr {s.max_lr:.3g}**{band}. For a cyclical schedule start "
-                f"at base_lr {s.base_lr:.3g}.")
+    st.markdown(f"**{shown(said.action_lead)}**{_note(said.action)}")
     if s.explanation:
         st.caption(_note(s.explanation))
-    return True
+    return said.primary
 
 
 def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:

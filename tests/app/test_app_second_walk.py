@@ -1,0 +1,53 @@
+"""What a newcomer met on the second walk (issue 32), through the pages: a sweep that
+ended too early, a recommendation past the divergence, refused teacher links, the
+designer's previews and hand-off notes, readable labels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from apptest_helpers import open_page, plain
+
+from clr_core.engine.results import RangeTestResult
+from clr_core.engine.smoothing import ema
+from clr_core.runs.reports import RangeTestReport
+from clr_core.runs.store import RunStore
+from clr_core.suggest.registry import suggest_all
+
+
+def _open_stored_range_test(lrs, raw, label: str):
+    """The runs page with a stored range test of this curve open (the headline the live
+    page draws, through the same function)."""
+    sm = ema(raw, 0.98)
+    out = suggest_all(lrs, sm, raw=raw, num_iter=lrs.size, stop_reason="completed",
+                      family="adam")
+    rt = RangeTestResult(lrs, sm, sm, False, "completed", suggestions=out, num_iter=lrs.size,
+                         start_lr=float(lrs[0]), end_lr=float(lrs[-1]))
+    config = {"dataset": "pydoc_text", "optimizer": "adamw"}
+    run_id = RunStore().save_run("range_test", config,
+                                 RangeTestReport(rt, config=config).to_dict(), label=label)
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.open").set_value([run_id]).run()
+    assert not at.exception, at.exception
+    return at, out
+
+
+def test_a_sweep_still_falling_at_its_end_says_raise_end_lr_and_is_no_train_with():
+    """Item 1: End LR 1e-4 with the loss still falling: no "Train with max_lr … still
+    falling fast" as a confident answer; the warning names the last LR and 100× it."""
+    lrs = np.logspace(-7, -4, 100)
+    x = np.log10(lrs / 1e-4)
+    raw = 2.3 - 1.8 / (1 + np.exp(-(x + 1.5) * 3)) \
+        + 0.01 * np.random.default_rng(0).standard_normal(lrs.size)
+    at, out = _open_stored_range_test(lrs, raw, "too short")
+    rec = out["recommended"]
+    warnings = [plain(w.value) for w in at.warning]
+    assert any("The sweep ended too early" in w and
+               f"the loss is still falling at the last LR {lrs[-1]:.3g}: raise End LR to at "
+               f"least {lrs[-1] * 100:.3g} (100×)" in w for w in warnings), warnings
+    texts = [plain(m.value) for m in at.markdown]
+    assert not any("Train with max_lr" in t for t in texts)
+    assert any(f"max_lr {rec.max_lr:.3g} is a lower bound" in t for t in texts)
+    assert not any(plain(i.value).startswith("Low confidence") for i in at.info)
+    assert math.isfinite(rec.still_falling_at)
