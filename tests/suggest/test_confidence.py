@@ -199,3 +199,54 @@ def test_a_sweep_that_turned_up_is_not_called_still_falling():
     lrs, raw, sm = _curve(_good())
     cut = suggest_all(lrs[:65], sm[:65], raw=raw[:65], num_iter=65, stop_reason="completed")
     assert cut["recommended"].still_falling_at == lrs[64]
+
+
+# ------------------------------------------------------------------ headline vs divergence
+
+
+def test_a_recommendation_past_the_divergence_is_not_told_to_train():
+    """Issue 32, item 3: "Low confidence: its max_lr lies past the LR where the loss ran
+    away (0.00289)" above "Train with max_lr 0.00661 … still falling fast" cannot happen:
+    the sentences come from the same divergence point, and the button is demoted."""
+    from clr_core.suggest.recommend import advice
+
+    lrs, raw, sm = _curve(_good())
+    plain = _rec(lrs, raw, sm, stop_reason="completed")["recommended"]
+    limit = plain.max_lr / 2.3  # the sharpness crossed the limit below the recommendation
+    rec = _rec(lrs, raw, sm, stop_reason="completed", limit_lr=limit)["recommended"]
+    assert rec.past_divergence and rec.diverge_lr == limit and not rec.confident
+    said = advice(rec)
+    assert not said.primary
+    assert "Train with max_lr" not in said.text and "still falling fast" not in said.text
+    assert f"max_lr {rec.max_lr:.3g} lies past the stability limit ({limit:.3g})" in said.text
+    assert f"train below {limit:.3g}" in said.text
+    assert "past the stability limit" in headline({"recommended": rec})
+
+
+@settings(max_examples=60, deadline=None)
+@given(lo=st.floats(-5, -1), width=st.floats(0.2, 1.0), at=st.floats(0, 1),
+       div=st.one_of(st.just(math.nan), st.floats(-6, 0)), source=st.sampled_from(["loss", "stability"]))
+def test_the_headline_never_claims_a_falling_loss_past_the_divergence(lo, width, at, div, source):
+    """Whatever the band and the divergence: the LRs the action calls "still falling fast"
+    end at the divergence, a max_lr past it is never "Train with", and only then primary."""
+    import re
+    from dataclasses import replace as _replace
+
+    from clr_core.suggest.recommend import advice
+    from clr_core.suggest.types import Suggestion
+
+    low, high = 10.0 ** lo, 10.0 ** (lo + width)
+    max_lr = 10.0 ** (lo + at * width)
+    d = 10.0 ** div if math.isfinite(div) else math.nan
+    s = Suggestion("recommended", max_lr / 6, max_lr, "why", "test", 1, max_lr, 1.0,
+                   low=low, high=high, diverge_lr=d, diverge_source=source if math.isfinite(d) else "")
+    past = math.isfinite(d) and max_lr > d
+    s = _replace(s, past_divergence=past, confidence="low" if past else "ok",
+                 caveat="Its max_lr lies past somewhere." if past else "")
+    said = advice(s)
+    assert said.primary == (not past)
+    assert ("Train with max_lr" in said.text) == (not past)
+    m = re.search(r"between (\S+) and (\S+) the loss is still falling fast", said.text)
+    if m:
+        assert float(m.group(2)) <= (d if math.isfinite(d) else high) * (1 + 1e-2)
+        assert not past
