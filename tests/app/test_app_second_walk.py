@@ -51,3 +51,35 @@ def test_a_sweep_still_falling_at_its_end_says_raise_end_lr_and_is_no_train_with
     assert any(f"max_lr {rec.max_lr:.3g} is a lower bound" in t for t in texts)
     assert not any(plain(i.value).startswith("Low confidence") for i in at.info)
     assert math.isfinite(rec.still_falling_at)
+
+
+# ------------------------------------------------------------------ Learn: refused link values
+
+
+def test_every_lesson_names_a_refused_link_value():
+    """Item 7: ``?lesson=3&lr=banana`` said nothing (lesson 3 has no ``lr``) while
+    ``?lesson=1&lr=banana`` named it; every lesson names it now, and a good link says nothing."""
+    from apptest_helpers import open_learn
+
+    from clr_core.lessons import LESSONS
+
+    for number, lesson in enumerate(LESSONS, start=1):
+        at = open_learn({"lesson": str(number), "lr": "banana"})
+        assert at.session_state["learn.lesson"] == lesson.key
+        errors = " ".join(plain(e.value) for e in at.error)
+        assert "lr='banana'" in errors, (number, errors)
+    first = LESSONS[0]
+    ok = open_learn({"lesson": "1", first.controls[0].key: first.controls[0].encode(
+        first.controls[0].default), "projector": "1"})
+    assert not ok.error
+
+
+def test_a_link_value_for_another_lesson_is_named_not_dropped():
+    from clr_core.lessons import LESSONS, lesson_problems
+
+    every = {c.key for lesson in LESSONS for c in lesson.controls}
+    rt = next(lesson for lesson in LESSONS if lesson.key == "range_test")
+    said = lesson_problems(rt, {"lesson": "3", "lr": "0.1", "seed": "1", "hide": "seed",
+                                "policy": "triangular"}, every)
+    assert len(said) == 1 and "lr='0.1' is not a setting of this lesson" in said[0]
+    assert "num_iter, seed" in said[0]  # what it does have
