@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from apptest_helpers import open_page, plain
+import pytest
+from apptest_helpers import chart_traces, open_page, plain
 
 from clr_core.engine.results import RangeTestResult
 from clr_core.engine.smoothing import ema
@@ -83,3 +84,50 @@ def test_a_link_value_for_another_lesson_is_named_not_dropped():
                                 "policy": "triangular"}, every)
     assert len(said) == 1 and "lr='0.1' is not a setting of this lesson" in said[0]
     assert "num_iter, seed" in said[0]  # what it does have
+
+
+# ------------------------------------------------------------------ designer previews
+
+
+@pytest.mark.parametrize("preset", ["small_vit_cosine", "char_lm_wsd"])
+def test_a_short_preset_is_previewed_over_its_own_length(preset):
+    """Item 8: a 300-step preset was previewed over 1000 (warm-up cosine climbing back up
+    twice after 300, WSD 70 % flat at zero): the preview ends where the schedule ends."""
+    from clr_core import schedules
+    from clr_core.schedules import rules
+
+    at = open_page("pages/designer.py")
+    at.selectbox(key="designer.preset").set_value(preset).run()
+    at.button(key="btn.designer.load_preset").click().run()
+    assert not at.exception, at.exception
+    length = rules.planned_length(schedules.PRESETS[preset].schedule())
+    assert length == 300
+    assert int(at.text_input(key="designer.n").value) == length
+    lr = next(t for t in chart_traces(at, "schedule-lr") if len(t.get("x", [])))
+    assert float(np.max(lr["x"])) <= length
+
+
+def test_a_new_policy_with_an_end_is_previewed_over_its_length():
+    from clr_core import schedules
+
+    at = open_page("pages/designer.py")
+    at.selectbox(key="designer.policy").set_value("warmup_cosine").run()
+    total = schedules.from_dict(at.session_state["designer.current"]).planned_steps
+    assert int(at.text_input(key="designer.n").value) == total
+
+
+def test_the_designer_s_first_open_names_the_preset_the_form_shows():
+    """Item 10: the box said "Digits demo: triangular, 2 cycles" (max_lr 0.1, step 75)
+    while the form and chart showed 0.001/0.006, step 2000."""
+    from clr_core import schedules
+
+    at = open_page("pages/designer.py")
+    name = at.selectbox(key="designer.preset").value
+    policy = at.selectbox(key="designer.policy").value
+    form = schedules.make_schedule(policy, **{
+        k: float(at.text_input(key=f"designer.{policy}.{k}").value)
+        for k in ("base_lr", "max_lr", "step_size_up")})
+    assert name is not None  # Smith 2015's triangular is the form's default
+    preset = schedules.PRESETS[name]
+    assert preset.schedule().to_dict() == form.to_dict()
+    assert int(at.text_input(key="designer.ipe").value) == preset.iters_per_epoch
