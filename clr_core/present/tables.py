@@ -8,9 +8,9 @@ from collections.abc import Mapping
 import pandas as pd
 
 from clr_core.engine.results import RangeTestResult
-from clr_core.suggest.recommend import other_rules
+from clr_core.suggest.recommend import other_rules, rule_label
 
-__all__ = ["suggestions_table"]
+__all__ = ["stability_table", "suggestions_table"]
 
 
 def suggestions_table(range_test: RangeTestResult | Mapping) -> pd.DataFrame:
@@ -21,3 +21,14 @@ def suggestions_table(range_test: RangeTestResult | Mapping) -> pd.DataFrame:
             "mean regret (points)", "explanation", "source"]
     rows = other_rules(rt.suggestions)
     return pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
+
+
+def stability_table(stability: Mapping) -> pd.DataFrame:
+    """A seed sweep's spread of each rule's max_lr (``SweepReport.stability``), one row per
+    rule named as every other table names it ("torch-lr-finder steepest gradient", not
+    ``steepest_gradient``), smallest spread first."""
+    cols = ["rule", "median max_lr", "min", "max", "spread (decades)", "runs"]
+    rows = [{"rule": rule_label(m), "median max_lr": v.median_max_lr, "min": v.min,
+             "max": v.max, "spread (decades)": v.spread_decades, "runs": v.n}
+            for m, v in stability.items()]
+    return pd.DataFrame(rows, columns=cols).sort_values("spread (decades)", kind="stable")

@@ -131,3 +131,15 @@ def test_the_designer_s_first_open_names_the_preset_the_form_shows():
     preset = schedules.PRESETS[name]
     assert preset.schedule().to_dict() == form.to_dict()
     assert int(at.text_input(key="designer.ipe").value) == preset.iters_per_epoch
+
+
+def test_the_designer_s_batch_size_hint_reads_plainly():
+    """Item 16: readable optimizer names, and "0.006 × √4 = 0.012"."""
+    at = open_page("pages/designer.py")
+    box = at.selectbox(key="designer.batch.optimizer")
+    assert "Schedule-free AdamW" in box.options and "adamw_schedulefree" not in box.options
+    box.set_value("adam").run()
+    at.number_input(key="designer.batch.new").set_value(512).run()
+    assert not at.exception, at.exception
+    hints = [plain(i.value) for i in at.info]
+    assert any("with Adam:" in h and "LR 0.006 × √4 = **0.012**" in h for h in hints), hints
