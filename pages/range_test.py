@@ -144,7 +144,7 @@ with view_col:
             st.info("Stopped early: the loader ran out of batches; the curve so far is kept.",
                     icon="📭")
         st.subheader("Suggested bounds")
-        show_suggestions(rt, lead=False)
+        show_suggestions(rt, lead=False, config=status.config)
         if rt.suggestions:
             methods = sorted(rt.suggestions, key=lambda m: m != RECOMMENDED)  # recommended first
             h1, h2, h3 = st.columns([2, 2, 2], vertical_alignment="bottom")

@@ -22,7 +22,7 @@ from clr_core.present.plots import (
     range_test_figure,
     stability_limit_label,
 )
-from clr_core.present.tables import suggestions_table
+from clr_core.present.tables import scored_by_loss, suggestions_table
 from clr_core.runs.reports import TrainReport
 from clr_core.suggest.recommend import RECOMMENDED, advice, band_text, disagreement
 from clr_core.suggest.types import Suggestion
@@ -132,20 +132,27 @@ def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
     return said.primary
 
 
-def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
+def show_suggestions(rt: RangeTestResult, *, lead: bool = True, config: Mapping | None = None) -> None:
     """The recommendation first (``lead=False``: the page already headlines it), then the
-    other rules by origin with their measured regret, and a warning when they disagree by
-    more than half a decade."""
+    other rules by origin with their measured regret (not for a task scored by loss, which
+    has no accuracy to lose: ``config``, the run's, names its dataset), and a warning when
+    they disagree by more than half a decade."""
     if lead:
         show_range_test_headline(rt.suggestions)
     _, warning = disagreement(rt.suggestions)
     if warning:
         st.warning(_note(warning), icon="⚠️")
-    table = suggestions_table(rt)
+    by_loss = scored_by_loss(rt, config)
+    table = suggestions_table(rt, regret=not by_loss)
     if len(table):
-        st.markdown("**Other rules** — regret: points of validation accuracy lost against a "
-                    "grid search when 1cycle trains at the rule's suggestion (worst and mean over "
-                    "the suggestion benchmark's tasks)")
+        if by_loss:
+            st.markdown("**Other rules** — the benchmark's regret (validation-accuracy points lost "
+                        "on its classification tasks) is not shown: this model is scored by its "
+                        "loss, and those numbers say nothing about it")
+        else:
+            st.markdown("**Other rules** — regret: points of validation accuracy lost against a "
+                        "grid search when 1cycle trains at the rule's suggestion (worst and mean "
+                        "over the suggestion benchmark's tasks)")
         # a static table: its cells wrap, so no column or explanation is cut short
         st.table(shown_frame(table).style.format(
             {"max_lr": "{:.3g}", "base_lr": "{:.3g}", "worst regret (points)": "{:.1f}",

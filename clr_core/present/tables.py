@@ -5,20 +5,42 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from clr_core.engine.results import RangeTestResult
 from clr_core.suggest.recommend import other_rules, rule_label
 
-__all__ = ["stability_table", "suggestions_table"]
+__all__ = ["REGRET_COLUMNS", "scored_by_loss", "stability_table", "suggestions_table"]
+
+#: The benchmark's regret: validation-accuracy points lost on its classification tasks.
+REGRET_COLUMNS = ("worst regret (points)", "mean regret (points)")
 
 
-def suggestions_table(range_test: RangeTestResult | Mapping) -> pd.DataFrame:
+def scored_by_loss(range_test: RangeTestResult, config: Mapping | None = None) -> bool:
+    """Whether the task has no accuracy to lose (a language model's next characters are
+    scored by the validation loss): its validation rows carry no accuracy, or its dataset
+    is text. The benchmark's regret, in accuracy points on classification tasks, says
+    nothing about such a task."""
+    if len(range_test.accuracies) and not np.isfinite(range_test.val_accuracy).any():
+        return True
+    dataset = (config or {}).get("dataset")
+    if not isinstance(dataset, str):
+        return False
+    from clr_core.setup.data_catalogue import DATASETS  # torch: only when a config asks
+
+    info = DATASETS.get(dataset)
+    return info is not None and info.kind == "text"
+
+
+def suggestions_table(range_test: RangeTestResult | Mapping, *,
+                      regret: bool = True) -> pd.DataFrame:
     """A range test's rules other than ``recommended``, one row each, labelled by origin,
-    with the regret the suggestion benchmark measured (its dict form is read back)."""
+    with the regret the suggestion benchmark measured (its dict form is read back);
+    ``regret=False``: without it (a task scored by loss, `scored_by_loss`)."""
     rt = range_test if isinstance(range_test, RangeTestResult) else RangeTestResult.from_dict(range_test)
-    cols = ["rule", "max_lr", "base_lr", "confidence", "worst regret (points)",
-            "mean regret (points)", "explanation", "source"]
+    cols = ["rule", "max_lr", "base_lr", "confidence", *(REGRET_COLUMNS if regret else ()),
+            "explanation", "source"]
     rows = other_rules(rt.suggestions)
     return pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
 

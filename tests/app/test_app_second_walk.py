@@ -17,7 +17,7 @@ from clr_core.runs.store import RunStore
 from clr_core.suggest.registry import suggest_all
 
 
-def _open_stored_range_test(lrs, raw, label: str):
+def _open_stored_range_test(lrs, raw, label: str, dataset: str = "pydoc_text"):
     """The runs page with a stored range test of this curve open (the headline the live
     page draws, through the same function)."""
     sm = ema(raw, 0.98)
@@ -25,7 +25,7 @@ def _open_stored_range_test(lrs, raw, label: str):
                       family="adam")
     rt = RangeTestResult(lrs, sm, sm, False, "completed", suggestions=out, num_iter=lrs.size,
                          start_lr=float(lrs[0]), end_lr=float(lrs[-1]))
-    config = {"dataset": "pydoc_text", "optimizer": "adamw"}
+    config = {"dataset": dataset, "optimizer": "adamw"}
     run_id = RunStore().save_run("range_test", config,
                                  RangeTestReport(rt, config=config).to_dict(), label=label)
     at = open_page("pages/runs.py")
@@ -143,3 +143,44 @@ def test_the_designer_s_batch_size_hint_reads_plainly():
     assert not at.exception, at.exception
     hints = [plain(i.value) for i in at.info]
     assert any("with Adam:" in h and "LR 0.006 × √4 = **0.012**" in h for h in hints), hints
+
+
+# ------------------------------------------------------------------ other rules on a language model
+
+
+def _turning_curve():
+    lrs = np.logspace(-5, 1, 100)
+    x = np.log10(lrs)
+    return lrs, 2.3 - 1.8 / (1 + np.exp(-(x + 2) * 3)) \
+        + np.where(x > -0.3, np.expm1((x + 0.3) * 6), 0.0) \
+        + 0.02 * np.random.default_rng(1).standard_normal(lrs.size)
+
+
+def test_other_rules_on_a_language_model_claim_no_accuracy_points():
+    """Item 12: "points of validation accuracy lost" with the digits benchmark's numbers,
+    on a task scored by its loss: the regret is not shown there, and the heading says why;
+    a classification task keeps it."""
+    from clr_core.present.tables import REGRET_COLUMNS
+
+    at, _ = _open_stored_range_test(*_turning_curve(), "lm", dataset="pydoc_text")
+    heads = [plain(m.value) for m in at.markdown if "Other rules" in m.value]
+    assert heads and not any("points of validation accuracy lost" in h for h in heads)
+    assert any("scored by its loss" in h for h in heads)
+    assert not set(REGRET_COLUMNS) & set(at.table[0].value.columns)
+    at, _ = _open_stored_range_test(*_turning_curve(), "digits", dataset="digits")
+    assert any("points of validation accuracy lost" in plain(m.value) for m in at.markdown)
+    assert set(REGRET_COLUMNS) <= set(at.table[0].value.columns)
+
+
+def test_a_range_test_whose_validation_has_no_accuracy_is_scored_by_loss():
+    from clr_core.present.tables import scored_by_loss
+
+    lrs, raw = _turning_curve()
+    val = np.array([[10.0, lrs[10], np.nan, 2.1], [50.0, lrs[50], np.nan, 1.2]])
+    rt = RangeTestResult(lrs, raw, raw, False, "completed", accuracies=val)
+    assert scored_by_loss(rt) and scored_by_loss(rt, {"dataset": "digits"})
+    val[:, 2] = [0.3, 0.8]
+    assert not scored_by_loss(RangeTestResult(lrs, raw, raw, False, "completed", accuracies=val))
+    plain_rt = RangeTestResult(lrs, raw, raw, False, "completed")
+    assert not scored_by_loss(plain_rt, {"dataset": "digits"})
+    assert scored_by_loss(plain_rt, {"dataset": "pydoc_text"})
