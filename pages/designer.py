@@ -163,12 +163,16 @@ with view:
     # preset or hand-off resets it too); a length typed for this policy is kept. A schedule
     # with an end is previewed over exactly its length (a 300-step preset over 300, not
     # climbing back after its end); a cyclical one over at least 1000
+    planned = rules.planned_length(schedule) if schedule is not None else None
     if schedule is not None and ("designer.n" not in st.session_state
                                  or st.session_state.get("designer.n.for") != policy):
-        planned = rules.planned_length(schedule)
-        st.session_state["designer.n"] = fmt_int(
+        st.session_state["designer.n"] = st.session_state["designer.n.auto"] = fmt_int(
             planned if planned else max(rules.preview_length(schedule), 1000))
         st.session_state["designer.n.for"] = policy
+    elif planned and st.session_state.get("designer.n") == st.session_state.get("designer.n.auto") \
+            and st.session_state.get("designer.n") != fmt_int(planned):
+        # its length changed (a phase added, total_steps edited) and none was typed: follow it
+        st.session_state["designer.n"] = st.session_state["designer.n.auto"] = fmt_int(planned)
     elif "designer.n" not in st.session_state:
         st.session_state["designer.n"] = fmt_int(6000)
     top = st.columns([2, 1, 1], vertical_alignment="bottom")

@@ -184,3 +184,24 @@ def test_a_range_test_whose_validation_has_no_accuracy_is_scored_by_loss():
     plain_rt = RangeTestResult(lrs, raw, raw, False, "completed")
     assert not scored_by_loss(plain_rt, {"dataset": "digits"})
     assert scored_by_loss(plain_rt, {"dataset": "pydoc_text"})
+
+
+def test_the_phases_preview_follows_an_added_phase_unless_a_length_was_typed():
+    """Item 9: after "Add a phase" the table totalled 1100 steps and the preview stayed at 1000."""
+    from clr_core import schedules
+
+    def total(at):
+        return schedules.from_dict(at.session_state["designer.current"]).params["phases"]
+
+    at = open_page("pages/designer.py")
+    at.selectbox(key="designer.policy").set_value("phases").run()
+    before = sum(p["steps"] for p in total(at))
+    assert int(at.text_input(key="designer.n").value) == before
+    at.button(key="btn.designer.phases.phases.add").click().run()
+    assert not at.exception, at.exception
+    after = sum(p["steps"] for p in total(at))
+    assert after == before + 100
+    assert int(at.text_input(key="designer.n").value) == after
+    at.text_input(key="designer.n").set_value("5000").run()  # typed: kept
+    at.button(key="btn.designer.phases.phases.add").click().run()
+    assert int(at.text_input(key="designer.n").value) == 5000
