@@ -22,7 +22,7 @@ from clr_core.present.plots import (
     range_test_figure,
     stability_limit_label,
 )
-from clr_core.present.tables import scored_by_loss, suggestions_table
+from clr_core.present.tables import leaders, scored_by_loss, suggestions_table
 from clr_core.runs.reports import TrainReport
 from clr_core.suggest.recommend import RECOMMENDED, advice, band_text, disagreement
 from clr_core.suggest.types import Suggestion
@@ -281,17 +281,31 @@ def show_training_table(report: TrainReport) -> None:
     table, reference = training_frame(report)
     if not len(table):
         return
-    st.dataframe(csv_safe_frame(table), hide_index=True, width="stretch",
+    shown_table = table.copy()  # a run that never got there says so, not "None"
+    shown_table["iterations to reference accuracy"] = [
+        "not reached" if pd.isna(v) else f"{int(v)}"
+        for v in table["iterations to reference accuracy"]]
+    st.dataframe(csv_safe_frame(shown_table), hide_index=True, width="stretch",
                  column_config={"final val acc": st.column_config.NumberColumn(format="percent"),
                                 "best val acc": st.column_config.NumberColumn(format="percent"),
                                 "speed-up": st.column_config.NumberColumn(format="%.2fx")})
     st.caption(f"Reference accuracy: 99% of the best of **{shown(reference)}**. Speed-up: its "
                "iterations to get there divided by each run's.")
-    scored = table.dropna(subset=["best val acc"])
-    if len(scored):
-        best = scored.sort_values("best val acc", ascending=False).iloc[0]
-        st.success(f"Best validation accuracy: **{shown(best['run'])}** ({best['best val acc']:.1%}).", icon="🏆")
+    acc = leaders(dict(zip(table["run"], table["best val acc"], strict=True)))
+    if len(acc) > 1:  # the table cannot tell them apart: no trophy for one of them
+        st.info(f"No single best: {', '.join(f'**{shown(r)}**' for r in acc)} tie at "
+                f"{table.set_index('run').loc[acc[0], 'best val acc']:.1%} best validation "
+                "accuracy.", icon="🟰")
+    elif acc:
+        best = table.set_index("run").loc[acc[0]]
+        st.success(f"Best validation accuracy: **{shown(acc[0])}** ({best['best val acc']:.1%}).", icon="🏆")
     elif "best val loss" in table and table["best val loss"].notna().any():
-        best = table.sort_values("best val loss").iloc[0]
-        st.success(f"Lowest validation loss: **{shown(best['run'])}** ({best['best val loss']:.4g}); "
-                   "accuracy does not apply to this model.", icon="🏆")
+        low = leaders(dict(zip(table["run"], table["best val loss"], strict=True)), higher=False,
+                      fmt="{:.4g}")
+        value = table.set_index("run").loc[low[0], "best val loss"]
+        if len(low) > 1:
+            st.info(f"No single best: {', '.join(f'**{shown(r)}**' for r in low)} tie at "
+                    f"{value:.4g} lowest validation loss.", icon="🟰")
+        else:
+            st.success(f"Lowest validation loss: **{shown(low[0])}** ({value:.4g}); "
+                       "accuracy does not apply to this model.", icon="🏆")

@@ -11,7 +11,7 @@ import pandas as pd
 from clr_core.engine.results import RangeTestResult
 from clr_core.suggest.recommend import other_rules, rule_label
 
-__all__ = ["REGRET_COLUMNS", "scored_by_loss", "stability_table", "suggestions_table"]
+__all__ = ["REGRET_COLUMNS", "leaders", "scored_by_loss", "stability_table", "suggestions_table"]
 
 #: The benchmark's regret: validation-accuracy points lost on its classification tasks.
 REGRET_COLUMNS = ("worst regret (points)", "mean regret (points)")
@@ -54,3 +54,17 @@ def stability_table(stability: Mapping) -> pd.DataFrame:
              "max": v.max, "spread (decades)": v.spread_decades, "runs": v.n}
             for m, v in stability.items()]
     return pd.DataFrame(rows, columns=cols).sort_values("spread (decades)", kind="stable")
+
+
+def leaders(values: Mapping[str, float | None], *, higher: bool = True,
+            fmt: str = "{:.1%}") -> list[str]:
+    """The runs with the best value, every one that reads the same as the best once
+    formatted with ``fmt`` (what the table shows): two runs both at 97.5 % are a tie, and
+    a trophy for one of them would be a verdict the table does not support. Missing and
+    non-finite values never lead; [] when none is left."""
+    finite = {k: float(v) for k, v in values.items()
+              if v is not None and np.isfinite(float(v))}
+    if not finite:
+        return []
+    best = (max if higher else min)(finite.values())
+    return [k for k, v in finite.items() if fmt.format(v) == fmt.format(best)]

@@ -205,3 +205,49 @@ def test_the_phases_preview_follows_an_added_phase_unless_a_length_was_typed():
     at.text_input(key="designer.n").set_value("5000").run()  # typed: kept
     at.button(key="btn.designer.phases.phases.add").click().run()
     assert int(at.text_input(key="designer.n").value) == 5000
+
+
+# ------------------------------------------------------------------ training table
+
+
+def _train_report():
+    from clr_core.engine.events import Event
+    from clr_core.engine.results import TrainResult
+    from clr_core.runs.reports import TrainCurve, TrainReport
+
+    def run(label, accs):
+        its = [10 * (i + 1) for i in range(len(accs))]
+        t = TrainResult(iterations=list(range(its[-1])), lrs=[0.1] * its[-1],
+                        momentums=[0.9] * its[-1], losses=[1.0] * its[-1],
+                        evals=[Event("eval", i, val_accuracy=a, val_loss=1 - a)
+                               for i, a in zip(its, accs, strict=True)],
+                        final_val_accuracy=accs[-1], best_val_accuracy=max(accs),
+                        best_iteration=its[accs.index(max(accs))], num_iter=its[-1])
+        return TrainCurve(label, t)
+
+    return TrainReport([run("fixed @ 0.1", [0.5, 0.9, 0.975]), run("CLR", [0.6, 0.975, 0.9751]),
+                        run("too low", [0.1, 0.2, 0.3])], config={"dataset": "digits"})
+
+
+def test_two_runs_tied_at_the_table_s_precision_get_no_trophy():
+    """Item 11: 🏆 went to one of two runs that tie at 97.5 %; a run that never reached the
+    reference accuracy showed "None"."""
+    from clr_core.present.tables import leaders
+
+    assert leaders({"a": 0.975, "b": 0.9751, "c": 0.3}) == ["a", "b"]
+    assert leaders({"a": 0.975, "b": 0.96, "c": None}) == ["a"]
+    assert leaders({"a": 2.0, "b": 1.5}, higher=False, fmt="{:.4g}") == ["b"]
+    assert leaders({"a": float("nan")}) == []
+    report = _train_report()
+    run_id = RunStore().save_run("train", report.config, report.to_dict(), label="tie")
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.open").set_value([run_id]).run()
+    assert not at.exception, at.exception
+    assert not any("🏆" in str(s.proto.icon) or "Best validation accuracy" in s.value
+                   for s in at.success)
+    tie = [plain(i.value) for i in at.info if "No single best" in i.value]
+    assert tie and "fixed @ 0.1" in tie[0] and "CLR" in tie[0] and "97.5%" in tie[0]
+    table = next(d.value for d in at.dataframe
+                 if "iterations to reference accuracy" in d.value.columns)
+    reached = dict(zip(table["run"], table["iterations to reference accuracy"], strict=True))
+    assert reached["too low"] == "not reached" and reached["CLR"] == "20"
