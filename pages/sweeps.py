@@ -10,7 +10,7 @@ from clr_core.engine.events import STEP
 from clr_core.errors import ConfigError
 from clr_core.present.labels import SWEEP_PARAM_LABELS, run_label
 from clr_core.present.plots import Curve, sweep_figure
-from clr_core.present.tables import stability_table
+from clr_core.present.tables import stability_note, stability_table
 from clr_core.runs.reports import SweepReport, report_from_dict
 from clr_core.setup.configs import SWEEP_PARAMS, SweepConfig, job_device
 from clr_core.suggest.recommend import RECOMMENDED
@@ -150,4 +150,6 @@ with view_col:
             st.subheader("Suggestion stability across seeds")
             st.dataframe(stability_table(report.stability), hide_index=True,
                          width="stretch")
-            st.caption("Spread is log10(max / min) of the suggested max_lr: 0.3 means a factor of 2.")
+            note = stability_note(report.stability)  # from the table's own numbers
+            st.caption("Spread is log10(max / min) of the suggested max_lr: 0.3 means a factor "
+                       "of 2." + (f" {note}" if note else ""))

@@ -11,7 +11,8 @@ import pandas as pd
 from clr_core.engine.results import RangeTestResult
 from clr_core.suggest.recommend import other_rules, rule_label
 
-__all__ = ["REGRET_COLUMNS", "leaders", "scored_by_loss", "stability_table", "suggestions_table"]
+__all__ = ["REGRET_COLUMNS", "leaders", "scored_by_loss", "stability_note", "stability_table",
+           "suggestions_table"]
 
 #: The benchmark's regret: validation-accuracy points lost on its classification tasks.
 REGRET_COLUMNS = ("worst regret (points)", "mean regret (points)")
@@ -68,3 +69,24 @@ def leaders(values: Mapping[str, float | None], *, higher: bool = True,
         return []
     best = (max if higher else min)(finite.values())
     return [k for k, v in finite.items() if fmt.format(v) == fmt.format(best)]
+
+
+def stability_note(stability: Mapping) -> str | None:
+    """What the seed sweep's table says about ``recommended`` beside the rule "trust a
+    method whose spread is small", read off the same numbers: None when it moves least
+    (or was not summarised), else which rules moved less and why it is still the one
+    recommended."""
+    rec = stability.get("recommended")
+    if rec is None:
+        return None
+    steadier = sorted(((v.spread_decades, m) for m, v in stability.items()
+                       if m != "recommended" and v.spread_decades < rec.spread_decades))
+    if not steadier:
+        return (f"The recommended max_lr moved least across these seeds "
+                f"({rec.spread_decades:.2f} decades).")
+    names = ", ".join(f"{rule_label(m)} ({d:.2f})" for d, m in steadier)
+    return (f"Here the recommended max_lr moved {rec.spread_decades:.2f} decades across seeds, "
+            f"more than {names}: a steady rule is not a good one by that alone (a rule that "
+            "always answers the first LR never moves). The recommendation is chosen by the "
+            "accuracy it trains to in the suggestion benchmark, and the combined "
+            "recommendation's band widens with this spread.")
