@@ -251,3 +251,30 @@ def test_two_runs_tied_at_the_table_s_precision_get_no_trophy():
                  if "iterations to reference accuracy" in d.value.columns)
     reached = dict(zip(table["run"], table["iterations to reference accuracy"], strict=True))
     assert reached["too low"] == "not reached" and reached["CLR"] == "20"
+
+
+def test_the_overview_shows_a_long_headline_whole():
+    """Item 17: "No reliable recommendation" cut mid-word on the Overview (the table cut
+    every cell at a user text's 400 characters; the caveat's reasons and next step run longer)."""
+    from dataclasses import replace
+
+    from clr_core.runs.reports import range_test_report
+
+    lrs = np.logspace(-5, 1, 100)
+    x = np.log10(lrs)
+    raw = 2.3 + np.where(x > 0, np.expm1(x * 6), 0.0) \
+        + 0.05 * np.random.default_rng(0).standard_normal(lrs.size)  # flat, then blows up
+    sm = ema(raw, 0.98)
+    out = suggest_all(lrs, sm, raw=raw, num_iter=100, stop_reason="diverged")
+    rec = out["recommended"]
+    assert rec.confidence == "none"
+    long = (rec.caveat + " Even without the most extreme rule at each end, the rules disagree "
+            "by 2.7 decades (1e-05 to 0.005).") * 2  # the reasons a real curve can pile up
+    out["recommended"] = replace(rec, caveat=long)
+    rt = RangeTestResult(lrs, sm, sm, True, "diverged", suggestions=out, num_iter=100)
+    report = range_test_report(rt, {"dataset": "digits"}, iters_per_epoch=None, device=None)
+    assert report.headline.startswith("No reliable recommendation") and len(report.headline) > 400
+    RunStore().save_run("range_test", report.config, report.to_dict(), label="flat one")
+    at = open_page("pages/overview.py")
+    cells = [plain(c) for c in at.table[0].value["headline"]]
+    assert report.headline in cells
