@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from apptest_helpers import chart_traces, open_page, plain
+from apptest_helpers import chart_traces, open_page, plain, run_until_done
 
 from clr_core.engine.results import RangeTestResult
 from clr_core.engine.smoothing import ema
@@ -278,3 +278,37 @@ def test_the_overview_shows_a_long_headline_whole():
     at = open_page("pages/overview.py")
     cells = [plain(c) for c in at.table[0].value["headline"]]
     assert report.headline in cells
+
+
+# ------------------------------------------------------------------ Verify keeps the optimizer
+
+
+def test_verify_fills_the_training_form_with_the_range_test_s_optimizer():
+    """Item 2 (the form part): ViT, AdamW, β2 0.98, weight decay 0.05 → the training form
+    said β2 0.999. Every field of the shared form reaches it, and the form's config is the
+    range test's, field by field."""
+    from dataclasses import fields
+
+    from clr_core.jobs.runners import verify_config
+    from clr_core.setup.configs import DataModelConfig
+
+    rt_config = {**DataModelConfig().__dict__, "dataset": "digits", "model": "mlp",
+                 "optimizer": "adamw", "beta2": 0.98, "weight_decay": 0.05, "momentum": 0.85,
+                 "batch_size": 32, "seed": 3, "start_lr": 1e-5, "end_lr": 1.0, "num_iter": 50}
+    plan = verify_config(rt_config, max_lr=0.01, policy="warmup_cosine")
+    at = open_page("pages/training.py")
+    at.session_state["train.pending"] = (plan, "verifying", True)  # as Verify does: started
+    at.run()
+    assert not at.exception, at.exception
+    assert float(at.text_input(key="train.beta2").value) == 0.98
+    assert float(at.text_input(key="train.weight_decay").value) == 0.05
+    assert float(at.text_input(key="train.momentum").value) == 0.85
+    assert at.selectbox(key="train.optimizer").value == "adamw"
+    assert run_until_done(at, "train.job") == "done"
+    from ui.jobs import registry
+
+    job = registry().status(at.session_state["train.job"])
+    shared = {f.name for f in fields(DataModelConfig)} - {"device"}  # "auto" may resolve
+    unset = DataModelConfig()  # a field the form does not draw here (Nesterov for AdamW)
+    assert {k: job.config.get(k, getattr(unset, k)) for k in shared} == \
+        {k: rt_config.get(k) for k in shared}
