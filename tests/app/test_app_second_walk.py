@@ -312,3 +312,19 @@ def test_verify_fills_the_training_form_with_the_range_test_s_optimizer():
     unset = DataModelConfig()  # a field the form does not draw here (Nesterov for AdamW)
     assert {k: job.config.get(k, getattr(unset, k)) for k in shared} == \
         {k: rt_config.get(k) for k in shared}
+
+
+def test_a_preset_trained_on_the_training_page_is_named_as_the_preset():
+    """Item 11: a preset's run was labelled "designed: triangular"."""
+    from clr_core import schedules
+    from ui.jobs import registry
+
+    at = open_page("pages/training.py")
+    source = at.selectbox(key="train.source").value
+    assert source in schedules.PRESETS  # the page starts from a preset (the digits demo)
+    at.text_input(key="train.num_iter").set_value("20").run()
+    at.button(key="btn.train.start").click().run()
+    assert run_until_done(at, "train.job") == "done"
+    job = registry().status(at.session_state["train.job"])
+    assert job.config["runs"][0]["label"] == f"preset: {schedules.PRESETS[source].label}"
+    assert not any(r["label"].startswith("designed") for r in job.config["runs"])
