@@ -270,10 +270,11 @@ def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], m
         st.plotly_chart(fig, width="stretch", key=f"chart.{key}.val_loss")
     c1, c2 = st.columns(2)
     if lr:
-        c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=220,
+        # as tall as the loss plot: half a row's width is no reason to squash the schedule
+        c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=280,
                                     uirevision=f"{key}-lr", max_points=points), width="stretch", key=f"chart.{key}.lr")
     if mom:
-        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=220,
+        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=280,
                                     uirevision=f"{key}-mom", max_points=points), width="stretch", key=f"chart.{key}.mom")
 
 

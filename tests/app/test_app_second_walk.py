@@ -328,3 +328,20 @@ def test_a_preset_trained_on_the_training_page_is_named_as_the_preset():
     job = registry().status(at.session_state["train.job"])
     assert job.config["runs"][0]["label"] == f"preset: {schedules.PRESETS[source].label}"
     assert not any(r["label"].startswith("designed") for r in job.config["runs"])
+
+
+def test_the_training_lr_plot_is_as_tall_as_the_loss_plot():
+    """Item 11: the LR plot was squashed to about 190 px under a 280 px loss plot."""
+    import json
+
+    report = _train_report()
+    run_id = RunStore().save_run("train", report.config, report.to_dict(), label="tall")
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.open").set_value([run_id]).run()
+    heights = {}
+    for chart in at.get("plotly_chart"):
+        layout = json.loads(chart.proto.spec)["layout"]
+        rev = str(layout.get("uirevision", ""))
+        plot = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+        heights[rev.rsplit("-", 1)[-1]] = plot
+    assert heights["lr"] >= heights["loss"] > 0
