@@ -46,6 +46,7 @@ if handoff_note:
 link_problems = apply_link()
 
 POLICIES = schedules.POLICIES
+DEFAULT_POLICY, DEFAULT_IPE = "triangular", 500  # what the first open shows
 
 
 def _load_preset():
@@ -59,6 +60,21 @@ def _load_preset():
 wide_form = st.session_state.get(POLICY_KEY) == "phases"
 controls, view = st.columns([1.8, 2] if wide_form else [1, 2], gap="large")
 
+
+def _preset_of_the_defaults() -> str | None:
+    """The preset the form's first open shows (the default policy at its defaults, previewed
+    with the default iterations per epoch), so the box names what the form and chart show;
+    None (the box's placeholder) when no preset is that schedule."""
+    spec = POLICIES[DEFAULT_POLICY]
+    shown_now = schedules.make_schedule(spec.name, **{p.name: p.default for p in spec.params
+                                                      if p.default is not None}).to_dict()
+    return next((name for name, p in schedules.PRESETS.items()
+                 if p.iters_per_epoch == DEFAULT_IPE and p.schedule().to_dict() == shown_now), None)
+
+
+if PRESET_KEY not in st.session_state and POLICY_KEY not in st.session_state:
+    st.session_state[PRESET_KEY] = _preset_of_the_defaults()  # the first open, no link
+
 with controls:
     preset_names = list(schedules.PRESETS)
     # the preset's whole name in view ("Fine-tuning, linear with 6 % warm-up (Hugging Face)")
@@ -69,7 +85,7 @@ with controls:
         st.caption(schedules.PRESETS[st.session_state[PRESET_KEY]].description)
 
     if POLICY_KEY not in st.session_state:
-        st.session_state[POLICY_KEY] = "triangular"
+        st.session_state[POLICY_KEY] = DEFAULT_POLICY
     policy = st.selectbox("Policy", list(POLICIES), key=POLICY_KEY,
                           format_func=lambda p: POLICIES[p].label)
     spec = POLICIES[policy]
@@ -89,7 +105,7 @@ with controls:
 
     st.divider()
     iters_per_epoch = int_input(
-        "Iterations per epoch", "designer.ipe", 500, min_value=1, max_value=10**9,
+        "Iterations per epoch", "designer.ipe", DEFAULT_IPE, min_value=1, max_value=10**9,
         help="Training-set size / batch size. Used for the step-size rule and epochs per cycle.",
     ) or 1  # a bad entry is reported under the box
 
@@ -144,11 +160,19 @@ with view:
         st.caption("This link opens the designer with this schedule (copy icon on the right).")
         st.code(link, language=None)
     # the whole schedule: set on the first visit and whenever the policy changes (a loaded
-    # preset or hand-off resets it too); a length typed for this policy is kept
+    # preset or hand-off resets it too); a length typed for this policy is kept. A schedule
+    # with an end is previewed over exactly its length (a 300-step preset over 300, not
+    # climbing back after its end); a cyclical one over at least 1000
+    planned = rules.planned_length(schedule) if schedule is not None else None
     if schedule is not None and ("designer.n" not in st.session_state
                                  or st.session_state.get("designer.n.for") != policy):
-        st.session_state["designer.n"] = fmt_int(max(rules.preview_length(schedule), 1000))
+        st.session_state["designer.n"] = st.session_state["designer.n.auto"] = fmt_int(
+            planned if planned else max(rules.preview_length(schedule), 1000))
         st.session_state["designer.n.for"] = policy
+    elif planned and st.session_state.get("designer.n") == st.session_state.get("designer.n.auto") \
+            and st.session_state.get("designer.n") != fmt_int(planned):
+        # its length changed (a phase added, total_steps edited) and none was typed: follow it
+        st.session_state["designer.n"] = st.session_state["designer.n.auto"] = fmt_int(planned)
     elif "designer.n" not in st.session_state:
         st.session_state["designer.n"] = fmt_int(6000)
     top = st.columns([2, 1, 1], vertical_alignment="bottom")

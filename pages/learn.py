@@ -25,6 +25,7 @@ from ui.text import shown
 ensure_app_entry()
 
 KEYS = [lesson.key for lesson in LESSONS]
+SETTINGS = {c.key for lesson in LESSONS for c in lesson.controls}  # any lesson's link value
 BY_KEY = {lesson.key: lesson for lesson in LESSONS}
 
 
@@ -50,7 +51,7 @@ def _apply_link() -> None:
         return
     st.session_state["learn.lesson"] = key
     lesson = BY_KEY[key]
-    st.session_state["learnlink.problems"] += lesson_problems(lesson, query)
+    st.session_state["learnlink.problems"] += lesson_problems(lesson, query, SETTINGS)
     linked = {c.key for c in lesson.controls if c.key in query}
     for name, value in values_from_query(lesson, query).items():
         if name in linked:

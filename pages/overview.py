@@ -15,18 +15,21 @@ from ui.jobs import run_store
 from ui.nav import PAGES, ensure_app_entry
 from ui.plugins import show_plugins
 from ui.run_labels import label_of
-from ui.text import SHOWN_LIMIT, shown, shown_frame
+from ui.text import SHOWN_LIMIT, shown, shown_frame, shown_note
 
 ensure_app_entry()
 
 st.title("📈 CLR Studio overview")
 st.markdown(
     "Design learning-rate schedules — Smith's cyclical policies, 1cycle with cyclical momentum, "
-    "SGDR and the classic decays — and export them as exact PyTorch code. "
-    "Run learning-rate range tests live in the browser to find `base_lr` and `max_lr`, with "
-    "every finder's suggestion side by side and how far it moves between seeds. "
-    "Verify the result with a short training against Smith's baselines, and sweep weight decay "
-    "or batch size as in Smith (2018)."
+    "SGDR and the classic decays, and today's recipes (warm-up + cosine or linear decay, WSD, "
+    "timm's cosine) — and export them as exact PyTorch, Hugging Face, timm or Lightning code. "
+    "Run learning-rate range tests live in the browser to find `base_lr` and `max_lr` for SGD, "
+    "Adam, AdamW or schedule-free optimizers, on image classifiers, a ViT or character language "
+    "models, with a recommendation that says how sure it is, every finder's suggestion side by "
+    "side, the stability limit where the sharpness is measured, and how far each moves between "
+    "seeds. Verify the result with a short training against fixed-LR baselines, and sweep "
+    "weight decay or batch size as in Smith (2018)."
 )
 
 show_mode()
@@ -50,7 +53,11 @@ if not runs:
     st.caption("No runs yet. Start a range test or a training run; it is saved here when it ends.")
 else:
     # a static table: its cells wrap, so a long run name or headline is never cut short
-    st.table(pd.DataFrame([{
+    table = pd.DataFrame([{
         "when": dt.datetime.fromtimestamp(r.created_at).strftime("%m-%d %H:%M"),
-        "run": label_of(run_store(), r), "status": r.status, "headline": r.headline or "",
-    } for r in runs]).pipe(shown_frame, limit=SHOWN_LIMIT).style.hide(axis="index"))
+        "run": label_of(run_store(), r), "status": r.status,
+    } for r in runs]).pipe(shown_frame, limit=SHOWN_LIMIT)
+    # the app's own sentence, whole: "No reliable recommendation: why, and what to run next"
+    # is longer than a name may be, and cut mid-word it loses the advice
+    table["headline"] = [shown_note(r.headline or "") for r in runs]
+    st.table(table.style.hide(axis="index"))

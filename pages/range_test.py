@@ -152,7 +152,7 @@ with view_col:
             st.info("Stopped early: the loader ran out of batches; the curve so far is kept.",
                     icon="📭")
         st.subheader("Suggested bounds")
-        show_suggestions(rt, lead=False)
+        show_suggestions(rt, lead=False, config=status.config)
         if rt.suggestions:
             methods = sorted(rt.suggestions, key=lambda m: m != RECOMMENDED)  # recommended first
             h1, h2, h3 = st.columns([2, 2, 2], vertical_alignment="bottom")
@@ -175,8 +175,8 @@ with view_col:
             if not s.reliable:
                 st.caption(f"{rule_label(method)} is a guess on this curve ({shown_note(s.caveat)}) — "
                            "Verify it before you train with it.")
-            # the primary action only when there is a recommendation to act on
-            if h3.button("Use in designer", type="primary" if s.reliable else "secondary",
+            # the primary action only when there is a confident recommendation to act on
+            if h3.button("Use in designer", type="primary" if s.confident else "secondary",
                          key="btn.rt.to_designer", width="stretch"):
                 ipe = report.iters_per_epoch or 1
                 handoff, note = suggestion_to_schedule(s, policy, ipe)

@@ -182,7 +182,7 @@ elif run.status == "interrupted" and report is None:
 elif isinstance(report, RangeTestReport):
     show_range_test_headline(report.range_test.suggestions)
     show_range_test(report.range_test, key="runs.one", config=run.config)
-    show_suggestions(report.range_test, lead=False)
+    show_suggestions(report.range_test, lead=False, config=run.config)
 elif isinstance(report, SweepReport):
     st.plotly_chart(sweep_figure(overlay(range_curves(run, report))), width="stretch",
                     key="chart.runs.sweep")

@@ -10,6 +10,7 @@ from clr_core.engine.events import STEP
 from clr_core.errors import ConfigError
 from clr_core.present.labels import SWEEP_PARAM_LABELS, run_label
 from clr_core.present.plots import Curve, sweep_figure
+from clr_core.present.tables import stability_note, stability_table
 from clr_core.runs.reports import SweepReport, report_from_dict
 from clr_core.setup.configs import SWEEP_PARAMS, SweepConfig, job_device
 from clr_core.suggest.recommend import RECOMMENDED
@@ -147,9 +148,8 @@ with view_col:
                            f"{combined.low:.3g} – {combined.high:.3g}), base_lr "
                            f"{combined.base_lr:.3g}. {shown_note(combined.explanation)}", icon="🎯")
             st.subheader("Suggestion stability across seeds")
-            st.dataframe(pd.DataFrame([
-                {"method": m, "median max_lr": v.median_max_lr, "min": v.min, "max": v.max,
-                 "spread (decades)": v.spread_decades, "runs": v.n}
-                for m, v in report.stability.items()]).sort_values("spread (decades)"),
-                hide_index=True, width="stretch")
-            st.caption("Spread is log10(max / min) of the suggested max_lr: 0.3 means a factor of 2.")
+            st.dataframe(stability_table(report.stability), hide_index=True,
+                         width="stretch")
+            note = stability_note(report.stability)  # from the table's own numbers
+            st.caption("Spread is log10(max / min) of the suggested max_lr: 0.3 means a factor "
+                       "of 2." + (f" {note}" if note else ""))

@@ -115,8 +115,11 @@ with form_col:
                 schedule_run, fixed_run = verify[1]
                 runs = [{**schedule_run, "schedule": schedule_cfg}, fixed_run]
             else:
+                # a preset is named as the preset, not "designed"
                 runs = baseline_runs(schedule=schedule_cfg, baselines=picked, num_iter=num_iter,
-                                     optimizer=base["optimizer"])
+                                     optimizer=base["optimizer"],
+                                     name=None if source == "designed"
+                                     else f"preset: {schedules.PRESETS[source].label}")
             TrainConfig.from_dict({**base, "schedule": schedule_cfg, "num_iter": num_iter,
                                    "eval_every": eval_every})
             config = {**base, "schedule": schedule_cfg, "num_iter": num_iter,

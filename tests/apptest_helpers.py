@@ -46,6 +46,10 @@ def open_learn(query: dict | None = None) -> AppTest:
     """The Learn page opened with ``query`` as its link's parameters."""
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
+    # a link opens the Learn page alone: not with the designer's own parameters, which
+    # the home page's run wrote and a browser's navigation would clear
+    for k in list(at.query_params):
+        del at.query_params[k]
     for k, v in (query or {}).items():
         at.query_params[k] = v
     at.switch_page("pages/learn.py").run()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from clr_core.errors import ConfigError
-from clr_core.suggest.batch_size import OPTIMIZER_NAMES, BatchRescale, rescale_lr
+from clr_core.suggest.batch_size import OPTIMIZER_LABELS, OPTIMIZER_NAMES, BatchRescale, rescale_lr
 from ui.state import default
 from ui.text import shown
 
@@ -37,7 +37,8 @@ def designer_rescale(max_lr: float, *, key: str) -> None:
     tested = c1.number_input("LR found at batch", min_value=1, step=1,
                              key=default(f"{key}.tested", 128))
     new = c2.number_input("New batch", min_value=1, step=1, key=default(f"{key}.new", 128))
-    optimizer = c3.selectbox("Optimizer", OPTIMIZER_NAMES, key=f"{key}.optimizer")
+    optimizer = c3.selectbox("Optimizer", OPTIMIZER_NAMES, key=f"{key}.optimizer",
+                             format_func=OPTIMIZER_LABELS.get)
     if int(new) != int(tested):
         st.info(rescale_lr(max_lr, int(tested), int(new), optimizer).text, icon="📏")
     else:

@@ -71,6 +71,8 @@ def apply_handoff() -> str | None:
         st.session_state[IPE] = fmt_int(ipe)
     with contextlib.suppress(ScheduleError):  # previewed whole (a 100k-step WSD: its cool-down)
         st.session_state[PREVIEW] = fmt_int(rules.preview_length(schedules.from_dict(config)))
+        st.session_state[PREVIEW + ".for"] = policy  # the page keeps it: not its 1000 floor
+        st.session_state[PREVIEW + ".auto"] = st.session_state[PREVIEW]  # not typed: it follows
     for spec in schedules.POLICIES[policy].params:
         if spec.name not in config:
             continue

@@ -22,9 +22,9 @@ from clr_core.present.plots import (
     range_test_figure,
     stability_limit_label,
 )
-from clr_core.present.tables import suggestions_table
+from clr_core.present.tables import leaders, scored_by_loss, suggestions_table
 from clr_core.runs.reports import TrainReport
-from clr_core.suggest.recommend import RECOMMENDED, band_text, disagreement
+from clr_core.suggest.recommend import RECOMMENDED, advice, band_text, disagreement
 from clr_core.suggest.types import Suggestion
 from ui.text import shown, shown_frame
 from ui.text import shown_note as _note
@@ -102,8 +102,8 @@ def unreliable_reason(suggestions: Mapping[str, Suggestion]) -> str | None:
 def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
     """The range test's answer first, in plain words ("Train with max_lr 0.1"), its band in a
     sentence, then the rule's own explanation; or "No reliable recommendation", why, and
-    what to do next. Returns whether there is a recommendation to act on (the page offers
-    "Use in designer" as its primary button only then)."""
+    what to do next. Returns whether there is a confident recommendation to act on (the
+    page offers "Use in designer" as its primary button only then)."""
     reason = unreliable_reason(suggestions)
     if reason is not None:
         st.warning(f"**No reliable recommendation**: {_note(reason)}", icon="🤷")
@@ -113,37 +113,46 @@ def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
                        f"{s.max_lr:.3g}. " + _note(s.explanation))
         return False
     s = suggestions[RECOMMENDED]
-    if s.confidence == "low":
-        st.info(f"Low confidence: {_note(s.caveat)}", icon="⚠️")
+    said = advice(s)  # every sentence from the same suggestion: they cannot disagree
+    if said.warning:
+        warn = f"**{shown(said.warning_lead)}**: {_note(said.warning)}"
+        if said.primary:  # usable, with its caveat
+            st.info(warn, icon="⚠️")
+        else:  # the page's own numbers say not to train with it yet
+            st.warning(warn, icon="⚠️")
     c1, c2, c3 = st.columns([1, 1, 2])
     c1.metric("Recommended max_lr", f"{s.max_lr:.3g}")
     c2.metric("base_lr", f"{s.base_lr:.3g}")
     if s.has_band:
         c3.metric("max_lr band", band_text(s.low, s.high),
                   help="The max_lr values this curve supports; narrower after a seed sweep.")
-    band = (f"; between {s.low:.3g} and {s.high:.3g} the loss is still falling fast, so any "
-            "max_lr there should train about as well" if s.has_band else "")
-    st.markdown(f"**Train with max_lr {s.max_lr:.3g}**{band}. For a cyclical schedule start "
-                f"at base_lr {s.base_lr:.3g}.")
+    st.markdown(f"**{shown(said.action_lead)}**{_note(said.action)}")
     if s.explanation:
         st.caption(_note(s.explanation))
-    return True
+    return said.primary
 
 
-def show_suggestions(rt: RangeTestResult, *, lead: bool = True) -> None:
+def show_suggestions(rt: RangeTestResult, *, lead: bool = True, config: Mapping | None = None) -> None:
     """The recommendation first (``lead=False``: the page already headlines it), then the
-    other rules by origin with their measured regret, and a warning when they disagree by
-    more than half a decade."""
+    other rules by origin with their measured regret (not for a task scored by loss, which
+    has no accuracy to lose: ``config``, the run's, names its dataset), and a warning when
+    they disagree by more than half a decade."""
     if lead:
         show_range_test_headline(rt.suggestions)
     _, warning = disagreement(rt.suggestions)
     if warning:
         st.warning(_note(warning), icon="⚠️")
-    table = suggestions_table(rt)
+    by_loss = scored_by_loss(rt, config)
+    table = suggestions_table(rt, regret=not by_loss)
     if len(table):
-        st.markdown("**Other rules** — regret: points of validation accuracy lost against a "
-                    "grid search when 1cycle trains at the rule's suggestion (worst and mean over "
-                    "the suggestion benchmark's tasks)")
+        if by_loss:
+            st.markdown("**Other rules** — the benchmark's regret (validation-accuracy points lost "
+                        "on its classification tasks) is not shown: this model is scored by its "
+                        "loss, and those numbers say nothing about it")
+        else:
+            st.markdown("**Other rules** — regret: points of validation accuracy lost against a "
+                        "grid search when 1cycle trains at the rule's suggestion (worst and mean "
+                        "over the suggestion benchmark's tasks)")
         # a static table: its cells wrap, so no column or explanation is cut short
         st.table(shown_frame(table).style.format(
             {"max_lr": "{:.3g}", "base_lr": "{:.3g}", "worst regret (points)": "{:.1f}",
@@ -261,10 +270,11 @@ def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], m
         st.plotly_chart(fig, width="stretch", key=f"chart.{key}.val_loss")
     c1, c2 = st.columns(2)
     if lr:
-        c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=220,
+        # as tall as the loss plot: half a row's width is no reason to squash the schedule
+        c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=280,
                                     uirevision=f"{key}-lr", max_points=points), width="stretch", key=f"chart.{key}.lr")
     if mom:
-        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=220,
+        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=280,
                                     uirevision=f"{key}-mom", max_points=points), width="stretch", key=f"chart.{key}.mom")
 
 
@@ -272,17 +282,31 @@ def show_training_table(report: TrainReport) -> None:
     table, reference = training_frame(report)
     if not len(table):
         return
-    st.dataframe(csv_safe_frame(table), hide_index=True, width="stretch",
+    shown_table = table.copy()  # a run that never got there says so, not "None"
+    shown_table["iterations to reference accuracy"] = [
+        "not reached" if pd.isna(v) else f"{int(v)}"
+        for v in table["iterations to reference accuracy"]]
+    st.dataframe(csv_safe_frame(shown_table), hide_index=True, width="stretch",
                  column_config={"final val acc": st.column_config.NumberColumn(format="percent"),
                                 "best val acc": st.column_config.NumberColumn(format="percent"),
                                 "speed-up": st.column_config.NumberColumn(format="%.2fx")})
     st.caption(f"Reference accuracy: 99% of the best of **{shown(reference)}**. Speed-up: its "
                "iterations to get there divided by each run's.")
-    scored = table.dropna(subset=["best val acc"])
-    if len(scored):
-        best = scored.sort_values("best val acc", ascending=False).iloc[0]
-        st.success(f"Best validation accuracy: **{shown(best['run'])}** ({best['best val acc']:.1%}).", icon="🏆")
+    acc = leaders(dict(zip(table["run"], table["best val acc"], strict=True)))
+    if len(acc) > 1:  # the table cannot tell them apart: no trophy for one of them
+        st.info(f"No single best: {', '.join(f'**{shown(r)}**' for r in acc)} tie at "
+                f"{table.set_index('run').loc[acc[0], 'best val acc']:.1%} best validation "
+                "accuracy.", icon="🟰")
+    elif acc:
+        best = table.set_index("run").loc[acc[0]]
+        st.success(f"Best validation accuracy: **{shown(acc[0])}** ({best['best val acc']:.1%}).", icon="🏆")
     elif "best val loss" in table and table["best val loss"].notna().any():
-        best = table.sort_values("best val loss").iloc[0]
-        st.success(f"Lowest validation loss: **{shown(best['run'])}** ({best['best val loss']:.4g}); "
-                   "accuracy does not apply to this model.", icon="🏆")
+        low = leaders(dict(zip(table["run"], table["best val loss"], strict=True)), higher=False,
+                      fmt="{:.4g}")
+        value = table.set_index("run").loc[low[0], "best val loss"]
+        if len(low) > 1:
+            st.info(f"No single best: {', '.join(f'**{shown(r)}**' for r in low)} tie at "
+                    f"{value:.4g} lowest validation loss.", icon="🟰")
+        else:
+            st.success(f"Lowest validation loss: **{shown(low[0])}** ({value:.4g}); "
+                       "accuracy does not apply to this model.", icon="🏆")

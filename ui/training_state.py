@@ -18,10 +18,13 @@ PENDING = "train.pending"
 VERIFY = "train.verify"
 AUTOSTART = "train.autostart"
 
-_TEXT_FLOATS = ("weight_decay", "momentum")
+# every field of the shared data/model/optimizer form (ui.forms.data_model_form): what the
+# range test trained with reaches the training form, AdamW's β2 included
+_TEXT_FLOATS = ("weight_decay", "momentum", "beta2")
 _TEXT_INTS = ("batch_size", "seed")
 _CHOICES = ("dataset", "model", "optimizer", "device")
-_FLAGS = ("nesterov", "amp")
+_FLAGS = ("nesterov", "amp", "download")
+_TEXTS = ("data_root",)
 
 
 def load_training(config: dict, *, note: str, start: bool = True) -> None:
@@ -40,6 +43,9 @@ def apply_pending() -> bool:
     for name in _CHOICES + _FLAGS:
         if name in config:
             ss[f"train.{name}"] = config[name]
+    for name in _TEXTS:
+        if name in config:
+            ss[f"train.{name}"] = config[name] or ""
     for name in _TEXT_FLOATS:
         if name in config:
             ss[f"train.{name}"] = fmt(config[name])

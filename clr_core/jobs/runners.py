@@ -144,10 +144,13 @@ def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
 
 
 def baseline_runs(*, schedule: dict, baselines: list[str], num_iter: int,
-                  optimizer: str = "sgd") -> list[dict]:
-    """The designed schedule plus Smith's comparison baselines, as `runs` for run_train_job;
-    the baselines' LRs come from the schedule (`baselines.baseline_lrs`)."""
-    runs = [{"label": f"designed: {schedule['policy']}", "schedule": schedule, "optimizer": optimizer}]
+                  optimizer: str = "sgd", name: str | None = None) -> list[dict]:
+    """The schedule plus Smith's comparison baselines, as `runs` for run_train_job; the
+    baselines' LRs come from the schedule (`baselines.baseline_lrs`). ``name``: what the
+    schedule is called where it came from ("preset: Small ViT: warm-up cosine"); without
+    it, the designer's ("designed: triangular")."""
+    label = name or f"designed: {schedule['policy']}"
+    runs = [{"label": label, "schedule": schedule, "optimizer": optimizer}]
     max_lr, base_lr = baseline_lrs(schedule_from_dict(schedule), num_iter)
     for name in baselines:
         sched, opt_name = baseline_plan(name, max_lr=max_lr, base_lr=base_lr, num_iter=num_iter)

@@ -6,7 +6,7 @@ by name (``link_problems``), as the designer refuses a bad link, and the default
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,10 +147,26 @@ def link_problems(query: Mapping[str, str], keys: Sequence[str]) -> list[str]:
     return []
 
 
-def lesson_problems(lesson: Lesson, query: Mapping[str, str]) -> list[str]:
-    """Each control value in ``query`` that ``lesson`` refuses, said by name."""
-    return [p for c in lesson.controls if c.key in query
-            for p in [c.problem(query[c.key])] if p]
+#: What a Learn link may carry besides a lesson's controls.
+LINK_KEYS = ("lesson", "hide", "projector")
+
+
+def lesson_problems(lesson: Lesson, query: Mapping[str, str],
+                    settings: Collection[str] | None = None) -> list[str]:
+    """Each control value in ``query`` that ``lesson`` refuses, and each lesson setting it
+    does not have (a link written for another lesson: ``?lesson=3&lr=banana``), said by
+    name: a link never loses a value without a word. ``settings``: the names that are some
+    lesson's setting (every lesson's controls); other parameters (another page's, carried
+    along by the navigation) are not the lesson's to judge. None: every name but
+    `LINK_KEYS`."""
+    keys = {c.key for c in lesson.controls}
+    problems = [p for c in lesson.controls if c.key in query
+                for p in [c.problem(query[c.key])] if p]
+    own = ", ".join(c.key for c in lesson.controls) or "none"
+    problems += [f"{k}={v!r} is not a setting of this lesson (its settings: {own}); ignored"
+                 for k, v in query.items() if k not in keys and k not in LINK_KEYS
+                 and (settings is None or k in settings)]
+    return problems
 
 
 def query_from_values(lesson: Lesson, values: Mapping[str, Any]) -> dict[str, str]:

@@ -175,29 +175,58 @@ def stability_ratio(sharpness, momentum: float, kind: str = "gd") -> tuple[np.nd
     return lr, lr / limit
 
 
+def _log_crossing(lr: np.ndarray, ratio: np.ndarray, k: int) -> float:
+    """The LR where log(ratio) crosses 0 between estimates k-1 and k (log-linear)."""
+    if k == 0:
+        return float(lr[0])
+    a, b = np.log(ratio[k - 1]), np.log(ratio[k])
+    t = a / (a - b) if a != b else 1.0
+    return float(np.exp(np.log(lr[k - 1]) + t * (np.log(lr[k]) - np.log(lr[k - 1]))))
+
+
+#: What the panel says where it stops drawing: past the limit the run is unstable, and the
+#: sharpness measured on it no longer tells where the limit is.
+UNMEASURED_NOTE = {
+    "adam": ("not measured past here: over the limit, Adam's second moment<br>grows with the "
+             "blow-up, so λmax(P⁻¹H) and this ratio fall<br>while the loss runs away"),
+    "gd": ("not measured past here: over the limit the run is unstable,<br>and the sharpness "
+           "it measures no longer locates the limit"),
+}
+
+
 def _add_stability_panel(fig: go.Figure, sharpness, momentum: float, kind: str = "gd") -> None:
     """The stability limit on its own small panel under the loss, sharing its LR axis: the
-    LR divided by the limit, on a log scale, with the line at 1 where the LR passes it."""
+    LR divided by the limit, on a log scale, with the line at 1 where the LR passes it.
+    The span over the limit is shaded up to where the ratio falls back under 1; after
+    that the panel draws nothing and says why (Adam's preconditioner grows with the
+    blow-up, so its ratio drops while the loss runs away: drawing it would read "stable")."""
     lr, ratio = stability_ratio(sharpness, momentum, kind)
     if not len(lr):
         return
+    over = np.nonzero(ratio >= 1.0)[0]
+    back = np.nonzero((ratio < 1.0) & (np.arange(len(ratio)) > over[0]))[0] if len(over) else []
+    end = int(back[0]) if len(back) else len(lr)  # estimates drawn: up to the fall-back
     label = stability_limit_label(momentum, kind)
     fig.add_trace(go.Scatter(
-        x=lr, y=ratio, mode="lines+markers", name=f"stability limit {label}",
+        x=lr[:end], y=ratio[:end], mode="lines+markers", name=f"stability limit {label}",
         line={"color": "#d62728", "width": 2}, marker={"size": 7},
         hovertemplate=f"lr %{{x:.3g}}<br>LR ÷ {label}: %{{y:.3g}}<extra></extra>",
     ), row=2, col=1)
     fig.add_hline(y=1.0, line={"color": "#d62728", "dash": "dash", "width": 1}, row=2, col=1)
-    over = np.nonzero(ratio >= 1.0)[0]
     if len(over):
-        k = over[0]
-        cross = float(lr[k])
-        if k > 0:  # log-linear interpolation of log(ratio) between the two estimates
-            a, b = np.log(ratio[k - 1]), np.log(ratio[k])
-            t = a / (a - b) if a != b else 1.0
-            cross = float(np.exp(np.log(lr[k - 1]) + t * (np.log(lr[k]) - np.log(lr[k - 1]))))
-        fig.add_vrect(x0=cross, x1=float(lr.max()), fillcolor="red", opacity=0.08, line_width=0,
-                      row=2, col=1)
+        cross = _log_crossing(lr, ratio, int(over[0]))
+        top = float(lr[end - 1]) if end < len(lr) else float(lr.max())
+        if top > cross:
+            fig.add_vrect(x0=cross, x1=top, fillcolor="red", opacity=0.08, line_width=0,
+                          row=2, col=1)
+        if end < len(lr):  # said, not drawn
+            fig.add_vrect(x0=top, x1=float(lr.max()), fillcolor="grey", opacity=0.10,
+                          line_width=0, row=2, col=1)
+            # in the panel's own frame (its x axis may be log or linear), at its right end
+            fig.add_annotation(x=1.0, y=0.02, xref="x2 domain", yref="y2 domain",
+                               xanchor="right", yanchor="bottom",
+                               text=UNMEASURED_NOTE.get(kind, UNMEASURED_NOTE["gd"]),
+                               showarrow=False, font={"size": 10}, align="right")
     # two decades under the limit are enough to see it coming; lower is off the panel
     lo, hi = 0.01, float(max(ratio.max(), 2.0))
     decades = [10.0 ** d for d in range(-2, int(np.ceil(np.log10(hi))) + 1)]  # a small panel

@@ -48,8 +48,10 @@ POLICY_COLORS = {
     "cosine_restarts": "#2ca02c", "sgdr": "#2ca02c", "timm_cosine": "#006d2c",
     "warmup_linear": "#e377c2", "warmup_cosine": "#bc80bd", "warmup_constant": "#fdb462",
     "polynomial": "#b15928", "inverse_sqrt": "#6a3d9a", "wsd": "#e31a1c", "phases": "#bcbd22",
-    "fixed": "#7f7f7f", "decay": "#a6761d", "exp": "#666666", "step": "#525252",
-    "adam": "#000000", "cosine": "#2ca02c",
+    # the baselines drawn together on the training page: the fixed-LR reference grey, the
+    # others each a hue of their own (three greys and a black could not be told apart)
+    "fixed": "#7f7f7f", "decay": "#a6761d", "exp": "#1b9e77", "step": "#7570b3",
+    "adam": "#e7298a", "cosine": "#2ca02c",
 }
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 

@@ -30,7 +30,10 @@ __all__ = [
 SCHEMA_VERSION = 3
 LIVE_STATUS = "running"
 FINAL_STATUSES = ("done", "cancelled", "failed", "interrupted")
-_HEADLINE_MAX = 200
+#: The runs list's one-line summary, bounded against a runaway value; long enough for the
+#: app's longest sentence ("No reliable recommendation: " with its reasons and next step),
+#: which a 200-character cut ended mid-word, before the advice.
+_HEADLINE_MAX = 1000
 
 # Version 1. Later versions add a step to MIGRATIONS; user_version records where a file is.
 _SCHEMA_V1 = """
@@ -131,7 +134,11 @@ def headline_of(result: Any) -> str | None:
     if value is None:
         return None
     finite = isinstance(value, float) and math.isfinite(value)
-    return (f"{value:.4g}" if finite else str(value))[:_HEADLINE_MAX]
+    text = f"{value:.4g}" if finite else str(value)
+    if len(text) <= _HEADLINE_MAX:
+        return text
+    cut = text[:_HEADLINE_MAX - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"  # at a word, and says so
 
 
 def is_corrupt(error: StoreError) -> bool:

@@ -28,6 +28,7 @@ __all__ = [
     "decay_steps_for",
     "epochs_per_cycle",
     "fit_to_length",
+    "planned_length",
     "preview_length",
     "shortest_fit",
     "step_size_for",
@@ -129,10 +130,10 @@ def epochs_per_cycle(schedule: Schedule, iters_per_epoch: int) -> float | None:
     return None if not length else length / ipe
 
 
-def preview_length(schedule: Schedule, *, cycles: int = 3, open_ended: int = 6000) -> int:
-    """How many iterations show a schedule whole: its planned length (a 100k-step WSD with
-    its cool-down, a timm cosine's every cycle), else ``cycles`` cycles (SGDR: its first
-    ``cycles`` restarts), else ``open_ended``. A preview decimates, so any length draws fast."""
+def planned_length(schedule: Schedule) -> int | None:
+    """The iterations a schedule is planned for, when it has an end: its planned steps
+    (1cycle, warm-up + cosine, WSD), a timm cosine's every cycle, the phases' steps; None
+    for a cyclical or open-ended one."""
     if schedule.planned_steps:
         return int(schedule.planned_steps)
     p = schedule.params
@@ -143,6 +144,17 @@ def preview_length(schedule: Schedule, *, cycles: int = 3, open_ended: int = 600
         return length + int(p.get("warmup_t") or 0) * (0 if p.get("warmup_prefix") is False else 1)
     if schedule.policy == "phases" and all("steps" in ph for ph in p.get("phases") or [{}]):
         return sum(int(ph["steps"]) for ph in p["phases"])
+    return None
+
+
+def preview_length(schedule: Schedule, *, cycles: int = 3, open_ended: int = 6000) -> int:
+    """How many iterations show a schedule whole: its planned length (a 100k-step WSD with
+    its cool-down, a timm cosine's every cycle), else ``cycles`` cycles (SGDR: its first
+    ``cycles`` restarts), else ``open_ended``. A preview decimates, so any length draws fast."""
+    planned = planned_length(schedule)
+    if planned is not None:
+        return planned
+    p = schedule.params
     if schedule.policy == "cosine_restarts":
         t0, mult = int(p["T_0"]), int(p.get("T_mult") or 1)
         return sum(t0 * mult ** i for i in range(cycles))

@@ -20,10 +20,15 @@ from dataclasses import dataclass
 from clr_core.errors import ConfigError
 from clr_core.validation import check_int, check_number
 
-__all__ = ["OPTIMIZER_NAMES", "RULES", "BatchRescale", "rescale_lr", "rule_for"]
+__all__ = ["OPTIMIZER_LABELS", "OPTIMIZER_NAMES", "RULES", "BatchRescale", "rescale_lr", "rule_for"]
 
 #: The optimizers the app offers, by family (the designer's choice; no torch needed).
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop", "sgd_schedulefree", "adamw_schedulefree")
+#: Their names as the pages show them (``clr_core.setup.optim.OPTIMIZERS``' labels, here
+#: without importing torch: the designer draws before it loads).
+OPTIMIZER_LABELS = {"sgd": "SGD (momentum)", "adam": "Adam", "adamw": "AdamW",
+                    "rmsprop": "RMSprop", "sgd_schedulefree": "Schedule-free SGD",
+                    "adamw_schedulefree": "Schedule-free AdamW"}
 
 #: Rule name -> (exponent of the batch ratio, source).
 RULES = {
@@ -74,8 +79,9 @@ def rescale_lr(lr: float, tested_batch: int, new_batch: int, optimizer: str) -> 
         text = f"Same batch size ({new_batch}): the LR stays {lr:.3g}."
     else:
         how = "linear rule" if rule == "linear" else "square-root rule"
-        scaled = f"× {k:g}" if rule == "linear" else f"× √{k:g} = × {factor:.3g}"
-        text = (f"Batch {tested_batch} → {new_batch} with {optimizer}: the {how} ({source}) "
+        scaled = f"× {k:g}" if rule == "linear" else f"× √{k:g}"
+        name = OPTIMIZER_LABELS.get(optimizer.lower(), optimizer)
+        text = (f"Batch {tested_batch} → {new_batch} with {name}: the {how} ({source}) "
                 f"suggests LR {lr:.3g} {scaled} = **{new_lr:.3g}**. A suggestion, not applied: "
                 "it holds while the batch stays below the critical batch size; a range test at "
                 "the new batch size checks it.")

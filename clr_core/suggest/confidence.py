@@ -7,7 +7,9 @@ finder for transformers because it "usually indicates one in the 1e-3 when the a
 value is in the 1e-5 range", huggingface/transformers#16013). Here each suggestion carries
 a confidence: "ok"; "low" (usable, with the reason); "none" (no reliable recommendation:
 the reason and what to run next). A rule whose max_lr lies past the LR where the loss
-started to run away is marked too.
+started to run away is marked too, and a sweep whose smoothed loss is still falling at its
+last LR never gets "ok": it ended before the loss turned, so every reading is a lower bound
+and the page says how far to raise End LR.
 
 The noise is the mini-batch loss's own: the raw loss is recovered exactly from the
 debiased EMA (``raw_from_smoothed``), its spread measured from successive differences
@@ -31,6 +33,7 @@ __all__ = [
     "assess",
     "check_curve",
     "divergence_lr",
+    "divergence_phrase",
     "mark_suggestions",
     "raw_from_smoothed",
 ]
@@ -42,6 +45,12 @@ EARLY_MIN_FRACTION = 0.15  # a minimum within the first 15 % of the read window:
 WIDE_DISAGREEMENT = 2.5  # decades between the loss rules (trimmed): no single answer is supported
 LOW_DISAGREEMENT = 1.0
 DIVERGE_FACTOR = 2.0  # the raw loss stays above twice its best so far from here on
+END_FALL_FRACTION = 0.05  # the smoothed minimum within the last 5 % of the sweep: still falling
+#: How far to raise End LR when the loss is still falling at the last LR: two decades. Past
+#: its steepest fall a range test's loss bottoms out and runs away within about a decade or
+#: two (Smith, "Cyclical Learning Rates for Training Neural Networks", 2017; fastai sweeps
+#: 1e-7 to 10 for that reason), so two more decades reach the turn the sweep missed.
+RAISE_END_FACTOR = 100.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,8 @@ class CurveCheck:
     reasons: tuple[str, ...] = ()
     next_step: str = ""
     diverge_lr: float = math.nan
+    diverge_source: str = ""  # "loss": the loss ran away; "stability": the limit came first
+    still_falling_at: float = math.nan  # the last LR, when the loss was still falling there
 
     @property
     def text(self) -> str:
@@ -117,14 +128,15 @@ def check_curve(lrs, smoothed, *, beta: float | None, start: int = 0, skip_end: 
         raw = raw_from_smoothed(sm, beta) if beta else sm
     raw = np.asarray(raw, dtype=float)
     div = divergence_lr(lrs, raw)
+    source = "loss" if math.isfinite(div) else ""
     if limit_lr is not None and math.isfinite(limit_lr) and not div <= limit_lr:
-        div = float(limit_lr)  # the sharpness shows the onset before the loss can
+        div, source = float(limit_lr), "stability"  # the sharpness shows the onset first
     stop = max(start + 2, sm.size - skip_end)
     w = sm[start:stop]
     w = w[: int(np.flatnonzero(~np.isfinite(w))[0])] if (~np.isfinite(w)).any() else w
     if w.size < 3:
         return CurveCheck("none", ("The curve is too short to read.",),
-                          "Run more iterations (100 or more).", div)
+                          "Run more iterations (100 or more).", div, source)
     sigma = _noise(raw[: start + w.size])
     smooth_sigma = sigma * math.sqrt((1 - beta) / (1 + beta)) if beta else sigma
     i_min = int(np.argmin(w))
@@ -155,7 +167,33 @@ def check_curve(lrs, smoothed, *, beta: float | None, start: int = 0, skip_end: 
         elif level == "ok":
             reasons.append(f"The test stopped ({stop_reason}) early; the reading uses the part swept.")
             level = "low"
-    return CurveCheck(level, tuple(reasons), nxt, div)
+    falling = math.nan
+    if level != "none" and not math.isfinite(div):
+        falling = _still_falling_at(lrs, sm, start)
+        if math.isfinite(falling):
+            raise_to = falling * RAISE_END_FACTOR
+            reasons.append(f"The loss is still falling at the last LR {falling:.3g}: the sweep "
+                           "ended before the loss turned up, so every reading is a lower bound.")
+            level = "low"
+            nxt = (f"Raise End LR to at least {raise_to:.3g} ({RAISE_END_FACTOR:g}×) and run "
+                   "the test again.")
+    return CurveCheck(level, tuple(reasons), nxt, div, source, falling)
+
+
+def _still_falling_at(lrs: np.ndarray, sm: np.ndarray, start: int) -> float:
+    """The last LR swept when the smoothed loss reaches its lowest within the sweep's last
+    END_FALL_FRACTION (it never turned up), else NaN. Read on the whole sweep past
+    ``start``, not the rules' window: the points the rules cut from the end are exactly
+    where a turn would show."""
+    tail = sm[start:]
+    bad = np.flatnonzero(~np.isfinite(tail))
+    tail = tail[: int(bad[0])] if bad.size else tail
+    if tail.size < 3:
+        return math.nan
+    k = int(np.argmin(tail))
+    if k < tail.size - max(2.0, END_FALL_FRACTION * tail.size):
+        return math.nan
+    return float(lrs[start + tail.size - 1])
 
 
 def _early_minimum(raw: np.ndarray, start: int, size: int) -> int | None:
@@ -184,13 +222,23 @@ def assess(rec: Suggestion, rules: Mapping[str, Suggestion], curve: CurveCheck) 
             worse = "none" if span > WIDE_DISAGREEMENT else "low"
             level = _worst(level, worse)
             nxt = nxt or "Run the seed sweep, or Verify the value by training."
-    if math.isfinite(curve.diverge_lr) and rec.max_lr > curve.diverge_lr:
-        reasons.append(f"Its max_lr lies past the LR where the loss ran away ({curve.diverge_lr:.3g}).")
+    past = bool(math.isfinite(curve.diverge_lr) and rec.max_lr > curve.diverge_lr)
+    if past:
+        reasons.append(f"Its max_lr lies past {divergence_phrase(curve.diverge_lr, curve.diverge_source)}.")
         level = _worst(level, "low")
     text = " ".join([*reasons, nxt]).strip()
-    return replace(rec, confidence=level, caveat=text,
-                   past_divergence=bool(math.isfinite(curve.diverge_lr)
-                                        and rec.max_lr > curve.diverge_lr))
+    return replace(rec, confidence=level, caveat=text, past_divergence=past,
+                   diverge_lr=curve.diverge_lr, diverge_source=curve.diverge_source,
+                   still_falling_at=curve.still_falling_at)
+
+
+def divergence_phrase(lr: float, source: str) -> str:
+    """Where the test diverged, named by what showed it: the loss itself, or the sharpness
+    crossing the stability limit while the short sweep's loss may still be falling."""
+    if source == "stability":
+        return (f"the stability limit ({lr:.3g}), the LR past which the loss runs away in a "
+                "longer run even where this short sweep still shows it falling")
+    return f"the LR where the loss ran away ({lr:.3g})"
 
 
 def _worst(a: str, b: str) -> str:
@@ -210,7 +258,9 @@ def mark_suggestions(out: Mapping[str, Suggestion], curve: CurveCheck) -> dict[s
             continue
         past = bool(math.isfinite(curve.diverge_lr) and s.max_lr > curve.diverge_lr)
         level = _worst(curve.level, "low") if past else curve.level
-        note = f"Past the LR where the loss ran away ({curve.diverge_lr:.3g})." if past else ""
+        note = f"Past {divergence_phrase(curve.diverge_lr, curve.diverge_source)}." if past else ""
         marked[name] = replace(s, confidence=level, caveat=" ".join(
-            x for x in (note, curve.text) if x), past_divergence=past)
+            x for x in (note, curve.text) if x), past_divergence=past,
+            diverge_lr=curve.diverge_lr, diverge_source=curve.diverge_source,
+            still_falling_at=curve.still_falling_at)
     return marked

@@ -79,10 +79,10 @@ def suggestion_to_schedule(suggestion: Suggestion, policy: str, iters_per_epoch:
     step = step_size_for(iters_per_epoch, epochs_per_step)
     if policy in FITTED_POLICIES:
         schedule, factor = _fitted(policy, suggestion.max_lr, 2 * step)
+        # its own terms: a warm-up + cosine or WSD run has no half cycles to speak of
         note = (f"From the range test ({suggestion.method}): max_lr {suggestion.max_lr:.3g}; one "
                 f"run of {2 * step} steps ({2 * epochs_per_step:g} epochs of {iters_per_epoch} "
-                f"iterations, 1cycle's two half cycles of {step}), {schedule['warmup_steps']} of "
-                "them warming up.")
+                f"iterations), {schedule['warmup_steps']} of them warming up.")
         if factor != 1.0:
             note += (f" For WSD, which holds its peak for most of the run, max_lr x "
                      f"{factor:.2f} = {schedule['max_lr']:.3g} keeps 1cycle's mean LR.")

@@ -64,7 +64,10 @@ class Suggestion:
     ``confidence``: "ok", "low" (usable; ``caveat`` says why it may be off) or "none" (no
     reliable recommendation: ``caveat`` gives the reason and what to run next), from
     `clr_core.suggest.confidence`. ``past_divergence``: the max_lr lies past the LR where
-    the test's loss ran away."""
+    the test's loss ran away (``diverge_lr``; ``diverge_source`` "loss", or "stability"
+    when the sharpness crossed the stability limit first). ``still_falling_at``: the last
+    LR of a sweep whose smoothed loss was still falling there (NaN otherwise): the sweep
+    ended before the loss turned up, so its numbers are lower bounds, not the peak."""
 
     method: str
     base_lr: float
@@ -80,11 +83,24 @@ class Suggestion:
     confidence: str = "ok"
     caveat: str = ""
     past_divergence: bool = False
+    diverge_lr: float = math.nan
+    diverge_source: str = ""
+    still_falling_at: float = math.nan
 
     @property
     def reliable(self) -> bool:
         """Worth acting on: not "no reliable recommendation"."""
         return self.confidence != "none"
+
+    @property
+    def still_falling(self) -> bool:
+        return math.isfinite(self.still_falling_at)
+
+    @property
+    def confident(self) -> bool:
+        """Worth the primary action ("Use in designer"): reliable, not past the LR where the
+        loss ran away, and read off a sweep that reached the loss's turn."""
+        return self.reliable and not self.past_divergence and not self.still_falling
 
     @property
     def has_band(self) -> bool:
@@ -93,7 +109,7 @@ class Suggestion:
     def to_dict(self) -> dict:
         """JSON-safe: a missing band is written as None, not NaN."""
         d = asdict(self)
-        for k in ("low", "high"):
+        for k in ("low", "high", "diverge_lr", "still_falling_at"):
             if not math.isfinite(d[k]):
                 d[k] = None
         return d
@@ -115,7 +131,15 @@ class Suggestion:
             confidence=str(d.get("confidence") or "ok"),
             caveat=str(d.get("caveat") or ""),
             past_divergence=bool(d.get("past_divergence", False)),
+            diverge_lr=_float_or_nan(d.get("diverge_lr")),
+            diverge_source=str(d.get("diverge_source") or ""),
+            still_falling_at=_float_or_nan(d.get("still_falling_at")),
         )
+
+
+def _float_or_nan(x) -> float:
+    """A stored optional float (None, or absent in older runs) as NaN."""
+    return math.nan if x is None else float(x)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -73,3 +74,33 @@ def test_a_live_chart_sends_fewer_points_and_still_shows_the_spikes():
     curves = [Curve("loss", np.arange(n), losses)]
     assert len(line_figure(curves, x_title="it", y_title="loss",
                            max_points=LIVE_MAX_POINTS).data[0].y) <= LIVE_MAX_POINTS + 2
+
+
+def test_the_stability_panel_stops_where_its_ratio_falls_back_and_says_why():
+    """Issue 32, item 13: Adam's ratio peaked at 1.09 and fell to 0.03 while the loss blew
+    up; the panel shaded "unstable" over a line below 1. Now it shades only the span over
+    the limit, draws nothing past the fall-back, and says what it cannot measure there."""
+    from clr_core.present.plots import UNMEASURED_NOTE, range_test_figure
+    from clr_core.suggest.stability import stability_limit
+
+    lrs = np.logspace(-4, 0, 60)
+    c = stability_limit(1.0, 0.9, "adam")  # the limit is c / λ
+    at = np.array([1e-3, 1e-2, 0.04, 0.2, 0.7])
+    ratio = np.array([0.05, 0.4, 1.09, 0.2, 0.03])
+    sharp = np.column_stack([np.arange(5) * 10, at, ratio * c / at])
+    fig = range_test_figure(lrs, 2 - lrs, 2 - lrs, sharpness=sharp, momentum=0.9,
+                            sharpness_kind="adam")
+    line = next(t for t in fig.data if t.name.startswith("stability limit"))
+    assert np.allclose(line.x, at[:3]) and np.allclose(line.y, ratio[:3])
+    red = [sh for sh in fig.layout.shapes if sh.type == "rect" and sh.fillcolor == "red"]
+    assert len(red) == 1 and red[0].x1 == pytest.approx(0.04) and 0.01 < red[0].x0 < 0.04
+    notes = [a.text for a in fig.layout.annotations if "not measured" in (a.text or "")]
+    assert notes == [UNMEASURED_NOTE["adam"]]
+    # a ratio that stays over the limit is shaded to the end, with nothing unsaid
+    ratio = np.array([0.05, 0.4, 1.09, 2.0, 5.0])
+    sharp = np.column_stack([np.arange(5) * 10, at, ratio * c / at])
+    fig = range_test_figure(lrs, 2 - lrs, 2 - lrs, sharpness=sharp, momentum=0.9,
+                            sharpness_kind="adam")
+    red = [sh for sh in fig.layout.shapes if sh.type == "rect" and sh.fillcolor == "red"]
+    assert len(red) == 1 and red[0].x1 == pytest.approx(0.7)
+    assert not [a for a in fig.layout.annotations if "not measured" in (a.text or "")]

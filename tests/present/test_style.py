@@ -197,3 +197,18 @@ def test_a_guess_is_drawn_but_never_as_the_answer():
         marker = next(t for t in fig.data if t.name and t.name.startswith("recommended"))
         assert marker.marker.color == color
         assert text in [a.text for a in fig.layout.annotations]
+
+
+def test_the_training_baselines_are_told_apart_by_hue():
+    """Issue 32, item 11: four baselines in greys and black. Only the fixed-LR reference is
+    grey; every other baseline has a hue, and no two share a colour."""
+    from clr_core.engine.baselines import BASELINES
+
+    colors = {name: color_for(f"baseline: {name}", i) for i, name in enumerate(BASELINES)}
+    assert len(set(colors.values())) == len(colors)
+
+    def chroma(hex_color: str) -> int:
+        rgb = [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
+        return max(rgb) - min(rgb)
+
+    assert [n for n, c in colors.items() if chroma(c) < 40] == ["fixed"]

@@ -303,3 +303,18 @@ def test_a_store_file_deleted_while_running_is_started_again(db):
     rid = store.save_run("train", {}, {"headline": "after"})
     assert [r.headline for r in store.list_runs()] == ["after"] and db.exists()
     assert store.load_run(rid).result == {"headline": "after"}
+
+
+def test_a_long_headline_is_kept_whole_or_cut_at_a_word():
+    """Issue 32, item 17: the runs list cut "No reliable recommendation: …" at 200
+    characters, mid-word and before its advice."""
+    from clr_core.runs.format import headline_of
+
+    advice = ("No reliable recommendation: The smoothed loss falls only 0.0165 (0.7 %) before "
+              "its lowest point, no more than the batch-to-batch noise (σ 0.0527) can give. "
+              "Sweep from a lower start LR or over more iterations, or run the seed sweep to "
+              "see whether any fall is real.")
+    assert headline_of({"headline": advice}) == advice
+    runaway = headline_of({"headline": "word " * 1000})
+    assert len(runaway) <= 1000 and runaway.endswith("word…")
+    assert headline_of({"headline": 0.97531}) == "0.9753"

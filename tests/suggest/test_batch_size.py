@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clr_core.errors import ConfigError
-from clr_core.suggest.batch_size import OPTIMIZER_NAMES, rescale_lr, rule_for
+from clr_core.suggest.batch_size import OPTIMIZER_LABELS, OPTIMIZER_NAMES, rescale_lr, rule_for
 
 lrs = st.floats(1e-6, 10.0)
 batches = st.integers(1, 65_536)
@@ -49,3 +49,19 @@ def test_rescaling_there_and_back_is_the_identity(lr, b1, b2, optimizer):
 def test_bad_input_is_a_config_error(args):
     with pytest.raises(ConfigError):
         rescale_lr(*args)
+
+
+def test_the_square_root_rule_reads_as_one_product_and_names_the_optimizer():
+    """Issue 32, item 16: "0.006 × √4 = × 2 = 0.012" and raw keys (`adamw_schedulefree`)."""
+    out = rescale_lr(0.006, 128, 512, "adamw_schedulefree")
+    assert "LR 0.006 × √4 = **0.012**" in out.text
+    assert "= ×" not in out.text
+    assert "with Schedule-free AdamW:" in out.text and "adamw_schedulefree" not in out.text
+    assert "LR 0.1 × 4 = **0.4**" in rescale_lr(0.1, 32, 128, "sgd").text
+
+
+def test_every_optimizer_offered_has_the_label_the_training_forms_give_it():
+    from clr_core.setup.optim import OPTIMIZERS
+
+    assert {n: OPTIMIZER_LABELS[n] for n in OPTIMIZER_NAMES} == \
+        {n: OPTIMIZERS[n].label for n in OPTIMIZER_NAMES}

@@ -118,7 +118,8 @@ def test_rule_past_the_divergence_is_marked_on_least_squares():
         assert s.past_divergence == (s.max_lr > limit * 1.02) or abs(s.max_lr / limit - 1) < 0.05
     for k in past:
         assert r.suggestions[k].confidence in ("low", "none")
-        assert "ran away" in r.suggestions[k].caveat
+        s = r.suggestions[k]  # named by what showed it: the loss, or the limit before it
+        assert ("stability limit" if s.diverge_source == "stability" else "ran away") in s.caveat
     back = RangeTestResult.from_dict(r.to_dict())  # the store keeps the mark
     assert {k for k, s in back.suggestions.items() if s.past_divergence} == past
 
@@ -148,3 +149,104 @@ def test_a_seed_sweep_of_unreliable_tests_stays_unreliable():
     assert combine_recommended([good, guess, good]).confidence == "low"
     mostly = combine_recommended([guess, guess, good])
     assert mostly.confidence == "none" and "flat" in mostly.caveat
+
+
+# ------------------------------------------------------------------ a sweep that ended too early
+
+
+def _still_falling(centre, noise, seed, end_lr=1e-4):
+    """A sweep from 1e-7 to ``end_lr`` whose loss falls to its last point: a sigmoid drop
+    centred ``centre`` decades below the end that never turns up (issue 32, item 1)."""
+    lrs = np.logspace(-7, math.log10(end_lr), 100)
+    x = np.log10(lrs / end_lr)
+    raw = 2.3 - 1.8 / (1 + np.exp(-(x - centre) * 3)) \
+        + noise * np.random.default_rng(seed).standard_normal(lrs.size)
+    return lrs, raw, ema(raw, 0.98)
+
+
+@settings(max_examples=15, deadline=None)
+@given(centre=st.floats(-3.2, -1.0), noise=st.floats(0.0, 0.02), seed=st.integers(0, 10**6))
+def test_a_sweep_still_falling_at_its_end_never_gets_ok(centre, noise, seed):
+    """The loss still falls at the last LR: no rule is "ok", the recommendation is not
+    confident (no primary "Use in designer"), and the headline and advice say to raise End
+    LR to 100× the last LR."""
+    from clr_core.suggest.recommend import advice
+
+    lrs, raw, sm = _still_falling(centre, noise, seed)
+    out = _rec(lrs, raw, sm, stop_reason="completed")
+    rec = out["recommended"]
+    assert all(s.confidence != "ok" for s in out.values())
+    assert rec.confidence == "low" and not rec.confident
+    assert rec.still_falling_at == lrs[-1]
+    said = advice(rec)
+    assert not said.primary
+    assert (f"the loss is still falling at the last LR {lrs[-1]:.3g}: raise End LR to at least "
+            f"{lrs[-1] * 100:.3g} (100×)") in said.text
+    assert "Train with max_lr" not in said.text
+    assert f"raise End LR to at least {lrs[-1] * 100:.3g} (100×)" in headline(out)
+    back = type(rec).from_dict(rec.to_dict())  # the store keeps it
+    assert back.still_falling_at == rec.still_falling_at and not back.confident
+
+
+def test_a_sweep_that_turned_up_is_not_called_still_falling():
+    from clr_core.suggest.recommend import advice
+
+    out = _rec(*_curve(_good()), stop_reason="completed")
+    rec = out["recommended"]
+    assert not rec.still_falling and rec.confident and advice(rec).primary
+    assert advice(rec).text.startswith(f"Train with max_lr {rec.max_lr:.3g}")
+    # the same curve cut before its minimum is still falling at the cut
+    lrs, raw, sm = _curve(_good())
+    cut = suggest_all(lrs[:65], sm[:65], raw=raw[:65], num_iter=65, stop_reason="completed")
+    assert cut["recommended"].still_falling_at == lrs[64]
+
+
+# ------------------------------------------------------------------ headline vs divergence
+
+
+def test_a_recommendation_past_the_divergence_is_not_told_to_train():
+    """Issue 32, item 3: "Low confidence: its max_lr lies past the LR where the loss ran
+    away (0.00289)" above "Train with max_lr 0.00661 … still falling fast" cannot happen:
+    the sentences come from the same divergence point, and the button is demoted."""
+    from clr_core.suggest.recommend import advice
+
+    lrs, raw, sm = _curve(_good())
+    plain = _rec(lrs, raw, sm, stop_reason="completed")["recommended"]
+    limit = plain.max_lr / 2.3  # the sharpness crossed the limit below the recommendation
+    rec = _rec(lrs, raw, sm, stop_reason="completed", limit_lr=limit)["recommended"]
+    assert rec.past_divergence and rec.diverge_lr == limit and not rec.confident
+    said = advice(rec)
+    assert not said.primary
+    assert "Train with max_lr" not in said.text and "still falling fast" not in said.text
+    assert f"max_lr {rec.max_lr:.3g} lies past the stability limit ({limit:.3g})" in said.text
+    assert f"train below {limit:.3g}" in said.text
+    assert "past the stability limit" in headline({"recommended": rec})
+
+
+@settings(max_examples=60, deadline=None)
+@given(lo=st.floats(-5, -1), width=st.floats(0.2, 1.0), at=st.floats(0, 1),
+       div=st.one_of(st.just(math.nan), st.floats(-6, 0)), source=st.sampled_from(["loss", "stability"]))
+def test_the_headline_never_claims_a_falling_loss_past_the_divergence(lo, width, at, div, source):
+    """Whatever the band and the divergence: the LRs the action calls "still falling fast"
+    end at the divergence, a max_lr past it is never "Train with", and only then primary."""
+    import re
+    from dataclasses import replace as _replace
+
+    from clr_core.suggest.recommend import advice
+    from clr_core.suggest.types import Suggestion
+
+    low, high = 10.0 ** lo, 10.0 ** (lo + width)
+    max_lr = 10.0 ** (lo + at * width)
+    d = 10.0 ** div if math.isfinite(div) else math.nan
+    s = Suggestion("recommended", max_lr / 6, max_lr, "why", "test", 1, max_lr, 1.0,
+                   low=low, high=high, diverge_lr=d, diverge_source=source if math.isfinite(d) else "")
+    past = math.isfinite(d) and max_lr > d
+    s = _replace(s, past_divergence=past, confidence="low" if past else "ok",
+                 caveat="Its max_lr lies past somewhere." if past else "")
+    said = advice(s)
+    assert said.primary == (not past)
+    assert ("Train with max_lr" in said.text) == (not past)
+    m = re.search(r"between (\S+) and (\S+) the loss is still falling fast", said.text)
+    if m:
+        assert float(m.group(2)) <= (d if math.isfinite(d) else high) * (1 + 1e-2)
+        assert not past

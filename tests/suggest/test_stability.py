@@ -74,3 +74,47 @@ def test_real_runs_under_three_seeds():
         assert back == s
     again = tiny_run(1)
     assert np.array_equal(again.losses, results[1].losses)  # a seed is a seed
+
+
+def test_the_seed_sweep_table_names_each_rule_by_its_label():
+    """Issue 32, item 15: the table showed raw keys (`steepest_gradient`, `min10_base6`)."""
+    from clr_core.engine.smoothing import ema
+    from clr_core.present.tables import stability_table
+    from clr_core.suggest.recommend import RULE_LABELS
+    from clr_core.suggest.registry import suggest_all
+
+    lrs = np.logspace(-5, 1, 100)
+    x = np.log10(lrs)
+    runs = []
+    for seed in range(3):
+        raw = 2.3 - 1.8 / (1 + np.exp(-(x + 2) * 3)) + np.where(x > -0.3, np.expm1((x + 0.3) * 6), 0) \
+            + 0.02 * np.random.default_rng(seed).standard_normal(lrs.size)
+        runs.append(suggest_all(lrs, ema(raw, 0.98), raw=raw, num_iter=100))
+    stability = summarize_stability(runs)
+    table = stability_table(stability)
+    assert set(table["rule"]) == {RULE_LABELS[m] for m in stability}
+    assert not set(table["rule"]) & set(stability)  # no raw key left
+    assert list(table["spread (decades)"]) == sorted(s.spread_decades for s in stability.values())
+
+
+def test_the_seed_sweep_says_when_recommended_is_not_the_steadiest():
+    """Issue 32, item 15: "trust a method whose spread is small" beside a table where
+    ``recommended`` spread more than two others, with no word on it."""
+    from clr_core.present.tables import stability_note
+
+    def summary(name, lo, hi):
+        return StabilitySummary(method=name, median_max_lr=math.sqrt(lo * hi), median_base_lr=lo / 6,
+                                min=lo, max=hi, spread_decades=math.log10(hi / lo), n=3,
+                                n_runs=3, max_lrs=(lo, math.sqrt(lo * hi), hi))
+
+    table = {"recommended": summary("recommended", 0.01, 0.04),
+             "valley": summary("valley", 0.001, 0.0015),
+             "steepest_gradient": summary("steepest_gradient", 0.02, 0.03),
+             "minimum": summary("minimum", 0.01, 0.1)}
+    note = stability_note(table)
+    assert f"moved {math.log10(4):.2f} decades" in note
+    assert "fastai valley (0.18)" in note and "torch-lr-finder steepest gradient (0.18)" in note
+    assert "fastai minimum" not in note  # it moved more
+    table["recommended"] = summary("recommended", 0.02, 0.021)
+    assert "moved least" in stability_note(table)
+    assert stability_note({"valley": table["valley"]}) is None
