@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from clr_core.engine.results import RangeTestResult
+from clr_core.setup.data_catalogue import DATASETS
 from clr_core.suggest.recommend import other_rules, rule_label
 
 __all__ = ["REGRET_COLUMNS", "leaders", "scored_by_loss", "stability_note", "stability_table",
@@ -28,8 +29,6 @@ def scored_by_loss(range_test: RangeTestResult, config: Mapping | None = None) -
     dataset = (config or {}).get("dataset")
     if not isinstance(dataset, str):
         return False
-    from clr_core.setup.data_catalogue import DATASETS  # torch: only when a config asks
-
     info = DATASETS.get(dataset)
     return info is not None and info.kind == "text"
 

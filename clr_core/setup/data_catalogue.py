@@ -8,8 +8,10 @@ image-folder loaders (`clr_core.setup.data`, `clr_core.setup.image_data`) share.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from torch.utils.data import Dataset
+if TYPE_CHECKING:  # the catalogue is read without torch (the page's tables, the designer)
+    from torch.utils.data import Dataset
 
 __all__ = ["DATASETS", "SPLIT_SEED", "DataBundle", "DatasetInfo"]
 

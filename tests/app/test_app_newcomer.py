@@ -132,7 +132,7 @@ def test_a_control_refuses_by_name_and_a_slider_shows_its_steps_decimals():
 
 def test_lesson_one_compares_the_four_rates_without_calling_one_the_grid_best():
     """Item 14: "best of the grid: too low 0.001" is gone; each rate's accuracy is shown."""
-    from clr_core.lessons import catalogue, training
+    from clr_core.lessons import training, views
 
     def run(label, acc):
         return SimpleNamespace(label=label, seed=0, eval_iterations=np.array([0, 10]),
@@ -143,7 +143,7 @@ def test_lesson_one_compares_the_four_rates_without_calling_one_the_grid_best():
     orig = training.lr_matters
     training.lr_matters = lambda *a, **k: comp
     try:
-        view = catalogue._view_lr_matters({"lr": 0.05, "seeds": 1})
+        view = views.view_lr_matters({"lr": 0.05, "seeds": 1})
     finally:
         training.lr_matters = orig
     labels = [m[0] for m in view.metrics]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from clr_core.lessons import lesson_by_key, training
-from clr_core.lessons.catalogue import _comparison_view
 from clr_core.lessons.digits import train_grid
+from clr_core.lessons.views import comparison_view
 
 SEEDS = (0, 1, 2)
 BUDGET = 200
@@ -41,7 +41,7 @@ def test_clr_matches_the_best_fixed_lr_without_a_search_but_not_2_8x_faster():
 
 def _summary_agrees_with_its_table(c: training.Comparison) -> None:
     """The sentence a comparison lesson prints is read off the same runs as its table."""
-    view = _comparison_view(c, speedup=True)
+    view = comparison_view(c, speedup=True)
     table = view.table.set_index("variant")["median accuracy %"]
     mine, best = table[c.candidate], table[c.best_baseline]
     assert view.summary.startswith(f"**{c.candidate}** reaches {mine:.1f} % against {best:.1f} %")

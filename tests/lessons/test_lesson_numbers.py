@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from clr_core.lessons import lesson_by_key
-from clr_core.lessons.catalogue import _median
+from clr_core.lessons.views import median_speedup
 
 
 @pytest.mark.parametrize(("t0", "mult", "n"), [(100, 2, 1000), (100, 1, 1000), (200, 2, 600),
@@ -26,9 +26,9 @@ def test_lesson_seven_counts_the_snapshots_it_draws(t0, mult, n):
 
 
 def test_a_speed_up_median_is_over_the_seeds_that_reached_it():
-    assert _median([1.82, 0.0]) == "1.82× in 1 of 2 seeds (seeds: 1.82, never)"
-    assert _median([1.5, 2.5]) == "2.00× (seeds: 1.50, 2.50)"
-    assert _median([0.0, 0.0]) == "never (seeds: never, never)"
+    assert median_speedup([1.82, 0.0]) == "1.82× in 1 of 2 seeds (seeds: 1.82, never)"
+    assert median_speedup([1.5, 2.5]) == "2.00× (seeds: 1.50, 2.50)"
+    assert median_speedup([0.0, 0.0]) == "never (seeds: never, never)"
 
 
 def _windows(accs: dict[str, list[float]]):
@@ -50,7 +50,7 @@ def _windows(accs: dict[str, list[float]]):
 def test_lesson_four_s_verdict_is_read_off_its_own_runs(accs, equivalent):
     """Item 6: lesson 4 called Hann "the best fixed learning rate" and said the windows
     "differ by less than the spread over seeds" beside a table showing 92.2 % against 95 %."""
-    from clr_core.lessons.catalogue import _comparison_view, windows_verdict
+    from clr_core.lessons.views import comparison_view, windows_verdict
 
     c = _windows(accs)
     said = windows_verdict(c)
@@ -60,7 +60,7 @@ def test_lesson_four_s_verdict_is_read_off_its_own_runs(accs, equivalent):
     assert f"differ by {gap:.1f} points" in said and f"{spread:.1f} points" in said
     assert ("equivalent, as far as these seeds can tell" in said) == equivalent
     assert ("not equivalent" in said) == (not equivalent)
-    view = _comparison_view(c, speedup=False, against="the best of the other windows",
+    view = comparison_view(c, speedup=False, against="the best of the other windows",
                             tile="best other window")
     assert "fixed learning rate" not in view.summary
     assert "best of the other windows" in view.summary
