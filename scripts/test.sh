@@ -13,7 +13,8 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
 fi
 .venv/bin/ruff check .
 .venv/bin/lint-imports --no-cache  # the layer contract in pyproject.toml
-# Both cores (pytest-xdist; a file's tests stay on one worker, so a module's cluster or server
-# starts once) in a random order: pytest-randomly prints "Using --randomly-seed=N" first, and
-# `bash scripts/test.sh --randomly-seed=N` replays that order. PYTEST_WORKERS=0: one process.
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadfile "$@"
+# Both cores (pytest-xdist: tests spread one by one, but a file marked xdist_group stays on one
+# worker, so its module fixtures, a Ray cluster or a built wheel, start once) in a random
+# order: pytest-randomly prints "Using --randomly-seed=N" first, and `bash scripts/test.sh
+# -p randomly --randomly-seed=N` replays that order. PYTEST_WORKERS=0: one process.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadgroup "$@"

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# one worker runs this file (pytest-xdist --dist loadgroup): its module fixtures start once
+pytestmark = pytest.mark.xdist_group("layers")
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "clr_core"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")

@@ -30,6 +30,9 @@ import pytest
 
 import clr_core
 
+# one worker runs this file (pytest-xdist --dist loadgroup): its module fixtures start once
+pytestmark = pytest.mark.xdist_group("package")
+
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+; reads pyproject.toml
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -308,6 +311,7 @@ HOME_PAGE = '''
 import json, sys, sysconfig
 from pathlib import Path
 from streamlit.testing.v1 import AppTest
+
 
 script = Path(sysconfig.get_path("purelib")) / "clr_studio_app" / "app.py"
 at = AppTest.from_file(str(script), default_timeout=120).run()

@@ -33,11 +33,12 @@ def rescale_suggestion(lr: float, tested_batch: int, optimizer: str, *,
 
 def designer_rescale(max_lr: float, *, key: str) -> None:
     """The designer's form of it: the batch the LR was found at, the new one, the optimizer."""
-    c1, c2, c3 = st.columns(3)
+    c1, c2 = st.columns(2)
     tested = c1.number_input("LR found at batch", min_value=1, step=1,
                              key=default(f"{key}.tested", 128))
     new = c2.number_input("New batch", min_value=1, step=1, key=default(f"{key}.new", 128))
-    optimizer = c3.selectbox("Optimizer", OPTIMIZER_NAMES, key=f"{key}.optimizer",
+    # on its own row, as on the training forms: no optimizer's name is cut short
+    optimizer = st.selectbox("Optimizer", OPTIMIZER_NAMES, key=f"{key}.optimizer",
                              format_func=OPTIMIZER_LABELS.get)
     if int(new) != int(tested):
         st.info(rescale_lr(max_lr, int(tested), int(new), optimizer).text, icon="📏")

@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 
 from clr_core.redact import scrub_paths
 
-pytestmark = pytest.mark.browser
+# one worker runs this file (pytest-xdist --dist loadgroup): its module fixtures start once
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("exposure")]
 
 EXPOSURE = ["/root", "/etc", "../..", "/proc/self", "/usr", "~/.ssh", "pets/../../secret"]
 #: Names that sit in those folders: none may appear on the page.

@@ -17,6 +17,9 @@ from clr_core.errors import ConfigError
 from clr_core.schedules import from_dict, make_schedule
 from clr_core.setup import data, models, optim
 
+# one worker runs this file (pytest-xdist --dist loadgroup): its module fixtures start once
+pytestmark = pytest.mark.xdist_group("engine_train")
+
 
 @pytest.fixture(scope="module")
 def digits():

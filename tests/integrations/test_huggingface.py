@@ -27,6 +27,9 @@ from clr_core.integrations.huggingface import (
 from clr_core.runs.store import RunStore
 from clr_core.suggest.types import Suggestion
 
+# one worker runs this file (pytest-xdist --dist loadgroup): its module fixtures start once
+pytestmark = pytest.mark.xdist_group("huggingface")
+
 
 class _Probe(TrainerCallback):
     def __init__(self, recorder, db, at: int) -> None:

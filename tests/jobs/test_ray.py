@@ -22,6 +22,9 @@ from clr_core.jobs.registry import JobRegistry
 from clr_core.jobs.runners import PARALLEL, RUNNERS
 from clr_core.runs.store import RunStore
 
+# one worker runs this file (pytest-xdist --dist loadgroup): its module fixtures start once
+pytestmark = pytest.mark.xdist_group("ray")
+
 T = 120.0  # Ray workers start slowly on a loaded 2-core machine
 
 
@@ -137,12 +140,26 @@ def test_a_wrong_token_is_one_line(cluster):
     ex.close()
 
 
+def _client_executor(cluster) -> RayExecutor:
+    return RayExecutor(address=cluster.client_address, batch_s=0.05, connect_timeout_s=120,
+                       env={"RAY_AUTH_TOKEN": cluster.token, "RAY_AUTH_MODE": "token"})
+
+
 def test_the_ray_client_form(cluster, make):
-    # the client server starts a Python process per connection: slow on a busy 2-core machine
-    ex = RayExecutor(address=cluster.client_address, batch_s=0.05, connect_timeout_s=120,
-                     env={"RAY_AUTH_TOKEN": cluster.token, "RAY_AUTH_MODE": "token"})
+    # The client server starts a Python process per connection; on a 2-core machine whose
+    # other core runs another test worker, that process now and then never answers the
+    # first connection (its message says so, in one line). A second connection, as a user
+    # would make it, must work.
+    ex = _client_executor(cluster)
     try:
-        assert ex.check()["nodes"] == 2
+        try:
+            info = ex.check()
+        except JobError as first:
+            assert "did not finish connecting" in str(first), first
+            ex.close()
+            ex = _client_executor(cluster)
+            info = ex.check()
+        assert info["nodes"] == 2
         reg = make({"q": jr.quick}, executor=ex)
         final = reg.wait(reg.submit("q", {"n": 10}), timeout=T)
         assert final.state == "done", final.error
