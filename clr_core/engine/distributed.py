@@ -233,9 +233,13 @@ def init_from_env(device=None) -> bool:
 
 
 def leave() -> None:
-    """Leave the process group `init_from_env` joined (torchrun expects a clean exit)."""
+    """Leave the process group `init_from_env` joined (torchrun expects a clean exit).
+    Every rank waits for the others first: a rank that tears its group down while another
+    still talks to it can abort ("terminate called without an active exception")."""
     dist = _dist()
     if dist is not None and dist.is_initialized():
+        with contextlib.suppress(Exception):  # a peer already gone: leave all the same
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -53,6 +53,9 @@ def test_range_test_suggestions_and_use_in_designer(page, app_url):
     wait_idle(page)
     fill(page, "Iterations", "80")
     page.get_by_role("button", name="Start range test").click()
+    # a new tab of the local person first shows their latest job (another test's): wait for
+    # this one's whole curve before reading its headline
+    expect(page.get_by_text(re.compile(r"\d+ of 80 iterations"))).to_be_visible(timeout=90_000)
     expect(page.get_by_text("Suggested bounds")).to_be_visible(timeout=90_000)
     # the headline: recommended max_lr, base_lr and band, above the chart that shades the band
     metric = page.get_by_test_id("stMetric").filter(has_text="Recommended max_lr")

@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
+from clr_core.engine import distributed
+
 GLOBAL_BATCH = 8
 RANGE_TEST = {"start_lr": 1e-3, "end_lr": 3.0, "num_iter": 12, "eval_every": 4}
 TRAINING = {"num_iter": 6, "eval_every": 3,
@@ -96,7 +98,7 @@ def main(mode: str, out: Path) -> None:
     result = {**summary(rt, tr, model), "restored": restored, "events": len(events),
               "sampler_epoch": epoch}
     (out / f"rank{rank}.json").write_text(json.dumps(result))
-    torch.distributed.destroy_process_group()
+    distributed.leave()  # a barrier, then the group torn down on every rank together
 
 
 if __name__ == "__main__":
