@@ -5,6 +5,7 @@ plot area, whole log-tick labels, nothing cut short; a screenshot of every page.
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 import pytest
@@ -141,9 +142,14 @@ def test_runs_overlay_keeps_each_marker_on_its_own_run_and_six_legends_fit(page,
         page.keyboard.press("Escape")
         wait_idle(page)
         expect(box).to_contain_text(f"#{run_id} ")  # chosen before the next one
-    c = chart(page)
-    lines = [t for t in c["data"] if t["mode"] == "lines"]
-    marks = [t for t in c["data"] if t["mode"] == "markers"]
+    deadline = time.monotonic() + 30  # the last choice's rerun may still be drawing
+    while True:
+        c = chart(page)
+        lines = [t for t in c["data"] if t["mode"] == "lines"]
+        marks = [t for t in c["data"] if t["mode"] == "markers"]
+        if len(lines) == 6 or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(500)
     assert len(lines) == len(marks) == 6
     for run_id, max_lr in saved.items():
         (line,) = [t for t in lines if t["name"].startswith(f"#{run_id} ")]
