@@ -72,10 +72,26 @@ def open_store(store: StoreLike) -> RunStore:
 
 
 class FinishesOnExit:
-    """Ends the run it records when its ``with`` block ends: "done", "cancelled" on
-    Ctrl-C, or "failed" with the exception, unless ``finish`` was already called."""
+    """What the store's recorder and the trackers' recording share: called with each
+    event, it can stand in front of another emit (`forwarding`), and it ends the run it
+    records when its ``with`` block ends: "done", "cancelled" on Ctrl-C, or "failed" with
+    the exception, unless ``finish`` was already called."""
 
     finished: bool
+
+    def __call__(self, event: Any, progress: float | None = None) -> None:
+        raise NotImplementedError
+
+    def forwarding(self, emit: Callable[..., None] | None) -> Callable[..., None]:
+        """An emit that records each event and passes it on to ``emit`` (if any)."""
+        if emit is None:
+            return self
+
+        def both(event: Any, *args: Any, **kwargs: Any) -> None:
+            self(event)
+            emit(event, *args, **kwargs)
+
+        return both
 
     def finish(self, status: str, result: dict[str, Any] | None, *,
                error: str | None = None) -> None:
@@ -152,17 +168,6 @@ class RunRecorder(FinishesOnExit):
             plain = dict(event)  # a copy: the caller may reuse its dict
             with self._lock:
                 self._pending.append(plain)
-
-    def forwarding(self, emit: Callable[..., None] | None) -> Callable[..., None]:
-        """An emit that records each event and passes it on to ``emit`` (if any)."""
-        if emit is None:
-            return self
-
-        def both(event: Any, *args: Any, **kwargs: Any) -> None:
-            self(event)
-            emit(event, *args, **kwargs)
-
-        return both
 
     # -- writing --------------------------------------------------------------------
 

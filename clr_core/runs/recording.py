@@ -129,17 +129,6 @@ class Recording(FinishesOnExit):
         for sink in list(self.sinks):
             self._guard(sink, "call", event)
 
-    def forwarding(self, emit: Callable[..., None] | None) -> Callable[..., None]:
-        """An emit that records each event and passes it on to ``emit`` (if any)."""
-        if emit is None:
-            return self
-
-        def both(event: Any, *args: Any, **kwargs: Any) -> None:
-            self(event)
-            emit(event, *args, **kwargs)
-
-        return both
-
     def finish(self, status: str, result: dict[str, Any] | None, *,
                error: str | None = None) -> None:
         if self.finished:
