@@ -7,9 +7,11 @@ head is back the next one runs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
+from collections.abc import Iterator
 
 import job_runners as jr
 import pytest
@@ -28,8 +30,9 @@ pytestmark = pytest.mark.xdist_group("ray")
 T = 120.0  # Ray workers start slowly on a loaded 2-core machine
 
 
-@pytest.fixture(scope="module")
-def cluster():
+@contextlib.contextmanager
+def two_node_cluster() -> Iterator[LocalCluster]:
+    """A head and a second node on 127.0.0.1, stopped after."""
     c = LocalCluster()
     try:
         c.start_head().wait_started()
@@ -39,13 +42,27 @@ def cluster():
         c.stop()
 
 
-@pytest.fixture(scope="module")
-def executor(cluster):
+@contextlib.contextmanager
+def executor_of(cluster: LocalCluster) -> Iterator[RayExecutor]:
     # RAY_AUTH_MODE is unset here: the bridge turns token mode on because a token is set.
     ex = RayExecutor(address=cluster.address, cancel_grace_s=2.0, batch_s=0.05,
                      env={"RAY_AUTH_TOKEN": cluster.token})
-    yield ex
-    ex.close()
+    try:
+        yield ex
+    finally:
+        ex.close()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with two_node_cluster() as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def executor(cluster):
+    with executor_of(cluster) as ex:
+        yield ex
 
 
 @pytest.fixture
@@ -291,21 +308,14 @@ def test_the_cli_checks_the_cluster(cluster, monkeypatch, capsys):
 def doomed_cluster():
     """A cluster of its own for the test that kills its head: the module's cluster stays
     whole whatever order the tests run in (pytest-randomly shuffles them)."""
-    c = LocalCluster()
-    try:
-        c.start_head().wait_started()
-        c.add_node().wait_started()
+    with two_node_cluster() as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture
 def doomed_executor(doomed_cluster):
-    ex = RayExecutor(address=doomed_cluster.address, cancel_grace_s=2.0, batch_s=0.05,
-                     env={"RAY_AUTH_TOKEN": doomed_cluster.token})
-    yield ex
-    ex.close()
+    with executor_of(doomed_cluster) as ex:
+        yield ex
 
 
 def test_the_head_stopped_mid_job(doomed_cluster, doomed_executor, make):
