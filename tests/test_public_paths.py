@@ -1,5 +1,6 @@
-"""The import paths users write keep working: every `clr_core` import in the README's code,
-and the flat module paths that scripts written before the layered layout import."""
+"""The import paths users write keep working: every `clr_core` import in the code of the
+README and of docs/*.md, and the flat module paths that scripts written before the layered
+layout import."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ FLAT_PATHS = {
 
 
 def _readme_imports() -> list[str]:
-    """Each `import`/`from ... import` line of the README's Python blocks that names clr_core,
-    and each dotted `clr_core.x.y(...)` reference in its comments, as an import statement."""
-    text = (ROOT / "README.md").read_text()
+    """Each `import`/`from ... import` line of the README's and docs' Python blocks that
+    names clr_core, and each dotted `clr_core.x.y(...)` reference in their comments, as an
+    import statement."""
+    text = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted(ROOT.glob("docs/*.md"))])
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     lines = []
     for block in blocks:

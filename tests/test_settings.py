@@ -1,7 +1,7 @@
 """The operator's settings (clr_core.settings): every CLR_STUDIO_* variable parses the values
-its README row documents, refuses others with a SettingsError naming the variable and what
-it takes, is read at use time (an import never fails), and the README's table lists exactly
-the settings the class defines."""
+its row in the operator table documents, refuses others with a SettingsError naming the
+variable and what it takes, is read at use time (an import never fails), and that table
+(docs/operating.md) lists exactly the settings the class defines."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from clr_core.settings import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
+OPERATING = ROOT / "docs" / "operating.md"  # the operator table (the README's until issue 30)
 HOME = Path("~").expanduser()
 
 
@@ -204,21 +204,21 @@ def test_a_bad_value_never_fails_an_import_only_the_use_that_reads_it(tmp_path):
     assert not (tmp_path / "runs.db").exists()  # refused before the store was touched
 
 
-# --- the README's table ---------------------------------------------------------------------
+# --- the operator table (docs/operating.md) --------------------------------------------------
 
 _ROW = re.compile(r"^\| `(CLR_STUDIO_[A-Z0-9_]+)` \|")
 
 
-def _readme_rows() -> list[str]:
-    return [line for line in README.read_text(encoding="utf-8").splitlines() if _ROW.match(line)]
+def _doc_rows() -> list[str]:
+    return [line for line in OPERATING.read_text(encoding="utf-8").splitlines() if _ROW.match(line)]
 
 
 def test_the_readme_lists_exactly_the_settings_the_class_defines():
-    listed = [_ROW.match(line).group(1) for line in _readme_rows()]
+    listed = [_ROW.match(line).group(1) for line in _doc_rows()]
     defined = [env_name(f) for f in Settings.model_fields]
     assert len(listed) == len(set(listed)), "a variable listed twice"
     assert set(listed) == set(defined), (
-        f"README lists {sorted(set(listed) - set(defined))} that Settings does not define and "
+        f"docs/operating.md lists {sorted(set(listed) - set(defined))} that Settings does not define and "
         f"misses {sorted(set(defined) - set(listed))}")
 
 
@@ -226,4 +226,4 @@ def test_the_readme_table_is_the_one_the_fields_write():
     """Each row says what the field's description, type and default say (regenerate with
     ``python -c "from clr_core.settings import settings_table; print(settings_table())"``)."""
     generated = [line for line in settings_table().splitlines() if _ROW.match(line)]
-    assert _readme_rows() == generated
+    assert _doc_rows() == generated

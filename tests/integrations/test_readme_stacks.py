@@ -1,5 +1,6 @@
-"""The README's "Use it with Lightning / Hugging Face" examples, run as written (each block
-in a fresh interpreter, against a throw-away run store): each records its runs."""
+"""The "Use it with Lightning / Hugging Face" examples of docs/integrations.md (the README's
+until issue 30 moved them), run as written (each block in a fresh interpreter, against a
+throw-away run store): each records its runs."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _blocks() -> list[str]:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "integrations.md").read_text()
     start = text.index("## Use it with Lightning / Hugging Face")
-    section = text[start:text.index("\n## ", start + 1)]
+    end = text.find("\n## ", start + 1)
+    section = text[start:end if end != -1 else len(text)]
     return re.findall(r"```python\n(.*?)```", section, re.S)
 
 
