@@ -19,6 +19,11 @@ pyproject.toml, checked by ``lint-imports`` in the test command; see docs/archit
 Paths that scripts written against the earlier flat layout import (``clr_core.recommend``,
 ``clr_core.suggestions``, ``clr_core.store``, ``clr_core.plugins``) resolve to the module
 that now holds those names: the same module object, not a copy.
+
+``__all__`` is what users call: the entry points (``range_test.run_range_test``,
+``train.run_training``), the schedules, the suggestion rules, the integrations and trackers,
+the operator settings and the exception family. Every other module is the app's plumbing:
+importable, but private, and free to change.
 """
 
 from __future__ import annotations
@@ -28,8 +33,19 @@ import importlib.abc
 import importlib.machinery
 import sys
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "errors",
+    "integrations",
+    "range_test",
+    "schedules",
+    "settings",
+    "suggest",
+    "train",
+    "trackers",
+]
 
+#: The package's version, as pyproject.toml gives it.
 __version__ = "0.1.0"
 
 #: Earlier flat module paths and the module (or package) that holds their names now.

@@ -12,4 +12,9 @@ May import: ``clr_core.suggest``, ``clr_core.schedules``, ``validation``, ``json
 
 Nothing is re-exported here: importing one engine module (say `results`, which the
 pages read) must not load torch through the others. Import names from their modules.
+
+Users run the engine through `clr_core.range_test` and `clr_core.train`; what they hold
+afterwards, `RangeTestResult` and `TrainResult`, is in ``results``, the one public module.
 """
+
+__all__ = ["results"]

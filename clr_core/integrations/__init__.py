@@ -14,4 +14,5 @@ beside ``cli`` and ``lessons`` in the layers and may import everything below the
 
 from __future__ import annotations
 
-__all__: list[str] = []
+# The two stacks' modules (each imports its library, so `import *` here needs both).
+__all__ = ["huggingface", "lightning"]

@@ -7,13 +7,19 @@ from here: a registry of plain functions needs no torch.
 
 May import: ``clr_core.runs``, ``clr_core.setup``, ``clr_core.engine``, ``clr_core.suggest``,
 ``clr_core.schedules`` and the foundation. Not ``clr_core.present``.
+
+``__all__`` is what a script running its own jobs calls: a `JobRegistry` (submit, wait,
+cancel) and the `JobStatus` snapshots it answers with. The rest (the job record, the saver,
+the channel, the types a runner is written against) is the app's plumbing.
 """
 
 from __future__ import annotations
 
+# Re-exports: __all__ names the public ones; the others stay importable from here (the
+# app's pages, the CLI and earlier scripts import them so), but are private.
 from clr_core.jobs.registry import JobRegistry
-from clr_core.jobs.saving import JobSaver
-from clr_core.jobs.state import (
+from clr_core.jobs.saving import JobSaver  # noqa: F401
+from clr_core.jobs.state import (  # noqa: F401
     STATES,
     STORE_EVERY_S,
     TERMINAL_STATES,
@@ -26,17 +32,4 @@ from clr_core.jobs.state import (
     canonical_device,
 )
 
-__all__ = [
-    "Emit",
-    "Job",
-    "JobChannel",
-    "JobRegistry",
-    "JobSaver",
-    "JobStatus",
-    "Runner",
-    "STATES",
-    "STORE_EVERY_S",
-    "ShouldStop",
-    "TERMINAL_STATES",
-    "canonical_device",
-]
+__all__ = ["JobRegistry", "JobStatus"]

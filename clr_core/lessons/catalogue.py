@@ -25,6 +25,7 @@ from clr_core.schedules.wsd import SHAPES
 
 __all__ = ["CLAIM_CHECKS", "LESSONS", "lesson_by_key"]
 
+#: Every lesson, in the order the Learn page lists them.
 LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "lr_matters", "1. Why the learning rate matters",
@@ -223,4 +224,5 @@ CLAIM_CHECKS: dict[str, Callable[..., LessonView]] = {"policies": check_windows}
 
 
 def lesson_by_key(key: str) -> Lesson:
+    """The lesson with this key (``"sgdr"``, ``"schedule_free"``...); KeyError if none has it."""
     return {lesson.key: lesson for lesson in LESSONS}[key]

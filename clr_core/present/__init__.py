@@ -7,4 +7,8 @@ May import: ``clr_core.runs`` (reports), ``clr_core.setup``, ``clr_core.engine``
 
 Nothing is re-exported here: the designer imports `plots` without the tables' pandas
 and the engine. Import names from their modules.
+
+The public module is ``plots`` (the figures, for a notebook); the rest is the pages'.
 """
+
+__all__ = ["plots"]

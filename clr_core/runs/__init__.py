@@ -6,11 +6,18 @@ a recorded call produces (``reports``), recording a script's run live (``recorde
 May import: ``clr_core.engine`` (the results a report holds), ``clr_core.suggest``,
 ``clr_core.schedules``, ``validation``, ``jsonsafe``, ``errors``. Not ``clr_core.setup``
 or ``clr_core.jobs``.
+
+``__all__`` is what a script or notebook calls: the `RunStore` (and `default_db_path`, where
+it lives unless ``CLR_STUDIO_DB`` says), the `Run` and `RunSummary` it hands back, and the
+`Sink` protocol for ``record=`` targets of your own. The rest is the recorder's and the
+jobs' plumbing.
 """
 
 from __future__ import annotations
 
-from clr_core.runs.format import (
+# Re-exports: __all__ names the public ones; the others stay importable from here (the
+# app's pages, the CLI and earlier scripts import them so), but are private.
+from clr_core.runs.format import (  # noqa: F401
     FINAL_STATUSES,
     LIVE_STATUS,
     MIGRATIONS,
@@ -23,8 +30,8 @@ from clr_core.runs.format import (
     is_corrupt,
     loads,
 )
-from clr_core.runs.live import Connect, LiveRuns, SaveRun
-from clr_core.runs.recorder import (
+from clr_core.runs.live import Connect, LiveRuns, SaveRun  # noqa: F401
+from clr_core.runs.recorder import (  # noqa: F401
     FLUSH_S,
     RunRecorder,
     describe_call,
@@ -32,8 +39,8 @@ from clr_core.runs.recorder import (
     record_job,
     status_of,
 )
-from clr_core.runs.recording import Recording, Sink, recorded
-from clr_core.runs.reports import (
+from clr_core.runs.recording import Recording, Sink, recorded  # noqa: F401
+from clr_core.runs.reports import (  # noqa: F401
     RangeTestReport,
     Report,
     SweepCurve,
@@ -45,43 +52,6 @@ from clr_core.runs.reports import (
     report_from_dict,
     train_report,
 )
-from clr_core.runs.store import ENV_VAR, RunStore, default_db_path
+from clr_core.runs.store import ENV_VAR, RunStore, default_db_path  # noqa: F401
 
-__all__ = [
-    "Connect",
-    "ENV_VAR",
-    "FINAL_STATUSES",
-    "FLUSH_S",
-    "LIVE_STATUS",
-    "LiveRuns",
-    "MIGRATIONS",
-    "RangeTestReport",
-    "Recording",
-    "Report",
-    "Run",
-    "RunRecorder",
-    "RunStore",
-    "RunSummary",
-    "SCHEMA_VERSION",
-    "SUMMARY_COLUMNS",
-    "SaveRun",
-    "Sink",
-    "SweepCurve",
-    "SweepRecommendation",
-    "SweepReport",
-    "TrainReport",
-    "TrainCurve",
-    "default_db_path",
-    "describe_call",
-    "dumps",
-    "headline_of",
-    "is_corrupt",
-    "loads",
-    "open_store",
-    "range_test_report",
-    "record_job",
-    "recorded",
-    "report_from_dict",
-    "status_of",
-    "train_report",
-]
+__all__ = ["Run", "RunStore", "RunSummary", "Sink", "default_db_path"]

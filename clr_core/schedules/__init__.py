@@ -11,6 +11,10 @@ Inside, imports run downward only: spec -> registry -> codegen, trace, shapes, r
 torch_adapter -> base -> families -> presets, exports, rules (the papers' rules of thumb).
 
 May import: ``validation``, ``jsonsafe``, ``errors`` (and torch, for the adapter).
+
+``__all__`` is what users call: `make_schedule` and `from_dict`, the `Schedule` they return,
+the `POLICIES` and `PRESETS` catalogues, the specs a new policy declares, and the
+``exports`` (Hugging Face, timm, Lightning code) and ``rules`` (rules of thumb) modules.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ __all__ = [
     "PolicySpec",
     "Preset",
     "Schedule",
+    "exports",
     "from_dict",
     "make_schedule",
+    "rules",
 ]

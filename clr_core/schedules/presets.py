@@ -28,6 +28,7 @@ class Preset:
         return from_dict(self.config)
 
 
+#: Every preset by key: the papers' settings and today's recipes, as the designer lists them.
 PRESETS: dict[str, Preset] = {
     "digits_triangular": Preset(
         "Digits demo: triangular, 2 cycles",

@@ -16,6 +16,7 @@ from clr_core.schedules.spec import PolicySpec
 
 __all__ = ["POLICIES", "from_dict", "make_schedule", "policy_class", "register", "unregister"]
 
+#: Every registered policy's spec by name, in the designer's menu order (import order).
 POLICIES: dict[str, PolicySpec] = {}
 _CLASSES: dict[str, type] = {}
 

@@ -8,14 +8,21 @@ between seeds), ``handoff`` (a suggestion as a schedule for the designer).
 
 May import: ``clr_core.schedules`` (the rules of thumb for base_lr), ``validation``,
 ``jsonsafe``, ``errors``.
+
+``__all__`` is what users call: every rule (`suggest_all` runs them all, `SUGGESTERS` lists
+them), the `Suggestion` each returns, combining seeds, a suggestion as a schedule, its fit
+to a planned schedule (``schedule_fit``) and the measured regret. The labels, sentences and
+constants the pages and the CLI use are private.
 """
 
 from __future__ import annotations
 
+# Re-exports: __all__ names the public ones; the others stay importable from here (the
+# app's pages, the CLI and earlier scripts import them so), but are private.
 from clr_core.suggest.fastai import minimum, slide, steep, valley
-from clr_core.suggest.handoff import HANDOFF_POLICIES, suggestion_to_schedule
+from clr_core.suggest.handoff import HANDOFF_POLICIES, suggestion_to_schedule  # noqa: F401
 from clr_core.suggest.peers import min10_base6, smith_accuracy, steepest_gradient
-from clr_core.suggest.recommend import (
+from clr_core.suggest.recommend import (  # noqa: F401
     DISAGREE_DECADES,
     MAX_BAND_DECADES,
     MIN_BAND_DECADES,
@@ -31,9 +38,9 @@ from clr_core.suggest.recommend import (
     recommended,
     rule_label,
 )
-from clr_core.suggest.registry import SUGGESTERS, SuggesterSpec, suggest_all
+from clr_core.suggest.registry import SUGGESTERS, SuggesterSpec, suggest_all  # noqa: F401
 from clr_core.suggest.stability import StabilitySummary, summarize_stability
-from clr_core.suggest.types import (
+from clr_core.suggest.types import (  # noqa: F401
     CLR_BASE_DIVISOR,
     CLR_RULE,
     MIN10_BASE_DIVISOR,
@@ -51,39 +58,15 @@ from clr_core.suggest.types import (
 )
 
 __all__ = [
-    "CLR_BASE_DIVISOR",
-    "CLR_RULE",
-    "DISAGREE_DECADES",
-    "HANDOFF_POLICIES",
-    "MAX_BAND_DECADES",
-    "MIN10_BASE_DIVISOR",
-    "MIN_BAND_DECADES",
-    "MIN_MARGIN",
-    "RECOMMENDED",
-    "REGRET_FILE",
-    "RULE_LABELS",
-    "SRC_FASTAI",
-    "SRC_MIN10",
-    "SRC_PEERS",
-    "SRC_RECOMMENDED",
-    "SRC_SMITH",
     "SUGGESTERS",
     "StabilitySummary",
-    "SuggesterSpec",
     "Suggestion",
-    "band_text",
     "combine_recommended",
-    "disagreement",
-    "finite_prefix",
-    "fmt_lr",
-    "headline",
-    "make_suggestion",
     "measured_regret",
     "min10_base6",
     "minimum",
-    "other_rules",
     "recommended",
-    "rule_label",
+    "schedule_fit",
     "slide",
     "smith_accuracy",
     "steep",
@@ -92,5 +75,4 @@ __all__ = [
     "suggestion_to_schedule",
     "summarize_stability",
     "valley",
-    "x_axis",
 ]

@@ -71,6 +71,7 @@ class SuggesterSpec:
         return self.func(lrs, losses, mode=mode, accuracies=accuracies)
 
 
+#: Every rule by key, in the order the pages and the CLI list them.
 SUGGESTERS: dict[str, SuggesterSpec] = {
     "smith_accuracy": SuggesterSpec("smith_accuracy", smith_accuracy, SRC_SMITH, curve="accuracy"),
     "valley": SuggesterSpec("valley", valley, SRC_FASTAI.format("valley")),
