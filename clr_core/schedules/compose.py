@@ -3,6 +3,18 @@
 Each phase goes from `start` to `end` with a shape (linear, cos, exp, constant) over
 `steps` iterations or a fraction `pct` of `total_steps`, evaluated by `shapes.piecewise`,
 the same function 1cycle is written in; so can every warm-up + decay recipe.
+
+Phase i runs over its steps n_i from start_i to end_i, p the share of it done:
+
+    linear: start + (end - start) p           cos: end + (start - end) / 2 * (1 + cos(pi p))
+    exp:    start * (end / start)**p          constant: start
+
+>>> import numpy as np
+>>> from clr_core.schedules import make_schedule
+>>> up_then_down = [{"shape": "linear", "start": 0.0, "end": 1.0, "steps": 2},
+...                 {"shape": "linear", "start": 1.0, "end": 0.0, "steps": 4}]
+>>> make_schedule("phases", phases=up_then_down).lr(np.arange(8)).tolist()
+[0.0, 0.5, 1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
 """
 
 from __future__ import annotations

@@ -1,5 +1,17 @@
 """SGDR: cosine annealing with warm restarts (Loshchilov & Hutter 2017), PyTorch
-CosineAnnealingWarmRestarts' arithmetic; exported as that scheduler."""
+CosineAnnealingWarmRestarts' arithmetic; exported as that scheduler.
+
+T_i is the current cycle's length (T_0, then T_0 * T_mult, ...) and T_cur the iterations
+into it; each restart jumps back to max_lr:
+
+    lr(k) = min_lr + (max_lr - min_lr) * (1 + cos(pi * T_cur / T_i)) / 2
+
+>>> import numpy as np
+>>> from clr_core.schedules import make_schedule
+>>> lr = make_schedule("cosine_restarts", max_lr=1.0, T_0=4).lr(np.arange(7))
+>>> np.round(lr, 6).tolist()
+[1.0, 0.853553, 0.5, 0.146447, 1.0, 0.853553, 0.5]
+"""
 
 from __future__ import annotations
 

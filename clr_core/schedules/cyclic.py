@@ -2,6 +2,31 @@
 
 The closed form is PyTorch CyclicLR's arithmetic, operation for operation, so the two
 agree step for step; the exported code *is* a CyclicLR.
+
+With total = step_size_up + step_size_down (step_size_down defaults to step_size_up),
+cycle = floor(1 + k / total), x = 1 + k / total - cycle and ratio = step_size_up / total,
+the tent runs 0 -> 1 -> 0 over a cycle:
+
+    scale(k) = x / ratio                 if x <= ratio
+               (x - 1) / (ratio - 1)     otherwise
+    lr(k)    = base_lr + (max_lr - base_lr) * scale(k) * f(k)
+
+    triangular:  f(k) = 1
+    triangular2: f(k) = 1 / 2**(cycle - 1)     (the amplitude halves every cycle)
+    exp_range:   f(k) = gamma**k               (the amplitude decays every iteration)
+
+With cycle momentum, momentum(k) = max_momentum - (max_momentum - base_momentum) *
+scale(k) * f(k): low when the LR is high.
+
+>>> import numpy as np
+>>> from clr_core.schedules import make_schedule
+>>> make_schedule("triangular", base_lr=1.0, max_lr=3.0, step_size_up=2).lr(np.arange(9)).tolist()
+[1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0]
+>>> make_schedule("triangular2", base_lr=1.0, max_lr=3.0, step_size_up=2).lr(np.arange(9)).tolist()
+[1.0, 2.0, 3.0, 2.0, 1.0, 1.5, 2.0, 1.5, 1.0]
+>>> make_schedule("exp_range", base_lr=1.0, max_lr=3.0, step_size_up=2,
+...               gamma=0.5).lr(np.arange(5)).tolist()
+[1.0, 1.5, 1.5, 1.125, 1.0]
 """
 
 from __future__ import annotations

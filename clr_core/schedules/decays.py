@@ -1,6 +1,23 @@
 """The baselines Smith (2015) compares CLR with: linear decay, Caffe's exp and step
 policies, and a fixed LR. Exported as exact LambdaLRs (StepLR and ExponentialLR multiply
-the previous LR every step and drift from the closed form by a few ulps)."""
+the previous LR every step and drift from the closed form by a few ulps).
+
+    decay: lr(k) = base_lr + (max_lr - base_lr) * (s - min(k, s)) / s     (s = step_size)
+    exp:   lr(k) = base_lr * gamma**k
+    step:  lr(k) = base_lr * gamma**floor(k / step_size)
+    fixed: lr(k) = lr
+
+>>> import numpy as np
+>>> from clr_core.schedules import make_schedule
+>>> make_schedule("decay", base_lr=1.0, max_lr=3.0, step_size=4).lr(np.arange(6)).tolist()
+[3.0, 2.5, 2.0, 1.5, 1.0, 1.0]
+>>> make_schedule("exp", base_lr=1.0, gamma=0.5).lr(np.arange(4)).tolist()
+[1.0, 0.5, 0.25, 0.125]
+>>> make_schedule("step", base_lr=1.0, gamma=0.5, step_size=2).lr(np.arange(7)).tolist()
+[1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.125]
+>>> make_schedule("fixed", lr=0.25).lr([0, 1000]).tolist()
+[0.25, 0.25]
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,23 @@
 """Smith's (2018) 1cycle, written in phases (`shapes.piecewise`) with OneCycleLR's float phase
-boundaries, so it agrees with torch step for step; exported as a OneCycleLR."""
+boundaries, so it agrees with torch step for step; exported as a OneCycleLR.
+
+With initial = max_lr / div_factor, min = initial / final_div_factor and T = total_steps,
+the LR rises from initial to max_lr until step pct_start * T - 1 and then anneals to min
+at step T - 1 (three_phase: back to initial first, then to min), each phase by
+
+    cos:    anneal(a, b, p) = b + (a - b) / 2 * (1 + cos(pi p))
+    linear: anneal(a, b, p) = a + (b - a) p
+
+p being the share of the phase done; the momentum moves the other way, max_momentum ->
+base_momentum -> max_momentum.
+
+>>> import numpy as np
+>>> from clr_core.schedules import make_schedule
+>>> lr = make_schedule("one_cycle", max_lr=1.0, total_steps=10, pct_start=0.5, div_factor=10,
+...                    final_div_factor=10, anneal_strategy="linear").lr([0, 2, 4, 9])
+>>> np.round(lr, 6).tolist()
+[0.1, 0.55, 1.0, 0.01]
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,22 @@
 """Polynomial decay and the inverse square root, as Hugging Face transformers computes them
-(the BERT / fairseq polynomial, and big_vision's rsqrt after Vaswani et al.'s Transformer)."""
+(the BERT / fairseq polynomial, and big_vision's rsqrt after Vaswani et al.'s Transformer).
+
+Both warm up linearly from 0 over w = warmup_steps (lr = max_lr * k / w), then:
+
+    polynomial:   lr(k) = (max_lr - end_lr) * (1 - (k - w) / (T - w))**power + end_lr,
+                  and end_lr after T = total_steps
+    inverse_sqrt: lr(k) = max_lr / sqrt((k + t - w) / t),  t = timescale (default w,
+                  or 10,000 without a warm-up)
+
+>>> import numpy as np
+>>> from clr_core.schedules import make_schedule
+>>> lr = make_schedule("polynomial", max_lr=1.0, total_steps=10, warmup_steps=2, end_lr=0.2,
+...                    power=2.0).lr([0, 2, 4, 6, 10, 12])
+>>> np.round(lr, 6).tolist()
+[0.0, 1.0, 0.65, 0.4, 0.2, 0.2]
+>>> make_schedule("inverse_sqrt", max_lr=1.0, warmup_steps=4).lr([0, 2, 4, 16]).tolist()
+[0.0, 0.5, 1.0, 0.5]
+"""
 
 from __future__ import annotations
 

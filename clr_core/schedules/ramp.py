@@ -4,6 +4,18 @@ For k < ramp_steps the LR rises from ramp_from x target to target, the policy's 
 at step ramp_steps; from there on the policy runs unchanged (its clock is not shifted,
 as transformers and timm do with their warm-ups). The keys appear in a config only when
 the ramp is on, so every config written before it still means the same schedule.
+
+For k < n = ramp_steps, with target = the policy's LR at step n, a = ramp_from and
+p = k / n (ramp_shape):
+
+    linear: lr(k) = target * (a + (1 - a) p)
+    cos:    lr(k) = target * (a + (1 - a) (1 - cos(pi p)) / 2)
+    exp:    lr(k) = target * a**(1 - p)
+
+>>> import numpy as np
+>>> from clr_core.schedules import make_schedule
+>>> make_schedule("exp", base_lr=1.0, gamma=0.5, ramp_steps=2).lr(np.arange(5)).tolist()
+[0.0, 0.125, 0.25, 0.125, 0.0625]
 """
 
 from __future__ import annotations

@@ -5,6 +5,24 @@ Stepped per update means timm's training loop: `step_update(num_updates=k)` afte
 k-th optimizer update, so the LR after k steps is timm's `_get_lr(k)` plus its noise;
 before the first update it is what the constructor set (warmup_lr_init, or the
 optimizer's lr when there is no warm-up), never noised.
+
+In cycle i (of length t_initial * cycle_mul**i), t steps into it, with peak
+max_lr * cycle_decay**i:
+
+    lr(k) = min_lr + (peak - min_lr) / 2 * (1 + cos(pi * t**k_decay / T_i**k_decay))
+
+During the warm-up (k < warmup_t) the LR is warmup_lr_init + k * (max_lr -
+warmup_lr_init) / warmup_t; with warmup_prefix the cycles start after it, otherwise they
+count from step 0. Inside
+noise_range_t the LR is lr * (1 + n), n ~ N(0, noise_std) redrawn until |n| < noise_pct,
+seeded by noise_seed + k.
+
+>>> import numpy as np
+>>> from clr_core.schedules import make_schedule
+>>> lr = make_schedule("timm_cosine", max_lr=1.0, t_initial=10, min_lr=0.0, warmup_t=2,
+...                    warmup_lr_init=0.0).lr([0, 1, 2, 5, 10])
+>>> np.round(lr, 6).tolist()
+[0.0, 0.5, 0.904508, 0.5, 0.0]
 """
 
 from __future__ import annotations

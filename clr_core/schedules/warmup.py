@@ -3,6 +3,25 @@
 Each closed form is transformers' `lr_lambda` arithmetic (the same float64 operations,
 vectorised) times max_lr, which is what its LambdaLR does with the optimizer's lr, so the
 two agree step for step, past `total_steps` too (transformers does not stop there).
+
+With w = warmup_steps and T = total_steps, lr(k) = max_lr * f(k), where f(k) = k / w for
+k < w (the warm-up from 0) and afterwards, with p = (k - w) / (T - w):
+
+    warmup_linear:   f(k) = max(0, (T - k) / (T - w))
+    warmup_cosine:   f(k) = max(0, c * (1 - r) + r),  c = (1 + cos(2 pi num_cycles p)) / 2,
+                     r = min_lr / max_lr
+    warmup_constant: f(k) = 1
+
+>>> import numpy as np
+>>> from clr_core.schedules import make_schedule
+>>> k = [0, 1, 2, 4, 6, 8, 10]
+>>> make_schedule("warmup_linear", max_lr=1.0, total_steps=10, warmup_steps=2).lr(k).tolist()
+[0.0, 0.5, 1.0, 0.75, 0.5, 0.25, 0.0]
+>>> lr = make_schedule("warmup_cosine", max_lr=1.0, total_steps=10, warmup_steps=2).lr(k)
+>>> np.round(lr, 6).tolist()
+[0.0, 0.5, 1.0, 0.853553, 0.5, 0.146447, 0.0]
+>>> make_schedule("warmup_constant", max_lr=1.0, warmup_steps=4).lr([0, 1, 2, 4, 100]).tolist()
+[0.0, 0.25, 0.5, 1.0, 1.0]
 """
 
 from __future__ import annotations

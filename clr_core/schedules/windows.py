@@ -1,5 +1,22 @@
 """Smith's (2015) windowed cycles: Welch (parabolic) and Hann (sinusoidal) instead of the
-triangle (§3.1 found them equivalent). Exported as an exact LambdaLR."""
+triangle (§3.1 found them equivalent). Exported as an exact LambdaLR.
+
+With tent(k) the triangular policy's 0 -> 1 -> 0 scale and x' = tent / 2 while it rises,
+1 - tent / 2 while it falls (so x' runs 0 -> 1 over the cycle):
+
+    welch: w(k) = 1 - (2 x' - 1)**2          hann: w(k) = sin(pi x')**2
+    lr(k) = base_lr + (max_lr - base_lr) * w(k)
+
+Both are 0 at the cycle's ends and 1 at its middle, like the triangle.
+
+>>> import numpy as np
+>>> from clr_core.schedules import make_schedule
+>>> make_schedule("welch", base_lr=1.0, max_lr=2.0, step_size_up=4).lr(np.arange(9)).tolist()
+[1.0, 1.4375, 1.75, 1.9375, 2.0, 1.9375, 1.75, 1.4375, 1.0]
+>>> lr = make_schedule("hann", base_lr=1.0, max_lr=2.0, step_size_up=4).lr(np.arange(9))
+>>> np.round(lr, 6).tolist()
+[1.0, 1.146447, 1.5, 1.853553, 2.0, 1.853553, 1.5, 1.146447, 1.0]
+"""
 
 from __future__ import annotations
 

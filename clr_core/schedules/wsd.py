@@ -3,6 +3,26 @@
 The pre-training schedule of MiniCPM (Hu et al. 2024), studied by Hägele et al. (2024),
 who found a 1-sqrt cool-down over 10-20 % of training best; that is this policy's
 default decay shape and timm's, while transformers defaults to cosine.
+
+With w = warmup_steps, d = decay_steps, s = total_steps - w - d stable steps and
+r = min_lr / max_lr:
+
+    lr(k) = max_lr * (r + (1 - r) * g(k))
+    g(k)  = up(k / w)                 for k < w             (the warm-up)
+            1                         for w <= k < w + s    (stable)
+            down((k - w - s) / d)     for w + s <= k < T    (the cool-down)
+            0                         after T               (lr = min_lr)
+
+    linear: up(p) = p,                      down(p) = 1 - p
+    cosine: up(p) = (1 - cos(pi p)) / 2,    down(p) = (1 + cos(pi p)) / 2
+    1-sqrt: up(p) = 1 - sqrt(1 - p),        down(p) = 1 - sqrt(p)
+
+>>> import numpy as np
+>>> from clr_core.schedules import make_schedule
+>>> lr = make_schedule("wsd", max_lr=1.0, total_steps=10, warmup_steps=2,
+...                    decay_steps=4).lr(np.arange(11))
+>>> np.round(lr, 6).tolist()
+[0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.292893, 0.133975, 0.0]
 """
 
 from __future__ import annotations
