@@ -142,9 +142,10 @@ def _slug(heading: str) -> str:
 
 
 def test_the_screenshots_are_small_and_1280_wide():
-    from PIL import Image  # Pillow comes with matplotlib; only this test reads images
+    from PIL import Image  # Pillow comes with streamlit; only this test reads images
 
-    shots = re.findall(r"!\[[^\]]+\]\((docs/img/[\w.-]+\.png)\)", README.read_text(encoding="utf-8"))
+    text = README.read_text(encoding="utf-8")
+    shots = re.findall(r"!\[[^\]]+\]\((docs/img/[\w.-]+\.png)\)", text)
     assert {"docs/img/range_test.png", "docs/img/designer.png"} <= set(shots)
     for shot in shots:
         path = ROOT / shot
