@@ -4,7 +4,7 @@ numbers out: no torch, no store, no jobs.
 ``types`` (the `Suggestion` and the helpers every rule shares), ``fastai`` and ``peers`` (the
 published rules, by origin), ``recommend`` (our ``recommended`` bound and its band),
 ``registry`` (``SUGGESTERS`` and ``suggest_all``), ``stability`` (how far a suggestion moves
-between seeds), ``handoff`` (a suggestion as a schedule for the designer).
+between seeds), ``families`` (what each optimizer is assumed to be), ``handoff`` (a suggestion as a schedule for the designer).
 
 May import: ``clr_core.schedules`` (the rules of thumb for base_lr), ``validation``,
 ``jsonsafe``, ``errors``.
@@ -12,6 +12,7 @@ May import: ``clr_core.schedules`` (the rules of thumb for base_lr), ``validatio
 
 from __future__ import annotations
 
+from clr_core.suggest.families import OptimizerFamily, family_by_name, family_label, family_of
 from clr_core.suggest.fastai import minimum, slide, steep, valley
 from clr_core.suggest.handoff import HANDOFF_POLICIES, suggestion_to_schedule
 from clr_core.suggest.peers import min10_base6, smith_accuracy, steepest_gradient
@@ -59,6 +60,7 @@ __all__ = [
     "MIN10_BASE_DIVISOR",
     "MIN_BAND_DECADES",
     "MIN_MARGIN",
+    "OptimizerFamily",
     "RECOMMENDED",
     "REGRET_FILE",
     "RULE_LABELS",
@@ -74,6 +76,9 @@ __all__ = [
     "band_text",
     "combine_recommended",
     "disagreement",
+    "family_by_name",
+    "family_label",
+    "family_of",
     "finite_prefix",
     "fmt_lr",
     "headline",

@@ -35,11 +35,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["FAMILIES", "UNKNOWN", "OptimizerFamily", "family_by_name", "family_label",
-           "family_of", "limit_reason"]
+__all__ = ["FAMILIES", "QUARTER_MARGIN", "UNKNOWN", "OptimizerFamily", "family_by_name",
+           "family_label", "family_of", "limit_reason", "other_adaptive", "reads_quarter"]
 
-COHEN_2021 = ('Cohen et al., "Gradient Descent on Neural Networks Typically Occurs at the Edge '
-              'of Stability", 2021')
 COHEN_2022 = 'Cohen et al., "Adaptive Gradient Methods at the Edge of Stability", 2022'
 
 
@@ -130,9 +128,12 @@ FAMILIES: dict[str, OptimizerFamily] = {f.class_name: f for f in (
     _fam("adamw_schedulefree", "Schedule-free AdamW", True, "betas[0]", None,
          "schedule-free AdamW evaluates the gradient at an interpolation of averaged iterates "
          f"({_DEFAZIO}): {_NOT_DERIVED}", "AdamWScheduleFree"),
+    _fam("radam_schedulefree", "Schedule-free RAdam", True, "betas[0]", None,
+         "schedule-free RAdam evaluates the gradient at an interpolation of averaged iterates "
+         f"({_DEFAZIO}): {_NOT_DERIVED}", "RAdamScheduleFree"),
 )}
 #: Other class names of a family above.
-_ALIASES = {"RAdamScheduleFree": "AdamWScheduleFree", "SGDScheduleFreeReference": "SGDScheduleFree",
+_ALIASES = {"SGDScheduleFreeReference": "SGDScheduleFree",
             "AdamWScheduleFreeReference": "AdamWScheduleFree"}
 
 UNKNOWN = OptimizerFamily(
@@ -144,8 +145,8 @@ _SGD_NESTEROV = replace(FAMILIES["SGD"], key="sgd_nesterov", label="SGD with Nes
                         limit="nesterov")
 _SGD_DAMPENED = replace(
     FAMILIES["SGD"], key="sgd_dampened", label="SGD with dampened momentum", limit=None,
-    reason="dampening scales the momentum's input, which the plotted limit does not take in: "
-           "no limit is drawn")
+    reason="with dampening d the limit is 2(1+β)/((1−d)·λmax), and the plotted limit carries "
+           "β only: no limit is drawn")
 
 
 def _from_torch(cls: type) -> bool:
@@ -217,7 +218,7 @@ def family_label(result: Any) -> str:
     beta = get("sharpness_beta")
     if fam.beta is not None and beta is not None:
         parts.append(f"{'momentum' if fam.beta == 'momentum' else 'β1'} {float(beta):g}")
-    parts.append(_LIMIT_WORDS.get(get("sharpness_kind") or "", "no stability limit derived"))
+    parts.append(_LIMIT_WORDS.get(get("sharpness_kind") or "", "no stability limit drawn"))
     own = fam.class_name
     via = f" (assumed from its base class {own})" if cls and _ALIASES.get(cls, cls) != own else ""
     return f"Optimizer family assumed: {fam.label}{via}: {', '.join(parts)}."
