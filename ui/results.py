@@ -24,6 +24,7 @@ from clr_core.present.plots import (
 )
 from clr_core.present.tables import leaders, scored_by_loss, suggestions_table
 from clr_core.runs.reports import TrainReport
+from clr_core.suggest.families import family_label
 from clr_core.suggest.recommend import RECOMMENDED, advice, band_text, disagreement
 from clr_core.suggest.types import Suggestion
 from ui.text import shown, shown_frame
@@ -73,12 +74,14 @@ def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RE
                      "the Edge of Stability”, 2022).")
     elif len(rt.sharpness):
         notes.append(f"Lower panel: the LR divided by the stability limit "
-                     f"{stability_limit_label(beta)}; above the dashed line at 1 gradient "
+                     f"{stability_limit_label(beta, rt.sharpness_kind)}; above the dashed line at 1 gradient "
                      "descent overshoots and the loss soon blows up (Cohen et al., “Gradient "
                      "Descent on Neural Networks Typically Occurs at the Edge of Stability”, 2021).")
     st.caption(" ".join(notes))
     if rt.sharpness_note:
         st.caption(_note(rt.sharpness_note.capitalize() + "."))
+    if rt.optimizer_family:  # which family the limit and the margin assumed (issue 31)
+        st.caption(shown(family_label(rt)))
     if len(rt.accuracies) and np.isfinite(rt.val_accuracy).any():
         st.plotly_chart(accuracy_figure([Curve("validation accuracy", rt.val_lrs, rt.val_accuracy)],
                                         log_x=log_x), width="stretch", key=f"chart.{key}.acc")

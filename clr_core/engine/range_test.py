@@ -66,6 +66,7 @@ from clr_core.engine.sharpness import (
 )
 from clr_core.engine.smoothing import EmaSmoother
 from clr_core.errors import ConfigError, RangeTestError
+from clr_core.suggest.families import family_of
 from clr_core.suggest.registry import suggest_all
 from clr_core.validation import (
     MAX_ITERATIONS,
@@ -235,6 +236,7 @@ def run_range_test(
     grad_clip_norm = check_grad_clip("grad_clip_norm", grad_clip_norm)
     grad_clip_value = check_grad_clip("grad_clip_value", grad_clip_value)
     tracker = None
+    family = family_of(optimizer)  # what the suggestions assume; on every result
     kind, sharpness_note = optimizer_kind(optimizer), ""
     if sharpness_every and kind == "none":
         sharpness_note = no_limit_reason(optimizer)
@@ -332,7 +334,7 @@ def run_range_test(
     suggestions = suggest_all(lrs_arr, sm_arr, mode=mode, accuracies=accs if accs.size else None,
                               num_iter=int(num_iter), stop_reason=stop_reason,
                               raw=np.asarray(losses, dtype=float), smooth_beta=beta,
-                              limit_lr=limit_crossing(rows.tolist(), opt_beta, kind), family=kind)
+                              limit_lr=limit_crossing(rows.tolist(), opt_beta, kind), family=family.key)
     return RangeTestResult(
         lrs=lrs_arr,
         losses=np.asarray(losses, dtype=float),
@@ -359,6 +361,8 @@ def run_range_test(
         sharpness_note=sharpness_note,
         settings_used=settings_used(precision, accumulation_steps, grad_clip_norm,
                                     grad_clip_value),
+        optimizer_family=family.key,
+        optimizer_class=type(optimizer).__name__,
     )
 
 

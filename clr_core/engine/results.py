@@ -16,6 +16,7 @@ import numpy as np
 
 from clr_core.engine.events import EVAL, Event, EventColumns
 from clr_core.jsonsafe import from_json_array, from_json_float, to_json_array, to_json_float
+from clr_core.suggest.families import family_label
 from clr_core.suggest.types import Suggestion
 
 __all__ = [
@@ -90,7 +91,9 @@ class RangeTestResult:
     ratios the sweep kept); `group_lrs` turns a suggestion into every group's LR. For Adam and
     AdamW (``sharpness_kind`` "adam") it is the preconditioned sharpness λmax(P⁻¹H);
     ``sharpness_beta`` is the β of the limit (momentum, or β1); ``sharpness_note`` says
-    why no limit was measured for another optimizer."""
+    why no limit was measured for another optimizer. ``optimizer_family``: the family the
+    suggestions assumed (`clr_core.suggest.families`; ``family_label`` words it), set on every
+    finished test; ``optimizer_class`` the optimizer's class name ("" in older runs)."""
 
     lrs: np.ndarray
     losses: np.ndarray
@@ -116,10 +119,12 @@ class RangeTestResult:
     sharpness_beta: float | None = None
     sharpness_note: str = ""
     settings_used: dict[str, Any] = field(default_factory=dict)
+    optimizer_family: str = ""
+    optimizer_class: str = ""
 
     def summary(self) -> str:
         """A few lines for a notebook or a log: the recommendation, how the test ended,
-        and the settings it ran with (``settings_used``: precision, accumulation,
+        the optimizer family it assumed, and the settings it ran with (``settings_used``: precision, accumulation,
         clipping, and what an integration took from the trainer)."""
         rec = self.suggestions.get("recommended")
         lines = [f"range test: {self.iterations} of {self.num_iter} steps, "
@@ -127,6 +132,8 @@ class RangeTestResult:
                  f"stopped: {self.stop_reason}"]
         if rec is not None:
             lines.append(f"recommended max_lr {rec.max_lr:.3g} (confidence {rec.confidence})")
+        if self.optimizer_family:
+            lines.append(family_label(self))
         if self.settings_used:
             used = ", ".join(f"{k}={'off' if v is None else v}"
                              for k, v in self.settings_used.items())
@@ -216,6 +223,8 @@ class RangeTestResult:
             "settings_used": {str(k): (to_json_float(v) if isinstance(v, float) else v)
                               for k, v in self.settings_used.items()},
             "confidence": self.confidence,
+            "optimizer_family": self.optimizer_family,
+            "optimizer_class": self.optimizer_class,
         }
 
     @classmethod
@@ -247,6 +256,8 @@ class RangeTestResult:
             else from_json_float(d["sharpness_beta"]),
             sharpness_note=str(d.get("sharpness_note") or ""),
             settings_used=dict(d.get("settings_used") or {}),
+            optimizer_family=str(d.get("optimizer_family") or ""),
+            optimizer_class=str(d.get("optimizer_class") or ""),
         )
 
 

@@ -10,8 +10,9 @@ what limits them is the *preconditioned* sharpness λmax(P⁻¹H): Cohen et al.,
 Gradient Methods at the Edge of Stability", 2022, show that it rises to, and hovers at,
 (2 + 2β1) / ((1 − β1)·η), the stability threshold of momentum β1 with the EMA-style update.
 It is measured here as λmax of the symmetric P^{-1/2} H P^{-1/2}, which has the same
-eigenvalues. Other optimizers get no limit (``optimizer_kind`` says "none"): no threshold
-of that form is derived for them.
+eigenvalues. SGD with Nesterov momentum has its own limit, 2(1+β)/((1+2β)·λmax). Other
+optimizers get no limit (``optimizer_kind`` says "none"): no threshold of that form is derived
+for them; `clr_core.suggest.families` holds the table and each reason.
 
 λmax comes from power iteration on Hessian-vector products (Pearlmutter, "Fast Exact
 Multiplication by the Hessian", 1994): one forward pass, one backward pass that keeps its graph,
@@ -39,7 +40,8 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from clr_core.errors import ConfigError
-from clr_core.suggest.stability import stability_limit
+from clr_core.suggest.families import family_of, limit_reason
+from clr_core.suggest.stability import LIMIT_KINDS, stability_limit
 
 __all__ = ["LastBatch", "Sharpness", "SharpnessTracker", "adam_preconditioner",
            "hessian_max_eigenvalue", "limit_crossing", "no_limit_reason", "optimizer_kind"]
@@ -57,39 +59,41 @@ class Sharpness:
 
 
 def optimizer_kind(optimizer) -> str:
-    """"gd" (SGD, heavy-ball or not), "adam" (Adam, AdamW) or "none" (no limit derived)."""
-    if isinstance(optimizer, torch.optim.Adam | torch.optim.AdamW):
-        return "adam"
-    if isinstance(optimizer, torch.optim.SGD):
-        return "gd"
-    return "none"
+    """The stability limit's kind for ``optimizer`` (`clr_core.suggest.families`): "gd"
+    (SGD, heavy-ball or not), "nesterov" (SGD with Nesterov momentum), "adam" (Adam, AdamW)
+    or "none" (no limit derived: NAdam, RAdam, RMSprop, Adagrad... and unknown classes)."""
+    return family_of(optimizer).limit or "none"
 
 
 def no_limit_reason(optimizer) -> str:
-    return (f"no stability limit is drawn for {type(optimizer).__name__}: the edge-of-stability "
-            "threshold is derived for gradient descent with momentum (2(1+β)/λmax) and for Adam "
-            "((2+2β1)/((1−β1)η) on the preconditioned sharpness), not for this optimizer")
+    """Why no limit is drawn for ``optimizer`` ("" when one is): its family's reason."""
+    return limit_reason(family_of(optimizer), type(optimizer).__name__)
 
 
 def optimizer_beta(optimizer) -> float:
-    """β of the limit: SGD's momentum, Adam's β1 (of the first param group)."""
+    """β of the limit: SGD's momentum, Adam's β1 (of the first param group); for a family
+    without such a β, or an unknown one, whichever of betas[0] and momentum the group has."""
     group = optimizer.param_groups[0]
-    if "betas" in group:
+    beta = family_of(optimizer).beta_value(group)
+    if beta is not None:
+        return beta
+    if group.get("betas") is not None:
         return float(group["betas"][0])
     return float(group.get("momentum", 0.0) or 0.0)
 
 
 def adam_preconditioner(optimizer, params) -> tuple[torch.Tensor, ...] | None:
-    """P^{-1/2} per parameter, P = √v̂ + ε (v̂ Adam's bias-corrected second moment); None
-    before the first step (no estimate yet)."""
+    """P^{-1/2} per parameter, P = √v̂ + ε (v̂ Adam's bias-corrected second moment, its running
+    maximum under AMSGrad, as torch's Adam divides by); None before the first step."""
     out = []
     for p in params:
         state = optimizer.state.get(p) or {}
         group = next(g for g in optimizer.param_groups if any(q is p for q in g["params"]))
-        if "exp_avg_sq" not in state:
+        second = "max_exp_avg_sq" if group.get("amsgrad") else "exp_avg_sq"
+        if second not in state:
             return None
         step = float(state["step"])
-        v_hat = state["exp_avg_sq"].float() / (1.0 - group["betas"][1] ** step)
+        v_hat = state[second].float() / (1.0 - group["betas"][1] ** step)
         out.append((v_hat.sqrt() + group["eps"]).rsqrt())
     return tuple(out)
 
@@ -97,7 +101,7 @@ def adam_preconditioner(optimizer, params) -> tuple[torch.Tensor, ...] | None:
 def limit_crossing(rows, momentum: float, kind: str) -> float:
     """The first LR at which a sweep's LR reached its stability limit (rows of iteration, lr,
     λmax), log-interpolated between estimates; NaN when it never did or no limit applies."""
-    if kind not in ("gd", "adam"):
+    if kind not in LIMIT_KINDS:
         return math.nan
     prev = None
     for _, lr, lam in rows:

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 from clr_core.present.escape import plotly_text  # user labels shown as text
 from clr_core.present.style import GUESS, HIGHLIGHT, PALETTE, color_for, finish, tick_text
-from clr_core.suggest.stability import stability_limit
+from clr_core.suggest.stability import LIMIT_KINDS, stability_limit
 from clr_core.suggest.types import Suggestion
 
 __all__ = ["LIVE_MAX_POINTS", "MAX_POINTS", "PALETTE", "Curve", "accuracy_figure", "decimate",
@@ -159,17 +159,20 @@ def stability_limit_label(momentum: float, kind: str = "gd") -> str:
     reopened (both read from the run's config)."""
     if kind == "adam":
         return f"(2+2β1)/((1−β1)·λmax(P⁻¹H)), β1={momentum:g}"
+    if kind == "nesterov":
+        return f"2(1+β)/((1+2β)·λmax), Nesterov β={momentum:g}"
     return "2/λmax" if not momentum else f"2(1+β)/λmax, β={momentum:g}"
 
 
 def stability_ratio(sharpness, momentum: float, kind: str = "gd") -> tuple[np.ndarray, np.ndarray]:
     """(lr, lr / limit) at each sharpness estimate: for gradient descent with heavy-ball
-    momentum the limit is 2(1+β)/λmax (Cohen et al. 2021), for Adam (2+2β1)/((1−β1)·λmax)
+    momentum the limit is 2(1+β)/λmax (Cohen et al. 2021; Nesterov's in
+    `clr_core.suggest.stability.stability_limit`), for Adam (2+2β1)/((1−β1)·λmax)
     of the preconditioned Hessian (Cohen et al. 2022). Above 1 the sweep has passed the LR
     where the optimizer overshoots."""
     rows = np.asarray(sharpness, dtype=float).reshape(-1, 3)
     lam = rows[:, 2]
-    ok = np.isfinite(lam) & (lam > 0) & (kind in ("gd", "adam"))  # no limit known otherwise
+    ok = np.isfinite(lam) & (lam > 0) & (kind in LIMIT_KINDS)  # no limit known otherwise
     lr = rows[ok, 1]
     limit = np.array([stability_limit(v, momentum, kind) for v in lam[ok]])
     return lr, lr / limit

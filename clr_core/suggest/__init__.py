@@ -4,7 +4,7 @@ numbers out: no torch, no store, no jobs.
 ``types`` (the `Suggestion` and the helpers every rule shares), ``fastai`` and ``peers`` (the
 published rules, by origin), ``recommend`` (our ``recommended`` bound and its band),
 ``registry`` (``SUGGESTERS`` and ``suggest_all``), ``stability`` (how far a suggestion moves
-between seeds), ``handoff`` (a suggestion as a schedule for the designer).
+between seeds), ``families`` (what each optimizer is assumed to be), ``handoff`` (a suggestion as a schedule for the designer).
 
 May import: ``clr_core.schedules`` (the rules of thumb for base_lr), ``validation``,
 ``jsonsafe``, ``errors``.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 # Re-exports: __all__ names the public ones; the others stay importable from here (the
 # app's pages, the CLI and earlier scripts import them so), but are private.
+from clr_core.suggest.families import OptimizerFamily, family_by_name, family_label, family_of  # noqa: F401
 from clr_core.suggest.fastai import minimum, slide, steep, valley
 from clr_core.suggest.handoff import HANDOFF_POLICIES, suggestion_to_schedule  # noqa: F401
 from clr_core.suggest.peers import min10_base6, smith_accuracy, steepest_gradient
@@ -58,10 +59,13 @@ from clr_core.suggest.types import (  # noqa: F401
 )
 
 __all__ = [
+    "OptimizerFamily",
     "SUGGESTERS",
     "StabilitySummary",
     "Suggestion",
     "combine_recommended",
+    "family_label",
+    "family_of",
     "measured_regret",
     "min10_base6",
     "minimum",

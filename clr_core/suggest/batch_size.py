@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 from clr_core.errors import ConfigError
+from clr_core.suggest.families import family_by_name
 from clr_core.validation import check_int, check_number
 
 __all__ = ["OPTIMIZER_LABELS", "OPTIMIZER_NAMES", "RULES", "BatchRescale", "rescale_lr", "rule_for"]
@@ -41,10 +42,12 @@ _SGD_FAMILY = ("sgd", "sgd_schedulefree", "sgdschedulefree", "nesterov")
 
 
 def rule_for(optimizer: str) -> str:
-    """"linear" for the SGD family, "sqrt" for every adaptive optimizer."""
+    """"linear" for the SGD family (every family `clr_core.suggest.families` marks not
+    adaptive: SGD, Nesterov, ASGD, SGDW, schedule-free SGD), "sqrt" for every other."""
     if not isinstance(optimizer, str) or not optimizer:
         raise ConfigError(f"optimizer must be a name such as 'sgd' or 'adamw', got {optimizer!r}")
-    return "linear" if optimizer.lower() in _SGD_FAMILY else "sqrt"
+    sgd = optimizer.lower() in _SGD_FAMILY or family_by_name(optimizer).adaptive is False
+    return "linear" if sgd else "sqrt"
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from clr_core.suggest.confidence import RAISE_END_FACTOR, divergence_phrase
+from clr_core.suggest.families import other_adaptive, reads_quarter
 from clr_core.suggest.types import MIN10_BASE_DIVISOR, Suggestion, measured_regret
 
 __all__ = [
@@ -141,8 +142,9 @@ def recommended(
     ``losses`` already cut as fastai cuts them; ``start`` = points cut from the front,
     for the marker index; ``sweep`` = the whole sweep's first and last LR) and the other
     rules' answers (the fallback when the curve gives no steepest fall, or the two
-    readings land outside the sweep: their geometric median and spread). ``family``
-    "adam" (Adam, AdamW) takes a quarter of the lowest point as the upper reading."""
+    readings land outside the sweep: their geometric median and spread). ``family`` (a
+    `clr_core.suggest.families` key; "adam" still works) of Adam or AdamW takes a quarter of
+    the lowest point as the upper reading (`families.reads_quarter` says why only those)."""
     lrs = np.asarray(lrs, dtype=float)
     losses = np.asarray(losses, dtype=float)
     loss_rules = [s for s in rules.values() if s.curve == "loss" and s.method != RECOMMENDED]
@@ -153,19 +155,20 @@ def recommended(
     lo_sweep, hi_sweep = sweep
     j, i_min = _readings(lrs, losses, mode) if lrs.size >= 3 else (None, 0)
     max_lr = math.nan
+    quarter, other = reads_quarter(family), other_adaptive(family)
     if j is not None:
-        steep_lr, upper = float(lrs[j]), float(lrs[i_min]) / MIN_MARGIN
+        steep_lr = float(lrs[j])
+        upper = float(lrs[i_min]) / (ADAM_MARGIN if quarter else MIN_MARGIN)
         max_lr = math.sqrt(steep_lr * upper)
-        if family == "adam":
-            upper = float(lrs[i_min]) / ADAM_MARGIN
-            max_lr = math.sqrt(steep_lr * upper)
     if lo_sweep < max_lr <= hi_sweep * (1 + 1e-12):
         low, high = _clip_band(max_lr, min(steep_lr, upper), max(steep_lr, upper))
         why = (
             f"Between the steepest fall of the loss ({_fmt(steep_lr)}, where it learns fastest) "
-            f"and {'a quarter' if family == 'adam' else 'a third'} of its lowest point "
+            f"and {'a quarter' if quarter else 'a third'} of its lowest point "
             f"({_fmt(upper)}, a margin before it stops falling"
-            + ("; an adaptive optimizer needs more over a whole run" if family == "adam" else "")
+            + ("; an adaptive optimizer needs more over a whole run" if quarter else "")
+            + (f"; {other} is adaptive, but the quarter was measured on Adam and AdamW only"
+               if other else "")
             + f"): max_lr = {_fmt(max_lr)}, the middle of that band on a log scale; "
             f"base = max/{MIN10_BASE_DIVISOR:g} (Dehaene 2019's ratio, which trained best in our "
             "triangular CLR runs). Chosen because, trained with "

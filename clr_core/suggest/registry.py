@@ -165,9 +165,9 @@ def suggest_all(
     ``smooth_beta`` (they are recovered from the EMA) so a fall is measured against the
     batch noise; without either, the smoothed curve stands in for the raw one.
     ``limit_lr``: where the sweep crossed its stability limit (the sharpness), the onset
-    of divergence when the loss alone shows it late. ``family``: the optimizer's ("adam"
-    for Adam and AdamW, `clr_core.engine.sharpness.optimizer_kind`), which
-    ``recommended`` reads with more margin.
+    of divergence when the loss alone shows it late. ``family``: the optimizer's
+    (`clr_core.suggest.families` key: "adam", "adamw", "nadam", ...; "adam" and "gd" as
+    before), which ``recommended`` reads with more margin for Adam and AdamW.
     """
     lrs, losses = _check_inputs(lrs, losses, mode)
     if skip_start is not None and (isinstance(skip_start, bool) or int(skip_start) < 0):

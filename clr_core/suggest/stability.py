@@ -18,22 +18,30 @@ import numpy as np
 from clr_core.errors import ConfigError
 from clr_core.suggest.types import Suggestion
 
-__all__ = ["StabilitySummary", "stability_limit", "summarize_stability"]
+__all__ = ["LIMIT_KINDS", "StabilitySummary", "stability_limit", "summarize_stability"]
+
+
+#: The kinds of limit `stability_limit` knows (`clr_core.suggest.families` says which
+#: optimizer has which; every other optimizer has none).
+LIMIT_KINDS = ("gd", "nesterov", "adam")
 
 
 def stability_limit(lambda_max: float, momentum: float = 0.0, kind: str = "gd") -> float:
     """The LR above which the optimizer diverges on a quadratic of curvature ``lambda_max``:
-    heavy-ball gradient descent ("gd") 2(1+β)/λmax; Adam ("adam", ``lambda_max`` the
-    preconditioned sharpness, ``momentum`` β1) (2+2β1)/((1−β1)·λmax); infinite when the
-    curvature is not positive."""
+    heavy-ball gradient descent ("gd") 2(1+β)/λmax (Cohen et al. 2021); torch's Nesterov SGD
+    ("nesterov") 2(1+β)/((1+2β)·λmax), the same linear iteration's spectral radius reaching 1
+    (b ← βb + g, w ← w − η(g + βb) on ½λw²: at ηλ = 2(1+β)/(1+2β) an eigenvalue is −1);
+    Adam ("adam", ``lambda_max`` the preconditioned sharpness, ``momentum`` β1)
+    (2+2β1)/((1−β1)·λmax) (Cohen et al. 2022); infinite when the curvature is not positive."""
+    if kind not in LIMIT_KINDS:
+        raise ConfigError(f"no stability limit for optimizer kind {kind!r}; known: {LIMIT_KINDS}")
     if not lambda_max > 0:
         return float("inf")
     if kind == "adam":
         return (2.0 + 2.0 * momentum) / ((1.0 - momentum) * lambda_max)
-    if kind != "gd":
-        raise ConfigError(f"no stability limit for optimizer kind {kind!r}")
+    if kind == "nesterov":
+        return 2.0 * (1.0 + momentum) / ((1.0 + 2.0 * momentum) * lambda_max)
     return 2.0 * (1.0 + momentum) / lambda_max
-
 
 
 @dataclass(frozen=True)
