@@ -4,7 +4,7 @@ Why one module: the variables used to be parsed where they were used (in 12 file
 bad value crashed an import with a bare ``ValueError`` and some (``CLR_STUDIO_WORKER_NICE``,
 ``CLR_STUDIO_WORKER_IDLE``) were documented nowhere. Here each is a field with its type, default and meaning; a bad value
 raises :class:`SettingsError` naming the variable and what it takes, at the first use (never
-at an import); the README's operator table is this class (:func:`settings_table` writes it, a
+at an import); the operator table in docs/operating.md is this class (:func:`settings_table` writes it, a
 test checks they list the same names).
 
 Read once per environment: :func:`get_settings` parses the variables the first time it sees
@@ -77,7 +77,7 @@ def _split(value: Any, sep: str) -> Any:
 class Settings(BaseSettings):
     """Every ``CLR_STUDIO_*`` variable (the field name, upper-cased, after the prefix).
 
-    A field's ``description`` is its row in the README's table; ``json_schema_extra`` may
+    A field's ``description`` is its row in the operator table (docs/operating.md); ``json_schema_extra`` may
     give ``takes`` (accepted values, where the type alone does not say it) and ``shown_default``
     (where the default is computed, e.g. a platform folder)."""
 
@@ -238,7 +238,7 @@ def _extra(field: str) -> dict[str, Any]:
 
 
 def takes(field: str) -> str:
-    """What a setting takes, in words (the README's table and every error message)."""
+    """What a setting takes, in words (the operator table and every error message)."""
     info = Settings.model_fields[field]
     if "takes" in _extra(field):
         return str(_extra(field)["takes"])
@@ -270,7 +270,7 @@ def _shown_default(field: str) -> str:
 
 
 def settings_table() -> str:
-    """The README's operator table, one row per setting, from the fields above."""
+    """The operator table of docs/operating.md, one row per setting, from the fields above."""
     rows = ["| variable | takes | default | what it does |", "|---|---|---|---|"]
     for name, info in Settings.model_fields.items():
         rows.append(f"| `{env_name(name)}` | {takes(name)} | {_shown_default(name)} | "
