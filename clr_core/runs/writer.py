@@ -181,6 +181,11 @@ class RunWriter:
                                          name=f"{name}-{self.run_id}", daemon=True)
         self._flusher.start()
 
+    @property
+    def ending(self) -> bool:
+        """Whether ``finish`` was called (the end is written, being retried, or refused)."""
+        return self._end is not None
+
     # -- the queue --------------------------------------------------------------------
 
     def add(self, events: Iterable[Mapping[str, Any]]) -> None:
@@ -245,7 +250,7 @@ class RunWriter:
             self.retrying = self.last_error
         else:
             self.save_error = self.last_error
-            logger.warning("writing run %s to %s stopped: %s", self.run_id, self.store.path,
+            logger.debug("writing run %s to %s stopped: %s", self.run_id, self.store.path,
                            self.save_error)
         if self._on_failure is not None:
             self._on_failure(self, exc, not transient)

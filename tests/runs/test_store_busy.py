@@ -12,8 +12,8 @@ import warnings
 import pytest
 
 from clr_core.errors import StoreError
-from clr_core.runs import writer as writer_mod
 from clr_core.runs import store as store_mod
+from clr_core.runs import writer as writer_mod
 from clr_core.runs.recorder import RunRecorder
 from clr_core.runs.store import BUSY_MESSAGE, RunStore, StoreBusy
 
