@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from clr_core.errors import StoreError
+from clr_core.errors import StoreError, StoreTimedOut
 from clr_core.jobs.state import STORE_EVERY_S, TERMINAL_STATES, Job
 from clr_core.redact import scrub_paths
 from clr_core.runs.writer import RunWriter
@@ -81,8 +81,8 @@ class JobSaver:
 
     def _refused(self, job: Job) -> Callable[[RunWriter, BaseException, bool], None]:
         def said(writer: RunWriter, exc: BaseException, given_up: bool) -> None:
-            if writer.saved or writer.ending:  # the save reports its own failure
-                return
+            if writer.saved or (writer.ending and not isinstance(exc, StoreTimedOut)):
+                return  # the save reports its own failure; a timed-out retry is said here
             logger.warning("could not write %s job %s to the run store%s: %s", job.kind,
                            job.id, "" if given_up else " (retrying)", exc)
         return said
@@ -131,7 +131,8 @@ class JobSaver:
             writer = self._writers.get(job.id)
             if writer is None:
                 writer = RunWriter(self._store, job.kind, job.config, label=job.label,
-                                   owner=job.owner, start_wait=None)
+                                   owner=job.owner, start_wait=None,
+                                   on_failure=self._refused(job))
                 self._writers[job.id] = writer
             return writer
 
