@@ -239,8 +239,12 @@ class RunWriter:
         self.retrying = None
         if self.saved:
             self.save_error = None
-            if self._on_saved is not None:
-                self._on_saved()
+            with self._lock:  # the store holds the result now: let it go (a job's is large)
+                on_saved, self._on_saved = self._on_saved, None
+                if self._end is not None:
+                    self._end = (self._end[0], None, self._end[2])
+            if on_saved is not None:
+                on_saved()
 
     def _refused(self, exc: BaseException) -> bool:
         """Note a refused write; True when it is worth retrying."""
