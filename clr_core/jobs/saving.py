@@ -151,8 +151,9 @@ class JobSaver:
         logger.error("could not save %s job %s to the run store: %s", job.kind, job.id,
                      writer.last_error)
         with self._lock:
-            job.save_error = self.shown_error(writer.last_error)
-        return False
+            if not writer.saved:  # else the background retry saved it meanwhile
+                job.save_error = self.shown_error(writer.last_error)
+        return writer.saved
 
     def _saved(self, job: Job, writer: RunWriter, result: dict[str, Any] | None,
                fits: bool) -> None:
@@ -167,6 +168,14 @@ class JobSaver:
                 job.released = True
                 job.result = None
                 job.events = []
+
+    def forget(self, job_id: str) -> None:
+        """A job dropped from memory: its writer goes too (a save still being retried in
+        the background may land; nothing waits for it)."""
+        with self._lock:
+            writer = self._writers.pop(job_id, None)
+        if writer is not None:
+            writer.close()
 
     def _result_loader(self, run_id: int) -> Callable[[], dict[str, Any] | None]:
         def load() -> dict[str, Any] | None:
