@@ -40,7 +40,7 @@ BUSY_MESSAGE = ("the run store is busy: another process holds its write lock; th
 
 
 @contextlib.contextmanager
-def connect_read_only(path: Path, busy_ms: int, env_var: str) -> Iterator[sqlite3.Connection]:
+def connect_read_only(path: Path, busy_ms: int) -> Iterator[sqlite3.Connection]:
     """A read-only file (or folder): opened with mode=ro, and immutable when SQLite
     cannot even make the WAL's shared-memory file beside it."""
     conn = None

@@ -122,7 +122,7 @@ class RunStore:
         if self._closed:
             raise StoreError("the run store is closed")
         if self.read_only:
-            with connect_read_only(self.path, busy_ms, ENV_VAR) as conn:
+            with connect_read_only(self.path, busy_ms) as conn:
                 yield conn
             return
         if not self._starting and not self.path.exists():
