@@ -1,8 +1,11 @@
 """Exception types: one family so callers (the UI, the CLI) can catch ours and
 show a message instead of a traceback, while ValueError/RuntimeError users still work."""
 
-__all__ = ["ClrError", "ConfigError", "DatasetUnavailable", "JobError", "RangeTestError", "ScheduleError",
-           "StoreError", "TrainingError"]
+from typing import ClassVar
+
+__all__ = ["ClrError", "ConfigError", "DatasetUnavailable", "JobError", "RangeTestError", "RunNotFound",
+           "ScheduleError", "StoreBusy", "StoreCorrupt", "StoreError", "StoreFull", "StoreReadOnly",
+           "StoreTimedOut", "StoreUnavailable", "TrainingError"]
 
 
 class ClrError(Exception):
@@ -34,4 +37,44 @@ class JobError(ClrError, RuntimeError):
 
 
 class StoreError(ClrError, RuntimeError):
-    """The run store cannot find or save a run."""
+    """The run store cannot find or save a run.
+
+    The subclasses below say why, so a caller decides by type, never by reading the message
+    (``clr_core.runs.connection.store_error`` turns SQLite's errors into them, in one place).
+    ``transient``: whether waiting can fix it; the writers of runs (`clr_core.runs.writer`)
+    retry exactly those, and give up at once on the rest."""
+
+    transient: ClassVar[bool] = False
+
+
+class StoreBusy(StoreError):
+    """Another connection holds the store's lock (SQLite's BUSY or LOCKED): it lets go by
+    itself, so a write is worth trying again."""
+
+    transient = True
+
+
+class StoreTimedOut(StoreError):
+    """The store stayed busy for as long as the retry policy waits; the message names the
+    last error. Not transient: the waiting was already done."""
+
+
+class StoreUnavailable(StoreError):
+    """The store's file cannot be opened or written (no permission, its folder gone, an I/O
+    error): it stays so until someone acts."""
+
+
+class StoreReadOnly(StoreUnavailable):
+    """The store's file or folder is read-only for this process: runs are listed, none saved."""
+
+
+class StoreFull(StoreError):
+    """The disk that holds the store (or the database's own size limit) is full."""
+
+
+class StoreCorrupt(StoreError):
+    """The file is not a readable SQLite database, or a saved run's JSON is damaged."""
+
+
+class RunNotFound(StoreError):
+    """No saved run has this id (deleted from the Runs page, or a stale link)."""

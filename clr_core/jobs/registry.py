@@ -348,6 +348,7 @@ class JobRegistry:
             if job.state not in TERMINAL_STATES:
                 raise JobError(f"job {job_id!r} is {job.state}; cancel it before forgetting it")
             del self._jobs[job_id]
+        self._saver.forget(job_id)
 
     def shutdown(self, wait: bool = True, timeout: float | None = 30.0) -> bool:
         """Refuse new jobs, cancel every queued and running one and (if ``wait``) join

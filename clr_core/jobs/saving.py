@@ -2,6 +2,13 @@
 written in one transaction, its result and events released from memory once saved and
 read back on demand, and a failed save kept, reported and retried.
 
+Each job is written by the one writer of live runs, `clr_core.runs.writer.RunWriter`, which
+scripts' recorders use too: its queue and flush thread append the job's events, and its one
+`RetryPolicy` retries a busy store (in the background, so the job's end never waits on it).
+A store that no waiting fixes (read-only, full, corrupt) is not retried by itself; the job
+keeps its result in memory with ``save_error`` set, and the next job's end or the page's
+"retry save" button tries again.
+
 A part of ``JobRegistry`` given what it needs rather than a mixin reading the registry's
 fields: the store, the lock that guards every job's fields, a view of the jobs held now
 and its limits; so it can be built and tested on its own."""
@@ -15,9 +22,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from clr_core.errors import StoreError
-from clr_core.jobs.state import TERMINAL_STATES, Job
+from clr_core.errors import StoreError, StoreTimedOut
+from clr_core.jobs.state import STORE_EVERY_S, TERMINAL_STATES, Job
 from clr_core.redact import scrub_paths
+from clr_core.runs.writer import RunWriter
 
 if TYPE_CHECKING:
     from clr_core.runs.store import RunStore
@@ -25,12 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["JobSaver"]
 
 logger = logging.getLogger(__name__)
-
-#: A failed save is retried in the background with back-off (first after this long,
-#: doubling up to RETRY_MAX_S), for up to RETRY_FOR_S; the job keeps its result meanwhile.
-RETRY_FIRST_S = 0.5
-RETRY_MAX_S = 30.0
-RETRY_FOR_S = 900.0
 
 
 class JobSaver:
@@ -48,7 +50,7 @@ class JobSaver:
         self._events_limit = int(events_limit)
         self._results: OrderedDict[int, dict[str, Any] | None] = OrderedDict()
         self._results_cached = max(1, int(results_cached))
-        self._retrying: set[str] = set()  # ids of jobs a background retry is saving
+        self._writers: dict[str, RunWriter] = {}  # by job id, until the job is saved
 
     @property
     def store(self) -> RunStore | None:
@@ -64,29 +66,40 @@ class JobSaver:
             logger.warning("could not mark interrupted runs: %s", e)
 
     def start(self, job: Job) -> None:
-        """Record a starting job as a "running" row; if the store refuses, the job is
-        saved as a whole at its end instead."""
+        """Record a starting job as a "running" row, written on by its `RunWriter`; if a
+        busy store refuses, the writer starts it later, and if nothing can be written the
+        job is saved as a whole at its end instead."""
         job.stored_at = time.monotonic()
         if self._store is None:
             return
-        try:
-            job.run_id = self._store.start_run(job.kind, job.config, label=job.label,
-                                               owner=job.owner)
-        except StoreError as e:
-            logger.warning("could not record %s job %s as running: %s", job.kind, job.id, e)
+        writer = RunWriter(self._store, job.kind, job.config, label=job.label,
+                           owner=job.owner, flush_s=STORE_EVERY_S, start_wait=True,
+                           on_failure=self._refused(job), name=f"clr-save-{job.id}")
+        with self._lock:
+            self._writers[job.id] = writer
+            job.run_id = writer.run_id
+
+    def _refused(self, job: Job) -> Callable[[RunWriter, BaseException, bool], None]:
+        def said(writer: RunWriter, exc: BaseException, given_up: bool) -> None:
+            if writer.saved or (writer.ending and not isinstance(exc, StoreTimedOut)):
+                return  # the save reports its own failure; a timed-out retry is said here
+            logger.warning("could not write %s job %s to the run store%s: %s", job.kind,
+                           job.id, "" if given_up else " (retrying)", exc)
+        return said
 
     def append_new_events(self, job: Job) -> None:
-        """Append the events that arrived since the last time to the job's running row,
-        up to ``events_limit`` (after that only the heartbeat)."""
+        """Hand the events that arrived since the last time to the job's writer, which
+        appends them to its running row, up to ``events_limit`` (after that only the
+        heartbeat)."""
         job.stored_at = time.monotonic()
         with self._lock:
+            writer = self._writers.get(job.id)
             end = min(len(job.events), self._events_limit)
             batch = job.events[job.n_stored:end]
-        try:
-            self._store.append_events(job.run_id, batch)
-            job.n_stored += len(batch)
-        except StoreError as e:  # the final save reports it if it persists
-            logger.warning("could not append events of job %s: %s", job.id, e)
+            if writer is not None:
+                job.n_stored = max(job.n_stored, end)
+        if writer is not None:
+            writer.add(batch)
 
     def save(self, job: Job, state: str) -> bool:
         """Write the job's end to the store in one transaction; never raises, since a full
@@ -111,59 +124,58 @@ class JobSaver:
             return None
         return scrub_paths(error, {} if self._store is None else {self._store.path: "<run store>"})
 
+    def _writer_for(self, job: Job) -> RunWriter:
+        """The job's writer; a job that was never started (no running row) gets one that
+        saves it whole at its end."""
+        with self._lock:
+            writer = self._writers.get(job.id)
+            if writer is None:
+                writer = RunWriter(self._store, job.kind, job.config, label=job.label,
+                                   owner=job.owner, start_wait=None,
+                                   on_failure=self._refused(job))
+                self._writers[job.id] = writer
+            return writer
+
     def _save_once(self, job: Job, state: str) -> bool:
+        writer = self._writer_for(job)
         with self._lock:
             n = len(job.events)
             fits = n <= self._events_limit
             rest = job.events[job.n_stored:n] if fits else []
-            result, error = job.result, job.error
-        try:
-            if job.run_id is not None:
-                self._store.finish_run(job.run_id, state, result, error=error, events=rest)
-            else:
-                job.run_id = self._store.save_run(
-                    job.kind, job.config, result, status=state, label=job.label, error=error,
-                    events=job.events[:n] if fits and n else None, owner=job.owner)
-        except Exception as e:
-            logger.exception("could not save %s job %s to the run store", job.kind, job.id)
-            with self._lock:
-                job.save_error = self.shown_error(f"{type(e).__name__}: {e}")
-            self._retry_later(job)
-            return False
-        with self._lock:
-            job.save_error = None
             job.n_stored = n if fits else job.n_stored
-            if result is not None or fits:  # the store can give both back: free them
+            result, error = job.result, job.error
+        writer.add(rest)  # a busy store is retried by the writer in the background
+        if writer.finish(state, result, error=error, wait=False,
+                         on_saved=lambda: self._saved(job, writer, result, fits)):
+            return True
+        logger.error("could not save %s job %s to the run store: %s", job.kind, job.id,
+                     writer.last_error)
+        with self._lock:
+            if not writer.saved:  # else the background retry saved it meanwhile
+                job.save_error = self.shown_error(writer.last_error)
+        return writer.saved
+
+    def _saved(self, job: Job, writer: RunWriter, result: dict[str, Any] | None,
+               fits: bool) -> None:
+        """The job's end is in the store: free its result and events (the store can give
+        both back)."""
+        with self._lock:
+            self._writers.pop(job.id, None)
+            job.run_id = writer.run_id
+            job.save_error = None
+            if result is not None or fits:
                 job.loader = self._result_loader(job.run_id)
                 job.released = True
                 job.result = None
                 job.events = []
-        return True
 
-    def _retry_later(self, job: Job) -> None:
-        """Keep trying a failed save in the background (a lock another process holds
-        clears by itself), with back-off; the page's retry and the next job's end still
-        try at once."""
+    def forget(self, job_id: str) -> None:
+        """A job dropped from memory: its writer goes too (a save still being retried in
+        the background may land; nothing waits for it)."""
         with self._lock:
-            if job.id in self._retrying:
-                return
-            self._retrying.add(job.id)
-
-        def loop() -> None:
-            delay, deadline = RETRY_FIRST_S, time.monotonic() + RETRY_FOR_S
-            try:
-                while time.monotonic() + delay < deadline:
-                    time.sleep(delay)
-                    with self._lock:
-                        done = job.save_error is None or job.released
-                    if done or self.retry(job):
-                        return
-                    delay = min(delay * 2, RETRY_MAX_S)
-            finally:
-                with self._lock:
-                    self._retrying.discard(job.id)
-
-        threading.Thread(target=loop, name=f"clr-save-retry-{job.id}", daemon=True).start()
+            writer = self._writers.pop(job_id, None)
+        if writer is not None:
+            writer.close()
 
     def _result_loader(self, run_id: int) -> Callable[[], dict[str, Any] | None]:
         def load() -> dict[str, Any] | None:

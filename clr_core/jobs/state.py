@@ -111,7 +111,7 @@ class Job:
     save_error: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     n_events: int = 0  # stays when a saved job's events leave memory
-    n_stored: int = 0  # events already appended to the store's running row
+    n_stored: int = 0  # events handed to the job's RunWriter (written by its end at latest)
     stored_at: float = 0.0
     released: bool = False
     saving: bool = False

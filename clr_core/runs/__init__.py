@@ -1,7 +1,9 @@
 """Runs: what is kept. The SQLite run store (``store``: connections, start-up, saved runs;
 ``live``: runs still going; ``format``: schema, rows and their JSON), the reports a job or
-a recorded call produces (``reports``), recording a script's run live (``recorder``) and
-``record=``'s fan-out to the store and to sinks such as TensorBoard (``recording``).
+a recorded call produces (``reports``), the one writer of live runs and its retry policy,
+used by scripts and the app's jobs alike (``writer``), recording a script's run live
+(``recorder``) and ``record=``'s fan-out to the store and to sinks such as TensorBoard
+(``recording``).
 
 May import: ``clr_core.engine`` (the results a report holds), ``clr_core.suggest``,
 ``clr_core.schedules``, ``validation``, ``jsonsafe``, ``errors``. Not ``clr_core.setup``

@@ -10,7 +10,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
-from clr_core.errors import StoreError
+from clr_core.errors import RunNotFound, StoreCorrupt, StoreError
 
 __all__ = [
     "FINAL_STATUSES",
@@ -143,9 +143,9 @@ def headline_of(result: Any) -> str | None:
 
 def is_corrupt(error: StoreError) -> bool:
     """An error that says the file itself is not a readable database (not a lock or a
-    permission problem, which moving the file would not fix)."""
-    text = str(error.__cause__ or error).lower()
-    return any(m in text for m in ("not a database", "malformed", "file is encrypted"))
+    permission problem, which moving the file would not fix): a `StoreCorrupt`, as the
+    store's boundary types SQLite's errors."""
+    return isinstance(error, StoreCorrupt)
 
 
 #: SQLite's largest rowid: a larger id cannot name a run (and overflows the driver).
@@ -160,7 +160,7 @@ def run_id_of(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise StoreError(f"a run id is a whole number >= 1, got {_short(value)}")
     if not 1 <= value <= MAX_RUN_ID:
-        raise StoreError(f"no saved run with id {_short(value)} (run ids are 1 to {MAX_RUN_ID})")
+        raise RunNotFound(f"no saved run with id {_short(value)} (run ids are 1 to {MAX_RUN_ID})")
     return int(value)
 
 

@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from clr_core.errors import StoreError
+from clr_core.errors import RunNotFound, StoreCorrupt, StoreError
 from clr_core.redact import scrub_paths
 from clr_core.runs.format import FINAL_STATUSES, LIVE_STATUS, dumps, headline_of
 
@@ -108,7 +108,7 @@ class LiveRuns:
             try:
                 batch = json.loads(text)
             except json.JSONDecodeError as e:
-                raise StoreError(f"saved run {run_id} has corrupt events: {e}") from e
+                raise StoreCorrupt(f"saved run {run_id} has corrupt events: {e}") from e
             events.extend(batch[max(since - first, 0):])
         return events, since + len(events)
 
@@ -142,7 +142,7 @@ class LiveRuns:
                 (status, result_json, headline_of(result), error, now, now, int(run_id)),
             )
             if cur.rowcount == 0:
-                raise StoreError(f"no saved run with id {run_id}")
+                raise RunNotFound(f"no saved run with id {run_id}")
 
     def mark_interrupted(self, run_ids: Iterable[int] | None = None, *,
                          wait: bool = True) -> list[int]:
@@ -220,7 +220,7 @@ def _beat(conn: sqlite3.Connection, run_id: int) -> None:
         "UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), int(run_id))
     )
     if cur.rowcount == 0:
-        raise StoreError(f"no saved run with id {run_id}")
+        raise RunNotFound(f"no saved run with id {run_id}")
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1,20 +1,21 @@
 """Record a run to the run store while it runs, so the app can watch a script's range test
 or training live, as TensorBoard and Weights & Biases made habitual.
 
-A ``RunRecorder`` is an ``emit`` sink of event dicts: it queues them in memory (an append,
-nothing more, so the training loop does not wait on the disk) and a background thread
-writes them to the store every ``flush_s`` seconds, beating the run's heart as it goes.
-The run appears at once as "running" and ends "done", "cancelled" or "failed" with the
-full result, in the same shape the app's own jobs save, so the Runs page can reopen,
-overlay, rename and download it. A busy or failing store never costs the run. A busy one
-(another process holds the write lock) only delays the record: events stay in memory and
-the writes are retried with back-off while the run goes and, bounded by ``RETRY_FOR_S``,
-after it ends, so the record lands whole when the lock clears. A store that cannot be
-written at all (read-only, its file or folder gone unwritable, a full disk, a deleted run)
-stops the record at once with the store's own reason in ``save_error`` and a warning: no
-retry can fix it, and waiting minutes after the run ended would only hide the message.
-``clr_core.runs.recording.recorded`` wraps an engine function so that ``record=NAME``
-records its run (and hands its events to TensorBoard or MLflow sinks as well).
+A ``RunRecorder`` is an ``emit`` sink of event dicts, written by the one writer of live runs
+(`clr_core.runs.writer.RunWriter`, which the app's jobs use too): events are queued in
+memory, so the training loop does not wait on the disk, and a background thread writes
+them every ``flush_s`` seconds, beating the run's heart as it goes. The run appears at once
+as "running" and ends "done", "cancelled" or "failed" with the full result, in the same
+shape the app's own jobs save, so the Runs page can reopen, overlay, rename and download it.
+A busy or failing store never costs the run. A busy one (`StoreBusy`: another process
+holds the write lock) only delays the record: events stay in memory and the writes are
+retried with back-off while the run goes and, by the writer's one `RetryPolicy`, for up to
+``RETRY_FOR_S`` after it ends, so the record lands whole when the lock clears. A store that
+cannot be written at all (read-only, its file or folder gone unwritable, a full disk, a
+deleted run) stops the record at once with the store's own reason in ``save_error`` and a
+warning: no retry can fix it, and waiting minutes after the run ended would only hide the
+message. ``clr_core.runs.recording.recorded`` wraps an engine function so that
+``record=NAME`` records its run (and hands its events to TensorBoard or MLflow sinks as well).
 """
 
 from __future__ import annotations
@@ -22,15 +23,14 @@ from __future__ import annotations
 import logging
 import math
 import os
-import threading
-import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from clr_core.errors import StoreError
 from clr_core.runs.identity import script_owner
-from clr_core.runs.store import RunStore, StoreBusy
+from clr_core.runs.store import RunStore
+from clr_core.runs.writer import FLUSH_S, RunWriter
 from clr_core.schedules.base import Schedule
 
 __all__ = [
@@ -44,24 +44,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FLUSH_S = 0.5  # well under the one second a live view may lag
-RETRY_FOR_S = 120.0  # how long finishing keeps retrying a busy store after the run ends
-_MAX_BACKOFF_S = 5.0
-#: Store errors no retry fixes: the run was deleted, or the store is read-only.
-_FOR_GOOD = ("no saved run", "is read-only")
-#: What SQLite says of a lock another connection holds: the one failure waiting can fix.
-_BUSY = ("locked", "busy")
-
-
-def _retryable(exc: BaseException) -> bool:
-    """A busy store (its lock held elsewhere), which clears by itself; every other
-    failure (read-only, unable to open the file, disk full or I/O error, a deleted run,
-    an event that cannot be saved) stays until someone acts, so retrying only delays."""
-    text = str(exc)
-    if any(m in text for m in _FOR_GOOD):
-        return False
-    return isinstance(exc, StoreBusy) or any(m in text.lower() for m in _BUSY)
 
 StoreLike = RunStore | str | os.PathLike[str] | None
 
@@ -116,7 +98,9 @@ class RunRecorder(FinishesOnExit):
     """One live run in the store; use it as the run's ``emit`` and end it with ``finish``.
 
     As a context manager, a run left unfinished by an exception ends "failed" (or
-    "cancelled" on Ctrl-C) and the exception goes on."""
+    "cancelled" on Ctrl-C) and the exception goes on. What a script sees of a refused
+    write is a ``RuntimeWarning`` (the first busy refusal, and giving up) and the fields
+    ``retrying`` / ``save_error``; the writing itself is the `RunWriter`'s."""
 
     def __init__(
         self,
@@ -131,128 +115,62 @@ class RunRecorder(FinishesOnExit):
             raise StoreError(f"flush_s must be in (0, 1] seconds, got {flush_s!r}")
         self.store = open_store(store)
         self.kind = kind
-        self._start = (kind, dict(config), label)
-        self.run_id: int | None = None
         self.finished = False
-        self.save_error: str | None = None
-        #: The last write that failed and is being retried (None once writes go through).
-        self.retrying: str | None = None
         self._warned = False
-        self._pending: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        try:
-            self.run_id = self.store.start_run(kind, dict(config), label=label,
-                                               owner=script_owner(),
-                                               wait=False)  # a locked store: start later
-        except StoreError as e:  # busy: the flusher starts it when the lock clears
-            if _retryable(e):
-                self._failed(e)
-            else:  # unwritable: said now, before the run, and never retried
-                self._give_up(e)
-        self._stop = threading.Event()
-        self._flusher = threading.Thread(
-            target=self._flush_loop, args=(float(flush_s),),
-            name=f"clr-record-{self.run_id}", daemon=True,
-        )
-        self._flusher.start()
+        # a locked store must not hold up the script's start: the flusher starts it later
+        self._writer = RunWriter(self.store, kind, config, label=label, owner=script_owner(),
+                                 flush_s=float(flush_s), start_wait=False,
+                                 on_failure=self._refused, name="clr-record")
 
     def __repr__(self) -> str:
         return f"RunRecorder(run {self.run_id} in {self.store.path})"
 
-    # -- the sink -------------------------------------------------------------------
+    @property
+    def run_id(self) -> int | None:
+        return self._writer.run_id
+
+    @property
+    def save_error(self) -> str | None:
+        """Why the record stopped (the run itself went on), or None."""
+        return self._writer.save_error
+
+    @property
+    def retrying(self) -> str | None:
+        """The last write that failed and is being retried (None once writes go through)."""
+        return self._writer.retrying
 
     def __call__(self, event: Mapping[str, Any] | None, progress: float | None = None) -> None:
         """Queue one event dict (an engine `Event` is converted by its emitter, once);
         ``progress`` is accepted so a recorder can stand in for a job's emit."""
         if event is not None and self.save_error is None:
-            plain = dict(event)  # a copy: the caller may reuse its dict
-            with self._lock:
-                self._pending.append(plain)
+            self._writer.add([event])
 
-    # -- writing --------------------------------------------------------------------
-
-    def _take(self) -> list[dict[str, Any]]:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        return batch
-
-    def _put_back(self, batch: list[dict[str, Any]]) -> None:
-        with self._lock:
-            self._pending[:0] = batch
-
-    def _write(self, final: tuple[str, dict[str, Any] | None, str | None] | None) -> bool:
-        """One attempt: start the row if a busy store kept it from starting, then append
-        the pending events (or end the run with them); on failure they stay pending."""
-        batch = self._take()
-        try:
-            if self.run_id is None:
-                kind, config, label = self._start
-                self.run_id = self.store.start_run(kind, config, label=label, owner=script_owner())
-            if final is None:
-                self.store.append_events(self.run_id, batch)
-            else:
-                status, result, error = final
-                self.store.finish_run(self.run_id, status, result, error=error, events=batch)
-        except Exception as e:  # noqa: BLE001 - a failing store never costs the run
-            self._put_back(batch)
-            if _retryable(e):
-                self._failed(e)
-            else:  # retrying cannot help: say so now
-                self._give_up(e)
-            return False
-        if self.retrying is not None:
-            logger.warning("run %s saved to %s again after: %s", self.run_id, self.store.path,
-                           self.retrying)
-        self.retrying = None
-        return True
-
-    def _failed(self, exc: BaseException) -> None:
-        self.retrying = f"{type(exc).__name__}: {exc}"
-        if not self._warned:
+    def _refused(self, writer: RunWriter, exc: BaseException, given_up: bool) -> None:
+        if given_up:
+            message = (f"recording run {writer.run_id} to {self.store.path} stopped "
+                       f"({writer.save_error}); the run itself goes on")
+        elif not self._warned:
             self._warned = True
-            message = (f"the run store {self.store.path} refused a write ({self.retrying}); "
+            message = (f"the run store {self.store.path} refused a write ({writer.retrying}); "
                        "the run goes on, its record is kept in memory and written when the "
                        "store takes it again")
-            logger.warning(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-    def _flush_loop(self, every: float) -> None:
-        delay = every
-        while not self._stop.wait(delay):
-            if self.save_error is not None:
-                return
-            delay = every if self._write(None) else min(max(delay, every) * 2, _MAX_BACKOFF_S)
-
-    def _give_up(self, exc: BaseException | str) -> None:
-        self.save_error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
-        with self._lock:
-            self._pending.clear()
-        message = (f"recording run {self.run_id} to {self.store.path} stopped "
-                   f"({self.save_error}); the run itself goes on")
+        else:
+            return
         logger.warning(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     def finish(self, status: str, result: dict[str, Any] | None, *,
                error: str | None = None) -> None:
-        """End the run with its status and full result; the last events go with it."""
+        """End the run with its status and full result; the last events go with it. A
+        busy store is waited for (the writer's policy); a record already given up is not
+        tried again."""
         if self.finished:
             return
         self.finished = True
-        self._stop.set()
-        if self._flusher is not threading.current_thread():
-            self._flusher.join()
-        deadline = time.monotonic() + RETRY_FOR_S
-        delay = 0.25
-        while self.save_error is None and not self._write((status, result, error)):
-            if self.save_error is not None:
-                return
-            if time.monotonic() + delay > deadline:
-                self._give_up(f"the run store stayed unwritable for {RETRY_FOR_S:.0f} s after "
-                              f"the run ended; last error: {self.retrying}")
-                return
-            time.sleep(delay)
-            delay = min(delay * 2, _MAX_BACKOFF_S)
-
+        if self.save_error is not None:
+            self._writer.close()
+            return
+        self._writer.finish(status, result, error=error, wait=True)
 
 
 def status_of(report: Mapping[str, Any]) -> str:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from clr_core.errors import StoreError
+from clr_core.errors import RunNotFound, StoreCorrupt, StoreError
 from clr_core.redact import scrub_paths
 from clr_core.runs.connection import (
     BUSY_MESSAGE,
@@ -38,6 +38,8 @@ from clr_core.runs.connection import (
     connect_read_only,
     default_db_path,
     is_read_only,
+    os_error,
+    read_only_error,
     set_aside,
     store_error,
 )
@@ -49,7 +51,6 @@ from clr_core.runs.format import (
     RunSummary,
     dumps,
     headline_of,
-    is_corrupt,
     loads,
     run_id_of,
 )
@@ -94,11 +95,11 @@ class RunStore:
             if not self.read_only:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise StoreError(f"cannot create the folder for the run store {self.path}: {e}") from e
+            raise os_error(e, f"cannot create the folder for the run store {self.path}") from e
         try:
             self._init_schema()
         except StoreError as e:
-            if not is_corrupt(e) or not self.path.exists():
+            if not isinstance(e, StoreCorrupt) or not self.path.exists():
                 raise
             self.notice = set_aside(self.path, e)
             logger.warning(self.notice)
@@ -121,7 +122,7 @@ class RunStore:
         if self._closed:
             raise StoreError("the run store is closed")
         if self.read_only:
-            with connect_read_only(self.path, busy_ms, ENV_VAR) as conn:
+            with connect_read_only(self.path, busy_ms) as conn:
                 yield conn
             return
         if not self._starting and not self.path.exists():
@@ -132,14 +133,14 @@ class RunStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._init_schema()
             except OSError as e:
-                raise StoreError(f"the run store {self.path} is gone and cannot be started "
-                                 f"again: {e}") from e
+                raise os_error(e, f"the run store {self.path} is gone and cannot be started "
+                                  "again") from e
             finally:
                 self._starting = False
         try:
             conn = sqlite3.connect(self.path, timeout=busy_ms / 1000, isolation_level=None)
         except sqlite3.Error as e:
-            raise StoreError(f"cannot open the run store {self.path}: {e}") from e
+            raise store_error(self.path, e, doing="open") from e
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, faster
@@ -161,9 +162,7 @@ class RunStore:
         writers wait in busy_timeout instead of failing on a lock upgrade (housekeeping
         a reader may skip passes a short ``busy_ms``)."""
         if self.read_only:
-            raise StoreError(f"the run store {self.path} is read-only: runs are listed but not "
-                             f"saved (make the file and its folder writable, or set {ENV_VAR} "
-                             "to another file)")
+            raise read_only_error(self.path)
         with self._connect(busy_ms) as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -179,7 +178,8 @@ class RunStore:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
-            raise StoreError(f"run store {self.path}: database disk image is malformed ({check})")
+            raise StoreCorrupt(f"run store {self.path}: database disk image is malformed "
+                               f"({check})")
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"run store {self.path} has schema version {version}; this CLR Studio "
@@ -311,7 +311,7 @@ class RunStore:
                 (run_id,),
             ).fetchall()
         if row is None:
-            raise StoreError(f"no saved run with id {run_id}")
+            raise RunNotFound(f"no saved run with id {run_id}")
         *summary, config_json, result_json, events_json = row
         try:
             events = loads(events_json)
@@ -319,7 +319,7 @@ class RunStore:
                 events = (events or []) + [e for (b,) in batches for e in json.loads(b)]
             return Run(*summary, loads(config_json), loads(result_json), events)
         except json.JSONDecodeError as e:
-            raise StoreError(f"saved run {run_id} is corrupt: {e}") from e
+            raise StoreCorrupt(f"saved run {run_id} is corrupt: {e}") from e
 
     def owner_of(self, run_id: int) -> str | None:
         """Who made the run: an owner key (`clr_core.runs.identity`), or None (before
@@ -328,7 +328,7 @@ class RunStore:
         with self._read() as conn:
             row = conn.execute("SELECT owner FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            raise StoreError(f"no saved run with id {run_id}")
+            raise RunNotFound(f"no saved run with id {run_id}")
         return row[0]
 
     def rename_run(self, run_id: int, label: str | None) -> None:
@@ -336,7 +336,7 @@ class RunStore:
         with self._write() as conn:
             cur = conn.execute("UPDATE runs SET label = ? WHERE id = ?", (label, run_id))
             if cur.rowcount == 0:
-                raise StoreError(f"no saved run with id {run_id}")
+                raise RunNotFound(f"no saved run with id {run_id}")
 
     def delete_run(self, run_id: int) -> None:
         self.delete_runs([run_id])
@@ -351,7 +351,7 @@ class RunStore:
             found = {r[0] for r in conn.execute(f"SELECT id FROM runs WHERE id IN ({marks})", ids)}
             missing = [i for i in ids if i not in found]
             if missing:
-                raise StoreError(f"no saved run with id {', '.join(map(str, missing))}")
+                raise RunNotFound(f"no saved run with id {', '.join(map(str, missing))}")
             conn.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids)
             conn.execute(f"DELETE FROM run_events WHERE run_id IN ({marks})", ids)
         return len(ids)

@@ -111,7 +111,7 @@ def test_an_interrupted_run_keeps_its_curve_up_to_the_last_saved_events():
     store, rec = _recording("range_test", {"mode": "exp", "num_iter": 100}, [
         {"kind": "step", "iteration": i, "lr": 10.0 ** (i / 5 - 5), "loss": 2.0,
          "smoothed": 2.0 - i / 100} for i in range(15)])
-    rec._stop.set()  # the process dies: its flusher stops, nothing ends the run
+    rec._writer.close()  # the process dies: its flusher stops, nothing ends the run
     assert store.mark_interrupted([rec.run_id]) == [rec.run_id]
     at = _open_run(rec.run_id)
     assert any("Interrupted" in w.value for w in at.warning) and not at.error

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from clr_core.errors import StoreError
-from clr_core.jobs import saving
+from clr_core.errors import StoreBusy
 from clr_core.jobs.registry import JobRegistry
+from clr_core.runs import writer as writer_mod
 from clr_core.runs.store import RunStore
 
 
@@ -16,7 +16,7 @@ class LockedStore(RunStore):
 
     def _write(self, busy_ms=None):
         if self.locked:
-            raise StoreError(f"run store {self.path}: database is locked")
+            raise StoreBusy(f"run store {self.path}: database is locked")
         return super()._write(busy_ms)
 
 
@@ -28,7 +28,7 @@ def quick(config, emit, should_stop):
 
 def test_a_failed_save_is_retried_in_the_background_until_the_lock_clears(tmp_path,
                                                                          monkeypatch):
-    monkeypatch.setattr(saving, "RETRY_FIRST_S", 0.05)
+    monkeypatch.setattr(writer_mod, "RETRY_FIRST_S", 0.05)
     store = LockedStore(tmp_path / "runs.db")
     store.locked = True
     reg = JobRegistry({"q": quick}, store=store, executor="thread")

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from clr_core.range_test import run_range_test
-from clr_core.runs import recorder as recorder_mod
+from clr_core.runs import writer as writer_mod
 from clr_core.runs.connection import store_error
 from clr_core.runs.recorder import RunRecorder
 from clr_core.runs.store import RunStore
@@ -38,7 +38,7 @@ def unwritable(store: RunStore, message: str = "unable to open database file") -
 @pytest.fixture(autouse=True)
 def short_retry(monkeypatch):
     # were the failure retried, finish would sleep through this and try a dozen times
-    monkeypatch.setattr(recorder_mod, "RETRY_FOR_S", 5.0)
+    monkeypatch.setattr(writer_mod, "RETRY_FOR_S", 5.0)
 
 
 @pytest.mark.parametrize("message", ["unable to open database file",

@@ -12,8 +12,8 @@ import warnings
 import pytest
 
 from clr_core.errors import StoreError
-from clr_core.runs import recorder as recorder_mod
 from clr_core.runs import store as store_mod
+from clr_core.runs import writer as writer_mod
 from clr_core.runs.recorder import RunRecorder
 from clr_core.runs.store import BUSY_MESSAGE, RunStore, StoreBusy
 
@@ -77,7 +77,7 @@ def test_a_lock_held_when_the_run_starts_still_records_it(tmp_path, fast_busy):
 
 def test_a_store_that_stays_locked_is_given_up_with_the_true_reason(tmp_path, fast_busy,
                                                                    monkeypatch):
-    monkeypatch.setattr(recorder_mod, "RETRY_FOR_S", 0.5)
+    monkeypatch.setattr(writer_mod, "RETRY_FOR_S", 0.5)
     store = RunStore(tmp_path / "runs.db")
     rec = RunRecorder("train", {}, label="x", store=store, flush_s=0.1)
     holder = hold_lock(store.path, 2.0)
