@@ -125,7 +125,8 @@ def test_two_tabs_starting_jobs_at_once_lose_neither():
     assert not errors, errors
     assert not any(t.is_alive() for t in clicks)
     started = [job for job in registry().list() if job.id not in before]
-    assert sorted(job.config["num_iter"] for job in started) == [30, 40]
+    said = [plain(m.value) for at in tabs for m in (*at.error, *at.warning, *at.info)]
+    assert sorted(job.config["num_iter"] for job in started) == [30, 40], said
     for job in started:
         assert registry().wait(job.id, timeout=T).state == "done"
     for at in tabs:
@@ -139,9 +140,13 @@ from clr_core.jobs.engine_jobs import engine_registry
 from clr_core.runs.store import RunStore
 reg = engine_registry(store=RunStore(sys.argv[1]))
 job = reg.submit("range_test", {"num_iter": 100000, "end_lr": 0.05}, label="killed mid-job")
-while reg.status(job).n_events < 50:
-    time.sleep(0.05)
-time.sleep(1.5)  # its events reach the store's running row
+store = RunStore(sys.argv[1])
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:  # its events reach the store's running row (the writer flushes)
+    runs = store.list_runs()
+    if runs and len(store.read_events(runs[0].id)[0]) >= 50:
+        break
+    time.sleep(0.1)
 print("running", flush=True)
 time.sleep(600)
 """
