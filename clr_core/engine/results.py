@@ -90,7 +90,10 @@ class RangeTestResult:
     ratios the sweep kept); `group_lrs` turns a suggestion into every group's LR. For Adam and
     AdamW (``sharpness_kind`` "adam") it is the preconditioned sharpness λmax(P⁻¹H);
     ``sharpness_beta`` is the β of the limit (momentum, or β1); ``sharpness_note`` says
-    why no limit was measured for another optimizer."""
+    why no limit was measured for another optimizer. What a user receives
+    (``clr_core.range_test.run_range_test``, a report read back) is its subclass
+    `clr_core.present.notebook.ShownRangeTestResult`, which adds ``summary()``, ``plot()``
+    and the notebook view: words and figures live above the engine."""
 
     lrs: np.ndarray
     losses: np.ndarray
@@ -116,22 +119,6 @@ class RangeTestResult:
     sharpness_beta: float | None = None
     sharpness_note: str = ""
     settings_used: dict[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> str:
-        """A few lines for a notebook or a log: the recommendation, how the test ended,
-        and the settings it ran with (``settings_used``: precision, accumulation,
-        clipping, and what an integration took from the trainer)."""
-        rec = self.suggestions.get("recommended")
-        lines = [f"range test: {self.iterations} of {self.num_iter} steps, "
-                 f"lr {self.start_lr:.3g} to {self.end_lr:.3g} ({self.mode}), "
-                 f"stopped: {self.stop_reason}"]
-        if rec is not None:
-            lines.append(f"recommended max_lr {rec.max_lr:.3g} (confidence {rec.confidence})")
-        if self.settings_used:
-            used = ", ".join(f"{k}={'off' if v is None else v}"
-                             for k, v in self.settings_used.items())
-            lines.append(f"settings used: {used}")
-        return "\n".join(lines)
 
     def group_lrs(self, lr: float) -> list[float]:
         """Every param group's LR when the reference group is at ``lr``: the sweep kept

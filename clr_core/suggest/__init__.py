@@ -2,7 +2,8 @@
 numbers out: no torch, no store, no jobs.
 
 ``types`` (the `Suggestion` and the helpers every rule shares), ``fastai`` and ``peers`` (the
-published rules, by origin), ``recommend`` (our ``recommended`` bound and its band),
+published rules, by origin), ``recommend`` (our ``recommended`` bound and its band; numbers and names only, the sentences
+users read are worded in ``clr_core.present.words``),
 ``registry`` (``SUGGESTERS`` and ``suggest_all``), ``stability`` (how far a suggestion moves
 between seeds), ``handoff`` (a suggestion as a schedule for the designer).
 
@@ -23,13 +24,11 @@ from clr_core.suggest.recommend import (
     RECOMMENDED,
     RULE_LABELS,
     SRC_RECOMMENDED,
-    band_text,
+    RuleSpread,
     combine_recommended,
-    disagreement,
-    headline,
-    other_rules,
     recommended,
     rule_label,
+    rule_spread,
 )
 from clr_core.suggest.registry import SUGGESTERS, SuggesterSpec, suggest_all
 from clr_core.suggest.stability import StabilitySummary, summarize_stability
@@ -62,6 +61,7 @@ __all__ = [
     "RECOMMENDED",
     "REGRET_FILE",
     "RULE_LABELS",
+    "RuleSpread",
     "SRC_FASTAI",
     "SRC_MIN10",
     "SRC_PEERS",
@@ -71,19 +71,16 @@ __all__ = [
     "StabilitySummary",
     "SuggesterSpec",
     "Suggestion",
-    "band_text",
     "combine_recommended",
-    "disagreement",
     "finite_prefix",
     "fmt_lr",
-    "headline",
     "make_suggestion",
     "measured_regret",
     "min10_base6",
     "minimum",
-    "other_rules",
     "recommended",
     "rule_label",
+    "rule_spread",
     "slide",
     "smith_accuracy",
     "steep",
