@@ -53,7 +53,7 @@ from clr_core.setup.data_catalogue import scored_by_loss
 
 __all__ = ["CtrlC", "OutputError", "Progress", "build_parser", "check_json_target",
            "cmd_range_test", "cmd_ray_check", "cmd_train", "exit_status", "failed_run", "main",
-           "prog_name", "read_schedule", "write_json"]
+           "print_range_test", "prog_name", "read_schedule", "write_json"]
 
 #: Stop reasons of a training that failed: its loss left the finite numbers.
 FAILED_STOPS = ("diverged", "non-finite loss")
@@ -191,14 +191,12 @@ def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:
     return out
 
 
-def cmd_range_test(a: argparse.Namespace) -> dict:
-    config = {**_base_config(a), "start_lr": a.start_lr, "end_lr": a.end_lr,
-              "num_iter": a.num_iter, "mode": a.mode, "eval_every": a.val_every}
-    RangeTestConfig.from_dict(config)  # bad input: a message, and nothing saved
-    out = _run("range_test", config, a)
-    report = RangeTestReport.from_dict(out)
+def print_range_test(report: RangeTestReport, what: str) -> None:
+    """A finished range test as the CLI prints it: how it ran, then its summary's lines
+    (the headline, the page's sentences, the warnings: `clr_core.present.summary`) and
+    the other rules' table."""
     rt = report.range_test
-    print(f"range test on {config['dataset']} ({config.get('model', a.model)}, {a.optimizer}): {rt.iterations} iterations, "
+    print(f"range test on {what}: {rt.iterations} iterations, "
           f"stopped: {rt.stop_reason}, device {report.device}")
     summary = summarize(rt, report.config, scored_by_loss=scored_by_loss(rt, report.config))
     for line in summary.lines()[1:]:  # the page's headline, sentences and warnings, in order
@@ -211,6 +209,15 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
                   "other rules (no regret shown: this model is scored by its loss, the "
                   "benchmark's regret is in accuracy points):")
             print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}", na_rep="-"))
+
+
+def cmd_range_test(a: argparse.Namespace) -> dict:
+    config = {**_base_config(a), "start_lr": a.start_lr, "end_lr": a.end_lr,
+              "num_iter": a.num_iter, "mode": a.mode, "eval_every": a.val_every}
+    RangeTestConfig.from_dict(config)  # bad input: a message, and nothing saved
+    out = _run("range_test", config, a)
+    report = RangeTestReport.from_dict(out)
+    print_range_test(report, f"{config['dataset']} ({config.get('model', a.model)}, {a.optimizer})")
     return out
 
 

@@ -25,7 +25,7 @@ from clr_core.suggest.handoff import VERIFY_ITERS, short_label, verify_schedule
 from clr_core.suggest.recommend import RECOMMENDED
 from clr_core.suggest.types import Suggestion
 
-__all__ = ["FAMILY_LABELS", "RangeTestSummary", "SummaryWarning", "default_policy",
+__all__ = ["FAMILY_LABELS", "RangeTestSummary", "SummaryWarning", "default_policy", "fitted_peak",
            "momentum_of", "result_headline", "summarize"]
 
 #: The optimizer family a recommendation was read for (`RangeTestResult.sharpness_kind`):
