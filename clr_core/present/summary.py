@@ -186,7 +186,8 @@ class RangeTestSummary:
             parts.append(f"<p>{e(self.advice.text)}</p>")
         parts += [f"<p>⚠️ {e(str(w))}</p>" for w in self.warnings
                   if w.code in ("disagreement", "no_suggestion")]
-        rest = [x.strip() for x in self.lines()[3 if self.advice is not None else 2:]]
+        rest = [x.strip() for x in self.lines()[3 if self.advice is not None else 2:]
+                if not x.startswith("  warning: ")]  # said above, with their sign
         parts.append("<p style='color:#555'>" + "<br>".join(e(x) for x in [self.run_line, *rest])
                      + "</p>")
         if self.other_rules:
