@@ -8,18 +8,10 @@ through the job registry or not at all."""
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
 import clr_core.engine.range_test as engine
 from clr_core.present.notebook import shown
 from clr_core.runs.recording import recorded
 
 __all__ = ["run_range_test"]
 
-_recorded = recorded("range_test", engine.run_range_test, home=__name__)
-
-
-@functools.wraps(_recorded)
-def run_range_test(*args: Any, **kwargs: Any) -> Any:
-    return shown(_recorded(*args, **kwargs))
+run_range_test = recorded("range_test", engine.run_range_test, home=__name__, returns=shown)
