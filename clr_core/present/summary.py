@@ -46,11 +46,13 @@ class SummaryWarning:
     tests read it), ``lead`` and ``text`` say it ("" lead: the text stands alone).
     Codes: "unreliable", "still_falling", "past_divergence", "low_confidence" (the
     recommendation's own, the same words as `advice`), "disagreement" (the rules span more
-    than half a decade), "no_suggestion" (the curve gave no rule an answer)."""
+    than half a decade), "no_suggestion" (the curve gave no rule an answer). ``reasons``:
+    the recommendation's own codes (`clr_core.suggest.confidence.REASON_CODES`) behind it."""
 
     code: str
     lead: str
     text: str
+    reasons: tuple[str, ...] = ()  # the recommendation's reason codes behind this one
 
     def __str__(self) -> str:
         return f"{self.lead}: {self.text}" if self.lead else self.text
@@ -224,7 +226,7 @@ def _warnings(rec: Suggestion | None, said: Advice | None, rt: RangeTestResult) 
     if said is not None and said.warning:
         code = ("unreliable" if not rec.reliable else "still_falling" if rec.still_falling
                 else "past_divergence" if rec.past_divergence else "low_confidence")
-        out.append(SummaryWarning(code, said.warning_lead, said.warning))
+        out.append(SummaryWarning(code, said.warning_lead, said.warning, rec.reasons))
     _, text = disagreement(rt.suggestions)
     if text:
         out.append(SummaryWarning("disagreement", "", text))

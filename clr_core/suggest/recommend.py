@@ -240,6 +240,7 @@ def combine_recommended(
         high=10 ** (center + h),
         confidence=level,
         caveat=caveat,
+        reasons=tuple(dict.fromkeys(r for s in unsure for r in s.reasons)),
     )
 
 

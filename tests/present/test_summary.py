@@ -3,6 +3,7 @@ unreliable, disagreeing, cut short or split over param groups."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -17,6 +18,7 @@ from clr_core.jobs.runners import verify_config
 from clr_core.present import words
 from clr_core.present.summary import FAMILY_LABELS, fitted_peak, summarize
 from clr_core.runs.reports import range_test_report
+from clr_core.suggest.confidence import REASON_CODES
 from clr_core.suggest.recommend import DISAGREE_DECADES
 from clr_core.suggest.registry import suggest_all
 from clr_core.suggest.types import Suggestion
@@ -44,6 +46,7 @@ def test_a_confident_curve_gives_one_answer_every_surface_prints():
     s = summarize(rt)
     assert s.recommendation == rec and s.confidence == "ok" and s.caveat == ""
     assert s.primary and s.advice.warning == ""
+    assert rec.reasons == ()
     assert s.headline == words.headline(rt.suggestions)
     assert s.headline.startswith(f"Recommended max_lr {rec.max_lr:.3g} (band {rec.low:.3g} to ")
     assert s.sentence.startswith(f"Train with max_lr {rec.max_lr:.3g}; between {rec.low:.3g}")
@@ -84,6 +87,9 @@ def test_a_flat_curve_says_there_is_no_reliable_recommendation():
     assert s.warning("unreliable").text == rec.caveat
     assert s.sentence == f"The rules' best guess, not to train with unchecked: max_lr {rec.max_lr:.3g}."
     assert str(s.warning("unreliable")).startswith("No reliable recommendation: ")
+    # the reasons as codes beside the words, kept through the store's JSON form
+    assert "no_fall" in rec.reasons and s.warning("unreliable").reasons == rec.reasons
+    assert type(rec).from_dict(json.loads(json.dumps(rec.to_dict()))).reasons == rec.reasons
 
 
 def test_a_curve_without_any_rule_says_so():
@@ -154,3 +160,23 @@ def test_the_primary_action_and_the_warning_follow_the_recommendations_state(
     else:
         assert codes == []
     assert s.headline == words.headline({"recommended": rec})
+
+
+@pytest.mark.parametrize(("shape", "cut", "stop", "code"), [
+    (lambda: 2.3 + np.where(X > 0, np.expm1(X * 6), 0.0), None, "diverged", "no_fall"),
+    (lambda: 1.0 + 0.8 * (X + 5) / 6 + np.where(X < -4.4, 2.0 * (-4.4 - X), 0.0), None,
+     "completed", "early_minimum"),
+    (_good, 70, "completed", "still_falling"),
+    (_good, 55, "cancelled", "stopped_before_turn"),
+])
+def test_each_reason_the_caveat_gives_has_its_code(shape, cut, stop, code):
+    noise = 0.01 if code == "early_minimum" else 0.02
+    raw = shape() + noise * np.random.default_rng(0).standard_normal(X.size)
+    n = cut or X.size
+    sm = ema(raw[:n], 0.98)
+    rec = suggest_all(LRS[:n], sm, raw=raw[:n], num_iter=X.size, stop_reason=stop)["recommended"]
+    assert code in rec.reasons and rec.caveat
+    assert set(rec.reasons) <= set(REASON_CODES)
+    s = summarize(curve_result(LRS[:n], raw[:n], sm, suggestions={"recommended": rec},
+                               stop_reason=stop))
+    assert any(code in w.reasons for w in s.warnings)
