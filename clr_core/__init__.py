@@ -7,8 +7,9 @@ pyproject.toml, checked by ``lint-imports`` in the test command; see docs/archit
     cli, lessons             the command line and the Learn page's lessons
     cli_files                the CLI's --schedule and --json files
     range_test, train        the public entry points: the engine, recorded when asked
-    present, jobs            figures and labels | background jobs and their runners
+    jobs                     background jobs and their runners
     runs, setup              the run store and recording | what a config builds
+    present                  a result in words and figures (the summary, plots, tables)
     engine                   the training loop, range test, training, events, results
     suggest                  pure (lrs, losses) -> suggested learning rates
     schedules                pure, vectorised learning-rate schedules

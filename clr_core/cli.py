@@ -43,16 +43,17 @@ from clr_core.jobs.executors.ray import RayExecutor
 from clr_core.jobs.runners import RUNNERS, baseline_runs, no_events
 from clr_core.jsonsafe import json_safe
 from clr_core.launch import start_app
-from clr_core.present.tables import suggestions_table
+from clr_core.present.summary import summarize
+from clr_core.present.tables import summary_table
 from clr_core.runs.recorder import record_job
 from clr_core.runs.reports import RangeTestReport, TrainReport
 from clr_core.setup import data_catalogue, models, optim, plugins
 from clr_core.setup.configs import RangeTestConfig, TrainConfig
-from clr_core.suggest import recommend
+from clr_core.setup.data_catalogue import scored_by_loss
 
 __all__ = ["CtrlC", "OutputError", "Progress", "build_parser", "check_json_target",
            "cmd_range_test", "cmd_ray_check", "cmd_train", "exit_status", "failed_run", "main",
-           "prog_name", "read_schedule", "write_json"]
+           "print_range_test", "prog_name", "read_schedule", "write_json"]
 
 #: Stop reasons of a training that failed: its loss left the finite numbers.
 FAILED_STOPS = ("diverged", "non-finite loss")
@@ -190,38 +191,33 @@ def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:
     return out
 
 
+def print_range_test(report: RangeTestReport, what: str) -> None:
+    """A finished range test as the CLI prints it: how it ran, then its summary's lines
+    (the headline, the page's sentences, the warnings: `clr_core.present.summary`) and
+    the other rules' table."""
+    rt = report.range_test
+    print(f"range test on {what}: {rt.iterations} iterations, "
+          f"stopped: {rt.stop_reason}, device {report.device}")
+    summary = summarize(rt, report.config, scored_by_loss=scored_by_loss(rt, report.config))
+    for line in summary.lines()[1:]:  # the page's headline, sentences and warnings, in order
+        print(line)
+    table = summary_table(summary).drop(columns=["source", "explanation"])
+    with pd.option_context("display.max_colwidth", 90, "display.width", 200):
+        if len(table):
+            print("other rules (regret = points of accuracy lost in bench/suggestions.py):"
+                  if summary.regret_shown else
+                  "other rules (no regret shown: this model is scored by its loss, the "
+                  "benchmark's regret is in accuracy points):")
+            print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}", na_rep="-"))
+
+
 def cmd_range_test(a: argparse.Namespace) -> dict:
     config = {**_base_config(a), "start_lr": a.start_lr, "end_lr": a.end_lr,
               "num_iter": a.num_iter, "mode": a.mode, "eval_every": a.val_every}
     RangeTestConfig.from_dict(config)  # bad input: a message, and nothing saved
     out = _run("range_test", config, a)
     report = RangeTestReport.from_dict(out)
-    rt = report.range_test
-    print(f"range test on {config['dataset']} ({config.get('model', a.model)}, {a.optimizer}): {rt.iterations} iterations, "
-          f"stopped: {rt.stop_reason}, device {report.device}")
-    lead = recommend.headline(rt.suggestions)
-    if lead is not None:
-        print(lead)
-        rec = rt.suggestions[recommend.RECOMMENDED]
-        if rec.confidence == "none":
-            print(f"  a guess only, not to train with unchecked: max_lr {rec.max_lr:.3g}")
-        elif rec.confidence == "low":
-            print(f"  low confidence: {rec.caveat}")
-        print("  " + rec.explanation)
-        if len(rt.group_scales) > 1:
-            lrs = rt.group_lrs(rec.max_lr)
-            print("  per-group LRs at the recommendation (your groups' ratios kept): "
-                  + ", ".join(f"group {i} {lr:.3g}" for i, lr in enumerate(lrs)))
-        _, warning = recommend.disagreement(rt.suggestions)
-        if warning:
-            print("  warning: " + warning)
-    table = suggestions_table(rt).drop(columns=["source", "explanation"])
-    with pd.option_context("display.max_colwidth", 90, "display.width", 200):
-        if len(table):
-            print("other rules (regret = points of accuracy lost in bench/suggestions.py):")
-            print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}", na_rep="-"))
-        elif lead is None:
-            print("no suggestion: the curve was too short or flat")
+    print_range_test(report, f"{config['dataset']} ({config.get('model', a.model)}, {a.optimizer})")
     return out
 
 

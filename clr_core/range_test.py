@@ -1,5 +1,6 @@
 """The range test as users call it: the engine function, recorded to the run store when
-given ``record=``.
+given ``record=``, returning a result that shows itself in a notebook (``summary()``,
+``plot()``, ``_repr_html_``: `clr_core.present.notebook`).
 
 Scripts, the README and the CLI import ``run_range_test`` from here; the app's jobs and
 the lessons call the engine's (`clr_core.engine.range_test`) directly, since they record
@@ -8,8 +9,9 @@ through the job registry or not at all."""
 from __future__ import annotations
 
 import clr_core.engine.range_test as engine
+from clr_core.present.notebook import shown
 from clr_core.runs.recording import recorded
 
 __all__ = ["run_range_test"]
 
-run_range_test = recorded("range_test", engine.run_range_test, home=__name__)
+run_range_test = recorded("range_test", engine.run_range_test, home=__name__, returns=shown)

@@ -14,7 +14,6 @@ from clr_core.jobs.runners import verify_config
 from clr_core.present.labels import HANDOFF_LABELS, run_label
 from clr_core.runs.reports import report_from_dict
 from clr_core.setup.configs import SHARPNESS_EVERY, RangeTestConfig, job_device
-from clr_core.suggest.batch_size import rule_for
 from clr_core.suggest.handoff import HANDOFF_POLICIES, short_label, suggestion_to_schedule
 from clr_core.suggest.recommend import RECOMMENDED, rule_label
 from ui.batch_size import rescale_suggestion
@@ -31,6 +30,7 @@ from ui.jobs import (
 from ui.nav import ensure_app_entry
 from ui.results import (
     curve_frame,
+    range_summary,
     show_range_test,
     show_range_test_headline,
     show_suggestions,
@@ -125,13 +125,14 @@ def draw(job) -> None:
         series = job_series(job.id)
         rt = RangeTestResult.streamed(series.get(STEP), series.get(EVAL),
                                       mode=job.config.get("mode", "exp"))
+    summary = range_summary(rt, job.config)  # the one reading of it, everything below draws
     if report is not None:
-        show_range_test_headline(rt.suggestions)
+        show_range_test_headline(summary)
     if rt.iterations:
         st.caption(f"Current LR **{rt.lrs[-1]:.3g}** · loss {rt.losses[-1]:.4f} · "
                    f"{rt.iterations} of {job.config.get('num_iter')} iterations")
     show_range_test(rt, key="rt", highlight=st.session_state.get("rt.method", RECOMMENDED),
-                    config=job.config, live=rt.running)
+                    config=job.config, live=rt.running, summary=summary)
 
 
 with view_col:
@@ -152,18 +153,18 @@ with view_col:
             st.info("Stopped early: the loader ran out of batches; the curve so far is kept.",
                     icon="📭")
         st.subheader("Suggested bounds")
-        show_suggestions(rt, lead=False, config=status.config)
+        summary = range_summary(rt, status.config)
+        show_suggestions(rt, summary, lead=False)
         if rt.suggestions:
             methods = sorted(rt.suggestions, key=lambda m: m != RECOMMENDED)  # recommended first
             h1, h2, h3 = st.columns([2, 2, 2], vertical_alignment="bottom")
             method = h1.selectbox("Suggestion", methods, format_func=rule_label, key=keep_valid(
                 "rt.method", methods, methods[0]))
             # Adam and AdamW train with warm-up + cosine today; SGD with Smith's CLR
-            adaptive = rule_for(str((status.config or {}).get("optimizer") or "sgd")) == "sqrt"
+            adaptive = summary.handoff_policy == "warmup_cosine"
             policy = h2.selectbox("Schedule", list(HANDOFF_POLICIES),
                                   key=f"rt.policy.{'adaptive' if adaptive else 'sgd'}",
-                                  index=HANDOFF_POLICIES.index(
-                                      "warmup_cosine" if adaptive else "triangular"),
+                                  index=HANDOFF_POLICIES.index(summary.handoff_policy),
                                   format_func=HANDOFF_LABELS.get)
             s = rt.suggestions[method]
             tested_batch = (status.config or {}).get("batch_size")

@@ -33,6 +33,7 @@ from ui.live_runs import show_live_run, show_partial_run, watch_runs
 from ui.nav import ensure_app_entry
 from ui.results import (
     curve_frame,
+    range_summary,
     show_range_test,
     show_range_test_headline,
     show_suggestions,
@@ -180,9 +181,10 @@ if run.status == "running":  # recorded by another process: drawn live from the 
 elif run.status == "interrupted" and report is None:
     show_partial_run(run, key="runs.partial")
 elif isinstance(report, RangeTestReport):
-    show_range_test_headline(report.range_test.suggestions)
-    show_range_test(report.range_test, key="runs.one", config=run.config)
-    show_suggestions(report.range_test, lead=False, config=run.config)
+    summary = range_summary(report.range_test, run.config)  # one reading, drawn three ways
+    show_range_test_headline(summary)
+    show_range_test(report.range_test, key="runs.one", config=run.config, summary=summary)
+    show_suggestions(report.range_test, summary, lead=False)
 elif isinstance(report, SweepReport):
     st.plotly_chart(sweep_figure(overlay(range_curves(run, report))), width="stretch",
                     key="chart.runs.sweep")

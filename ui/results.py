@@ -22,10 +22,12 @@ from clr_core.present.plots import (
     range_test_figure,
     stability_limit_label,
 )
-from clr_core.present.tables import leaders, scored_by_loss, suggestions_table
+from clr_core.present.summary import TOO_SHORT, RangeTestSummary, summarize
+from clr_core.present.tables import leaders, summary_table
 from clr_core.runs.reports import TrainReport
+from clr_core.setup.data_catalogue import scored_by_loss
 from clr_core.suggest.families import family_label
-from clr_core.suggest.recommend import RECOMMENDED, advice, band_text, disagreement
+from clr_core.suggest.recommend import RECOMMENDED
 from clr_core.suggest.types import Suggestion
 from ui.text import shown, shown_frame
 from ui.text import shown_note as _note
@@ -36,29 +38,25 @@ def curve_frame(rt: RangeTestResult) -> pd.DataFrame:
                          "loss": rt.losses, "smoothed": rt.smoothed})
 
 
-def momentum_of(config: Mapping | None) -> float:
-    """Heavy-ball momentum β of a run, for the 2(1+β)/λmax limit (0 for other optimizers):
-    read from the run's config, so a reopened run says what it said live."""
-    config = config or {}
-    return float(config.get("momentum") or 0.0) if config.get("optimizer", "sgd") == "sgd" else 0.0
+def range_summary(rt: RangeTestResult, config: Mapping | None = None) -> RangeTestSummary:
+    """The one summary a page draws a range test from (headline, chart, rules, warnings),
+    with the run's config: its dataset says whether accuracy regret applies."""
+    return summarize(rt, config, scored_by_loss=scored_by_loss(rt, config))
 
 
 def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RECOMMENDED,
-                    config: Mapping | None = None, live: bool = False) -> None:
+                    config: Mapping | None = None, live: bool = False,
+                    summary: RangeTestSummary | None = None) -> None:
     """The loss-versus-LR chart, the recommendation highlighted, the other rules a layer,
     the stability limit on its own panel when the sharpness was measured, and accuracy if
-    measured. ``config``: the run's (its momentum names the limit). ``live``: a job still
-    streaming (fewer points)."""
+    measured. ``config``: the run's (its momentum names the limit); ``summary``: the
+    result's, when the page has it already. ``live``: a job still streaming (fewer points)."""
     log_x = rt.mode == "exp"
-    momentum = momentum_of(config)
-    fig = range_test_figure(rt.lrs, rt.losses, rt.smoothed, log_x=log_x,
-                            suggestions=rt.suggestions, highlight=highlight,
-                            sharpness=rt.sharpness,
-                            momentum=momentum if rt.sharpness_beta is None else rt.sharpness_beta,
-                            sharpness_kind=rt.sharpness_kind,
+    summary = summary if summary is not None else range_summary(rt, config)
+    fig = range_test_figure(rt, summary, highlight=highlight,
                             max_points=LIVE_MAX_POINTS if live else MAX_POINTS)
     st.plotly_chart(fig, width="stretch", key=f"chart.{key}.loss")
-    beta = momentum if rt.sharpness_beta is None else rt.sharpness_beta
+    beta = summary.stability_beta
     smooth = float((config or {}).get("smooth_beta") or 0.98)
     notes = [f"Dots: the loss of each batch. Line: their running average over about "
              f"{1 / max(1 - smooth, 1e-3):.0f} batches, which lags the dots — it bottoms out "
@@ -98,25 +96,24 @@ def unreliable_reason(suggestions: Mapping[str, Suggestion]) -> str | None:
     what to do next), or None when there is one."""
     s = suggestions.get(RECOMMENDED)
     if s is None:
-        return "the curve is too short or too flat to read a learning rate off it."
+        return TOO_SHORT
     return None if s.reliable else s.caveat
 
 
-def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
+def show_range_test_headline(summary: RangeTestSummary) -> bool:
     """The range test's answer first, in plain words ("Train with max_lr 0.1"), its band in a
     sentence, then the rule's own explanation; or "No reliable recommendation", why, and
-    what to do next. Returns whether there is a confident recommendation to act on (the
-    page offers "Use in designer" as its primary button only then)."""
-    reason = unreliable_reason(suggestions)
-    if reason is not None:
+    what to do next: the summary's fields, as the CLI and a notebook print them. Returns
+    whether there is a confident recommendation to act on (the page offers "Use in
+    designer" as its primary button only then)."""
+    s, said = summary.recommendation, summary.advice
+    if s is None or not s.reliable:
+        reason = unreliable_reason({} if s is None else {RECOMMENDED: s})
         st.warning(f"**No reliable recommendation**: {_note(reason)}", icon="🤷")
-        s = suggestions.get(RECOMMENDED)
         if s is not None:
             st.caption(f"The rules' best guess, not to train with unchecked: max_lr "
                        f"{s.max_lr:.3g}. " + _note(s.explanation))
         return False
-    s = suggestions[RECOMMENDED]
-    said = advice(s)  # every sentence from the same suggestion: they cannot disagree
     if said.warning:
         warn = f"**{shown(said.warning_lead)}**: {_note(said.warning)}"
         if said.primary:  # usable, with its caveat
@@ -126,8 +123,8 @@ def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
     c1, c2, c3 = st.columns([1, 1, 2])
     c1.metric("Recommended max_lr", f"{s.max_lr:.3g}")
     c2.metric("base_lr", f"{s.base_lr:.3g}")
-    if s.has_band:
-        c3.metric("max_lr band", band_text(s.low, s.high),
+    if summary.band_text:
+        c3.metric("max_lr band", summary.band_text,
                   help="The max_lr values this curve supports; narrower after a seed sweep.")
     st.markdown(f"**{shown(said.action_lead)}**{_note(said.action)}")
     if s.explanation:
@@ -135,20 +132,19 @@ def show_range_test_headline(suggestions: Mapping[str, Suggestion]) -> bool:
     return said.primary
 
 
-def show_suggestions(rt: RangeTestResult, *, lead: bool = True, config: Mapping | None = None) -> None:
+def show_suggestions(rt: RangeTestResult, summary: RangeTestSummary, *, lead: bool = True) -> None:
     """The recommendation first (``lead=False``: the page already headlines it), then the
     other rules by origin with their measured regret (not for a task scored by loss, which
-    has no accuracy to lose: ``config``, the run's, names its dataset), and a warning when
-    they disagree by more than half a decade."""
+    has no accuracy to lose: ``summary.regret_shown``), and a warning when they disagree by
+    more than half a decade."""
     if lead:
-        show_range_test_headline(rt.suggestions)
-    _, warning = disagreement(rt.suggestions)
+        show_range_test_headline(summary)
+    warning = summary.warning("disagreement")
     if warning:
-        st.warning(_note(warning), icon="⚠️")
-    by_loss = scored_by_loss(rt, config)
-    table = suggestions_table(rt, regret=not by_loss)
+        st.warning(_note(warning.text), icon="⚠️")
+    table = summary_table(summary)
     if len(table):
-        if by_loss:
+        if not summary.regret_shown:
             st.markdown("**Other rules** — the benchmark's regret (validation-accuracy points lost "
                         "on its classification tasks) is not shown: this model is scored by its "
                         "loss, and those numbers say nothing about it")
@@ -160,18 +156,16 @@ def show_suggestions(rt: RangeTestResult, *, lead: bool = True, config: Mapping 
         st.table(shown_frame(table).style.format(
             {"max_lr": "{:.3g}", "base_lr": "{:.3g}", "worst regret (points)": "{:.1f}",
              "mean regret (points)": "{:.2f}"}, na_rep="").hide(axis="index"))
-    elif RECOMMENDED not in rt.suggestions:
-        st.warning("No suggestion: the curve is too short or flat. Widen the LR range or run "
-                   "more iterations.", icon="🤷")
-    if rt.divergence_note:
-        st.info(_note(rt.divergence_note.capitalize() + "."), icon="ℹ️")
-    rec = rt.suggestions.get(RECOMMENDED)
-    if rec is not None and len(rt.group_scales) > 1:
-        lrs = ", ".join(f"group {i}: **{lr:.3g}**"
-                        for i, lr in enumerate(rt.group_lrs(rec.max_lr)))
+    elif summary.warning("no_suggestion"):
+        st.warning(summary.warning("no_suggestion").text, icon="🤷")
+    if summary.divergence_note:
+        st.info(_note(summary.divergence_note.capitalize() + "."), icon="ℹ️")
+    if summary.group_lrs:
+        lrs = ", ".join(f"group {i}: **{lr:.3g}**" for i, lr in enumerate(summary.group_lrs))
         st.caption(f"Per-group LRs at the recommended max_lr: {lrs}. The test swept group "
-                   f"{rt.reference_group} (the largest LR) and kept every other group's ratio to "
-                   "it, so these LRs are what the recommendation means for your param groups.")
+                   f"{summary.reference_group} (the largest LR) and kept every other group's "
+                   "ratio to it, so these LRs are what the recommendation means for your param "
+                   "groups.")
 
 
 def show_sweep_verdict(report) -> None:

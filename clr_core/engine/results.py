@@ -16,7 +16,6 @@ import numpy as np
 
 from clr_core.engine.events import EVAL, Event, EventColumns
 from clr_core.jsonsafe import from_json_array, from_json_float, to_json_array, to_json_float
-from clr_core.suggest.families import family_label
 from clr_core.suggest.types import Suggestion
 
 __all__ = [
@@ -93,7 +92,11 @@ class RangeTestResult:
     ``sharpness_beta`` is the β of the limit (momentum, or β1); ``sharpness_note`` says
     why no limit was measured for another optimizer. ``optimizer_family``: the family the
     suggestions assumed (`clr_core.suggest.families`; ``family_label`` words it), set on every
-    finished test; ``optimizer_class`` the optimizer's class name ("" in older runs)."""
+    finished test; ``optimizer_class`` the optimizer's class name ("" in older runs).
+    What a user receives
+    (``clr_core.range_test.run_range_test``, a report read back) is its subclass
+    `clr_core.present.notebook.ShownRangeTestResult`, which adds ``summary()``, ``plot()``
+    and the notebook view: words and figures live above the engine."""
 
     lrs: np.ndarray
     losses: np.ndarray
@@ -121,24 +124,6 @@ class RangeTestResult:
     settings_used: dict[str, Any] = field(default_factory=dict)
     optimizer_family: str = ""
     optimizer_class: str = ""
-
-    def summary(self) -> str:
-        """A few lines for a notebook or a log: the recommendation, how the test ended,
-        the optimizer family it assumed, and the settings it ran with (``settings_used``: precision, accumulation,
-        clipping, and what an integration took from the trainer)."""
-        rec = self.suggestions.get("recommended")
-        lines = [f"range test: {self.iterations} of {self.num_iter} steps, "
-                 f"lr {self.start_lr:.3g} to {self.end_lr:.3g} ({self.mode}), "
-                 f"stopped: {self.stop_reason}"]
-        if rec is not None:
-            lines.append(f"recommended max_lr {rec.max_lr:.3g} (confidence {rec.confidence})")
-        if self.optimizer_family:
-            lines.append(family_label(self))
-        if self.settings_used:
-            used = ", ".join(f"{k}={'off' if v is None else v}"
-                             for k, v in self.settings_used.items())
-            lines.append(f"settings used: {used}")
-        return "\n".join(lines)
 
     def group_lrs(self, lr: float) -> list[float]:
         """Every param group's LR when the reference group is at ``lr``: the sweep kept

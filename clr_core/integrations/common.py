@@ -21,6 +21,7 @@ from clr_core.engine.events import EVAL, STEP, Event
 from clr_core.engine.param_groups import get_momentum
 from clr_core.engine.results import RangeTestResult, TrainResult
 from clr_core.errors import ConfigError
+from clr_core.present.notebook import shown
 from clr_core.runs.recorder import RunRecorder, StoreLike, status_of
 from clr_core.runs.recording import Recording, group_settings
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
@@ -198,7 +199,7 @@ def record_range_test(run: Any, config: Mapping[str, Any], *, label: Any,
     and sinks: ``record=`` of the integrations), saved in the shape
     ``run_range_test(record=...)`` saves; without one it simply runs."""
     if label is None:
-        return run(None)
+        return shown(run(None))
     config = dict(config)
     with Recording("range_test", config, label, store=store,
                    groups=group_settings(optimizer)) as rec:
@@ -206,7 +207,7 @@ def record_range_test(run: Any, config: Mapping[str, Any], *, label: Any,
         saved = range_test_report(result, config, iters_per_epoch=iters_per_epoch,
                                   device=device).to_dict()
         rec.finish(status_of(saved), saved)
-    return result
+    return shown(result)
 
 
 def recommendation(result: RangeTestResult | Suggestion) -> Suggestion:

@@ -13,8 +13,8 @@ import plotly.graph_objects as go
 from clr_core.lessons import bowl, schedule_free, training, wsd
 from clr_core.lessons.model import Control, LessonView
 from clr_core.present.plots import Curve, line_figure
+from clr_core.present.words import band_text
 from clr_core.schedules import make_schedule
-from clr_core.suggest.recommend import band_text
 
 __all__ = [
     "BUDGET_CONTROL",

@@ -1,9 +1,11 @@
-"""What the pages and the CLI show, computed without Streamlit: plotly figures (``plots``),
-their PNG/SVG export (``figure_export``), display labels (``labels``) and tables with
-display columns (``tables``).
+"""What the pages, the CLI and a notebook show, computed without Streamlit: a range test
+read out once (``summary``: `RangeTestSummary`, in the sentences of ``words``), plotly
+figures (``plots``), their PNG/SVG export (``figure_export``), display labels (``labels``),
+tables with display columns (``tables``) and the result a notebook draws (``notebook``).
 
-May import: ``clr_core.runs`` (reports), ``clr_core.setup``, ``clr_core.engine``,
-``clr_core.suggest``, ``clr_core.schedules`` and the foundation. Not ``clr_core.jobs``.
+May import: ``clr_core.engine``, ``clr_core.suggest``, ``clr_core.schedules`` and the
+foundation. Not ``clr_core.runs``, ``clr_core.setup`` or ``clr_core.jobs``: the run store
+writes the summary's headline into each run, so the words sit below it.
 
 Nothing is re-exported here: the designer imports `plots` without the tables' pandas
 and the engine. Import names from their modules.

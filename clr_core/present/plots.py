@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -11,8 +12,12 @@ from plotly.subplots import make_subplots
 
 from clr_core.present.escape import plotly_text  # user labels shown as text
 from clr_core.present.style import GUESS, HIGHLIGHT, PALETTE, color_for, finish, tick_text
+from clr_core.present.summary import RangeTestSummary, summarize
+from clr_core.suggest.recommend import RECOMMENDED
 from clr_core.suggest.stability import LIMIT_KINDS, stability_limit
-from clr_core.suggest.types import Suggestion
+
+if TYPE_CHECKING:
+    from clr_core.engine.results import RangeTestResult
 
 __all__ = ["LIVE_MAX_POINTS", "MAX_POINTS", "PALETTE", "Curve", "accuracy_figure", "decimate",
            "line_figure", "range_test_figure", "schedule_figures", "stability_limit_label",
@@ -244,19 +249,25 @@ def _marker_y(x: float, lrs: np.ndarray, curve: np.ndarray, fallback: float) -> 
 
 
 def range_test_figure(
-    lrs, losses, smoothed, *, log_x: bool = True,
-    suggestions: Mapping[str, Suggestion] | None = None,
-    highlight: str | None = None, sharpness=None, momentum: float = 0.0,
-    max_points: int = MAX_POINTS, sharpness_kind: str = "gd",
+    result: RangeTestResult, summary: RangeTestSummary | None = None, *,
+    highlight: str | None = RECOMMENDED, max_points: int = MAX_POINTS,
 ) -> go.Figure:
     """Loss versus LR, read in two seconds: the smoothed curve bold over the raw points, the
     highlighted suggestion (the recommendation) the one marked thing, with its band; the
     other rules one toggleable layer, off by default (click "other rules" in the legend);
     the stability limit on its own small panel sharing the LR axis; the LR axis cut to the
-    sweep. ``sharpness`` rows are (iteration, lr, lambda_max)."""
-    lrs = np.asarray(lrs, dtype=float)
-    smoothed = np.asarray(smoothed, dtype=float)
-    raw = np.asarray(losses, dtype=float)
+    sweep. ``summary``: the result's (`clr_core.present.summary.summarize`, with the run's
+    config: its β names the stability limit), computed here when not given; ``highlight``:
+    the rule marked as the answer (None: none); ``max_points``: fewer while a job streams.
+    The page, the Runs page, a notebook's ``result.plot()``, the Learn page and the trackers
+    all draw this one figure."""
+    summary = summary if summary is not None else summarize(result)
+    lrs = np.asarray(result.lrs, dtype=float)
+    smoothed = np.asarray(result.smoothed, dtype=float)
+    raw = np.asarray(result.losses, dtype=float)
+    log_x = result.mode == "exp"
+    suggestions = result.suggestions
+    sharpness, momentum, sharpness_kind = result.sharpness, summary.stability_beta, result.sharpness_kind
     panel = sharpness is not None and len(sharpness) and len(stability_ratio(sharpness, momentum, sharpness_kind)[0])
     if panel:
         fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.74, 0.26],

@@ -9,40 +9,40 @@ import numpy as np
 import pandas as pd
 
 from clr_core.engine.results import RangeTestResult
-from clr_core.setup.data_catalogue import DATASETS
-from clr_core.suggest.recommend import other_rules, rule_label
+from clr_core.present.summary import RangeTestSummary
+from clr_core.present.words import other_rules
+from clr_core.suggest.recommend import rule_label
 
-__all__ = ["REGRET_COLUMNS", "leaders", "scored_by_loss", "stability_note", "stability_table",
-           "suggestions_table"]
+__all__ = ["REGRET_COLUMNS", "leaders", "rules_frame", "stability_note", "stability_table",
+           "suggestions_table", "summary_table"]
 
 #: The benchmark's regret: validation-accuracy points lost on its classification tasks.
 REGRET_COLUMNS = ("worst regret (points)", "mean regret (points)")
 
 
-def scored_by_loss(range_test: RangeTestResult, config: Mapping | None = None) -> bool:
-    """Whether the task has no accuracy to lose (a language model's next characters are
-    scored by the validation loss): its validation rows carry no accuracy, or its dataset
-    is text. The benchmark's regret, in accuracy points on classification tasks, says
-    nothing about such a task."""
-    if len(range_test.accuracies) and not np.isfinite(range_test.val_accuracy).any():
-        return True
-    dataset = (config or {}).get("dataset")
-    if not isinstance(dataset, str):
-        return False
-    info = DATASETS.get(dataset)
-    return info is not None and info.kind == "text"
+def rules_frame(rows, *, regret: bool = True) -> pd.DataFrame:
+    """Rows of `clr_core.present.words.other_rules` (a summary's ``other_rules``) as a table
+    with display columns; ``regret=False``: without the benchmark's accuracy regret (a model
+    scored by its loss)."""
+    cols = ["rule", "max_lr", "base_lr", "confidence", *(REGRET_COLUMNS if regret else ()),
+            "explanation", "source"]
+    return pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
+
+
+def summary_table(summary: RangeTestSummary) -> pd.DataFrame:
+    """A summary's other rules as the page and the CLI show them: with the benchmark's
+    regret only where it applies (``summary.regret_shown``)."""
+    return rules_frame(summary.other_rules, regret=summary.regret_shown)
 
 
 def suggestions_table(range_test: RangeTestResult | Mapping, *,
                       regret: bool = True) -> pd.DataFrame:
     """A range test's rules other than ``recommended``, one row each, labelled by origin,
     with the regret the suggestion benchmark measured (its dict form is read back);
-    ``regret=False``: without it (a task scored by loss, `scored_by_loss`)."""
+    ``regret=False``: without it (a task scored by loss,
+    `clr_core.setup.data_catalogue.scored_by_loss`)."""
     rt = range_test if isinstance(range_test, RangeTestResult) else RangeTestResult.from_dict(range_test)
-    cols = ["rule", "max_lr", "base_lr", "confidence", *(REGRET_COLUMNS if regret else ()),
-            "explanation", "source"]
-    rows = other_rules(rt.suggestions)
-    return pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
+    return rules_frame(other_rules(rt.suggestions), regret=regret)
 
 
 def stability_table(stability: Mapping) -> pd.DataFrame:

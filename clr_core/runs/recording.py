@@ -172,12 +172,16 @@ _RECORD_DOC = """
 """
 
 
-def recorded(kind: str, engine: Callable[..., Any], *, home: str) -> Callable[..., Any]:
+def recorded(kind: str, engine: Callable[..., Any], *, home: str,
+             returns: Callable[[Any], Any] | None = None) -> Callable[..., Any]:
     """``engine`` (the engine's ``run_range_test`` or ``run_training``, ``kind``
     "range_test" or "train") with two more keywords, ``record`` and ``store``: given a
     name, the run is recorded live to the store, saved in the shape of the app's job of
     that kind; without one, the engine is simply called. ``home`` is the module users
-    import it from, so that pickle and ``help()`` find the wrapper, not the engine."""
+    import it from, so that pickle and ``help()`` find the wrapper, not the engine.
+    ``returns``: applied to what the engine returns before the caller gets it (the range
+    test's result as one that shows itself, `clr_core.present.notebook.shown`)."""
+    finish = returns or (lambda result: result)
     signature = inspect.signature(engine)
     params = list(signature.parameters.values())
     at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
@@ -192,11 +196,11 @@ def recorded(kind: str, engine: Callable[..., Any], *, home: str) -> Callable[..
     def run(*args: Any, record: RecordLike = None, store: StoreLike = None,
             **kwargs: Any) -> Any:
         if record is None or not distributed.is_main():  # under torchrun rank 0 records
-            return engine(*args, **kwargs)
+            return finish(engine(*args, **kwargs))
         split_record(record)  # a bad record= is refused before the run
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        return _record(kind, engine, bound, record=record, store=store)
+        return finish(_record(kind, engine, bound, record=record, store=store))
 
     run.__signature__ = signature.replace(parameters=[*params[:at], *added, *params[at:]])
     run.__doc__ = (engine.__doc__ or "").rstrip() + _RECORD_DOC

@@ -19,7 +19,8 @@ from clr_core.engine.results import (
     suggestion_to_dict,
 )
 from clr_core.errors import ConfigError
-from clr_core.suggest.recommend import headline
+from clr_core.present.notebook import ShownRangeTestResult
+from clr_core.present.summary import result_headline
 from clr_core.suggest.stability import StabilitySummary
 from clr_core.suggest.types import Suggestion
 
@@ -57,27 +58,17 @@ class RangeTestReport:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RangeTestReport:
-        return cls(range_test=RangeTestResult.from_dict(d["range_test"]),
+        return cls(range_test=ShownRangeTestResult.from_dict(d["range_test"]),
                    config=dict(d.get("config") or {}), iters_per_epoch=d.get("iters_per_epoch"),
                    device=d.get("device"), headline=d.get("headline"),
                    cancelled=bool(d.get("cancelled", False)))
-
-
-def _headline_range(result: RangeTestResult) -> str:
-    line = headline(result.suggestions)
-    if line is not None:
-        return line
-    s = next(iter(result.suggestions.values()), None)
-    if s is None:
-        return f"no suggestion ({result.stop_reason})"
-    return f"{s.method}: max_lr {s.max_lr:.3g}, base_lr {s.base_lr:.3g}"
 
 
 def range_test_report(result: RangeTestResult, config: dict, *, iters_per_epoch: int | None,
                       device: str | None) -> RangeTestReport:
     """The report of a range test, headlined, whether a job or a script's ``record=`` ran it."""
     return RangeTestReport(range_test=result, config=config, iters_per_epoch=iters_per_epoch,
-                           device=device, headline=_headline_range(result),
+                           device=device, headline=result_headline(result),
                            cancelled=result.stop_reason == "cancelled")
 
 
@@ -147,7 +138,7 @@ class SweepCurve:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SweepCurve:
         return cls(label=str(d["label"]), value=d["value"],
-                   range_test=RangeTestResult.from_dict(d["range_test"]),
+                   range_test=ShownRangeTestResult.from_dict(d["range_test"]),
                    iters_per_epoch=d.get("iters_per_epoch"))
 
 

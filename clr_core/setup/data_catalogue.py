@@ -7,13 +7,18 @@ image-folder loaders (`clr_core.setup.data`, `clr_core.setup.image_data`) share.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:  # the catalogue is read without torch (the page's tables, the designer)
     from torch.utils.data import Dataset
 
-__all__ = ["DATASETS", "SPLIT_SEED", "DataBundle", "DatasetInfo"]
+    from clr_core.engine.results import RangeTestResult
+
+__all__ = ["DATASETS", "SPLIT_SEED", "DataBundle", "DatasetInfo", "scored_by_loss"]
 
 #: Seed of the fixed digits / image-folder validation split (results comparable across runs).
 SPLIT_SEED = 0
@@ -75,3 +80,17 @@ class DataBundle:
     num_classes: int
     classes: list[str]
     root: str | None = None
+
+
+def scored_by_loss(range_test: RangeTestResult, config: Mapping | None = None) -> bool:
+    """Whether the task has no accuracy to lose (a language model's next characters are
+    scored by the validation loss): its validation rows carry no accuracy, or its dataset
+    is text. The benchmark's regret, in accuracy points on classification tasks, says
+    nothing about such a task (`clr_core.present.summary.summarize` takes the answer)."""
+    if len(range_test.accuracies) and not np.isfinite(range_test.val_accuracy).any():
+        return True
+    dataset = (config or {}).get("dataset")
+    if not isinstance(dataset, str):
+        return False
+    info = DATASETS.get(dataset)
+    return info is not None and info.kind == "text"

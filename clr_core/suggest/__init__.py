@@ -2,7 +2,8 @@
 numbers out: no torch, no store, no jobs.
 
 ``types`` (the `Suggestion` and the helpers every rule shares), ``fastai`` and ``peers`` (the
-published rules, by origin), ``recommend`` (our ``recommended`` bound and its band),
+published rules, by origin), ``recommend`` (our ``recommended`` bound and its band; numbers and names only, the sentences
+users read are worded in ``clr_core.present.words``),
 ``registry`` (``SUGGESTERS`` and ``suggest_all``), ``stability`` (how far a suggestion moves
 between seeds), ``families`` (what each optimizer is assumed to be), ``handoff`` (a suggestion as a schedule for the designer).
 
@@ -31,13 +32,11 @@ from clr_core.suggest.recommend import (  # noqa: F401
     RECOMMENDED,
     RULE_LABELS,
     SRC_RECOMMENDED,
-    band_text,
+    RuleSpread,
     combine_recommended,
-    disagreement,
-    headline,
-    other_rules,
     recommended,
     rule_label,
+    rule_spread,
 )
 from clr_core.suggest.registry import SUGGESTERS, SuggesterSpec, suggest_all  # noqa: F401
 from clr_core.suggest.stability import StabilitySummary, summarize_stability
@@ -71,6 +70,7 @@ __all__ = [
     "minimum",
     "recommended",
     "schedule_fit",
+    "rule_spread",
     "slide",
     "smith_accuracy",
     "steep",

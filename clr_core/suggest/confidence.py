@@ -29,6 +29,7 @@ from clr_core.suggest.types import Suggestion
 
 __all__ = [
     "CONFIDENCE_LEVELS",
+    "REASON_CODES",
     "CurveCheck",
     "assess",
     "check_curve",
@@ -39,6 +40,9 @@ __all__ = [
 ]
 
 CONFIDENCE_LEVELS = ("ok", "low", "none")
+#: Why a suggestion's confidence was lowered, one code per reason its caveat gives.
+REASON_CODES = ("too_short", "no_fall", "early_minimum", "stopped_before_turn", "stopped_early",
+                "still_falling", "rules_disagree", "past_divergence")
 MIN_FALL_NOISE = 6.0  # a fall counts when it is this many noise widths of the smoothed curve
 MIN_FALL_RELATIVE = 0.02  # ... and at least 2 % of the loss it started from
 EARLY_MIN_FRACTION = 0.15  # a minimum within the first 15 % of the read window: too early
@@ -55,7 +59,9 @@ RAISE_END_FACTOR = 100.0
 
 @dataclass(frozen=True)
 class CurveCheck:
-    """What the curve says about itself: ``level`` and the reasons behind it."""
+    """What the curve says about itself: ``level`` and the reasons behind it, in words
+    (``reasons``) and as codes (``codes``, one per reason, `REASON_CODES`) that a summary
+    or a script can test without reading the words."""
 
     level: str
     reasons: tuple[str, ...] = ()
@@ -63,6 +69,7 @@ class CurveCheck:
     diverge_lr: float = math.nan
     diverge_source: str = ""  # "loss": the loss ran away; "stability": the limit came first
     still_falling_at: float = math.nan  # the last LR, when the loss was still falling there
+    codes: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -136,25 +143,27 @@ def check_curve(lrs, smoothed, *, beta: float | None, start: int = 0, skip_end: 
     w = w[: int(np.flatnonzero(~np.isfinite(w))[0])] if (~np.isfinite(w)).any() else w
     if w.size < 3:
         return CurveCheck("none", ("The curve is too short to read.",),
-                          "Run more iterations (100 or more).", div, source)
+                          "Run more iterations (100 or more).", div, source, codes=("too_short",))
     sigma = _noise(raw[: start + w.size])
     smooth_sigma = sigma * math.sqrt((1 - beta) / (1 + beta)) if beta else sigma
     i_min = int(np.argmin(w))
     fall = float(w[0] - w[i_min])
     need = max(MIN_FALL_NOISE * smooth_sigma, MIN_FALL_RELATIVE * abs(float(w[0])))
-    reasons, level, nxt = [], "ok", ""
+    reasons, level, nxt, codes = [], "ok", "", []
     if fall <= need:
         flat = "is flat" if fall <= 1e-12 * max(1.0, abs(float(w[0]))) else \
             f"falls only {fall:.3g} ({100 * fall / max(abs(float(w[0])), 1e-12):.1f} %)"
         reasons.append(f"The smoothed loss {flat} before its lowest point, no more than the "
                        f"batch-to-batch noise (σ {sigma:.3g}) can give.")
         level = "none"
+        codes.append("no_fall")
         nxt = ("Sweep from a lower start LR or over more iterations, or run the seed sweep to "
                "see whether any fall is real.")
     elif (j := _early_minimum(raw, start, w.size)) is not None:
         reasons.append(f"The batch loss is lowest near the start of the sweep (LR {lrs[j]:.3g}):"
                        " the good region may lie below the first LR.")
         level = "none"
+        codes.append("early_minimum")
         nxt = "Start the sweep 100x lower."
     if stop_reason in ("cancelled", "loader exhausted") and (num_iter is None or sm.size < num_iter):
         rose = sm.size > start + i_min + 1 and \
@@ -163,10 +172,12 @@ def check_curve(lrs, smoothed, *, beta: float | None, start: int = 0, skip_end: 
             reasons.append(f"The test stopped ({stop_reason}) at LR {lrs[-1]:.3g} before the loss "
                            "turned up, so where it stops falling is unknown.")
             level = "none"
+            codes.append("stopped_before_turn")
             nxt = nxt or "Run the whole sweep, to where the loss blows up."
         elif level == "ok":
             reasons.append(f"The test stopped ({stop_reason}) early; the reading uses the part swept.")
             level = "low"
+            codes.append("stopped_early")
     falling = math.nan
     if level != "none" and not math.isfinite(div):
         falling = _still_falling_at(lrs, sm, start)
@@ -175,9 +186,10 @@ def check_curve(lrs, smoothed, *, beta: float | None, start: int = 0, skip_end: 
             reasons.append(f"The loss is still falling at the last LR {falling:.3g}: the sweep "
                            "ended before the loss turned up, so every reading is a lower bound.")
             level = "low"
+            codes.append("still_falling")
             nxt = (f"Raise End LR to at least {raise_to:.3g} ({RAISE_END_FACTOR:g}×) and run "
                    "the test again.")
-    return CurveCheck(level, tuple(reasons), nxt, div, source, falling)
+    return CurveCheck(level, tuple(reasons), nxt, div, source, falling, tuple(codes))
 
 
 def _still_falling_at(lrs: np.ndarray, sm: np.ndarray, start: int) -> float:
@@ -210,7 +222,7 @@ def assess(rec: Suggestion, rules: Mapping[str, Suggestion], curve: CurveCheck) 
     """``recommended`` with its confidence: the curve's, lowered when the loss rules
     disagree by more than a decade (``none`` past WIDE_DISAGREEMENT) or when its max_lr lies
     past the divergence."""
-    level, reasons, nxt = curve.level, list(curve.reasons), curve.next_step
+    level, reasons, nxt, codes = curve.level, list(curve.reasons), curve.next_step, list(curve.codes)
     lrs = sorted(s.max_lr for k, s in rules.items() if s.curve == "loss" and k != rec.method)
     if len(lrs) >= 4:  # one outlier at each end is a rule's known failure, not disagreement
         lrs = lrs[1:-1]
@@ -219,15 +231,17 @@ def assess(rec: Suggestion, rules: Mapping[str, Suggestion], curve: CurveCheck) 
         if span > LOW_DISAGREEMENT:
             reasons.append(f"Even without the most extreme rule at each end, the rules disagree "
                            f"by {span:.1f} decades ({lrs[0]:.3g} to {lrs[-1]:.3g}).")
+            codes.append("rules_disagree")
             worse = "none" if span > WIDE_DISAGREEMENT else "low"
             level = _worst(level, worse)
             nxt = nxt or "Run the seed sweep, or Verify the value by training."
     past = bool(math.isfinite(curve.diverge_lr) and rec.max_lr > curve.diverge_lr)
     if past:
         reasons.append(f"Its max_lr lies past {divergence_phrase(curve.diverge_lr, curve.diverge_source)}.")
+        codes.append("past_divergence")
         level = _worst(level, "low")
     text = " ".join([*reasons, nxt]).strip()
-    return replace(rec, confidence=level, caveat=text, past_divergence=past,
+    return replace(rec, confidence=level, caveat=text, reasons=tuple(codes), past_divergence=past,
                    diverge_lr=curve.diverge_lr, diverge_source=curve.diverge_source,
                    still_falling_at=curve.still_falling_at)
 
@@ -261,6 +275,7 @@ def mark_suggestions(out: Mapping[str, Suggestion], curve: CurveCheck) -> dict[s
         note = f"Past {divergence_phrase(curve.diverge_lr, curve.diverge_source)}." if past else ""
         marked[name] = replace(s, confidence=level, caveat=" ".join(
             x for x in (note, curve.text) if x), past_divergence=past,
+            reasons=(("past_divergence",) if past else ()) + curve.codes,
             diverge_lr=curve.diverge_lr, diverge_source=curve.diverge_source,
             still_falling_at=curve.still_falling_at)
     return marked

@@ -11,8 +11,12 @@ from clr_core.schedules.rules import decay_steps_for, step_size_for, warmup_step
 from clr_core.suggest.schedule_fit import FITTED_POLICIES, fit_factor
 from clr_core.suggest.types import MIN10_BASE_DIVISOR, Suggestion
 
-__all__ = ["HANDOFF_LABELS", "HANDOFF_POLICIES", "short_label", "suggestion_to_schedule",
-           "verify_schedule"]
+__all__ = ["HANDOFF_LABELS", "HANDOFF_POLICIES", "VERIFY_ITERS", "short_label",
+           "suggestion_to_schedule", "verify_schedule"]
+
+#: How long Verify's short training runs (``clr_core.jobs.runners.verify_config``'s default),
+#: so the peak a summary says Verify trains at is the one it trains at.
+VERIFY_ITERS = 300
 
 #: Schedules a suggestion can be handed to, as the pages and Verify's runs name them.
 HANDOFF_LABELS = {

@@ -49,13 +49,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clr_core.suggest.confidence import RAISE_END_FACTOR, divergence_phrase
 from clr_core.suggest.families import other_adaptive, reads_quarter
-from clr_core.suggest.types import MIN10_BASE_DIVISOR, Suggestion, measured_regret
+from clr_core.suggest.types import MIN10_BASE_DIVISOR, Suggestion
 
 __all__ = [
     "ADAM_MARGIN",
-    "Advice",
     "DISAGREE_DECADES",
     "MAX_BAND_DECADES",
     "MIN_BAND_DECADES",
@@ -63,14 +61,11 @@ __all__ = [
     "RECOMMENDED",
     "RULE_LABELS",
     "SRC_RECOMMENDED",
-    "advice",
-    "band_text",
+    "RuleSpread",
     "combine_recommended",
-    "disagreement",
-    "headline",
-    "other_rules",
     "recommended",
     "rule_label",
+    "rule_spread",
 ]
 
 RECOMMENDED = "recommended"
@@ -248,151 +243,43 @@ def combine_recommended(
         high=10 ** (center + h),
         confidence=level,
         caveat=caveat,
+        reasons=tuple(dict.fromkeys(r for s in unsure for r in s.reasons)),
     )
 
 
 # ------------------------------------------------------------------ what users read
-
-
-def band_text(low: float, high: float) -> str:
-    """A band as the pages print it, short enough for a metric tile."""
-    return f"{low:.3g}–{high:.3g}"
+# Names and numbers only: the sentences a page, the CLI or a notebook prints are worded
+# in `clr_core.present.words` and gathered in `clr_core.present.summary`.
 
 
 def rule_label(method: str) -> str:
+    """A rule's name by its origin ("fastai valley"), as every table and picker names it."""
     return RULE_LABELS.get(method, method)
 
 
-def _fields(s) -> dict:
-    """A suggestion or its stored dict (older runs may lack some keys) as a plain dict."""
-    return s.to_dict() if isinstance(s, Suggestion) else dict(s)
-
-
 @dataclass(frozen=True)
-class Advice:
-    """What a page leads a usable recommendation with, every sentence read off the same
-    suggestion so they cannot disagree, in plain text (the page escapes it and sets each
-    ``*_lead`` in bold): the warning (``warning_lead``: ``warning``; both "" when there is
-    none) above the action (``action_lead`` then ``action``); ``primary``: whether "Use in
-    designer" is the page's primary button."""
+class RuleSpread:
+    """How far apart the loss rules' max_lr are (``recommended`` left out): ``decades``
+    between the lowest (``low``) and the highest (``high``); ``wide`` when that is more than
+    DISAGREE_DECADES, where rules that far apart cannot all be right. Zero with fewer than
+    two rules."""
 
-    warning_lead: str
-    warning: str
-    action_lead: str
-    action: str
-    primary: bool
+    decades: float = 0.0
+    low: float = math.nan
+    high: float = math.nan
 
     @property
-    def text(self) -> str:
-        """Everything said, in order, as one plain string (the CLI, the tests)."""
-        parts = [f"{self.warning_lead}: {self.warning}" if self.warning_lead else self.warning,
-                 f"{self.action_lead}{self.action}"]
-        return " ".join(p for p in parts if p)
+    def wide(self) -> bool:
+        return self.decades > DISAGREE_DECADES
 
 
-def advice(s: Suggestion) -> Advice:
-    """The headline sentences for a recommendation. A sweep that ended
-    while the loss still fell says how far to raise End LR; a max_lr past the divergence
-    says so instead of "train with it"; a band reaching past the divergence claims a
-    falling loss only up to it. Only a confident one keeps the primary button."""
-    base = f" For a cyclical schedule start at base_lr {_fmt(s.base_lr)}."
-    if not s.reliable:
-        return Advice("No reliable recommendation", s.caveat or "the curve does not support one.",
-                      f"The rules' best guess, not to train with unchecked: max_lr {_fmt(s.max_lr)}",
-                      ".", primary=False)
-    div = s.diverge_lr if math.isfinite(s.diverge_lr) else math.inf
-    if s.still_falling:
-        raise_to = s.still_falling_at * RAISE_END_FACTOR
-        return Advice(
-            "The sweep ended too early",
-            f"the loss is still falling at the last LR {_fmt(s.still_falling_at)}: raise End LR "
-            f"to at least {_fmt(raise_to)} ({RAISE_END_FACTOR:g}×) and run the test again.",
-            f"max_lr {_fmt(s.max_lr)} is a lower bound",
-            ", not a value to train with: the loss had not turned up by the end of the sweep, "
-            "so the good region may lie higher." + base,
-            primary=False)
-    if s.past_divergence:
-        where = divergence_phrase(div, s.diverge_source)
-        rest = s.caveat.replace(f"Its max_lr lies past {where}.", "").strip()
-        return Advice(
-            "Past the divergence",
-            f"max_lr {_fmt(s.max_lr)} lies past {where}." + (f" {rest}" if rest else ""),
-            f"Do not train with max_lr {_fmt(s.max_lr)} unchecked",
-            f": train below {_fmt(div)}, or Verify {_fmt(s.max_lr)} against a fixed LR first."
-            + base,
-            primary=False)
-    low = s.confidence == "low" and bool(s.caveat)
-    band = ""
-    if s.has_band and s.high > div:
-        band = (f"; between {_fmt(s.low)} and {_fmt(div)} the loss is still falling fast, so "
-                f"any max_lr there should train about as well; past {_fmt(div)} the test "
-                "diverged")
-    elif s.has_band:
-        band = (f"; between {_fmt(s.low)} and {_fmt(s.high)} the loss is still falling fast, so "
-                "any max_lr there should train about as well")
-    return Advice("Low confidence" if low else "", s.caveat if low else "",
-                  f"Train with max_lr {_fmt(s.max_lr)}", band + "." + base, primary=True)
-
-
-def headline(suggestions: Mapping) -> str | None:
-    """One line leading a range test: the recommended bounds and band, "No reliable
-    recommendation" with the reason when the curve cannot support one, or None."""
-    s = suggestions.get(RECOMMENDED)
-    if s is None:
-        return None
-    s = _fields(s)
-    if s.get("confidence") == "none":
-        return f"No reliable recommendation: {s.get('caveat') or 'the curve does not support one.'}"
-    low, high = s.get("low"), s.get("high")
-    ok = low is not None and high is not None and math.isfinite(low) and math.isfinite(high)
-    band = f" (band {_fmt(low)} to {_fmt(high)})" if ok else ""
-    line = f"Recommended max_lr {_fmt(s['max_lr'])}{band}, base_lr {_fmt(s['base_lr'])}"
-    falling = s.get("still_falling_at")
-    if falling is not None and math.isfinite(falling):
-        line += (f"; a lower bound: the loss is still falling at the last LR {_fmt(falling)}: "
-                 f"raise End LR to at least {_fmt(falling * RAISE_END_FACTOR)} "
-                 f"({RAISE_END_FACTOR:g}×)")
-    elif s.get("past_divergence") and s.get("diverge_lr") is not None:
-        line += (f"; past {divergence_phrase(s['diverge_lr'], s.get('diverge_source', ''))}: "
-                 "verify it before training")
-    return line
-
-
-def other_rules(suggestions: Mapping) -> list[dict]:
-    """The rules beside ``recommended``, each labelled by origin with the regret the
-    benchmark measured for it (worst and mean points lost; None when not measured)."""
-    regret = measured_regret()
-    rows = []
-    for name, s in suggestions.items():
-        if name == RECOMMENDED:
-            continue
-        s = _fields(s)
-        r = regret.get(name, {})
-        past = " (past the LR where the test diverged)" if s.get("past_divergence") else ""
-        rows.append({
-            "rule": rule_label(name) + past, "method": name, "max_lr": s["max_lr"],
-            "confidence": s.get("confidence", "ok"), "past divergence": bool(s.get("past_divergence")),
-            "base_lr": s["base_lr"], "worst regret (points)": r.get("worst"),
-            "mean regret (points)": r.get("mean"), "explanation": s.get("explanation", ""),
-            "source": s.get("source", ""),
-        })
-    return rows
-
-
-def disagreement(suggestions: Mapping) -> tuple[float, str | None]:
-    """(decades between the highest and lowest loss-rule max_lr, a warning when that is
-    more than DISAGREE_DECADES): rules that far apart cannot all be right."""
-    lrs = [
-        float(f["max_lr"]) for k, f in ((k, _fields(s)) for k, s in suggestions.items())
-        if k != RECOMMENDED and f.get("curve", "loss") == "loss"
-    ]
+def rule_spread(suggestions: Mapping) -> RuleSpread:
+    """The loss rules' spread (suggestions, or their stored dicts from older runs)."""
+    lrs = []
+    for k, s in suggestions.items():
+        f = s.to_dict() if isinstance(s, Suggestion) else dict(s)
+        if k != RECOMMENDED and f.get("curve", "loss") == "loss":
+            lrs.append(float(f["max_lr"]))
     if len(lrs) < 2:
-        return 0.0, None
-    span = math.log10(max(lrs) / min(lrs))
-    if span <= DISAGREE_DECADES:
-        return span, None
-    return span, (
-        f"The rules disagree by {span:.1f} decades ({_fmt(min(lrs))} to {_fmt(max(lrs))}): "
-        "at most one end can be right. The recommended value sits where the benchmark found "
-        "the good region; run the seed sweep or Verify to check it on your model."
-    )
+        return RuleSpread()
+    return RuleSpread(math.log10(max(lrs) / min(lrs)), min(lrs), max(lrs))

@@ -67,7 +67,9 @@ class Suggestion:
     the test's loss ran away (``diverge_lr``; ``diverge_source`` "loss", or "stability"
     when the sharpness crossed the stability limit first). ``still_falling_at``: the last
     LR of a sweep whose smoothed loss was still falling there (NaN otherwise): the sweep
-    ended before the loss turned up, so its numbers are lower bounds, not the peak."""
+    ended before the loss turned up, so its numbers are lower bounds, not the peak.
+    ``reasons``: why the confidence is what it is, as codes
+    (`clr_core.suggest.confidence.REASON_CODES`; ``caveat`` says the same in words)."""
 
     method: str
     base_lr: float
@@ -86,6 +88,7 @@ class Suggestion:
     diverge_lr: float = math.nan
     diverge_source: str = ""
     still_falling_at: float = math.nan
+    reasons: tuple[str, ...] = ()
 
     @property
     def reliable(self) -> bool:
@@ -109,6 +112,7 @@ class Suggestion:
     def to_dict(self) -> dict:
         """JSON-safe: a missing band is written as None, not NaN."""
         d = asdict(self)
+        d["reasons"] = list(self.reasons)
         for k in ("low", "high", "diverge_lr", "still_falling_at"):
             if not math.isfinite(d[k]):
                 d[k] = None
@@ -134,6 +138,7 @@ class Suggestion:
             diverge_lr=_float_or_nan(d.get("diverge_lr")),
             diverge_source=str(d.get("diverge_source") or ""),
             still_falling_at=_float_or_nan(d.get("still_falling_at")),
+            reasons=tuple(str(r) for r in d.get("reasons") or ()),
         )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import ConfigError
 from clr_core.present.plots import range_test_figure
+from clr_core.present.summary import summarize
 
 __all__ = ["MLflowSink", "TensorBoardSink", "mlflow_uri", "need"]
 
@@ -147,8 +148,7 @@ def _figure(report: Mapping[str, Any] | None) -> Any:
     rt = RangeTestResult.from_dict(report["range_test"])
     if not rt.iterations:
         return None
-    return range_test_figure(rt.lrs, rt.losses, rt.smoothed, suggestions=rt.suggestions,
-                             highlight="recommended" if "recommended" in rt.suggestions else None)
+    return range_test_figure(rt, summarize(rt, report.get("config")))
 
 
 class TensorBoardSink:

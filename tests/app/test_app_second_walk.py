@@ -173,7 +173,7 @@ def test_other_rules_on_a_language_model_claim_no_accuracy_points():
 
 
 def test_a_range_test_whose_validation_has_no_accuracy_is_scored_by_loss():
-    from clr_core.present.tables import scored_by_loss
+    from clr_core.setup.data_catalogue import scored_by_loss
 
     lrs, raw = _turning_curve()
     val = np.array([[10.0, lrs[10], np.nan, 2.1], [50.0, lrs[50], np.nan, 1.2]])

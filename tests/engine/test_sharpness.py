@@ -10,6 +10,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from range_results import curve_result
 
 from clr_core.engine.range_test import run_range_test
 from clr_core.engine.results import RangeTestResult
@@ -192,12 +193,12 @@ def test_the_range_test_chart_draws_the_limit_and_shades_where_the_lr_passes_it(
     losses = np.linspace(2.0, 1.0, 50)
     # λmax = 4 everywhere: the limit with β = 0.5 is 2·1.5/4 = 0.75, crossed between rows
     rows = [(i, lr, 4.0) for i, lr in enumerate(lrs) if i % 7 == 0]
-    fig = range_test_figure(lrs, losses, losses, sharpness=rows, momentum=0.5)
+    fig = range_test_figure(curve_result(lrs, losses, sharpness=rows, momentum=0.5))
     limit = next(t for t in fig.data if t.name.startswith("stability limit"))
     assert limit.name == "stability limit 2(1+β)/λmax, β=0.5"
     assert limit.yaxis == "y2"  # its own small panel under the loss, sharing the LR axis
     np.testing.assert_allclose(limit.y, np.asarray(limit.x) / 0.75)  # the LR over the limit
     (band,) = [s for s in fig.layout.shapes if s.type == "rect"]
     assert band.x0 == pytest.approx(0.75, rel=1e-6)
-    plain = range_test_figure(lrs, losses, losses, sharpness=[])
+    plain = range_test_figure(curve_result(lrs, losses, sharpness=[]))
     assert not any((t.name or "").startswith("stability limit") for t in plain.data)

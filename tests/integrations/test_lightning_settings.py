@@ -80,4 +80,4 @@ def test_the_trainers_clipping_precision_and_accumulation_are_used(tmp_path, alg
     np.testing.assert_array_equal(result.losses, direct.losses)
     plain = range_test(module, start_lr=1e-4, end_lr=10, num_iter=12, seed=0)
     assert plain.settings_used[engine_key] is None and plain.settings_used["precision"] == "float32"
-    assert "settings used" in result.summary() and "bfloat16" in result.summary()
+    assert "settings used" in str(result.summary()) and "bfloat16" in str(result.summary())

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from range_results import curve_result
 
 from clr_core.present.plots import (
     LIVE_MAX_POINTS,
@@ -64,8 +65,8 @@ def test_a_live_chart_sends_fewer_points_and_still_shows_the_spikes():
     losses = 2.0 + 0.1 * rng.standard_normal(n)
     losses[[1234, 67_890]] = [9.0, -3.0]
     smoothed = np.convolve(losses, np.ones(50) / 50, mode="same")
-    live = range_test_figure(lrs, losses, smoothed, max_points=LIVE_MAX_POINTS)
-    full = range_test_figure(lrs, losses, smoothed)
+    live = range_test_figure(curve_result(lrs, losses, smoothed), max_points=LIVE_MAX_POINTS)
+    full = range_test_figure(curve_result(lrs, losses, smoothed))
     for fig, cap in ((live, LIVE_MAX_POINTS), (full, MAX_POINTS)):
         raw = fig.data[0]
         assert len(raw.y) <= cap + 2
@@ -88,8 +89,8 @@ def test_the_stability_panel_stops_where_its_ratio_falls_back_and_says_why():
     at = np.array([1e-3, 1e-2, 0.04, 0.2, 0.7])
     ratio = np.array([0.05, 0.4, 1.09, 0.2, 0.03])
     sharp = np.column_stack([np.arange(5) * 10, at, ratio * c / at])
-    fig = range_test_figure(lrs, 2 - lrs, 2 - lrs, sharpness=sharp, momentum=0.9,
-                            sharpness_kind="adam")
+    fig = range_test_figure(curve_result(lrs, 2 - lrs, sharpness=sharp, momentum=0.9,
+                                         sharpness_kind="adam"))
     line = next(t for t in fig.data if t.name.startswith("stability limit"))
     assert np.allclose(line.x, at[:3]) and np.allclose(line.y, ratio[:3])
     red = [sh for sh in fig.layout.shapes if sh.type == "rect" and sh.fillcolor == "red"]
@@ -99,8 +100,8 @@ def test_the_stability_panel_stops_where_its_ratio_falls_back_and_says_why():
     # a ratio that stays over the limit is shaded to the end, with nothing unsaid
     ratio = np.array([0.05, 0.4, 1.09, 2.0, 5.0])
     sharp = np.column_stack([np.arange(5) * 10, at, ratio * c / at])
-    fig = range_test_figure(lrs, 2 - lrs, 2 - lrs, sharpness=sharp, momentum=0.9,
-                            sharpness_kind="adam")
+    fig = range_test_figure(curve_result(lrs, 2 - lrs, sharpness=sharp, momentum=0.9,
+                                         sharpness_kind="adam"))
     red = [sh for sh in fig.layout.shapes if sh.type == "rect" and sh.fillcolor == "red"]
     assert len(red) == 1 and red[0].x1 == pytest.approx(0.7)
     assert not [a for a in fig.layout.annotations if "not measured" in (a.text or "")]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from range_results import curve_result
 
 from clr_core.present.labels import run_label
 from clr_core.present.plots import (
@@ -59,8 +60,8 @@ def test_every_log_axis_the_pages_draw_has_whole_tick_labels():
     loss = 2.3 - np.tanh(np.log10(lrs / 1e-3)) + np.where(lrs > 1, 5 * (lrs - 1), 0)
     sug = suggest_all(lrs, loss)
     sharp = [(i, lrs[i], 2.0 / lrs[min(i + 15, 119)]) for i in range(0, 120, 20)]
-    assert_whole_log_ticks(range_test_figure(lrs, loss, loss, suggestions=sug,
-                                             highlight="recommended", sharpness=sharp, momentum=0.9))
+    assert_whole_log_ticks(range_test_figure(curve_result(lrs, loss, suggestions=sug,
+                                                          sharpness=sharp, momentum=0.9)))
     assert_whole_log_ticks(sweep_figure([Curve("a", lrs, loss, marker=0.01)]))
     lr_fig, _ = schedule_figures([("current: triangular", make_schedule("triangular", **TRI))], 12_000,
                                  log_y=True)
@@ -118,8 +119,8 @@ def test_the_range_test_chart_highlights_one_answer_and_layers_the_rest():
     loss = 2.3 - np.tanh(np.log10(lrs / 1e-3)) + np.where(lrs > 1, 5 * (lrs - 1), 0)
     sug = suggest_all(lrs, loss)
     sharp = [(i, lrs[i], 2.0 / lrs[min(i + 15, 119)]) for i in range(0, 120, 20)]
-    fig = range_test_figure(lrs, loss, loss, suggestions=sug, highlight="recommended",
-                            sharpness=sharp, momentum=0.9)
+    fig = range_test_figure(curve_result(lrs, loss, suggestions=sug, sharpness=sharp,
+                                         momentum=0.9), highlight="recommended")
     assert not [t for t in fig.data if t.mode and "text" in t.mode]  # no label per rule
     (label,) = fig.layout.annotations  # the one label: the recommendation, on its marker
     assert f"max_lr {sug['recommended'].max_lr:.3g}" in label.text
@@ -192,7 +193,7 @@ def test_a_guess_is_drawn_but_never_as_the_answer():
     s = Suggestion("recommended", 0.001, 0.01, "why", "test", 20, 0.005, 0.02)
     for sug, color, text in ((s, HIGHLIGHT, "<b>max_lr 0.01</b>"),
                              (replace(s, confidence="none", caveat="flat"), GUESS, "a guess: 0.01")):
-        fig = range_test_figure(lrs, loss, loss, suggestions={"recommended": sug},
+        fig = range_test_figure(curve_result(lrs, loss, suggestions={"recommended": sug}),
                                 highlight="recommended")
         marker = next(t for t in fig.data if t.name and t.name.startswith("recommended"))
         assert marker.marker.color == color

@@ -15,9 +15,9 @@ from torch import nn
 from clr_core.engine.range_test import run_range_test
 from clr_core.engine.results import RangeTestResult
 from clr_core.engine.smoothing import ema
+from clr_core.present.words import headline
 from clr_core.setup.optim import make_optimizer
 from clr_core.suggest.confidence import divergence_lr, raw_from_smoothed
-from clr_core.suggest.recommend import headline
 from clr_core.suggest.registry import suggest_all
 
 LRS = np.logspace(-5, 1, 100)
@@ -170,7 +170,7 @@ def test_a_sweep_still_falling_at_its_end_never_gets_ok(centre, noise, seed):
     """The loss still falls at the last LR: no rule is "ok", the recommendation is not
     confident (no primary "Use in designer"), and the headline and advice say to raise End
     LR to 100× the last LR."""
-    from clr_core.suggest.recommend import advice
+    from clr_core.present.words import advice
 
     lrs, raw, sm = _still_falling(centre, noise, seed)
     out = _rec(lrs, raw, sm, stop_reason="completed")
@@ -189,7 +189,7 @@ def test_a_sweep_still_falling_at_its_end_never_gets_ok(centre, noise, seed):
 
 
 def test_a_sweep_that_turned_up_is_not_called_still_falling():
-    from clr_core.suggest.recommend import advice
+    from clr_core.present.words import advice
 
     out = _rec(*_curve(_good()), stop_reason="completed")
     rec = out["recommended"]
@@ -208,7 +208,7 @@ def test_a_recommendation_past_the_divergence_is_not_told_to_train():
     """Issue 32, item 3: "Low confidence: its max_lr lies past the LR where the loss ran
     away (0.00289)" above "Train with max_lr 0.00661 … still falling fast" cannot happen:
     the sentences come from the same divergence point, and the button is demoted."""
-    from clr_core.suggest.recommend import advice
+    from clr_core.present.words import advice
 
     lrs, raw, sm = _curve(_good())
     plain = _rec(lrs, raw, sm, stop_reason="completed")["recommended"]
@@ -232,7 +232,7 @@ def test_the_headline_never_claims_a_falling_loss_past_the_divergence(lo, width,
     import re
     from dataclasses import replace as _replace
 
-    from clr_core.suggest.recommend import advice
+    from clr_core.present.words import advice
     from clr_core.suggest.types import Suggestion
 
     low, high = 10.0 ** lo, 10.0 ** (lo + width)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from clr_core.engine.range_test import run_range_test
+from clr_core.present import words
 from clr_core.suggest import recommend as rc
 from clr_core.suggest.registry import suggest_all
 from clr_core.suggest.types import MIN10_BASE_DIVISOR, Suggestion
@@ -104,20 +105,20 @@ def test_seeds_that_agree_tighten_the_band_and_disagreeing_ones_widen_it():
 def test_headline_labels_regret_and_disagreement():
     lrs, _, loss = known_curve()
     out = suggest_all(lrs, loss)
-    line = rc.headline({k: s.to_dict() for k, s in out.items()})
+    line = words.headline({k: s.to_dict() for k, s in out.items()})
     rec = out["recommended"]
     assert line.startswith(f"Recommended max_lr {rec.max_lr:.3g}") and f"{rec.low:.3g}" in line
-    rows = rc.other_rules(out)
+    rows = words.other_rules(out)
     assert "recommended" not in [r["method"] for r in rows]
     assert {r["rule"] for r in rows} >= {"fastai valley", "torch-lr-finder steepest gradient"}
-    span, warning = rc.disagreement(out)
+    span, warning = words.disagreement(out)
     lo = min(s.max_lr for k, s in out.items() if k != "recommended")
     hi = max(s.max_lr for k, s in out.items() if k != "recommended")
     assert math.isclose(span, math.log10(hi / lo))
     assert (warning is not None) == (span > rc.DISAGREE_DECADES)
     close = {n: Suggestion(n, 1e-3, v, "w", "s", 0, v, 1.0) for n, v in (("a", 0.01), ("b", 0.02))}
-    assert rc.disagreement(close)[1] is None
-    assert rc.headline({}) is None
+    assert words.disagreement(close)[1] is None
+    assert words.headline({}) is None
 
 
 def test_any_user_model_and_loader_get_a_recommendation():
