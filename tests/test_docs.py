@@ -152,3 +152,32 @@ def test_the_screenshots_are_small_and_1280_wide():
         assert path.stat().st_size <= 250_000, f"{shot}: {path.stat().st_size} bytes"
         with Image.open(path) as image:
             assert image.width == 1280
+
+
+def test_the_readme_library_example_runs():
+    """The ten lines under "The library in ten lines" run as written, on a small model and
+    loader standing in for "your model, your loader": the summary names the recommendation,
+    the figure is the page's, and the scheduler drives the optimizer to the recommended peak."""
+    import torch
+    from torch import nn
+
+    from clr_core.present.summary import RangeTestSummary
+
+    section = README.read_text().split("## The library in ten lines", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    torch.manual_seed(0)
+    x, y = torch.randn(512, 10), torch.randint(0, 3, (512,))
+    scope = {"model": nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3)),
+             "loader": torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y),
+                                                   batch_size=32)}
+    exec(compile(code, "README.md", "exec"), scope)
+    result, rec, scheduler = scope["result"], scope["rec"], scope["scheduler"]
+    summary = result.summary()
+    assert isinstance(summary, RangeTestSummary) and summary.recommendation is rec
+    assert any(t.name and "recommended" in t.name for t in result.plot().data)
+    lrs = []
+    for _ in range(10_000):
+        lrs.append(scheduler.optimizer.param_groups[0]["lr"])
+        scheduler.optimizer.step()
+        scheduler.step()
+    assert max(lrs) == pytest.approx(rec.max_lr, rel=1e-3)
