@@ -31,10 +31,10 @@ from clr_core.schedules import make_schedule
 FAMILIES = ("char_tf", "byte_tf", "rnn_lm", "vit", "cnn_bn", "cnn_plain", "mlp_tab",
             "autoencoder", "finetune", "sort")
 #: Budget range per family (steps), chosen so one training takes ~0.3-2 s on one core.
-BUDGETS = {"char_tf": (100, 300), "byte_tf": (100, 300), "rnn_lm": (100, 300),
-           "vit": (100, 300), "cnn_bn": (100, 500), "cnn_plain": (100, 600),
-           "mlp_tab": (150, 1500), "autoencoder": (150, 1500), "finetune": (100, 600),
-           "sort": (150, 600)}
+BUDGETS = {"char_tf": (100, 200), "byte_tf": (100, 200), "rnn_lm": (100, 250),
+           "vit": (100, 200), "cnn_bn": (100, 400), "cnn_plain": (100, 400),
+           "mlp_tab": (150, 1500), "autoencoder": (150, 1500), "finetune": (100, 400),
+           "sort": (150, 500)}
 OPTIMIZERS = ("sgd", "sgd_nesterov", "adam", "adamw", "nadam", "radam", "rmsprop", "adagrad")
 SCHEDULES = ("one_cycle", "warmup_cosine", "wsd", "linear", "inverse_sqrt", "triangular")
 ADAPTIVE = {"adam", "adamw", "nadam", "radam", "rmsprop", "adagrad"}
