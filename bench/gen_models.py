@@ -10,7 +10,7 @@ momentum cycle (the grid measures the peak LR alone).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import torch
@@ -20,9 +20,9 @@ from clr_core.engine.range_test import run_range_test
 from clr_core.schedules import make_schedule
 
 try:  # run as ``python -m bench.gen_bench`` or loaded from its file by the tests
-    from bench.gen_tasks import Data, Task, data_for, _digit_data
+    from bench.gen_tasks import Data, Task, _digit_data, data_for
 except ImportError:  # pragma: no cover - loaded as a sibling script
-    from gen_tasks import Data, Task, data_for, _digit_data  # type: ignore[no-redef]
+    from gen_tasks import Data, Task, _digit_data, data_for  # type: ignore[no-redef]
 
 DIVERGED = 1e3  # a training loss this many times its first is a blow-up
 DISC_BODY = 0.1  # discriminative fine-tune: the backbone's LR over the head's (Howard & Ruder 2018)
@@ -114,7 +114,7 @@ def _scale_init(model: nn.Module, scale: float) -> None:
                 p.mul_(scale)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pretrained(width: int, depth: int) -> dict:
     """A CNN trained on digits 0-4 (Adam, 200 steps, fixed seed): the backbone every
     fine-tune of this width starts from."""

@@ -19,14 +19,11 @@ from __future__ import annotations
 import math
 import sysconfig
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
-
-from clr_core.schedules import make_schedule
 
 FAMILIES = ("char_tf", "byte_tf", "rnn_lm", "vit", "cnn_bn", "cnn_plain", "mlp_tab",
             "autoencoder", "finetune", "sort")
@@ -116,7 +113,7 @@ class Data:
     guess: float  # validation loss of guessing (a diverged run's loss)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _text(kind: str, context: int) -> Data:
     root = Path(sysconfig.get_paths()["stdlib"])
     raw = "".join((root / m).read_text(encoding="utf-8") for m in TEXT_MODULES)
@@ -140,7 +137,7 @@ def _text(kind: str, context: int) -> Data:
     return Data(x, y, xv[:256], yv[:256], vocab, math.log(vocab))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _digits() -> tuple:
     from sklearn.datasets import load_digits  # deferred: only image tasks need sklearn
 
@@ -162,7 +159,7 @@ def _digit_data(low: bool | None = None) -> Data:
     return Data(x, y, xv, yv, n, math.log(n))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tabular(variant: str, seed: int) -> Data:
     from sklearn.datasets import make_classification, make_regression  # deferred: tabular only
 
@@ -184,7 +181,7 @@ def _tabular(variant: str, seed: int) -> Data:
     return Data(xa_t[:1000], ya_t[:1000], xa_t[1000:], ya_t[1000:], classes, guess)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sorting(length: int) -> Data:
     g = torch.Generator().manual_seed(7)
     x = torch.randint(0, 10, (6000, length), generator=g)
