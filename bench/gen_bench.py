@@ -43,7 +43,7 @@ from clr_core.suggest.registry import suggest_all
 from clr_core.suggest.schedule_fit import for_schedule
 
 try:  # run as ``python -m bench.gen_bench`` or loaded from its file by the tests
-    from bench.gen_cache import GRID_SEEDS, Cache, k_of, peak_of, tasks
+    from bench.gen_cache import GRID_SEEDS, Cache, k_of, tasks
     from bench.gen_models import RANGE, schedule_dict
 except ImportError:  # pragma: no cover - loaded as a sibling script
     sys.path.insert(0, str(Path(__file__).resolve().parent))
