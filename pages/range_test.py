@@ -9,6 +9,7 @@ import streamlit as st
 
 from clr_core.engine.events import EVAL, STEP
 from clr_core.engine.results import RangeTestResult
+from clr_core.engine.spec import BOUNDS
 from clr_core.errors import ConfigError
 from clr_core.jobs.runners import verify_config
 from clr_core.present.labels import HANDOFF_LABELS, run_label
@@ -38,7 +39,7 @@ from ui.results import (
 from ui.state import default, keep_valid
 from ui.text import shown, shown_note
 from ui.training_state import load_training
-from ui.widgets import float_input, int_input
+from ui.widgets import float_input, int_input, spec_bounds
 
 ensure_app_entry()
 
@@ -65,31 +66,33 @@ with form_col:
     with c2:
         end_lr = float_input("End LR", "rt.end_lr", 10.0, errors=errors)
     c3, c4 = st.columns(2)
-    num_iter = int_input("Iterations", "rt.num_iter", 100, min_value=10, max_value=100_000,
-                         errors=errors, container=c3)
+    num_iter = int_input("Iterations", "rt.num_iter", 100, errors=errors, container=c3,
+                         **spec_bounds("num_iter"))
     mode = c4.radio("Sweep", ["exp", "linear"], horizontal=True, key="rt.mode",
                     format_func={"exp": "exponential (fastai)", "linear": "linear (Smith)"}.get)
     eval_every = int_input(
-        "Validate every k iterations (0 = off)", "rt.eval_every", 0, min_value=0,
-        max_value=10_000, errors=errors,
+        "Validate every k iterations (0 = off)", "rt.eval_every", 0, errors=errors,
+        **spec_bounds("eval_every"),
         help="Smith's original test plots validation accuracy versus LR; it adds the "
              "'smith_accuracy' suggestion.")
     sharpness_every = int_input(
         "Measure sharpness every k iterations (0 = off)", "rt.sharpness_every", SHARPNESS_EVERY,
-        min_value=0, max_value=10_000, errors=errors,
+        errors=errors, **spec_bounds("sharpness_every"),
         help="λmax of the loss's Hessian on the current batch (power iteration on "
              "Hessian-vector products), drawn as the stability limit 2(1+β)/λmax: the LR where "
              "the loss becomes unstable (Cohen et al. 2021).")
     with st.expander("Smoothing and stopping"):
-        beta = st.slider("EMA smoothing beta (fastai: 0.98)", 0.0, 0.995, step=0.005,
+        # the slider stops short of the spec's open upper bound 1
+        beta = st.slider("EMA smoothing beta (fastai: 0.98)", BOUNDS["smooth_beta"].lo, 0.995,
+                         step=0.005,
                          key=default("rt.beta", 0.98),
                          help="Bias-corrected exponential moving average of the loss. Higher is "
                               "smoother but lags the raw loss by about 1/(1-beta) iterations.")
         threshold = st.number_input("Stop when the smoothed loss exceeds k × its minimum (fastai: 4)",
-                                    min_value=1.1, max_value=1000.0, step=0.5,
+                                    min_value=BOUNDS["diverge_threshold"].lo, step=0.5,
                                     key=default("rt.threshold", 4.0))
-        accumulate = int_input("Gradient accumulation steps", "rt.accumulate", 1, min_value=1,
-                               max_value=256, errors=errors,
+        accumulate = int_input("Gradient accumulation steps", "rt.accumulate", 1, errors=errors,
+                               **spec_bounds("accumulation_steps"),
                                help="Simulate a larger batch: batch size × steps per LR value.")
         clip_norm = float_input(
             "Gradient clipping (max norm)", "rt.grad_clip_norm", None, optional=True,
@@ -112,13 +115,26 @@ with form_col:
         except (ConfigError, ValueError) as exc:
             st.error(shown(exc), icon="🚫")
 
+# The one poll of this rerun and its one decoding: every part of the page draws this snapshot
+# (the polling fragment asks again only on its own reruns, while the job runs).
+job = current_job(SLOT, "range_test")
+finished = report_from_dict(job.result) if job is not None and job.is_terminal and job.result \
+    else None
+
 with form_col:
-    start_cancel("rt", "range_test", config, start_label="Start range test",
+    start_cancel("rt", "range_test", config, start_label="Start range test", job=job,
                  label=run_label("range_test", config or base), device=job_device(config) if config else None)
 
 
+def report_of(polled):
+    """The finished report of the job the fragment drew: this rerun's, decoded once."""
+    if polled is job:
+        return finished
+    return report_from_dict(polled.result) if polled.is_terminal and polled.result else None
+
+
 def draw(job) -> None:
-    report = report_from_dict(job.result) if job.is_terminal and job.result else None
+    report = report_of(job)
     if report is not None:
         rt = report.range_test
     else:  # still running: draw what has streamed so far
@@ -136,13 +152,12 @@ def draw(job) -> None:
 
 
 with view_col:
-    live_job("rt", "range_test", noun="range test", draw=draw,
+    live_job("rt", "range_test", noun="range test", draw=draw, job=job,
              empty_hint="Set up the test in the sidebar and press **Start range test**. Defaults: an "
                         "MLP on scikit-learn's digits, SGD with momentum 0.9, an exponential sweep "
                         "from 1e-5 to 10 over 100 batches.")
-    status = current_job(SLOT, "range_test")
-    if status is not None and status.is_terminal and status.result:
-        report = report_from_dict(status.result)
+    status, report = job, finished
+    if report is not None:
         rt = report.range_test
         if status.state == "cancelled":
             st.warning("Cancelled: the partial curve is kept and its suggestions computed.", icon="✋")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from clr_core.engine.events import EVAL, Event, EventColumns
+from clr_core.engine.spec import RangeTestSpec, TrainSpec
 from clr_core.jsonsafe import from_json_array, from_json_float, to_json_array, to_json_float
 from clr_core.suggest.types import Suggestion
 
@@ -124,6 +125,9 @@ class RangeTestResult:
     settings_used: dict[str, Any] = field(default_factory=dict)
     optimizer_family: str = ""
     optimizer_class: str = ""
+    #: the settings the test ran with, as given (``start_lr`` None: the optimizer's); None
+    #: for a streamed result and a run stored before specs
+    spec: RangeTestSpec | None = None
 
     def group_lrs(self, lr: float) -> list[float]:
         """Every param group's LR when the reference group is at ``lr``: the sweep kept
@@ -210,6 +214,7 @@ class RangeTestResult:
             "confidence": self.confidence,
             "optimizer_family": self.optimizer_family,
             "optimizer_class": self.optimizer_class,
+            "spec": None if self.spec is None else self.spec.to_dict(),
         }
 
     @classmethod
@@ -243,6 +248,7 @@ class RangeTestResult:
             settings_used=dict(d.get("settings_used") or {}),
             optimizer_family=str(d.get("optimizer_family") or ""),
             optimizer_class=str(d.get("optimizer_class") or ""),
+            spec=RangeTestSpec.from_dict(d["spec"]) if d.get("spec") else None,
         )
 
 
@@ -282,6 +288,8 @@ class TrainResult:
     amp_dtype: str | None = None
     #: precision, accumulation and clipping the run trained with (see `RangeTestResult`)
     settings_used: dict[str, Any] = field(default_factory=dict)
+    #: the settings the run was given; None for a run stored before specs
+    spec: TrainSpec | None = None
 
     _FLOAT_LISTS = ("lrs", "momentums", "losses", "batch_accuracies")
 
@@ -306,6 +314,7 @@ class TrainResult:
             d[name] = _none_if_nan(d[name])
         d["elapsed_s"] = to_json_float(self.elapsed_s)
         d["epochs"] = to_json_float(self.epochs)
+        d["spec"] = None if self.spec is None else self.spec.to_dict()
         return d
 
     @classmethod
@@ -321,4 +330,5 @@ class TrainResult:
             kwargs[name] = _none_if_nan(kwargs.get(name))
         kwargs["elapsed_s"] = from_json_float(kwargs.get("elapsed_s") or 0.0)
         kwargs["epochs"] = from_json_float(kwargs.get("epochs") or 0.0)
+        kwargs["spec"] = TrainSpec.from_dict(kwargs["spec"]) if kwargs.get("spec") else None
         return cls(**kwargs)
