@@ -17,6 +17,7 @@ from clr_core.engine.baselines import baseline_lrs, baseline_plan
 from clr_core.engine.events import Event
 from clr_core.engine.range_test import run_range_test
 from clr_core.engine.train import run_training
+from clr_core.jobs.confirm_job import confirm_iterations, run_confirm_job
 from clr_core.jobs.executors.base import ParallelPlan
 from clr_core.jobs.state import Emit, Runner, ShouldStop
 from clr_core.runs.reports import (
@@ -311,6 +312,8 @@ def job_iterations(kind: str, config: Mapping[str, Any]) -> int | None:
             return None
         per_value = _num_iter(base, RangeTestConfig.num_iter)
         return None if per_value is None else per_value * len(values)
+    if kind == "confirm":  # every trial of its plan
+        return confirm_iterations(config)
     return None
 
 
@@ -318,6 +321,7 @@ RUNNERS: dict[str, Runner] = {
     "range_test": run_range_test_job,
     "train": run_train_job,
     "sweep": run_sweep_job,
+    "confirm": run_confirm_job,
 }
 
 #: Jobs whose members an executor may run in parallel (a sweep's range tests, on free
