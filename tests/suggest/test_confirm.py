@@ -1,0 +1,156 @@
+"""Confirming trainings (``clr_core.suggest.confirm``) against a synthetic ``train_at``: a bowl
+in log-LR whose optimum moves up as the training gets shorter (a shorter run rewards a
+larger LR), and which diverges past a known LR."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clr_core.errors import ClrError, ConfigError
+from clr_core.suggest.confirm import (
+    PRESETS,
+    ConfirmPlan,
+    ConfirmResult,
+    ConfirmRound,
+    plan_confirmation,
+    run_confirmation,
+)
+
+
+def bowl(opt_full: float, shift: float = 0.25, diverge: float = math.inf):
+    """Score = squared decades from the optimum at that fraction, which is
+    ``opt_full * fraction ** -shift``; NaN past ``diverge``. Records its calls."""
+    calls = []
+
+    def train_at(peak: float, fraction: float, seed: int) -> float:
+        calls.append((peak, fraction, seed))
+        if peak > diverge:
+            return math.nan
+        opt = opt_full * fraction ** -shift
+        return (math.log10(peak) - math.log10(opt)) ** 2
+
+    train_at.calls = calls
+    return train_at
+
+
+def sweep(lowest_at: float):
+    """A range-test-like curve whose lowest loss is at ``lowest_at``."""
+    lrs = np.geomspace(1e-7, 10, 100)
+    losses = 1 + (np.log10(lrs) - math.log10(lowest_at)) ** 2 / 10
+    losses[lrs > lowest_at * 30] = np.nan
+    return lrs, losses
+
+
+@settings(max_examples=40, deadline=None)
+@given(cost=st.sampled_from(sorted(PRESETS)), lowest=st.floats(1e-5, 1.0),
+       ratio=st.floats(0.01, 2.0), shift=st.floats(0.0, 0.6))
+def test_cost_is_exact_and_the_pick_is_a_trained_peak(cost, lowest, ratio, shift):
+    lrs, losses = sweep(lowest)
+    plan = plan_confirmation(lrs, losses, trainings=cost)
+    assert plan.cost_in_trainings == pytest.approx(cost)
+    train_at = bowl(lowest * ratio, shift)
+    res = run_confirmation(plan, train_at, seed=3)
+    # every training was charged, at its own fraction, and the plan's cost is what ran
+    assert res.cost_in_trainings == pytest.approx(sum(f for _, f, _ in train_at.calls))
+    assert res.cost_in_trainings == pytest.approx(plan.cost_in_trainings)
+    assert len(res.trials) == len(train_at.calls) == sum(r.candidates for r in plan.rounds)
+    assert {s for _, _, s in train_at.calls} == {3}
+    last = [t for t in res.trials if t.round == len(plan.rounds) - 1]
+    assert res.best_peak in {t.peak * t.fraction ** plan.horizon_exponent for t in last}
+    if plan.rounds[-1].fraction == 1.0:
+        assert res.best_peak in {t.peak for t in res.trials}
+
+
+def test_full_budget_round_corrects_the_short_rounds_overshoot():
+    """Halving alone lands above the full-budget optimum (the short runs' optimum is
+    higher); the last round, at the full budget, brings it back within a candidate step."""
+    lrs, losses = sweep(1e-2)
+    plan = plan_confirmation(lrs, losses, trainings=4)
+    # the optimum at a third of the budget is a candidate, half a decade above the full one
+    opt, shift = plan.peaks[4] / 10**0.5, 0.5 / math.log10(3)
+    short = run_confirmation(plan_confirmation(lrs, losses, trainings=2), bowl(opt, shift))
+    full = run_confirmation(plan, bowl(opt, shift))
+    assert math.log10(short.best_peak / opt) > 0.3
+    assert abs(math.log10(full.best_peak / opt)) < abs(math.log10(short.best_peak / opt))
+    assert abs(math.log10(full.best_peak / opt)) <= 0.35
+
+
+def test_horizon_exponent_scales_a_short_rounds_pick():
+    lrs, losses = sweep(1e-2)
+    plan = plan_confirmation(lrs, losses, trainings=2, horizon_exponent=0.5)
+    res = run_confirmation(plan, bowl(1e-3, 0.5))
+    best_third = min((t for t in res.trials if t.round == 1), key=lambda t: t.score)
+    assert res.best_peak == pytest.approx(best_third.peak * (1 / 3) ** 0.5)
+
+
+def test_diverged_candidates_never_win_and_all_diverged_gives_no_pick():
+    lrs, losses = sweep(1e-2)
+    plan = plan_confirmation(lrs, losses, trainings=4)
+    res = run_confirmation(plan, bowl(1.0, 0.0, diverge=1e-3))  # optimum past the edge
+    assert math.isfinite(res.best_peak) and res.best_peak <= 1e-3
+    none = run_confirmation(plan, bowl(1.0, 0.0, diverge=1e-9))
+    assert math.isnan(none.best_peak)
+
+
+@pytest.mark.parametrize("after", [0, 1, 5, 9, 12])
+def test_should_stop_is_honoured(after):
+    lrs, losses = sweep(1e-2)
+    plan = plan_confirmation(lrs, losses, trainings=4)
+    train_at = bowl(1e-3)
+    seen = []
+    res = run_confirmation(plan, train_at, should_stop=lambda: len(train_at.calls) >= after,
+                           on_trial=seen.append)
+    total = sum(r.candidates for r in plan.rounds)
+    assert len(train_at.calls) == min(after, total)
+    assert res.stopped == (after < total)
+    assert list(res.trials) == seen
+    assert res.cost_in_trainings == pytest.approx(sum(t.fraction for t in res.trials))
+    if after == 0:
+        assert math.isnan(res.best_peak)
+    else:  # picked among what ran, from the last round that finished (or the first, cut)
+        assert any(res.best_peak == pytest.approx(t.peak) for t in res.trials)
+
+
+def test_to_dict_round_trip_through_json():
+    lrs, losses = sweep(1e-2)
+    plan = plan_confirmation(lrs, losses, trainings=3, horizon_exponent=0.25)
+    res = run_confirmation(plan, bowl(1e-3, 0.3, diverge=5e-3), seed=7)
+    back = ConfirmResult.from_dict(json.loads(json.dumps(res.to_dict(), allow_nan=False)))
+    assert back.plan == res.plan
+    assert back.best_peak == res.best_peak and back.cost_in_trainings == res.cost_in_trainings
+    assert len(back.trials) == len(res.trials)
+    for a, b in zip(back.trials, res.trials, strict=True):
+        assert (a.peak, a.fraction, a.seed, a.round) == (b.peak, b.fraction, b.seed, b.round)
+        assert a.score == b.score or (math.isnan(a.score) and math.isnan(b.score))
+
+
+def test_plan_brackets_the_sweep_and_widens_for_recommended():
+    lrs, losses = sweep(1e-2)
+    plan = plan_confirmation(lrs, losses, trainings=4)
+    assert min(plan.peaks) == pytest.approx(1e-2 / 100, rel=0.1)
+    assert max(plan.peaks) == pytest.approx(2e-2, rel=0.1)
+    wide = plan_confirmation(lrs, losses, trainings=4, recommended=0.5)
+    assert max(wide.peaks) == pytest.approx(1.5, rel=0.1)
+    # the preset is the largest whose cost fits
+    assert plan_confirmation(lrs, losses, trainings=5).cost_in_trainings == pytest.approx(4)
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: plan_confirmation([1e-3, 1e-2], [math.nan, math.nan]),
+    lambda: plan_confirmation([1e-3, 1e-2], [1.0, 0.5], trainings=0.5),
+    lambda: plan_confirmation([1e-3, 1e-2], [1.0, 0.5], recommended=-1.0),
+    lambda: plan_confirmation([1e-3, 1e-2], [1.0]),
+    lambda: ConfirmPlan((1e-3, 1e-2), (ConfirmRound(3, 0.5),)),
+    lambda: ConfirmPlan((1e-3, 1e-2), (ConfirmRound(2, 1.5),)),
+    lambda: ConfirmPlan((1e-3, 1e-2), (ConfirmRound(2, 0.5), ConfirmRound(3, 1.0))),
+])
+def test_bad_input_raises_a_config_error(bad):
+    with pytest.raises(ConfigError) as e:
+        bad()
+    assert isinstance(e.value, ClrError)
