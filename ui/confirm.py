@@ -141,8 +141,10 @@ def show_confirm(status: JobStatus, rt, s: Suggestion, policy: str,
     ours = _mine(job, rt_lrs)
     running = ours and not job.is_terminal
     cost = f"{trainings:g} × {budget} steps" if budget else f"{trainings:g} trainings"
-    if c3.button(f"Confirm with short trainings ({cost}, {short_label(policy)})",
-                 key="btn.rt.confirm", disabled=budget is None or running, width="stretch"):
+    if c3.button(f"Confirm with short trainings ({cost})", key="btn.rt.confirm",
+                 disabled=budget is None or running, width="stretch",
+                 help=f"Each trial trains {short_label(policy)} (the schedule chosen above) "
+                      "from a fresh model, compressed to its share of the budget."):
         _start(status.config, rt, policy, int(budget), float(trainings))
     c4.button("Cancel", key="btn.cf.cancel", disabled=not running, width="stretch",
               on_click=lambda: registry().cancel(st.session_state[SLOT]))

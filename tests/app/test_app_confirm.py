@@ -5,6 +5,7 @@ confirmed peak goes to the designer as the recommendation does."""
 from __future__ import annotations
 
 import math
+import re
 
 from apptest_helpers import chart_traces, open_page, plain, run_until_done
 
@@ -35,11 +36,13 @@ def test_confirm_button_runs_the_trials_draws_them_and_hands_the_winner_off():
     assert job.config["lrs"] == rt.result["range_test"]["lrs"]  # built from this range test
     report = ConfirmReport.from_dict(job.result)
     traces = chart_traces(at, "confirm")
-    rounds = [t for t in traces if "of the budget" in t.get("name", "")]
+    rounds = [t for t in traces if re.match(r"\d+/\d+ of the budget|the full budget", t.get("name", ""))]
+    diverged = [t for t in traces if t.get("name", "").startswith("diverged")]
     # every trial is a point at its peak; the chart's points are the report's trials
     points = sorted((float(x), float(y)) for t in rounds for x, y in zip(t["x"], t["y"], strict=True))
     expected = sorted((tr.peak, -100 * tr.score) for tr in report.trials if math.isfinite(tr.score))
-    assert len(points) == len(expected) == len(report.trials)
+    assert len(points) == len(expected)
+    assert len(expected) + sum(len(t["x"]) for t in diverged) == len(report.trials)
     for (x, y), (px, py) in zip(points, expected, strict=True):
         assert math.isclose(x, px, rel_tol=1e-9) and math.isclose(y, py, rel_tol=1e-9)
     # each point's hover holds its trial's training curve
