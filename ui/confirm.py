@@ -24,6 +24,7 @@ from clr_core.present.confirm import (
     trial_curves_figure,
     trials_table,
 )
+from clr_core.present.labels import run_label
 from clr_core.runs.reports import ConfirmReport, TrialCurve
 from clr_core.setup.configs import job_device
 from clr_core.suggest.confirm import PRESETS
@@ -35,7 +36,7 @@ from ui.text import shown, shown_frame
 from ui.training_state import load_training
 from ui.widgets import int_input
 
-__all__ = ["SLOT", "show_confirm"]
+__all__ = ["SLOT", "show_confirm", "show_confirm_report"]
 
 PREFIX = "cf"
 SLOT = job_slot(PREFIX)
@@ -82,12 +83,20 @@ def _draw(job: JobStatus) -> None:
         st.table(shown_frame(trials_table(trials, budget=budget, metric=metric)))
 
 
+def show_confirm_report(report: ConfirmReport, *, key: str) -> None:
+    """A finished confirmation (a stored run): its chart, its lines, its trials."""
+    st.plotly_chart(confirm_figure(report.trials, budget=report.budget, metric=report.metric,
+                                   winner=report.result.best_peak, sweep_pick=report.sweep_pick),
+                    width="stretch", key=f"chart.{key}")
+    for line in confirm_lines(report):
+        st.markdown(shown(line))
+    st.table(shown_frame(trials_table(report.trials, budget=report.budget, metric=report.metric)))
+
+
 def _start(config: dict | None, rt, policy: str, budget: int, trainings: float) -> None:
     try:
         cfg = confirm_config(config or {}, rt, budget=budget, trainings=trainings, policy=policy)
-        submit(PREFIX, KIND, cfg, label=f"confirm · {config.get('dataset', 'data')} · "
-                                        f"{short_label(policy)}",
-               device=job_device(cfg))
+        submit(PREFIX, KIND, cfg, label=run_label(KIND, cfg), device=job_device(cfg))
     except ClrError as exc:  # a limit per person, a curve with nothing to bracket: said
         st.error(shown(exc), icon="🚦")
     else:

@@ -53,6 +53,17 @@ def test_confirm_button_runs_the_trials_draws_them_and_hands_the_winner_off():
     text = " ".join(plain(m.value) for m in at.markdown)
     assert f"Confirmed max_lr {report.result.best_peak:.3g}" in text
     assert f"Cost: {report.result.cost_in_trainings:.3g} trainings" in text
+    # stored as a run like the others, and drawn again from the store on the Runs page
+    run_id = job.run_id
+    assert run_id is not None
+    runs = open_page("pages/runs.py")
+    runs.multiselect(key="runs.open").set_value([run_id]).run()
+    assert not runs.exception, runs.exception
+    stored = chart_traces(runs, "confirm")
+    assert sorted(float(x) for t in stored if re.match(r"\d+/\d+ of the budget", t.get("name", ""))
+                  for x in t["x"]) == sorted(x for x, _ in points)
+    assert any(f"Confirmed max_lr {report.result.best_peak:.3g}" in plain(m.value)
+               for m in runs.markdown)
     # the winner to the designer, as the recommendation goes
     policy = at.selectbox(key="rt.policy.sgd").value
     at.button(key="btn.cf.to_designer").click().run()
