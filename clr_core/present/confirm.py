@@ -2,7 +2,7 @@
 versus its peak LR (each candidate's training curve in its hover label), the winner and
 the sweep's own pick marked, a table of the trials and the outcome in a few lines.
 
-Drawn from `TrialCurve` s, so a confirmation still running (its trial events so far) and a
+Drawn from `TrialCurve` s (read by their fields, so this layer needs no run store), so a confirmation still running (its trial events so far) and a
 finished one (its `ConfirmReport`) draw alike.
 """
 
@@ -11,13 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from clr_core.present.style import GUESS, HIGHLIGHT, PALETTE, finish
-from clr_core.runs.reports import ConfirmReport, TrialCurve
+
+if TYPE_CHECKING:  # read by attribute only: present sits below the run store's layer
+    from clr_core.runs.reports import ConfirmReport, TrialCurve
 
 __all__ = ["confirm_figure", "confirm_lines", "metric_of", "reached", "share_label",
            "sparkline", "trial_curves_figure", "trials_table"]
