@@ -23,6 +23,7 @@ __all__ = [
     "MAX_ITERATIONS",
     "check_lr_values",
     "check_callable",
+    "check_float32_lr",
     "check_choice",
     "check_int",
     "check_lr_range",
@@ -117,10 +118,15 @@ def check_lr_range(start_lr: Any, end_lr: Any, *, start_name: str = "start_lr",
     hi = check_number(end_name, end_lr, lo=0.0, lo_open=True)
     if lo >= hi:
         raise ConfigError(f"{start_name} ({lo:g}) must be below {end_name} ({hi:g})")
-    if hi > FLOAT32_MAX:
-        raise ConfigError(f"{end_name} ({hi:.3g}) is more than a float32 optimizer can hold "
+    return lo, check_float32_lr(end_name, hi)
+
+
+def check_float32_lr(name: str, lr: float) -> float:
+    """An LR a float32 optimizer can hold."""
+    if lr > FLOAT32_MAX:
+        raise ConfigError(f"{name} ({lr:.3g}) is more than a float32 optimizer can hold "
                           f"({FLOAT32_MAX:.3g}); no loss survives an LR near that anyway")
-    return lo, hi
+    return lr
 
 
 def check_lr_values(lrs: Any, what: str = "the schedule's LR") -> None:

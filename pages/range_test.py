@@ -9,6 +9,7 @@ import streamlit as st
 
 from clr_core.engine.events import EVAL, STEP
 from clr_core.engine.results import RangeTestResult
+from clr_core.engine.spec import BOUNDS
 from clr_core.errors import ConfigError
 from clr_core.jobs.runners import verify_config
 from clr_core.present.labels import HANDOFF_LABELS, run_label
@@ -46,6 +47,14 @@ ensure_app_entry()
 SLOT = job_slot("rt")
 
 
+def widget_bounds(name: str) -> dict:
+    """A whole-number box's limits: the spec's own (`BOUNDS`), so the form refuses what
+    the engine would, and nothing more."""
+    bound = BOUNDS[name]
+    return {"min_value": None if bound.lo is None else int(bound.lo),
+            "max_value": None if bound.hi is None else int(bound.hi)}
+
+
 st.title("🔎 LR range test")
 st.caption(
     "Smith (2015): raise the learning rate every batch and watch the loss. Where it starts to "
@@ -66,31 +75,33 @@ with form_col:
     with c2:
         end_lr = float_input("End LR", "rt.end_lr", 10.0, errors=errors)
     c3, c4 = st.columns(2)
-    num_iter = int_input("Iterations", "rt.num_iter", 100, min_value=10, max_value=100_000,
-                         errors=errors, container=c3)
+    num_iter = int_input("Iterations", "rt.num_iter", 100, errors=errors, container=c3,
+                         **widget_bounds("num_iter"))
     mode = c4.radio("Sweep", ["exp", "linear"], horizontal=True, key="rt.mode",
                     format_func={"exp": "exponential (fastai)", "linear": "linear (Smith)"}.get)
     eval_every = int_input(
-        "Validate every k iterations (0 = off)", "rt.eval_every", 0, min_value=0,
-        max_value=10_000, errors=errors,
+        "Validate every k iterations (0 = off)", "rt.eval_every", 0, errors=errors,
+        **widget_bounds("eval_every"),
         help="Smith's original test plots validation accuracy versus LR; it adds the "
              "'smith_accuracy' suggestion.")
     sharpness_every = int_input(
         "Measure sharpness every k iterations (0 = off)", "rt.sharpness_every", SHARPNESS_EVERY,
-        min_value=0, max_value=10_000, errors=errors,
+        errors=errors, **widget_bounds("sharpness_every"),
         help="λmax of the loss's Hessian on the current batch (power iteration on "
              "Hessian-vector products), drawn as the stability limit 2(1+β)/λmax: the LR where "
              "the loss becomes unstable (Cohen et al. 2021).")
     with st.expander("Smoothing and stopping"):
-        beta = st.slider("EMA smoothing beta (fastai: 0.98)", 0.0, 0.995, step=0.005,
+        # the slider stops short of the spec's open upper bound 1
+        beta = st.slider("EMA smoothing beta (fastai: 0.98)", BOUNDS["smooth_beta"].lo, 0.995,
+                         step=0.005,
                          key=default("rt.beta", 0.98),
                          help="Bias-corrected exponential moving average of the loss. Higher is "
                               "smoother but lags the raw loss by about 1/(1-beta) iterations.")
         threshold = st.number_input("Stop when the smoothed loss exceeds k × its minimum (fastai: 4)",
-                                    min_value=1.1, max_value=1000.0, step=0.5,
+                                    min_value=BOUNDS["diverge_threshold"].lo, step=0.5,
                                     key=default("rt.threshold", 4.0))
-        accumulate = int_input("Gradient accumulation steps", "rt.accumulate", 1, min_value=1,
-                               max_value=256, errors=errors,
+        accumulate = int_input("Gradient accumulation steps", "rt.accumulate", 1, errors=errors,
+                               **widget_bounds("accumulation_steps"),
                                help="Simulate a larger batch: batch size × steps per LR value.")
         clip_norm = float_input(
             "Gradient clipping (max norm)", "rt.grad_clip_norm", None, optional=True,

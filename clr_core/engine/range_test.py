@@ -65,44 +65,28 @@ from clr_core.engine.sharpness import (
     optimizer_kind,
 )
 from clr_core.engine.smoothing import EmaSmoother
+from clr_core.engine.spec import BOUNDS, MODES, RangeTestSpec, normalise_mode
 from clr_core.errors import ConfigError, RangeTestError
 from clr_core.suggest.registry import suggest_all
-from clr_core.validation import (
-    MAX_ITERATIONS,
-    check_callable,
-    check_choice,
-    check_grad_clip,
-    check_int,
-    check_lr_range,
-    check_number,
-    check_probability,
-    check_seed,
-    renamed_keywords,
-)
+from clr_core.validation import check_callable, check_lr_range, renamed_keywords
 
 __all__ = [
     "MODES",
+    "RangeTestSpec",
     "lr_sequence",
     "run_range_test",
     "settings_used",
 ]
 
-MODES = ("exp", "linear")
-_MODE_ALIASES = {"exponential": "exp", "exp": "exp", "linear": "linear"}
 _RENAMED = {"val_every": "eval_every", "callback": "emit"}
-
-
-def _normalise_mode(mode) -> str:
-    key = mode.lower() if isinstance(mode, str) else mode
-    return _MODE_ALIASES[check_choice("mode", key, _MODE_ALIASES)]
 
 
 def lr_sequence(start_lr: float, end_lr: float, num_iter: int, mode: str = "exp") -> np.ndarray:
     """The LR of every step: ``start * (end/start) ** (i/(n-1))`` (exp) or a straight
     line (linear); the first and last steps hit ``start_lr`` and ``end_lr`` exactly."""
     start_lr, end_lr = check_lr_range(start_lr, end_lr)
-    num_iter = check_int("num_iter", num_iter, lo=2, hi=MAX_ITERATIONS)
-    mode = _normalise_mode(mode)
+    num_iter = BOUNDS["num_iter"].check_int("num_iter", num_iter)
+    mode = normalise_mode(mode)
     t = np.arange(num_iter, dtype=float) / (num_iter - 1)
     if mode == "exp":
         lrs = start_lr * (end_lr / start_lr) ** t
@@ -152,29 +136,23 @@ def run_range_test(
     optimizer: torch.optim.Optimizer,
     loss_fn: Callable,
     loader: Iterable,
+    spec: RangeTestSpec | None = None,
     *,
-    start_lr: float | None = None,
-    end_lr: float = 10.0,
-    num_iter: int = 100,
-    mode: str = "exp",
-    smooth_beta: float = 0.98,
-    diverge_threshold: float | None = 4.0,
     val_loader: Iterable | None = None,
-    eval_every: int | None = None,
-    accumulation_steps: int = 1,
     batch_to_inputs: Callable | None = None,
     device=None,
     emit: Callable[[Event], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     restore: bool = True,
-    amp: bool | str = False,
-    seed: int | None = None,
-    sharpness_every: int = 0,
-    grad_clip_norm: float | None = None,
-    grad_clip_value: float | None = None,
-    **deprecated,
+    **overrides,
 ) -> RangeTestResult:
     """Sweep the LR over ``num_iter`` optimizer steps and return the loss curve.
+
+    The settings are a `RangeTestSpec` (``spec``), with ``overrides`` by field name on top
+    (``start_lr=``, ``end_lr=``, ``num_iter=``, ``mode=``, ``smooth_beta=``,
+    ``diverge_threshold=``, ``eval_every=``, ``accumulation_steps=``, ``amp=``, ``seed=``,
+    ``sharpness_every=``, ``grad_clip_norm=``, ``grad_clip_value=``: the keywords this
+    function always took); the spec checks them, and ``result.spec`` is what ran.
 
     ``start_lr=None`` starts at the optimizer's current LR (its largest group's).
     ``eval_every``: validate on ``val_loader`` after every that many steps and after the
@@ -193,9 +171,11 @@ def run_range_test(
     training will (`loop.GradClip`, after AMP's unscale); None or 0 is no clipping.
     ``result.settings_used`` names the precision, accumulation and clipping the sweep ran.
     """
-    renamed = renamed_keywords("run_range_test", deprecated, _RENAMED)
-    eval_every = renamed.get("eval_every", eval_every)
-    emit = renamed.get("emit", emit)
+    names = RangeTestSpec.names()
+    renamed = renamed_keywords("run_range_test", {k: v for k, v in overrides.items()
+                                                  if k not in names}, _RENAMED)
+    emit = renamed.pop("emit", emit)
+    settings = {**renamed, **{k: v for k, v in overrides.items() if k in names}}
     if not isinstance(model, torch.nn.Module):
         raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -206,34 +186,31 @@ def run_range_test(
     check_setup(model, optimizer)  # meta tensors, closure optimizers, unusable LRs
     if loader is None or not isinstance(loader, Iterable):
         raise ConfigError("loader must be an iterable of batches")
+    if spec is not None and not isinstance(spec, RangeTestSpec):
+        raise ConfigError(f"spec must be a RangeTestSpec, got {type(spec).__name__}")
+    spec = (spec or RangeTestSpec()).replace(**settings) if settings else (spec or RangeTestSpec())
+    start_lr = spec.start_lr
     if start_lr is None:
         start_lr = max(float(g["lr"]) for g in optimizer.param_groups)
-    mode = _normalise_mode(mode)
-    lrs_all = lr_sequence(start_lr, end_lr, num_iter, mode)
-    beta = check_probability("smooth_beta", smooth_beta)
-    if diverge_threshold is not None:
-        diverge_threshold = check_number("diverge_threshold", diverge_threshold, lo=1.0, lo_open=True)
-    if eval_every is not None:
-        eval_every = check_int("eval_every", eval_every, lo=0)
-        if val_loader is None and eval_every:
-            raise ConfigError("eval_every is set but no val_loader was given")
+    mode, num_iter, beta = spec.mode, spec.num_iter, spec.smooth_beta
+    lrs_all = lr_sequence(start_lr, spec.end_lr, num_iter, mode)
+    diverge_threshold, eval_every = spec.diverge_threshold, spec.eval_every
+    if val_loader is None and eval_every:
+        raise ConfigError("eval_every is set but no val_loader was given")
     check_val_loader(val_loader)
     eval_every = (eval_every or 1) if val_loader is not None else 0
-    accumulation_steps = check_int("accumulation_steps", accumulation_steps, lo=1)
+    accumulation_steps, seed, sharpness_every = (spec.accumulation_steps, spec.seed,
+                                                 spec.sharpness_every)
     check_callable("batch_to_inputs", batch_to_inputs)
     check_callable("emit", emit)
     check_callable("should_stop", should_stop)
-    if seed is not None:
-        seed = check_seed(seed)
-    sharpness_every = check_int("sharpness_every", sharpness_every, lo=0)
     if distributed.active():
         if sharpness_every:  # a Hessian-vector product through DDP is not its average
             raise ConfigError("sharpness_every is not available under torchrun; run the "
                               "sharpness probe in one process")
         if not distributed.is_main():
             emit = None  # rank 0 speaks for all: the curve is the same on every rank
-    grad_clip_norm = check_grad_clip("grad_clip_norm", grad_clip_norm)
-    grad_clip_value = check_grad_clip("grad_clip_value", grad_clip_value)
+    grad_clip_norm, grad_clip_value, amp = spec.grad_clip_norm, spec.grad_clip_value, spec.amp
     tracker = None
     kind, sharpness_note = optimizer_kind(optimizer), ""
     if sharpness_every and kind == "none":
@@ -359,6 +336,7 @@ def run_range_test(
         sharpness_note=sharpness_note,
         settings_used=settings_used(precision, accumulation_steps, grad_clip_norm,
                                     grad_clip_value),
+        spec=spec,
     )
 
 

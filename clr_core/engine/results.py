@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from clr_core.engine.events import EVAL, Event, EventColumns
+from clr_core.engine.spec import RangeTestSpec, TrainSpec
 from clr_core.jsonsafe import from_json_array, from_json_float, to_json_array, to_json_float
 from clr_core.suggest.types import Suggestion
 
@@ -116,6 +117,9 @@ class RangeTestResult:
     sharpness_beta: float | None = None
     sharpness_note: str = ""
     settings_used: dict[str, Any] = field(default_factory=dict)
+    #: the settings the test ran with, as given (``start_lr`` None: the optimizer's); None
+    #: for a streamed result and a run stored before specs
+    spec: RangeTestSpec | None = None
 
     def summary(self) -> str:
         """A few lines for a notebook or a log: the recommendation, how the test ended,
@@ -216,6 +220,7 @@ class RangeTestResult:
             "settings_used": {str(k): (to_json_float(v) if isinstance(v, float) else v)
                               for k, v in self.settings_used.items()},
             "confidence": self.confidence,
+            "spec": None if self.spec is None else self.spec.to_dict(),
         }
 
     @classmethod
@@ -247,6 +252,7 @@ class RangeTestResult:
             else from_json_float(d["sharpness_beta"]),
             sharpness_note=str(d.get("sharpness_note") or ""),
             settings_used=dict(d.get("settings_used") or {}),
+            spec=RangeTestSpec.from_dict(d["spec"]) if d.get("spec") else None,
         )
 
 
@@ -286,6 +292,8 @@ class TrainResult:
     amp_dtype: str | None = None
     #: precision, accumulation and clipping the run trained with (see `RangeTestResult`)
     settings_used: dict[str, Any] = field(default_factory=dict)
+    #: the settings the run was given; None for a run stored before specs
+    spec: TrainSpec | None = None
 
     _FLOAT_LISTS = ("lrs", "momentums", "losses", "batch_accuracies")
 
@@ -310,6 +318,7 @@ class TrainResult:
             d[name] = _none_if_nan(d[name])
         d["elapsed_s"] = to_json_float(self.elapsed_s)
         d["epochs"] = to_json_float(self.epochs)
+        d["spec"] = None if self.spec is None else self.spec.to_dict()
         return d
 
     @classmethod
@@ -325,4 +334,5 @@ class TrainResult:
             kwargs[name] = _none_if_nan(kwargs.get(name))
         kwargs["elapsed_s"] = from_json_float(kwargs.get("elapsed_s") or 0.0)
         kwargs["epochs"] = from_json_float(kwargs.get("epochs") or 0.0)
+        kwargs["spec"] = TrainSpec.from_dict(kwargs["spec"]) if kwargs.get("spec") else None
         return cls(**kwargs)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,17 +29,9 @@ from clr_core.engine.param_groups import get_momentum
 from clr_core.engine.preflight import check_setup
 from clr_core.engine.range_test import settings_used
 from clr_core.engine.results import TrainResult
+from clr_core.engine.spec import TrainSpec
 from clr_core.errors import ConfigError, TrainingError
-from clr_core.schedules import from_dict as schedule_from_dict
-from clr_core.validation import (
-    MAX_ITERATIONS,
-    check_callable,
-    check_grad_clip,
-    check_int,
-    check_lr_values,
-    check_number,
-    renamed_keywords,
-)
+from clr_core.validation import check_callable, renamed_keywords
 
 __all__ = [
     "evaluate",
@@ -58,26 +50,13 @@ def evaluate(model: nn.Module, loader: Any, loss_fn: Callable, *, device: torch.
                      batch_to_inputs=batch_to_inputs, should_stop=should_stop)
 
 
-def _resolve_schedule(schedule: Any):
-    if schedule is None:
-        return None
-    if isinstance(schedule, Mapping):
-        return schedule_from_dict(schedule)
-    if not hasattr(schedule, "to_torch") or not hasattr(schedule, "lr"):
-        raise ConfigError(f"schedule must be a Schedule, a schedule dict or None, got {schedule!r}")
-    return schedule
-
-
 def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable,
-                 train_loader: Any, *, num_iter: int, schedule: Any = None,
-                 val_loader: Any = None, eval_every: int | None = 50,
-                 device: torch.device | str | None = None,
+                 train_loader: Any, spec: TrainSpec | None = None, *,
+                 val_loader: Any = None, device: torch.device | str | None = None,
                  emit: Callable[[Event], None] | None = None,
                  should_stop: Callable[[], bool] | None = None,
                  batch_to_inputs: Callable[[Any], tuple[Any, Any]] | None = None,
-                 amp: bool | str = False, diverge_threshold: float | None = None,
-                 accumulation_steps: int = 1, grad_clip_norm: float | None = None,
-                 grad_clip_value: float | None = None, **deprecated) -> TrainResult:
+                 **overrides) -> TrainResult:
     """Train for `num_iter` updates, the LR (and momentum) set by `schedule` each update.
 
     `schedule`: a Schedule, its dict, or None (the optimizer's lr stays). `device=None`
@@ -91,21 +70,27 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     without reaching inf) or "loader exhausted" (a one-shot iterator ran out).
     `grad_clip_norm` / `grad_clip_value` clip each update's gradients (`loop.GradClip`,
     after AMP's unscale; None or 0: off), recorded in `result.settings_used`.
+    The settings are a `TrainSpec` (``spec``) with ``overrides`` by field name on top
+    (``num_iter=``, ``schedule=``, ``eval_every=``, ``diverge_threshold=``,
+    ``accumulation_steps=``, ``amp=``, ``grad_clip_norm=``, ``grad_clip_value=``: the
+    keywords this function always took; ``num_iter`` is needed when no spec is given).
     The old keyword names `callback` and `diverge_factor` still work, with a warning.
     Under ``torchrun`` with the model in ``DistributedDataParallel`` the losses and
     validation metrics are means over ranks, a cancel on any rank stops all, and only rank
     0 emits (`clr_core.engine.distributed`)."""
-    renamed = renamed_keywords("run_training", deprecated, _RENAMED)
-    emit = renamed.get("emit", emit)
-    diverge_threshold = renamed.get("diverge_threshold", diverge_threshold)
-    num_iter = check_int("num_iter", num_iter, lo=1, hi=MAX_ITERATIONS)
-    eval_every = 0 if eval_every is None else check_int("eval_every", eval_every, lo=0)
-    if diverge_threshold is not None:
-        diverge_threshold = check_number("diverge_threshold", diverge_threshold, lo=1.0,
-                                         lo_open=True)
-    accumulation_steps = check_int("accumulation_steps", accumulation_steps, lo=1)
-    grad_clip_norm = check_grad_clip("grad_clip_norm", grad_clip_norm)
-    grad_clip_value = check_grad_clip("grad_clip_value", grad_clip_value)
+    names = TrainSpec.names()
+    renamed = renamed_keywords("run_training", {k: v for k, v in overrides.items()
+                                                if k not in names}, _RENAMED)
+    emit = renamed.pop("emit", emit)
+    settings = {**renamed, **{k: v for k, v in overrides.items() if k in names}}
+    if spec is None and "num_iter" not in settings:
+        raise TypeError("run_training() missing 1 required keyword-only argument: 'num_iter'")
+    if spec is not None and not isinstance(spec, TrainSpec):
+        raise ConfigError(f"spec must be a TrainSpec, got {type(spec).__name__}")
+    spec = (spec or TrainSpec()).replace(**settings) if settings else spec
+    num_iter, eval_every = spec.num_iter, spec.eval_every or 0
+    diverge_threshold, accumulation_steps = spec.diverge_threshold, spec.accumulation_steps
+    grad_clip_norm, grad_clip_value, amp = spec.grad_clip_norm, spec.grad_clip_value, spec.amp
     check_callable("emit", emit)
     check_callable("should_stop", should_stop)
     check_callable("batch_to_inputs", batch_to_inputs)
@@ -113,13 +98,7 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     if not distributed.is_main():  # under torchrun rank 0 speaks for all (same curve)
         emit = None
     check_setup(model, optimizer)  # meta tensors, closure optimizers, unusable LRs
-    sched = _resolve_schedule(schedule)
-    if sched is not None and sched.total_steps is not None and num_iter > sched.total_steps:
-        raise ConfigError(f"num_iter ({num_iter}) is longer than the schedule's total_steps "
-                          f"({sched.total_steps}); make them equal for a 1cycle run")
-    if sched is not None:  # every LR the run will be given: usable, or said now
-        check_lr_values(sched.trace(num_iter) if hasattr(sched, "trace")
-                        else sched.lr(np.arange(num_iter)))
+    sched = spec.resolved_schedule()  # checked by the spec: its length and every LR
     device = resolve_device(device, model)
     model.to(device)
     scheduler = sched.to_torch(optimizer) if sched is not None else None
@@ -131,7 +110,8 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     result = TrainResult(num_iter=num_iter, device=str(device), amp=precision.enabled,
                          amp_dtype=precision.label,
                          settings_used=settings_used(precision, accumulation_steps,
-                                                     grad_clip_norm, grad_clip_value))
+                                                     grad_clip_norm, grad_clip_value),
+                         spec=spec)
     recorder = _Recorder(result, optimizer.param_groups[0], stepper, scheduler, num_iter, emit,
                          DivergenceCheck(diverge_threshold, relative_to="first")
                          if diverge_threshold is not None else None)

@@ -16,6 +16,7 @@ import numpy as np
 from clr_core.engine.baselines import baseline_lrs, baseline_plan
 from clr_core.engine.events import Event
 from clr_core.engine.range_test import run_range_test
+from clr_core.engine.spec import RangeTestSpec, TrainSpec
 from clr_core.engine.train import run_training
 from clr_core.jobs.confirm_job import confirm_iterations, run_confirm_job
 from clr_core.jobs.executors.base import ParallelPlan
@@ -32,6 +33,7 @@ from clr_core.runs.reports import (
 from clr_core.schedules import from_dict as schedule_from_dict
 from clr_core.schedules.rules import base_lr_for
 from clr_core.setup.configs import (
+    LOOP_SETTINGS,
     DataModelConfig,
     RangeTestConfig,
     SweepConfig,
@@ -87,18 +89,12 @@ def _progress_emit(emit: Emit, num_iter: int, curve: str,
 def _range_test_report(config: dict, emit: Emit, should_stop: ShouldStop, *, curve: str = "",
                        progress_span: tuple[float, float] = (0.0, 1.0)) -> RangeTestReport:
     cfg = RangeTestConfig.from_dict(config)
-    built = build(cfg, lr=cfg.start_lr, with_val=cfg.eval_every > 0)
-    on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
-    result = run_range_test(
-        built.model, built.optimizer, built.loss_fn, built.loader,
-        start_lr=cfg.start_lr, end_lr=cfg.end_lr, num_iter=cfg.num_iter, mode=cfg.mode,
-        smooth_beta=cfg.smooth_beta, diverge_threshold=cfg.diverge_threshold,
-        val_loader=built.val_loader, eval_every=cfg.eval_every or None,
-        accumulation_steps=cfg.accumulation_steps, device=built.device,
-        emit=on_event, should_stop=should_stop, amp=cfg.amp,
-        batch_to_inputs=built.batch_to_inputs, sharpness_every=cfg.sharpness_every,
-        grad_clip_norm=cfg.grad_clip_norm, grad_clip_value=cfg.grad_clip_value,
-    )
+    spec = cfg.spec  # checked once, handed to the engine as it is
+    built = build(cfg, lr=spec.start_lr, with_val=bool(spec.eval_every))
+    on_event = _progress_emit(emit, spec.num_iter, curve, progress_span)
+    result = run_range_test(built.model, built.optimizer, built.loss_fn, built.loader, spec,
+                            val_loader=built.val_loader, device=built.device, emit=on_event,
+                            should_stop=should_stop, batch_to_inputs=built.batch_to_inputs)
     return range_test_report(result, cfg.to_dict(), iters_per_epoch=built.iters_per_epoch,
                              device=str(built.device))
 
@@ -110,18 +106,14 @@ def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dic
 
 def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curve: str,
                   progress_span: tuple[float, float]) -> TrainCurve:
-    schedule = schedule_from_dict(cfg.schedule)
+    schedule = cfg.spec.resolved_schedule()
     # a warm-up starts at 0, which no optimizer takes: build at the peak, the schedule sets it
     first = float(schedule.lr(0)) or float(schedule.lr(np.arange(cfg.num_iter)).max())
     built = build(cfg, lr=first, with_val=True)
     on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
-    result = run_training(
-        built.model, built.optimizer, built.loss_fn, built.loader,
-        num_iter=cfg.num_iter, schedule=schedule, val_loader=built.val_loader,
-        eval_every=cfg.eval_every, device=built.device, emit=on_event,
-        should_stop=should_stop, amp=cfg.amp, batch_to_inputs=built.batch_to_inputs,
-        grad_clip_norm=cfg.grad_clip_norm, grad_clip_value=cfg.grad_clip_value,
-    )
+    result = run_training(built.model, built.optimizer, built.loss_fn, built.loader, cfg.spec,
+                          val_loader=built.val_loader, device=built.device, emit=on_event,
+                          should_stop=should_stop, batch_to_inputs=built.batch_to_inputs)
     return TrainCurve(label=cfg.label or cfg.schedule["policy"], train=result, config=cfg.to_dict(),
                     iters_per_epoch=built.iters_per_epoch)
 
@@ -177,7 +169,7 @@ def verify_config(range_test_config: dict, *, max_lr: float, num_iter: int = 300
                   base_lr: float | None = None) -> dict:
     """A "train" job that checks a range test's suggestion on the same data, model and
     optimizer settings the test used, with the schedule it is handed to."""
-    shared = {f.name for f in fields(DataModelConfig)}
+    shared = {f.name for f in fields(DataModelConfig)} | set(LOOP_SETTINGS)
     runs = verify_suggestion_runs(max_lr=max_lr, num_iter=num_iter, policy=policy,
                                   base_lr=base_lr)
     return {**{k: v for k, v in range_test_config.items() if k in shared},
@@ -298,19 +290,19 @@ def job_iterations(kind: str, config: Mapping[str, Any]) -> int | None:
     and per sweep (`clr_core.jobs.limits`); None when the config does not say (the runner
     then refuses it with its own message)."""
     if kind == "range_test":
-        return _num_iter(config, RangeTestConfig.num_iter)
+        return _num_iter(config, RangeTestSpec.num_iter)
     if kind == "train":
         base = {k: v for k, v in config.items() if k != "runs"}
         variants = config.get("runs") or [{}]
         if not isinstance(variants, list) or not all(isinstance(v, Mapping) for v in variants):
             return None
-        each = [_num_iter({**base, **v}, TrainConfig.num_iter) for v in variants]
+        each = [_num_iter({**base, **v}, TrainSpec.num_iter) for v in variants]
         return None if None in each else sum(each)  # type: ignore[arg-type]
     if kind == "sweep":
         base, values = config.get("base") or {}, config.get("values")
         if not isinstance(base, Mapping) or not isinstance(values, list | tuple):
             return None
-        per_value = _num_iter(base, RangeTestConfig.num_iter)
+        per_value = _num_iter(base, RangeTestSpec.num_iter)
         return None if per_value is None else per_value * len(values)
     if kind == "confirm":  # every trial of its plan
         return confirm_iterations(config)

@@ -1,39 +1,32 @@
 """Named, JSON-safe run configurations and the torch objects they describe.
 
 The app, the CLI and the job registry all speak in these configs, so a run can be
-queued, saved, reloaded and repeated from its config alone. Each field is checked once,
-here, by `clr_core.validation`; the runners in `clr_core.jobs.runners` turn a config into
-an engine call.
+queued, saved, reloaded and repeated from its config alone. A config is the data, model,
+optimizer and device (`DataModelConfig`, checked here by `clr_core.validation`) beside the
+run's settings, one `clr_core.engine.spec.RangeTestSpec` or `TrainSpec` (checked by the
+spec itself), which the runners in `clr_core.jobs.runners` hand to the engine unchanged.
+Its dict form stays flat (``{"dataset": ..., "num_iter": ...}``), as runs were stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from clr_core.engine import distributed
 from clr_core.engine.device import pick_device
+from clr_core.engine.spec import RangeTestSpec, TrainSpec
 from clr_core.errors import ConfigError
-from clr_core.schedules import from_dict as schedule_from_dict
 from clr_core.setup import data, data_catalogue, models, optim, plugins
 from clr_core.setup.data_roots import confine
-from clr_core.validation import (
-    MAX_ITERATIONS,
-    check_choice,
-    check_grad_clip,
-    check_int,
-    check_lr_range,
-    check_lr_values,
-    check_number,
-    check_probability,
-    check_seed,
-)
+from clr_core.validation import check_int, check_number, check_probability, check_seed
 
 __all__ = [
+    "LOOP_SETTINGS",
     "SHARPNESS_EVERY",
     "SWEEP_PARAMS",
     "Built",
@@ -65,11 +58,7 @@ class DataModelConfig:
     beta2: float = 0.999  # Adam / AdamW's second-moment decay (0.95 for transformers, 0.999 default)
     nesterov: bool = False
     device: str = "auto"
-    amp: bool = False
-    #: gradient clipping as the real run has it (None: off): global norm, elementwise value
-    grad_clip_norm: float | None = None
-    grad_clip_value: float | None = None
-    seed: int = 0
+    seed: int = 0  # the model's initial weights and the batch order
     loss: str | None = None  # a registered loss (clr_core.setup.plugins); None: cross-entropy
     batch_to_inputs: str | None = None  # a registered batch_to_inputs function
 
@@ -96,8 +85,6 @@ class DataModelConfig:
         check_probability("momentum", self.momentum)
         check_probability("beta2", self.beta2)
         check_seed(self.seed)
-        self.grad_clip_norm = check_grad_clip("grad_clip_norm", self.grad_clip_norm)
-        self.grad_clip_value = check_grad_clip("grad_clip_value", self.grad_clip_value)
         if self.data_root not in (None, ""):
             confine(self.data_root)  # a folder outside the allowed roots is refused by name
         pick_device(self.device)  # an unknown or absent device is refused here, by name
@@ -114,7 +101,7 @@ class DataModelConfig:
         return obj
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 #: The range-test page's "measure sharpness every k iterations": about five estimates in the
@@ -122,46 +109,111 @@ class DataModelConfig:
 SHARPNESS_EVERY = 20
 
 
-@dataclass
-class RangeTestConfig(DataModelConfig):
-    start_lr: float = 1e-5
-    end_lr: float = 10.0
-    num_iter: int = 100
-    mode: str = "exp"
-    smooth_beta: float = 0.98
-    diverge_threshold: float = 4.0
-    eval_every: int = 0
-    accumulation_steps: int = 1
-    sharpness_every: int = 0
+#: The loop's settings both specs hold: a training that checks a range test's suggestion
+#: runs with the test's (`clr_core.jobs.runners.verify_config`).
+LOOP_SETTINGS = ("amp", "grad_clip_norm", "grad_clip_value")
+
+
+class _SpecConfig(DataModelConfig):
+    """A config whose run settings are one spec (``spec``): built from the flat settings
+    (``RangeTestConfig(num_iter=60)``, `from_dict`), read through (``cfg.num_iter`` is
+    ``cfg.spec.num_iter``) and written flat by `to_dict`. The spec is frozen: a changed
+    setting is a new spec (``cfg.spec.replace(...)``), checked again."""
+
+    spec_type: ClassVar[type] = RangeTestSpec
+    #: a config's defaults where they differ from the engine's
+    spec_defaults: ClassVar[dict[str, Any]] = {}
+    #: spec fields a config does not hold: its ``seed`` is the data and model's
+    not_in_config: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, spec: Any = None, **settings: Any) -> None:
+        names = self.spec_names()
+        mine = {k: settings.pop(k) for k in list(settings) if k in names}
+        for f in fields(self):
+            if f.name == "spec":
+                continue
+            if f.name in settings:
+                value = settings.pop(f.name)
+            else:
+                value = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+            object.__setattr__(self, f.name, value)
+        if settings:
+            raise TypeError(f"{type(self).__name__}() got unexpected setting(s) "
+                            f"{sorted(settings)}")
+        base = spec if spec is not None else self.spec_type(**self.spec_defaults)
+        object.__setattr__(self, "spec", base.replace(**mine) if mine else base)
+
+    @classmethod
+    def spec_names(cls) -> frozenset[str]:
+        return frozenset(cls.spec_type.names()) - cls.not_in_config
+
+    def __getattr__(self, name: str) -> Any:
+        spec = self.__dict__.get("spec")
+        if spec is not None and name in self.spec_names():
+            return getattr(spec, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.spec_names():
+            raise AttributeError(f"{name} is a setting of the frozen spec: use "
+                                 f"cfg.spec = cfg.spec.replace({name}=...)")
+        object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_dict(cls, config: dict) -> Any:
+        own = {f.name for f in fields(cls)} - {"spec"}
+        names = own | cls.spec_names()
+        config = {_RENAMED_SETTINGS.get(k, k): v for k, v in config.items()}
+        unknown = sorted(set(config) - names - {"kind"})
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {unknown}; valid: {sorted(names)}")
+        obj = cls(**{k: v for k, v in config.items() if k in own})
+        DataModelConfig.validate(obj)  # the data and model first, as the form reads
+        settings = {k: v for k, v in config.items() if k in cls.spec_names()}
+        obj.spec = obj.spec.replace(**settings) if settings else obj.spec  # checked here
+        obj.check_spec()
+        return obj
 
     def validate(self) -> None:
         super().validate()
-        check_lr_range(self.start_lr, self.end_lr)
-        check_int("num_iter", self.num_iter, lo=10, hi=MAX_ITERATIONS)  # fewer: no curve
-        check_choice("mode", self.mode, ("exp", "linear"))
-        check_probability("smooth_beta", self.smooth_beta)
-        check_number("diverge_threshold", self.diverge_threshold, lo=1.0, lo_open=True)
-        check_int("eval_every", self.eval_every, lo=0)
-        check_int("accumulation_steps", self.accumulation_steps, lo=1)
-        check_int("sharpness_every", self.sharpness_every, lo=0)
+        self.check_spec()
+
+    def check_spec(self) -> None:
+        """What a job needs of its spec beyond the spec's own checks."""
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "spec"}
+        out.update((k, v) for k, v in self.spec.to_dict().items() if k in self.spec_names())
+        return out
 
 
-@dataclass
-class TrainConfig(DataModelConfig):
-    """A short training run with a schedule (a `schedules.Schedule.to_dict()`)."""
+@dataclass(init=False)
+class RangeTestConfig(_SpecConfig):
+    """A range-test job: data and model, and the sweep's `RangeTestSpec`. A job builds the
+    optimizer at ``start_lr``, so a config names it (1e-5 unless given), and validates only
+    when ``eval_every`` asks for it (0: never)."""
 
-    schedule: dict = field(default_factory=lambda: {"policy": "fixed", "lr": 0.05})
-    num_iter: int = 300
-    eval_every: int = 50
+    spec: RangeTestSpec = field(default_factory=RangeTestSpec)
+
+    spec_type = RangeTestSpec
+    spec_defaults = {"start_lr": 1e-5, "eval_every": 0}
+    not_in_config = frozenset({"seed"})
+
+    def check_spec(self) -> None:
+        if self.spec.start_lr is None:
+            raise ConfigError("start_lr must be a number, got None")
+
+
+@dataclass(init=False)
+class TrainConfig(_SpecConfig):
+    """A short training job: data and model, its `TrainSpec` (the schedule, a
+    `schedules.Schedule.to_dict()`) and the curve's label."""
+
+    spec: TrainSpec = field(default_factory=TrainSpec)
     label: str | None = None
 
-    def validate(self) -> None:
-        super().validate()
-        check_int("num_iter", self.num_iter, lo=1, hi=MAX_ITERATIONS)
-        check_int("eval_every", self.eval_every, lo=1)
-        sched = schedule_from_dict(self.schedule)  # ScheduleError names the parameter
-        if sched.total_steps is None or self.num_iter <= sched.total_steps:
-            check_lr_values(sched.trace(self.num_iter))  # 1e300: refused before the run
+    spec_type = TrainSpec
+    spec_defaults = {"schedule": {"policy": "fixed", "lr": 0.05}}
 
 
 @dataclass

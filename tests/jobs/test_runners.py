@@ -38,7 +38,7 @@ class Recorder:
         ({"start_lr": 1.0, "end_lr": 0.1}, "start_lr"),
         ({"start_lr": -1.0}, "start_lr"),
         ({"end_lr": math.nan}, "end_lr"),
-        ({"num_iter": 5}, "num_iter"),
+        ({"num_iter": 1}, "num_iter"),  # fewer than 2 LRs is no sweep (RangeTestSpec)
         ({"num_iter": "100"}, "num_iter"),
         ({"mode": "log"}, "mode"),
         ({"batch_size": 0}, "batch_size"),
