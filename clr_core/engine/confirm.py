@@ -25,6 +25,7 @@ from torch import nn
 
 from clr_core.engine.events import Event
 from clr_core.engine.results import RangeTestResult, TrainResult
+from clr_core.engine.spec import TrainSpec
 from clr_core.engine.train import run_training
 from clr_core.errors import ConfigError
 from clr_core.schedules import from_dict as schedule_from_dict
@@ -116,16 +117,18 @@ def make_train_at(fresh: Callable[[int, float], Any], *, budget: int,
                   should_stop: Callable[[], bool] | None = None,
                   on_step: Callable[[Event], None] | None = None,
                   trainings: dict[tuple[float, float, int], TrainResult] | None = None,
-                  **training: Any) -> Callable[[float, float, int], float]:
+                  spec: TrainSpec | None = None) -> Callable[[float, float, int], float]:
     """``train_at(peak, fraction, seed) -> score`` for `run_confirmation`: ``fresh(seed,
     lr)`` builds a new model, optimizer and data (a `TrialRun`-like object) seeded with
     ``seed``, so no trial starts from another's weights; the trial trains the planned
     schedule at ``peak`` for ``fraction`` of ``budget`` and is scored by `trial_score`.
-    Each training is kept in ``trainings`` under (peak, fraction, seed); ``training``
-    goes to `run_training` (amp, grad_clip_norm, diverge_threshold...)."""
+    Each training is kept in ``trainings`` under (peak, fraction, seed). ``spec``: the
+    planned training's loop settings (amp, clipping, accumulation, divergence stop), a
+    `TrainSpec` whose length, schedule and evaluation each trial replaces."""
     budget = check_int("budget", budget, lo=1, hi=MAX_ITERATIONS)
     check_choice("metric", metric, METRICS)
     kept = trainings if trainings is not None else {}
+    base = spec if spec is not None else TrainSpec()
 
     def train_at(peak: float, fraction: float, seed: int) -> float:
         sched = trial_schedule(schedule, peak=peak, budget=budget, fraction=fraction)
@@ -133,11 +136,10 @@ def make_train_at(fresh: Callable[[int, float], Any], *, budget: int,
         # a warm-up starts at 0, which no optimizer takes: build at the peak, the schedule sets it
         first = float(schedule_from_dict(sched).lr(0)) or float(peak)
         run = fresh(int(seed), first)
-        result = run_training(
-            run.model, run.optimizer, run.loss_fn, getattr(run, "loader", None),
-            num_iter=steps, schedule=sched, val_loader=run.val_loader, eval_every=0,
-            device=run.device, emit=on_step, should_stop=should_stop,
-            batch_to_inputs=run.batch_to_inputs, **training)
+        trial = base.replace(num_iter=steps, schedule=sched, eval_every=0)  # scored at the end
+        result = run_training(run.model, run.optimizer, run.loss_fn, getattr(run, "loader", None),
+                              trial, val_loader=run.val_loader, device=run.device, emit=on_step,
+                              should_stop=should_stop, batch_to_inputs=run.batch_to_inputs)
         kept[(float(peak), float(fraction), int(seed))] = result
         return trial_score(result, metric)
 
@@ -191,7 +193,8 @@ def confirm_peak(result: RangeTestResult, setup: Callable[[], tuple[nn.Module, t
     accuracy where there is one, else the loss; ``metric`` to choose); without one, the
     trials cannot be told apart, so it is required. ``on_trial(trial, training)`` hears each
     trial as it ends; ``should_stop()`` cancels between and inside trials (the cut trial is
-    left out). ``training`` goes to `run_training`. Returns the `ConfirmResult`:
+    left out). ``training``: the planned run's loop settings (a `TrainSpec`'s: amp,
+    grad_clip_norm, accumulation_steps, diverge_threshold). Returns the `ConfirmResult`:
     ``best_peak``, every trial and the cost in trainings."""
     if val_loader is None:
         raise ConfigError("confirm_peak needs a val_loader: the trials are compared on "
@@ -205,7 +208,7 @@ def confirm_peak(result: RangeTestResult, setup: Callable[[], tuple[nn.Module, t
     train_at = make_train_at(_seeded_setup(setup, train_loader, val_loader, loss_fn, batch_to_inputs,
                                            device),
                              budget=budget, schedule=schedule, metric=metric,
-                             should_stop=should_stop, trainings=kept, **training)
+                             should_stop=should_stop, trainings=kept, spec=TrainSpec(**training))
 
     def heard(trial: Trial) -> None:
         run = kept.get((float(trial.peak), float(trial.fraction), int(trial.seed)))

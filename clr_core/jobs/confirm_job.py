@@ -24,14 +24,20 @@ from clr_core.engine.confirm import (
 )
 from clr_core.engine.events import Event
 from clr_core.engine.results import RangeTestResult, TrainResult
+from clr_core.engine.spec import TrainSpec
 from clr_core.errors import ConfigError
 from clr_core.jobs.state import Emit, ShouldStop
 from clr_core.runs.reports import ConfirmReport, TrialCurve
-from clr_core.setup.configs import DataModelConfig, build
+from clr_core.setup.configs import LOOP_SETTINGS, DataModelConfig, build
 from clr_core.suggest.confirm import ConfirmPlan, Trial, plan_confirmation, run_confirmation
 from clr_core.suggest.handoff import HANDOFF_POLICIES
 from clr_core.suggest.recommend import RECOMMENDED
-from clr_core.validation import MAX_ITERATIONS, check_choice, check_int, check_number
+from clr_core.validation import (
+    MAX_ITERATIONS,
+    check_choice,
+    check_int,
+    check_number,
+)
 
 __all__ = ["TRIAL", "ConfirmConfig", "confirm_config", "confirm_iterations", "run_confirm_job",
            "trial_event"]
@@ -55,9 +61,14 @@ class ConfirmConfig(DataModelConfig):
     budget: int = DEFAULT_BUDGET
     trainings: float = 4.0
     metric: str = "auto"
+    #: the loop's settings as the range test ran them (`LOOP_SETTINGS`): the trials train so
+    amp: bool | str = False
+    grad_clip_norm: float | None = None
+    grad_clip_value: float | None = None
 
     def validate(self) -> None:
         super().validate()
+        self.loop_spec()  # the loop's settings, checked as a training's
         if len(self.lrs) != len(self.losses) or len(self.lrs) < 2:
             raise ConfigError("a confirmation needs the range test's curve: lrs and losses of "
                               "the same length, at least 2 points")
@@ -70,6 +81,10 @@ class ConfirmConfig(DataModelConfig):
         if self.sweep_pick is not None:
             self.sweep_pick = check_number("sweep_pick", self.sweep_pick, lo=0.0, lo_open=True)
 
+    def loop_spec(self) -> TrainSpec:
+        """The trials' loop settings as a `TrainSpec` (each trial sets its length and schedule)."""
+        return TrainSpec(**{k: getattr(self, k) for k in LOOP_SETTINGS})
+
     def plan(self) -> ConfirmPlan:
         return plan_confirmation(self.lrs, self.losses, trainings=self.trainings,
                                  recommended=self.sweep_pick)
@@ -80,7 +95,7 @@ def confirm_config(range_test_config: Mapping[str, Any], result: RangeTestResult
                    policy: str = "one_cycle", metric: str = "auto") -> dict:
     """The "confirm" job for a range test: its data and model settings, its curve and
     recommendation, and the planned training the trials sample."""
-    shared = {f.name for f in fields(DataModelConfig)}
+    shared = {f.name for f in fields(DataModelConfig)} | set(LOOP_SETTINGS)
     rec = result.suggestions.get(RECOMMENDED)
     config = {**{k: v for k, v in range_test_config.items() if k in shared},
               "lrs": [float(v) for v in result.lrs],
@@ -150,8 +165,7 @@ def run_confirm_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
     kept: dict[tuple[float, float, int], TrainResult] = {}
     train_at = make_train_at(fresh, budget=cfg.budget, schedule=cfg.policy, metric=cfg.metric,
                              should_stop=should_stop, on_step=on_step, trainings=kept,
-                             amp=cfg.amp, grad_clip_norm=cfg.grad_clip_norm,
-                             grad_clip_value=cfg.grad_clip_value)
+                             spec=cfg.loop_spec())
     curves: list[TrialCurve] = []
 
     def on_trial(trial: Trial) -> None:
