@@ -119,3 +119,12 @@ def test_a_confirm_job_is_stored_as_a_run(swept, tmp_path):
     (run,) = [r for r in store.list_runs() if r.kind == "confirm"]
     stored = report_from_dict(store.load_run(run.id).result, "confirm")
     assert isinstance(stored, ConfirmReport) and stored.trials
+
+
+def test_the_trials_train_with_the_range_tests_clipping(swept):
+    config = confirm_config({**swept.config, "grad_clip_norm": 0.5}, swept.range_test, budget=8,
+                            trainings=1)
+    assert config["grad_clip_norm"] == 0.5
+    assert ConfirmConfig.from_dict(config).loop_spec().grad_clip_norm == 0.5
+    with pytest.raises(ConfigError, match="grad_clip_norm"):
+        ConfirmConfig.from_dict({**config, "grad_clip_norm": -1.0})
