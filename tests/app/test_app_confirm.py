@@ -72,6 +72,17 @@ def test_confirm_button_runs_the_trials_draws_them_and_hands_the_winner_off():
     assert math.isclose(float(at.text_input(key=f"designer.{policy}.max_lr").value),
                         report.result.best_peak, rel_tol=1e-5)
     assert any("From the confirmation" in s.value for s in at.success)
+    # and to Verify: a training of the chosen schedule at the confirmed peak, on the same setup
+    at.switch_page("pages/range_test.py").run()
+    assert not at.exception, at.exception
+    at.button(key="btn.cf.verify").click().run()
+    assert not at.exception, at.exception
+    train = registry().status(at.session_state["train.job"])
+    assert train.config["runs"][0]["schedule"]["policy"] == policy
+    assert math.isclose(train.config["runs"][0]["schedule"]["max_lr"], report.result.best_peak,
+                        rel_tol=1e-9)
+    assert train.config["dataset"] == rt.config["dataset"]
+    registry().cancel(train.id)
 
 
 def test_a_running_confirmation_can_be_cancelled():
