@@ -124,13 +124,26 @@ with form_col:
         except (ConfigError, ValueError) as exc:
             st.error(shown(exc), icon="🚫")
 
+# The one poll of this rerun and its one decoding: every part of the page draws this snapshot
+# (the polling fragment asks again only on its own reruns, while the job runs).
+job = current_job(SLOT, "range_test")
+finished = report_from_dict(job.result) if job is not None and job.is_terminal and job.result \
+    else None
+
 with form_col:
-    start_cancel("rt", "range_test", config, start_label="Start range test",
+    start_cancel("rt", "range_test", config, start_label="Start range test", job=job,
                  label=run_label("range_test", config or base), device=job_device(config) if config else None)
 
 
+def report_of(polled):
+    """The finished report of the job the fragment drew: this rerun's, decoded once."""
+    if polled is job:
+        return finished
+    return report_from_dict(polled.result) if polled.is_terminal and polled.result else None
+
+
 def draw(job) -> None:
-    report = report_from_dict(job.result) if job.is_terminal and job.result else None
+    report = report_of(job)
     if report is not None:
         rt = report.range_test
     else:  # still running: draw what has streamed so far
@@ -147,13 +160,12 @@ def draw(job) -> None:
 
 
 with view_col:
-    live_job("rt", "range_test", noun="range test", draw=draw,
+    live_job("rt", "range_test", noun="range test", draw=draw, job=job,
              empty_hint="Set up the test in the sidebar and press **Start range test**. Defaults: an "
                         "MLP on scikit-learn's digits, SGD with momentum 0.9, an exponential sweep "
                         "from 1e-5 to 10 over 100 batches.")
-    status = current_job(SLOT, "range_test")
-    if status is not None and status.is_terminal and status.result:
-        report = report_from_dict(status.result)
+    status, report = job, finished
+    if report is not None:
         rt = report.range_test
         if status.state == "cancelled":
             st.warning("Cancelled: the partial curve is kept and its suggestions computed.", icon="✋")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 
@@ -25,6 +26,7 @@ from ui import identity
 from ui.text import shown
 
 __all__ = [
+    "NOT_READ",
     "POLL_S",
     "current_job",
     "ADMIN_ENV",
@@ -191,19 +193,25 @@ def job_slot(prefix: str) -> str:
     return f"{prefix}.job"
 
 
-def is_running(prefix: str, kind: str) -> bool:
-    status = current_job(job_slot(prefix), kind)
+#: ``job=`` not given: the function asks the registry itself. A page that polls its job
+#: once per rerun (`current_job`) passes that snapshot down instead, so every part of the
+#: page draws the same state and the registry is asked once.
+NOT_READ: Any = object()
+
+
+def is_running(prefix: str, kind: str, job: JobStatus | None = NOT_READ) -> bool:
+    status = current_job(job_slot(prefix), kind) if job is NOT_READ else job
     return status is not None and not status.is_terminal
 
 
 def start_cancel(prefix: str, kind: str, config: dict | None, *, label: str, device: str | None,
-                 start_label: str) -> None:
+                 start_label: str, job: JobStatus | None = NOT_READ) -> None:
     """Start and Cancel buttons of a page's job. Cancel works by callback, outside the
-    polling fragment, so it answers at once."""
+    polling fragment, so it answers at once. ``job``: the page's snapshot of its job."""
     if not identity.current().may_act:  # a shared server's anonymous visitor: view only
         identity.explain_read_only(key=prefix)
         return
-    running = is_running(prefix, kind)
+    running = is_running(prefix, kind, job)
     slot = job_slot(prefix)
     b1, b2 = st.columns([3, 2])  # room for "Start range test" in a sidebar
     if b1.button(start_label, type="primary", disabled=config is None or running,
@@ -231,14 +239,19 @@ def submit(prefix: str, kind: str, config: dict, *, label: str, device: str | No
 
 
 def live_job(prefix: str, kind: str, *, noun: str, empty_hint: str,
-             draw: Callable[[JobStatus], None]) -> None:
+             draw: Callable[[JobStatus], None], job: JobStatus | None = NOT_READ) -> None:
     """Poll the page's job in a fragment while it runs: progress, error, and `draw(job)`.
-    When the job ends the whole page reruns once, to stop polling and show final results."""
-    running = is_running(prefix, kind)
+    When the job ends the whole page reruns once, to stop polling and show final results.
+    ``job``: the page's snapshot of this rerun, drawn as it is; the fragment asks the
+    registry again only on its own reruns (every `POLL_S` while the job runs)."""
+    if job is NOT_READ:
+        job = current_job(job_slot(prefix), kind)
+    running = is_running(prefix, kind, job)
+    snapshot = [job]  # the page's, for the fragment's first run in this page run
 
     @st.fragment(run_every=POLL_S if running else None)
     def view() -> None:
-        job = current_job(job_slot(prefix), kind)
+        job = snapshot.pop() if snapshot else current_job(job_slot(prefix), kind)
         if job is None:
             st.info(empty_hint, icon="👈")
             return

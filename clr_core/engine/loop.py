@@ -17,7 +17,7 @@ training loop as Python allows, one ``loss.item()`` per update and no per-step c
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import Tensor
@@ -51,6 +51,7 @@ from clr_core.errors import ConfigError
 __all__ = [
     "Batches",
     "DivergenceCheck",
+    "Hook",
     "LoaderExhausted",
     "Stepper",
     "as_tensor",
@@ -252,6 +253,45 @@ def evaluate(
     return float(loss_sum.item()) / count, math.nan
 
 
+# ------------------------------------------------------------------------ the hooks
+
+
+class Hook:
+    """What a run does around each update of the shared loop, in fastai's manner (its
+    ``LRFinder`` is a callback on the Learner's loop): the range test is an LR sweep and
+    a curve recorder, a training a schedule recorder. Override what you need."""
+
+    def before_step(self, i: int) -> None:
+        """Before update ``i`` (set its LR)."""
+
+    def after_step(self, i: int, loss: float) -> str | None:
+        """After update ``i`` with its loss: record it; a stop reason ends the run."""
+        return None
+
+
+def _joined(hooks: Sequence[Hook]) -> tuple[Callable[[int], None] | None,
+                                            Callable[[int, float], str | None] | None]:
+    """The hooks' ``before_step`` and ``after_step`` as one call each, in order (the first
+    stop reason wins); a single hook's own methods, so one hook costs no extra call."""
+    befores = [h.before_step for h in hooks if type(h).before_step is not Hook.before_step
+               or "before_step" in vars(h)]
+    afters = [h.after_step for h in hooks]
+    before = befores[0] if len(befores) == 1 else None
+    if len(befores) > 1:
+        def before(i: int) -> None:
+            for b in befores:
+                b(i)
+    after = afters[0] if len(afters) == 1 else None
+    if len(afters) > 1:
+        def after(i: int, loss: float) -> str | None:
+            for a in afters:
+                reason = a(i, loss)
+                if reason is not None:
+                    return reason
+            return None
+    return before, after
+
+
 # ------------------------------------------------------------------- stopping rules
 
 
@@ -259,13 +299,17 @@ def drive(
     stepper: Stepper,
     num_iter: int,
     *,
-    after_step: Callable[[int, float], str | None],
+    hooks: Sequence[Hook] = (),
+    after_step: Callable[[int, float], str | None] | None = None,
     before_step: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     eval_every: int = 0,
     on_eval: Callable[[int], None] | None = None,
 ) -> str:
     """Run up to ``num_iter`` updates and return why the run stopped.
+
+    ``hooks`` (`Hook`) say what happens around each update; ``before_step`` /
+    ``after_step`` are the same as plain functions (one or the other).
 
     Each update: the cancel check (before anything, so a cancel lands within one update),
     ``before_step(i)`` (set the LR), the update, ``after_step(i, loss)`` (record, emit,
@@ -277,6 +321,10 @@ def drive(
 
     Under ``torchrun`` (`distributed`), ``loss`` is the mean over ranks and the cancel is
     any rank's, both shared by one all-reduce per update, so every rank stops together."""
+    if hooks:
+        before_step, after_step = _joined(hooks)
+    if after_step is None:
+        raise TypeError("drive() needs hooks or an after_step")
     if distributed.active():
         with distributed.shared_failure():
             return _drive(stepper, num_iter, after_step=after_step, before_step=before_step,

@@ -2,9 +2,12 @@
 
 Train for ``num_iter`` steps while the LR climbs from ``start_lr`` to ``end_lr``, record
 the loss, stop once the smoothed loss blows up, then put the model and the optimizer
-back exactly as they were. The training step itself is `clr_core.engine.loop`'s (shared with
-`clr_core.engine.train`); what is the range test's own is here: the LR sweep, smoothing
-(`clr_core.engine.smoothing`), the restore snapshot (`clr_core.engine.restore`) and the suggestions.
+back exactly as they were. The loop, the step and the set-up (device, precision, seeded RNG,
+restore: `clr_core.engine.prepare.prepared`) are the ones training uses; the range test is
+two hooks on that loop (`loop.Hook`, as fastai's ``LRFinder`` is a callback on its
+Learner's): `LrSweep` sets each update's LR, `CurveRecorder` records the smoothed curve
+(`clr_core.engine.smoothing`) and decides the stop; `run_range_test` puts them together
+and asks `clr_core.suggest` for the suggestions.
 
 Design choices worth knowing:
 
@@ -30,7 +33,6 @@ Design choices worth knowing:
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -39,22 +41,16 @@ import numpy as np
 import torch
 
 from clr_core.engine import distributed
-from clr_core.engine.device import precision_for
 from clr_core.engine.events import EVAL, STEP, Event
 from clr_core.engine.loop import (
     DivergenceCheck,
-    Stepper,
+    Hook,
     check_val_loader,
     drive,
     evaluate,
-    float_dtype_of,
-    model_device,
-    mover,
-    resolve_device,
-    split_batch,
 )
 from clr_core.engine.preflight import check_setup
-from clr_core.engine.restore import Snapshot, move_optimizer_state
+from clr_core.engine.prepare import prepared
 from clr_core.engine.results import SHARPNESS_COLUMNS, VAL_COLUMNS, RangeTestResult
 from clr_core.engine.sharpness import (
     LastBatch,
@@ -72,6 +68,8 @@ from clr_core.validation import check_callable, check_lr_range, renamed_keywords
 
 __all__ = [
     "MODES",
+    "CurveRecorder",
+    "LrSweep",
     "RangeTestSpec",
     "lr_sequence",
     "run_range_test",
@@ -96,39 +94,96 @@ def lr_sequence(start_lr: float, end_lr: float, num_iter: int, mode: str = "exp"
     return lrs
 
 
-def _finish(model, optimizer, snap, home, dev) -> None:
-    optimizer.zero_grad()
-    if dev != home:
-        model.to(home)
-        move_optimizer_state(optimizer, home)
-    if snap is not None:
-        snap.restore(model, optimizer)
+class LrSweep(Hook):
+    """The range test's LR: before update i, the sweep's i-th LR on the reference group
+    (the largest initial LR, the first on ties) and the same multiple of it on every other
+    group; after it, a refusal if something else changed it (the curve would be drawn
+    against LRs the updates never used)."""
+
+    def __init__(self, groups: list[dict], lrs: list[float]) -> None:
+        init = [float(g["lr"]) for g in groups]
+        self.ref = ref = int(np.argmax(init))
+        self.lrs, self.group = lrs, groups[ref]
+        top = init[ref]
+        #: each group's LR over the reference group's, kept through the sweep
+        self.scales = [lr / top if top > 0 else 1.0 for lr in init]
+        tensor_lr = [isinstance(g["lr"], torch.Tensor) for g in groups]
+        if len(groups) == 1 and not tensor_lr[0]:
+            group0 = groups[0]
+
+            def set_lr(i: int) -> None:
+                group0["lr"] = lrs[i]
+        else:
+            ratios = self.scales
+
+            def set_lr(i: int) -> None:
+                lr = lrs[i]
+                for g, r, is_t in zip(groups, ratios, tensor_lr, strict=True):
+                    if is_t:
+                        g["lr"].fill_(lr * r)
+                    else:
+                        g["lr"] = lr * r
+
+        self.before_step = set_lr  # type: ignore[method-assign]  # no method call per step
+
+    def after_step(self, i: int, loss: float) -> None:
+        now = self.group["lr"]
+        now = float(now) if isinstance(now, torch.Tensor) else now
+        want = self.lrs[i]
+        if now != want and not (isinstance(now, float) and abs(now - want) <= 1e-6 * want):
+            raise RangeTestError(
+                f"the learning rate changed during update {i + 1}: the sweep set "
+                f"{want:.4g} but param group {self.ref} holds {now!r} after it; something in "
+                "the model, the loss or the optimizer sets the LR itself (a scheduler stepped "
+                "in forward?), so the curve would be drawn against LRs never used: remove "
+                "that LR change while the range test runs")
+        return None
 
 
-def _lr_setter(groups, lr_list: list[float]) -> tuple[Callable[[int], None], int]:
-    """``before_step(i)`` putting step i's LR on the reference group and the same
-    multiple of it on every other group; and the reference group's index."""
-    init = [float(g["lr"]) for g in groups]
-    ref = int(np.argmax(init))
-    ratios = [(lr / init[ref] if init[ref] > 0 else 1.0) for lr in init]
-    tensor_lr = [isinstance(g["lr"], torch.Tensor) for g in groups]
-    if len(groups) == 1 and not tensor_lr[0]:
-        group0 = groups[0]
+class CurveRecorder(Hook):
+    """The range test's record: each update's loss and its debiased EMA, emitted as a
+    "step" `Event`; the sharpness every ``sharpness_every`` updates; the stop once the
+    smoothed loss diverges (`DivergenceCheck`) or a loss is not finite; each validation
+    pass as a row and an "eval" `Event`."""
 
-        def set_lr(i: int) -> None:
-            group0["lr"] = lr_list[i]
+    def __init__(self, lrs: list[float], *, beta: float, diverging: DivergenceCheck | None,
+                 emit: Callable[[Event], None] | None, tracker: SharpnessTracker | None = None,
+                 sharpness_every: int = 0, last_inputs: Callable[[], tuple] | None = None) -> None:
+        self.lrs, self.emit, self.diverging = lrs, emit, diverging
+        self.losses: list[float] = []
+        self.smoothed: list[float] = []
+        self.val_rows: list[tuple[float, float, float, float]] = []
+        self.smooth = EmaSmoother(beta).update
+        self.tracker, self.sharpness_every, self.last_inputs = tracker, sharpness_every, last_inputs
 
-        return set_lr, ref
+    def after_step(self, i: int, loss: float) -> str | None:
+        lrs, emit = self.lrs, self.emit
+        self.losses.append(loss)
+        if not math.isfinite(loss):
+            self.smoothed.append(math.nan)
+            if i == 0:
+                raise RangeTestError(
+                    f"the first loss is already {loss} at lr={lrs[0]:.3g}: "
+                    "check the model, the data and the loss, not the LR"
+                )
+            if emit is not None:
+                emit(Event(STEP, i, lr=lrs[i], loss=loss))
+            return "non-finite loss"
+        sm = self.smooth(loss)
+        self.smoothed.append(sm)
+        if emit is not None:
+            emit(Event(STEP, i, lr=lrs[i], loss=loss, smoothed=sm))
+        if self.tracker is not None and i % self.sharpness_every == 0:
+            self.tracker.measure(i, lrs[i], *self.last_inputs())
+        if self.diverging is not None and self.diverging(sm):
+            return "diverged"
+        return None
 
-    def set_lrs(i: int) -> None:
-        lr = lr_list[i]
-        for g, r, is_t in zip(groups, ratios, tensor_lr, strict=True):
-            if is_t:
-                g["lr"].fill_(lr * r)
-            else:
-                g["lr"] = lr * r
-
-    return set_lrs, ref
+    def evaluated(self, done: int, val_loss: float, accuracy: float) -> None:
+        lr = self.lrs[done - 1]
+        self.val_rows.append((float(done), lr, accuracy, val_loss))
+        if self.emit is not None:
+            self.emit(Event(EVAL, done, lr=lr, val_loss=val_loss, val_accuracy=accuracy))
 
 
 def run_range_test(
@@ -210,7 +265,6 @@ def run_range_test(
                               "sharpness probe in one process")
         if not distributed.is_main():
             emit = None  # rank 0 speaks for all: the curve is the same on every rank
-    grad_clip_norm, grad_clip_value, amp = spec.grad_clip_norm, spec.grad_clip_value, spec.amp
     tracker = None
     kind, sharpness_note = optimizer_kind(optimizer), ""
     if sharpness_every and kind == "none":
@@ -219,88 +273,36 @@ def run_range_test(
         loader = LastBatch(loader)
         tracker = SharpnessTracker(model, loss_fn, optimizer=optimizer)
 
-    home = model_device(model)
-    dev = resolve_device(device, model)
-    precision = precision_for(dev, amp)
-    move = mover(dev, float_dtype_of(model))
     lr_list = lrs_all.tolist()
-    set_lr, ref = _lr_setter(optimizer.param_groups, lr_list)
-    top = float(optimizer.param_groups[ref]["lr"])
-    scales = [float(g["lr"]) / top if top > 0 else 1.0 for g in optimizer.param_groups]
-    snap = Snapshot(model, optimizer) if restore else None
-    losses: list[float] = []
-    smoothed: list[float] = []
-    val_rows: list[tuple[float, float, float, float]] = []
-    smooth = EmaSmoother(beta).update
-    diverging = DivergenceCheck(diverge_threshold) if diverge_threshold is not None else None
-    isfinite = math.isfinite
-    ref_group = optimizer.param_groups[ref]
-
-    def lr_changed(i: int) -> None:
-        """The LR the update used is the one the sweep set, or the curve is refused."""
-        now = ref_group["lr"]
-        now = float(now) if isinstance(now, torch.Tensor) else now
-        want = lr_list[i]
-        if now != want and not (isinstance(now, float) and abs(now - want) <= 1e-6 * want):
-            raise RangeTestError(
-                f"the learning rate changed during update {i + 1}: the sweep set "
-                f"{want:.4g} but param group {ref} holds {now!r} after it; something in the "
-                "model, the loss or the optimizer sets the LR itself (a scheduler stepped in "
-                "forward?), so the curve would be drawn against LRs never used: remove that "
-                "LR change while the range test runs")
-
-    def after_step(i: int, loss: float) -> str | None:
-        lr_changed(i)
-        losses.append(loss)
-        if not isfinite(loss):
-            smoothed.append(math.nan)
-            if i == 0:
-                raise RangeTestError(
-                    f"the first loss is already {loss} at lr={lr_list[0]:.3g}: "
-                    "check the model, the data and the loss, not the LR"
-                )
-            if emit is not None:
-                emit(Event(STEP, i, lr=lr_list[i], loss=loss))
-            return "non-finite loss"
-        sm = smooth(loss)
-        smoothed.append(sm)
-        if emit is not None:
-            emit(Event(STEP, i, lr=lr_list[i], loss=loss, smoothed=sm))
-        if tracker is not None and i % sharpness_every == 0:
-            x, y = (batch_to_inputs or split_batch)(loader.last)
-            tracker.measure(i, lr_list[i], move(x), move(y))
-        if diverging is not None and diverging(sm):
-            return "diverged"
-        return None
-
-    def on_eval(done: int) -> None:
-        metrics = evaluate(model, val_loader, loss_fn, device=dev, precision=precision,
-                           batch_to_inputs=batch_to_inputs, should_stop=should_stop)
-        if metrics is None:  # cancelled mid-pass: the loop stops at its next check
-            return
-        val_loss, accuracy = metrics
-        lr = lr_list[done - 1]
-        val_rows.append((float(done), lr, accuracy, val_loss))
-        if emit is not None:
-            emit(Event(EVAL, done, lr=lr, val_loss=val_loss, val_accuracy=accuracy))
-
+    sweep = LrSweep(optimizer.param_groups, lr_list)
+    recorder = CurveRecorder(lr_list, beta=beta, emit=emit,
+                             diverging=DivergenceCheck(diverge_threshold)
+                             if diverge_threshold is not None else None,
+                             tracker=tracker, sharpness_every=sharpness_every)
     t0 = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        if seed is not None:
-            stack.enter_context(torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []))
-            torch.manual_seed(seed)
-        # Registered after fork_rng so it runs first: restore, then give the RNG back.
-        stack.callback(_finish, model, optimizer, snap, home, dev)
-        if dev != home:
-            model.to(dev)
-            move_optimizer_state(optimizer, dev)
-        model.train()
-        stepper = Stepper(model, optimizer, loss_fn, loader, device=dev, precision=precision,
-                          accumulation_steps=accumulation_steps, batch_to_inputs=batch_to_inputs,
-                          grad_clip_norm=grad_clip_norm, grad_clip_value=grad_clip_value)
-        stop_reason = drive(stepper, num_iter, before_step=set_lr, after_step=after_step,
-                            should_stop=should_stop, eval_every=eval_every, on_eval=on_eval)
+    with prepared(model, optimizer, loss_fn, loader, device=device, amp=spec.amp,
+                  accumulation_steps=accumulation_steps, batch_to_inputs=batch_to_inputs,
+                  grad_clip_norm=spec.grad_clip_norm, grad_clip_value=spec.grad_clip_value,
+                  go_home=True, restore=restore, seed=seed) as stepper:
+        precision, move, split = stepper.precision, stepper.move, stepper.split
 
+        def last_inputs() -> tuple:  # the batch the update just used, for the sharpness
+            x, y = split(loader.last)
+            return move(x), move(y)
+
+        def on_eval(done: int) -> None:
+            metrics = evaluate(model, val_loader, loss_fn, device=stepper.device,
+                               precision=precision, batch_to_inputs=batch_to_inputs,
+                               should_stop=should_stop)
+            if metrics is not None:  # None: cancelled mid-pass; the loop stops at its next check
+                recorder.evaluated(done, *metrics)
+
+        recorder.last_inputs = last_inputs
+        stop_reason = drive(stepper, num_iter, hooks=(sweep, recorder), should_stop=should_stop,
+                            eval_every=eval_every, on_eval=on_eval)
+
+    losses, smoothed, val_rows = recorder.losses, recorder.smoothed, recorder.val_rows
+    diverging = recorder.diverging
     lrs_arr = lrs_all[: len(losses)].copy()
     sm_arr = np.asarray(smoothed, dtype=float)
     accs = np.asarray(val_rows, dtype=float).reshape(-1, len(VAL_COLUMNS))
@@ -325,8 +327,8 @@ def run_range_test(
         elapsed_s=time.perf_counter() - t0,
         smooth_beta=beta,
         diverge_threshold=diverge_threshold,
-        reference_group=ref,
-        group_scales=scales,
+        reference_group=sweep.ref,
+        group_scales=sweep.scales,
         seed=seed,
         divergence_note=diverging.note if diverging is not None else "",
         amp_dtype=precision.label,
@@ -334,8 +336,8 @@ def run_range_test(
         sharpness_kind=kind,
         sharpness_beta=opt_beta,
         sharpness_note=sharpness_note,
-        settings_used=settings_used(precision, accumulation_steps, grad_clip_norm,
-                                    grad_clip_value),
+        settings_used=settings_used(precision, accumulation_steps, spec.grad_clip_norm,
+                                    spec.grad_clip_value),
         spec=spec,
     )
 

@@ -23,10 +23,11 @@ from torch import nn
 from clr_core.engine import distributed
 from clr_core.engine.device import precision_for
 from clr_core.engine.events import EVAL, STEP, Event
-from clr_core.engine.loop import DivergenceCheck, Stepper, check_val_loader, drive, resolve_device
+from clr_core.engine.loop import DivergenceCheck, Hook, Stepper, check_val_loader, drive
 from clr_core.engine.loop import evaluate as _evaluate
 from clr_core.engine.param_groups import get_momentum
 from clr_core.engine.preflight import check_setup
+from clr_core.engine.prepare import prepared
 from clr_core.engine.range_test import settings_used
 from clr_core.engine.results import TrainResult
 from clr_core.engine.spec import TrainSpec
@@ -90,7 +91,7 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     spec = (spec or TrainSpec()).replace(**settings) if settings else spec
     num_iter, eval_every = spec.num_iter, spec.eval_every or 0
     diverge_threshold, accumulation_steps = spec.diverge_threshold, spec.accumulation_steps
-    grad_clip_norm, grad_clip_value, amp = spec.grad_clip_norm, spec.grad_clip_value, spec.amp
+    grad_clip_norm, grad_clip_value = spec.grad_clip_norm, spec.grad_clip_value
     check_callable("emit", emit)
     check_callable("should_stop", should_stop)
     check_callable("batch_to_inputs", batch_to_inputs)
@@ -99,41 +100,37 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
         emit = None
     check_setup(model, optimizer)  # meta tensors, closure optimizers, unusable LRs
     sched = spec.resolved_schedule()  # checked by the spec: its length and every LR
-    device = resolve_device(device, model)
-    model.to(device)
-    scheduler = sched.to_torch(optimizer) if sched is not None else None
-    precision = precision_for(device, amp)
-    stepper = Stepper(model, optimizer, loss_fn, train_loader, device=device, precision=precision,
-                      accumulation_steps=accumulation_steps, batch_to_inputs=batch_to_inputs,
-                      count_correct=True, grad_clip_norm=grad_clip_norm,
-                      grad_clip_value=grad_clip_value)
-    result = TrainResult(num_iter=num_iter, device=str(device), amp=precision.enabled,
-                         amp_dtype=precision.label,
-                         settings_used=settings_used(precision, accumulation_steps,
-                                                     grad_clip_norm, grad_clip_value),
-                         spec=spec)
-    recorder = _Recorder(result, optimizer.param_groups[0], stepper, scheduler, num_iter, emit,
-                         DivergenceCheck(diverge_threshold, relative_to="first")
-                         if diverge_threshold is not None else None)
+    with prepared(model, optimizer, loss_fn, train_loader, device=device, amp=spec.amp,
+                  accumulation_steps=accumulation_steps, batch_to_inputs=batch_to_inputs,
+                  count_correct=True, grad_clip_norm=grad_clip_norm,
+                  grad_clip_value=grad_clip_value) as stepper:
+        device, precision = stepper.device, stepper.precision
+        scheduler = sched.to_torch(optimizer) if sched is not None else None
+        result = TrainResult(num_iter=num_iter, device=str(device), amp=precision.enabled,
+                             amp_dtype=precision.label,
+                             settings_used=settings_used(precision, accumulation_steps,
+                                                         grad_clip_norm, grad_clip_value),
+                             spec=spec)
+        recorder = _Recorder(result, optimizer.param_groups[0], stepper, scheduler, num_iter,
+                             emit, DivergenceCheck(diverge_threshold, relative_to="first")
+                             if diverge_threshold is not None else None)
 
-    def on_eval(done: int) -> None:
-        _optimizer_mode(optimizer, "eval")
-        metrics = _evaluate(model, val_loader, loss_fn, device=device, precision=precision,
-                            batch_to_inputs=batch_to_inputs, should_stop=should_stop)
+        def on_eval(done: int) -> None:
+            _optimizer_mode(optimizer, "eval")
+            metrics = _evaluate(model, val_loader, loss_fn, device=device, precision=precision,
+                                batch_to_inputs=batch_to_inputs, should_stop=should_stop)
+            _optimizer_mode(optimizer, "train")
+            if metrics is not None:  # None: cancelled mid-pass; the loop stops at its next check
+                recorder.evaluated(done, *metrics)
+
         _optimizer_mode(optimizer, "train")
-        if metrics is not None:  # None: cancelled mid-pass; the loop stops at its next check
-            recorder.evaluated(done, *metrics)
-
-    model.train()
-    _optimizer_mode(optimizer, "train")
-    start = time.perf_counter()
-    try:
-        stop_reason = drive(stepper, num_iter, before_step=recorder.before_step,
-                            after_step=recorder.after_step, should_stop=should_stop,
-                            eval_every=(eval_every or num_iter) if val_loader is not None else 0,
-                            on_eval=on_eval)
-    finally:  # the model is left holding the weights to use: the averaged ones
-        _optimizer_mode(optimizer, "eval")
+        start = time.perf_counter()
+        try:
+            stop_reason = drive(stepper, num_iter, hooks=(recorder,), should_stop=should_stop,
+                                eval_every=(eval_every or num_iter) if val_loader is not None
+                                else 0, on_eval=on_eval)
+        finally:  # the model is left holding the weights to use: the averaged ones
+            _optimizer_mode(optimizer, "eval")
     recorder.trim()
     # A cancelled run is not evaluated again (the user wants it to stop now) and a diverged
     # model's weights are NaN; both report the last evaluation they had.
@@ -157,7 +154,7 @@ def _optimizer_mode(optimizer: Any, mode: str) -> None:
         switch()
 
 
-class _Recorder:
+class _Recorder(Hook):
     """What training does around each update: read the LR and momentum the optimizer is
     about to use, record the update, emit it, step the schedule, and keep the training
     loss and accuracy since the last evaluation."""

@@ -13,10 +13,12 @@ import logging
 import math
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from typing import Any, Protocol, runtime_checkable
 
 from clr_core.engine import distributed
 from clr_core.engine.events import Event
+from clr_core.engine.spec import RangeTestSpec, TrainSpec
 from clr_core.errors import StoreError
 from clr_core.runs.recorder import (
     FinishesOnExit,
@@ -204,6 +206,16 @@ def recorded(kind: str, engine: Callable[..., Any], *, home: str) -> Callable[..
     return run
 
 
+def _settings_of(kind: str, arguments: Mapping[str, Any], extra: Mapping[str, Any]) -> dict:
+    """The call's arguments with its settings spelt out as a config names them: the spec's
+    defaults, the spec given, the keywords on top (the engine's own order of precedence)."""
+    spec = arguments.get("spec")
+    spec_type = RangeTestSpec if kind == "range_test" else TrainSpec
+    defaults = {f.name: f.default for f in fields(spec_type)}
+    given = spec.to_dict() if spec is not None else {}
+    return {**arguments, **defaults, **given, **extra}
+
+
 def _record(kind: str, engine: Callable[..., Any], bound: inspect.BoundArguments, *,
             record: RecordLike, store: StoreLike) -> Any:
     """Run ``engine`` on ``bound`` recorded as ``record`` says (a store run's name and/or
@@ -211,7 +223,7 @@ def _record(kind: str, engine: Callable[..., Any], bound: inspect.BoundArguments
     arguments = bound.arguments
     extra = next((arguments[p.name] for p in bound.signature.parameters.values()
                   if p.kind is p.VAR_KEYWORD), {})
-    config = describe_call(arguments)
+    config = describe_call(_settings_of(kind, arguments, extra))
     loader = arguments.get("loader", arguments.get("train_loader"))
     # the user's emit, under its current name or the old one
     holder, key = (extra, _OLD_EMIT) if _OLD_EMIT in extra else (arguments, "emit")
