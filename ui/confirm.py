@@ -65,10 +65,14 @@ def _mine(job: JobStatus | None, config_lrs: list[float]) -> bool:
     return job is not None and [float(v) for v in job.config.get("lrs") or []] == config_lrs
 
 
-def _draw(job: JobStatus) -> None:
+def _finished(job: JobStatus | None) -> ConfirmReport | None:
+    return ConfirmReport.from_dict(job.result) if job is not None and job.is_terminal \
+        and job.result else None
+
+
+def _draw(job: JobStatus, report: ConfirmReport | None) -> None:
     budget = int(job.config.get("budget") or DEFAULT_BUDGET)
     pick = job.config.get("sweep_pick")
-    report = ConfirmReport.from_dict(job.result) if job.is_terminal and job.result else None
     trials = report.trials if report is not None else _trials_so_far(job)
     if not trials:
         st.caption("Training the first candidates…")
@@ -146,6 +150,7 @@ def show_confirm(status: JobStatus, rt, s: Suggestion, policy: str,
                              help="4: eight peaks for 1/8 of the budget, the best three for 1/3, "
                                   "the pick and a lower peak for the whole budget.")
     rt_lrs = [float(v) for v in rt.lrs]
+    # the one poll of the confirmation in this rerun (as the page polls its range test)
     job = current_job(SLOT, KIND)
     ours = _mine(job, rt_lrs)
     running = ours and not job.is_terminal
@@ -159,10 +164,11 @@ def show_confirm(status: JobStatus, rt, s: Suggestion, policy: str,
               on_click=lambda: registry().cancel(st.session_state[SLOT]))
     if not ours:
         return
-    live_job(PREFIX, KIND, noun="confirmation", draw=_draw, empty_hint="")
-    job = current_job(SLOT, KIND)
-    if job is not None and job.is_terminal and job.result:
-        report = ConfirmReport.from_dict(job.result)
+    finished = _finished(job)  # decoded once; the fragment decodes again only on its own reruns
+    live_job(PREFIX, KIND, noun="confirmation", job=job, empty_hint="",
+             draw=lambda polled: _draw(polled, finished if polled is job else _finished(polled)))
+    if finished is not None:
+        report = finished
         if job.state == "cancelled":
             st.warning("Cancelled: the trials that finished are kept.", icon="✋")
         _hand_off(job, report, s, policy, iters_per_epoch)
