@@ -39,7 +39,12 @@ from pathlib import Path
 
 import numpy as np
 
-from clr_core.suggest.confirm import plan_confirmation, run_confirmation
+from clr_core.suggest.confirm import (
+    BRACKET,
+    HORIZON_EXPONENT,
+    plan_confirmation,
+    run_confirmation,
+)
 from clr_core.suggest.registry import suggest_all
 from clr_core.suggest.schedule_fit import for_schedule
 
@@ -56,11 +61,20 @@ LOSS_TOL, ACC_TOL = 2.0, 1.0
 #: Confirm settings compared on dev: name -> (trainings, bracket, horizon exponent, widen
 #: by recommended[, choose on the validation loss]). "confirm-N" rows: the defaults at N
 #: trainings.
-CONFIRM = {f"confirm-{c:g}": (c, (1 / 100, 2.0), 0.0, False) for c in (1, 2, 3, 4, 6)}
+CONFIRM = {f"confirm-{c:g}": (c, BRACKET, HORIZON_EXPONENT, False) for c in (1, 2, 3, 4, 6)}
 #: What was compared on the development split only (``--explore``; refused on test).
 EXPLORE = {**CONFIRM,
            **{f"c{c}-h{a:g}": (c, (1 / 100, 2.0), a, False) for c in (1, 2) for a in (0.25, 0.5)},
-           "c2-byloss": (2, (1 / 100, 2.0), 0.0, False, True)}
+           "c2-byloss": (2, (1 / 100, 2.0), 0.0, False, True),
+           "c4-sqrt10": (4, (1 / 100, 2.0), 0.0, False, False,
+                         ((8, 1 / 8), (3, 1 / 3), (2, 1.0, 0.5))),
+           "c3-sqrt10": (3, (1 / 100, 2.0), 0.0, False, False,
+                         ((8, 1 / 8), (3, 1 / 3), (2, 0.5, 0.5))),
+           "c6-below": (6, (1 / 100, 2.0), 0.0, False, False,
+                        ((8, 1 / 8), (3, 1 / 3), (4, 1.0, 0.5))),
+           "c5-pm": (5, (1 / 100, 2.0), 0.0, False, False,
+                     ((8, 1 / 8), (3, 1 / 3), (3, 1.0, 1 / 3, 1))),
+}
 
 
 def regret(task, best: float, reached: float) -> float:
@@ -134,10 +148,11 @@ def rules_for(task, curves: list[dict]) -> tuple[dict[str, float], dict]:
 def confirm_for(cache: Cache, task, curves, setting, rec_log: float | None) -> tuple[float, float]:
     trainings, bracket, exponent, widen = setting[:4]
     by_loss = len(setting) > 4 and setting[4]  # choose on the validation loss, not accuracy
+    rounds = setting[5] if len(setting) > 5 else None  # a preset's rounds, replaced
     lrs, med = median_curve(curves)
     rec = 10 ** rec_log if widen and rec_log is not None else None
     plan = plan_confirmation(lrs, med, trainings=trainings, recommended=rec, bracket=bracket,
-                             horizon_exponent=exponent)
+                             horizon_exponent=exponent, rounds=rounds)
     sign = 1.0 if task.metric == "loss" else -1.0
 
     def train_at(peak: float, fraction: float, seed: int) -> float:

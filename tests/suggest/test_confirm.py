@@ -141,6 +141,19 @@ def test_plan_brackets_the_sweep_and_widens_for_recommended():
     assert plan_confirmation(lrs, losses, trainings=5).cost_in_trainings == pytest.approx(4)
 
 
+def test_a_flat_sweep_is_bracketed_under_the_last_lr_it_reached():
+    """A sweep that learned nothing has its lowest point anywhere (noise): the candidates
+    sit under the last LR the sweep reached, not around that point."""
+    lrs = np.geomspace(1e-7, 10, 100)
+    flat = 2.30 + 0.01 * np.sin(np.arange(100))  # falls by < 2 % of its start
+    flat[40] = 2.27  # its lowest point: noise, at 1e-4 or so
+    plan = plan_confirmation(lrs, flat, trainings=4)
+    assert min(plan.peaks) == pytest.approx(10 * 1e-4, rel=0.01)
+    assert max(plan.peaks) == pytest.approx(10 / 3, rel=0.01)
+    falling = 2.3 - 0.3 * (np.log10(lrs) > -3)  # a 13 % fall: bracketed around its lowest
+    assert max(plan_confirmation(lrs, falling, trainings=4).peaks) < 1e-2
+
+
 @pytest.mark.parametrize("bad", [
     lambda: plan_confirmation([1e-3, 1e-2], [math.nan, math.nan]),
     lambda: plan_confirmation([1e-3, 1e-2], [1.0, 0.5], trainings=0.5),
