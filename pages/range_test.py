@@ -40,19 +40,11 @@ from ui.results import (
 from ui.state import default, keep_valid
 from ui.text import shown, shown_note
 from ui.training_state import load_training
-from ui.widgets import float_input, int_input
+from ui.widgets import float_input, int_input, spec_bounds
 
 ensure_app_entry()
 
 SLOT = job_slot("rt")
-
-
-def widget_bounds(name: str) -> dict:
-    """A whole-number box's limits: the spec's own (`BOUNDS`), so the form refuses what
-    the engine would, and nothing more."""
-    bound = BOUNDS[name]
-    return {"min_value": None if bound.lo is None else int(bound.lo),
-            "max_value": None if bound.hi is None else int(bound.hi)}
 
 
 st.title("🔎 LR range test")
@@ -76,17 +68,17 @@ with form_col:
         end_lr = float_input("End LR", "rt.end_lr", 10.0, errors=errors)
     c3, c4 = st.columns(2)
     num_iter = int_input("Iterations", "rt.num_iter", 100, errors=errors, container=c3,
-                         **widget_bounds("num_iter"))
+                         **spec_bounds("num_iter"))
     mode = c4.radio("Sweep", ["exp", "linear"], horizontal=True, key="rt.mode",
                     format_func={"exp": "exponential (fastai)", "linear": "linear (Smith)"}.get)
     eval_every = int_input(
         "Validate every k iterations (0 = off)", "rt.eval_every", 0, errors=errors,
-        **widget_bounds("eval_every"),
+        **spec_bounds("eval_every"),
         help="Smith's original test plots validation accuracy versus LR; it adds the "
              "'smith_accuracy' suggestion.")
     sharpness_every = int_input(
         "Measure sharpness every k iterations (0 = off)", "rt.sharpness_every", SHARPNESS_EVERY,
-        errors=errors, **widget_bounds("sharpness_every"),
+        errors=errors, **spec_bounds("sharpness_every"),
         help="λmax of the loss's Hessian on the current batch (power iteration on "
              "Hessian-vector products), drawn as the stability limit 2(1+β)/λmax: the LR where "
              "the loss becomes unstable (Cohen et al. 2021).")
@@ -101,7 +93,7 @@ with form_col:
                                     min_value=BOUNDS["diverge_threshold"].lo, step=0.5,
                                     key=default("rt.threshold", 4.0))
         accumulate = int_input("Gradient accumulation steps", "rt.accumulate", 1, errors=errors,
-                               **widget_bounds("accumulation_steps"),
+                               **spec_bounds("accumulation_steps"),
                                help="Simulate a larger batch: batch size × steps per LR value.")
         clip_norm = float_input(
             "Gradient clipping (max norm)", "rt.grad_clip_norm", None, optional=True,

@@ -35,7 +35,7 @@ from ui.results import (
 from ui.state import default, keep_valid
 from ui.text import shown
 from ui.training_state import VERIFY, apply_pending
-from ui.widgets import int_input
+from ui.widgets import int_input, spec_bounds
 
 ensure_app_entry()
 
@@ -61,10 +61,10 @@ form_col, view_col = st.columns([1, 2], gap="large")
 with form_col:
     errors: list[str] = []
     base = data_model_form("train", errors)
-    num_iter = int_input("Iterations", "train.num_iter", 300, min_value=10, max_value=200_000,
-                         errors=errors)
-    eval_every = int_input("Evaluate every", "train.eval_every", 50, min_value=1,
-                           max_value=10_000, errors=errors)
+    num_iter = int_input("Iterations", "train.num_iter", 300, errors=errors,
+                         **spec_bounds("train_num_iter"))
+    eval_every = int_input("Evaluate every (0 = at the end only)", "train.eval_every", 50,
+                           errors=errors, **spec_bounds("eval_every"))
     designed = st.session_state.get(CURRENT)
     verify = st.session_state.get(VERIFY)
     verified = verify[1][0]["schedule"] if verify else None

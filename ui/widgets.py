@@ -10,6 +10,7 @@ import math
 
 import streamlit as st
 
+from clr_core.engine.spec import BOUNDS
 from ui.text import shown
 
 __all__ = ["FieldError", "float_input", "fmt", "fmt_int", "int_input", "parse_float", "parse_int"]
@@ -99,6 +100,15 @@ def parse_int(label: str, text: str, *, min_value: int | None = None,
     if max_value is not None and value > max_value:
         raise FieldError(f"{label}: must be at most {max_value:,}, got {value:,}.")
     return value
+
+
+def spec_bounds(name: str) -> dict:
+    """A whole-number box's ``min_value`` / ``max_value``: the spec's own limits
+    (`clr_core.engine.spec.BOUNDS`), so a form refuses what the engine would, and only
+    that."""
+    bound = BOUNDS[name]
+    return {"min_value": None if bound.lo is None else int(bound.lo),
+            "max_value": None if bound.hi is None else int(bound.hi)}
 
 
 def int_input(label: str, key: str, default: int | None, *, min_value: int | None = None,

@@ -186,6 +186,48 @@ class CurveRecorder(Hook):
             self.emit(Event(EVAL, done, lr=lr, val_loss=val_loss, val_accuracy=accuracy))
 
 
+def _checked_call(model, optimizer, loss_fn, loader, spec: RangeTestSpec | None,
+                  overrides: dict, *, val_loader, batch_to_inputs, emit,
+                  should_stop) -> tuple[RangeTestSpec, Callable[[Event], None] | None]:
+    """The call's objects checked, and its settings as one spec: ``spec`` with the keyword
+    ``overrides`` on top (old keyword names read with a warning); and the ``emit`` to use
+    (None on every rank but the first under torchrun: rank 0 speaks for all)."""
+    names = RangeTestSpec.names()
+    renamed = renamed_keywords("run_range_test", {k: v for k, v in overrides.items()
+                                                  if k not in names}, _RENAMED)
+    emit = renamed.pop("emit", emit)
+    settings = {**renamed, **{k: v for k, v in overrides.items() if k in names}}
+    if not isinstance(model, torch.nn.Module):
+        raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise ConfigError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if not optimizer.param_groups:
+        raise ConfigError("optimizer has no param groups")
+    check_callable("loss_fn", loss_fn)
+    check_setup(model, optimizer)  # meta tensors, closure optimizers, unusable LRs
+    if loader is None or not isinstance(loader, Iterable):
+        raise ConfigError("loader must be an iterable of batches")
+    if spec is not None and not isinstance(spec, RangeTestSpec):
+        raise ConfigError(f"spec must be a RangeTestSpec, got {type(spec).__name__}")
+    if spec is None:
+        spec = RangeTestSpec(**settings)
+    elif settings:
+        spec = spec.replace(**settings)
+    if val_loader is None and spec.eval_every:
+        raise ConfigError("eval_every is set but no val_loader was given")
+    check_val_loader(val_loader)
+    check_callable("batch_to_inputs", batch_to_inputs)
+    check_callable("emit", emit)
+    check_callable("should_stop", should_stop)
+    if distributed.active():
+        if spec.sharpness_every:  # a Hessian-vector product through DDP is not its average
+            raise ConfigError("sharpness_every is not available under torchrun; run the "
+                              "sharpness probe in one process")
+        if not distributed.is_main():
+            emit = None  # rank 0 speaks for all: the curve is the same on every rank
+    return spec, emit
+
+
 def run_range_test(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -226,45 +268,17 @@ def run_range_test(
     training will (`loop.GradClip`, after AMP's unscale); None or 0 is no clipping.
     ``result.settings_used`` names the precision, accumulation and clipping the sweep ran.
     """
-    names = RangeTestSpec.names()
-    renamed = renamed_keywords("run_range_test", {k: v for k, v in overrides.items()
-                                                  if k not in names}, _RENAMED)
-    emit = renamed.pop("emit", emit)
-    settings = {**renamed, **{k: v for k, v in overrides.items() if k in names}}
-    if not isinstance(model, torch.nn.Module):
-        raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise ConfigError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    if not optimizer.param_groups:
-        raise ConfigError("optimizer has no param groups")
-    check_callable("loss_fn", loss_fn)
-    check_setup(model, optimizer)  # meta tensors, closure optimizers, unusable LRs
-    if loader is None or not isinstance(loader, Iterable):
-        raise ConfigError("loader must be an iterable of batches")
-    if spec is not None and not isinstance(spec, RangeTestSpec):
-        raise ConfigError(f"spec must be a RangeTestSpec, got {type(spec).__name__}")
-    spec = (spec or RangeTestSpec()).replace(**settings) if settings else (spec or RangeTestSpec())
+    spec, emit = _checked_call(model, optimizer, loss_fn, loader, spec, overrides,
+                               val_loader=val_loader, batch_to_inputs=batch_to_inputs,
+                               emit=emit, should_stop=should_stop)
     start_lr = spec.start_lr
-    if start_lr is None:
+    if start_lr is None:  # the optimizer's own LR (its largest group's)
         start_lr = max(float(g["lr"]) for g in optimizer.param_groups)
-    mode, num_iter, beta = spec.mode, spec.num_iter, spec.smooth_beta
-    lrs_all = lr_sequence(start_lr, spec.end_lr, num_iter, mode)
-    diverge_threshold, eval_every = spec.diverge_threshold, spec.eval_every
-    if val_loader is None and eval_every:
-        raise ConfigError("eval_every is set but no val_loader was given")
-    check_val_loader(val_loader)
-    eval_every = (eval_every or 1) if val_loader is not None else 0
-    accumulation_steps, seed, sharpness_every = (spec.accumulation_steps, spec.seed,
-                                                 spec.sharpness_every)
-    check_callable("batch_to_inputs", batch_to_inputs)
-    check_callable("emit", emit)
-    check_callable("should_stop", should_stop)
-    if distributed.active():
-        if sharpness_every:  # a Hessian-vector product through DDP is not its average
-            raise ConfigError("sharpness_every is not available under torchrun; run the "
-                              "sharpness probe in one process")
-        if not distributed.is_main():
-            emit = None  # rank 0 speaks for all: the curve is the same on every rank
+    lrs_all = lr_sequence(start_lr, spec.end_lr, spec.num_iter, spec.mode)
+    mode, num_iter, beta, seed = spec.mode, spec.num_iter, spec.smooth_beta, spec.seed
+    diverge_threshold, sharpness_every = spec.diverge_threshold, spec.sharpness_every
+    # validation every eval_every updates (None or 0: every one) when there is a loader
+    eval_every = (spec.eval_every or 1) if val_loader is not None else 0
     tracker = None
     kind, sharpness_note = optimizer_kind(optimizer), ""
     if sharpness_every and kind == "none":
@@ -281,7 +295,7 @@ def run_range_test(
                              tracker=tracker, sharpness_every=sharpness_every)
     t0 = time.perf_counter()
     with prepared(model, optimizer, loss_fn, loader, device=device, amp=spec.amp,
-                  accumulation_steps=accumulation_steps, batch_to_inputs=batch_to_inputs,
+                  accumulation_steps=spec.accumulation_steps, batch_to_inputs=batch_to_inputs,
                   grad_clip_norm=spec.grad_clip_norm, grad_clip_value=spec.grad_clip_value,
                   go_home=True, restore=restore, seed=seed) as stepper:
         precision, move, split = stepper.precision, stepper.move, stepper.split
@@ -336,7 +350,7 @@ def run_range_test(
         sharpness_kind=kind,
         sharpness_beta=opt_beta,
         sharpness_note=sharpness_note,
-        settings_used=settings_used(precision, accumulation_steps, spec.grad_clip_norm,
+        settings_used=settings_used(precision, spec.accumulation_steps, spec.grad_clip_norm,
                                     spec.grad_clip_value),
         spec=spec,
     )

@@ -88,7 +88,10 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
         raise TypeError("run_training() missing 1 required keyword-only argument: 'num_iter'")
     if spec is not None and not isinstance(spec, TrainSpec):
         raise ConfigError(f"spec must be a TrainSpec, got {type(spec).__name__}")
-    spec = (spec or TrainSpec()).replace(**settings) if settings else spec
+    if spec is None:
+        spec = TrainSpec(**settings)
+    elif settings:
+        spec = spec.replace(**settings)
     num_iter, eval_every = spec.num_iter, spec.eval_every or 0
     diverge_threshold, accumulation_steps = spec.diverge_threshold, spec.accumulation_steps
     grad_clip_norm, grad_clip_value = spec.grad_clip_norm, spec.grad_clip_value
