@@ -9,8 +9,8 @@ optimizer, schedule, budget and sizes). Two splits: DEVELOPMENT (36 tasks, seeds
 the test split's task specs were frozen in ``bench/cache/test-split.json`` (commit 17443fe,
 2026-12-07 15:16 UTC) before anything was computed on it; ``gen_cache.tasks("test")``
 refuses to run if the generator draws anything else. Confirm's defaults were chosen on dev
-and committed before the test grids were computed (see docs/benchmarks-generated.md for
-the commit); the test split chose nothing.
+and committed (192342e, 15:56 UTC) before the test grids were computed (15:56-16:08 UTC);
+the test split chose nothing (docs/benchmarks-generated.md has both tables).
 
 Per task: a grid of >= 12 peaks (thirds of a decade; extended past an edge the best lands
 on) x 2 training seeds, the task's own schedule and budget; score = final validation loss,
