@@ -34,7 +34,7 @@ from ui.designer_state import send_to_designer
 from ui.jobs import current_job, job_slot, live_job, registry, submit
 from ui.text import shown, shown_frame
 from ui.training_state import load_training
-from ui.widgets import int_input
+from ui.widgets import int_input, spec_bounds
 
 __all__ = ["SLOT", "show_confirm", "show_confirm_report"]
 
@@ -141,8 +141,8 @@ def show_confirm(status: JobStatus, rt, s: Suggestion, policy: str,
                 "validation score.")
     options = sorted(PRESETS)
     c1, c2, c3, c4 = st.columns([2, 2, 3, 1], vertical_alignment="bottom")
-    budget = int_input("Planned training (steps)", "cf.budget", _default_budget(), min_value=8,
-                       max_value=100_000, container=c1,
+    budget = int_input("Planned training (steps)", "cf.budget", _default_budget(), container=c1,
+                       **spec_bounds("train_num_iter"),  # a training's own limits
                        help="How long the training you plan runs: each trial trains a share "
                             "of it, with the schedule compressed to that share.")
     trainings = c2.selectbox("Cost (trainings of that budget)", options,
