@@ -35,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from clr_core import __version__
+from clr_core.cli_confirm import add_confirm_args, confirm_after, confirm_requested
 from clr_core.cli_files import OutputError, check_json_target, read_schedule, write_json
 from clr_core.engine import distributed
 from clr_core.engine.baselines import BASELINES
@@ -65,8 +66,8 @@ class Progress:
     def __init__(self, stream=sys.stderr, width: int = 30):
         self.stream, self.width, self.t0, self.last = stream, width, time.monotonic(), 0.0
 
-    def __call__(self, event: dict, progress: float | None = None) -> None:
-        now = time.monotonic()
+    def __call__(self, event: dict | None, progress: float | None = None) -> None:
+        event, now = event or {}, time.monotonic()  # None: progress alone (a confirmation's)
         if progress is None or (now - self.last < 0.1 and progress < 1.0):
             return
         self.last = now
@@ -179,7 +180,7 @@ def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:
         with CtrlC().installed() as stop:
             if a.no_record or not main:
                 return runner(config, emit, stop)
-            noun = "range test" if kind == "range_test" else "training"
+            noun = {"range_test": "range test", "confirm": "confirmation"}.get(kind, "training")
             out, rec = record_job(runner, kind, config,
                                   label=a.record or f"{noun} · {config['dataset']}",
                                   emit=emit, should_stop=stop)
@@ -215,10 +216,11 @@ def cmd_range_test(a: argparse.Namespace) -> dict:
     config = {**_base_config(a), "start_lr": a.start_lr, "end_lr": a.end_lr,
               "num_iter": a.num_iter, "mode": a.mode, "eval_every": a.val_every}
     RangeTestConfig.from_dict(config)  # bad input: a message, and nothing saved
+    confirming = confirm_requested(a)
     out = _run("range_test", config, a)
     report = RangeTestReport.from_dict(out)
     print_range_test(report, f"{config['dataset']} ({config.get('model', a.model)}, {a.optimizer})")
-    return out
+    return confirm_after(out, a, _run) if confirming else out
 
 
 def cmd_train(a: argparse.Namespace) -> dict:
@@ -276,6 +278,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     rt.add_argument("--mode", choices=["exp", "linear"], default="exp")
     rt.add_argument("--val-every", type=int, default=0,
                     help="measure validation accuracy every k iterations (Smith's test)")
+    add_confirm_args(rt)
     rt.set_defaults(func=cmd_range_test)
     tr = sub.add_parser("train", help="a short training with a schedule, against baselines")
     _common(tr)

@@ -18,6 +18,7 @@ from clr_core.setup.configs import SHARPNESS_EVERY, RangeTestConfig, job_device
 from clr_core.suggest.handoff import HANDOFF_POLICIES, short_label, suggestion_to_schedule
 from clr_core.suggest.recommend import RECOMMENDED, rule_label
 from ui.batch_size import rescale_suggestion
+from ui.confirm import show_confirm
 from ui.designer_state import send_to_designer
 from ui.forms import data_model_form
 from ui.jobs import (
@@ -212,6 +213,7 @@ with view_col:
                 load_training(plan, note=f"Verifying {rule_label(method)}: {what} against a "
                                          "fixed LR, on the range test's data, model and optimizer.")
                 st.switch_page("pages/training.py")
+            show_confirm(status, rt, s, policy, report.iters_per_epoch)
         d1, d2 = st.columns(2)
         d1.download_button("Download curve (CSV)", curve_frame(rt).to_csv(index=False),
                            "range_test.csv", "text/csv", key="btn.rt.dl_csv")

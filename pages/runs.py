@@ -19,6 +19,7 @@ from clr_core.present.labels import run_label
 from clr_core.present.plots import Curve, sweep_figure
 from clr_core.redact import scrub_paths
 from clr_core.runs.reports import (
+    ConfirmReport,
     RangeTestReport,
     Report,
     SweepReport,
@@ -26,6 +27,7 @@ from clr_core.runs.reports import (
     report_from_dict,
 )
 from clr_core.suggest.recommend import RECOMMENDED
+from ui.confirm import show_confirm_report
 from ui.identity import current as current_identity
 from ui.identity import explain_read_only, owner_label
 from ui.jobs import may_edit, run_store
@@ -192,6 +194,8 @@ elif isinstance(report, SweepReport):
 elif isinstance(report, TrainReport):
     show_training_curves(*training_curves(report), key="runs.one.train")
     show_training_table(report)
+elif isinstance(report, ConfirmReport):
+    show_confirm_report(report, key="runs.one.confirm")
 
 with st.expander("Configuration"):
     st.json(run.config)

@@ -66,6 +66,9 @@ def _draw_series(run: Run, series: EventTable, *, key: str, status: str, live: b
         else:
             st.caption(f"{status} · waiting for its first iteration…")
         show_range_test(rt, key=key, config=run.config, live=live)
+    elif run.kind == "confirm":  # its trials are points of one chart, drawn once it ends
+        n = sum(1 for kind, _ in series.columns() if kind == "trial")
+        st.caption(f"{status} · {n} trial(s) finished; the chart is drawn when it ends")
     else:
         curves = streamed_training_curves(series.columns())
         n = max((len(c.x) for c in curves[0]), default=0)

@@ -18,6 +18,7 @@ from clr_core.engine.events import Event
 from clr_core.engine.range_test import run_range_test
 from clr_core.engine.spec import RangeTestSpec, TrainSpec
 from clr_core.engine.train import run_training
+from clr_core.jobs.confirm_job import confirm_iterations, run_confirm_job
 from clr_core.jobs.executors.base import ParallelPlan
 from clr_core.jobs.state import Emit, Runner, ShouldStop
 from clr_core.runs.reports import (
@@ -303,6 +304,8 @@ def job_iterations(kind: str, config: Mapping[str, Any]) -> int | None:
             return None
         per_value = _num_iter(base, RangeTestSpec.num_iter)
         return None if per_value is None else per_value * len(values)
+    if kind == "confirm":  # every trial of its plan
+        return confirm_iterations(config)
     return None
 
 
@@ -310,6 +313,7 @@ RUNNERS: dict[str, Runner] = {
     "range_test": run_range_test_job,
     "train": run_train_job,
     "sweep": run_sweep_job,
+    "confirm": run_confirm_job,
 }
 
 #: Jobs whose members an executor may run in parallel (a sweep's range tests, on free

@@ -14,10 +14,11 @@ from clr_core.suggest.handoff import HANDOFF_LABELS  # named where the policies 
 __all__ = ["HANDOFF_LABELS", "KIND_NOUNS", "SWEEP_PARAM_LABELS", "run_label"]
 
 #: How a run's kind reads in a label.
-KIND_NOUNS = {"range_test": "range test", "train": "training", "sweep": "sweep"}
+KIND_NOUNS = {"range_test": "range test", "train": "training", "sweep": "sweep",
+              "confirm": "confirmation"}
 #: Labels the app gave runs before they said what differs: a recorded name is kept only
 #: when it is not one of these.
-_GENERIC = ("range test · ", "training · ", "sweep · ")
+_GENERIC = ("range test · ", "training · ", "sweep · ", "confirmation · ")
 
 #: ``clr_core.setup.configs.SWEEP_PARAMS``, each with the paper's advice the sweeps page shows.
 SWEEP_PARAM_LABELS = {
@@ -45,6 +46,8 @@ def _what_differs(kind: str, config: Mapping[str, Any]) -> list[str]:
     if kind in ("range_test", "sweep") and base.get("start_lr") is not None \
             and base.get("end_lr") is not None:
         parts.append(f"LR {_lr(base['start_lr'])}→{_lr(base['end_lr'])}")
+    if kind == "confirm" and config.get("policy") and config.get("budget"):
+        parts.append(f"{config['policy']} {config['budget']} it")
     if kind == "train":
         sched = config.get("schedule") or {}
         if isinstance(sched, Mapping) and sched.get("policy"):

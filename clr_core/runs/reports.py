@@ -8,6 +8,7 @@ outside this module knows the JSON layout.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -19,12 +20,16 @@ from clr_core.engine.results import (
     suggestion_to_dict,
 )
 from clr_core.errors import ConfigError
+from clr_core.jsonsafe import from_json_float, json_safe, to_json_float
 from clr_core.present.notebook import ShownRangeTestResult
 from clr_core.present.summary import result_headline
+from clr_core.suggest.confirm import ConfirmResult
 from clr_core.suggest.stability import StabilitySummary
 from clr_core.suggest.types import Suggestion
 
 __all__ = [
+    "ConfirmReport",
+    "TrialCurve",
     "RangeTestReport",
     "Report",
     "SweepCurve",
@@ -196,8 +201,89 @@ class SweepReport:
                    cancelled=bool(d.get("cancelled", False)))
 
 
-Report = RangeTestReport | TrainReport | SweepReport
-_KINDS: dict[str, type] = {c.kind: c for c in (RangeTestReport, TrainReport, SweepReport)}
+@dataclass(frozen=True)
+class TrialCurve:
+    """One confirming training: the peak it trained at, its share of the budget, its seed,
+    its score (lower is better; NaN: diverged), and its training-loss curve (thinned)."""
+
+    peak: float
+    fraction: float
+    seed: int
+    score: float
+    steps: int
+    losses: tuple[float, ...] = ()
+    val_loss: float = math.nan
+    val_accuracy: float = math.nan
+    stop_reason: str = "completed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"peak": self.peak, "fraction": self.fraction, "seed": self.seed,
+                "score": to_json_float(self.score), "steps": self.steps,
+                "losses": [to_json_float(v) for v in self.losses],
+                "val_loss": to_json_float(self.val_loss),
+                "val_accuracy": to_json_float(self.val_accuracy), "stop_reason": self.stop_reason}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrialCurve:
+        return cls(peak=float(d["peak"]), fraction=float(d["fraction"]), seed=int(d["seed"]),
+                   score=from_json_float(d.get("score")), steps=int(d.get("steps") or 0),
+                   losses=tuple(from_json_float(v) for v in d.get("losses") or ()),
+                   val_loss=from_json_float(d.get("val_loss")),
+                   val_accuracy=from_json_float(d.get("val_accuracy")),
+                   stop_reason=str(d.get("stop_reason") or "completed"))
+
+
+@dataclass
+class ConfirmReport:
+    """A "confirm" job: short trainings of the planned schedule at the sweep's candidate
+    peaks (`clr_core.suggest.confirm`), each trial's curve, the winner, and the sweep's own
+    pick to compare it with. ``metric``: "accuracy" (scores are -accuracy) or "loss"."""
+
+    result: ConfirmResult
+    trials: list[TrialCurve] = field(default_factory=list)
+    metric: str = "accuracy"
+    sweep_pick: float | None = None
+    budget: int = 0
+    policy: str = "one_cycle"
+    config: dict[str, Any] = field(default_factory=dict)
+    headline: str | None = None
+    cancelled: bool = False
+    kind: ClassVar[str] = "confirm"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "config": self.config, "confirm": json_safe(self.result.to_dict()),
+                "trials": [t.to_dict() for t in self.trials], "metric": self.metric,
+                "sweep_pick": to_json_float(self.sweep_pick) if self.sweep_pick is not None else None,
+                "budget": self.budget, "policy": self.policy, "headline": self.headline,
+                "cancelled": bool(self.cancelled)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ConfirmReport:
+        pick = d.get("sweep_pick")
+        return cls(result=ConfirmResult.from_dict(d["confirm"]),
+                   trials=[TrialCurve.from_dict(t) for t in d.get("trials") or []],
+                   metric=str(d.get("metric") or "accuracy"),
+                   sweep_pick=None if pick is None else float(pick),
+                   budget=int(d.get("budget") or 0), policy=str(d.get("policy") or "one_cycle"),
+                   config=dict(d.get("config") or {}), headline=d.get("headline"),
+                   cancelled=bool(d.get("cancelled", False)))
+
+    def reached(self, trial: TrialCurve) -> float:
+        """A trial's score as the page shows it: accuracy in percent, or the loss."""
+        return -100.0 * trial.score if self.metric == "accuracy" else trial.score
+
+    def line(self) -> str:
+        """The outcome in one line, as the page, the CLI and the run store head it."""
+        best = self.result.best_peak
+        if not self.trials or not math.isfinite(best):
+            return "no confirmed peak (no trial finished)"
+        return (f"confirmed max_lr {best:.3g} after {len(self.trials)} trials "
+                f"({self.result.cost_in_trainings:.2g} trainings of {self.budget} steps)")
+
+
+Report = RangeTestReport | TrainReport | SweepReport | ConfirmReport
+_KINDS: dict[str, type] = {c.kind: c for c in (RangeTestReport, TrainReport, SweepReport,
+                                               ConfirmReport)}
 
 
 def report_from_dict(d: Mapping[str, Any], kind: str | None = None) -> Report:

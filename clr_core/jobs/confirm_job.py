@@ -1,0 +1,185 @@
+"""The "confirm" job: short confirming trainings after a range test, as the app and the CLI
+run them (`clr_core.engine.confirm` does the training, `clr_core.suggest.confirm` the plan).
+
+Its config is the range test's data and model settings plus the sweep's curve, so a
+confirmation can be run again, stored and read back without the range test's run. Each
+trial builds its model, optimizer and data afresh from the config with the trial's seed.
+One "trial" event per finished trial carries its peak, share of the budget, score and
+loss curve (the page's chart is drawn from those); the limits count every trial's steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from clr_core.engine.confirm import (
+    METRICS,
+    losses_of,
+    make_train_at,
+    trial_steps,
+    without_cancelled,
+)
+from clr_core.engine.events import Event
+from clr_core.engine.results import RangeTestResult, TrainResult
+from clr_core.engine.spec import TrainSpec
+from clr_core.errors import ConfigError
+from clr_core.jobs.state import Emit, ShouldStop
+from clr_core.runs.reports import ConfirmReport, TrialCurve
+from clr_core.setup.configs import LOOP_SETTINGS, DataModelConfig, build
+from clr_core.suggest.confirm import ConfirmPlan, Trial, plan_confirmation, run_confirmation
+from clr_core.suggest.handoff import HANDOFF_POLICIES
+from clr_core.suggest.recommend import RECOMMENDED
+from clr_core.validation import (
+    MAX_ITERATIONS,
+    check_choice,
+    check_int,
+    check_number,
+)
+
+__all__ = ["TRIAL", "ConfirmConfig", "confirm_config", "confirm_iterations", "run_confirm_job",
+           "trial_event"]
+
+#: The event kind of one finished trial.
+TRIAL = "trial"
+#: Verify's training length (`runners.verify_config`): the budget the page offers first.
+DEFAULT_BUDGET = 300
+
+
+@dataclass
+class ConfirmConfig(DataModelConfig):
+    """A confirmation: the range test's data and model settings, its curve (``lrs`` and
+    the smoothed ``losses``), its pick, and the planned training (``policy`` over
+    ``budget`` steps) the trials are compressed from."""
+
+    lrs: list = field(default_factory=list)
+    losses: list = field(default_factory=list)
+    sweep_pick: float | None = None
+    policy: str = "one_cycle"
+    budget: int = DEFAULT_BUDGET
+    trainings: float = 4.0
+    metric: str = "auto"
+    #: the loop's settings as the range test ran them (`LOOP_SETTINGS`): the trials train so
+    amp: bool | str = False
+    grad_clip_norm: float | None = None
+    grad_clip_value: float | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        self.loop_spec()  # the loop's settings, checked as a training's
+        if len(self.lrs) != len(self.losses) or len(self.lrs) < 2:
+            raise ConfigError("a confirmation needs the range test's curve: lrs and losses of "
+                              "the same length, at least 2 points")
+        self.lrs = [float(v) for v in self.lrs]
+        self.losses = [math.nan if v is None else float(v) for v in self.losses]
+        self.budget = check_int("budget", self.budget, lo=1, hi=MAX_ITERATIONS)
+        self.trainings = check_number("trainings", self.trainings, lo=0.0, lo_open=True, hi=100.0)
+        check_choice("policy", self.policy, HANDOFF_POLICIES)
+        check_choice("metric", self.metric, METRICS)
+        if self.sweep_pick is not None:
+            self.sweep_pick = check_number("sweep_pick", self.sweep_pick, lo=0.0, lo_open=True)
+
+    def loop_spec(self) -> TrainSpec:
+        """The trials' loop settings as a `TrainSpec` (each trial sets its length and schedule)."""
+        return TrainSpec(**{k: getattr(self, k) for k in LOOP_SETTINGS})
+
+    def plan(self) -> ConfirmPlan:
+        return plan_confirmation(self.lrs, self.losses, trainings=self.trainings,
+                                 recommended=self.sweep_pick)
+
+
+def confirm_config(range_test_config: Mapping[str, Any], result: RangeTestResult, *,
+                   budget: int = DEFAULT_BUDGET, trainings: float = 4.0,
+                   policy: str = "one_cycle", metric: str = "auto") -> dict:
+    """The "confirm" job for a range test: its data and model settings, its curve and
+    recommendation, and the planned training the trials sample."""
+    shared = {f.name for f in fields(DataModelConfig)} | set(LOOP_SETTINGS)
+    rec = result.suggestions.get(RECOMMENDED)
+    config = {**{k: v for k, v in range_test_config.items() if k in shared},
+              "lrs": [float(v) for v in result.lrs],
+              "losses": [None if not math.isfinite(v) else float(v) for v in result.smoothed],
+              "sweep_pick": None if rec is None else float(rec.max_lr),
+              "policy": policy, "budget": int(budget), "trainings": float(trainings),
+              "metric": metric}
+    ConfirmConfig.from_dict(config)  # bad input said now, before a job is queued
+    return config
+
+
+def _plan_steps(plan: ConfirmPlan, budget: int) -> int:
+    n = len(plan.peaks)
+    return sum(min(r.candidates, n) * trial_steps(budget, r.fraction) for r in plan.rounds)
+
+
+def confirm_iterations(config: Mapping[str, Any]) -> int | None:
+    """The training steps a confirmation asks for in all (every trial of its plan), for the
+    server's limit per job; None when the config cannot be read (the runner says why)."""
+    try:
+        cfg = ConfirmConfig.from_dict(dict(config))
+        return _plan_steps(cfg.plan(), cfg.budget)
+    except (ConfigError, TypeError, ValueError):
+        return None
+
+
+def _curve(trial: Trial, run: TrainResult | None) -> TrialCurve:
+    last = run.evals[-1] if run is not None and run.evals else None
+    return TrialCurve(peak=float(trial.peak), fraction=float(trial.fraction), seed=int(trial.seed),
+                      score=float(trial.score),
+                      steps=len(run.losses) if run is not None else 0,
+                      losses=tuple(losses_of(run)) if run is not None else (),
+                      val_loss=last.val_loss if last is not None else math.nan,
+                      val_accuracy=last.val_accuracy if last is not None else math.nan,
+                      stop_reason=run.stop_reason if run is not None else "completed")
+
+
+def trial_event(index: int, curve: TrialCurve) -> dict:
+    """A finished trial as the job streams it: an `Event`-shaped dict (kind "trial", the
+    peak as its lr) with the trial's own fields beside."""
+    base = Event(TRIAL, index, lr=curve.peak, loss=curve.score, val_loss=curve.val_loss,
+                 val_accuracy=curve.val_accuracy, curve=f"trial {index}").to_dict()
+    return {**curve.to_dict(), **base}
+
+
+def _metric(cfg: ConfirmConfig, curves: list[TrialCurve]) -> str:
+    if cfg.metric != "auto":
+        return cfg.metric
+    return "accuracy" if any(math.isfinite(c.val_accuracy) for c in curves) else "loss"
+
+
+def run_confirm_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
+    """Runner for kind "confirm": plan from the sweep's curve, train each trial afresh,
+    stream it, report the winner and every trial."""
+    cfg = ConfirmConfig.from_dict(config)
+    plan = cfg.plan()
+    total = max(_plan_steps(plan, cfg.budget), 1)
+    done = [0]  # steps trained so far, over every trial: the job's progress
+
+    def on_step(event: Event) -> None:
+        done[0] += 1
+        emit(None, progress=min(done[0] / total, 1.0))
+
+    def fresh(seed: int, lr: float):
+        return build(replace(cfg, seed=seed), lr=lr, with_val=True)
+
+    kept: dict[tuple[float, float, int], TrainResult] = {}
+    train_at = make_train_at(fresh, budget=cfg.budget, schedule=cfg.policy, metric=cfg.metric,
+                             should_stop=should_stop, on_step=on_step, trainings=kept,
+                             spec=cfg.loop_spec())
+    curves: list[TrialCurve] = []
+
+    def on_trial(trial: Trial) -> None:
+        run = kept.get((float(trial.peak), float(trial.fraction), int(trial.seed)))
+        if run is not None and run.stop_reason == "cancelled":
+            return  # cut short by Cancel: not a result
+        curves.append(_curve(trial, run))
+        emit(trial_event(len(curves) - 1, curves[-1]), progress=min(done[0] / total, 1.0))
+
+    result = without_cancelled(
+        run_confirmation(plan, train_at, on_trial=on_trial, should_stop=should_stop, seed=cfg.seed),
+        kept)
+    report = ConfirmReport(result=result, trials=curves, metric=_metric(cfg, curves),
+                           sweep_pick=cfg.sweep_pick, budget=cfg.budget, policy=cfg.policy,
+                           config=config, cancelled=bool(should_stop()))
+    report.headline = report.line()
+    return report.to_dict()

@@ -1,0 +1,96 @@
+"""The confirmation as drawn and said (`clr_core.present.confirm`): the chart's points are
+the trials, the winner and the sweep's pick marked, the lines the page and CLI print."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clr_core.present.confirm import (
+    confirm_figure,
+    confirm_lines,
+    share_label,
+    sparkline,
+    trials_table,
+)
+from clr_core.runs.reports import ConfirmReport, TrialCurve
+from clr_core.suggest.confirm import ConfirmPlan, ConfirmResult, ConfirmRound, Trial
+
+TRIALS = [
+    TrialCurve(0.01, 0.5, 0, -0.80, 8, (2.3, 1.0, 0.5), 0.6, 0.80),
+    TrialCurve(0.10, 0.5, 0, -0.90, 8, (2.3, 0.8, 0.3), 0.4, 0.90),
+    TrialCurve(1.00, 0.5, 0, math.nan, 3, (2.3, 9.0, math.nan), math.nan, math.nan, "non-finite loss"),
+    TrialCurve(0.10, 1.0, 0, -0.95, 16, (2.3, 0.5, 0.2), 0.2, 0.95),
+]
+
+
+def _report(cancelled: bool = False) -> ConfirmReport:
+    plan = ConfirmPlan((0.01, 0.1, 1.0), (ConfirmRound(3, 0.5), ConfirmRound(1, 1.0)))
+    result = ConfirmResult(plan, tuple(Trial(t.peak, t.fraction, t.seed, t.score) for t in TRIALS),
+                           0.1, 2.5)
+    return ConfirmReport(result=result, trials=TRIALS, metric="accuracy", sweep_pick=0.03,
+                         budget=16, cancelled=cancelled)
+
+
+def test_each_trial_is_a_point_at_its_peak_and_a_diverged_one_an_x():
+    fig = confirm_figure(TRIALS, budget=16, winner=0.1, sweep_pick=0.03)
+    by_name = {t.name: t for t in fig.data}
+    half = by_name["1/2 of the budget (8 steps)"]
+    assert list(half.x) == [0.01, 0.1] and list(half.y) == pytest.approx([80.0, 90.0])
+    assert list(by_name["the full budget (16 steps)"].y) == pytest.approx([95.0])
+    bad = by_name["diverged (1/2 of the budget (8 steps))"]
+    assert list(bad.x) == [1.0] and bad.marker.symbol == "x"
+    star = by_name["confirmed: max_lr 0.1"]
+    assert list(star.y) == pytest.approx([95.0])  # at what its longest trial reached
+    assert "the sweep's pick: 0.03" in by_name
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.tickmode == "array"
+    assert fig.layout.yaxis.title.text == "reached validation accuracy (%)"
+    # each point carries its trial's training curve for the hover label
+    assert half.customdata[0][1] == sparkline(TRIALS[0].losses)
+
+
+def test_a_loss_metric_draws_the_loss():
+    trials = [TrialCurve(0.1, 1.0, 0, 0.25, 4, (1.0, 0.5), 0.25)]
+    fig = confirm_figure(trials, budget=4)
+    assert fig.layout.yaxis.title.text == "reached validation loss"
+    assert list(fig.data[0].y) == [0.25]
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=500))
+def test_a_sparkline_is_at_most_24_bars_and_climbs_with_the_values(values):
+    line = sparkline(values)
+    assert 1 <= len(line) <= 24
+    assert set(line) <= set("▁▂▃▄▅▆▇█")
+    if len(values) <= 24 and max(values) - min(values) > 1e-6:
+        assert line[values.index(min(values))] == "▁" and line[values.index(max(values))] == "█"
+
+
+def test_shares_read_as_fractions_of_the_budget():
+    assert share_label(1 / 8, 300) == "1/8 of the budget (38 steps)"
+    assert share_label(1 / 3, 300) == "1/3 of the budget (100 steps)"
+    assert share_label(1.0, 300) == "the full budget (300 steps)"
+
+
+def test_the_lines_name_the_winner_the_sweeps_pick_and_the_cost():
+    lines = confirm_lines(_report())
+    assert lines[0] == "Confirmed max_lr 0.1: 95.0% accuracy at the full budget (16 steps)."
+    assert lines[1] == "The sweep's pick was 0.03 (0.52 decades below the confirmed peak)."
+    assert lines[2] == "Cost: 2.5 trainings of the planned 16 steps (4 trials)."
+    assert "stopped early" in confirm_lines(_report(cancelled=True))[-1]
+
+
+def test_the_table_has_a_row_per_trial_in_order():
+    table = trials_table(TRIALS, budget=16)
+    assert list(table["peak"]) == [t.peak for t in TRIALS]
+    assert list(table["accuracy %"])[:2] == pytest.approx([80.0, 90.0])
+    assert math.isnan(table["accuracy %"][2]) and table["ended"][2] == "non-finite loss"
+
+
+def test_a_report_reads_back_as_it_was_written():
+    report = _report()
+    again = ConfirmReport.from_dict(report.to_dict())
+    assert again.trials[:2] == report.trials[:2] and again.trials[3] == report.trials[3]
+    assert math.isnan(again.trials[2].score) and again.result.best_peak == 0.1
