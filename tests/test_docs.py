@@ -181,3 +181,37 @@ def test_the_readme_library_example_runs():
         scheduler.optimizer.step()
         scheduler.step()
     assert max(lrs) == pytest.approx(rec.max_lr, rel=1e-3)
+
+
+def test_the_readme_confirm_example_runs():
+    """The Confirm example under "How far to trust the recommendation" runs as written on a
+    small model (its budget cut from 1,000 to 120 steps to keep the test short): the pick is
+    a peak that was trained at the full budget, and it cost the trainings it says."""
+    import torch
+    from torch import nn
+
+    from clr_core.range_test import run_range_test
+
+    section = README.read_text().split("## How far to trust the recommendation", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section.split("\n## ", 1)[0], re.S).group(1)
+    assert "budget=1000" in code
+    torch.manual_seed(0)
+    x, y = torch.randn(640, 10), torch.randint(0, 3, (640,))
+    data = torch.utils.data.TensorDataset
+    loader = torch.utils.data.DataLoader(data(x[:512], y[:512]), batch_size=32)
+    val_loader = torch.utils.data.DataLoader(data(x[512:], y[512:]), batch_size=64)
+
+    def make_model():
+        return nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 3))
+
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-5, momentum=0.9)
+    result = run_range_test(model, optimizer, nn.CrossEntropyLoss(), loader, end_lr=10,
+                            num_iter=60)
+    scope = {"torch": torch, "make_model": make_model, "result": result, "loader": loader,
+             "val_loader": val_loader}
+    exec(compile(code.replace("budget=1000", "budget=120"), "README.md", "exec"), scope)
+    confirmed = scope["confirmed"]
+    full = [t.peak for t in confirmed.trials if t.fraction == 1.0]
+    assert confirmed.best_peak in full
+    assert confirmed.cost_in_trainings == pytest.approx(4.0, abs=0.05)
