@@ -24,6 +24,7 @@ see M. Kleppmann, *Designing Data-Intensive Applications* (2017), ch. 8, and SQL
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -98,19 +99,15 @@ class RetryPolicy:
         and refused so (the wait comes first). ``on_retry`` hears each refusal retried."""
         start = clock()
         last = failed
-        if last is None:
-            try:
-                return attempt()
-            except StoreError as e:
-                if not self.retryable(e):
-                    raise
-                last = e
-        for delay in self.delays():
-            if clock() - start + delay > self.give_up_after_s:
-                break
-            if on_retry is not None:
-                on_retry(last)
-            sleep(delay)
+        # no wait before the first attempt, unless the caller already made it
+        waits = self.delays() if failed is not None else itertools.chain([None], self.delays())
+        for delay in waits:
+            if delay is not None:
+                if clock() - start + delay > self.give_up_after_s:
+                    break
+                if on_retry is not None:
+                    on_retry(last)
+                sleep(delay)
             try:
                 return attempt()
             except StoreError as e:
