@@ -213,8 +213,14 @@ def start_cancel(prefix: str, kind: str, config: dict | None, *, label: str, dev
         return
     running = is_running(prefix, kind, job)
     slot = job_slot(prefix)
+    # Start waits while the person's job runs; but a click made while this tab showed no job
+    # of its own is honoured even if this same rerun has just found one another tab of the
+    # same person started (two tabs pressing Start at once both start).
+    started_here = st.session_state.get(f"{slot}.started_here") == st.session_state.get(slot)
+    clicked = bool(st.session_state.get(f"btn.{prefix}.start"))
+    busy_here = running and (started_here or not clicked)
     b1, b2 = st.columns([3, 2])  # room for "Start range test" in a sidebar
-    if b1.button(start_label, type="primary", disabled=config is None or running,
+    if b1.button(start_label, type="primary", disabled=config is None or busy_here,
                  key=f"btn.{prefix}.start", width="stretch"):
         try:
             submit(prefix, kind, config, label=label, device=device)
@@ -235,6 +241,7 @@ def submit(prefix: str, kind: str, config: dict, *, label: str, device: str | No
                        "visitors can only view runs.")
     job_id = registry().submit(kind, config, owner=owner, device=device or "cpu", label=label)
     st.session_state[job_slot(prefix)] = job_id
+    st.session_state[f"{job_slot(prefix)}.started_here"] = job_id
     return job_id
 
 
