@@ -99,6 +99,14 @@ def app_url(tmp_path_factory, app_db):
         yield url
 
 
+@pytest.fixture
+def own_app_url(tmp_path):
+    """A server of the test's own: in local mode every tab is one person, so on the shared
+    server a test would find (and wait behind) another test's job."""
+    with running_app(tmp_path / "runs.db", tmp_path / "streamlit.log") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def browser():
     exe = _chromium()

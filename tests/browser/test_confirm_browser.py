@@ -27,8 +27,8 @@ _CONFIRM_CHART = """() => {
 }"""
 
 
-def test_confirm_after_a_quick_range_test_draws_each_trial_and_the_winner(page, app_url):
-    page.goto(f"{app_url}/range_test")
+def test_confirm_after_a_quick_range_test_draws_each_trial_and_the_winner(page, own_app_url):
+    page.goto(f"{own_app_url}/range_test")
     wait_idle(page)
     fill(page, "Iterations", "40")
     page.get_by_role("button", name="Start range test").click()
