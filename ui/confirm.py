@@ -139,6 +139,10 @@ def show_confirm(status: JobStatus, rt, s: Suggestion, policy: str,
     st.markdown("**Confirm with short trainings** — train your planned schedule at candidate "
                 "peaks around the sweep's pick, and keep the one that reached the best "
                 "validation score.")
+    if s.confidence != "ok":  # the sweep alone cannot know here: point to the step that can
+        st.info(f"The sweep's confidence in {s.max_lr:.3g} is **{shown(s.confidence)}**: a "
+                "range test alone cannot tell where your planned training's best peak is. "
+                "Confirm it with short trainings below before you train with it.", icon="🧪")
     options = sorted(PRESETS)
     c1, c2, c3, c4 = st.columns([2, 2, 3, 1], vertical_alignment="bottom")
     budget = int_input("Planned training (steps)", "cf.budget", _default_budget(), container=c1,

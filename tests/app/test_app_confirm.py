@@ -98,3 +98,23 @@ def test_a_running_confirmation_can_be_cancelled():
     report = registry().status(at.session_state["cf.job"]).result
     assert report["cancelled"] is True
     assert any("Cancelled" in w.value for w in at.warning)
+
+
+def test_the_page_points_to_confirm_exactly_when_the_sweep_is_not_confident():
+    """A flat sweep (the LR never gets high enough to move the loss) is not "ok", and the page
+    points to Confirm; whatever the confidence, the pointer shows exactly when it is not "ok"."""
+    from ui.jobs import registry
+
+    seen = {}
+    for end_lr in ("0.0001", "10"):
+        at = open_page("pages/range_test.py")
+        at.text_input(key="rt.end_lr").set_value(end_lr).run()
+        at.text_input(key="rt.num_iter").set_value("60").run()
+        at.button(key="btn.rt.start").click().run()
+        assert run_until_done(at, "rt.job") == "done"
+        result = registry().status(at.session_state["rt.job"]).result
+        confidence = result["range_test"]["suggestions"]["recommended"]["confidence"]
+        pointed = any("Confirm it with short trainings" in plain(m.value) for m in at.info)
+        assert pointed == (confidence != "ok"), (end_lr, confidence)
+        seen[end_lr] = confidence
+    assert seen["0.0001"] != "ok"
