@@ -47,7 +47,8 @@ from clr_core.integrations.common import (
 from clr_core.integrations.hf_range_test import _loss_of, optimizer_steps, range_test
 from clr_core.runs.recorder import StoreLike, describe_call
 
-__all__ = ["HFSchedule", "StudioCallback", "optimizer_steps", "range_test", "scheduler_args"]
+__all__ = ["HFSchedule", "StudioCallback", "hf_schedule", "optimizer_steps", "range_test",
+           "scheduler_args"]
 
 
 #: How often a run's watch looks whether ``Trainer.train`` is still running.
@@ -250,12 +251,21 @@ def scheduler_args(result: Any, policy: str = "warmup_cosine", *,
             raise ConfigError("num_training_steps is needed: pass it, or trainer= to count "
                               "the Trainer's optimizer steps")
     schedule = schedule_for(result, policy, total_steps=num_training_steps, **params)
-    spec = None if schedule.has_ramp else schedule.hf_export()
-    if spec is None:
+    hf = hf_schedule(schedule)
+    if hf is None:
         raise ConfigError(f"transformers has no scheduler that computes {policy!r} exactly; "
                           "use warmup_cosine, warmup_linear, warmup_constant, polynomial, "
                           "inverse_sqrt or wsd, or pass schedule.to_torch(optimizer) to the "
                           "Trainer as its lr_scheduler")
+    return hf
+
+
+def hf_schedule(schedule: Any) -> HFSchedule | None:
+    """A designed `Schedule` as transformers' own scheduler, or None where transformers
+    has none that computes it exactly (1cycle, a ramp)."""
+    spec = None if schedule.has_ramp else schedule.hf_export()
+    if spec is None:
+        return None
     name, lr, kwargs = spec
     return HFSchedule(learning_rate=float(lr), name=str(name),
                       num_warmup_steps=kwargs.get("num_warmup_steps"),
