@@ -71,8 +71,9 @@ class TrialRun:
 
 
 def trial_steps(budget: int, fraction: float) -> int:
-    """A trial's length: ``fraction`` of the budget, at least one step."""
-    return max(1, int(round(budget * fraction)))
+    """A trial's length: ``fraction`` of the budget, at least two steps (a warm-up step and a
+    cool-down step: WSD has no shape in fewer)."""
+    return max(2, int(round(budget * fraction)))
 
 
 def trial_schedule(schedule: str | Mapping[str, Any], *, peak: float, budget: int,

@@ -35,13 +35,18 @@ def mean_lr_fraction(schedule: Mapping) -> float:
     s = from_dict({**schedule})
     steps = int(schedule.get("total_steps") or 1000)
     trace = s.trace(steps)
-    return float(trace.mean() / trace.max())
+    top = float(trace.max())
+    # a trace too short to rise (a one-step warm-up is all at LR 0): no mean to keep
+    return float(trace.mean() / top) if top > 0 else 0.0
 
 
 def fit_factor(schedule: Mapping) -> float:
     """What a max_lr read for 1cycle is multiplied by on ``schedule`` to keep 1cycle's mean
     LR; 1.0 for a schedule within 5 % of 1cycle's mean (warm-up + cosine, 1cycle itself)."""
-    factor = _one_cycle_mean() / mean_lr_fraction(schedule)
+    fraction = mean_lr_fraction(schedule)
+    if not fraction > 0:  # nothing trains at a positive LR: leave the peak as read
+        return 1.0
+    factor = _one_cycle_mean() / fraction
     return 1.0 if abs(factor - 1.0) < 0.05 else factor
 
 

@@ -44,7 +44,7 @@ def _setup():
 def test_trial_length_is_its_share_of_the_budget_and_never_zero():
     assert trial_steps(300, 1 / 8) == 38
     assert trial_steps(300, 1.0) == 300
-    assert trial_steps(5, 0.01) == 1
+    assert trial_steps(5, 0.01) == 2  # a warm-up step and a cool-down step at least
 
 
 def test_a_policy_name_is_sized_to_the_trial_like_verify_sizes_it():
@@ -139,3 +139,13 @@ def test_a_setup_that_returns_no_model_and_optimizer_is_named(swept):
     rt, loader, val = swept
     with pytest.raises(ConfigError, match=r"setup\(\) must return"):
         confirm_peak(rt, lambda: _setup()[0], loader, val_loader=val, budget=16)
+
+
+@pytest.mark.parametrize("policy", ["warmup_cosine", "wsd", "one_cycle"])
+@pytest.mark.parametrize("budget", [1, 2, 8, 11])
+def test_a_trial_too_short_to_warm_up_still_gets_its_peak(policy, budget):
+    """A one-step warm-up trial (a short budget at 1/8) trains at LR 0 only: its schedule is
+    still built at the trial's peak, never a NaN max_lr (schedule_fit divided 0 by 0)."""
+    for fraction in (1 / 8, 1 / 3, 1.0):
+        sched = trial_schedule(policy, peak=0.1, budget=budget, fraction=fraction)
+        assert math.isfinite(sched["max_lr"]) and 0 < sched["max_lr"] <= 0.1 * 1.5
