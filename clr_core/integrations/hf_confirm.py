@@ -1,12 +1,9 @@
 """Confirm a Hugging Face range test's peak with short trainings (issue 31's "Confirm").
 
-A range test sees 100 steps; the best peak of the planned run also depends on its budget and
-schedule (short-horizon bias: Wu et al. 2018, "Understanding Short-Horizon Bias in Stochastic
-Meta-Optimization"). `confirm` trains the planned schedule at the candidate peaks the sweep
-brackets, by `clr_core.suggest.confirm.run_confirmation`'s successive halving (Jamieson &
-Talwalkar 2016; Li et al. 2017, "Hyperband") ending at the full budget, exactly as the
-library's `clr_core.range_test.confirm_peak` and the app's Confirm do: only the training of a
-trial is the ``Trainer``'s here. Each trial is a fresh ``Trainer`` from the caller's
+Why a range test's peak needs confirming, and how (successive halving ending at the full
+budget, `clr_core.suggest.confirm.run_confirmation`): `clr_core.engine.confirm`, whose
+`confirm_peak` this mirrors; only the training of a trial is the ``Trainer``'s here.
+Each trial is a fresh ``Trainer`` from the caller's
 ``make_trainer()`` (called after seeding, so its model is a fresh one), trained for the
 trial's ``max_steps`` on the trial's schedule (transformers' own scheduler where it computes
 the schedule exactly, `hf_schedule`, else the schedule's PyTorch export) and scored by

@@ -1,12 +1,9 @@
 """Confirm a Lightning range test's peak with short trainings (issue 31's "Confirm").
 
-A range test sees 100 steps; the best peak of the planned run also depends on its budget and
-schedule (short-horizon bias: Wu et al. 2018, "Understanding Short-Horizon Bias in Stochastic
-Meta-Optimization"). `confirm` trains the planned schedule at the candidate peaks the sweep
-brackets, by `clr_core.suggest.confirm.run_confirmation`'s successive halving (Jamieson &
-Talwalkar 2016; Li et al. 2017, "Hyperband") ending at the full budget, exactly as the
-library's `clr_core.range_test.confirm_peak` and the app's Confirm do: only the training of a
-trial is Lightning's here. Each trial is a fresh module (``module_factory()`` after seeding,
+Why a range test's peak needs confirming, and how (successive halving ending at the full
+budget, `clr_core.suggest.confirm.run_confirmation`): `clr_core.engine.confirm`, whose
+`confirm_peak` this mirrors; only the training of a trial is Lightning's here.
+Each trial is a fresh module (``module_factory()`` after seeding,
 so no trial inherits another's weights) fitted by a fresh ``pl.Trainer(max_steps=...)``,
 its ``configure_optimizers`` optimizer stepped on the trial's schedule by `scheduled`, and
 scored by ``trainer.validate``'s logged metric (-val_acc where logged, else val_loss).
