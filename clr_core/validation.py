@@ -141,8 +141,10 @@ def check_lr_values(lrs: Any, what: str = "the schedule's LR") -> None:
                           "to use it")
 
 
-def renamed_keywords(func: str, kwargs: dict[str, Any], renames: Mapping[str, str]) -> dict:
-    """Old keyword names still accepted, with a DeprecationWarning naming the new one.
+def renamed_keywords(func: str, kwargs: dict[str, Any], renames: Mapping[str, str], *,
+                     stacklevel: int = 3) -> dict:
+    """Old keyword names still accepted, with a DeprecationWarning naming the new one
+    (``stacklevel`` as `warnings.warn`'s, counted from here: 3 is the caller's caller).
 
     Returns the new-name values found (``{new: value}``); an unknown keyword is a
     TypeError, as Python would raise it."""
@@ -151,6 +153,6 @@ def renamed_keywords(func: str, kwargs: dict[str, Any], renames: Mapping[str, st
         if key not in renames:
             raise TypeError(f"{func}() got an unexpected keyword argument {key!r}")
         new = renames[key]
-        warnings.warn(f"{func}(): {key!r} is now called {new!r}", DeprecationWarning, stacklevel=3)
+        warnings.warn(f"{func}(): {key!r} is now called {new!r}", DeprecationWarning, stacklevel=stacklevel)
         out[new] = value
     return out

@@ -65,7 +65,7 @@ from clr_core.engine.spec import BOUNDS, MODES, RangeTestSpec, normalise_mode
 from clr_core.errors import ConfigError, RangeTestError
 from clr_core.suggest.families import family_of
 from clr_core.suggest.registry import suggest_all
-from clr_core.validation import check_callable, check_lr_range, renamed_keywords
+from clr_core.validation import check_callable, check_lr_range
 
 __all__ = [
     "MODES",
@@ -193,11 +193,8 @@ def _checked_call(model, optimizer, loss_fn, loader, spec: RangeTestSpec | None,
     """The call's objects checked, and its settings as one spec: ``spec`` with the keyword
     ``overrides`` on top (old keyword names read with a warning); and the ``emit`` to use
     (None on every rank but the first under torchrun: rank 0 speaks for all)."""
-    names = RangeTestSpec.names()
-    renamed = renamed_keywords("run_range_test", {k: v for k, v in overrides.items()
-                                                  if k not in names}, _RENAMED)
-    emit = renamed.pop("emit", emit)
-    settings = {**renamed, **{k: v for k, v in overrides.items() if k in names}}
+    settings, others = RangeTestSpec.call_settings("run_range_test", overrides, _RENAMED)
+    emit = others.get("emit", emit)
     if not isinstance(model, torch.nn.Module):
         raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -208,12 +205,7 @@ def _checked_call(model, optimizer, loss_fn, loader, spec: RangeTestSpec | None,
     check_setup(model, optimizer)  # meta tensors, closure optimizers, unusable LRs
     if loader is None or not isinstance(loader, Iterable):
         raise ConfigError("loader must be an iterable of batches")
-    if spec is not None and not isinstance(spec, RangeTestSpec):
-        raise ConfigError(f"spec must be a RangeTestSpec, got {type(spec).__name__}")
-    if spec is None:
-        spec = RangeTestSpec(**settings)
-    elif settings:
-        spec = spec.replace(**settings)
+    spec = RangeTestSpec.given(spec, settings)
     if val_loader is None and spec.eval_every:
         raise ConfigError("eval_every is set but no val_loader was given")
     check_val_loader(val_loader)

@@ -36,6 +36,7 @@ from clr_core.validation import (
     check_lr_range,
     check_lr_values,
     check_number,
+    renamed_keywords,
 )
 
 __all__ = [
@@ -136,6 +137,28 @@ class _Spec:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+
+    @classmethod
+    def call_settings(cls, function: str, overrides: Mapping[str, Any],
+                      renames: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A call's keyword ``overrides`` split into this spec's settings and the rest (an
+        old ``callback`` is ``emit``): old names still work, with the warning pointing one
+        frame above ``function``'s body; an unknown keyword is a TypeError as Python's."""
+        names = cls.names()
+        renamed = renamed_keywords(function, {k: v for k, v in overrides.items()
+                                              if k not in names}, renames, stacklevel=4)
+        others = {k: renamed.pop(k) for k in list(renamed) if k not in names}
+        return {**renamed, **{k: v for k, v in overrides.items() if k in names}}, others
+
+    @classmethod
+    def given(cls, spec: Any, settings: Mapping[str, Any]) -> Any:
+        """The spec a call runs with: ``spec`` with the call's ``settings`` on top, or one
+        built from them alone."""
+        if spec is not None and not isinstance(spec, cls):
+            raise ConfigError(f"spec must be a {cls.__name__}, got {type(spec).__name__}")
+        if spec is None:
+            return cls(**settings)
+        return spec.replace(**settings) if settings else spec
 
     def _check_loop(self) -> None:
         """The step's settings both share: accumulation, precision, clipping, divergence."""

@@ -31,8 +31,8 @@ from clr_core.engine.prepare import prepared
 from clr_core.engine.range_test import settings_used
 from clr_core.engine.results import TrainResult
 from clr_core.engine.spec import TrainSpec
-from clr_core.errors import ConfigError, TrainingError
-from clr_core.validation import check_callable, renamed_keywords
+from clr_core.errors import TrainingError
+from clr_core.validation import check_callable
 
 __all__ = [
     "evaluate",
@@ -79,19 +79,11 @@ def run_training(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Ca
     Under ``torchrun`` with the model in ``DistributedDataParallel`` the losses and
     validation metrics are means over ranks, a cancel on any rank stops all, and only rank
     0 emits (`clr_core.engine.distributed`)."""
-    names = TrainSpec.names()
-    renamed = renamed_keywords("run_training", {k: v for k, v in overrides.items()
-                                                if k not in names}, _RENAMED)
-    emit = renamed.pop("emit", emit)
-    settings = {**renamed, **{k: v for k, v in overrides.items() if k in names}}
+    settings, others = TrainSpec.call_settings("run_training", overrides, _RENAMED)
+    emit = others.get("emit", emit)
     if spec is None and "num_iter" not in settings:
         raise TypeError("run_training() missing 1 required keyword-only argument: 'num_iter'")
-    if spec is not None and not isinstance(spec, TrainSpec):
-        raise ConfigError(f"spec must be a TrainSpec, got {type(spec).__name__}")
-    if spec is None:
-        spec = TrainSpec(**settings)
-    elif settings:
-        spec = spec.replace(**settings)
+    spec = TrainSpec.given(spec, settings)
     num_iter, eval_every = spec.num_iter, spec.eval_every or 0
     diverge_threshold, accumulation_steps = spec.diverge_threshold, spec.accumulation_steps
     grad_clip_norm, grad_clip_value = spec.grad_clip_norm, spec.grad_clip_value
