@@ -121,6 +121,8 @@ with form_col:
 job = current_job(SLOT, "range_test")
 finished = report_from_dict(job.result) if job is not None and job.is_terminal and job.result \
     else None
+# ... and its one reading, which the headline above the chart and the bounds below both draw
+finished_summary = range_summary(finished.range_test, job.config) if finished is not None else None
 
 with form_col:
     start_cancel("rt", "range_test", config, start_label="Start range test", job=job,
@@ -142,7 +144,9 @@ def draw(job) -> None:
         series = job_series(job.id)
         rt = RangeTestResult.streamed(series.get(STEP), series.get(EVAL),
                                       mode=job.config.get("mode", "exp"))
-    summary = range_summary(rt, job.config)  # the one reading of it, everything below draws
+    # the one reading of it, everything below draws (this rerun's finished one: read once)
+    summary = finished_summary if report is finished and report is not None \
+        else range_summary(rt, job.config)
     if report is not None:
         show_range_test_headline(summary)
     if rt.iterations:
@@ -169,7 +173,7 @@ with view_col:
             st.info("Stopped early: the loader ran out of batches; the curve so far is kept.",
                     icon="📭")
         st.subheader("Suggested bounds")
-        summary = range_summary(rt, status.config)
+        summary = finished_summary
         show_suggestions(rt, summary, lead=False)
         if rt.suggestions:
             methods = sorted(rt.suggestions, key=lambda m: m != RECOMMENDED)  # recommended first
