@@ -1,12 +1,14 @@
 """Batches and devices for the step the range test and training share (`loop.Stepper`):
 a batch split into inputs and targets (pairs, dicts with the usual keys), numpy arrays
 made tensors of the model's float type, everything moved to the device, the loader
-restarted at an epoch's end, and the right answers of a batch counted. Kept apart from
-the step so each file reads on its own; `clr_core.engine.loop` re-exports these names.
+restarted at an epoch's end, the right answers of a batch counted, and a validation pass
+over a whole loader (`evaluate`). Kept apart from the step so each file reads on its own;
+`clr_core.engine.loop` re-exports these names.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Iterable
 
@@ -15,7 +17,7 @@ import torch
 from torch import Tensor
 
 from clr_core.engine import distributed
-from clr_core.engine.device import pick_device
+from clr_core.engine.device import Precision, pick_device
 from clr_core.engine.preflight import ambiguous_batch
 from clr_core.errors import ConfigError
 
@@ -24,6 +26,7 @@ __all__ = [
     "LoaderExhausted",
     "as_tensor",
     "count_correct",
+    "evaluate",
     "float_dtype_of",
     "model_device",
     "mover",
@@ -180,3 +183,66 @@ def count_correct(out, y) -> Tensor | None:
     if y.is_floating_point() and out.shape == y.shape:
         return ((out > 0) == (y > 0.5)).sum()
     return None
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module,
+    val_loader: Iterable,
+    loss_fn: Callable,
+    *,
+    device: torch.device,
+    precision: Precision,
+    batch_to_inputs: Callable | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[float, float] | None:
+    """(val_loss, val_accuracy): means over the whole loader in eval mode (the mode is
+    restored). Accuracy is NaN when the task is not classification. A loader that yields
+    nothing (an empty iterable, or a one-shot iterator spent by an earlier pass) is a
+    `ConfigError`: a row of NaN metrics would look like a model that diverged. None when ``should_stop()`` turns true between batches:
+    a long validation pass must not hold up a cancel. Sums stay on the device, so there
+    is one sync per pass, not per batch."""
+    split = batch_to_inputs if batch_to_inputs is not None else split_batch
+    move = mover(device, float_dtype_of(model))
+    shared = distributed.active()
+    if shared:  # every rank must reach the sums below: a cancel waits for the next update
+        should_stop = None
+    was_training = model.training
+    model.eval()
+    loss_sum = correct = None
+    count = 0
+    classified = True
+    try:
+        for batch in val_loader:
+            if should_stop is not None and should_stop():
+                return None
+            x, y = split(batch)
+            x, y = move(x), move(y)
+            with precision.autocast():
+                out = model(x)
+                loss = loss_fn(out, y)
+            bs = _batch_size(y)
+            weighted = loss.detach().float() * bs
+            loss_sum = weighted if loss_sum is None else loss_sum + weighted
+            count += bs
+            c = count_correct(out, y) if classified else None
+            classified = c is not None
+            if classified:
+                correct = c if correct is None else correct + c
+    finally:
+        model.train(was_training)
+    if shared:  # each rank's shard: sums over ranks, then the means (DistributedSampler)
+        sums = [float(loss_sum) if loss_sum is not None else 0.0,
+                float(correct) if classified and correct is not None else 0.0, float(count)]
+        loss_total, right, count = distributed.reduce_sums(sums)
+        if count:
+            return loss_total / count, (right / count if classified else math.nan)
+    if count == 0:
+        raise ConfigError(
+            "the validation loader yielded no batches (an empty data set, or a one-shot "
+            "iterator such as a generator that an earlier validation pass used up): pass a "
+            "list or a DataLoader, which can be read again for every validation")
+    if classified:
+        total, right = torch.stack([loss_sum, correct.float()]).tolist()
+        return total / count, right / count
+    return float(loss_sum.item()) / count, math.nan

@@ -1,13 +1,18 @@
-"""The training step the range test and training share, so they cannot disagree.
+"""The training loop the range test and training share, so they cannot disagree.
 
-One place splits batches (pairs, dicts with the usual keys, or the caller's
-``batch_to_inputs``), moves them to the device (numpy arrays converted to tensors on the
-way), runs forward and backward under the one
-mixed-precision policy (`precision_for`), accumulates gradients, restarts the loader at
-the end of an epoch, evaluates, and decides when a run stops (cancel, loader exhausted,
-non-finite loss, divergence). A range test and a training differ only in what they do
-around each update (`drive`'s ``before_step`` / ``after_step``): the sweep's LR and
-smoothing, or the schedule and its records.
+One place sets a run up (`prepared`: the device, the mixed-precision policy
+(`precision_for`), the seeded RNG, the move to the device and, for a range test, the exact
+restore), steps (`Stepper`: batches split, moved, forward and backward, gradients
+accumulated and clipped, the loader restarted at an epoch's end) and decides when a run
+stops (`drive`: cancel, loader exhausted, non-finite loss, divergence). A range test and a
+training differ only in what they do around each update (`Hook`): the sweep's LR and its
+curve, or the schedule and its records. The batches and the validation pass (`evaluate`)
+are `clr_core.engine.batches`'s, re-exported here.
+
+Why the set-up lives beside the loop: the range test and a training each worked out the
+device, the precision and the `Stepper` on their own, and the range test also its RNG, its
+move and its restore (issue 30); one context next to the step it prepares is one place to
+read how a run starts and how it is put back.
 
 The plain path (no accumulation, no AMP, no accuracy count) is kept as close to a bare
 training loop as Python allows, one ``loss.item()`` per update and no per-step copies;
@@ -16,8 +21,9 @@ training loop as Python allows, one ``loss.item()`` per update and no per-step c
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -30,6 +36,7 @@ from clr_core.engine.batches import (
     _batch_size,
     as_tensor,
     count_correct,
+    evaluate,
     float_dtype_of,
     model_device,
     mover,
@@ -37,7 +44,7 @@ from clr_core.engine.batches import (
     split_batch,
 )
 from clr_core.engine.clip import GradClip
-from clr_core.engine.device import Precision
+from clr_core.engine.device import Precision, precision_for
 from clr_core.engine.divergence import DivergenceCheck
 from clr_core.engine.preflight import (
     batch_fault,
@@ -46,6 +53,7 @@ from clr_core.engine.preflight import (
     checked_loss,
     checked_split,
 )
+from clr_core.engine.restore import Snapshot, move_optimizer_state
 from clr_core.errors import ConfigError
 
 __all__ = [
@@ -62,6 +70,7 @@ __all__ = [
     "float_dtype_of",
     "model_device",
     "mover",
+    "prepared",
     "resolve_device",
     "split_batch",
 ]
@@ -187,70 +196,54 @@ class Stepper:
         return total.item()
 
 
-# ----------------------------------------------------------------------- evaluation
+# ------------------------------------------------------------------------ the set-up
 
 
-@torch.no_grad()
-def evaluate(
-    model: torch.nn.Module,
-    val_loader: Iterable,
-    loss_fn: Callable,
-    *,
-    device: torch.device,
-    precision: Precision,
-    batch_to_inputs: Callable | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> tuple[float, float] | None:
-    """(val_loss, val_accuracy): means over the whole loader in eval mode (the mode is
-    restored). Accuracy is NaN when the task is not classification. A loader that yields
-    nothing (an empty iterable, or a one-shot iterator spent by an earlier pass) is a
-    `ConfigError`: a row of NaN metrics would look like a model that diverged. None when ``should_stop()`` turns true between batches:
-    a long validation pass must not hold up a cancel. Sums stay on the device, so there
-    is one sync per pass, not per batch."""
-    split = batch_to_inputs if batch_to_inputs is not None else split_batch
-    move = mover(device, float_dtype_of(model))
-    shared = distributed.active()
-    if shared:  # every rank must reach the sums below: a cancel waits for the next update
-        should_stop = None
-    was_training = model.training
-    model.eval()
-    loss_sum = correct = None
-    count = 0
-    classified = True
-    try:
-        for batch in val_loader:
-            if should_stop is not None and should_stop():
-                return None
-            x, y = split(batch)
-            x, y = move(x), move(y)
-            with precision.autocast():
-                out = model(x)
-                loss = loss_fn(out, y)
-            bs = _batch_size(y)
-            weighted = loss.detach().float() * bs
-            loss_sum = weighted if loss_sum is None else loss_sum + weighted
-            count += bs
-            c = count_correct(out, y) if classified else None
-            classified = c is not None
-            if classified:
-                correct = c if correct is None else correct + c
-    finally:
-        model.train(was_training)
-    if shared:  # each rank's shard: sums over ranks, then the means (DistributedSampler)
-        sums = [float(loss_sum) if loss_sum is not None else 0.0,
-                float(correct) if classified and correct is not None else 0.0, float(count)]
-        loss_total, right, count = distributed.reduce_sums(sums)
-        if count:
-            return loss_total / count, (right / count if classified else math.nan)
-    if count == 0:
-        raise ConfigError(
-            "the validation loader yielded no batches (an empty data set, or a one-shot "
-            "iterator such as a generator that an earlier validation pass used up): pass a "
-            "list or a DataLoader, which can be read again for every validation")
-    if classified:
-        total, right = torch.stack([loss_sum, correct.float()]).tolist()
-        return total / count, right / count
-    return float(loss_sum.item()) / count, math.nan
+def _put_back(model, optimizer, snap: Snapshot | None, home, dev) -> None:
+    optimizer.zero_grad()
+    if dev != home:
+        model.to(home)
+        move_optimizer_state(optimizer, home)
+    if snap is not None:
+        snap.restore(model, optimizer)
+
+
+@contextlib.contextmanager
+def prepared(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable,
+             loader: Iterable, *, device, amp: bool | str, accumulation_steps: int = 1,
+             batch_to_inputs: Callable | None = None, count_correct: bool = False,
+             grad_clip_norm: float | None = None, grad_clip_value: float | None = None,
+             go_home: bool = False, restore: bool = False,
+             seed: int | None = None) -> Iterator[Stepper]:
+    """The run's `Stepper` (its ``device`` and ``precision`` the resolved ones), the model
+    on that device in train mode.
+
+    A training leaves the model on its device (the weights to use). A range test
+    (``go_home``) moves the model and its optimizer's state there and back, and with
+    ``restore`` puts their weights, buffers and state back exactly (`restore.Snapshot`).
+    ``seed``: torch seeded inside a forked RNG (cuda's too on a GPU), so the caller's RNG
+    is left as it was."""
+    home = model_device(model)
+    dev = resolve_device(device, model)
+    precision = precision_for(dev, amp)
+    snap = Snapshot(model, optimizer) if restore else None
+    with contextlib.ExitStack() as stack:
+        if seed is not None:
+            stack.enter_context(torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []))
+            torch.manual_seed(seed)
+        if not go_home:
+            model.to(dev)
+        else:
+            # registered after fork_rng so it runs first: restore, then give the RNG back
+            stack.callback(_put_back, model, optimizer, snap, home, dev)
+            if dev != home:
+                model.to(dev)
+                move_optimizer_state(optimizer, dev)
+        model.train()
+        yield Stepper(model, optimizer, loss_fn, loader, device=dev, precision=precision,
+                      accumulation_steps=accumulation_steps, batch_to_inputs=batch_to_inputs,
+                      count_correct=count_correct, grad_clip_norm=grad_clip_norm,
+                      grad_clip_value=grad_clip_value)
 
 
 # ------------------------------------------------------------------------ the hooks

@@ -3,7 +3,7 @@
 Train for ``num_iter`` steps while the LR climbs from ``start_lr`` to ``end_lr``, record
 the loss, stop once the smoothed loss blows up, then put the model and the optimizer
 back exactly as they were. The loop, the step and the set-up (device, precision, seeded RNG,
-restore: `clr_core.engine.prepare.prepared`) are the ones training uses; the range test is
+restore: `clr_core.engine.loop.prepared`) are the ones training uses; the range test is
 two hooks on that loop (`loop.Hook`, as fastai's ``LRFinder`` is a callback on its
 Learner's): `LrSweep` sets each update's LR, `CurveRecorder` records the smoothed curve
 (`clr_core.engine.smoothing`) and decides the stop; `run_range_test` puts them together
@@ -48,9 +48,9 @@ from clr_core.engine.loop import (
     check_val_loader,
     drive,
     evaluate,
+    prepared,
 )
 from clr_core.engine.preflight import check_setup
-from clr_core.engine.prepare import prepared
 from clr_core.engine.results import SHARPNESS_COLUMNS, VAL_COLUMNS, RangeTestResult
 from clr_core.engine.sharpness import (
     LastBatch,

@@ -23,11 +23,17 @@ from torch import nn
 from clr_core.engine import distributed
 from clr_core.engine.device import precision_for
 from clr_core.engine.events import EVAL, STEP, Event
-from clr_core.engine.loop import DivergenceCheck, Hook, Stepper, check_val_loader, drive
+from clr_core.engine.loop import (
+    DivergenceCheck,
+    Hook,
+    Stepper,
+    check_val_loader,
+    drive,
+    prepared,
+)
 from clr_core.engine.loop import evaluate as _evaluate
 from clr_core.engine.param_groups import get_momentum
 from clr_core.engine.preflight import check_setup
-from clr_core.engine.prepare import prepared
 from clr_core.engine.range_test import settings_used
 from clr_core.engine.results import TrainResult
 from clr_core.engine.spec import TrainSpec
