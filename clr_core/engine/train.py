@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from clr_core.engine import distributed
+from clr_core.engine.batches import evaluate as _evaluate
 from clr_core.engine.device import precision_for
 from clr_core.engine.events import EVAL, STEP, Event
 from clr_core.engine.loop import (
@@ -31,7 +32,6 @@ from clr_core.engine.loop import (
     drive,
     prepared,
 )
-from clr_core.engine.loop import evaluate as _evaluate
 from clr_core.engine.param_groups import get_momentum
 from clr_core.engine.preflight import check_setup
 from clr_core.engine.range_test import settings_used
@@ -51,7 +51,7 @@ _RENAMED = {"callback": "emit", "diverge_factor": "diverge_threshold"}
 def evaluate(model: nn.Module, loader: Any, loss_fn: Callable, *, device: torch.device | str,
              batch_to_inputs: Callable | None = None, amp: bool = False,
              should_stop: Callable[[], bool] | None = None) -> tuple[float, float] | None:
-    """(val_loss, val_accuracy) over a whole loader in eval mode; see `loop.evaluate`."""
+    """(val_loss, val_accuracy) over a whole loader in eval mode; see `batches.evaluate`."""
     device = torch.device(device)
     return _evaluate(model, loader, loss_fn, device=device, precision=precision_for(device, amp),
                      batch_to_inputs=batch_to_inputs, should_stop=should_stop)
