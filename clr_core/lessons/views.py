@@ -150,10 +150,9 @@ def lr_verdict(c: training.Comparison, yours: str) -> str:
         gaps = (c.finals(c.candidate) - c.finals(other)) * 100
         m = tie_margin(c, c.candidate, other)
         won = int(np.sum(gaps > m))
-        where = ("on every seed" if won == n else f"on {won} of {n} seeds" if won
-                 else "on no seed")
-        text += (f" {c.candidate} beats {other} by more than {m:.1f} points {where}"
-                 + (f" (by {gaps.min():.1f} points at least)." if won == n else
+        where = "On every seed" if won == n else f"On {won} of {n} seeds"
+        text += (f" {where} {c.candidate} beats {other} by more than {_margin_words(m)}"
+                 + (f": by {gaps.min():.1f} points at least." if won == n else
                     f" (by {', '.join(f'{g:.1f}' for g in gaps)} points).")
                  )
     for label, runs in c.runs.items():

@@ -45,14 +45,16 @@ def _lesson_one_agrees(view, c: training.Comparison) -> None:
     for other in c.baselines:
         gaps = (c.finals(c.candidate) - c.finals(other)) * 100
         won = int(np.sum(gaps > margin(c.candidate, other)))
-        clause = re.search(rf"{re.escape(c.candidate)} beats {re.escape(other)} by more than "
-                           rf"([\d.]+) points (on every seed|on (\d+) of {n} seeds|on no seed)",
-                           text)
+        clause = re.search(rf"On (every seed|(\d+) of {n} seeds) {re.escape(c.candidate)} beats "
+                           rf"{re.escape(other)} by more than (a point|the ([\d.]+) points)", text)
         assert clause, text
-        assert float(clause[1]) == pytest.approx(margin(c.candidate, other), abs=0.05)
-        assert (clause[2] == "on every seed") == (won == n)
-        if 0 < won < n:
-            assert int(clause[3]) == won
+        m = margin(c.candidate, other)
+        assert (clause[3] == "a point") == (m <= 1.0)
+        if clause[4]:
+            assert float(clause[4]) == pytest.approx(m, abs=0.05)
+        assert (clause[1] == "every seed") == (won == n)
+        if won < n:
+            assert int(clause[2]) == won
 
 
 def _runs(accs: dict[str, list[float]]) -> training.Comparison:
