@@ -34,7 +34,7 @@ from ui.results import (
 )
 from ui.state import default, keep_valid
 from ui.text import shown
-from ui.training_state import VERIFY, apply_pending
+from ui.training_state import VERIFY, apply_pending, carried
 from ui.widgets import int_input, spec_bounds
 
 ensure_app_entry()
@@ -120,9 +120,11 @@ with form_col:
                                      optimizer=base["optimizer"],
                                      name=None if source == "designed"
                                      else f"preset: {schedules.PRESETS[source].label}")
-            TrainConfig.from_dict({**base, "schedule": schedule_cfg, "num_iter": num_iter,
+            # Verify trains with everything the range test had, the fields the form has none for too
+            shared = {**base, **(carried() if source == "verify" else {})}
+            TrainConfig.from_dict({**shared, "schedule": schedule_cfg, "num_iter": num_iter,
                                    "eval_every": eval_every})
-            config = {**base, "schedule": schedule_cfg, "num_iter": num_iter,
+            config = {**shared, "schedule": schedule_cfg, "num_iter": num_iter,
                       "eval_every": eval_every, "runs": runs}
         except (ConfigError, ScheduleError) as exc:
             st.error(shown(exc), icon="🚫")

@@ -62,6 +62,7 @@ class ConfirmConfig(DataModelConfig):
     trainings: float = 4.0
     metric: str = "auto"
     #: the loop's settings as the range test ran them (`LOOP_SETTINGS`): the trials train so
+    accumulation_steps: int = 1
     amp: bool | str = False
     grad_clip_norm: float | None = None
     grad_clip_value: float | None = None

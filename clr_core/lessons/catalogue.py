@@ -36,7 +36,9 @@ LESSONS: tuple[Lesson, ...] = (
               "slowly, too large diverges.",
               "Bengio, Practical Recommendations for Gradient-Based Training of Deep "
               "Architectures, 2012",
-              "Shown on digits: 0.1 beats 0.001 and 1.0 by a wide margin on every seed."),
+              "Run the demo: the sentence under it says, from its own table, by how much 0.1 "
+              "beats 0.001 and 1.0 on each seed, and which rates tie within the spread over "
+              "seeds."),
         (Control("lr", "Your learning rate", "steps", 0.05, options=LR_STEPS), SEEDS_CONTROL),
         view_lr_matters, instant=False,
         rules=("The optimum is usually within a factor of two of the largest LR that still "
@@ -165,17 +167,20 @@ LESSONS: tuple[Lesson, ...] = (
         "drop so sharply in the cool-down? Split the loss in two: progress along the flat "
         "directions, which the *sum* of the LRs buys, and a noise floor proportional to the "
         "*current* LR. The stable phase buys progress but sits on a high floor; the cool-down "
-        "lowers the floor in a few steps and keeps the progress. So a cool-down can be branched "
-        "from any point of the stable phase — no need to fix the budget in advance. The model "
-        "here is the noisy quadratic, where the expected loss is computed exactly (no seeds).",
+        "lowers the floor in a few steps, and its smaller steps buy less progress: it pays off "
+        "where the floor is what holds the loss up, which the sentence under the chart says "
+        "for your settings. A cool-down can be branched from any point of the stable phase — "
+        "no need to fix the budget in advance. The model here is the noisy quadratic, where "
+        "the expected loss is computed exactly (no seeds).",
         Claim("A short cool-down (about 20 % of the steps) branched from a constant LR matches a "
               "cosine schedule of the same length.",
               "Hägele, Bakouch, Kosson, Ben Allal, Von Werra, Jaggi, Scaling Laws and "
               "Compute-Optimal Training Beyond Fixed Training Durations, 2024",
-              "Holds on the noisy quadratic at moderate peak LRs (WSD ends lower than cosine); "
-              "push the peak towards the stability limit (η → 2/λmax = 2) and cosine wins: "
-              "the stable phase then spends its steps on a noise floor the cool-down must "
-              "undo."),
+              "Only in part, on the noisy quadratic: at the lesson's defaults (peak 0.3, "
+              "branched at half the run, 20 % cool-down) WSD ends lower than cosine; branch at "
+              "a tenth of the run, or push the peak towards the stability limit "
+              "(η → 2/λmax = 2, e.g. 1.5), and cosine wins. The sentence under the chart says "
+              "which your settings show, from the curves drawn."),
         (Control("peak", "Peak LR", "steps", 0.3, options=(0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 1.5)),
          Control("branch_at", "Branch the cool-down at (fraction of the run)", "slider", 0.5,
                  lo=0.1, hi=1.0, step=0.05),

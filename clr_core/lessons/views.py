@@ -35,6 +35,9 @@ __all__ = [
     "view_stability",
     "view_wsd",
     "windows_verdict",
+    "lr_verdict",
+    "tie_margin",
+    "TIE_POINTS",
 ]
 
 LR_STEPS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0)
@@ -93,16 +96,72 @@ def seeds_of(values) -> tuple[int, ...]:
 
 def view_lr_matters(values, on_run: Callable | None = None) -> LessonView:
     """Every learning rate's accuracy side by side (too low, good, too high, yours): no
-    "best of the grid" here, the grid is the lesson."""
+    "best of the grid" here, the grid is the lesson; every sentence is `lr_verdict`'s,
+    read off the runs the table and chart show."""
     c = training.lr_matters(values["lr"], seeds=seeds_of(values), on_run=on_run)
     medians = {label: float(np.median(c.finals(label) * 100)) for label in c.runs}
-    best = max(medians, key=medians.get)
     yours = next(label for label in c.runs if label.startswith("yours"))
-    summary = (f"Your learning rate reaches **{medians[yours]:.1f} %**; the best of these four "
-               f"is **{best}** with {medians[best]:.1f} % (median over seeds).")
+    # no roles in the table: "best baseline" beside "too low 0.001" read as a recommendation
     return LessonView(figures=[("accuracy", training.accuracy_figure(c.runs, highlight=yours))],
                       metrics=[(label, f"{m:.1f} %") for label, m in medians.items()],
-                      table=training.summary_table(c), summary=summary)
+                      table=training.summary_table(c).drop(columns="role"),
+                      summary=lr_verdict(c, yours))
+
+
+#: Two results closer than this (points of accuracy) are a tie even where the seeds agree
+#: (one seed has no spread): the margin lessons 5, 6 and 9 state ("within a point").
+TIE_POINTS = 1.0
+
+
+def tie_margin(c: training.Comparison, *labels: str) -> float:
+    """Points of accuracy within which ``labels`` cannot be told apart on these runs: the
+    most any of them moves between seeds, or a point where the seeds agree (one seed has no
+    spread), the margin lessons 5, 6 and 9 state."""
+    return max(TIE_POINTS, *(float(np.ptp(c.finals(k))) * 100 for k in labels))
+
+
+def _margin_words(m: float) -> str:
+    return "a point" if m <= TIE_POINTS else f"the {m:.1f} points they move between seeds"
+
+
+def lr_verdict(c: training.Comparison, yours: str) -> str:
+    """Lesson 1's sentences from its own runs: your LR's accuracy; the best of the four only
+    when it leads the runner-up by more than `tie_margin`, otherwise the tie, named; and
+    Bengio's claim (``c.candidate`` against each of ``c.baselines``) seed by seed, never "on
+    every seed" unless it is."""
+    medians = {k: float(np.median(c.finals(k) * 100)) for k in c.runs}  # the table's
+    ranked = sorted(medians, key=medians.get, reverse=True)
+    lead = ranked[0]
+    top = [k for k in ranked if medians[lead] - medians[k] <= tie_margin(c, lead, k)]
+    text = f"Your learning rate reaches **{medians[yours]:.1f} %**; "
+    if len(top) == 1:
+        runner = ranked[1]
+        text += (f"the best of these four is **{lead}** with {medians[lead]:.1f} %, "
+                 f"{medians[lead] - medians[runner]:.1f} points ahead of {runner}: more than "
+                 f"{_margin_words(tie_margin(c, lead, runner))} (medians over seeds).")
+    else:
+        low, high = f"{medians[top[-1]]:.1f}", f"{medians[lead]:.1f}"
+        span = f"all at {high} %" if low == high else f"{low} to {high} %"
+        text += (f"the best of these four is a tie: {', '.join(top[:-1])} and {top[-1]} "
+                 f"({span}) differ by no more than "
+                 f"{_margin_words(tie_margin(c, *top))} (medians over seeds).")
+    n = len(c.finals(c.candidate))
+    for other in c.baselines:
+        gaps = (c.finals(c.candidate) - c.finals(other)) * 100
+        m = tie_margin(c, c.candidate, other)
+        won = int(np.sum(gaps > m))
+        where = "On every seed" if won == n else f"On {won} of {n} seeds"
+        text += (f" {where} {c.candidate} beats {other} by more than {_margin_words(m)}"
+                 + (f": by {gaps.min():.1f} points at least." if won == n else
+                    f" (by {', '.join(f'{g:.1f}' for g in gaps)} points).")
+                 )
+    for label, runs in c.runs.items():
+        blown = sum(bool(getattr(r, "diverged", False)) for r in runs)
+        if blown:
+            text += (f" {label} diverged on "
+                     f"{'every seed' if blown == n else f'{blown} of {n} seeds'}"
+                     " (its loss blew up and the run stopped).")
+    return text
 
 
 def view_stability(values, on_run: Callable | None = None) -> LessonView:
@@ -215,10 +274,11 @@ def view_sgdr(values, on_run: Callable | None = None) -> LessonView:
 
 
 def view_wsd(values, on_run: Callable | None = None) -> LessonView:
-    lr_fig, loss_fig, metrics = wsd.wsd_figures(values["peak"], int(values["total_steps"]),
-                                                values["branch_at"], values["cooldown"],
-                                                values["shape"])
-    return LessonView(figures=[("lr", lr_fig), ("loss", loss_fig)], metrics=metrics)
+    lr_fig, loss_fig, metrics, summary = wsd.wsd_figures(
+        values["peak"], int(values["total_steps"]), values["branch_at"], values["cooldown"],
+        values["shape"])
+    return LessonView(figures=[("lr", lr_fig), ("loss", loss_fig)], metrics=metrics,
+                      summary=summary)
 
 
 def view_schedule_free(values, on_run: Callable | None = None) -> LessonView:

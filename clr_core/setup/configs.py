@@ -109,9 +109,16 @@ class DataModelConfig:
 SHARPNESS_EVERY = 20
 
 
-#: The loop's settings both specs hold: a training that checks a range test's suggestion
-#: runs with the test's (`clr_core.jobs.runners.verify_config`).
-LOOP_SETTINGS = ("amp", "grad_clip_norm", "grad_clip_value")
+#: Settings both specs hold under one name but that mean something else in each: a sweep's
+#: length, validation interval and smoothed-loss stop are not a training's.
+_NOT_CARRIED = frozenset({"num_iter", "eval_every", "diverge_threshold", "seed"})
+#: The loop's settings both specs hold (gradient accumulation, precision, clipping): a
+#: training that checks a range test's suggestion runs with the test's
+#: (`clr_core.jobs.runners.verify_config`, the Confirm trials). Read off the two specs, so a
+#: loop setting added to both travels without being listed here (issue 32: accumulation
+#: was left out of a hand-written list).
+LOOP_SETTINGS = tuple(n for n in RangeTestSpec.names()
+                      if n in set(TrainSpec.names()) - _NOT_CARRIED)
 
 
 class _SpecConfig(DataModelConfig):

@@ -75,7 +75,7 @@ def test_the_lessons_log_axes_have_whole_tick_labels_too():
 
     _, rates, _ = bowl.stability_figures(1.0, 0.5, 10.0)
     assert_whole_log_ticks(rates)
-    _, loss_fig, _ = wsd.wsd_figures(0.3, 1000, 0.5, 0.2, "1-sqrt")
+    _, loss_fig, _, _ = wsd.wsd_figures(0.3, 1000, 0.5, 0.2, "1-sqrt")
     assert_whole_log_ticks(loss_fig)
 
 
