@@ -17,6 +17,7 @@ from clr_core.lessons import (
     values_from_query,
 )
 from clr_core.lessons.training import accuracy_figure
+from ui.charts import plot
 from ui.nav import ensure_app_entry
 from ui.state import default
 from ui.teaching import control_key, draw_control, draw_figure, lesson_link, projector_style
@@ -93,7 +94,7 @@ def _run_live(run_view, values, label: str):
         runs.setdefault(run.label, []).append(run)
         with live.container():
             st.caption(f"Trained {run.label}, seed {run.seed}…")
-            st.plotly_chart(accuracy_figure(runs), width="stretch")
+            plot(accuracy_figure(runs))
 
     with st.spinner(label):
         view = run_view(values, on_run=on_run)

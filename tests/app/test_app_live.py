@@ -107,7 +107,7 @@ def test_training_with_a_baseline_is_compared():
     assert len(table) == 2
     assert table["best val acc"].between(0, 1).all()
     fixed = table[table["run"] == "baseline: fixed"].iloc[0]
-    assert fixed["speed-up"] == 1.0  # the fixed LR is the reference the others are timed against
+    assert fixed["speed-up"] == "1.00×"  # the fixed LR is the reference the others are timed against
     assert any("Reference accuracy" in c.value for c in at.caption)
     loss = chart_traces(at, "train-loss")
     assert len(loss) == 2
