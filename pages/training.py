@@ -158,8 +158,11 @@ with view_col:
         st.markdown("**What will train**: the learning rate of each run over its "
                     f"{int(num_iter)} iterations")
         plot(lr_fig, key="chart.train.preview")
-    if status is not None and status.is_terminal and status.result:
-        if status.state == "cancelled":
-            st.warning("Cancelled: the runs so far are kept.", icon="✋")
-        st.subheader("Comparison")
-        show_training_table(report_from_dict(status.result))
+
+# the comparison under both columns, the page's full width: in the view column its last
+# columns ("stopped") were scrolled out of sight at 1400 px
+if status is not None and status.is_terminal and status.result:
+    if status.state == "cancelled":
+        st.warning("Cancelled: the runs so far are kept.", icon="✋")
+    st.subheader("Comparison")
+    show_training_table(report_from_dict(status.result))

@@ -15,8 +15,11 @@ from clr_core.present.figure_export import FORMATS, browser_for_export, figure_i
 from clr_core.present.style import for_projector
 from ui.charts import plot
 
-__all__ = ["control_key", "draw_control", "draw_figure", "lesson_link", "projector_style"]
+__all__ = ["PROJECTOR_TEXT_SCALE", "control_key", "draw_control", "draw_figure", "lesson_link",
+           "projector_style"]
 
+#: The projector's text over the page's (the 1.45rem below).
+PROJECTOR_TEXT_SCALE = 1.45
 _PROJECTOR_CSS = """
 <style>
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,

@@ -23,9 +23,10 @@ from clr_core.present.style import PALETTE, color_for, finish
 
 __all__ = ["LEGEND_CHARS", "QUIET_OPACITY", "legend_name", "run_colors", "training_figure"]
 
-#: A legend entry's most characters: the legend of a half-width column at 1400 px shows
-#: this many at the chart font whole (longer names are cut by the column, not the reader).
-LEGEND_CHARS = 30
+#: A legend entry's most characters: the training page's view column at 1400 px shows this
+#: many at the chart font on one line (an overlay's entries were 80 characters, wider than
+#: the chart); the whole name is in the hover.
+LEGEND_CHARS = 40
 #: How visible a run is beside a highlighted one: there, not competing.
 QUIET_OPACITY = 0.3
 _DASHES = ("dash", "dot", "dashdot", "longdash")
