@@ -88,11 +88,12 @@ def training_figure(
     description, shown on hover (the legend shows `legend_name`); ``highlight``: a label
     drawn bold while the others are quieter."""
     panels = [p for p in (
-        _Panel(loss, "training loss (log)", 260, log_y=True),
-        _Panel(acc, "validation accuracy", 220, hover_y="%{y:.1%}", markers=True,
+        _Panel(loss, "training loss (log)", 250, log_y=True),
+        _Panel(acc, "validation accuracy", 210, hover_y="%{y:.1%}", markers=True,
                tickformat=".0%"),
-        _Panel(val_loss, "validation loss", 220, markers=True),
-        _Panel(lr, "learning rate", 220),
+        _Panel(val_loss, "validation loss", 210, markers=True),
+        # as tall as the loss: a schedule's shape is what the page is about (was ~190 px)
+        _Panel(lr, "learning rate", 250),
         _Panel(mom, "momentum", 170, hover_y="%{y:.4f}"),
     ) if len(p.curves)]
     labels = [c.label for p in panels for c in p.curves]
@@ -112,7 +113,7 @@ def training_figure(
             full = plotly_text(details.get(c.label, c.label))
             fig.add_trace(go.Scatter(
                 x=x, y=y, mode="lines+markers" if panel.markers else "lines",
-                name=plotly_text(legend_name(c.label)), legendgroup=c.label, meta=c.label,
+                name=plotly_text(legend_name(c.label)), legendgroup=plotly_text(c.label),
                 showlegend=c.label not in in_legend,
                 opacity=QUIET_OPACITY if quiet else 1.0,
                 line={"color": color, "dash": c.dash or dash,

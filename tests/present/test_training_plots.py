@@ -126,3 +126,10 @@ def test_tile_rows_fit_the_longest_label_whenever_one_tile_a_row_would(labels):
     longest = max(len(s) for s in labels) * 7.0
     if longest <= PAGE_WIDTH_PX:
         assert (PAGE_WIDTH_PX - 16 * (per_row - 1)) / per_row >= longest
+
+
+def test_a_run_named_with_html_is_text_in_the_legend_and_the_hover():
+    label = '#7 <a href="https://evil.example">x</a>'
+    fig = training_figure(*_panels([label]), by_policy=False, details={label: f"{label} full"})
+    spec = fig.to_json()
+    assert "<a href" not in spec and "&lt;a href=" in spec
