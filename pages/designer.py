@@ -13,6 +13,7 @@ from clr_core.present.plots import schedule_figures
 from clr_core.schedules import rules
 from clr_core.schedules.exports import exports
 from ui.batch_size import designer_rescale
+from ui.charts import plot
 from ui.designer_link import apply_link, form_specs, write_link
 from ui.designer_state import (
     CURRENT,
@@ -175,7 +176,11 @@ with view:
         st.session_state["designer.n"] = st.session_state["designer.n.auto"] = fmt_int(planned)
     elif "designer.n" not in st.session_state:
         st.session_state["designer.n"] = fmt_int(6000)
-    top = st.columns([2, 1, 1], vertical_alignment="bottom")
+    if wide_form:  # the view beside the phases table is narrower: the box on a row of its
+        # own, so the toggle and the button beside each other keep their labels whole
+        top = [st.container(), *st.columns(2, vertical_alignment="center")]
+    else:
+        top = st.columns([2, 1, 1], vertical_alignment="bottom")
     n_iter = int_input("Iterations to preview", "designer.n", None, min_value=1,
                        max_value=10_000_000, container=top[0]) or 1
     log_y = top[1].toggle("Log-scale LR", key="designer.logy")
@@ -197,9 +202,9 @@ with view:
         curves.append((f"current: {policy}", schedule))
     if curves:
         lr_fig, mom_fig = schedule_figures(curves, int(n_iter), log_y=log_y)
-        st.plotly_chart(lr_fig, width="stretch", key="chart.designer.lr")
+        plot(lr_fig, key="chart.designer.lr")
         if mom_fig is not None:
-            st.plotly_chart(mom_fig, width="stretch", key="chart.designer.mom")
+            plot(mom_fig, key="chart.designer.mom")
 
     if overlays:
         with st.expander(f"Overlay ({len(overlays)} schedules)", expanded=True):

@@ -17,9 +17,18 @@ from clr_core.lessons import (
     values_from_query,
 )
 from clr_core.lessons.training import accuracy_figure
+from clr_core.present.style import tiles_per_row
+from ui.charts import plot
 from ui.nav import ensure_app_entry
 from ui.state import default
-from ui.teaching import control_key, draw_control, draw_figure, lesson_link, projector_style
+from ui.teaching import (
+    PROJECTOR_TEXT_SCALE,
+    control_key,
+    draw_control,
+    draw_figure,
+    lesson_link,
+    projector_style,
+)
 from ui.text import shown
 
 ensure_app_entry()
@@ -71,9 +80,13 @@ def _shared_results() -> dict:
 def _draw_view(view: LessonView, *, key: str, projector: bool) -> None:
     if view.summary:  # the result in plain words first, then the numbers
         st.markdown(view.summary)
-    if view.metrics:
-        for col, (label, value) in zip(st.columns(len(view.metrics)), view.metrics, strict=True):
-            col.metric(label, value)
+    if view.metrics:  # rows of tiles narrow enough that no label is cut
+        per_row = tiles_per_row([label for label, _ in view.metrics],
+                                scale=PROJECTOR_TEXT_SCALE if projector else 1.0)
+        for start in range(0, len(view.metrics), per_row):
+            row = view.metrics[start:start + per_row]
+            for col, (label, value) in zip(st.columns(per_row), row, strict=False):
+                col.metric(label, value)
     cols = st.columns(len(view.figures)) if len(view.figures) > 1 else [st.container()]
     for col, (name, fig) in zip(cols, view.figures, strict=True):
         with col:
@@ -93,7 +106,7 @@ def _run_live(run_view, values, label: str):
         runs.setdefault(run.label, []).append(run)
         with live.container():
             st.caption(f"Trained {run.label}, seed {run.seed}…")
-            st.plotly_chart(accuracy_figure(runs), width="stretch")
+            plot(accuracy_figure(runs))
 
     with st.spinner(label):
         view = run_view(values, on_run=on_run)

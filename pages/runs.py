@@ -15,7 +15,7 @@ from clr_core.engine.results import RangeTestResult
 from clr_core.errors import StoreError
 from clr_core.jsonsafe import json_safe
 from clr_core.present.escape import csv_safe_frame
-from clr_core.present.labels import run_label
+from clr_core.present.labels import curve_label, run_label
 from clr_core.present.plots import Curve, sweep_figure
 from clr_core.redact import scrub_paths
 from clr_core.runs.reports import (
@@ -27,6 +27,7 @@ from clr_core.runs.reports import (
     report_from_dict,
 )
 from clr_core.suggest.recommend import RECOMMENDED
+from ui.charts import plot
 from ui.confirm import show_confirm_report
 from ui.identity import current as current_identity
 from ui.identity import explain_read_only, owner_label
@@ -154,13 +155,17 @@ if len(chosen) > 1:
     if curves:
         st.markdown("**Range tests** — smoothed loss versus learning rate; ◆ each run's "
                     "recommended max_lr")
-        st.plotly_chart(sweep_figure(curves), width="stretch", key="chart.runs.overlay")
-    merged = TrainReport(curves=[replace(tr, label=f"{name_of(r)} · {tr.label}")
-                               for r, rep in reports if isinstance(rep, TrainReport)
-                               for tr in rep.curves])
+        plot(sweep_figure(curves), key="chart.runs.overlay")
+    # each training named short (its run's number and its own name), described in full on
+    # hover: 80-character names made a legend wider than the chart
+    trainings = [(r, tr) for r, rep in reports if isinstance(rep, TrainReport) for tr in rep.curves]
+    merged = TrainReport(curves=[replace(tr, label=curve_label(r.id, tr.label)) for r, tr in trainings])
     if merged.curves:
-        st.markdown("**Trainings** — versus iteration")
-        show_training_curves(*training_curves(merged), key="runs.train")
+        st.markdown("**Trainings** — versus iteration; each training its own colour in every "
+                    "panel (hover a line for its run's full description)")
+        show_training_curves(*training_curves(merged), key="runs.train", by_policy=False,
+                             details={curve_label(r.id, tr.label): f"{name_of(r)} · {tr.label}"
+                                      for r, tr in trainings})
         show_training_table(merged)
     if not curves and not merged.curves:
         st.info("The selected runs hold no curves (failed before the first batch).")
@@ -188,8 +193,7 @@ elif isinstance(report, RangeTestReport):
     show_range_test(report.range_test, key="runs.one", config=run.config, summary=summary)
     show_suggestions(report.range_test, summary, lead=False)
 elif isinstance(report, SweepReport):
-    st.plotly_chart(sweep_figure(overlay(range_curves(run, report))), width="stretch",
-                    key="chart.runs.sweep")
+    plot(sweep_figure(overlay(range_curves(run, report))), key="chart.runs.sweep")
     show_sweep_verdict(report)
 elif isinstance(report, TrainReport):
     show_training_curves(*training_curves(report), key="runs.one.train")

@@ -14,6 +14,7 @@ from clr_core.present.tables import stability_note, stability_table
 from clr_core.runs.reports import SweepReport, report_from_dict
 from clr_core.setup.configs import SWEEP_PARAMS, SweepConfig, job_device
 from clr_core.suggest.recommend import RECOMMENDED
+from ui.charts import plot
 from ui.forms import data_model_form
 from ui.jobs import current_job, job_series, job_slot, live_job, start_cancel
 from ui.nav import ensure_app_entry
@@ -116,7 +117,7 @@ def draw(job) -> None:
     else:
         curves = curves_from_events(job.id)
     if curves:
-        st.plotly_chart(sweep_figure(curves), width="stretch", key="chart.sweep")
+        plot(sweep_figure(curves), key="chart.sweep")
 
 
 with view_col:

@@ -15,6 +15,7 @@ from clr_core.present.plots import schedule_figures
 from clr_core.runs.reports import report_from_dict
 from clr_core.schedules import rules
 from clr_core.setup.configs import TrainConfig, job_device
+from ui.charts import plot
 from ui.designer_state import CURRENT
 from ui.forms import data_model_form
 from ui.jobs import (
@@ -158,9 +159,12 @@ with view_col:
         lr_fig, _ = schedule_figures(preview, int(num_iter))
         st.markdown("**What will train**: the learning rate of each run over its "
                     f"{int(num_iter)} iterations")
-        st.plotly_chart(lr_fig, width="stretch", key="chart.train.preview")
-    if status is not None and status.is_terminal and status.result:
-        if status.state == "cancelled":
-            st.warning("Cancelled: the runs so far are kept.", icon="✋")
-        st.subheader("Comparison")
-        show_training_table(report_from_dict(status.result))
+        plot(lr_fig, key="chart.train.preview")
+
+# the comparison under both columns, the page's full width: in the view column its last
+# columns ("stopped") were scrolled out of sight at 1400 px
+if status is not None and status.is_terminal and status.result:
+    if status.state == "cancelled":
+        st.warning("Cancelled: the runs so far are kept.", icon="✋")
+    st.subheader("Comparison")
+    show_training_table(report_from_dict(status.result))

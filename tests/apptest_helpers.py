@@ -117,6 +117,22 @@ def chart_traces(at: AppTest, key_part: str) -> list[dict]:
     raise AssertionError(f"no chart with uirevision containing {key_part!r}")
 
 
+def panel_traces(at: AppTest, key_part: str, y_title: str) -> list[dict]:
+    """The traces on one panel (the y axis titled `y_title`) of the chart whose uirevision
+    mentions `key_part`: a training chart draws loss, accuracy, LR and momentum as panels."""
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        layout = spec.get("layout", {})
+        if key_part not in json.dumps(layout.get("uirevision", "")):
+            continue
+        axes = [k for k, v in layout.items() if k.startswith("yaxis") and isinstance(v, dict)
+                and (v.get("title") or {}).get("text") == y_title]
+        assert axes, f"no panel titled {y_title!r}"
+        ref = "y" + axes[0][5:]
+        return [t for t in chart_traces(at, key_part) if t.get("yaxis", "y") == ref]
+    raise AssertionError(f"no chart with uirevision containing {key_part!r}")
+
+
 SAVE_A_RUN = """
 import json, sys
 from clr_core.jobs.engine_jobs import engine_registry

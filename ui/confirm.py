@@ -30,6 +30,7 @@ from clr_core.setup.configs import job_device
 from clr_core.suggest.confirm import PRESETS
 from clr_core.suggest.handoff import short_label, suggestion_to_schedule
 from clr_core.suggest.types import Suggestion
+from ui.charts import plot
 from ui.designer_state import send_to_designer
 from ui.jobs import current_job, job_slot, live_job, registry, submit
 from ui.text import shown, shown_frame
@@ -79,19 +80,18 @@ def _draw(job: JobStatus, report: ConfirmReport | None) -> None:
         return
     metric = report.metric if report is not None else metric_of(trials)
     winner = report.result.best_peak if report is not None else None
-    st.plotly_chart(confirm_figure(trials, budget=budget, metric=metric, winner=winner,
-                                   sweep_pick=pick), width="stretch", key="chart.rt.confirm")
+    plot(confirm_figure(trials, budget=budget, metric=metric, winner=winner,
+                        sweep_pick=pick), key="chart.rt.confirm")
     with st.expander(f"Each trial's training loss ({len(trials)} trials)"):
-        st.plotly_chart(trial_curves_figure(trials, budget=budget), width="stretch",
-                        key="chart.rt.confirm_curves")
+        plot(trial_curves_figure(trials, budget=budget), key="chart.rt.confirm_curves")
         st.table(shown_frame(trials_table(trials, budget=budget, metric=metric)))
 
 
 def show_confirm_report(report: ConfirmReport, *, key: str) -> None:
     """A finished confirmation (a stored run): its chart, its lines, its trials."""
-    st.plotly_chart(confirm_figure(report.trials, budget=report.budget, metric=report.metric,
-                                   winner=report.result.best_peak, sweep_pick=report.sweep_pick),
-                    width="stretch", key=f"chart.{key}")
+    plot(confirm_figure(report.trials, budget=report.budget, metric=report.metric,
+                        winner=report.result.best_peak, sweep_pick=report.sweep_pick),
+         key=f"chart.{key}")
     for line in confirm_lines(report):
         st.markdown(shown(line))
     st.table(shown_frame(trials_table(report.trials, budget=report.budget, metric=report.metric)))

@@ -24,11 +24,13 @@ from clr_core.present.plots import (
 )
 from clr_core.present.summary import TOO_SHORT, RangeTestSummary, summarize
 from clr_core.present.tables import leaders, summary_table
+from clr_core.present.training_plots import training_figure
 from clr_core.runs.reports import TrainReport
 from clr_core.setup.data_catalogue import scored_by_loss
 from clr_core.suggest.families import family_label
 from clr_core.suggest.recommend import RECOMMENDED
 from clr_core.suggest.types import Suggestion
+from ui.charts import plot
 from ui.text import shown, shown_frame
 from ui.text import shown_note as _note
 
@@ -55,7 +57,7 @@ def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RE
     summary = summary if summary is not None else range_summary(rt, config)
     fig = range_test_figure(rt, summary, highlight=highlight,
                             max_points=LIVE_MAX_POINTS if live else MAX_POINTS)
-    st.plotly_chart(fig, width="stretch", key=f"chart.{key}.loss")
+    plot(fig, key=f"chart.{key}.loss")
     beta = summary.stability_beta
     smooth = float((config or {}).get("smooth_beta") or 0.98)
     notes = [f"Dots: the loss of each batch. Line: their running average over about "
@@ -81,14 +83,14 @@ def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RE
     if rt.optimizer_family:  # which family the limit and the margin assumed (issue 31)
         st.caption(shown(family_label(rt)))
     if len(rt.accuracies) and np.isfinite(rt.val_accuracy).any():
-        st.plotly_chart(accuracy_figure([Curve("validation accuracy", rt.val_lrs, rt.val_accuracy)],
-                                        log_x=log_x), width="stretch", key=f"chart.{key}.acc")
+        plot(accuracy_figure([Curve("validation accuracy", rt.val_lrs, rt.val_accuracy)],
+                             log_x=log_x), key=f"chart.{key}.acc")
     elif len(rt.accuracies):  # no accuracy (a language model): its validation loss instead
         fig = line_figure([Curve("validation loss", rt.val_lrs, rt.val_losses)],
                           x_title="learning rate", y_title="validation loss", log_x=log_x,
                           height=300, uirevision="val-loss-lr")
         fig.update_traces(mode="lines+markers")
-        st.plotly_chart(fig, width="stretch", key=f"chart.{key}.val_loss")
+        plot(fig, key=f"chart.{key}.val_loss")
 
 
 def unreliable_reason(suggestions: Mapping[str, Suggestion]) -> str | None:
@@ -247,32 +249,19 @@ def streamed_training_curves(series: dict[tuple[str, str], EventColumns]
 
 
 def show_training_curves(loss: list[Curve], acc: list[Curve], lr: list[Curve], mom: list[Curve],
-                         val_loss: list[Curve] = (), *, key: str, live: bool = False) -> None:
-    """Loss, accuracy (or validation loss where accuracy does not apply), LR and momentum
-    charts; ``live``: a job still streaming (fewer points)."""
-    points = LIVE_MAX_POINTS if live else MAX_POINTS
-    if loss:
-        # log scale: a run that blows up must not flatten the others into a line at zero
-        st.plotly_chart(line_figure(loss, x_title="iteration", y_title="training loss (log)",
-                                    log_y=True, height=280, uirevision=f"{key}-loss", max_points=points), width="stretch",
-                        key=f"chart.{key}.loss")
-    if acc:
-        st.plotly_chart(accuracy_figure(acc, log_x=False, x_title="iteration"), width="stretch",
-                        key=f"chart.{key}.acc")
-    if val_loss:
-        fig = line_figure(val_loss, x_title="iteration", y_title="validation loss", height=300,
-                          uirevision=f"{key}-val-loss", max_points=points)
-        for trace in fig.data:
-            trace.mode = "lines+markers"
-        st.plotly_chart(fig, width="stretch", key=f"chart.{key}.val_loss")
-    c1, c2 = st.columns(2)
-    if lr:
-        # as tall as the loss plot: half a row's width is no reason to squash the schedule
-        c1.plotly_chart(line_figure(lr, x_title="iteration", y_title="learning rate", height=280,
-                                    uirevision=f"{key}-lr", max_points=points), width="stretch", key=f"chart.{key}.lr")
-    if mom:
-        c2.plotly_chart(line_figure(mom, x_title="iteration", y_title="momentum", height=280,
-                                    uirevision=f"{key}-mom", max_points=points), width="stretch", key=f"chart.{key}.mom")
+                         val_loss: list[Curve] = (), *, key: str, live: bool = False,
+                         by_policy: bool = True, details: Mapping[str, str] | None = None) -> None:
+    """Loss, accuracy (or validation loss where accuracy does not apply), LR and momentum as
+    panels of one chart with one legend (`clr_core.present.training_plots.training_figure`);
+    ``live``: a job still streaming (fewer points); ``by_policy``: runs coloured by their
+    policy (False: an overlay of runs, one palette colour each); ``details``: each curve's
+    full description, on hover."""
+    if not (loss or acc or lr or mom or val_loss):
+        return
+    fig = training_figure(loss, acc, lr, mom, val_loss, by_policy=by_policy, details=details,
+                          max_points=LIVE_MAX_POINTS if live else MAX_POINTS,
+                          uirevision=f"{key}-training")
+    plot(fig, key=f"chart.{key}.training")
 
 
 def show_training_table(report: TrainReport) -> None:
@@ -283,10 +272,12 @@ def show_training_table(report: TrainReport) -> None:
     shown_table["iterations to reference accuracy"] = [
         "not reached" if pd.isna(v) else f"{int(v)}"
         for v in table["iterations to reference accuracy"]]
+    # no speed-up without reaching the reference: a dash, where a number column shows "None"
+    shown_table["speed-up"] = ["—" if pd.isna(v) else f"{v:.2f}×" for v in table["speed-up"]]
+    shown_table = shown_table.dropna(axis=1, how="all")  # accuracy, for a language model
     st.dataframe(csv_safe_frame(shown_table), hide_index=True, width="stretch",
                  column_config={"final val acc": st.column_config.NumberColumn(format="percent"),
-                                "best val acc": st.column_config.NumberColumn(format="percent"),
-                                "speed-up": st.column_config.NumberColumn(format="%.2fx")})
+                                "best val acc": st.column_config.NumberColumn(format="percent")})
     st.caption(f"Reference accuracy: 99% of the best of **{shown(reference)}**. Speed-up: its "
                "iterations to get there divided by each run's.")
     acc = leaders(dict(zip(table["run"], table["best val acc"], strict=True)))

@@ -13,9 +13,13 @@ import streamlit as st
 from clr_core.lessons import Control, Lesson
 from clr_core.present.figure_export import FORMATS, browser_for_export, figure_image
 from clr_core.present.style import for_projector
+from ui.charts import plot
 
-__all__ = ["control_key", "draw_control", "draw_figure", "lesson_link", "projector_style"]
+__all__ = ["PROJECTOR_TEXT_SCALE", "control_key", "draw_control", "draw_figure", "lesson_link",
+           "projector_style"]
 
+#: The projector's text over the page's (the 1.45rem below).
+PROJECTOR_TEXT_SCALE = 1.45
 _PROJECTOR_CSS = """
 <style>
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
@@ -68,8 +72,8 @@ def draw_figure(fig: go.Figure, *, key: str, name: str, projector: bool) -> None
     """A chart with PNG and SVG downloads (rendered only when clicked: kaleido takes seconds)."""
     if projector:
         fig = for_projector(fig)
-    st.plotly_chart(fig, width="stretch", key=f"chart.{key}",
-                    config={"toImageButtonOptions": {"filename": name, "scale": 2}})
+    plot(fig, key=f"chart.{key}",
+         config={"toImageButtonOptions": {"filename": name, "scale": 2}})
     if browser_for_export() is None:
         st.caption("PNG/SVG downloads need Chromium on the server (apt-get install chromium); "
                    "the chart's camera button still saves a PNG.")

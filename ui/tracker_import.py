@@ -21,6 +21,7 @@ from clr_core.schedules import from_dict as schedule_from_dict
 from clr_core.schedules.rules import fit_to_length
 from clr_core.setup.data_roots import confine, shown
 from clr_core.trackers import import_mlflow, import_tensorboard, tensorboard_runs
+from ui.charts import plot
 from ui.designer_state import CURRENT
 from ui.jobs import owner_id
 from ui.text import shown as shown_text
@@ -113,9 +114,8 @@ def designed_overlay(store: RunStore, run_id: int) -> None:
         return
     curves = [Curve("imported", steps, np.asarray(train.lrs, dtype=float)),
               Curve(f"designed: {fitted['policy']}", steps, np.asarray(lrs, dtype=float))]
-    st.plotly_chart(line_figure(curves, x_title="step", y_title="learning rate", height=260,
-                                uirevision="runs.import.overlay"),
-                    width="stretch", key="chart.runs.import.overlay")
+    plot(line_figure(curves, x_title="step", y_title="learning rate", height=260,
+                     uirevision="runs.import.overlay"), key="chart.runs.import.overlay")
     if note:
         st.caption(shown_text(note))
 

@@ -1,7 +1,8 @@
 """What the pages, the CLI and a notebook show, computed without Streamlit: a range test
 read out once (``summary``: `RangeTestSummary`, in the sentences of ``words``), plotly
-figures (``plots``), their PNG/SVG export (``figure_export``), display labels (``labels``),
-tables with display columns (``tables``) and the result a notebook draws (``notebook``).
+figures (``plots``; a training job's panels in ``training_plots``), their PNG/SVG export
+(``figure_export``), display labels (``labels``), tables with display columns (``tables``)
+and the result a notebook draws (``notebook``).
 
 May import: ``clr_core.engine``, ``clr_core.suggest``, ``clr_core.schedules`` and the
 foundation. Not ``clr_core.runs``, ``clr_core.setup`` or ``clr_core.jobs``: the run store

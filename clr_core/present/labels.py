@@ -11,7 +11,7 @@ from typing import Any
 from clr_core.present.style import tick_text
 from clr_core.suggest.handoff import HANDOFF_LABELS  # named where the policies are
 
-__all__ = ["HANDOFF_LABELS", "KIND_NOUNS", "SWEEP_PARAM_LABELS", "run_label"]
+__all__ = ["HANDOFF_LABELS", "KIND_NOUNS", "SWEEP_PARAM_LABELS", "curve_label", "run_label"]
 
 #: How a run's kind reads in a label.
 KIND_NOUNS = {"range_test": "range test", "train": "training", "sweep": "sweep",
@@ -66,3 +66,18 @@ def run_label(kind: str, config: Mapping[str, Any] | None, name: str | None = No
     if name and name.strip() and not name.startswith(_GENERIC):
         return f"{name.strip()} — {label}"
     return label
+
+
+#: What a training's own name starts with that the run's description already says.
+_CURVE_PREFIXES = ("preset: ", "designed: ", "baseline: ")
+
+
+def curve_label(run_id: int, label: str) -> str:
+    """One training of a stored run, as an overlay names it: "#12 fixed", "#12 Digits demo:
+    triangular, 2 cycles". Short, because an overlay names ten of them in one legend; the
+    run's number says which chip above (and which hover) holds the rest."""
+    for prefix in _CURVE_PREFIXES:
+        if label.startswith(prefix) and len(label) > len(prefix):
+            label = label[len(prefix):]
+            break
+    return f"#{run_id} {label}"

@@ -25,6 +25,7 @@ __all__ = [
     "legend_below",
     "log_ticks",
     "tick_text",
+    "tiles_per_row",
 ]
 
 PALETTE = (
@@ -38,6 +39,11 @@ GUESS = "#8c8c8c"
 FONT_SIZE = 14
 PROJECTOR_FONT = 22
 _LEGEND_ROW_PX = 22  # one vertical legend entry at FONT_SIZE
+#: A metric tile label's mean character width at the page's 14 px font (Source Sans
+#: measured in Chromium: 6.1 px; rounded up so a label of wide letters still fits).
+_LABEL_CHAR_PX = 7.0
+#: The page's content width at 1400 px (Streamlit's wide-mode main block) and its column gap.
+PAGE_WIDTH_PX, _COLUMN_GAP_PX = 940, 16
 _AXIS_SPACE_PX = 58  # x tick labels and the x title below the plot
 
 #: One colour per policy (and per baseline), the same on the designer, training, lessons
@@ -64,6 +70,23 @@ def color_for(label: str, index: int = 0) -> str:
         if w in POLICY_COLORS:
             return POLICY_COLORS[w]
     return PALETTE[index % len(PALETTE)]
+
+
+def tiles_per_row(labels: Iterable[str], *, width_px: float = PAGE_WIDTH_PX,
+                  max_per_row: int = 4, scale: float = 1.0) -> int:
+    """How many metric tiles to put in a row so every label shows whole: Streamlit cuts a
+    tile's label to one line with an ellipsis ("schedule-free SGD at WSD's best pe…").
+    As many as fit the longest label, then spread evenly over the rows (four tiles as two
+    and two, not three and one). ``scale``: the label font's size over the page's (the
+    projector's text is larger)."""
+    labels = list(labels)
+    if not labels:
+        return 0
+    longest = max(len(label) for label in labels) * _LABEL_CHAR_PX * scale
+    fit = next((k for k in range(min(len(labels), max_per_row), 0, -1)
+                if (width_px - _COLUMN_GAP_PX * (k - 1)) / k >= longest), 1)
+    rows = math.ceil(len(labels) / fit)
+    return math.ceil(len(labels) / rows)
 
 
 def tick_text(value: float) -> str:

@@ -7,6 +7,7 @@ from apptest_helpers import (
     chart_traces,
     job_state,
     open_page,
+    panel_traces,
     plain,
     run_until_done,
     run_until_events,
@@ -107,9 +108,9 @@ def test_training_with_a_baseline_is_compared():
     assert len(table) == 2
     assert table["best val acc"].between(0, 1).all()
     fixed = table[table["run"] == "baseline: fixed"].iloc[0]
-    assert fixed["speed-up"] == 1.0  # the fixed LR is the reference the others are timed against
+    assert fixed["speed-up"] == "1.00×"  # the fixed LR is the reference the others are timed against
     assert any("Reference accuracy" in c.value for c in at.caption)
-    loss = chart_traces(at, "train-loss")
+    loss = panel_traces(at, "train-training", "training loss (log)")
     assert len(loss) == 2
     # a trophy only for a run the table sets apart; two at the same shown accuracy tie
     tied = len({f"{v:.1%}" for v in table["best val acc"]}) == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import torch
-from apptest_helpers import chart_traces, open_page, plain
+from apptest_helpers import chart_traces, open_page, panel_traces, plain
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -99,7 +99,7 @@ def test_a_running_training_draws_its_curves_from_the_store():
         {"kind": "eval", "iteration": 10, "val_accuracy": 0.5, "curve": "mine"}])
     at = _open_run(rec.run_id)
     assert any("12 of 50 iterations" in c.value for c in at.caption)
-    (loss,) = chart_traces(at, "runs.live-loss")
+    (loss,) = panel_traces(at, "runs.live-training", "training loss (log)")
     assert loss["name"] == "mine" and list(loss["y"]) == [2.0 / (i + 1) for i in range(12)]
     rec.finish("cancelled", None)
     at.run()

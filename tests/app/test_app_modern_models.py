@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from apptest_helpers import chart_traces, open_page, plain, run_until_done
+from apptest_helpers import chart_traces, open_page, panel_traces, plain, run_until_done
 
 from clr_core.runs.reports import report_from_dict
 from clr_core.suggest.stability import stability_limit
@@ -101,5 +101,5 @@ def test_training_a_char_lstm_with_the_wsd_preset_reports_validation_loss():
     assert schedule["policy"] == "wsd"
     assert (schedule["total_steps"], schedule["warmup_steps"], schedule["decay_steps"]) == (20, 2, 4)
     assert any("Lowest validation loss" in s.value for s in at.success)
-    names = [t.get("name", "") for t in chart_traces(at, "train-val-loss")]
+    names = [t.get("name", "") for t in panel_traces(at, "train-training", "validation loss")]
     assert names and all(n for n in names)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from apptest_helpers import chart_traces, open_page
+from apptest_helpers import chart_traces, open_page, panel_traces
 from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
@@ -36,9 +36,9 @@ def test_a_tensorboard_folder_is_imported_and_drawn(tmp_path):
     run = RunStore().load_run(new_id)
     assert run.kind == "train" and "tb/version_0 in allowed folder" in run.config["imported"]
     assert str(tmp_path) not in str(run.config)  # the store keeps no server path
-    loss = chart_traces(at, "runs.one.train-loss")
+    loss = panel_traces(at, "runs.one.train-training", "training loss (log)")
     np.testing.assert_allclose(loss[0]["y"], [2.0 / (1 + s) for s in range(25)], rtol=1e-6)
-    lr = chart_traces(at, "runs.one.train-lr")
+    lr = panel_traces(at, "runs.one.train-training", "learning rate")
     np.testing.assert_allclose(lr[0]["y"], [0.001 * (s + 1) for s in range(25)], rtol=1e-6)
 
 
@@ -77,7 +77,7 @@ def test_an_mlflow_run_is_imported(tmp_path):
     at.text_input(key="runs.import.mlflow_run").set_value(sink.run_id).run()
     at.button(key="btn.runs.import.mlflow").click().run()
     assert not at.exception, at.exception
-    loss = chart_traces(at, "runs.one.train-loss")
+    loss = panel_traces(at, "runs.one.train-training", "training loss (log)")
     np.testing.assert_allclose(loss[0]["y"], result.losses, rtol=1e-9)
     at.text_input(key="runs.import.mlflow_run").set_value("nosuchrun").run()
     at.button(key="btn.runs.import.mlflow").click().run()

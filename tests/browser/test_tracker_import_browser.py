@@ -16,11 +16,15 @@ pytestmark = pytest.mark.browser
 STEPS = 30
 
 
-def _drawn(chart) -> tuple[list[float], list[float]]:
-    """The (x, y) of the first trace plotly drew in the chart: its computed points, read
-    from the graph div (the spec's arrays travel base64-encoded)."""
-    xy = chart.locator(".js-plotly-plot").first.evaluate(
-        "el => [el.calcdata[0].map(p => p.x), el.calcdata[0].map(p => p.y)]")
+def _drawn(chart, panel: str) -> tuple[list[float], list[float]]:
+    """The (x, y) of the first trace plotly drew on the chart's panel titled ``panel``: its
+    computed points, read from the graph div (the spec's arrays travel base64-encoded)."""
+    xy = chart.locator(".js-plotly-plot").first.evaluate("""(el, panel) => {
+        const fl = el._fullLayout;
+        const axis = Object.keys(fl).find(k => /^yaxis\\d*$/.test(k) && fl[k].title
+                                               && fl[k].title.text === panel);
+        const i = el._fullData.findIndex(t => t.yaxis === 'y' + axis.slice(5));
+        return [el.calcdata[i].map(p => p.x), el.calcdata[i].map(p => p.y)]; }""", panel)
     return xy[0], xy[1]
 
 
@@ -39,15 +43,14 @@ def test_an_imported_tensorboard_run_draws_on_the_runs_page(page, app_url, tmp_p
     expect(done).to_be_visible()
     run_id = re.search(r"#(\d+)", done.inner_text()).group(1)
     expect(page.get_by_role("heading", name=re.compile(f"Run #{run_id}"))).to_be_visible()
-    charts = page.get_by_test_id("stPlotlyChart")
-    loss = charts.filter(has_text="training loss")
-    lr = charts.filter(has_text="learning rate")
+    # one chart, the loss and the learning rate on panels of their own
+    loss = page.get_by_test_id("stPlotlyChart").filter(has_text="training loss")
     expect(loss).to_be_visible()
-    expect(lr).to_be_visible()
-    x, y = _drawn(loss)
+    expect(loss).to_contain_text("learning rate")
+    x, y = _drawn(loss, "training loss (log)")
     assert x == list(range(STEPS))
     assert y == pytest.approx([2.0 / (1 + s) for s in range(STEPS)], rel=1e-6)
-    x, y = _drawn(lr)
+    x, y = _drawn(loss, "learning rate")
     assert x == list(range(STEPS))
     assert y == pytest.approx([1e-3 * (1 + s) for s in range(STEPS)], rel=1e-6)
     assert loss.locator("g.scatterlayer path.js-line").count() >= 1  # and drawn as a line
