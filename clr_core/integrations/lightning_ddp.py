@@ -25,8 +25,8 @@ from typing import Any
 import lightning.pytorch as pl
 from lightning.pytorch.strategies import DDPStrategy, DeepSpeedStrategy
 from lightning.pytorch.strategies.launchers import _MultiProcessingLauncher
-from lightning.pytorch.trainer.states import RunningStage
-from lightning.pytorch.utilities.data import _is_dataloader_shuffled
+from lightning.pytorch.trainer.connectors.data_connector import _process_dataloader
+from lightning.pytorch.trainer.states import RunningStage, TrainerFn
 
 from clr_core.engine import distributed
 from clr_core.errors import ConfigError
@@ -82,14 +82,14 @@ def prepare_data(trainer: pl.Trainer | None, owner: Any) -> None:
 
 
 def shard(trainer: pl.Trainer | None, loader: Any) -> Any:
-    """``loader`` as the Trainer's fit would read it on this rank: under DDP Lightning's data
-    connector puts a ``DistributedSampler`` in (shuffled if the loader shuffled; unless the
-    Trainer has ``use_distributed_sampler=False`` or the loader has one already), so each
+    """``loader`` as the Trainer's fit reads it on this rank (the function fit calls): under
+    DDP a shuffled ``DistributedSampler`` in place of the loader's sampler (fit shuffles a
+    training loader's shards whether the loader shuffled or not; no change with
+    ``use_distributed_sampler=False`` or a ``DistributedSampler`` already there), so each
     rank sees its part and an update's batch is the global one. As it is otherwise."""
     if trainer is None or not distributed.active():
         return loader
-    return trainer._data_connector._prepare_dataloader(
-        loader, shuffle=_is_dataloader_shuffled(loader), mode=RunningStage.TRAINING)
+    return _process_dataloader(trainer, TrainerFn.FITTING, RunningStage.TRAINING, loader)
 
 
 def wrapped(trainer: pl.Trainer | None, stepper: Any) -> Any:
