@@ -50,9 +50,11 @@ def in_trainer_processes(trainer: pl.Trainer | None, sweep: Callable[[], Any]) -
     launcher = getattr(strategy, "launcher", None)
     if not isinstance(strategy, DDPStrategy) or isinstance(strategy, DeepSpeedStrategy) \
             or isinstance(launcher, _MultiProcessingLauncher):
-        name = getattr(strategy, "strategy_name", type(strategy).__name__)
+        name = type(strategy).__name__
         if isinstance(launcher, _MultiProcessingLauncher):
-            name = f"{name} (start method {launcher._start_method!r})"
+            method = launcher._start_method
+            name = ("ddp_spawn" if method == "spawn" else "ddp_fork / ddp_notebook"
+                    if method == "fork" else f"ddp, start method {method!r}")
         raise ConfigError(f"the range test runs on several processes with strategy='ddp' "
                           f"(or under torchrun), not {name}: use Trainer(strategy='ddp', "
                           "devices=N) for it, or run it on one device")
