@@ -4,12 +4,14 @@ Trainer" scripts of docs/distributed.md, run by their commands as written (a Lig
 process; a real ``torchrun --nproc_per_node=2``), on gloo.
 
 Each script is written as the docs give it, followed by a few lines that write what its
-rank holds (`PROBE`). The problems are exact math, as in tests/engine/test_distributed.py:
-no dropout, no shuffling, equal shards, so each update of the two ranks is one update on the
-global batch, and the curve every rank holds must equal a single-process range test on the
-whole global batches (float32: ``rtol`` 1e-4 until the loss diverges, see `_same_curve`). Each rank restoring its model is checked per
-rank for Hugging Face; for Lightning the script fits after the test, and that fit must
-equal a single-process fit from the initial weights at the recommended LR.
+rank holds (`PROBE`; for Lightning also one line before its ``trainer.fit``, `BEFORE_FIT`).
+The problems are exact math, as in tests/engine/test_distributed.py: no dropout, equal
+shards dealt from one order, so each update of the two ranks is one update on the global
+batch, and the curve every rank holds must equal a single-process range test on the whole
+global batches (float32: ``rtol`` 1e-4 until the loss diverges, see `_same_curve`); every
+rank's model must be back bit for bit after it. The Lightning script then fits at the
+recommended LR on the processes the range test started, and that fit must equal a
+single-process fit from the initial weights.
 """
 
 from __future__ import annotations
@@ -36,18 +38,22 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ddp_integrations")]
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "distributed.md"
 
+#: Put before the Lightning script's ``trainer.fit``: this rank's weights after the range test.
+BEFORE_FIT = "    _restored = {k: v.tolist() for k, v in model.state_dict().items()}\n"
+
 #: Appended to each script: what this rank holds, as JSON, once every rank is done.
 PROBE = '''
 import json as _json
 import torch.distributed as _dist
 _model = model if "model" in globals() else trainer.model
+_weights = {k: v.tolist() for k, v in _model.state_dict().items()}
 _json.dump({"world": _dist.get_world_size(), "lrs": result.lrs.tolist(),
             "losses": result.losses.tolist(), "stop": result.stop_reason,
             "max_lr": result.suggestions["recommended"].max_lr,
             "settings": {k: v for k, v in result.settings_used.items()
                          if k in ("world_size", "optimizer_steps_per_epoch")},
             "global_step": getattr(trainer, "global_step", None),  # Lightning's
-            "weights": {k: v.tolist() for k, v in _model.state_dict().items()}},
+            "weights": _weights, "restored": globals().get("_restored", _weights)},
            open(f"rank{_dist.get_rank()}.json", "w"))
 '''
 
@@ -142,6 +148,13 @@ def _same_curve(ranks: list[dict], alone) -> None:
         np.testing.assert_allclose(losses, alone.losses, rtol=0.05)
 
 
+def _restored(ranks: list[dict], initial: dict[str, torch.Tensor]) -> None:
+    """Every rank put its model back after the range test, bit for bit."""
+    for got in ranks:
+        for key, value in initial.items():
+            assert torch.equal(torch.tensor(got["restored"][key], dtype=value.dtype), value), key
+
+
 def _one_record(db: Path, label: str, run: subprocess.CompletedProcess) -> None:
     (only,) = RunStore(db).list_runs()  # rank 0 alone records
     assert only.label == label and only.kind == "range_test"
@@ -157,7 +170,9 @@ def test_the_lightning_ddp_command_as_written(tmp_path):
     script, command = _section("With Lightning")
     assert 'strategy="ddp", devices=2, accelerator="cpu"' in script
     name = _named(script, command)
-    (tmp_path / name).write_text(script + PROBE, encoding="utf-8")
+    assert script.count("    trainer.fit(model)") == 1
+    probed = script.replace("    trainer.fit(model)", BEFORE_FIT + "    trainer.fit(model)")
+    (tmp_path / name).write_text(probed + PROBE, encoding="utf-8")
     done = _run(command, tmp_path, tmp_path / "runs.db")
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = _ranks(tmp_path)
@@ -176,6 +191,7 @@ def test_the_lightning_ddp_command_as_written(tmp_path):
     alone = range_test(module, trainer=trainer, train_dataloaders=whole, start_lr=1e-4,
                        end_lr=10, num_iter=60)
     _same_curve(ranks, alone)
+    _restored(ranks, initial)
     for got in ranks:  # each rank read the shard Lightning's fit gives it: half the batches
         assert got["settings"]["optimizer_steps_per_epoch"] == len(module.train_dataloader()) // 2
     _one_record(tmp_path / "runs.db", "lightning ddp", done)
@@ -212,6 +228,5 @@ def test_the_hugging_face_torchrun_command_as_written(tmp_path):
     steps = alone.settings_used["optimizer_steps_per_epoch"]
     for got in ranks:
         assert got["settings"]["optimizer_steps_per_epoch"] == steps  # 8 x 2 = 16 a step
-        for key, value in initial.items():  # every rank put its model back, bit for bit
-            assert torch.equal(torch.tensor(got["weights"][key], dtype=value.dtype), value), key
+    _restored(ranks, initial)
     _one_record(tmp_path / "runs.db", "hf ddp", done)
