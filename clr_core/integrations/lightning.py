@@ -11,7 +11,9 @@
   clipping, precision and accumulation are trained with, its ``training_step`` is the loss, its ``train_dataloader`` (or a
   datamodule's, or loaders given) the data; the engine's `run_range_test` runs it and puts
   the module back bit for bit. Lightning's own ``lr_find`` neither restores the optimizer
-  nor applies its suggestion (Lightning issues #6675, #9672, #1983, #3219).
+  nor applies its suggestion (Lightning issues #6675, #9672, #1983, #3219). With a
+  ``Trainer(strategy="ddp", devices=N)`` it runs on the Trainer's N processes, on the
+  shards its fit reads (`clr_core.integrations.lightning_ddp`).
 * `scheduled`: the recommendation as a designed schedule, returned from
   ``configure_optimizers`` as the PyTorch export stepped every update.
 
@@ -282,7 +284,10 @@ def range_test(module: pl.LightningModule, *, trainer: pl.Trainer | None = None,
     ``grad_clip_norm``...) and win over the Trainer's. The module's weights, buffers,
     gradients and train/eval flags are restored bit for bit after each test.
     ``record=NAME`` records it (one run per optimizer, "NAME (optimizer i)", when several);
-    it takes TensorBoard / MLflow sinks too, as ``run_range_test``'s does (`clr_core.trackers`)."""
+    it takes TensorBoard / MLflow sinks too, as ``run_range_test``'s does (`clr_core.trackers`).
+    A ``strategy="ddp"`` Trainer of several devices runs it on every one of its processes
+    (docs/distributed.md): the mean loss over ranks, one stop for all, every rank restored
+    and holding the same result, rank 0 alone recording."""
     if not isinstance(module, pl.LightningModule):
         raise ConfigError(f"module must be a LightningModule, got {type(module).__name__}")
     if trainer is None:
