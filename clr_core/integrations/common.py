@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
+from clr_core.engine import distributed
 from clr_core.engine.events import EVAL, STEP, Event
 from clr_core.engine.param_groups import get_momentum
 from clr_core.engine.results import RangeTestResult, TrainResult
@@ -197,12 +198,15 @@ def record_range_test(run: Any, config: Mapping[str, Any], *, label: Any,
     """``run(emit)`` (a range test on the engine) recorded live as ``label`` says (a run
     name, a `clr_core.runs.recorder.Sink` such as a TensorBoard log dir, or a list of a name
     and sinks: ``record=`` of the integrations), saved in the shape
-    ``run_range_test(record=...)`` saves; without one it simply runs."""
-    if label is None:
+    ``run_range_test(record=...)`` saves; without one it simply runs. Under several
+    processes (torchrun, a Lightning "ddp" Trainer) rank 0 alone records, as
+    ``record=`` does, and a SIGTERM there cancels the run rather than leave it "running"."""
+    if label is None or not distributed.is_main():
         return shown(run(None))
     config = dict(config)
-    with Recording("range_test", config, label, store=store,
-                   groups=group_settings(optimizer)) as rec:
+    with distributed.sigterm_deferred(), \
+            Recording("range_test", config, label, store=store,
+                      groups=group_settings(optimizer)) as rec:
         result = run(lambda event: rec(event.to_dict()))
         saved = range_test_report(result, config, iters_per_epoch=iters_per_epoch,
                                   device=device).to_dict()

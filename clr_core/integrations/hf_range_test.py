@@ -3,6 +3,12 @@ will be (`clr_core.integrations.huggingface` re-exports `range_test` and `optimi
 its model and the optimizer ``create_optimizer`` builds, ``get_train_dataloader()``,
 ``model(**batch).loss``, and from its ``TrainingArguments`` the clipping
 (``max_grad_norm``), the precision (``bf16``/``fp16``) and ``gradient_accumulation_steps``.
+
+Under ``torchrun`` the Trainer's arguments join the process group (accelerate) and its
+loader is already this rank's shard; the model goes into ``DistributedDataParallel`` as
+``Trainer.train`` puts it, and the engine's machinery (`clr_core.engine.distributed`) does
+the rest: every rank sweeps the same LRs on the mean loss over ranks, stops at the same
+update, restores its own model, and holds the same result; rank 0 alone records.
 Needs no transformers import of its own: it only reads the Trainer it is given.
 """
 
@@ -15,6 +21,7 @@ from typing import Any
 from torch import Tensor, nn
 
 import clr_core.engine.range_test as engine
+from clr_core.engine import distributed
 from clr_core.errors import ConfigError
 from clr_core.integrations.common import record_range_test
 from clr_core.runs.recorder import StoreLike, describe_call
@@ -145,7 +152,8 @@ def range_test(trainer: Any, *, start_lr: float = 1e-7, end_lr: float = 10.0,
         config.update({"source": "huggingface",
                        "batch_size": int(trainer.args.per_device_train_batch_size),
                        "training_steps": steps["total"]})
-        stepper = _BatchLoss(model)
+        # under torchrun: in DDP, as Trainer.train wraps it (the engine then averages)
+        stepper = distributed.wrap_model(_BatchLoss(model))
 
         def run(emit: Any):
             result = engine.run_range_test(stepper, optimizer, _loss, loader, start_lr=start_lr,

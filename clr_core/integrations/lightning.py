@@ -11,7 +11,9 @@
   clipping, precision and accumulation are trained with, its ``training_step`` is the loss, its ``train_dataloader`` (or a
   datamodule's, or loaders given) the data; the engine's `run_range_test` runs it and puts
   the module back bit for bit. Lightning's own ``lr_find`` neither restores the optimizer
-  nor applies its suggestion (Lightning issues #6675, #9672, #1983, #3219).
+  nor applies its suggestion (Lightning issues #6675, #9672, #1983, #3219). With a
+  ``Trainer(strategy="ddp", devices=N)`` it runs on the Trainer's N processes, on the
+  shards its fit reads (`clr_core.integrations.lightning_ddp`).
 * `scheduled`: the recommendation as a designed schedule, returned from
   ``configure_optimizers`` as the PyTorch export stepped every update.
 
@@ -31,6 +33,8 @@ import torch
 from torch import Tensor, nn
 
 import clr_core.engine.range_test as engine
+import clr_core.integrations.lightning_ddp as ddp
+from clr_core.engine import distributed
 from clr_core.errors import ConfigError
 from clr_core.integrations.common import (
     LiveTraining,
@@ -207,11 +211,11 @@ def _whole_batch(batch: Any) -> tuple[Any, None]:
     return batch, None
 
 
-def _train_loader(module: pl.LightningModule, datamodule: Any, loader: Any) -> Any:
+def _train_loader(module: pl.LightningModule, trainer: Any, datamodule: Any, loader: Any) -> Any:
     if loader is not None:
         return loader
     if datamodule is not None:
-        datamodule.prepare_data()
+        ddp.prepare_data(trainer, datamodule)
         datamodule.setup("fit")
         return datamodule.train_dataloader()
     try:
@@ -280,7 +284,10 @@ def range_test(module: pl.LightningModule, *, trainer: pl.Trainer | None = None,
     ``grad_clip_norm``...) and win over the Trainer's. The module's weights, buffers,
     gradients and train/eval flags are restored bit for bit after each test.
     ``record=NAME`` records it (one run per optimizer, "NAME (optimizer i)", when several);
-    it takes TensorBoard / MLflow sinks too, as ``run_range_test``'s does (`clr_core.trackers`)."""
+    it takes TensorBoard / MLflow sinks too, as ``run_range_test``'s does (`clr_core.trackers`).
+    A ``strategy="ddp"`` Trainer of several devices runs it on every one of its processes
+    (docs/distributed.md): the mean loss over ranks, one stop for all, every rank restored
+    and holding the same result, rank 0 alone recording."""
     if not isinstance(module, pl.LightningModule):
         raise ConfigError(f"module must be a LightningModule, got {type(module).__name__}")
     if trainer is None:
@@ -293,6 +300,19 @@ def range_test(module: pl.LightningModule, *, trainer: pl.Trainer | None = None,
              if (k if k != "precision" else "amp") not in engine_kwargs}
     kwargs = {**{k: v for k, v in from_trainer.items() if k not in engine_kwargs},
               **engine_kwargs}
+    def sweep() -> Any:  # on every process of a ddp Trainer, in its process group
+        return _sweep(module, trainer, datamodule, train_dataloaders, optimizer_index,
+                      step_loss, kwargs, taken, record=record, store=store, start_lr=start_lr,
+                      end_lr=end_lr, num_iter=num_iter, mode=mode)
+
+    return ddp.in_trainer_processes(trainer, sweep)
+
+
+def _sweep(module: pl.LightningModule, trainer: Any, datamodule: Any, train_dataloaders: Any,
+           optimizer_index: int | None, step_loss: Any, kwargs: dict[str, Any],
+           taken: dict[str, str], *, record: Any, store: StoreLike, start_lr: float,
+           end_lr: float, num_iter: int, mode: str) -> Any:
+    """`range_test` on this process: one sweep per chosen optimizer."""
     optimizers = all_optimizers(module.configure_optimizers())
     if optimizer_index is not None:
         if not isinstance(optimizer_index, int) or not 0 <= optimizer_index < len(optimizers):
@@ -302,17 +322,20 @@ def range_test(module: pl.LightningModule, *, trainer: pl.Trainer | None = None,
         chosen = [optimizer_index]
     else:
         chosen = list(range(len(optimizers)))
-    loader = _train_loader(module, datamodule, train_dataloaders)
+    loader = ddp.shard(trainer, _train_loader(module, trainer, datamodule,
+                                              train_dataloaders))
     n = _length(loader)
     accumulation = int(kwargs.get("accumulation_steps", 1) or 1)
     per_epoch = None if n is None else max(1, math.ceil(n / accumulation))
     results = []
+    stepper = _StepLoss(module, step_loss)
+    forward = ddp.wrapped(trainer, stepper)  # under DDP: one wrapper for every sweep
     for index in chosen:
         optimizer = optimizers[index]
         for group in optimizer.param_groups:  # a scheduler's constructor may have moved it
             if "initial_lr" in group:
                 group["lr"] = group.pop("initial_lr")
-        stepper = _StepLoss(module, step_loss)
+        stepper.batch_idx = 0
         config = describe_call({"model": module, "optimizer": optimizer, "loader": loader,
                                 "start_lr": start_lr, "end_lr": end_lr, "num_iter": num_iter,
                                 "mode": mode, **kwargs})
@@ -320,11 +343,10 @@ def range_test(module: pl.LightningModule, *, trainer: pl.Trainer | None = None,
         if len(optimizers) > 1:
             config["optimizer_index"] = index
 
-        def run(emit: Any, optimizer: Any = optimizer, stepper: Any = stepper,
-                index: int = index):
+        def run(emit: Any, optimizer: Any = optimizer, index: int = index):
             with warnings.catch_warnings():  # self.log() outside a Trainer: a no-op, say nothing
                 warnings.filterwarnings("ignore", message=".*self.log.*")
-                result = engine.run_range_test(stepper, optimizer, _loss, loader,
+                result = engine.run_range_test(forward, optimizer, _loss, loader,
                                                start_lr=start_lr, end_lr=end_lr,
                                                num_iter=num_iter, mode=mode,
                                                batch_to_inputs=_whole_batch, emit=emit,
@@ -332,7 +354,8 @@ def range_test(module: pl.LightningModule, *, trainer: pl.Trainer | None = None,
             result.settings_used.update({
                 "source": "lightning", "optimizer": type(optimizer).__name__,
                 "optimizer_index": index, "optimizers": len(optimizers),
-                "optimizer_steps_per_epoch": per_epoch, "taken_from_trainer": taken})
+                "optimizer_steps_per_epoch": per_epoch, "world_size": distributed.world_size(),
+                "taken_from_trainer": taken})
             return result
 
         label = record if record is None or len(chosen) == 1 else _per_optimizer(record, index)

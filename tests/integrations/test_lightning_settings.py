@@ -81,3 +81,20 @@ def test_the_trainers_clipping_precision_and_accumulation_are_used(tmp_path, alg
     plain = range_test(module, start_lr=1e-4, end_lr=10, num_iter=12, seed=0)
     assert plain.settings_used[engine_key] is None and plain.settings_used["precision"] == "float32"
     assert "settings used" in str(result.summary()) and "bfloat16" in str(result.summary())
+
+
+@pytest.mark.parametrize("strategy", ["ddp_spawn", "ddp_fork"])
+def test_a_spawning_strategy_is_refused_before_any_process_starts(tmp_path, strategy):
+    """Their processes would hand nothing back: refused with the way to do it, at once."""
+    import lightning.pytorch as pl
+
+    trainer = pl.Trainer(strategy=strategy, devices=2, accelerator="cpu", logger=False,
+                         default_root_dir=str(tmp_path), enable_progress_bar=False)
+    module = DigitsModule()
+    before = _state(module)
+    with pytest.raises(ConfigError, match=rf"strategy='ddp'.*not {strategy}"):
+        range_test(module, trainer=trainer, num_iter=5, record="never",
+                   store=tmp_path / "runs.db")
+    assert all(torch.equal(before[k], v) for k, v in _state(module).items())
+    assert not (tmp_path / "runs.db").exists() or not RunStore(tmp_path / "runs.db").list_runs()
+    assert not torch.distributed.is_initialized()
