@@ -138,6 +138,24 @@ class Settings(BaseSettings):
         description="Admin mode: every visitor may rename and delete every run. Off, a run "
                     "belongs to whoever made it (others view, overlay and download it).")
 
+    # --- trackers the pages may also log to (issue 33; docs/trackers.md) ---
+    # (clr_core.trackers.operator reads these: a visitor ticks a box, never types a place)
+    tracker_tensorboard_dir: Path | None = Field(
+        None, description="A TensorBoard log folder the range-test and training pages may "
+        "also log to: set, they offer \"Also log to TensorBoard\", and each run ticked so "
+        "gets its own folder here. Visitors never see or choose the folder.",
+        json_schema_extra={"takes": "a folder path (`~` expanded)", "shown_default": "none"})
+    tracker_mlflow_uri: str | None = Field(
+        None, description="An MLflow tracking URI (`http://mlflow:5000`) or local folder the "
+        "range-test and training pages may also log to: set, they offer \"Also log to "
+        "MLflow\". Visitors never see or choose it.",
+        json_schema_extra={"takes": "an MLflow tracking URI or a folder path",
+                           "shown_default": "none"})
+    tracker_name: str = Field(
+        "server", description="What the pages call the trackers above, in \"Also log to "
+        "TensorBoard (server)\": a name your team knows them by, never their place.",
+        json_schema_extra={"takes": "a short name"})
+
     # --- a shared server: identity and limits per person (issue 29) ---
     # (clr_core.runs.identity decides who a visitor is from these; docs/shared-server.md)
     mode: Literal["local", "shared"] = Field(
@@ -174,10 +192,21 @@ class Settings(BaseSettings):
     def _mode_lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("trusted_proxy_header", "owner", mode="before")
+    @field_validator("trusted_proxy_header", "owner", "tracker_mlflow_uri",
+                     "tracker_tensorboard_dir", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("tracker_tensorboard_dir")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @field_validator("tracker_name", mode="before")
+    @classmethod
+    def _a_name(cls, value: object) -> object:
+        return (" ".join(value.split())[:40] or "server") if isinstance(value, str) else value
 
     @field_validator("trusted_proxy_addresses", mode="before")
     @classmethod

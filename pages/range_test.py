@@ -20,7 +20,7 @@ from clr_core.suggest.recommend import RECOMMENDED, rule_label
 from ui.batch_size import rescale_suggestion
 from ui.confirm import show_confirm
 from ui.designer_state import send_to_designer
-from ui.forms import data_model_form
+from ui.forms import also_log_to, data_model_form
 from ui.jobs import (
     current_job,
     is_running,
@@ -102,6 +102,7 @@ with form_col:
                  "(Hugging Face's max_grad_norm is 1.0 by default); empty = off. A curve "
                  "measured without the clipping the real run has can put the divergence a "
                  "decade off.")
+    log_to = also_log_to("rt")  # only the trackers the operator set up, by role
     config = None
     if not errors:
         try:
@@ -112,7 +113,7 @@ with form_col:
                                              "accumulation_steps": int(accumulate),
                                              "sharpness_every": int(sharpness_every),
                                              "grad_clip_norm": clip_norm})
-            config = cfg.to_dict()
+            config = cfg.to_dict() | ({"log_to": log_to} if log_to else {})
         except (ConfigError, ValueError) as exc:
             st.error(shown(exc), icon="🚫")
 

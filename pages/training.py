@@ -17,7 +17,7 @@ from clr_core.schedules import rules
 from clr_core.setup.configs import TrainConfig, job_device
 from ui.charts import plot
 from ui.designer_state import CURRENT
-from ui.forms import data_model_form
+from ui.forms import also_log_to, data_model_form
 from ui.jobs import (
     current_job,
     job_series,
@@ -108,6 +108,7 @@ with form_col:
                                  "its usual LR — CLR's benefit shrinks with adaptive optimizers; "
                                  "sf_sgd / sf_adamw: schedule-free SGD and AdamW, no decay at all "
                                  "(Defazio et al. 2024), evaluated at their averaged weights.")
+    log_to = also_log_to("train")  # only the trackers the operator set up, by role
 
     config = None
     if not errors and sched_error is None:
@@ -126,7 +127,8 @@ with form_col:
             TrainConfig.from_dict({**shared, "schedule": schedule_cfg, "num_iter": num_iter,
                                    "eval_every": eval_every})
             config = {**shared, "schedule": schedule_cfg, "num_iter": num_iter,
-                      "eval_every": eval_every, "runs": runs}
+                      "eval_every": eval_every, "runs": runs} \
+                | ({"log_to": log_to} if log_to else {})
         except (ConfigError, ScheduleError) as exc:
             st.error(shown(exc), icon="🚫")
 

@@ -53,12 +53,18 @@ EXPLICIT_GOOD: dict[str, list[tuple[str, Any]]] = {
     "trusted_proxy_addresses": [("10.0.0.5, 10.0.0.0/24", ("10.0.0.5", "10.0.0.0/24")),
                                 ("::1", ("::1",))],
     "owner": [("alice@example.org", "alice@example.org"), (" ", None)],
+    "tracker_tensorboard_dir": [("~/tb", HOME / "tb"), ("/srv/tb logs", Path("/srv/tb logs")),
+                                (" ", None)],
+    "tracker_mlflow_uri": [("http://mlflow:5000", "http://mlflow:5000"),
+                           ("/srv/mlruns", "/srv/mlruns"), ("  ", None)],
+    "tracker_name": [("team", "team"), ("  ML  platform ", "ML platform"), (" ", "server")],
 }
 #: Values refused (a path field takes any text, so it has none).
 EXPLICIT_BAD: dict[str, list[str]] = {
     "db": [], "data": [], "data_roots": [],
     "plugins": ["my-models", "a..b", "1st", "pkg.models, bad name"],
     "trusted_proxy_header": [], "owner": [],
+    "tracker_tensorboard_dir": [], "tracker_mlflow_uri": [], "tracker_name": [],
     "trusted_proxy_addresses": ["proxy.example", "10.0.0.300", "10.0.0.5, nope"],
 }
 #: How a field's value is read back when it is a path the setting expands.

@@ -7,6 +7,7 @@ import streamlit as st
 from clr_core.engine.device import amp_available, available_devices, pick_device
 from clr_core.errors import ConfigError
 from clr_core.setup import data, data_catalogue, models, optim, plugins
+from clr_core.trackers import operator
 from ui.plugins import choice_label
 from ui.state import default
 from ui.text import shown as shown_text
@@ -87,3 +88,19 @@ def data_model_form(prefix: str, errors: list[str], *, exclude: tuple[str, ...] 
         out["amp"] = st.checkbox("Mixed precision", key=f"{prefix}.amp", disabled=not amp_ok,
                                  help="Autocast on CUDA (bfloat16 where supported); not on the CPU.") and amp_ok
     return out
+
+
+def also_log_to(prefix: str) -> list[str]:
+    """The "Also log to" checkboxes: one per tracker the server's operator set up
+    (`clr_core.trackers.operator`), named by role, never by where it lies; what is ticked
+    goes in the job's config as ``log_to``. None set up: nothing is drawn."""
+    offers = operator.offered()
+    ticked = []
+    for offer in offers:
+        if st.checkbox(offer.label, key=f"{prefix}.log_to.{offer.role}",
+                       disabled=offer.unavailable is not None,
+                       help=offer.unavailable or "The run is also written to the tracker your "
+                            "team reads, beside the Runs page (docs/trackers.md).") \
+                and offer.unavailable is None:
+            ticked.append(offer.role)
+    return ticked

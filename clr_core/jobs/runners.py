@@ -7,7 +7,8 @@ each engine `Event` to ``emit`` in its JSON form, and returns its report's ``to_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -21,6 +22,9 @@ from clr_core.engine.train import run_training
 from clr_core.jobs.confirm_job import confirm_iterations, run_confirm_job
 from clr_core.jobs.executors.base import ParallelPlan
 from clr_core.jobs.state import Emit, Runner, ShouldStop
+from clr_core.present.labels import run_label
+from clr_core.runs.recorder import status_of
+from clr_core.runs.recording import Recording, group_settings
 from clr_core.runs.reports import (
     RangeTestReport,
     SweepCurve,
@@ -43,6 +47,7 @@ from clr_core.setup.configs import (
 from clr_core.suggest.handoff import short_label, verify_schedule
 from clr_core.suggest.recommend import RECOMMENDED, combine_recommended
 from clr_core.suggest.stability import summarize_stability
+from clr_core.trackers.operator import operator_sinks, split_log_to
 
 __all__ = [
     "PARALLEL",
@@ -86,43 +91,76 @@ def _progress_emit(emit: Emit, num_iter: int, curve: str,
     return on_event
 
 
+@contextlib.contextmanager
+def _also_logged(kind: str, config: dict, roles: list[str], optimizer: Any, emit: Emit,
+                 label: str) -> Iterator[tuple[Emit, Callable[[dict], None]]]:
+    """The job's emit, also feeding the operator's trackers the job asked for (``log_to``,
+    `clr_core.trackers.operator`), and how to end them with the report; without roles, the
+    emit as it is. The store gets the job's run from the registry, as always; a tracker that
+    fails is dropped with a warning (`Recording`), never costing the job."""
+    if not roles:
+        yield emit, lambda report: None
+        return
+    sinks = operator_sinks(roles, label=label)
+    with Recording(kind, config, sinks, groups=group_settings(optimizer)) as rec:
+        yield rec.forwarding(emit), lambda report: rec.finish(status_of(report), report)
+
+
 def _range_test_report(config: dict, emit: Emit, should_stop: ShouldStop, *, curve: str = "",
-                       progress_span: tuple[float, float] = (0.0, 1.0)) -> RangeTestReport:
+                       progress_span: tuple[float, float] = (0.0, 1.0),
+                       log_to: list[str] | None = None) -> RangeTestReport:
     cfg = RangeTestConfig.from_dict(config)
     spec = cfg.spec  # checked once, handed to the engine as it is
     built = build(cfg, lr=spec.start_lr, with_val=bool(spec.eval_every))
-    on_event = _progress_emit(emit, spec.num_iter, curve, progress_span)
-    result = run_range_test(built.model, built.optimizer, built.loss_fn, built.loader, spec,
-                            val_loader=built.val_loader, device=built.device, emit=on_event,
-                            should_stop=should_stop, batch_to_inputs=built.batch_to_inputs)
-    return range_test_report(result, cfg.to_dict(), iters_per_epoch=built.iters_per_epoch,
-                             device=str(built.device))
+    with _also_logged("range_test", cfg.to_dict(), log_to or [], built.optimizer, emit,
+                      run_label("range_test", cfg.to_dict())) as (emit, close):
+        on_event = _progress_emit(emit, spec.num_iter, curve, progress_span)
+        result = run_range_test(built.model, built.optimizer, built.loss_fn, built.loader,
+                                spec, val_loader=built.val_loader, device=built.device,
+                                emit=on_event, should_stop=should_stop,
+                                batch_to_inputs=built.batch_to_inputs)
+        report = range_test_report(result, cfg.to_dict(), iters_per_epoch=built.iters_per_epoch,
+                                   device=str(built.device))
+        close(report.to_dict())
+    return report
 
 
 def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
-    """Runner for kind "range_test": build from the config, sweep, report."""
-    return _range_test_report(config, emit, should_stop).to_dict()
+    """Runner for kind "range_test": build from the config, sweep, report; ``log_to`` (the
+    page's "Also log to") records it to the operator's trackers as well."""
+    config, roles = split_log_to(config)
+    return _range_test_report(config, emit, should_stop, log_to=roles).to_dict()
 
 
 def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curve: str,
-                  progress_span: tuple[float, float]) -> TrainCurve:
+                  progress_span: tuple[float, float], log_to: list[str]) -> TrainCurve:
     schedule = cfg.spec.resolved_schedule()
     # a warm-up starts at 0, which no optimizer takes: build at the peak, the schedule sets it
     first = float(schedule.lr(0)) or float(schedule.lr(np.arange(cfg.num_iter)).max())
     built = build(cfg, lr=first, with_val=True)
-    on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
-    result = run_training(built.model, built.optimizer, built.loss_fn, built.loader, cfg.spec,
-                          val_loader=built.val_loader, device=built.device, emit=on_event,
-                          should_stop=should_stop, batch_to_inputs=built.batch_to_inputs)
-    return TrainCurve(label=cfg.label or cfg.schedule["policy"], train=result, config=cfg.to_dict(),
-                    iters_per_epoch=built.iters_per_epoch)
+    label = cfg.label or cfg.schedule["policy"]
+    # each curve its own tracker run (a TensorBoard folder, an MLflow run), named after it
+    with _also_logged("train", cfg.to_dict(), log_to, built.optimizer, emit, label) \
+            as (emit, close):
+        on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
+        result = run_training(built.model, built.optimizer, built.loss_fn, built.loader,
+                              cfg.spec, val_loader=built.val_loader, device=built.device,
+                              emit=on_event, should_stop=should_stop,
+                              batch_to_inputs=built.batch_to_inputs)
+        run = TrainCurve(label=label, train=result, config=cfg.to_dict(),
+                         iters_per_epoch=built.iters_per_epoch)
+        close(train_report([run], cfg.to_dict(),
+                           cancelled=result.stop_reason == "cancelled").to_dict())
+    return run
 
 
 def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
     """Runner for kind "train": one or more trainings on the same data and model.
 
     `config["runs"]` (optional) lists overrides per curve, e.g. baselines:
-    `[{"label": "1cycle", "schedule": {...}}, {"label": "fixed", "schedule": {...}}]`."""
+    `[{"label": "1cycle", "schedule": {...}}, {"label": "fixed", "schedule": {...}}]`;
+    ``log_to`` (the page's "Also log to") records each to the operator's trackers as well."""
+    config, roles = split_log_to(config)
     base = {k: v for k, v in config.items() if k != "runs"}
     variants = config.get("runs") or [{}]
     runs: list[TrainCurve] = []
@@ -132,7 +170,8 @@ def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
         cfg = TrainConfig.from_dict({**base, **variant})
         cfg.label = cfg.label or f"{cfg.schedule['policy']} ({cfg.optimizer})"
         span = (i / len(variants), (i + 1) / len(variants))
-        runs.append(_training_run(cfg, emit, should_stop, curve=cfg.label, progress_span=span))
+        runs.append(_training_run(cfg, emit, should_stop, curve=cfg.label, progress_span=span,
+                                  log_to=roles))
     return train_report(runs, config, cancelled=should_stop()).to_dict()
 
 

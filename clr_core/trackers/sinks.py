@@ -68,7 +68,8 @@ def _finite(value: Any) -> float | None:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "run"
+    # no leading dot: a name of dots alone ("..") would lead out of the log folder
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "run"
 
 
 class _Scalars:
