@@ -74,7 +74,7 @@ def split_log_to(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
                           f"got {asked!r}")
     roles: list[str] = []
     for role in asked:
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise ConfigError(f"{LOG_TO}: unknown tracker {role!r}; this app logs to "
                               f"{', '.join(ROLES)} where the server's operator set one up")
         if _place(role) is None:
