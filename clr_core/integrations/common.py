@@ -2,8 +2,8 @@
 trainer's hooks, a range test recorded like ``run_range_test(record=...)``, and a range
 test's recommendation sized into a designed schedule.
 
-The recording goes through `clr_core.runs.recorder.RunRecorder` (the same store path and
-row shape as ``record=``), so the Runs page draws a Lightning fit or a ``Trainer.train``
+The recording goes through `clr_core.runs.recording.Recording` (the same store path and
+row shape as ``record=``, and the same trackers beside it), so the Runs page draws a Lightning fit or a ``Trainer.train``
 exactly as it draws a script's ``run_training``: a "train" run with one curve.
 """
 
@@ -23,8 +23,8 @@ from clr_core.engine.param_groups import get_momentum
 from clr_core.engine.results import RangeTestResult, TrainResult
 from clr_core.errors import ConfigError
 from clr_core.present.notebook import shown
-from clr_core.runs.recorder import RunRecorder, StoreLike, status_of
-from clr_core.runs.recording import Recording, group_settings
+from clr_core.runs.recorder import StoreLike, status_of
+from clr_core.runs.recording import RecordLike, Recording, group_settings, split_record
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 from clr_core.schedules import make_schedule
 from clr_core.schedules.registry import POLICIES
@@ -80,12 +80,22 @@ class LiveTraining:
     ``end_by(exception)`` marks a run an exception stopped, keeping what it recorded.
     Each event carries the reference group's lr and momentum (the group with the largest
     LR at the first update, as the range test picks it); with several param groups, every
-    group's values ride along as ``group_lrs`` / ``group_momentums``."""
+    group's values ride along as ``group_lrs`` / ``group_momentums``.
 
-    def __init__(self, label: str, *, store: StoreLike = None) -> None:
-        self.label = str(label)
+    ``label`` is ``record=`` of the engine's runs: a store run's name, a sink (a
+    TensorBoard log dir, an MLflow run: `clr_core.trackers`), or a list of one name and
+    sinks, so ``StudioCallback(["my run", TensorBoardSink("runs/tb")])`` writes a fit to
+    the store and TensorBoard alike (`Recording`); a sink that fails is dropped with a
+    warning, never costing the training."""
+
+    def __init__(self, label: RecordLike, *, store: StoreLike = None) -> None:
+        name, sinks = split_record(label)
+        self.record = label
+        self.label = name or next((str(s.run_name) for s in sinks
+                                   if getattr(s, "run_name", None)), None) or "training"
+        self.has_sinks = bool(sinks)
         self.store = store
-        self.recorder: RunRecorder | None = None
+        self.recorder: Recording | None = None
         self.result = TrainResult()
         self.config: dict[str, Any] = {}
         self.iters_per_epoch: int | None = None
@@ -104,7 +114,7 @@ class LiveTraining:
         self.iters_per_epoch = iters_per_epoch
         self.result = TrainResult(num_iter=int(num_iter or 0), device=device)
         self.reference_group = None
-        self.recorder = RunRecorder("train", self.config, label=self.label, store=self.store)
+        self.recorder = Recording("train", self.config, self.record, store=self.store)
         self._t0 = time.perf_counter()
         _OPEN.add(self)
 
@@ -129,7 +139,9 @@ class LiveTraining:
         r.momentums.append(momentum)
         r.losses.append(loss)
         r.batch_accuracies.append(math.nan)
-        extra = {"group_lrs": lrs, "group_momentums": momenta} if len(lrs) > 1 else None
+        # every group's values when there are several, or a tracker to write them per group
+        extra = {"group_lrs": lrs, "group_momentums": momenta} \
+            if len(lrs) > 1 or (self.has_sinks and lrs) else None
         self._emit(Event(STEP, int(iteration), lr=lr, loss=loss, momentum=momentum), extra)
 
     def evaluated(self, iteration: int, *, val_loss: Any = None, val_accuracy: Any = None,

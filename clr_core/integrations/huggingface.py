@@ -46,6 +46,7 @@ from clr_core.integrations.common import (
 )
 from clr_core.integrations.hf_range_test import _loss_of, optimizer_steps, range_test
 from clr_core.runs.recorder import StoreLike, describe_call
+from clr_core.runs.recording import RecordLike
 
 __all__ = ["HFSchedule", "StudioCallback", "hf_schedule", "optimizer_steps", "range_test",
            "scheduler_args"]
@@ -77,9 +78,12 @@ def _on_stack(frame: Any, thread_id: int) -> bool:
 
 class StudioCallback(TrainerCallback):
     """Record ``Trainer.train`` live to the run store under ``name`` (see the module doc).
-    ``store``: a ``RunStore``, a path, or None for ``$CLR_STUDIO_DB`` (the app's)."""
+    ``store``: a ``RunStore``, a path, or None for ``$CLR_STUDIO_DB`` (the app's).
+    ``name`` is ``record=`` of the engine's runs: a sink or a list of a name and sinks
+    writes the training to TensorBoard or MLflow too, or instead (`clr_core.trackers`)."""
 
-    def __init__(self, name: str = "Hugging Face Trainer", *, store: StoreLike = None) -> None:
+    def __init__(self, name: RecordLike = "Hugging Face Trainer", *,
+                 store: StoreLike = None) -> None:
         self.live = LiveTraining(name, store=store)
         self._hook: Any = None
         self._losses: list[Tensor] = []
