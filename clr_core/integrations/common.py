@@ -3,8 +3,9 @@ trainer's hooks, a range test recorded like ``run_range_test(record=...)``, and 
 test's recommendation sized into a designed schedule.
 
 The recording goes through `clr_core.runs.recording.Recording` (the same store path and
-row shape as ``record=``, and the same trackers beside it), so the Runs page draws a Lightning fit or a ``Trainer.train``
-exactly as it draws a script's ``run_training``: a "train" run with one curve.
+row shape as ``record=``, and the same trackers beside it), so the Runs page draws a
+Lightning fit or a ``Trainer.train`` exactly as it draws a script's ``run_training``: a
+"train" run with one curve.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from clr_core.engine.results import RangeTestResult, TrainResult
 from clr_core.errors import ConfigError
 from clr_core.present.notebook import shown
 from clr_core.runs.recorder import StoreLike, status_of
-from clr_core.runs.recording import RecordLike, Recording, group_settings, split_record
+from clr_core.runs.recording import Recording, RecordLike, group_settings, split_record
 from clr_core.runs.reports import TrainCurve, range_test_report, train_report
 from clr_core.schedules import make_schedule
 from clr_core.schedules.registry import POLICIES

@@ -53,7 +53,7 @@ def offered() -> list[Offer]:
     """The trackers the operator set up, in `ROLES` order (none: the page offers nothing)."""
     name = get_settings().tracker_name
     out = []
-    for role, (title, field, package) in ROLES.items():
+    for role, (title, _, package) in ROLES.items():
         if _place(role) is None:
             continue
         missing = importlib.util.find_spec(package) is None
