@@ -37,11 +37,12 @@ import pandas as pd
 from clr_core import __version__
 from clr_core.cli_confirm import add_confirm_args, confirm_after, confirm_requested
 from clr_core.cli_files import OutputError, check_json_target, read_schedule, write_json
+from clr_core.cli_trackers import add_log_to, log_to_sinks
 from clr_core.engine import distributed
 from clr_core.engine.baselines import BASELINES
 from clr_core.errors import ClrError, ConfigError, ScheduleError
 from clr_core.jobs.executors.ray import RayExecutor
-from clr_core.jobs.runners import RUNNERS, baseline_runs, no_events
+from clr_core.jobs.runners import RUNNERS, baseline_runs, no_events, with_trackers
 from clr_core.jsonsafe import json_safe
 from clr_core.launch import start_app
 from clr_core.present.summary import summarize
@@ -101,6 +102,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record", default=None, metavar="NAME",
                    help="name of the run in the run store (CLR_STUDIO_DB) the app shows")
     p.add_argument("--no-record", action="store_true", help="do not save the run")
+    add_log_to(p)  # --log-to tensorboard:DIR, mlflow[:URI]
     p.add_argument("--optimizer", default="sgd", choices=sorted(optim.OPTIMIZERS))
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--weight-decay", type=float, default=0.0)
@@ -170,10 +172,12 @@ class CtrlC:
 
 def _run(kind: str, config: dict, a: argparse.Namespace) -> dict:
     """Run the app's runner with a progress bar, recorded as the app records its jobs."""
-    runner = RUNNERS[kind]
+    main = distributed.is_main()  # under torchrun only rank 0 draws and records
+    sinks = log_to_sinks(a.log_to, run_name=a.record) if main and kind in ("range_test", "train") \
+        and getattr(a, "log_to", None) else []
+    runner = with_trackers(kind, sinks) if sinks else RUNNERS[kind]
     if a.verbose:
         print(f"config: {json.dumps(json_safe(config), sort_keys=True)}", file=sys.stderr)
-    main = distributed.is_main()  # under torchrun only rank 0 draws and records
     bar = None if a.quiet or not main else Progress()
     emit = bar or no_events
     try:

@@ -8,7 +8,8 @@ each engine `Event` to ``emit`` in its JSON form, and returns its report's ``to_
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -19,6 +20,7 @@ from clr_core.engine.events import Event
 from clr_core.engine.range_test import run_range_test
 from clr_core.engine.spec import RangeTestSpec, TrainSpec
 from clr_core.engine.train import run_training
+from clr_core.errors import ConfigError
 from clr_core.jobs.confirm_job import confirm_iterations, run_confirm_job
 from clr_core.jobs.executors.base import ParallelPlan
 from clr_core.jobs.state import Emit, Runner, ShouldStop
@@ -66,6 +68,7 @@ __all__ = [
     "run_train_job",
     "verify_config",
     "verify_suggestion_runs",
+    "with_trackers",
 ]
 
 
@@ -91,28 +94,33 @@ def _progress_emit(emit: Emit, num_iter: int, curve: str,
     return on_event
 
 
+#: The trackers a run also writes to, made for its label: ``make(label) -> [Sink, ...]``.
+MakeSinks = Callable[[str], Sequence[Any]]
+
+
 @contextlib.contextmanager
-def _also_logged(kind: str, config: dict, roles: list[str], optimizer: Any, emit: Emit,
-                 label: str) -> Iterator[tuple[Emit, Callable[[dict], None]]]:
-    """The job's emit, also feeding the operator's trackers the job asked for (``log_to``,
-    `clr_core.trackers.operator`), and how to end them with the report; without roles, the
-    emit as it is. The store gets the job's run from the registry, as always; a tracker that
-    fails is dropped with a warning (`Recording`), never costing the job."""
-    if not roles:
+def _also_logged(kind: str, config: dict, make_sinks: MakeSinks | None, optimizer: Any,
+                 emit: Emit, label: str) -> Iterator[tuple[Emit, Callable[[dict], None]]]:
+    """The job's emit, also feeding the trackers a run asked for (the page's "Also log to",
+    `clr_core.trackers.operator`; the CLI's ``--log-to``), and how to end them with the
+    report; without any, the emit as it is. The store gets the job's run from the registry
+    (or the CLI's recorder), as always; a tracker that fails is dropped with a warning
+    (`Recording`), never costing the job."""
+    sinks = list(make_sinks(label)) if make_sinks is not None else []
+    if not sinks:
         yield emit, lambda report: None
         return
-    sinks = operator_sinks(roles, label=label)
-    with Recording(kind, config, sinks, groups=group_settings(optimizer)) as rec:
+    with Recording(kind, config, sinks, groups=group_settings(optimizer), label=label) as rec:
         yield rec.forwarding(emit), lambda report: rec.finish(status_of(report), report)
 
 
 def _range_test_report(config: dict, emit: Emit, should_stop: ShouldStop, *, curve: str = "",
                        progress_span: tuple[float, float] = (0.0, 1.0),
-                       log_to: list[str] | None = None) -> RangeTestReport:
+                       sinks: MakeSinks | None = None) -> RangeTestReport:
     cfg = RangeTestConfig.from_dict(config)
     spec = cfg.spec  # checked once, handed to the engine as it is
     built = build(cfg, lr=spec.start_lr, with_val=bool(spec.eval_every))
-    with _also_logged("range_test", cfg.to_dict(), log_to or [], built.optimizer, emit,
+    with _also_logged("range_test", cfg.to_dict(), sinks, built.optimizer, emit,
                       run_label("range_test", cfg.to_dict())) as (emit, close):
         on_event = _progress_emit(emit, spec.num_iter, curve, progress_span)
         result = run_range_test(built.model, built.optimizer, built.loss_fn, built.loader,
@@ -125,22 +133,30 @@ def _range_test_report(config: dict, emit: Emit, should_stop: ShouldStop, *, cur
     return report
 
 
-def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
+def _operator(roles: list[str]) -> MakeSinks | None:
+    """The operator's trackers a job's ``log_to`` ticked, one run each per curve."""
+    return (lambda label: operator_sinks(roles, label=label)) if roles else None
+
+
+def run_range_test_job(config: dict, emit: Emit, should_stop: ShouldStop, *,
+                       sinks: MakeSinks | None = None) -> dict:
     """Runner for kind "range_test": build from the config, sweep, report; ``log_to`` (the
-    page's "Also log to") records it to the operator's trackers as well."""
+    page's "Also log to") records it to the operator's trackers as well, ``sinks`` to
+    trackers of the caller's (`with_trackers`)."""
     config, roles = split_log_to(config)
-    return _range_test_report(config, emit, should_stop, log_to=roles).to_dict()
+    return _range_test_report(config, emit, should_stop,
+                              sinks=sinks or _operator(roles)).to_dict()
 
 
 def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curve: str,
-                  progress_span: tuple[float, float], log_to: list[str]) -> TrainCurve:
+                  progress_span: tuple[float, float], sinks: MakeSinks | None) -> TrainCurve:
     schedule = cfg.spec.resolved_schedule()
     # a warm-up starts at 0, which no optimizer takes: build at the peak, the schedule sets it
     first = float(schedule.lr(0)) or float(schedule.lr(np.arange(cfg.num_iter)).max())
     built = build(cfg, lr=first, with_val=True)
     label = cfg.label or cfg.schedule["policy"]
     # each curve its own tracker run (a TensorBoard folder, an MLflow run), named after it
-    with _also_logged("train", cfg.to_dict(), log_to, built.optimizer, emit, label) \
+    with _also_logged("train", cfg.to_dict(), sinks, built.optimizer, emit, label) \
             as (emit, close):
         on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
         result = run_training(built.model, built.optimizer, built.loss_fn, built.loader,
@@ -154,13 +170,16 @@ def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curv
     return run
 
 
-def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
+def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop, *,
+                  sinks: MakeSinks | None = None) -> dict:
     """Runner for kind "train": one or more trainings on the same data and model.
 
     `config["runs"]` (optional) lists overrides per curve, e.g. baselines:
     `[{"label": "1cycle", "schedule": {...}}, {"label": "fixed", "schedule": {...}}]`;
-    ``log_to`` (the page's "Also log to") records each to the operator's trackers as well."""
+    ``log_to`` (the page's "Also log to") records each to the operator's trackers as well,
+    ``sinks`` to trackers of the caller's (`with_trackers`)."""
     config, roles = split_log_to(config)
+    sinks = sinks or _operator(roles)
     base = {k: v for k, v in config.items() if k != "runs"}
     variants = config.get("runs") or [{}]
     runs: list[TrainCurve] = []
@@ -171,7 +190,7 @@ def run_train_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
         cfg.label = cfg.label or f"{cfg.schedule['policy']} ({cfg.optimizer})"
         span = (i / len(variants), (i + 1) / len(variants))
         runs.append(_training_run(cfg, emit, should_stop, curve=cfg.label, progress_span=span,
-                                  log_to=roles))
+                                  sinks=sinks))
     return train_report(runs, config, cancelled=should_stop()).to_dict()
 
 
@@ -346,6 +365,17 @@ def job_iterations(kind: str, config: Mapping[str, Any]) -> int | None:
     if kind == "confirm":  # every trial of its plan
         return confirm_iterations(config)
     return None
+
+
+def with_trackers(kind: str, sinks: Sequence[Any]) -> Runner:
+    """The runner of ``kind`` ("range_test" or "train") also writing each run to ``sinks``
+    (`clr_core.trackers`: the CLI's ``--log-to``); a sink makes a run of its own for each
+    curve, named after the sink's ``run_name`` or else the curve."""
+    if kind not in ("range_test", "train"):
+        raise ConfigError(f"only range tests and trainings log to trackers, not {kind!r}")
+    runner = run_range_test_job if kind == "range_test" else run_train_job
+    make = (lambda label: sinks) if sinks else None
+    return functools.partial(runner, sinks=make)
 
 
 RUNNERS: dict[str, Runner] = {

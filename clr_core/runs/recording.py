@@ -98,11 +98,14 @@ class Recording(FinishesOnExit):
     dropped with a warning: like a busy store, a tracker never costs the run."""
 
     def __init__(self, kind: str, config: Mapping[str, Any], record: RecordLike, *,
-                 store: StoreLike = None, groups: list[tuple[float, float]] | None = None
-                 ) -> None:
+                 store: StoreLike = None, groups: list[tuple[float, float]] | None = None,
+                 label: str | None = None) -> None:
+        name = label
         label, self.sinks = split_record(record)
+        # what the sinks call a run without a name of its own: the store run's name, else
+        # the first sink's, else ``label`` (a job's curve), else the kind
         self.label = label or (getattr(self.sinks[0], "run_name", None) if self.sinks
-                               else None) or kind
+                               else None) or name or kind
         self.recorder = (RunRecorder(kind, config, label=label, store=store)
                          if label is not None else None)
         self.finished = False
