@@ -43,6 +43,7 @@ from clr_core.integrations.common import (
     schedule_for,
 )
 from clr_core.runs.recorder import StoreLike, describe_call
+from clr_core.runs.recording import RecordLike
 from clr_core.schedules.base import Schedule
 from clr_core.schedules.registry import from_dict
 
@@ -68,10 +69,11 @@ def _scalar(value: Any) -> float:
 
 
 class StudioCallback(pl.Callback):
-    """Record ``Trainer.fit`` live to the run store under ``name`` (see the module doc).
+    """Record ``Trainer.fit`` live (see the module doc). ``name`` is what ``record=`` takes:
+    a run name, a sink (``TensorBoardSink``, ``MLflowSink``) or a list of a name and sinks.
     ``store``: a ``RunStore``, a path, or None for ``$CLR_STUDIO_DB`` (the app's)."""
 
-    def __init__(self, name: str = "Lightning fit", *, store: StoreLike = None,
+    def __init__(self, name: RecordLike = "Lightning fit", *, store: StoreLike = None,
                  val_loss_keys: Sequence[str] = VAL_LOSS_KEYS,
                  val_accuracy_keys: Sequence[str] = VAL_ACCURACY_KEYS) -> None:
         super().__init__()
