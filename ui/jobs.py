@@ -9,6 +9,7 @@ the pages stay responsive while they train."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 import streamlit as st
 
 from clr_core.engine.events import EventTable
-from clr_core.errors import JobError, StoreError
+from clr_core.errors import ClrError, JobError, StoreError
+from clr_core.jobs.executors.choose import EarlyExecutor
 from clr_core.jobs.registry import JobRegistry
 from clr_core.jobs.state import JobStatus
 from clr_core.jsonsafe import json_safe
@@ -44,7 +46,10 @@ __all__ = [
     "show_store_notice",
     "start_cancel",
     "submit",
+    "warm_up",
 ]
+
+logger = logging.getLogger(__name__)
 
 SERIES_CACHED = 4  # jobs whose streamed columns a session keeps (the pages show one each)
 
@@ -82,12 +87,28 @@ run_store.clear = _open_store.clear  # type: ignore[attr-defined]  # as a cached
 
 
 @st.cache_resource
+def _early_executor() -> EarlyExecutor:
+    return EarlyExecutor()
+
+
+def warm_up() -> None:
+    """Start the job worker as the server's first page is drawn (app.py, every run; a
+    lookup once done): it imports torch and the engine meanwhile, so the first range test
+    streams at once instead of after those imports. The registry, made later, takes it.
+    A worker that cannot start here is only logged: the first job tries again and says why."""
+    try:
+        _early_executor().start()
+    except (ClrError, OSError) as exc:
+        logger.warning("the job worker could not be started ahead of the first job: %s", exc)
+
+
+@st.cache_resource
 def registry() -> JobRegistry:
     # imported on the first job: the engine's runners load torch (seconds on a loaded
     # server), which the home page, drawn through app.py before any job, never needs
     from clr_core.jobs.engine_jobs import engine_registry
 
-    return engine_registry(store=run_store())
+    return engine_registry(store=run_store(), executor=_early_executor().take())
 
 
 def show_store_notice() -> None:
