@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ __all__ = [
     "show_store_notice",
     "start_cancel",
     "submit",
+    "time_left_text",
     "warm_up",
 ]
 
@@ -190,14 +192,27 @@ def current_job(slot: str, kind: str) -> JobStatus | None:
     return None
 
 
+def time_left_text(seconds: float | None) -> str:
+    """An estimate of the time left (`clr_core.jobs.state.time_left`) as a person reads it:
+    seconds under a minute and a half, then minutes, then hours and minutes; said to be an
+    estimate, since it assumes the rest goes at the pace so far."""
+    if seconds is None or not math.isfinite(seconds):
+        return "estimating the time left…"
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s left"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} min left"
+    return f"about {minutes // 60} h {minutes % 60} min left"
+
+
 def progress_text(status: JobStatus) -> str:
     pct = 100 * status.progress
     took = f" in {status.elapsed_s:.1f} s" if status.elapsed_s is not None else ""
     if status.state == "queued":
         return "Queued: waiting for the device to be free…"
     if status.state == "running":
-        eta = f", about {status.eta_s:.0f} s left" if status.eta_s is not None else ""
-        return f"Running: {pct:.0f}%{eta}"
+        return f"Running: {pct:.0f}% · {time_left_text(status.eta_s)}"
     unsaved = " — not saved to the run store" if status.save_failed else ""
     if status.state == "done":
         return f"Done{took}{unsaved}"
