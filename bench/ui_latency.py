@@ -20,11 +20,12 @@ new server: the designer's first chart, timed from opening ``/`` (and from launc
 server); then the range test opened from the sidebar and "Start range test" pressed as soon
 as it is drawn: Start -> the first streamed point on the page, and Start -> the headline.
 Job workers run in the normal scheduling class (``CLR_STUDIO_WORKER_IDLE=0``, nice as
-deployed): in the idle class a shared machine's other load, not the app, sets the times. ``--app-root`` times another checkout's app with this same
-script (a before/after in one sitting: ``--app-root ../main``).
+deployed): in the idle class a shared machine's other load, not the app, sets the times.
+``--app-root`` times other checkouts' apps with this same script, a trial of each in turn
+(a before/after in one sitting: ``--app-root ../main .``).
 
     .venv/bin/python bench/ui_latency.py
-    .venv/bin/python bench/ui_latency.py --fresh [--trials 3] [--app-root PATH]
+    .venv/bin/python bench/ui_latency.py --fresh [--trials 3] [--app-root ../main .]
 """
 
 from __future__ import annotations
@@ -236,27 +237,33 @@ def fresh_trial(chromium: str, root: Path) -> dict[str, float]:
     return out
 
 
-def fresh(trials: int, root: Path) -> None:
+def fresh(trials: int, roots: list[Path]) -> None:
+    """``trials`` fresh servers of each checkout in ``roots``, taken in turn (main, this,
+    main, this, ...), so a change in the machine's other load hits each alike."""
     chromium = shutil.which("chromium")
     if chromium is None:
         raise SystemExit("needs Debian's chromium on PATH (apt-get install chromium)")
-    loads, runs = [os.getloadavg()[0]], []
+    runs: dict[Path, list[dict[str, float]]] = {root: [] for root in roots}
+    loads = [os.getloadavg()[0]]
     for _ in range(trials):
-        runs.append(fresh_trial(chromium, root))
-        loads.append(os.getloadavg()[0])
-
-    def med(key: str) -> str:
-        values = [r[key] for r in runs]
-        return f"{statistics.median(values):.2f} s (" + ", ".join(f"{v:.2f}" for v in values) + ")"
-
-    print(f"CLR Studio on a fresh server ({root}; median of {trials}, each trial in brackets; "
+        for root in roots:
+            runs[root].append(fresh_trial(chromium, root))
+            loads.append(os.getloadavg()[0])
+    print(f"CLR Studio on a fresh server (median of {trials}, each trial in brackets; "
           f"load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores)")
-    print(f"  designer: first chart {med('designer.chart')} after opening /, "
-          f"{med('designer.chart_from_launch')} after launching the server "
-          f"(healthy after {med('health')}); target 3 s")
-    print(f"  range test: page drawn {med('range.page')} after its link in the sidebar")
-    print(f"  first range test: first point {med('range.first_point')} after Start (target 2 s), "
-          f"headline {med('range.headline')} after Start")
+    for root, got in runs.items():
+        def med(key: str, got=got) -> str:
+            values = [r[key] for r in got]
+            return (f"{statistics.median(values):.2f} s ("
+                    + ", ".join(f"{v:.2f}" for v in values) + ")")
+
+        print(f" {root}")
+        print(f"  designer: first chart {med('designer.chart')} after opening /, "
+              f"{med('designer.chart_from_launch')} after launching the server "
+              f"(healthy after {med('health')}); target 3 s")
+        print(f"  range test: page drawn {med('range.page')} after its link in the sidebar")
+        print(f"  first range test: first point {med('range.first_point')} after Start "
+              f"(target 2 s), headline {med('range.headline')} after Start")
 
 
 if __name__ == "__main__":
@@ -268,11 +275,12 @@ if __name__ == "__main__":
     parser.add_argument("--fresh", action="store_true",
                         help="time a person's first chart and first range test on fresh servers")
     parser.add_argument("--trials", type=int, default=3, help="fresh servers per --fresh part")
-    parser.add_argument("--app-root", type=Path, default=ROOT,
-                        help="the checkout whose app.py --fresh starts (default: this one)")
+    parser.add_argument("--app-root", type=Path, nargs="+", default=[ROOT],
+                        help="the checkouts whose app.py --fresh starts, in turn (default: "
+                             "this one)")
     args = parser.parse_args()
     if args.fresh:
-        fresh(args.trials, args.app_root.resolve())
+        fresh(args.trials, [root.resolve() for root in args.app_root])
         raise SystemExit
     for name in (["thread", "process"] if args.executor == "both" else [args.executor]):
         main(args.model, name)
