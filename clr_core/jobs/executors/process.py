@@ -19,7 +19,8 @@ died; the server and other jobs go on.
 
 Workers are reused: one that finished a job waits for the next (torch and the data already
 imported), up to ``max_idle`` of them for ``idle_timeout_s``; one is started ahead of the
-first job. Never more than ``max_workers`` exist at once.
+first job (the app starts it with its first page: ``choose.EarlyExecutor``). Never more than
+``max_workers`` exist at once.
 """
 
 from __future__ import annotations
