@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from ui.jobs import check_settings, show_store_notice
+from ui.jobs import check_settings, show_store_notice, warm_up
 from ui.nav import build_navigation
 from ui.state import keep_widget_state
 from ui.text import show_unexpected
 
 st.set_page_config(page_title="CLR Studio", page_icon="📈", layout="wide")
 check_settings()
+warm_up()  # the job worker imports torch while this first page is drawn
 keep_widget_state()
 show_store_notice()
 try:

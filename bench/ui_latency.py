@@ -15,7 +15,19 @@ Targets (issue 11, jobs in worker processes): answering a typed value takes at m
 as long with a CPU job running as with none; the server's own CPU stays under 0.3 s per
 second; streamed points reach the page within 1 s.
 
+``--fresh``: what a person waits for on a server just started (issue 32), each trial on a
+new server: the designer's first chart, timed from opening ``/`` (and from launching the
+server); then the range test opened from the sidebar and "Start range test" pressed as soon
+as it is drawn: Start -> the first streamed point on the page, and Start -> the headline.
+Job workers run in the normal scheduling class (``CLR_STUDIO_WORKER_IDLE=0``): in the idle
+class a shared machine's other load, not the app, sets the times. Their nice is the
+deployed one (10) unless ``CLR_STUDIO_WORKER_NICE`` is set (0: the server's priority, as
+bench/worker_start.py measures).
+``--app-root`` times other checkouts' apps with this same script, a trial of each in turn
+(a before/after in one sitting: ``--app-root ../main .``).
+
     .venv/bin/python bench/ui_latency.py
+    .venv/bin/python bench/ui_latency.py --fresh [--trials 3] [--app-root ../main .]
 """
 
 from __future__ import annotations
@@ -45,12 +57,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(port: int, db: Path, executor: str) -> subprocess.Popen:
+def start_app(port: int, db: Path, executor: str, root: Path = ROOT,
+              env: dict[str, str] | None = None) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "CLR_STUDIO_DB": str(db), "CLR_STUDIO_EXECUTOR": executor},
+        cwd=root, env={**os.environ, "CLR_STUDIO_DB": str(db), "CLR_STUDIO_EXECUTOR": executor,
+                       "PYTHONPATH": str(root), **(env or {})},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
         try:
@@ -180,12 +194,97 @@ def main(model: str, executor: str) -> None:
           f"(target < 0.3; the job's worker process not counted)")
 
 
+CHART = '[data-testid="stPlotlyChart"] .main-svg'
+HEADLINE = re.compile(r"Recommended max_lr|No reliable recommendation")
+
+
+def fresh_trial(chromium: str, root: Path) -> dict[str, float]:
+    """A person on a server just started: opens ``/`` (the designer) and waits for its
+    chart, goes to the range test by the sidebar and presses Start as soon as the page is
+    drawn."""
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                     args=["--no-sandbox", "--disable-background-networking"])
+        port = free_port()
+        launched = time.monotonic()
+        proc = start_app(port, Path(tmp) / "runs.db", "process", root,
+                         env={"CLR_STUDIO_WORKER_IDLE": "0"})
+        try:
+            out["health"] = time.monotonic() - launched
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(120_000)
+            t0 = time.monotonic()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.locator(CHART).first.wait_for(state="visible")
+            out["designer.chart"] = time.monotonic() - t0
+            out["designer.chart_from_launch"] = time.monotonic() - launched
+            page.wait_for_selector(IDLE)
+            t0 = time.monotonic()
+            page.get_by_role("link", name="Range test").first.click()
+            start = page.get_by_role("button", name="Start range test")
+            start.wait_for(state="visible")
+            page.wait_for_selector(IDLE)
+            out["range.page"] = time.monotonic() - t0
+            t0 = time.monotonic()
+            start.click()
+            page.get_by_text(re.compile(r"\d+ of \d+ iterations")).first.wait_for()
+            out["range.first_point"] = time.monotonic() - t0
+            page.get_by_text(HEADLINE).first.wait_for()
+            out["range.headline"] = time.monotonic() - t0
+            browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    return out
+
+
+def fresh(trials: int, roots: list[Path]) -> None:
+    """``trials`` fresh servers of each checkout in ``roots``, taken in turn (main, this,
+    main, this, ...), so a change in the machine's other load hits each alike."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("needs Debian's chromium on PATH (apt-get install chromium)")
+    runs: dict[Path, list[dict[str, float]]] = {root: [] for root in roots}
+    loads = [os.getloadavg()[0]]
+    for _ in range(trials):
+        for root in roots:
+            runs[root].append(fresh_trial(chromium, root))
+            loads.append(os.getloadavg()[0])
+    nice = os.environ.get("CLR_STUDIO_WORKER_NICE", "10 (deployed)")
+    print(f"CLR Studio on a fresh server (median of {trials}, each trial in brackets; "
+          f"load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores; "
+          f"job workers at nice {nice}, normal class)")
+    for root, got in runs.items():
+        def med(key: str, got=got) -> str:
+            values = [r[key] for r in got]
+            return (f"{statistics.median(values):.2f} s ("
+                    + ", ".join(f"{v:.2f}" for v in values) + ")")
+
+        print(f" {root}")
+        print(f"  designer: first chart {med('designer.chart')} after opening /, "
+              f"{med('designer.chart_from_launch')} after launching the server "
+              f"(healthy after {med('health')}); target 3 s")
+        print(f"  range test: page drawn {med('range.page')} after its link in the sidebar")
+        print(f"  first range test: first point {med('range.first_point')} after Start "
+              f"(target 2 s), headline {med('range.headline')} after Start")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="mlp", help="model the range test trains (mlp, cnn, ...)")
     parser.add_argument("--executor", default="process", choices=["process", "thread", "both"],
                         help="where jobs run; 'both' measures the worker process against the "
                              "old in-server thread in one run")
+    parser.add_argument("--fresh", action="store_true",
+                        help="time a person's first chart and first range test on fresh servers")
+    parser.add_argument("--trials", type=int, default=3, help="fresh servers per --fresh part")
+    parser.add_argument("--app-root", type=Path, nargs="+", default=[ROOT],
+                        help="the checkouts whose app.py --fresh starts, in turn (default: "
+                             "this one)")
     args = parser.parse_args()
+    if args.fresh:
+        fresh(args.trials, [root.resolve() for root in args.app_root])
+        raise SystemExit
     for name in (["thread", "process"] if args.executor == "both" else [args.executor]):
         main(args.model, name)

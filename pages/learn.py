@@ -4,9 +4,12 @@ every control as it was; hide= hides controls; the projector toggle enlarges tex
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from clr_core.errors import ClrError
+from clr_core.jobs.state import time_left
 from clr_core.lessons import (
     CLAIM_CHECKS,
     LESSONS,
@@ -16,9 +19,11 @@ from clr_core.lessons import (
     query_from_values,
     values_from_query,
 )
+from clr_core.lessons.digits import reporting_progress
 from clr_core.lessons.training import accuracy_figure
 from clr_core.present.style import tiles_per_row
 from ui.charts import plot
+from ui.jobs import time_left_text
 from ui.nav import ensure_app_entry
 from ui.state import default
 from ui.teaching import (
@@ -98,9 +103,16 @@ def _draw_view(view: LessonView, *, key: str, projector: bool) -> None:
 
 
 def _run_live(run_view, values, label: str):
-    """Run a training demo, drawing each finished run as it arrives."""
-    live = st.empty()
+    """Run a training demo, drawing each finished run as it arrives under a progress bar
+    with the time left (from the runs done and the time they took)."""
+    bar, live = st.empty(), st.empty()
     runs: dict = {}
+    started = time.monotonic()
+
+    def on_progress(done: int, total: int) -> None:
+        fraction = done / total if total else 1.0
+        left = time_left(fraction, time.monotonic() - started)
+        bar.progress(fraction, text=f"Trained {done} of {total} runs · {time_left_text(left)}")
 
     def on_run(run) -> None:
         runs.setdefault(run.label, []).append(run)
@@ -108,8 +120,9 @@ def _run_live(run_view, values, label: str):
             st.caption(f"Trained {run.label}, seed {run.seed}…")
             plot(accuracy_figure(runs))
 
-    with st.spinner(label):
+    with st.spinner(label), reporting_progress(on_progress):
         view = run_view(values, on_run=on_run)
+    bar.empty()
     live.empty()
     return view
 

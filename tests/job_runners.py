@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass
 
 from clr_core.jobs.executors.base import ParallelPlan
 
+#: The scheduling class this module was imported in: a worker that preloads it, its preload's.
+IMPORT_POLICY = os.sched_getscheduler(0) if hasattr(os, "sched_getscheduler") else None
+
 
 @dataclass(frozen=True)
 class TypedEvent:
@@ -155,7 +158,7 @@ def torch_forever(config, emit, should_stop):
 
 def scheduling(config, emit, should_stop):
     """The worker's niceness and scheduling class, as the job sees them."""
-    return {"nice": os.nice(0), "policy": os.sched_getscheduler(0)}
+    return {"nice": os.nice(0), "policy": os.sched_getscheduler(0), "import_policy": IMPORT_POLICY}
 
 
 def on_node(config, emit, should_stop):

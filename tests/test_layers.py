@@ -32,6 +32,7 @@ DEFERRED = {
     "torch": "about 2 s to import; the schedule designer and its previews never need it",
     "torchvision": "about 2 s to import; only its data sets, image folders and ResNet-18",
     "sklearn": "about 1 s to import; only when digits or a split is first loaded",
+    "pandas": "about 1 s to import; only tables need it, not the designer's first chart",
     "clr_core.schedules.torch_adapter": "Schedule.to_torch: loads torch (see above)",
 }
 MAX_LINES = 400

@@ -9,6 +9,8 @@ the pages stay responsive while they train."""
 from __future__ import annotations
 
 import json
+import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +18,8 @@ from typing import Any
 import streamlit as st
 
 from clr_core.engine.events import EventTable
-from clr_core.errors import JobError, StoreError
+from clr_core.errors import ClrError, JobError, StoreError
+from clr_core.jobs.executors.choose import EarlyExecutor
 from clr_core.jobs.registry import JobRegistry
 from clr_core.jobs.state import JobStatus
 from clr_core.jsonsafe import json_safe
@@ -44,7 +47,11 @@ __all__ = [
     "show_store_notice",
     "start_cancel",
     "submit",
+    "time_left_text",
+    "warm_up",
 ]
+
+logger = logging.getLogger(__name__)
 
 SERIES_CACHED = 4  # jobs whose streamed columns a session keeps (the pages show one each)
 
@@ -82,12 +89,28 @@ run_store.clear = _open_store.clear  # type: ignore[attr-defined]  # as a cached
 
 
 @st.cache_resource
+def _early_executor() -> EarlyExecutor:
+    return EarlyExecutor()
+
+
+def warm_up() -> None:
+    """Start the job worker as the server's first page is drawn (app.py, every run; a
+    lookup once done): it imports torch and the engine meanwhile, so the first range test
+    streams at once instead of after those imports. The registry, made later, takes it.
+    A worker that cannot start here is only logged: the first job tries again and says why."""
+    try:
+        _early_executor().start()
+    except (ClrError, OSError) as exc:
+        logger.warning("the job worker could not be started ahead of the first job: %s", exc)
+
+
+@st.cache_resource
 def registry() -> JobRegistry:
     # imported on the first job: the engine's runners load torch (seconds on a loaded
     # server), which the home page, drawn through app.py before any job, never needs
     from clr_core.jobs.engine_jobs import engine_registry
 
-    return engine_registry(store=run_store())
+    return engine_registry(store=run_store(), executor=_early_executor().take())
 
 
 def show_store_notice() -> None:
@@ -169,14 +192,27 @@ def current_job(slot: str, kind: str) -> JobStatus | None:
     return None
 
 
+def time_left_text(seconds: float | None) -> str:
+    """An estimate of the time left (`clr_core.jobs.state.time_left`) as a person reads it:
+    seconds under a minute and a half, then minutes, then hours and minutes; said to be an
+    estimate, since it assumes the rest goes at the pace so far."""
+    if seconds is None or not math.isfinite(seconds):
+        return "estimating the time left…"
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s left"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} min left"
+    return f"about {minutes // 60} h {minutes % 60} min left"
+
+
 def progress_text(status: JobStatus) -> str:
     pct = 100 * status.progress
     took = f" in {status.elapsed_s:.1f} s" if status.elapsed_s is not None else ""
     if status.state == "queued":
         return "Queued: waiting for the device to be free…"
     if status.state == "running":
-        eta = f", about {status.eta_s:.0f} s left" if status.eta_s is not None else ""
-        return f"Running: {pct:.0f}%{eta}"
+        return f"Running: {pct:.0f}% · {time_left_text(status.eta_s)}"
     unsaved = " — not saved to the run store" if status.save_failed else ""
     if status.state == "done":
         return f"Done{took}{unsaved}"

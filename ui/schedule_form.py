@@ -8,14 +8,16 @@ values, and `set_value` is how a preset, a hand-off or a link fills a field.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import streamlit as st
 
 from clr_core.schedules.shapes import SHAPES
 from clr_core.schedules.spec import BOOL, CHOICE, FLOAT, INT, PHASES, ParamSpec
 from ui.widgets import float_input, fmt, fmt_int, int_input
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["param_key", "param_widget", "set_value"]
 
@@ -77,6 +79,10 @@ def _phases_widget(label: str, key: str, spec: ParamSpec) -> list[dict[str, Any]
         st.session_state[key] = [dict(row) for row in spec.default]
     rows = st.session_state[key]
     version = st.session_state.get(_version_key(key), 0)
+    # here, not at the top: only the phases policy draws a table, and the designer's first
+    # chart on a fresh server would wait for pandas (a second) otherwise
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=PHASE_COLUMNS)
     st.caption(f"{label}: {spec.help}")
     edited = st.data_editor(

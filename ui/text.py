@@ -18,12 +18,15 @@ from __future__ import annotations
 import logging
 import numbers
 import uuid
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from clr_core.present.escape import markdown_text
 from clr_core.redact import scrub_paths
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["NOTE_LIMIT", "SHOWN_LIMIT", "log_unexpected", "show_unexpected", "shown", "shown_error",
            "shown_frame", "shown_note"]
@@ -54,6 +57,10 @@ def shown_note(text: object) -> str:
 def shown_frame(frame: pd.DataFrame, *, limit: int = NOTE_LIMIT) -> pd.DataFrame:
     """A copy of `frame` for ``st.table``, which draws every cell as markdown: its text
     cells `shown` (numbers are left for the table's own formatting)."""
+    # here, not at the top: app.py imports this module for every page, and the designer's
+    # first chart would wait for pandas, which only tables need
+    import pandas as pd
+
     out = frame.copy()
     for col in out.columns:
         if not pd.api.types.is_numeric_dtype(out[col]):

@@ -215,7 +215,7 @@ class JobRegistry:
             job.events.extend(events)
             job.n_events = len(job.events)
             if progress is not None and math.isfinite(progress):
-                job.progress = min(max(float(progress), 0.0), 1.0)
+                job.note_progress(min(max(float(progress), 0.0), 1.0))
         if job.run_id is not None and time.monotonic() - job.stored_at >= STORE_EVERY_S:
             self._saver.append_new_events(job)
 

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ from clr_core.setup.models import make_model
 from clr_core.setup.optim import make_optimizer
 
 __all__ = ["BENCH", "Batches", "DigitsRun", "best_of", "digits_tensors", "iterations_to_reach",
-           "one_thread", "train", "train_grid"]
+           "one_thread", "reporting_progress", "train", "train_grid"]
 
 #: One setup for every lesson: big enough that the schedule matters, small enough to be instant.
 BENCH = {"model": "mlp", "width": 32, "batch_size": 64, "optimizer": "sgd", "momentum": 0.9}
@@ -118,11 +119,33 @@ def _train(schedule_json: str, num_iter: int, seed: int, eval_every: int, optimi
     return DigitsRun.from_result("", seed, result)
 
 
+_PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar("lesson_progress",
+                                                                     default=None)
+
+
+@contextlib.contextmanager
+def reporting_progress(report: Callable[[int, int], None]) -> Iterator[None]:
+    """While inside, every `train_grid` calls ``report(runs done, runs in all)`` before its
+    first run and after each one, so a page can draw a progress bar and the time left of a
+    lesson's demo (issue 32: a lesson's grid runs 5-15 s) without each lesson's view
+    passing a second callback down (a context variable: only this thread's calls report)."""
+    token = _PROGRESS.set(report)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
 def train_grid(variants: Mapping[str, Mapping], *, num_iter: int, seeds: Sequence[int],
                eval_every: int = 10,
                on_run: Callable[[DigitsRun], None] | None = None) -> dict[str, list[DigitsRun]]:
     """Every variant ({label: {"schedule": ..., maybe "optimizer", "weight_decay"}}) on
-    every seed; ``on_run`` sees each run as it finishes, so a page can draw it live."""
+    every seed; ``on_run`` sees each run as it finishes, so a page can draw it live (and
+    `reporting_progress`'s callback how many are done)."""
+    report = _PROGRESS.get()
+    total, done = len(variants) * len(seeds), 0
+    if report is not None:
+        report(done, total)
     out: dict[str, list[DigitsRun]] = {}
     for label, spec in variants.items():
         for seed in seeds:
@@ -131,8 +154,11 @@ def train_grid(variants: Mapping[str, Mapping], *, num_iter: int, seeds: Sequenc
                         weight_decay=spec.get("weight_decay", 0.0),
                         model=spec.get("model", BENCH["model"]))
             out.setdefault(label, []).append(run)
+            done += 1
             if on_run is not None:
                 on_run(run)
+            if report is not None:
+                report(done, total)
     return out
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import html
 import re
 import string
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["csv_cell", "csv_safe_frame", "markdown_text", "plotly_text"]
 
@@ -73,6 +74,10 @@ def _number(s: str) -> bool:
 def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of `frame` whose text cells and column names are disarmed for CSV (and for
     Streamlit's own table download, which exports what is shown)."""
+    # here, not at the top: pandas costs the designer's first chart a second on a fresh
+    # server (every page imports this module through app.py), and only tables need it
+    import pandas as pd
+
     out = frame.copy()
     out.columns = [csv_cell(c) for c in out.columns]
     for col in out.columns:

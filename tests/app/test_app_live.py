@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from apptest_helpers import (
     chart_traces,
@@ -59,6 +61,9 @@ def test_cancel_keeps_the_partial_curve():
     run_until_events(at, "rt.job", 20)
     # the chart grows while the job runs
     assert len(chart_traces(at, "range-test")[1]["x"]) >= 1
+    # and its bar says how far it is and, from the steps done so far, about how long is left
+    bar = at.get("progress")[0].proto.text
+    assert re.fullmatch(r"Running: \d+% · about \d+ (s|min|h \d+ min) left", bar), bar
     at.button(key="btn.rt.cancel").click().run()
     assert run_until_done(at, "rt.job") == "cancelled"
     from ui.jobs import registry

@@ -219,7 +219,8 @@ def test_a_reopened_range_test_names_its_stability_limit_as_it_did_live():
 
 def test_the_home_page_draws_before_torch_is_imported():
     """Item 15: app.py (store notice, navigation) and the designer load no torch: the first
-    chart of a fresh server does not wait seconds for the engine it does not use."""
+    chart of a fresh server does not wait seconds for the engine it does not use; nor
+    pandas (issue 32), a second more that only tables need."""
     import subprocess
     import sys
     from pathlib import Path
@@ -227,7 +228,8 @@ def test_the_home_page_draws_before_torch_is_imported():
     code = ("import sys\n"
             "import ui.jobs, ui.nav, ui.state\n"  # what app.py imports
             "import ui.designer_link, ui.designer_state, ui.schedule_form, clr_core.present.plots\n"
-            "heavy = sorted(m for m in ('torch', 'torchvision', 'sklearn') if m in sys.modules)\n"
+            "heavy = sorted(m for m in ('torch', 'torchvision', 'sklearn', 'pandas')\n"
+            "               if m in sys.modules)\n"
             "assert not heavy, heavy\n")
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,

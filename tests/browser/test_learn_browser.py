@@ -56,7 +56,11 @@ def test_a_training_lesson_streams_and_shows_its_table(page, app_url):
     page.goto(f"{app_url}/learn?lesson=1&seeds=1")
     wait_idle(page)
     page.get_by_role("button", name=re.compile("Run it yourself")).click()
+    # while it trains: how many of its runs are done and, from their time, how long is left
+    expect(page.get_by_text(re.compile(
+        r"^Trained [0-3] of 4 runs · (about \d+ s left|estimating the time left…)$"))).to_be_visible()
     expect(page.get_by_text("the best of these four", exact=False).first).to_be_visible(timeout=120_000)
+    expect(page.get_by_text(re.compile(r"^Trained \d of 4 runs"))).to_have_count(0)  # gone when done
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     screenshot(page, "learn_lr_matters")
 

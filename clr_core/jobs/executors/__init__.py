@@ -25,7 +25,7 @@ from clr_core.jobs.executors.base import (
     run_members,
     set_torch_threads,
 )
-from clr_core.jobs.executors.choose import ENV_VAR, EXECUTORS, make_executor
+from clr_core.jobs.executors.choose import ENV_VAR, EXECUTORS, EarlyExecutor, make_executor
 from clr_core.jobs.executors.process import DEFAULT_PRELOAD, ProcessExecutor, describe_exit
 from clr_core.jobs.executors.ray import RayExecutor, local_runtime_env
 from clr_core.jobs.executors.thread import ThreadExecutor
@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_PRELOAD",
     "ENV_VAR",
     "EXECUTORS",
+    "EarlyExecutor",
     "EventBatcher",
     "Executor",
     "Outcome",

@@ -19,7 +19,8 @@ died; the server and other jobs go on.
 
 Workers are reused: one that finished a job waits for the next (torch and the data already
 imported), up to ``max_idle`` of them for ``idle_timeout_s``; one is started ahead of the
-first job. Never more than ``max_workers`` exist at once.
+first job (the app starts it with its first page: ``choose.EarlyExecutor``). Never more than
+``max_workers`` exist at once.
 """
 
 from __future__ import annotations
@@ -100,9 +101,15 @@ def _run_below_the_server(nice: int, idle: bool) -> None:
     measures it). ``CLR_STUDIO_WORKER_IDLE=0`` keeps the normal policy, for a
     machine whose other load would starve an idle-class job. ``nice`` and ``idle`` are the
     server's settings (``CLR_STUDIO_WORKER_NICE``/``_IDLE``), read and checked there when the
-    worker is started, so a bad value is the server's error message, not a dead worker."""
-    with contextlib.suppress(OSError):
-        os.nice(nice)
+    worker is started, so a bad value is the server's error message, not a dead worker.
+
+    Called twice: the nice before the preload, the idle class after it. The preload is a
+    few seconds of imports, once, that the next "Start" waits for: in the idle class any
+    other busy process on the machine (one was enough on 2 cores) held it back until the
+    first job, which then waited for all of it (issue 32)."""
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     if idle and hasattr(os, "SCHED_IDLE"):
         with contextlib.suppress(OSError):
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
@@ -120,7 +127,7 @@ def _worker_main(conn: Connection, flag: Any, preload: tuple[str, ...], idle_tim
     """A worker's life: import the engine, then run jobs one at a time until told to exit,
     idle too long, or the server goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
-    _run_below_the_server(nice, idle)
+    _run_below_the_server(nice, idle=False)
     parent = os.getppid()
     preload_error = None
     for module in preload:
@@ -128,6 +135,7 @@ def _worker_main(conn: Connection, flag: Any, preload: tuple[str, ...], idle_tim
             importlib.import_module(module)
         except Exception as e:  # reported with the first job rather than lost
             preload_error = describe_error(e)
+    _run_below_the_server(0, idle)
     while True:
         try:
             if not conn.poll(idle_timeout_s):
