@@ -1,11 +1,18 @@
 """LR range test: sweep the learning rate in the background, watch loss versus LR live,
 get suggested bounds and send them to the designer."""
 
+# ruff: noqa: E402  (ensure_app_entry runs before the imports that load torch)
 from __future__ import annotations
 
 import json
 
 import streamlit as st
+
+from ui.nav import ensure_app_entry
+
+# First, before the imports that load torch: a deep link opened as a server's very first
+# request reruns through app.py here, which starts the job worker's imports at once.
+ensure_app_entry()
 
 from clr_core.engine.events import EVAL, STEP
 from clr_core.engine.results import RangeTestResult
@@ -29,7 +36,6 @@ from ui.jobs import (
     live_job,
     start_cancel,
 )
-from ui.nav import ensure_app_entry
 from ui.results import (
     curve_frame,
     range_summary,
@@ -41,8 +47,6 @@ from ui.state import default, keep_valid
 from ui.text import shown, shown_note
 from ui.training_state import load_training
 from ui.widgets import float_input, int_input, spec_bounds
-
-ensure_app_entry()
 
 SLOT = job_slot("rt")
 
