@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
@@ -42,3 +43,15 @@ def open_run(page, option: re.Pattern) -> None:
             page.keyboard.press("Escape")
             wait_idle(page)
     page.keyboard.press("Escape")
+
+
+def open_runs(page, run_ids) -> None:
+    """Pick each run id in turn in the Runs page's "Open runs", each chosen before the next."""
+    box = page.get_by_test_id("stMultiSelect").filter(has_text="Open runs")
+    for run_id in run_ids:
+        box.click()
+        box.locator("input").fill(f"#{run_id} ")
+        page.get_by_role("option", name=re.compile(f"^#{run_id} ")).first.click()
+        page.keyboard.press("Escape")
+        wait_idle(page)
+        expect(box).to_contain_text(f"#{run_id} ")

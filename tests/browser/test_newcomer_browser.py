@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from bhelpers import ARTIFACTS, screenshot, wait_idle
+from bhelpers import ARTIFACTS, open_runs, screenshot, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -134,14 +134,7 @@ def test_runs_overlay_keeps_each_marker_on_its_own_run_and_six_legends_fit(page,
                                        ("w2", "sgd", 5e-3), ("w3", "adam", 5e-4)])
     page.goto(f"{app_url}/runs")
     wait_idle(page)
-    box = page.get_by_test_id("stMultiSelect").filter(has_text="Open runs")
-    for run_id in saved:
-        box.click()
-        box.locator("input").fill(f"#{run_id} ")
-        page.get_by_role("option", name=re.compile(f"^#{run_id} ")).first.click()
-        page.keyboard.press("Escape")
-        wait_idle(page)
-        expect(box).to_contain_text(f"#{run_id} ")  # chosen before the next one
+    open_runs(page, saved)
     deadline = time.monotonic() + 30  # the last choice's rerun may still be drawing
     while True:
         c = chart(page)

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from bhelpers import ARTIFACTS, fill, wait_idle
+from bhelpers import ARTIFACTS, fill, open_runs, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -118,14 +118,7 @@ def test_ten_trainings_overlaid_read_apart_and_no_plotly_tip_follows_to_another_
     ids = _save_trainings(app_db)
     page.goto(f"{app_url}/runs")
     wait_idle(page)
-    box = page.get_by_test_id("stMultiSelect").filter(has_text="Open runs")
-    for run_id in ids:
-        box.click()
-        box.locator("input").fill(f"#{run_id} ")
-        page.get_by_role("option", name=re.compile(f"^#{run_id} ")).first.click()
-        page.keyboard.press("Escape")
-        wait_idle(page)
-        expect(box).to_contain_text(f"#{run_id} ")
+    open_runs(page, ids)
     c = _training_chart(page, groups=10)
     runs: dict[str, list[dict]] = {}
     for t in c["traces"]:
