@@ -39,7 +39,7 @@ Grid results, range-test curves and trainings are cached per task in a JSON file
 (``--cache``), so changing a rule only retrains the LRs it newly suggests.
 
     python bench/suggestions.py                 # all 26 tasks (~25 min on 2 idle cores)
-    python bench/suggestions.py --quick         # the slice the test suite runs
+    python bench/suggestions.py --quick         # 3 tasks; the test suite runs 2 (not ft-)
     python bench/suggestions.py --tasks mlp-sgd --json out.json --jobs 2
     python bench/suggestions.py --write-package-data   # ship the measured regret
 """

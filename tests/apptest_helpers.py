@@ -137,7 +137,9 @@ SAVE_A_RUN = """
 import json, sys
 from clr_core.jobs.engine_jobs import engine_registry
 from clr_core.runs.store import RunStore
-reg = engine_registry(store=RunStore())
+# the range test in this process's own thread: the store is written the same way, and a worker
+# process would import the engine a second time for nothing
+reg = engine_registry(store=RunStore(), executor="thread")
 job = reg.submit("range_test", {"num_iter": 40}, label=sys.argv[1])
 status = reg.wait(job, timeout=120)
 reg.shutdown()

@@ -69,6 +69,7 @@ class LocalCluster:
         self.port = self.base
         self.address = f"127.0.0.1:{self.port}"
         self.nodes: list[Node] = []
+        self.started = 0  # nodes started so far, for their log and temp dir names
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
@@ -81,33 +82,51 @@ class LocalCluster:
                    PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
         return env
 
-    def _start(self, args: list[str], offset: int) -> Node:
-        p = self.base + offset
+    def _start(self, args: list[str], slot: int) -> Node:
+        """A node on the ports of ``slot`` (0: the head), in that slot of ``nodes``: a
+        node started again takes its predecessor's ports and place."""
+        p = self.base + 20 * slot
         ports = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--num-gpus=0",
                  "--object-store-memory=78643200", "--disable-usage-stats", "--block",
                  f"--node-manager-port={p + 1}", f"--object-manager-port={p + 2}",
                  f"--dashboard-agent-listen-port={p + 3}", f"--dashboard-agent-grpc-port={p + 4}",
                  f"--runtime-env-agent-port={p + 5}", f"--metrics-export-port={p + 6}",
                  f"--min-worker-port={p + 10}", f"--max-worker-port={p + 19}"]
-        log = self.tmp / f"node{len(self.nodes)}.log"
+        log = self.tmp / f"node{self.started}.log"
         with open(log, "w") as out:
             proc = subprocess.Popen([RAY, "start", *args, *ports], stdout=out,
                                     stderr=subprocess.STDOUT, env=self.env(),
                                     start_new_session=True, cwd=self.tmp)
+        self.started += 1
         node = Node(proc, log)
-        self.nodes.append(node)
+        if slot < len(self.nodes):
+            self.nodes[slot] = node
+        else:
+            self.nodes.append(node)
         return node
 
     def start_head(self) -> Node:
+        """The head, or a new one in the place of one killed."""
         return self._start(["--head", f"--port={self.port}", "--include-dashboard=false",
                             f"--dashboard-port={self.base + 7}",
                             f"--ray-client-server-port={self.base + 8}",
                             # a head started again gets a new one: Ray takes the old one's
                             # record, with a node still holding its address, for a running head
-                            f"--temp-dir={self.tmp / f'ray{len(self.nodes)}'}"], 0)
+                            f"--temp-dir={self.tmp / f'ray{self.started}'}"], 0)
 
     def add_node(self) -> Node:
-        return self._start([f"--address={self.address}"], 20 * len(self.nodes))
+        return self._start([f"--address={self.address}"], len(self.nodes))
+
+    def restore(self) -> None:
+        """Two nodes again after a test killed the head: a new head if it is dead, and the
+        second node replaced (the old one belongs to the old head, which a new head does
+        not take back)."""
+        if self.nodes[0].proc.poll() is not None:
+            self.start_head().wait_started()
+        for node in self.nodes[1:]:
+            node.kill()
+        del self.nodes[1:]
+        self.add_node().wait_started()
 
     @property
     def client_address(self) -> str:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from clr_core.cli import main
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -15,6 +17,21 @@ def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "clr_core", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def _main(capfd, *args: str) -> subprocess.CompletedProcess:
+    """What ``_cli`` gives, less an interpreter's start and the engine's import: the same
+    ``main`` that ``python -m clr_core`` calls, run here, with its exit status and what it
+    wrote to stdout and stderr (the file descriptors, as a process's would be). For the
+    refusals before a run; the tests of runs and of their output (a progress bar is drawn
+    for a process's stderr) start the process itself."""
+    capfd.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as e:  # argparse's own refusals exit, as they would the process
+        code = e.code
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(["python", "-m", "clr_core", *args], code, out, err)
 
 
 def test_range_test_with_no_arguments_runs_on_digits_and_writes_json(tmp_path):
@@ -57,51 +74,51 @@ def test_train_with_a_designer_export(tmp_path):
     assert "designed: triangular" in proc.stdout
 
 
-def test_bad_input_is_a_message_and_exit_code_2_missing_data_a_failed_run(tmp_path):
-    proc = _cli("range-test", "--start-lr", "5", "--end-lr", "1")
+def test_bad_input_is_a_message_and_exit_code_2_missing_data_a_failed_run(tmp_path, capfd):
+    proc = _main(capfd, "range-test", "--start-lr", "5", "--end-lr", "1")
     assert proc.returncode == 2
     assert "start_lr" in proc.stderr and "Traceback" not in proc.stderr
     # the flags are fine; the data is not on disk: the run failed (1), it was not bad usage
-    proc = _cli("range-test", "--dataset", "cifar10", "--data-root", str(tmp_path))
+    proc = _main(capfd, "range-test", "--dataset", "cifar10", "--data-root", str(tmp_path))
     assert proc.returncode == 1
     assert str(tmp_path) in proc.stderr and "Traceback" not in proc.stderr
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"policy": "triangular", "base_lr": 0.2, "max_lr": 0.1,
                                "step_size_up": 20}))
-    proc = _cli("train", "--schedule", str(bad))
+    proc = _main(capfd, "train", "--schedule", str(bad))
     assert proc.returncode == 2 and "base_lr" in proc.stderr
 
 
 # -- the fault matrix's CLI cases: a message naming what is wrong, never a traceback ----
 
-def test_json_to_a_folder_is_refused_before_the_run(tmp_path):
-    proc = _cli("range-test", "--num-iter", "20", "--json", str(tmp_path))
+def test_json_to_a_folder_is_refused_before_the_run(tmp_path, capfd):
+    proc = _main(capfd, "range-test", "--num-iter", "20", "--json", str(tmp_path))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "is a folder" in proc.stderr and "range test on" not in proc.stdout  # never ran
 
 
-def test_a_binary_or_malformed_schedule_file_is_named(tmp_path):
+def test_a_binary_or_malformed_schedule_file_is_named(tmp_path, capfd):
     binary = tmp_path / "weights.bin"
     binary.write_bytes(bytes(range(256)) * 4)
-    proc = _cli("train", "--schedule", str(binary), "--num-iter", "20")
+    proc = _main(capfd, "train", "--schedule", str(binary), "--num-iter", "20")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert str(binary) in proc.stderr and "not a text file" in proc.stderr
     broken = tmp_path / "broken.json"
     broken.write_text('{"policy": "triangular", "max_lr": }')
-    proc = _cli("train", "--schedule", str(broken), "--num-iter", "20")
+    proc = _main(capfd, "train", "--schedule", str(broken), "--num-iter", "20")
     assert proc.returncode == 2 and str(broken) in proc.stderr and "line 1" in proc.stderr
     missing = tmp_path / "missing.json"
-    proc = _cli("train", "--schedule", str(missing))
+    proc = _main(capfd, "train", "--schedule", str(missing))
     assert proc.returncode == 2 and str(missing) in proc.stderr
 
 
-def test_zero_iterations_with_a_schedule_is_a_message(tmp_path):
+def test_zero_iterations_with_a_schedule_is_a_message(tmp_path, capfd):
     sched = tmp_path / "s.json"
     sched.write_text(json.dumps({"policy": "triangular", "base_lr": 0.01, "max_lr": 0.1,
                                  "step_size_up": 20}))
-    proc = _cli("train", "--schedule", str(sched), "--num-iter", "0")
+    proc = _main(capfd, "train", "--schedule", str(sched), "--num-iter", "0")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "num_iter" in proc.stderr
-    proc = _cli("range-test", "--num-iter", str(10**12))
+    proc = _main(capfd, "range-test", "--num-iter", str(10**12))
     assert proc.returncode == 2 and "num_iter" in proc.stderr and "10,000,000" in proc.stderr
 
 

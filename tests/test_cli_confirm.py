@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from clr_core.cli import main
 from clr_core.present.confirm import confirm_lines
 from clr_core.runs.reports import ConfirmReport
 from clr_core.runs.store import RunStore
@@ -48,8 +49,9 @@ def test_range_test_then_its_confirmation_prints_each_trial_the_winner_and_the_c
     assert kinds == ["confirm", "range_test"]  # both saved, as the app saves them
 
 
-def test_a_confirmation_below_the_cheapest_cost_is_refused_before_the_sweep(tmp_path):
-    proc = _cli("range-test", "--confirm", "0.5", "--no-record")
-    assert proc.returncode == 2
-    assert "--confirm" in proc.stderr and "at least 1" in proc.stderr
-    assert "range test on" not in proc.stdout  # nothing ran
+def test_a_confirmation_below_the_cheapest_cost_is_refused_before_the_sweep(capfd):
+    # main() in this process (a refusal before any run needs no interpreter of its own)
+    assert main(["range-test", "--confirm", "0.5", "--no-record"]) == 2
+    out, err = capfd.readouterr()
+    assert "--confirm" in err and "at least 1" in err
+    assert "range test on" not in out  # nothing ran

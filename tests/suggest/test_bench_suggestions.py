@@ -1,5 +1,8 @@
-"""The suggestion benchmark's --quick slice: real 1cycle trainings on fixed seeds, so the
-figures are reproducible and `recommended` must land within a point of the grid optimum."""
+"""The suggestion benchmark's --quick slice, less its fine-tuning task: real 1cycle trainings
+on fixed seeds, so the figures are reproducible and `recommended` must land within a point of
+the grid optimum. (The slice's modern task, a CNN fine-tuned with AdamW, took half the
+test's time; `python bench/suggestions.py --quick` runs and prints it, and the whole modern
+battery's regret is in docs/benchmarks.md.)"""
 
 from __future__ import annotations
 
@@ -26,11 +29,12 @@ def _bench():
 def test_quick_slice_recommended_within_a_point_of_the_grid_optimum(tmp_path, capsys):
     bench = _bench()
     out = tmp_path / "quick.json"
-    assert bench.main(["--quick", "--no-cache", "--jobs", "1", "--json", str(out)]) == 0
+    assert bench.main(["--quick", "--tasks", "digits-mlp,lstsq", "--no-cache", "--jobs", "1",
+                       "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "recommended" in printed and "worst" in printed
     data = json.loads(out.read_text())
-    assert [t["task"] for t in data["tasks"]] == bench.QUICK
+    assert [t["task"] for t in data["tasks"]] == ["digits-mlp-sgd-150", "lstsq-gd-150"]
     assert len(data["grid"]) >= 12 and min(data["grid"]) == pytest.approx(1e-4)
     assert max(data["grid"]) == pytest.approx(10)
     for task in [t for t in data["tasks"] if t["battery"] == "digits"]:
@@ -47,13 +51,7 @@ def test_quick_slice_recommended_within_a_point_of_the_grid_optimum(tmp_path, ca
     # the analytic limit: full-batch GD on least squares is stable below 2 / lambda_max
     assert lstsq["known_lr"] > 0 and math.isfinite(lstsq["known_lr"])
     assert data["summary"]["recommended"]["worst"] <= 1.0
-    # the modern battery's slice: a CNN pretrained on digits 0-4 fine-tuned on 5-9 with AdamW
-    # and warm-up + cosine, on its own grid
-    ft = next(t for t in data["tasks"] if t["task"].startswith("ft-"))
-    assert ft["battery"] == "modern" and len(ft["grid"]) == len(bench.MODERN_QUICK_GRID)
-    assert set(data["summaries"]) == {"digits", "modern"}
-    assert data["summaries"]["modern"]["recommended"]["worst"] <= 1.0
-    assert ft["methods"]["recommended"]["unreliable"] == 0
+    assert set(data["summaries"]) >= {"digits"} and "modern" not in data["summaries"]
     for task in data["tasks"]:  # the cross-fitted optimum is never above the raw best
         if task["metric"] == "acc":
             assert task["fair_best"] <= task["best"] + 1e-9
