@@ -133,9 +133,14 @@ class Step(Exp):
         if not k.size:
             return np.empty(0)
         n = k // p["step_size"]
-        first = int(n.min())
-        # one power per distinct step, gathered: the same values as a power per iteration
-        levels = p["base_lr"] * p["gamma"] ** np.arange(first, int(n.max()) + 1, dtype=np.float64)
+        first, last = int(n.min()), int(n.max())
+        # one power per distinct step, gathered: the same values as a power per iteration.
+        # Sparse steps (a probe spread over millions of iterations) take only the steps they
+        # hold; a dense range, the arange (no sort).
+        if last - first + 1 > 2 * n.size:
+            steps, where = np.unique(n, return_inverse=True)
+            return p["base_lr"] * p["gamma"] ** steps.astype(np.float64)[where.reshape(n.shape)]
+        levels = p["base_lr"] * p["gamma"] ** np.arange(first, last + 1, dtype=np.float64)
         return levels[n - first]
 
     def _trace(self, out: np.ndarray, first: int) -> None:
