@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 import transformers.optimization as hf
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from timm.scheduler import CosineLRScheduler
 
@@ -133,6 +133,9 @@ def timm_trace(kwargs: dict, max_lr: float, n: int) -> np.ndarray:
 
 
 @settings(max_examples=40, deadline=None)
+@example(max_lr=1.0, t0=3, min_frac=0.0, warm=0, init_frac=0.0, prefix=False,
+         mul=1.0000000000000002, decay=1.0, limit=2, k=1.5, noise=None, pct=1.0, std=1.0,
+         seed=0)  # timm itself raises (a complex power); ours refuses with a ScheduleError
 @given(max_lr=lrs, t0=st.integers(1, 120), min_frac=st.floats(0.0, 0.5),
        warm=st.integers(0, 40), init_frac=st.floats(0.0, 1.0), prefix=st.booleans(),
        mul=st.one_of(st.just(1.0), st.floats(1.0, 3.0)), decay=st.floats(0.1, 1.0),
@@ -155,8 +158,16 @@ def test_timm_cosine_is_timm_cosine_lr_scheduler(max_lr, t0, min_frac, warm, ini
         start, end = noise
         ours.update(noise_range_t=start, noise_range_end=None if end is None else start + end)
         theirs["noise_range_t"] = start if end is None else (start, start + end)
+    try:
+        expected = timm_trace(theirs, max_lr, 3 * t0 + warm + 10)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        expected = None  # timm cannot compute it (e.g. a complex power past a cycle's end)
+    if expected is None or not np.isfinite(expected).all():
+        with pytest.raises(ScheduleError):  # ours refuses what timm cannot compute, by name
+            make_schedule("timm_cosine", **ours)
+        return
     s = make_schedule("timm_cosine", **ours)
-    check(s, timm_trace(theirs, max_lr, 3 * t0 + warm + 10))
+    check(s, expected)
 
 
 @pytest.mark.parametrize(("policy", "params", "needle"), [
