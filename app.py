@@ -9,7 +9,9 @@ from ui.text import show_unexpected
 
 st.set_page_config(page_title="CLR Studio", page_icon="📈", layout="wide")
 check_settings()
-warm_up()  # the job worker imports torch while this first page is drawn
+if __name__ == "__main__":  # Streamlit runs this file as __main__; a spawn child re-running
+    warm_up()  # it as __mp_main__ must not start a worker while it bootstraps. The job worker
+    # imports torch while this first page is drawn.
 keep_widget_state()
 show_store_notice()
 try:

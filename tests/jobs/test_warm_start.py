@@ -5,6 +5,8 @@ and a worker imports its preload in the normal scheduling class, its jobs in the
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import job_runners as jr
 import pytest
@@ -97,3 +99,29 @@ def test_the_first_page_starts_the_job_worker():
         if taken is not None:
             taken.close()
         jobs._early_executor.clear()
+
+
+SPAWN_AFTER_APPTEST = """
+import multiprocessing as mp, sys, time
+from streamlit.testing.v1 import AppTest
+if __name__ == "__main__":
+    AppTest.from_file(sys.argv[1], default_timeout=60).run()
+    assert sys.modules["__main__"].__file__ == sys.argv[1]  # AppTest left app.py as __main__
+    child = mp.get_context("spawn").Process(target=time.sleep, args=(0,))
+    child.start()
+    child.join(60)
+    sys.exit(child.exitcode)
+"""
+
+
+def test_a_spawn_child_of_a_process_that_ran_app_py_starts(tmp_path):
+    """A ``spawn`` child re-runs the parent's ``__main__`` file as ``__mp_main__``: after an
+    AppTest (or in the server) that is app.py, and its warm-up must not start a worker
+    while the child bootstraps (multiprocessing ends such a child with exit code 1)."""
+    script = tmp_path / "spawn_after_apptest.py"
+    script.write_text(SPAWN_AFTER_APPTEST)
+    env = {**os.environ, "CLR_STUDIO_DB": str(tmp_path / "runs.db"),
+           "PYTHONPATH": os.pathsep.join([os.path.dirname(APP), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(script), APP], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
