@@ -191,10 +191,11 @@ def test_labels_and_tables_show_whole_at_1400px(page, own_app_url):
     page.goto(f"{own_app_url}/learn?lesson=9&task=logreg&num_iter=100&seeds=1")
     wait_idle(page)
     page.get_by_role("button", name=re.compile("Run it yourself")).click()
-    expect(page.get_by_test_id("stMetric")).to_have_count(4, timeout=120_000)
+    # four tiles, or three where schedule-free's best peak is WSD's (the lesson drops the copy)
+    expect(page.get_by_text(re.compile("^At its best peak")).first).to_be_visible(timeout=120_000)
     wait_idle(page)
     labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
-    assert any("best peak" in t and " at " in t for t in labels), labels
+    assert len(labels) in (3, 4) and any("schedule-free" in t for t in labels), labels
     cut = page.evaluate(CUT_JS, '[data-testid="stMetricLabel"]')
     assert not cut, f"cut at 1400 px: {cut}"
     _shoot(page, "lesson9_tile", page.get_by_text(re.compile("^At its best peak")).first)
