@@ -13,12 +13,9 @@ import argparse
 from typing import Any
 
 from clr_core.errors import ConfigError
-from clr_core.trackers import MLflowSink, TensorBoardSink
+from clr_core.trackers.sinks import SINKS
 
 __all__ = ["add_log_to", "log_to_sinks"]
-
-#: Each tracker's name on the command line and its sink.
-_SINKS = {"tensorboard": TensorBoardSink, "mlflow": MLflowSink}
 
 
 def add_log_to(p: argparse.ArgumentParser) -> None:
@@ -34,9 +31,9 @@ def log_to_sinks(values: list[str], *, run_name: str | None = None) -> list[Any]
     sinks = []
     for value in values:
         kind, _, where = value.partition(":")
-        if kind.strip().lower() not in _SINKS:
+        if kind.strip().lower() not in SINKS:
             raise ConfigError(f"--log-to {value!r}: say tensorboard:DIR, mlflow or mlflow:URI")
-        sink = _SINKS[kind.strip().lower()]
+        sink = SINKS[kind.strip().lower()]
         where = where.strip()
         sinks.append(sink(where, run_name=run_name) if where else sink(run_name=run_name))
     return sinks

@@ -120,14 +120,15 @@ def _range_test_report(config: dict, emit: Emit, should_stop: ShouldStop, *, cur
     cfg = RangeTestConfig.from_dict(config)
     spec = cfg.spec  # checked once, handed to the engine as it is
     built = build(cfg, lr=spec.start_lr, with_val=bool(spec.eval_every))
-    with _also_logged("range_test", cfg.to_dict(), sinks, built.optimizer, emit,
-                      run_label("range_test", cfg.to_dict())) as (emit, close):
+    ran = cfg.to_dict()
+    with _also_logged("range_test", ran, sinks, built.optimizer, emit,
+                      run_label("range_test", ran)) as (emit, close):
         on_event = _progress_emit(emit, spec.num_iter, curve, progress_span)
         result = run_range_test(built.model, built.optimizer, built.loss_fn, built.loader,
                                 spec, val_loader=built.val_loader, device=built.device,
                                 emit=on_event, should_stop=should_stop,
                                 batch_to_inputs=built.batch_to_inputs)
-        report = range_test_report(result, cfg.to_dict(), iters_per_epoch=built.iters_per_epoch,
+        report = range_test_report(result, ran, iters_per_epoch=built.iters_per_epoch,
                                    device=str(built.device))
         close(report.to_dict())
     return report
@@ -155,18 +156,17 @@ def _training_run(cfg: TrainConfig, emit: Emit, should_stop: ShouldStop, *, curv
     first = float(schedule.lr(0)) or float(schedule.lr(np.arange(cfg.num_iter)).max())
     built = build(cfg, lr=first, with_val=True)
     label = cfg.label or cfg.schedule["policy"]
+    ran = cfg.to_dict()
     # each curve its own tracker run (a TensorBoard folder, an MLflow run), named after it
-    with _also_logged("train", cfg.to_dict(), sinks, built.optimizer, emit, label) \
-            as (emit, close):
+    with _also_logged("train", ran, sinks, built.optimizer, emit, label) as (emit, close):
         on_event = _progress_emit(emit, cfg.num_iter, curve, progress_span)
         result = run_training(built.model, built.optimizer, built.loss_fn, built.loader,
                               cfg.spec, val_loader=built.val_loader, device=built.device,
                               emit=on_event, should_stop=should_stop,
                               batch_to_inputs=built.batch_to_inputs)
-        run = TrainCurve(label=label, train=result, config=cfg.to_dict(),
+        run = TrainCurve(label=label, train=result, config=ran,
                          iters_per_epoch=built.iters_per_epoch)
-        close(train_report([run], cfg.to_dict(),
-                           cancelled=result.stop_reason == "cancelled").to_dict())
+        close(train_report([run], ran, cancelled=result.stop_reason == "cancelled").to_dict())
     return run
 
 

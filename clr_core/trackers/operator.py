@@ -13,7 +13,6 @@ says where a place lies.
 from __future__ import annotations
 
 import importlib.util
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 
 from clr_core.errors import ConfigError
 from clr_core.settings import get_settings
-from clr_core.trackers.sinks import MLflowSink, TensorBoardSink
+from clr_core.trackers.sinks import SINKS
 
 __all__ = ["LOG_TO", "ROLES", "Offer", "offered", "operator_sinks", "split_log_to"]
 
@@ -85,22 +84,10 @@ def split_log_to(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return rest, roles
 
 
-def _run_name(label: str) -> str:
-    """A run's folder and run name: its label and when it started, so two jobs with the same
-    settings sit side by side, and nothing in it can lead out of the log folder."""
-    safe = re.sub(r"[^A-Za-z0-9._ -]+", " ", label).strip(" .-")[:60] or "run"
-    return f"{safe} {time.strftime('%Y%m%d-%H%M%S')}"
-
-
 def operator_sinks(roles: Sequence[str], *, label: str) -> list[Any]:
     """A sink for each role, at the operator's place (`split_log_to` checked the roles);
-    the run is named after ``label``."""
-    name = _run_name(label)
-    sinks: list[Any] = []
-    for role in roles:
-        place = _place(role)
-        if role == "tensorboard":
-            sinks.append(TensorBoardSink(place, run_name=name))
-        else:
-            sinks.append(MLflowSink(place, run_name=name))
-    return sinks
+    the run is named after ``label`` and when it started, so two jobs with the same settings
+    sit side by side (the TensorBoard sink makes the folder name safe: nothing in a label
+    leads out of the log folder)."""
+    name = f"{label[:60]} {time.strftime('%Y%m%d-%H%M%S')}"
+    return [SINKS[role](_place(role), run_name=name) for role in roles]

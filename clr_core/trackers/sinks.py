@@ -29,7 +29,7 @@ from clr_core.errors import ConfigError
 from clr_core.present.plots import range_test_figure
 from clr_core.present.summary import summarize
 
-__all__ = ["MLflowSink", "TensorBoardSink", "mlflow_uri", "need"]
+__all__ = ["SINKS", "MLflowSink", "TensorBoardSink", "mlflow_uri", "need"]
 
 #: How the optional packages are installed, for the message when one is missing.
 _INSTALL = {"tensorboard": "tensorboard", "tbparse": "tbparse", "mlflow": "mlflow"}
@@ -293,3 +293,7 @@ class MLflowSink:
         finally:
             self._client = None
             client.set_terminated(self.run_id, state)
+
+
+#: Each tracker by the name a person gives it (the CLI's ``--log-to``, the operator's roles).
+SINKS = {"tensorboard": TensorBoardSink, "mlflow": MLflowSink}
