@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clr_core.engine.confirm import (
@@ -28,7 +28,7 @@ from clr_core.engine.spec import TrainSpec
 from clr_core.errors import ConfigError
 from clr_core.jobs.state import Emit, ShouldStop
 from clr_core.runs.reports import ConfirmReport, TrialCurve
-from clr_core.setup.configs import LOOP_SETTINGS, DataModelConfig, build
+from clr_core.setup.configs import LOOP_SETTINGS, DataModelConfig, build, carried_settings
 from clr_core.suggest.confirm import ConfirmPlan, Trial, plan_confirmation, run_confirmation
 from clr_core.suggest.handoff import HANDOFF_POLICIES
 from clr_core.suggest.recommend import RECOMMENDED
@@ -96,9 +96,8 @@ def confirm_config(range_test_config: Mapping[str, Any], result: RangeTestResult
                    policy: str = "one_cycle", metric: str = "auto") -> dict:
     """The "confirm" job for a range test: its data and model settings, its curve and
     recommendation, and the planned training the trials sample."""
-    shared = {f.name for f in fields(DataModelConfig)} | set(LOOP_SETTINGS)
     rec = result.suggestions.get(RECOMMENDED)
-    config = {**{k: v for k, v in range_test_config.items() if k in shared},
+    config = {**carried_settings(range_test_config),
               "lrs": [float(v) for v in result.lrs],
               "losses": [None if not math.isfinite(v) else float(v) for v in result.smoothed],
               "sweep_pick": None if rec is None else float(rec.max_lr),

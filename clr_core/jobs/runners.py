@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -39,12 +38,11 @@ from clr_core.runs.reports import (
 from clr_core.schedules import from_dict as schedule_from_dict
 from clr_core.schedules.rules import base_lr_for
 from clr_core.setup.configs import (
-    LOOP_SETTINGS,
-    DataModelConfig,
     RangeTestConfig,
     SweepConfig,
     TrainConfig,
     build,
+    carried_settings,
 )
 from clr_core.suggest.handoff import short_label, verify_schedule
 from clr_core.suggest.recommend import RECOMMENDED, combine_recommended
@@ -227,10 +225,9 @@ def verify_config(range_test_config: dict, *, max_lr: float, num_iter: int = 300
                   base_lr: float | None = None) -> dict:
     """A "train" job that checks a range test's suggestion on the same data, model and
     optimizer settings the test used, with the schedule it is handed to."""
-    shared = {f.name for f in fields(DataModelConfig)} | set(LOOP_SETTINGS)
     runs = verify_suggestion_runs(max_lr=max_lr, num_iter=num_iter, policy=policy,
                                   base_lr=base_lr)
-    return {**{k: v for k, v in range_test_config.items() if k in shared},
+    return {**carried_settings(range_test_config),
             "num_iter": num_iter, "eval_every": eval_every, "schedule": runs[0]["schedule"],
             "runs": runs}
 

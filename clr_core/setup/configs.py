@@ -10,7 +10,7 @@ Its dict form stays flat (``{"dataset": ..., "num_iter": ...}``), as runs were s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -35,6 +35,7 @@ __all__ = [
     "SweepConfig",
     "TrainConfig",
     "build",
+    "carried_settings",
     "job_device",
 ]
 
@@ -119,6 +120,14 @@ _NOT_CARRIED = frozenset({"num_iter", "eval_every", "diverge_threshold", "seed"}
 #: was left out of a hand-written list).
 LOOP_SETTINGS = tuple(n for n in RangeTestSpec.names()
                       if n in set(TrainSpec.names()) - _NOT_CARRIED)
+
+
+def carried_settings(range_test_config: Mapping[str, Any]) -> dict[str, Any]:
+    """What a training that checks a range test (Verify, the Confirm trials) takes from the
+    test's config as it is: the data and model (`DataModelConfig`) and the loop's settings
+    (`LOOP_SETTINGS`)."""
+    shared = {f.name for f in fields(DataModelConfig)} | set(LOOP_SETTINGS)
+    return {k: v for k, v in range_test_config.items() if k in shared}
 
 
 class _SpecConfig(DataModelConfig):
