@@ -23,11 +23,28 @@ from clr_core.setup.data import load_dataset
 from clr_core.setup.models import make_model
 from clr_core.setup.optim import make_optimizer
 
-__all__ = ["BENCH", "Batches", "DigitsRun", "best_of", "digits_tensors", "iterations_to_reach",
-           "one_thread", "reporting_progress", "train", "train_grid"]
+__all__ = ["BENCH", "TIE_POINTS", "Batches", "DigitsRun", "best_of", "digits_tensors",
+           "iterations_to_reach", "margin_words", "one_thread", "reporting_progress",
+           "tie_margin_points", "train", "train_grid"]
 
 #: One setup for every lesson: big enough that the schedule matters, small enough to be instant.
 BENCH = {"model": "mlp", "width": 32, "batch_size": 64, "optimizer": "sgd", "momentum": 0.9}
+
+#: Two results closer than this (points of accuracy) are a tie even where the seeds agree
+#: (one seed has no spread): the margin lessons 1, 5, 6 and 9 state ("within a point").
+TIE_POINTS = 1.0
+
+
+def tie_margin_points(*seed_spreads: float) -> float:
+    """Points of accuracy within which results cannot be told apart: the most one of them
+    moves between seeds (``seed_spreads``, in points), or `TIE_POINTS` where they agree."""
+    return max(TIE_POINTS, *seed_spreads)
+
+
+def margin_words(points: float, moved: str) -> str:
+    """A `tie_margin_points` margin as a sentence says it: "a point", or "the 1.4 points"
+    followed by ``moved`` (what moves between seeds, in the sentence's own words)."""
+    return "a point" if points <= TIE_POINTS else f"the {points:.1f} points {moved}"
 
 
 @functools.lru_cache(maxsize=1)

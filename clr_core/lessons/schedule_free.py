@@ -10,7 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from clr_core.lessons.digits import DigitsRun, train_grid
+from clr_core.lessons.digits import (
+    TIE_POINTS,
+    DigitsRun,
+    margin_words,
+    tie_margin_points,
+    train_grid,
+)
 from clr_core.schedules import make_schedule
 from clr_core.schedules.rules import decay_steps_for, warmup_steps_for
 
@@ -29,8 +35,6 @@ SCHEDULED = ("warm-up + cosine", "WSD")
 DIVERGED = 0.2
 #: Methods as the tiles name them: four tiles share the page's width.
 SHORT = {"warm-up + cosine": "cosine", "WSD": "WSD", "schedule-free SGD": "schedule-free"}
-#: The lesson's stated margin (points of accuracy): closer than this is "about the same".
-TIE_POINTS = 1.0
 
 
 def _schedule(method: str, peak: float, num_iter: int) -> dict:
@@ -94,7 +98,7 @@ class Showdown:
     def margin(self, *methods: str) -> float:
         """Points within which ``methods`` (each at its best peak) cannot be told apart: a
         point (the lesson's stated margin), or the most one of them moves between seeds."""
-        return max(TIE_POINTS, *(self.seed_spread(m, self.best_peak(m)) for m in methods))
+        return tie_margin_points(*(self.seed_spread(m, self.best_peak(m)) for m in methods))
 
     def summary(self) -> str:
         """The lesson's finding in words, read off this showdown's own numbers (the ones its
@@ -105,7 +109,7 @@ class Showdown:
         mine, theirs = 100 * self.best(sf), 100 * self.best(scheduled)
         p_sf, p_s = self.best_peak(sf), self.best_peak(scheduled)
         diff, margin = mine - theirs, self.margin(sf, scheduled)
-        within = "a point" if margin <= TIE_POINTS else f"the {margin:.1f} points the seeds move"
+        within = margin_words(margin, "the seeds move")
         verdict = (f"about the same (within {within})" if abs(diff) <= margin else
                    f"{abs(diff):.1f} points {'better' if diff > 0 else 'worse'}, more than "
                    f"{within}")

@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from clr_core.lessons import bowl, schedule_free, training, wsd
+from clr_core.lessons.digits import TIE_POINTS, margin_words, tie_margin_points
 from clr_core.lessons.model import Control, LessonView
 from clr_core.present.plots import Curve, line_figure
 from clr_core.present.words import band_text
@@ -108,20 +109,14 @@ def view_lr_matters(values, on_run: Callable | None = None) -> LessonView:
                       summary=lr_verdict(c, yours))
 
 
-#: Two results closer than this (points of accuracy) are a tie even where the seeds agree
-#: (one seed has no spread): the margin lessons 5, 6 and 9 state ("within a point").
-TIE_POINTS = 1.0
-
-
 def tie_margin(c: training.Comparison, *labels: str) -> float:
-    """Points of accuracy within which ``labels`` cannot be told apart on these runs: the
-    most any of them moves between seeds, or a point where the seeds agree (one seed has no
-    spread), the margin lessons 5, 6 and 9 state."""
-    return max(TIE_POINTS, *(float(np.ptp(c.finals(k))) * 100 for k in labels))
+    """Points of accuracy within which ``labels`` cannot be told apart on these runs
+    (`tie_margin_points` of how far each moves between seeds)."""
+    return tie_margin_points(*(float(np.ptp(c.finals(k))) * 100 for k in labels))
 
 
 def _margin_words(m: float) -> str:
-    return "a point" if m <= TIE_POINTS else f"the {m:.1f} points they move between seeds"
+    return margin_words(m, "they move between seeds")
 
 
 def lr_verdict(c: training.Comparison, yours: str) -> str:
