@@ -123,12 +123,10 @@ with form_col:
                                      name=None if source == "designed"
                                      else f"preset: {schedules.PRESETS[source].label}")
             # Verify trains with everything the range test had, the fields the form has none for too
-            shared = {**base, **(carried() if source == "verify" else {})}
-            TrainConfig.from_dict({**shared, "schedule": schedule_cfg, "num_iter": num_iter,
-                                   "eval_every": eval_every})
-            config = {**shared, "schedule": schedule_cfg, "num_iter": num_iter,
-                      "eval_every": eval_every, "runs": runs} \
-                | ({"log_to": log_to} if log_to else {})
+            trained = {**base, **(carried() if source == "verify" else {}),
+                       "schedule": schedule_cfg, "num_iter": num_iter, "eval_every": eval_every}
+            TrainConfig.from_dict(trained)  # checked as one training, then its runs join it
+            config = {**trained, "runs": runs} | ({"log_to": log_to} if log_to else {})
         except (ConfigError, ScheduleError) as exc:
             st.error(shown(exc), icon="🚫")
 
