@@ -179,6 +179,11 @@ class RangeTestResult:
     def val_losses(self) -> np.ndarray:
         return self.accuracies[:, 3]
 
+    @property
+    def validated_without_accuracy(self) -> bool:
+        """Validation rows that carry no accuracy (a language model, scored by its loss)."""
+        return bool(len(self.accuracies)) and not np.isfinite(self.val_accuracy).any()
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types only (``json.dumps(..., allow_nan=False)`` works)."""
         acc = np.asarray(self.accuracies, dtype=float).reshape(-1, len(VAL_COLUMNS))

@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from clr_core.engine.results import RangeTestResult
 from clr_core.present.words import Advice, advice, band_text, disagreement, headline, other_rules
 from clr_core.suggest.batch_size import rule_for
@@ -219,10 +217,6 @@ def result_headline(rt: RangeTestResult) -> str:
     return f"{s.method}: max_lr {s.max_lr:.3g}, base_lr {s.base_lr:.3g}"
 
 
-def _scored_by_loss(rt: RangeTestResult) -> bool:
-    return bool(len(rt.accuracies)) and not np.isfinite(rt.val_accuracy).any()
-
-
 def _warnings(rec: Suggestion | None, said: Advice | None, rt: RangeTestResult) -> list:
     out = []
     if rec is None and not rt.running:
@@ -253,7 +247,7 @@ def summarize(rt: RangeTestResult, config: Mapping | None = None, *,
     policy = default_policy(config.get("optimizer")
                             or ("adamw" if rt.sharpness_kind == "adam" else "sgd"))
     momentum = momentum_of(config)
-    by_loss = _scored_by_loss(rt) if scored_by_loss is None else scored_by_loss
+    by_loss = rt.validated_without_accuracy if scored_by_loss is None else scored_by_loss
     return RangeTestSummary(
         headline=result_headline(rt),
         recommendation=rec,

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:  # the catalogue is read without torch (the page's tables, the designer)
     from torch.utils.data import Dataset
 
@@ -87,7 +85,7 @@ def scored_by_loss(range_test: RangeTestResult, config: Mapping | None = None) -
     scored by the validation loss): its validation rows carry no accuracy, or its dataset
     is text. The benchmark's regret, in accuracy points on classification tasks, says
     nothing about such a task (`clr_core.present.summary.summarize` takes the answer)."""
-    if len(range_test.accuracies) and not np.isfinite(range_test.val_accuracy).any():
+    if range_test.validated_without_accuracy:
         return True
     dataset = (config or {}).get("dataset")
     if not isinstance(dataset, str):
