@@ -25,10 +25,22 @@ except ImportError:  # pragma: no cover - loaded as a sibling script
 CACHE_DIR = Path(__file__).resolve().parent / "cache"
 DEV_SEEDS = tuple(range(1000, 1036))  # 36 development tasks: rules are chosen here
 TEST_SEEDS = tuple(range(5000, 5024))  # 24 held-out tasks: never used to choose anything
+#: The second round (session of 2026-12-07, 20:40 UTC): "test" had been read twice (once for
+#: Confirm's defaults, once for a confidence rule), so it can no longer judge a new choice.
+#: DEV2 adds 64 development tasks to choose on (dev + dev2: 100); TEST2 is a fresh held-out
+#: split of 60, frozen in ``test2-split.json`` before anything was computed on it.
+DEV2_SEEDS = tuple(range(1036, 1100))
+TEST2_SEEDS = tuple(range(7000, 7060))
+SPLITS = {"dev": DEV_SEEDS, "test": TEST_SEEDS, "dev2": DEV2_SEEDS, "test2": TEST2_SEEDS}
+HELD_OUT = ("test", "test2")
 QUICK_SEEDS = (1006, 1007, 1009)  # tabular MLP, autoencoder, sorting: the cheapest
 GRID_SEEDS = (0, 1)  # training seeds of the grid (and of every score)
 RANGE_SEEDS = (0, 1, 2)
 FROZEN = CACHE_DIR / "test-split.json"
+
+
+def frozen_path(split: str) -> Path:
+    return CACHE_DIR / f"{split}-split.json"
 
 
 class SplitChanged(RuntimeError):
@@ -38,20 +50,35 @@ class SplitChanged(RuntimeError):
 def tasks(split: str) -> list[Task]:
     if split == "quick":
         return [draw_task(s) for s in QUICK_SEEDS]
-    if split == "dev":
-        return [draw_task(s) for s in DEV_SEEDS]
-    drawn = [draw_task(s) for s in TEST_SEEDS]
-    if FROZEN.exists():
-        frozen = json.loads(FROZEN.read_text())["tasks"]
-        if frozen != [t.to_dict() for t in drawn]:
-            raise SplitChanged("the generator draws a different test split than the frozen "
-                               f"one in {FROZEN}; restore the generator")
+    drawn = [draw_task(s) for s in SPLITS[split]]
+    frozen = frozen_path(split)
+    if split in HELD_OUT and frozen.exists():
+        if json.loads(frozen.read_text())["tasks"] != [t.to_dict() for t in drawn]:
+            raise SplitChanged(f"the generator draws a different {split} split than the "
+                               f"frozen one in {frozen}; restore the generator")
     return drawn
 
 
-def freeze_test_split() -> None:
-    drawn = [draw_task(s).to_dict() for s in TEST_SEEDS]
-    FROZEN.write_text(json.dumps({"seeds": list(TEST_SEEDS), "tasks": drawn}, indent=1) + "\n")
+def freeze_test_split(split: str = "test") -> None:
+    drawn = [draw_task(s).to_dict() for s in SPLITS[split]]
+    frozen_path(split).write_text(json.dumps({"seeds": list(SPLITS[split]), "tasks": drawn},
+                                             indent=1) + "\n")
+
+
+def merge_shards(split: str) -> int:
+    """Fold ``gen-<split>.shard*.json`` (filled by parallel ``gen_grids --shard``) into the
+    split's cache; returns how many shard files were merged."""
+    main = Cache(split)
+    shards = sorted(CACHE_DIR.glob(f"gen-{split}.shard*.json"))
+    for path in shards:
+        for name, e in json.loads(path.read_text()).items():
+            mine = main.data.setdefault(name, {"task": e["task"], "runs": {}, "curves": {}})
+            mine["runs"].update(e["runs"])
+            mine["curves"].update(e["curves"])
+    main.save()
+    for path in shards:
+        path.unlink()
+    return len(shards)
 
 
 def peak_of(k: int) -> float:
