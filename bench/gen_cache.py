@@ -52,9 +52,9 @@ def tasks(split: str) -> list[Task]:
         return [draw_task(s) for s in QUICK_SEEDS]
     drawn = [draw_task(s) for s in SPLITS[split]]
     frozen = frozen_path(split)
-    if split in HELD_OUT and frozen.exists():
-        if json.loads(frozen.read_text())["tasks"] != [t.to_dict() for t in drawn]:
-            raise SplitChanged(f"the generator draws a different {split} split than the "
+    if split in HELD_OUT and frozen.exists() and \
+            json.loads(frozen.read_text())["tasks"] != [t.to_dict() for t in drawn]:
+        raise SplitChanged(f"the generator draws a different {split} split than the "
                                f"frozen one in {frozen}; restore the generator")
     return drawn
 

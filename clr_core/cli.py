@@ -45,13 +45,12 @@ from clr_core.jobs.executors.ray import RayExecutor
 from clr_core.jobs.runners import RUNNERS, baseline_runs, no_events, with_trackers
 from clr_core.jsonsafe import json_safe
 from clr_core.launch import start_app
-from clr_core.present.summary import summarize
 from clr_core.present.tables import summary_table
 from clr_core.runs.recorder import record_job
 from clr_core.runs.reports import RangeTestReport, TrainReport
 from clr_core.setup import data_catalogue, models, optim, plugins
 from clr_core.setup.configs import RangeTestConfig, TrainConfig
-from clr_core.setup.data_catalogue import scored_by_loss
+from clr_core.setup.data_catalogue import summary_of
 
 __all__ = ["CtrlC", "OutputError", "Progress", "build_parser", "check_json_target",
            "cmd_range_test", "cmd_ray_check", "cmd_train", "exit_status", "failed_run", "main",
@@ -203,7 +202,7 @@ def print_range_test(report: RangeTestReport, what: str) -> None:
     rt = report.range_test
     print(f"range test on {what}: {rt.iterations} iterations, "
           f"stopped: {rt.stop_reason}, device {report.device}")
-    summary = summarize(rt, report.config, scored_by_loss=scored_by_loss(rt, report.config))
+    summary = summary_of(rt, report.config)
     for line in summary.lines()[1:]:  # the page's headline, sentences and warnings, in order
         print(line)
     table = summary_table(summary).drop(columns=["source", "explanation"])

@@ -22,11 +22,11 @@ from clr_core.present.plots import (
     range_test_figure,
     stability_limit_label,
 )
-from clr_core.present.summary import TOO_SHORT, RangeTestSummary, summarize
+from clr_core.present.summary import TOO_SHORT, RangeTestSummary
 from clr_core.present.tables import leaders, summary_table
 from clr_core.present.training_plots import training_figure
 from clr_core.runs.reports import TrainReport
-from clr_core.setup.data_catalogue import scored_by_loss
+from clr_core.setup.data_catalogue import summary_of
 from clr_core.suggest.families import family_label
 from clr_core.suggest.recommend import RECOMMENDED
 from clr_core.suggest.types import Suggestion
@@ -43,7 +43,7 @@ def curve_frame(rt: RangeTestResult) -> pd.DataFrame:
 def range_summary(rt: RangeTestResult, config: Mapping | None = None) -> RangeTestSummary:
     """The one summary a page draws a range test from (headline, chart, rules, warnings),
     with the run's config: its dataset says whether accuracy regret applies."""
-    return summarize(rt, config, scored_by_loss=scored_by_loss(rt, config))
+    return summary_of(rt, config)
 
 
 def show_range_test(rt: RangeTestResult, *, key: str, highlight: str | None = RECOMMENDED,

@@ -21,9 +21,9 @@ from clr_core.lessons.digits import (
 )
 from clr_core.present.plots import range_test_figure
 from clr_core.present.style import color_for, finish
-from clr_core.present.summary import summarize
 from clr_core.runs.reports import RangeTestReport
 from clr_core.setup.configs import SHARPNESS_EVERY, RangeTestConfig
+from clr_core.setup.data_catalogue import summary_of
 from clr_core.suggest.recommend import RECOMMENDED, rule_label
 from clr_core.suggest.types import measured_regret
 
@@ -182,5 +182,5 @@ def range_test_reading(*, num_iter: int = 100, seed: int = 0):
                      "base_lr": float(f"{s['base_lr']:.3g}"),
                      "worst regret (points)": _regret(r.get("worst")),
                      "mean regret (points)": _regret(r.get("mean"))})
-    fig = range_test_figure(result, summarize(result, config))
+    fig = range_test_figure(result, summary_of(result, config))
     return fig, pd.DataFrame(rows), result

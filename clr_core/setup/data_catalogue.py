@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from clr_core.present.summary import RangeTestSummary, summarize
+
 if TYPE_CHECKING:  # the catalogue is read without torch (the page's tables, the designer)
     from torch.utils.data import Dataset
 
     from clr_core.engine.results import RangeTestResult
 
-__all__ = ["DATASETS", "SPLIT_SEED", "DataBundle", "DatasetInfo", "scored_by_loss"]
+__all__ = ["DATASETS", "SPLIT_SEED", "DataBundle", "DatasetInfo", "scored_by_loss", "summary_of"]
 
 #: Seed of the fixed digits / image-folder validation split (results comparable across runs).
 SPLIT_SEED = 0
@@ -92,3 +94,9 @@ def scored_by_loss(range_test: RangeTestResult, config: Mapping | None = None) -
         return False
     info = DATASETS.get(dataset)
     return info is not None and info.kind == "text"
+
+
+def summary_of(range_test: RangeTestResult, config: Mapping | None = None) -> RangeTestSummary:
+    """The one summary of a run's range test that the page, the Runs page, the CLI and the
+    trackers' figure print: `summarize` told what the dataset is scored by."""
+    return summarize(range_test, config, scored_by_loss=scored_by_loss(range_test, config))

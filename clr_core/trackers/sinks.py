@@ -27,7 +27,7 @@ from typing import Any
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import ConfigError
 from clr_core.present.plots import range_test_figure
-from clr_core.present.summary import summarize
+from clr_core.setup.data_catalogue import summary_of
 
 __all__ = ["SINKS", "MLflowSink", "TensorBoardSink", "mlflow_uri", "need"]
 
@@ -149,7 +149,7 @@ def _figure(report: Mapping[str, Any] | None) -> Any:
     rt = RangeTestResult.from_dict(report["range_test"])
     if not rt.iterations:
         return None
-    return range_test_figure(rt, summarize(rt, report.get("config")))
+    return range_test_figure(rt, summary_of(rt, report.get("config")))
 
 
 class TensorBoardSink:
