@@ -28,17 +28,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from clr_core.errors import ConfigError
+from clr_core.suggest.types import flat_sweep_end
 
 __all__ = ["PRESETS", "ConfirmPlan", "ConfirmResult", "ConfirmRound", "Trial",
            "plan_confirmation", "run_confirmation"]
 
 #: The sweep's bracket: candidates from the lowest-loss LR x LOW to x HIGH, log-spaced.
 BRACKET = (1 / 100, 2.0)
-#: A sweep whose smoothed loss falls by less than this share of its start learned nothing
-#: in 100 steps (a plain CNN at a small init: its lowest point is noise, decades below the
-#: best peak, on the dev split); its candidates are bracketed under the last LR it
-#: reached instead: x FLAT_BRACKET[0] .. x FLAT_BRACKET[1].
-FLAT_DROP = 0.02
+#: A flat sweep (`clr_core.suggest.types.flat_sweep_end`: its lowest point is noise,
+#: decades below the best peak on the dev split) has its candidates bracketed under the
+#: last LR it reached instead: x FLAT_BRACKET[0] .. x FLAT_BRACKET[1].
 FLAT_BRACKET = (1e-4, 1 / 3)
 #: Best peak at a fraction f of the budget, times f ** HORIZON_EXPONENT: the full budget's.
 HORIZON_EXPONENT = 0.0
@@ -122,18 +121,17 @@ PRESETS: dict[float, tuple[tuple, ...]] = {
 
 def sweep_bracket(lrs, losses, bracket: tuple[float, float] = BRACKET) -> tuple[float, float]:
     """Where the candidates lie: the lowest-loss LR x ``bracket``, or, for a flat sweep
-    (the loss fell by less than ``FLAT_DROP`` of its start), under the last LR it reached."""
+    (`clr_core.suggest.types.flat_sweep_end`), under the last LR it reached."""
     lrs, losses = np.asarray(lrs, float), np.asarray(losses, float)
     if lrs.shape != losses.shape or lrs.ndim != 1:
         raise ConfigError("lrs and losses must be 1-d arrays of the same length")
     ok = np.isfinite(losses) & np.isfinite(lrs) & (lrs > 0)
     if not ok.any():
         raise ConfigError("the range test has no finite loss to bracket the candidates from")
-    x, y = lrs[ok], losses[ok]
-    start = float(np.median(y[: max(1, y.size // 10)]))
-    if start - y.min() < FLAT_DROP * abs(start):
-        return float(x[-1] * FLAT_BRACKET[0]), float(x[-1] * FLAT_BRACKET[1])
-    center = float(x[np.argmin(y)])
+    end = flat_sweep_end(lrs, losses)
+    if end is not None:
+        return float(lrs[end] * FLAT_BRACKET[0]), float(lrs[end] * FLAT_BRACKET[1])
+    center = float(lrs[ok][np.argmin(losses[ok])])
     return center * bracket[0], center * bracket[1]
 
 

@@ -79,6 +79,11 @@ SRC_RECOMMENDED = (
     "against a grid search (bench/suggestions.py)"
 )
 DISAGREE_DECADES = 0.5  # warn when the loss rules span more than half a decade
+#: The readings whose median is the recommendation: the two-reading middle and fastai's
+#: two loss rules (``bench/gen_rules.py`` chose it on the generated development split).
+MEDIAN_OF = (RECOMMENDED, "minimum", "steep")
+#: A flat sweep's recommendation: the last LR it reached over this (two decades under).
+FLAT_DIVISOR = 100.0
 #: Each rule by where it comes from, as the pages and the CLI name it.
 RULE_LABELS = {
     RECOMMENDED: "recommended (CLR Studio, benchmarked)",
@@ -132,6 +137,7 @@ def recommended(
     start: int = 0,
     sweep: tuple[float, float] | None = None,
     family: str | None = None,
+    flat_end: tuple[int, float, float] | None = None,
 ) -> Suggestion | None:
     """The recommended max_lr with its band, from the curve a loss rule reads (``lrs``,
     ``losses`` already cut as fastai cuts them; ``start`` = points cut from the front,
@@ -139,7 +145,16 @@ def recommended(
     rules' answers (the fallback when the curve gives no steepest fall, or the two
     readings land outside the sweep: their geometric median and spread). ``family`` (a
     `clr_core.suggest.families` key; "adam" still works) of Adam or AdamW takes a quarter of
-    the lowest point as the upper reading (`families.reads_quarter` says why only those)."""
+    the lowest point as the upper reading (`families.reads_quarter` says why only those).
+
+    The recommendation is then the median (on a log scale) of that middle and of fastai's
+    ``minimum`` and ``steep``, where they answered: each reading misses some tasks the
+    others do not, and the median is off only where two of them are. ``flat_end``: the last
+    point (index, LR, loss) of a sweep whose loss did not fall
+    (`clr_core.suggest.types.flat_sweep_end`); its lowest point is noise, so the
+    recommendation is that LR / ``FLAT_DIVISOR``."""
+    if flat_end is not None:
+        return _flat(flat_end, sweep)
     lrs = np.asarray(lrs, dtype=float)
     losses = np.asarray(losses, dtype=float)
     loss_rules = [s for s in rules.values() if s.curve == "loss" and s.method != RECOMMENDED]
@@ -182,6 +197,19 @@ def recommended(
         )
         ref = min(loss_rules, key=lambda s: abs(math.log(s.max_lr / max_lr)))
         idx, marker_lr, marker_value = ref.index - start, ref.marker_lr, ref.marker_value
+    readings = [(max_lr, None)] + [(rules[n].max_lr, rules[n]) for n in MEDIAN_OF[1:]
+                                   if n in rules]
+    if len(readings) > 1:
+        middle = float(10 ** np.median(np.log10([lr for lr, _ in readings])))
+        if middle != max_lr:
+            named = ", ".join(f"{RULE_LABELS[s.method]} {_fmt(lr)}" for lr, s in readings if s)
+            why += (f" The recommendation is the median of that and {named}: "
+                    f"max_lr = {_fmt(middle)}; a single reading misses where the others do not.")
+            ref = next((s for lr, s in readings if s is not None and lr == middle), None)
+            if ref is not None:
+                idx, marker_lr, marker_value = ref.index - start, ref.marker_lr, ref.marker_value
+            max_lr = middle
+            low, high = _clip_band(max_lr, low, high)
     return Suggestion(
         method=RECOMMENDED,
         base_lr=max(max_lr / MIN10_BASE_DIVISOR, lo_sweep),
@@ -194,6 +222,23 @@ def recommended(
         low=low,
         high=high,
     )
+
+
+def _flat(end: tuple[int, float, float], sweep: tuple[float, float] | None
+          ) -> Suggestion | None:
+    """A flat sweep's recommendation: two decades under the last LR it reached (``end``:
+    its index, LR and loss), with a decade's band; None when that is below the sweep."""
+    index, end_lr, end_loss = end
+    max_lr = end_lr / FLAT_DIVISOR
+    if sweep is not None and not max_lr > sweep[0]:
+        return None
+    low, high = _clip_band(max_lr, max_lr / 10**0.5, max_lr * 10**0.5)
+    why = (f"The loss hardly fell over the sweep, so its lowest point is noise: the last LR it "
+           f"reached ({_fmt(end_lr)}) / {FLAT_DIVISOR:g} = {_fmt(max_lr)}, a guess that only "
+           "short trainings (Confirm) can check.")
+    return Suggestion(method=RECOMMENDED, base_lr=max_lr / MIN10_BASE_DIVISOR, max_lr=max_lr,
+                      explanation=why, source=SRC_RECOMMENDED, index=index, marker_lr=end_lr,
+                      marker_value=end_loss, low=low, high=high)
 
 
 def combine_recommended(

@@ -39,6 +39,7 @@ from clr_core.suggest.types import (
     SRC_PEERS,
     SRC_SMITH,
     Suggestion,
+    flat_sweep_end,
 )
 
 __all__ = [
@@ -216,11 +217,14 @@ def suggest_all(
         if start not in windows:
             windows[start] = _window(lrs, losses, start, n - int(skip_end))
         win = windows[start]
+        flat = flat_sweep_end(lrs, losses)
+        flat_end = None if flat is None else (flat, float(lrs[flat]), float(losses[flat]))
         rec = (
             recommended(win[0], win[1], out, mode=mode, start=start, sweep=(lo, hi),
-                        family=family)
+                        family=family, flat_end=flat_end)
             if win
-            else recommended(lrs[:0], losses[:0], out, mode=mode, sweep=(lo, hi))
+            else recommended(lrs[:0], losses[:0], out, mode=mode, sweep=(lo, hi),
+                             flat_end=flat_end)
         )
         rec = _sane(rec, lo, hi)
         if rec is not None:  # first: what a result, the store and the pages lead with

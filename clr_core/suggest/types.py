@@ -17,6 +17,8 @@ import numpy as np
 from clr_core.schedules.rules import RULES
 
 __all__ = [
+    "FLAT_DROP",
+    "flat_sweep_end",
     "CLR_BASE_DIVISOR",
     "CLR_RULE",
     "MIN10_BASE_DIVISOR",
@@ -171,6 +173,25 @@ def finite_prefix(lrs, losses, min_points: int):
     if losses.size < min_points:
         return None
     return lrs, losses
+
+
+#: A sweep whose smoothed loss fell by less than this share of its start learned nothing
+#: in its steps (a plain CNN at a small init on the generated benchmark): its lowest point
+#: is noise, and the LR it reached is all it says (`flat_sweep_end`).
+FLAT_DROP = 0.02
+
+
+def flat_sweep_end(lrs, losses) -> int | None:
+    """The index of the last finite point of a flat sweep (its loss fell by less than
+    ``FLAT_DROP`` of its start: the median of its first tenth); None when the loss fell or
+    nothing is finite."""
+    lrs, losses = np.asarray(lrs, float), np.asarray(losses, float)
+    ok = np.flatnonzero(np.isfinite(losses) & np.isfinite(lrs) & (lrs > 0))
+    if not ok.size:
+        return None
+    y = losses[ok]
+    start = float(np.median(y[: max(1, y.size // 10)]))
+    return int(ok[-1]) if start - y.min() < FLAT_DROP * abs(start) else None
 
 
 def make_suggestion(method, max_lr, base_lr, why, source, idx, lrs, values, curve="loss") -> Suggestion:

@@ -15,7 +15,7 @@ from clr_core.engine.range_test import run_range_test
 from clr_core.present import words
 from clr_core.suggest import recommend as rc
 from clr_core.suggest.registry import suggest_all
-from clr_core.suggest.types import MIN10_BASE_DIVISOR, Suggestion
+from clr_core.suggest.types import MIN10_BASE_DIVISOR, Suggestion, flat_sweep_end
 
 # Loss in u = log10(lr): a tanh descent centred at D (steepest there), then an exponential
 # blow-up that puts the minimum where its slope cancels the descent's.
@@ -31,7 +31,7 @@ def known_curve(n=300):
 def test_geometric_mean_of_the_steepest_fall_and_a_third_of_the_minimum():
     lrs, u, loss = known_curve()
     out = suggest_all(lrs, loss, skip_start=0, skip_end=0)
-    rec = out["recommended"]
+    rec = rc.recommended(lrs, loss, {k: v for k, v in out.items() if k not in rc.MEDIAN_OF})
     i_min = int(np.argmin(loss))
     du = u[1] - u[0]
     steep_u = D  # the tanh's inflection; the blow-up is negligible there
@@ -43,6 +43,40 @@ def test_geometric_mean_of_the_steepest_fall_and_a_third_of_the_minimum():
     assert abs(math.log10(rec.high) - (u[i_min] - math.log10(3))) <= du
     assert rec.source == rc.SRC_RECOMMENDED and "steepest fall" in rec.explanation
     assert list(out)[0] == "recommended"
+
+
+def _median_log(*values):
+    return float(np.median(np.log10(values)))
+
+
+@pytest.mark.parametrize("family", [None, "adam"])
+def test_the_recommendation_is_the_median_of_the_middle_and_fastais_two_rules(family):
+    lrs, u, loss = known_curve()
+    out = suggest_all(lrs, loss, skip_start=0, skip_end=0, family=family)
+    middle = rc.recommended(lrs, loss, {k: v for k, v in out.items() if k not in rc.MEDIAN_OF},
+                            family=family)
+    rec = out["recommended"]
+    expect = _median_log(middle.max_lr, out["minimum"].max_lr, out["steep"].max_lr)
+    assert math.log10(rec.max_lr) == pytest.approx(expect, abs=1e-9)
+    assert rec.low <= rec.max_lr <= rec.high
+    # on this curve the three differ, so the median is one of them and the text names it
+    assert len({round(math.log10(v), 6) for v in (middle.max_lr, out["minimum"].max_lr,
+                                                  out["steep"].max_lr)}) == 3
+    assert "median of that and fastai minimum / 10" in rec.explanation
+
+
+def test_a_flat_sweep_is_read_two_decades_under_the_last_lr_it_reached():
+    lrs = np.logspace(-7, 1, 100)
+    rng = np.random.default_rng(0)
+    loss = 2.3 + 0.005 * rng.standard_normal(100)  # fell by < 2 % of its start: noise
+    out = suggest_all(lrs, loss)
+    rec = out["recommended"]
+    assert rec.max_lr == pytest.approx(lrs[-1] / rc.FLAT_DIVISOR)
+    assert rec.low < rec.max_lr < rec.high
+    assert rec.confidence == "none"  # a guess: the page points to Confirm
+    assert "hardly fell" in rec.explanation
+    falling = 2.3 - 0.1 * np.tanh(np.log10(lrs) + 3)  # fell by 8 %: read as before
+    assert "hardly fell" not in suggest_all(lrs, falling)["recommended"].explanation
 
 
 def test_band_is_clipped_to_a_decade_and_never_empty():
@@ -70,7 +104,7 @@ def test_present_with_a_sane_band_whenever_a_loss_rule_answers(values):
     lrs = np.logspace(-5, 1, loss.size)
     out = suggest_all(lrs, loss)
     answered = [k for k, s in out.items() if s.curve == "loss" and k != "recommended"]
-    if not answered:
+    if not answered and flat_sweep_end(lrs, loss) is None:
         assert "recommended" not in out
         return
     rec = out.get("recommended")
