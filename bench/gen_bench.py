@@ -47,13 +47,14 @@ from clr_core.suggest.confirm import (
 )
 from clr_core.suggest.registry import suggest_all
 from clr_core.suggest.schedule_fit import for_schedule
+from clr_core.suggest.types import REGRET_FILE
 
 try:  # run as ``python -m bench.gen_bench`` or loaded from its file by the tests
-    from bench.gen_cache import GRID_SEEDS, Cache, k_of, tasks
+    from bench.gen_cache import GRID_SEEDS, HELD_OUT, SPLITS, Cache, k_of, tasks
     from bench.gen_models import RANGE, schedule_dict
 except ImportError:  # pragma: no cover - loaded as a sibling script
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from gen_cache import GRID_SEEDS, Cache, k_of, tasks  # type: ignore[no-redef]
+    from gen_cache import GRID_SEEDS, HELD_OUT, SPLITS, Cache, k_of, tasks  # type: ignore[no-redef]  # noqa: E501
     from gen_models import RANGE, schedule_dict  # type: ignore[no-redef]
 
 CONFIRM_SEED = 2
@@ -141,7 +142,8 @@ def rules_for(task, curves: list[dict]) -> tuple[dict[str, float], dict]:
     rec = {"confidence": conf, "ok": sum(c == "ok" for c in conf) >= 2,
            "spread": float(np.ptp(per["recommended"])) if "recommended" in per else math.nan,
            "rules_spread": float(np.ptp([np.median(v) for v in per.values()])) if per
-           else math.nan, "adaptive": task.adaptive, "schedule": task.schedule}
+           else math.nan, "adaptive": task.adaptive, "schedule": task.schedule,
+           "seed_spreads": {n: float(np.ptp(v)) for n, v in per.items()}}
     return logs, rec
 
 
@@ -219,6 +221,27 @@ def summarise(reports: list[dict]) -> dict:
     return out
 
 
+def regret_file(summary: dict, reports: list[dict], split: str) -> dict:
+    """Each sweep rule's regret on ``split`` as the package ships it
+    (`clr_core.suggest.types.measured_regret`: the pages' and the lessons' "worst / mean
+    regret (points)"): accuracy tasks in points, the loss tasks' % beside it, the share within
+    tolerance, and the median spread of the rule's pick across the range-test seeds."""
+    methods = {}
+    for name, s in summary.items():
+        if "cost" in s or "acc_worst" not in s:
+            continue  # Confirm rows are not a sweep's rule
+        spreads = [r["recommended"]["seed_spreads"][name] for r in reports
+                   if name in r["recommended"].get("seed_spreads", {})]
+        methods[name] = {"worst": round(s["acc_worst"], 3), "mean": round(s["acc_mean"], 3),
+                         "mean_se": round(s["acc_mean_se"], 3), "tasks": s["acc_n"],
+                         "loss_worst_pct": round(s.get("loss_worst", math.nan), 2),
+                         "loss_mean_pct": round(s.get("loss_mean", math.nan), 2),
+                         "within": round(s["share"], 3), "n": s["n"],
+                         "spread": round(float(np.median(spreads)), 3) if spreads else 0.0}
+    return {"source": f"bench/gen_bench.py --split {split} (held-out generated tasks; "
+                      "docs/benchmarks-generated.md)", "methods": methods}
+
+
 def print_summary(summary: dict, reports: list[dict], title: str) -> None:
     print(f"\n=== {title}: {len(reports)} tasks ===")
     print(f"{'method':<16} {'n':>3} {'within tol':>12} {'acc worst':>9} {'acc mean ± se':>15} "
@@ -254,14 +277,17 @@ def print_tasks(reports: list[dict], names: list[str]) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--split", choices=("dev", "test"), default="dev")
+    ap.add_argument("--split", choices=tuple(SPLITS), default="dev")
     ap.add_argument("--quick", action="store_true", help="2 tiny tasks, 3 peaks, 1 seed")
     ap.add_argument("--cache", default="", help="cache file (default bench/cache/gen-<split>.json)")
     ap.add_argument("--json", default="", help="write the reports and summary here")
     ap.add_argument("--tasks", action="store_true", help="print the per-task table")
     ap.add_argument("--explore", action="store_true", help="every Confirm variant (dev only)")
+    ap.add_argument("--regret-file", action="store_true",
+                    help="write the rules' regret on this split to clr_core/suggest/"
+                         "suggestion_regret.json (what the pages and lessons show)")
     a = ap.parse_args(argv)
-    if a.explore and (a.split != "dev" or a.quick):
+    if a.explore and (a.split in HELD_OUT or a.quick):
         print("--explore compares variants on the development split only", file=sys.stderr)
         return 2
     split = "quick" if a.quick else a.split
@@ -277,6 +303,9 @@ def main(argv=None) -> int:
     print_summary(summary, reports, f"generated benchmark, {split} split")
     print(f"{time.perf_counter() - t0:.0f} s; {cache.trained:.1f} new trainings "
           f"({cache.seconds:.0f} s)")
+    if a.regret_file:
+        out = Path(__file__).resolve().parent.parent / "clr_core" / "suggest" / REGRET_FILE
+        out.write_text(json.dumps(regret_file(summary, reports, split), indent=1) + "\n")
     if a.json:
         Path(a.json).write_text(json.dumps({"summary": summary, "tasks": reports,
                                             "trained": cache.trained}, indent=1))

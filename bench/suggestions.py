@@ -41,7 +41,10 @@ Grid results, range-test curves and trainings are cached per task in a JSON file
     python bench/suggestions.py                 # all 26 tasks (~25 min on 2 idle cores)
     python bench/suggestions.py --quick         # 3 tasks; the test suite runs 2 (not ft-)
     python bench/suggestions.py --tasks mlp-sgd --json out.json --jobs 2
-    python bench/suggestions.py --write-package-data   # ship the measured regret
+
+The regret the package ships (``clr_core/suggest/suggestion_regret.json``) comes from the
+generated benchmark's held-out split now (``python -m bench.gen_bench --split test2
+--regret-file``), not from these hand-made batteries.
 """
 
 from __future__ import annotations
@@ -69,7 +72,6 @@ from clr_core.setup.optim import make_optimizer
 from clr_core.suggest.recommend import combine_recommended
 from clr_core.suggest.registry import suggest_all
 from clr_core.suggest.schedule_fit import for_schedule
-from clr_core.suggest.types import REGRET_FILE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import modern_battery as modern  # noqa: E402  (a sibling script, not a package)
@@ -591,8 +593,6 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--no-base", action="store_true", help="skip the triangular base_lr part")
     ap.add_argument("--jobs", type=int, default=0, help="processes (0: the idle cores)")
-    ap.add_argument("--write-package-data", action="store_true",
-                    help=f"write each rule's regret to clr_core/suggest/{REGRET_FILE}")
     a = ap.parse_args(argv)
 
     tasks = [t for t in TASKS if t.name in QUICK] if a.quick else list(TASKS)
@@ -653,19 +653,6 @@ def main(argv=None) -> int:
            "train_seeds": list(kw["train_seeds"]), "range_seeds": list(kw["range_seeds"])}
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=1))
-    if a.write_package_data:
-        if a.quick or a.tasks:
-            print("refusing to write package data from a partial battery", file=sys.stderr)
-            return 2
-        def rounded(summ):
-            return {m: {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
-                    for m, row in summ.items()}
-        data = {"methods": rounded(summary), "modern": rounded(summaries.get("modern", {})),
-                "modern_acc": rounded(summaries.get("modern_acc", {})),
-                "modern_loss": rounded(summaries.get("modern_loss", {})),
-                "tasks": [r["task"] for r in ordered],
-                "command": "python bench/suggestions.py --write-package-data"}
-        (ROOT / "clr_core" / "suggest" / REGRET_FILE).write_text(json.dumps(data, indent=1) + "\n")
     return 0
 
 

@@ -211,13 +211,15 @@ REGRET_FILE = "suggestion_regret.json"
 
 
 def measured_regret() -> dict[str, dict]:
-    """Each rule's regret as ``bench/suggestions.py`` measured it, shipped as package data:
-    ``{method: {"worst": points, "mean": points, "spread": decades, "tasks": n}}``.
+    """Each sweep rule's regret on the generated benchmark's held-out tasks
+    (``bench/gen_bench.py --regret-file``), shipped as package data: ``{method: {"worst":
+    points, "mean": points, "tasks": n, "spread": decades, ...}}``.
 
-    Regret = best validation accuracy over a grid of 1cycle max_lr minus the accuracy
-    reached at the rule's median suggestion, in points; the pages and the lessons show it
-    beside each rule so a user can see which ones have trained well. Empty when the
-    benchmark has not been run for this version.
+    Regret = the accuracy reached at the best peak of a grid of the task's own schedule minus
+    the accuracy reached at the rule's median suggestion, in points (the loss tasks' % of the
+    best loss beside it); the pages and the lessons show it beside each rule so a user can see
+    which ones have trained well on tasks nobody tuned them to. Empty when the benchmark has
+    not been run for this version.
     """
     try:
         text = resources.files(__package__).joinpath(REGRET_FILE).read_text(encoding="utf-8")
