@@ -1,5 +1,20 @@
-"""The recommended max_lr: two readings of the curve that bracket the good region, and
-the band between them.
+"""The recommended max_lr: two readings of the curve that bracket the good region, the band
+between them, and the median of their middle with fastai's two loss rules.
+
+Why the median (since 2026-12-07). On the generated benchmark (``bench/gen_bench.py``:
+tasks drawn over ten model families, eight optimizers, six schedules and budgets of 100 to
+1,500 steps), every single reading missed the best peak of the task's own training by more
+than 1 point / 2 % on 40-50 % of the development tasks, each on different ones: the
+two-reading middle below, fastai's ``minimum`` (the lowest loss / 10) and ``steep`` (the
+steepest slope). The median of the three is off only where two of them are, and it was
+within tolerance more often than any of them on the development split; chosen there by
+``bench/gen_rules.py`` (with a leave-one-family-out check) and then measured once on a
+held-out split frozen before (docs/benchmarks-generated.md). A sweep whose loss hardly fell
+(`clr_core.suggest.types.flat_sweep_end`) has no reading at all: its lowest point is noise,
+decades under the best peak, so it is read as the last LR it reached / 100, a guess only
+Confirm's short trainings can check.
+
+The two-reading middle, as it was chosen on the hand-made batteries:
 
 Why this rule. ``bench/suggestions.py`` trains 1cycle at every rule's suggestion and at
 a grid of max_lr on a battery of tasks; every single rule in use today lands outside the
@@ -74,9 +89,10 @@ ADAM_MARGIN = 4.0  # the adaptive family's upper reading: lowest-loss LR / 4
 MAX_BAND_DECADES = 1.0
 MIN_BAND_DECADES = 0.2  # two readings that agree still leave a fifth of a decade
 SRC_RECOMMENDED = (
-    "CLR Studio: geometric mean of the steepest fall of the smoothed loss (torch-lr-finder) "
-    "and a third of its lowest point; chosen by training 1cycle at every rule's suggestion "
-    "against a grid search (bench/suggestions.py)"
+    "CLR Studio: the median of the geometric mean of the steepest fall of the smoothed loss "
+    "(torch-lr-finder) and a third of its lowest point, fastai's minimum / 10 and fastai's "
+    "steep; chosen on a generated benchmark's development tasks and measured on held-out "
+    "ones (bench/gen_rules.py, bench/gen_bench.py)"
 )
 DISAGREE_DECADES = 0.5  # warn when the loss rules span more than half a decade
 #: The readings whose median is the recommendation: the two-reading middle and fastai's
@@ -152,9 +168,10 @@ def recommended(
     others do not, and the median is off only where two of them are. ``flat_end``: the last
     point (index, LR, loss) of a sweep whose loss did not fall
     (`clr_core.suggest.types.flat_sweep_end`); its lowest point is noise, so the
-    recommendation is that LR / ``FLAT_DIVISOR``."""
-    if flat_end is not None:
-        return _flat(flat_end, sweep)
+    recommendation is that LR / ``FLAT_DIVISOR`` (where that is inside the sweep)."""
+    flat = _flat(flat_end, sweep) if flat_end is not None else None
+    if flat is not None:  # (two decades under a sweep that stopped early: read it as usual)
+        return flat
     lrs = np.asarray(lrs, dtype=float)
     losses = np.asarray(losses, dtype=float)
     loss_rules = [s for s in rules.values() if s.curve == "loss" and s.method != RECOMMENDED]
