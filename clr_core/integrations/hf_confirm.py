@@ -23,6 +23,9 @@ from clr_core.engine.confirm import plan_for, trial_schedule, trial_steps
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import ConfigError
 from clr_core.integrations.huggingface import hf_schedule
+from clr_core.runs.confirm_record import confirm_settings, measured_curve, record_confirmation
+from clr_core.runs.recorder import StoreLike
+from clr_core.runs.recording import RecordLike
 from clr_core.schedules.registry import from_dict
 from clr_core.suggest.confirm import ConfirmResult, Trial, run_confirmation
 from clr_core.validation import MAX_ITERATIONS, check_callable, check_int, check_number
@@ -39,7 +42,8 @@ def _scheduler(schedule: dict, optimizer: torch.optim.Optimizer) -> Any:
 def confirm(make_trainer: Callable[[], Trainer], result: RangeTestResult, *,
             budget: int | None = None, schedule: str | Mapping[str, Any] = "one_cycle",
             trainings: float = 4.0, seed: int = 0,
-            on_trial: Callable[[Trial, dict[str, float]], None] | None = None) -> ConfirmResult:
+            on_trial: Callable[[Trial, dict[str, float]], None] | None = None,
+            record: RecordLike = None, store: StoreLike = None) -> ConfirmResult:
     """Confirm ``result``'s peak (see the module doc); returns the `ConfirmResult`
     (``best_peak``, every trial, ``cost_in_trainings``) that `confirm_peak` returns.
 
@@ -50,7 +54,10 @@ def confirm(make_trainer: Callable[[], Trainer], result: RangeTestResult, *,
     the range-tested Trainer's, ``result.settings_used["optimizer_steps"]``); ``schedule``:
     its policy ("one_cycle", "warmup_cosine", ...) or its schedule dict planned over
     ``budget`` steps. ``trainings``: the cost allowed, in trainings of that budget (1, 2, 3,
-    4 or 6). ``on_trial(trial, metrics)`` hears each trial with what ``evaluate`` returned."""
+    4 or 6). ``on_trial(trial, metrics)`` hears each trial with what ``evaluate`` returned.
+    ``record``/``store``: as ``run_range_test``'s (a run name, a sink, or a list of one
+    name and sinks; None: not recorded): the confirmation stored as a "confirm" run, the
+    app's layout, which the Runs page opens (each trial's evaluation, not its batches)."""
     if isinstance(make_trainer, Trainer) or not callable(make_trainer):
         raise ConfigError("make_trainer must be a function returning a fresh Trainer (with a "
                           f"fresh model), got {type(make_trainer).__name__}")
@@ -66,6 +73,7 @@ def confirm(make_trainer: Callable[[], Trainer], result: RangeTestResult, *,
     check_callable("on_trial", on_trial)
     plan = plan_for(result, trainings=trainings)
     heard: dict[tuple[float, float, int], dict[str, float]] = {}
+    steps: dict[tuple[float, float, int], int] = {}
 
     def train_at(peak: float, fraction: float, trial_seed: int) -> float:
         sched = trial_schedule(schedule, peak=peak, budget=budget, fraction=fraction)
@@ -85,11 +93,23 @@ def confirm(make_trainer: Callable[[], Trainer], result: RangeTestResult, *,
         metrics = {k: float(v) for k, v in trainer.evaluate().items()
                    if isinstance(v, int | float)}
         heard[(float(peak), float(fraction), int(trial_seed))] = metrics
+        steps[(float(peak), float(fraction), int(trial_seed))] = int(trainer.state.global_step)
         loss = metrics.get("eval_loss", math.nan)
         return loss if math.isfinite(loss) else math.nan
 
-    def told(trial: Trial) -> None:
-        if on_trial is not None:
-            on_trial(trial, heard.get((float(trial.peak), float(trial.fraction), int(trial.seed))))
+    def run(stored: Callable[[Any], None]) -> ConfirmResult:
+        def told(trial: Trial) -> None:
+            key = (float(trial.peak), float(trial.fraction), int(trial.seed))
+            metrics = heard.get(key) or {}
+            if on_trial is not None:
+                on_trial(trial, heard.get(key))
+            stored(measured_curve(trial, steps=steps.get(key, 0), val_loss=metrics.get("eval_loss"),
+                                  val_accuracy=metrics.get("eval_accuracy")))
 
-    return run_confirmation(plan, train_at, on_trial=told, seed=seed)
+        return run_confirmation(plan, train_at, on_trial=told, seed=seed)
+
+    config = confirm_settings(result, budget=budget, schedule=schedule, trainings=trainings,
+                              metric="loss", seed=seed,  # scored by eval_loss alone
+                              described={"integration": "huggingface",
+                                         "optimizer": result.optimizer_class or None})
+    return record_confirmation(run, config, record=record, store=store, metric="loss")

@@ -28,6 +28,9 @@ from clr_core.integrations.lightning import (
     all_optimizers,
     scheduled,
 )
+from clr_core.runs.confirm_record import confirm_settings, measured_curve, record_confirmation
+from clr_core.runs.recorder import StoreLike
+from clr_core.runs.recording import RecordLike
 from clr_core.suggest.confirm import ConfirmResult, Trial, run_confirmation
 from clr_core.validation import MAX_ITERATIONS, check_callable, check_int, check_number
 
@@ -76,7 +79,8 @@ def confirm(module_factory: Callable[[], pl.LightningModule], result: RangeTestR
             trainings: float = 4.0, datamodule: Any = None, train_dataloaders: Any = None,
             val_dataloaders: Any = None, trainer_kwargs: Mapping[str, Any] | None = None,
             seed: int = 0,
-            on_trial: Callable[[Trial, dict[str, float]], None] | None = None) -> ConfirmResult:
+            on_trial: Callable[[Trial, dict[str, float]], None] | None = None,
+            record: RecordLike = None, store: StoreLike = None) -> ConfirmResult:
     """Confirm ``result``'s peak (see the module doc); returns the `ConfirmResult`
     (``best_peak``, every trial, ``cost_in_trainings``) that `confirm_peak` returns.
 
@@ -89,7 +93,10 @@ def confirm(module_factory: Callable[[], pl.LightningModule], result: RangeTestR
     ``datamodule``, or ``train_dataloaders`` / ``val_dataloaders``, or the module's own
     hooks, as ``trainer.fit`` takes them. ``trainer_kwargs``: the Trainer's other settings
     (accelerator, precision, gradient_clip_val...; ``max_steps`` is the trial's).
-    ``on_trial(trial, metrics)`` hears each trial as it ends, with what it validated."""
+    ``on_trial(trial, metrics)`` hears each trial as it ends, with what it validated.
+    ``record``/``store``: as ``run_range_test``'s (a run name, a sink, or a list of one
+    name and sinks; None: not recorded): the confirmation stored as a "confirm" run, the
+    app's layout, which the Runs page opens (each trial's validation, not its batches)."""
     if isinstance(module_factory, pl.LightningModule) or not callable(module_factory):
         raise ConfigError("module_factory must be a function returning a fresh LightningModule "
                           f"(lambda: Net()), got {type(module_factory).__name__}")
@@ -108,6 +115,7 @@ def confirm(module_factory: Callable[[], pl.LightningModule], result: RangeTestR
         raise ConfigError("pass a datamodule or train_dataloaders / val_dataloaders, not both")
     plan = plan_for(result, trainings=trainings)
     heard: dict[tuple[float, float, int], dict[str, float]] = {}
+    steps: dict[tuple[float, float, int], int] = {}
 
     def train_at(peak: float, fraction: float, trial_seed: int) -> float:
         pl.seed_everything(trial_seed, verbose=False)
@@ -128,10 +136,30 @@ def confirm(module_factory: Callable[[], pl.LightningModule], result: RangeTestR
         out = trainer.validate(module, dataloaders=val_dataloaders, verbose=False, **data)
         metrics = {k: _scalar(v) for k, v in (out[0] if out else {}).items()}
         heard[(float(peak), float(fraction), int(trial_seed))] = metrics
+        steps[(float(peak), float(fraction), int(trial_seed))] = int(trainer.global_step)
         return validation_score(metrics)
 
-    def told(trial: Trial) -> None:
-        if on_trial is not None:
-            on_trial(trial, heard.get((float(trial.peak), float(trial.fraction), int(trial.seed))))
+    def run(stored: Callable[[Any], None]) -> ConfirmResult:
+        def told(trial: Trial) -> None:
+            key = (float(trial.peak), float(trial.fraction), int(trial.seed))
+            metrics = heard.get(key)
+            if on_trial is not None:
+                on_trial(trial, metrics)
+            stored(measured_curve(trial, steps=steps.get(key, 0),
+                                  val_loss=_first(metrics or {}, VAL_LOSS_KEYS),
+                                  val_accuracy=_first(metrics or {}, VAL_ACCURACY_KEYS)))
 
-    return run_confirmation(plan, train_at, on_trial=told, seed=seed)
+        return run_confirmation(plan, train_at, on_trial=told, seed=seed)
+
+    made = module_factory.__name__ if isinstance(module_factory, type) else None
+    config = confirm_settings(result, budget=budget, schedule=schedule, trainings=trainings,
+                              metric="auto", seed=seed,
+                              described={"integration": "lightning", "model": made,
+                                         "optimizer": result.optimizer_class or None,
+                                         **_plain(settings)})
+    return record_confirmation(run, config, record=record, store=store)
+
+
+def _plain(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The Trainer settings a config can hold as they are (accelerator, precision, ...)."""
+    return {k: v for k, v in settings.items() if isinstance(v, bool | int | float | str)}

@@ -6,6 +6,8 @@ confirmation can be run again, stored and read back without the range test's run
 trial builds its model, optimizer and data afresh from the config with the trial's seed.
 One "trial" event per finished trial carries its peak, share of the budget, score and
 loss curve (the page's chart is drawn from those); the limits count every trial's steps.
+The trial's curve and event are `clr_core.runs.confirm_record`'s, which records a script's
+``confirm_peak(record=...)`` in the same layout.
 """
 
 from __future__ import annotations
@@ -15,18 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from clr_core.engine.confirm import (
-    METRICS,
-    losses_of,
-    make_train_at,
-    trial_steps,
-    without_cancelled,
-)
+from clr_core.engine.confirm import METRICS, make_train_at, trial_steps, without_cancelled
 from clr_core.engine.events import Event
 from clr_core.engine.results import RangeTestResult, TrainResult
 from clr_core.engine.spec import TrainSpec
 from clr_core.errors import ConfigError
 from clr_core.jobs.state import Emit, ShouldStop
+from clr_core.runs.confirm_record import TRIAL, report_metric, trial_curve, trial_event
 from clr_core.runs.reports import ConfirmReport, TrialCurve
 from clr_core.setup.configs import LOOP_SETTINGS, DataModelConfig, build, carried_settings
 from clr_core.suggest.confirm import ConfirmPlan, Trial, plan_confirmation, run_confirmation
@@ -42,8 +39,6 @@ from clr_core.validation import (
 __all__ = ["TRIAL", "ConfirmConfig", "confirm_config", "confirm_iterations", "run_confirm_job",
            "trial_event"]
 
-#: The event kind of one finished trial.
-TRIAL = "trial"
 #: Verify's training length (`runners.verify_config`): the budget the page offers first.
 DEFAULT_BUDGET = 300
 
@@ -122,31 +117,6 @@ def confirm_iterations(config: Mapping[str, Any]) -> int | None:
         return None
 
 
-def _curve(trial: Trial, run: TrainResult | None) -> TrialCurve:
-    last = run.evals[-1] if run is not None and run.evals else None
-    return TrialCurve(peak=float(trial.peak), fraction=float(trial.fraction), seed=int(trial.seed),
-                      score=float(trial.score),
-                      steps=len(run.losses) if run is not None else 0,
-                      losses=tuple(losses_of(run)) if run is not None else (),
-                      val_loss=last.val_loss if last is not None else math.nan,
-                      val_accuracy=last.val_accuracy if last is not None else math.nan,
-                      stop_reason=run.stop_reason if run is not None else "completed")
-
-
-def trial_event(index: int, curve: TrialCurve) -> dict:
-    """A finished trial as the job streams it: an `Event`-shaped dict (kind "trial", the
-    peak as its lr) with the trial's own fields beside."""
-    base = Event(TRIAL, index, lr=curve.peak, loss=curve.score, val_loss=curve.val_loss,
-                 val_accuracy=curve.val_accuracy, curve=f"trial {index}").to_dict()
-    return {**curve.to_dict(), **base}
-
-
-def _metric(cfg: ConfirmConfig, curves: list[TrialCurve]) -> str:
-    if cfg.metric != "auto":
-        return cfg.metric
-    return "accuracy" if any(math.isfinite(c.val_accuracy) for c in curves) else "loss"
-
-
 def run_confirm_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
     """Runner for kind "confirm": plan from the sweep's curve, train each trial afresh,
     stream it, report the winner and every trial."""
@@ -172,13 +142,13 @@ def run_confirm_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
         run = kept.get((float(trial.peak), float(trial.fraction), int(trial.seed)))
         if run is not None and run.stop_reason == "cancelled":
             return  # cut short by Cancel: not a result
-        curves.append(_curve(trial, run))
+        curves.append(trial_curve(trial, run))
         emit(trial_event(len(curves) - 1, curves[-1]), progress=min(done[0] / total, 1.0))
 
     result = without_cancelled(
         run_confirmation(plan, train_at, on_trial=on_trial, should_stop=should_stop, seed=cfg.seed),
         kept)
-    report = ConfirmReport(result=result, trials=curves, metric=_metric(cfg, curves),
+    report = ConfirmReport(result=result, trials=curves, metric=report_metric(cfg.metric, curves),
                            sweep_pick=cfg.sweep_pick, budget=cfg.budget, policy=cfg.policy,
                            config=config, cancelled=bool(should_stop()))
     report.headline = report.line()

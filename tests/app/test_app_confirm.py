@@ -18,6 +18,40 @@ def _swept():
     return at
 
 
+def _script_confirmation():
+    """``confirm_peak(record=...)`` on a user's own tiny model, into the app's store: its
+    run id and what it returned."""
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from clr_core.engine.range_test import run_range_test
+    from clr_core.range_test import confirm_peak
+    from clr_core.runs.store import RunStore
+
+    def setup():
+        model = nn.Linear(4, 3)
+        return model, torch.optim.SGD(model.parameters(), lr=0.01)
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(96, 4, generator=g)
+    loader = DataLoader(TensorDataset(x, (x[:, 0] > 0).long() + (x[:, 1] > 1).long()),
+                        batch_size=16)
+    torch.manual_seed(0)
+    rt = run_range_test(*setup(), nn.CrossEntropyLoss(), loader, start_lr=1e-4, end_lr=10.0,
+                        num_iter=20)
+    out = confirm_peak(rt, setup, loader, val_loader=loader, budget=16, trainings=1,
+                       record="script confirmation")
+    (run_id,) = [r.id for r in RunStore().list_runs() if r.label == "script confirmation"]
+    return run_id, out
+
+
+def _trial_peaks(at) -> list[float]:
+    """The peaks drawn as trials of a round on the page's confirmation chart."""
+    return sorted(float(x) for t in chart_traces(at, "confirm")
+                  if re.match(r"\d+/\d+ of the budget", t.get("name", "")) for x in t["x"])
+
+
 def test_confirm_button_runs_the_trials_draws_them_and_hands_the_winner_off():
     from clr_core.runs.reports import ConfirmReport
     from ui.jobs import registry
@@ -56,6 +90,7 @@ def test_confirm_button_runs_the_trials_draws_them_and_hands_the_winner_off():
     # stored as a run like the others, and drawn again from the store on the Runs page
     run_id = job.run_id
     assert run_id is not None
+    script_id, script = _script_confirmation()
     runs = open_page("pages/runs.py")
     runs.multiselect(key="runs.open").set_value([run_id]).run()
     assert not runs.exception, runs.exception
@@ -64,6 +99,11 @@ def test_confirm_button_runs_the_trials_draws_them_and_hands_the_winner_off():
                   for x in t["x"]) == sorted(x for x, _ in points)
     assert any(f"Confirmed max_lr {report.result.best_peak:.3g}" in plain(m.value)
                for m in runs.markdown)
+    # a script's confirm_peak(record=...) opens there as the app's does
+    runs.multiselect(key="runs.open").set_value([script_id]).run()
+    assert not runs.exception, runs.exception
+    assert _trial_peaks(runs) == sorted(t.peak for t in script.trials if math.isfinite(t.score))
+    assert any(f"Confirmed max_lr {script.best_peak:.3g}" in plain(m.value) for m in runs.markdown)
     # the winner to the designer, as the recommendation goes
     policy = at.selectbox(key="rt.policy.sgd").value
     at.button(key="btn.cf.to_designer").click().run()
@@ -118,3 +158,4 @@ def test_the_page_points_to_confirm_exactly_when_the_sweep_is_not_confident():
         assert pointed == (confidence != "ok"), (end_lr, confidence)
         seen[end_lr] = confidence
     assert seen["0.0001"] != "ok"
+

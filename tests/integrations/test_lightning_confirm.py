@@ -14,6 +14,8 @@ from clr_core.engine.confirm import plan_for, trial_steps
 from clr_core.errors import ConfigError
 from clr_core.integrations.lightning import range_test
 from clr_core.integrations.lightning_confirm import confirm, validation_score
+from clr_core.runs.reports import ConfirmReport, TrialCurve, report_from_dict
+from clr_core.runs.store import RunStore
 
 BUDGET = 16  # two epochs of the digits module's 8 batches
 
@@ -68,6 +70,26 @@ def test_confirm_trains_a_fresh_module_per_trial_at_its_peak_and_length(lr_test,
     assert len(full) == 2
     assert out.best_peak in {t.peak for t in full}
     assert {t.peak for t in out.trials[:8]} == set(plan.peaks)
+
+
+def test_a_recorded_confirmation_is_stored_as_the_apps_confirm_run(lr_test, tmp_path):
+    out = confirm(DigitsModule, lr_test, budget=BUDGET, trainings=1,
+                  trainer_kwargs={"accelerator": "cpu", "default_root_dir": str(tmp_path)},
+                  record="lightning confirm", store=tmp_path / "runs.db")
+    store = RunStore(tmp_path / "runs.db")
+    (summary,) = store.list_runs()
+    run = store.load_run(summary.id)
+    assert (run.kind, run.label, run.status) == ("confirm", "lightning confirm", "done")
+    assert run.config["model"] == "DigitsModule" and run.config["budget"] == BUDGET
+    report = report_from_dict(run.result)
+    assert isinstance(report, ConfirmReport) and report.result.best_peak == out.best_peak
+    assert report.metric == "accuracy"  # the module logs val_acc: scores are -accuracy
+    trials = [TrialCurve.from_dict(e) for e in run.events if e.get("kind") == "trial"]
+    for stored in (report.trials, trials):
+        assert [(t.peak, t.fraction, t.seed, t.score) for t in stored] == \
+            [(t.peak, t.fraction, t.seed, t.score) for t in out.trials]  # all finite: -val_acc
+        assert [t.steps for t in stored] == [trial_steps(BUDGET, t.fraction) for t in out.trials]
+        assert all(t.val_accuracy == -t.score and math.isfinite(t.val_loss) for t in stored)
 
 
 def test_the_score_is_minus_the_accuracy_where_logged_else_the_loss():
