@@ -35,10 +35,12 @@ import json
 import math
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from clr_core.suggest import recommend, registry
 from clr_core.suggest.confirm import (
     BRACKET,
     HORIZON_EXPONENT,
@@ -58,6 +60,8 @@ except ImportError:  # pragma: no cover - loaded as a sibling script
     from gen_models import RANGE, schedule_dict  # type: ignore[no-redef]
 
 CONFIRM_SEED = 2
+#: ``recommended`` as it was until 2026-12-07 (the two-reading middle), reported beside it.
+BEFORE = "recommended_before"
 LOSS_TOL, ACC_TOL = 2.0, 1.0
 #: Confirm settings compared on dev: name -> (trainings, bracket, horizon exponent, widen
 #: by recommended[, choose on the validation loss]). "confirm-N" rows: the defaults at N
@@ -122,6 +126,18 @@ def median_curve(curves: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return lrs, med
 
 
+@contextmanager
+def rule_before_2026_12_07():
+    """``recommended`` as it was when this comparison began (the two-reading middle, no
+    median, no flat-sweep rule): the candidates are built on it, as they were chosen."""
+    saved = recommend.MEDIAN_OF, registry.flat_sweep_end
+    recommend.MEDIAN_OF, registry.flat_sweep_end = (recommend.RECOMMENDED,), lambda *a: None
+    try:
+        yield
+    finally:
+        recommend.MEDIAN_OF, registry.flat_sweep_end = saved
+
+
 def rules_for(task, curves: list[dict]) -> tuple[dict[str, float], dict]:
     """Each rule's median log10 max_lr over the range tests, and recommended's details."""
     per: dict[str, list[float]] = {}
@@ -138,6 +154,12 @@ def rules_for(task, curves: list[dict]) -> tuple[dict[str, float], dict]:
             conf.append(out["recommended"].confidence)
         for name, s in out.items():
             per.setdefault(name, []).append(math.log10(s.max_lr))
+        with rule_before_2026_12_07():  # reported beside it: what the rule was before
+            before = suggest_all(lrs, sm, num_iter=RANGE["num_iter"], smooth_beta=0.98,
+                                 stop_reason=c["stop_reason"], family=family)
+        if "recommended" in before:
+            fitted = for_schedule(before["recommended"], schedule_dict(task, task.budget))
+            per.setdefault(BEFORE, []).append(math.log10(fitted.max_lr))
     logs = {n: float(np.median(v)) for n, v in per.items()}
     rec = {"confidence": conf, "ok": sum(c == "ok" for c in conf) >= 2,
            "spread": float(np.ptp(per["recommended"])) if "recommended" in per else math.nan,
@@ -228,8 +250,8 @@ def regret_file(summary: dict, reports: list[dict], split: str) -> dict:
     tolerance, and the median spread of the rule's pick across the range-test seeds."""
     methods = {}
     for name, s in summary.items():
-        if "cost" in s or "acc_worst" not in s:
-            continue  # Confirm rows are not a sweep's rule
+        if "cost" in s or "acc_worst" not in s or name == BEFORE:
+            continue  # Confirm rows are not a sweep's rule; the old rule is not shipped
         spreads = [r["recommended"]["seed_spreads"][name] for r in reports
                    if name in r["recommended"].get("seed_spreads", {})]
         methods[name] = {"worst": round(s["acc_worst"], 3), "mean": round(s["acc_mean"], 3),

@@ -21,39 +21,32 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from clr_core.suggest import recommend, registry
 from clr_core.suggest.registry import suggest_all
 from clr_core.suggest.schedule_fit import for_schedule
 from clr_core.suggest.types import FLAT_DROP
 
 try:
-    from bench.gen_bench import ACC_TOL, LOSS_TOL, at_lr, cross_fitted, regret
+    from bench.gen_bench import (
+        ACC_TOL,
+        LOSS_TOL,
+        at_lr,
+        cross_fitted,
+        regret,
+        rule_before_2026_12_07,
+    )
     from bench.gen_cache import HELD_OUT, Cache, tasks
     from bench.gen_models import RANGE, schedule_dict
 except ImportError:  # pragma: no cover - loaded as a sibling script
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from gen_bench import ACC_TOL, LOSS_TOL, at_lr, cross_fitted, regret  # type: ignore
+    from gen_bench import ACC_TOL, LOSS_TOL, at_lr, cross_fitted, regret, rule_before_2026_12_07  # type: ignore
     from gen_cache import HELD_OUT, Cache, tasks  # type: ignore[no-redef]
     from gen_models import RANGE, schedule_dict  # type: ignore[no-redef]
 
 PEERS = ("valley", "steep", "minimum", "slide", "steepest_gradient")
-
-
-@contextmanager
-def rule_before_2026_12_07():
-    """``recommended`` as it was when this comparison began (the two-reading middle, no
-    median, no flat-sweep rule): the candidates are built on it, as they were chosen."""
-    saved = recommend.MEDIAN_OF, registry.flat_sweep_end
-    recommend.MEDIAN_OF, registry.flat_sweep_end = (recommend.RECOMMENDED,), lambda *a: None
-    try:
-        yield
-    finally:
-        recommend.MEDIAN_OF, registry.flat_sweep_end = saved
 
 
 def sweep_facts(task, curve: dict) -> dict:
