@@ -62,7 +62,7 @@ def test_the_recommendation_is_the_median_of_the_middle_and_fastais_two_rules(fa
     # on this curve the three differ, so the median is one of them and the text names it
     assert len({round(math.log10(v), 6) for v in (middle.max_lr, out["minimum"].max_lr,
                                                   out["steep"].max_lr)}) == 3
-    assert "median of that and fastai minimum / 10" in rec.explanation
+    assert "median of that, fastai minimum / 10" in rec.explanation
 
 
 def test_a_flat_sweep_is_read_two_decades_under_the_last_lr_it_reached():
