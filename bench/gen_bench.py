@@ -79,6 +79,14 @@ EXPLORE = {**CONFIRM,
                         ((8, 1 / 8), (3, 1 / 3), (4, 1.0, 0.5))),
            "c5-pm": (5, (1 / 100, 2.0), 0.0, False, False,
                      ((8, 1 / 8), (3, 1 / 3), (3, 1.0, 1 / 3, 1))),
+           # second round (dev + dev2): TEST2's misses were plain CNNs (a 1/8 round too short
+           # to learn) and regressions whose candidates all sat decades under the best
+           "c4-widen": (4, BRACKET, 0.0, True),
+           "c4-wide": (4, (1 / 1000, 2.0), 0.0, False),
+           "c4-6x": (4, BRACKET, 0.0, False, False, ((6, 1 / 6), (3, 1 / 3), (2, 1.0, 1 / 3))),
+           "c4-6x-widen": (4, BRACKET, 0.0, True, False,
+                           ((6, 1 / 6), (3, 1 / 3), (2, 1.0, 1 / 3))),
+           "c4-4x": (4, BRACKET, 0.0, False, False, ((4, 1 / 4), (2, 1 / 2), (2, 1.0, 1 / 3))),
 }
 
 
