@@ -27,7 +27,7 @@ import numpy as np
 
 from clr_core.suggest.registry import suggest_all
 from clr_core.suggest.schedule_fit import for_schedule
-from clr_core.suggest.types import FLAT_DROP
+from clr_core.suggest.types import flat_sweep_end
 
 try:
     from bench.gen_bench import (
@@ -65,8 +65,7 @@ def sweep_facts(task, curve: dict) -> dict:
         factor = out["recommended"].max_lr / raw.max_lr
     ok = np.isfinite(sm)
     y = sm[ok]
-    start = float(np.median(y[: max(1, y.size // 10)])) if y.size else math.nan
-    flat = bool(y.size and start - y.min() < FLAT_DROP * abs(start))
+    flat = flat_sweep_end(lrs, sm) is not None
     if shipped is not None:
         out["shipped"] = for_schedule(shipped, schedule_dict(task, task.budget))
     return {"rules": {n: math.log10(s.max_lr) for n, s in out.items()},

@@ -170,7 +170,7 @@ def recommended(
     (`clr_core.suggest.types.flat_sweep_end`); its lowest point is noise, so the
     recommendation is that LR / ``FLAT_DIVISOR`` (where that is inside the sweep)."""
     flat = _flat(flat_end, sweep) if flat_end is not None else None
-    if flat is not None:  # (two decades under a sweep that stopped early: read it as usual)
+    if flat is not None:  # (None when LR / 100 is under the sweep's start: read as usual)
         return flat
     lrs = np.asarray(lrs, dtype=float)
     losses = np.asarray(losses, dtype=float)
