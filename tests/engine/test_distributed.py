@@ -60,14 +60,25 @@ def _end(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def test_the_distributed_curve_is_the_single_process_curve_on_the_whole_batches(tmp_path):
-    proc = torchrun(str(WORKER), "curve", str(tmp_path), db=tmp_path / "runs.db")
+def finished(proc: subprocess.Popen, timeout: float = 120) -> tuple[str, str]:
+    """The launcher's (stdout, stderr) once it ends; a hang fails here, and never outlives
+    the test (`_end`)."""
     try:
-        stdout, stderr = proc.communicate(timeout=120)
+        return proc.communicate(timeout=timeout)
     finally:
         _end(proc)
+
+
+def rank_results(out: Path) -> list[dict]:
+    """What each of the two ranks wrote to ``out``."""
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+
+
+def test_the_distributed_curve_is_the_single_process_curve_on_the_whole_batches(tmp_path):
+    proc = torchrun(str(WORKER), "curve", str(tmp_path), db=tmp_path / "runs.db")
+    stdout, stderr = finished(proc, timeout=120)
     assert proc.returncode == 0, stderr[-3000:]
-    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    ranks = rank_results(tmp_path)
     alone = _worker().single_process()
     for got in ranks:  # every rank holds the same curve: the mean loss over ranks
         assert got["restored"]  # its model back as it was after the range test
@@ -88,10 +99,7 @@ def test_the_distributed_curve_is_the_single_process_curve_on_the_whole_batches(
 
 def test_a_rank_that_raises_ends_every_rank_with_its_message(tmp_path):
     proc = torchrun(str(WORKER), "raise", str(tmp_path), db=tmp_path / "runs.db")
-    try:
-        stdout, stderr = proc.communicate(timeout=120)  # a hang fails here, not forever
-    finally:
-        _end(proc)
+    stdout, stderr = finished(proc, timeout=120)  # a hang fails here, not forever
     assert proc.returncode != 0
     assert "rank 1 cannot score this batch" in stderr
     assert not list(tmp_path.glob("rank*.json"))  # neither rank went on to train

@@ -5,12 +5,11 @@ curve is the single-process curve on the whole batches, and every rank's model i
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_distributed import _end, torchrun
+from test_distributed import finished, rank_results, torchrun
 
 pytestmark = pytest.mark.slow
 
@@ -26,12 +25,9 @@ def _single_process() -> list[float]:
 
 def test_an_fsdp2_range_test_is_the_single_process_curve(tmp_path):
     proc = torchrun(str(WORKER), str(tmp_path), db=tmp_path / "runs.db")
-    try:
-        _, stderr = proc.communicate(timeout=120)
-    finally:
-        _end(proc)
+    _, stderr = finished(proc, timeout=120)
     assert proc.returncode == 0, stderr[-3000:]
-    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    ranks = rank_results(tmp_path)
     alone = _single_process()
     for got in ranks:
         assert got["restored"]
