@@ -12,7 +12,8 @@ from pathlib import Path
 
 from clr_core.cli import main
 from clr_core.present.confirm import confirm_lines
-from clr_core.runs.reports import ConfirmReport
+from clr_core.engine.confirm import planned_pick
+from clr_core.runs.reports import ConfirmReport, report_from_dict
 from clr_core.runs.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +34,10 @@ def test_range_test_then_its_confirmation_prints_each_trial_the_winner_and_the_c
     out = json.loads(out_file.read_text())
     report = ConfirmReport.from_dict(out)
     assert out["range_test_report"]["kind"] == "range_test"
-    assert report.sweep_pick == out["range_test_report"]["range_test"]["suggestions"][
-        "recommended"]["max_lr"]
+    # the sweep's pick for the planned schedule: the recommendation as the hand-off fits it
+    swept = report_from_dict(out["range_test_report"]).range_test
+    assert report.sweep_pick == planned_pick(swept, report.policy, report.budget)
+    assert report.result.sweep_pick == report.sweep_pick
     # one printed row per trial, in the order they ran, with its peak as the JSON has it
     rows = [ln for ln in proc.stdout.splitlines() if "of the budget (" in ln
             and not ln.startswith("Confirmed")]

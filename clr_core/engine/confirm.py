@@ -39,6 +39,7 @@ from clr_core.suggest.confirm import (
 )
 from clr_core.suggest.handoff import HANDOFF_POLICIES, verify_schedule
 from clr_core.suggest.recommend import RECOMMENDED
+from clr_core.suggest.schedule_fit import for_schedule
 from clr_core.validation import (
     MAX_ITERATIONS,
     check_callable,
@@ -100,13 +101,25 @@ def trial_score(result: TrainResult, metric: str = "auto") -> float:
 
 
 def plan_for(result: RangeTestResult, *, trainings: float = 4.0) -> ConfirmPlan:
-    """The confirmation a range test's curve asks for (its smoothed loss, and its
-    recommendation where it made one)."""
-    rec = result.suggestions.get(RECOMMENDED)
+    """The confirmation a range test's curve asks for: the default plan on its smoothed
+    loss, exactly as ``bench/gen_bench.py`` measured it (the bracket is not widened by the
+    recommendation: that was compared there and did no better)."""
     if len(result.lrs) < 2:
         raise ConfigError("the range test has fewer than 2 points: nothing to confirm from")
-    return plan_confirmation(result.lrs, result.smoothed, trainings=trainings,
-                             recommended=None if rec is None else rec.max_lr)
+    return plan_confirmation(result.lrs, result.smoothed, trainings=trainings)
+
+
+def planned_pick(result: RangeTestResult, schedule: str | Mapping[str, Any], budget: int
+                 ) -> float | None:
+    """The sweep's pick for the planned training: ``recommended`` fitted to ``schedule``
+    (`clr_core.suggest.schedule_fit.for_schedule`, as the hand-off fits it), the peak a
+    confirmation's winner is compared with (`ConfirmResult.agrees`); None without one."""
+    rec = result.suggestions.get(RECOMMENDED)
+    if rec is None or not (math.isfinite(rec.max_lr) and rec.max_lr > 0):
+        return None
+    planned = verify_schedule(schedule, max_lr=rec.max_lr, num_iter=budget) \
+        if isinstance(schedule, str) else dict(schedule)
+    return float(for_schedule(rec, planned).max_lr)
 
 
 #: ``on_training(trial, result)``: each finished trial and the training it ran.
@@ -217,7 +230,7 @@ def confirm_peak(result: RangeTestResult, setup: Callable[[], tuple[nn.Module, t
             on_trial(trial, run)
 
     out = run_confirmation(plan, train_at, on_trial=heard, should_stop=should_stop, seed=seed)
-    return without_cancelled(out, kept)
+    return replace(without_cancelled(out, kept), sweep_pick=planned_pick(result, schedule, budget))
 
 
 def losses_of(result: TrainResult, max_points: int = 120) -> list[float]:

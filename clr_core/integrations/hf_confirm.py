@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import torch
 from transformers import Trainer
 
-from clr_core.engine.confirm import plan_for, trial_schedule, trial_steps
+from clr_core.engine.confirm import plan_for, planned_pick, trial_schedule, trial_steps
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import ConfigError
 from clr_core.integrations.huggingface import hf_schedule
@@ -106,7 +107,8 @@ def confirm(make_trainer: Callable[[], Trainer], result: RangeTestResult, *,
             stored(measured_curve(trial, steps=steps.get(key, 0), val_loss=metrics.get("eval_loss"),
                                   val_accuracy=metrics.get("eval_accuracy")))
 
-        return run_confirmation(plan, train_at, on_trial=told, seed=seed)
+        return replace(run_confirmation(plan, train_at, on_trial=told, seed=seed),
+                       sweep_pick=planned_pick(result, schedule, budget))
 
     config = confirm_settings(result, budget=budget, schedule=schedule, trainings=trainings,
                               metric="loss", seed=seed,  # scored by eval_loss alone

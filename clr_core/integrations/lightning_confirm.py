@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import lightning.pytorch as pl
 
-from clr_core.engine.confirm import plan_for, trial_schedule, trial_steps
+from clr_core.engine.confirm import plan_for, planned_pick, trial_schedule, trial_steps
 from clr_core.engine.results import RangeTestResult
 from clr_core.errors import ConfigError
 from clr_core.integrations.lightning import (
@@ -149,7 +150,8 @@ def confirm(module_factory: Callable[[], pl.LightningModule], result: RangeTestR
                                   val_loss=_first(metrics or {}, VAL_LOSS_KEYS),
                                   val_accuracy=_first(metrics or {}, VAL_ACCURACY_KEYS)))
 
-        return run_confirmation(plan, train_at, on_trial=told, seed=seed)
+        return replace(run_confirmation(plan, train_at, on_trial=told, seed=seed),
+                       sweep_pick=planned_pick(result, schedule, budget))
 
     made = module_factory.__name__ if isinstance(module_factory, type) else None
     config = confirm_settings(result, budget=budget, schedule=schedule, trainings=trainings,

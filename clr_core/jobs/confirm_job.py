@@ -17,7 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from clr_core.engine.confirm import METRICS, make_train_at, trial_steps, without_cancelled
+from clr_core.engine.confirm import (
+    METRICS,
+    make_train_at,
+    planned_pick,
+    trial_steps,
+    without_cancelled,
+)
 from clr_core.engine.events import Event
 from clr_core.engine.results import RangeTestResult, TrainResult
 from clr_core.engine.spec import TrainSpec
@@ -28,7 +34,6 @@ from clr_core.runs.reports import ConfirmReport, TrialCurve
 from clr_core.setup.configs import LOOP_SETTINGS, DataModelConfig, build, carried_settings
 from clr_core.suggest.confirm import ConfirmPlan, Trial, plan_confirmation, run_confirmation
 from clr_core.suggest.handoff import HANDOFF_POLICIES
-from clr_core.suggest.recommend import RECOMMENDED
 from clr_core.validation import (
     MAX_ITERATIONS,
     check_choice,
@@ -82,8 +87,7 @@ class ConfirmConfig(DataModelConfig):
         return TrainSpec(**{k: getattr(self, k) for k in LOOP_SETTINGS})
 
     def plan(self) -> ConfirmPlan:
-        return plan_confirmation(self.lrs, self.losses, trainings=self.trainings,
-                                 recommended=self.sweep_pick)
+        return plan_confirmation(self.lrs, self.losses, trainings=self.trainings)
 
 
 def confirm_config(range_test_config: Mapping[str, Any], result: RangeTestResult, *,
@@ -91,11 +95,10 @@ def confirm_config(range_test_config: Mapping[str, Any], result: RangeTestResult
                    policy: str = "one_cycle", metric: str = "auto") -> dict:
     """The "confirm" job for a range test: its data and model settings, its curve and
     recommendation, and the planned training the trials sample."""
-    rec = result.suggestions.get(RECOMMENDED)
     config = {**carried_settings(range_test_config),
               "lrs": [float(v) for v in result.lrs],
               "losses": [None if not math.isfinite(v) else float(v) for v in result.smoothed],
-              "sweep_pick": None if rec is None else float(rec.max_lr),
+              "sweep_pick": planned_pick(result, policy, int(budget)),
               "policy": policy, "budget": int(budget), "trainings": float(trainings),
               "metric": metric}
     ConfirmConfig.from_dict(config)  # bad input said now, before a job is queued
@@ -148,6 +151,7 @@ def run_confirm_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
     result = without_cancelled(
         run_confirmation(plan, train_at, on_trial=on_trial, should_stop=should_stop, seed=cfg.seed),
         kept)
+    result = replace(result, sweep_pick=cfg.sweep_pick)
     report = ConfirmReport(result=result, trials=curves, metric=report_metric(cfg.metric, curves),
                            sweep_pick=cfg.sweep_pick, budget=cfg.budget, policy=cfg.policy,
                            config=config, cancelled=bool(should_stop()))

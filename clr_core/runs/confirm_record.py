@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from clr_core.engine import distributed
-from clr_core.engine.confirm import losses_of
+from clr_core.engine.confirm import losses_of, planned_pick
 from clr_core.engine.events import Event
 from clr_core.engine.results import RangeTestResult, TrainResult
 from clr_core.errors import ConfigError
@@ -28,7 +28,6 @@ from clr_core.runs.recorder import StoreLike, describe_call, status_of
 from clr_core.runs.recording import Recording, RecordLike, split_record
 from clr_core.runs.reports import ConfirmReport, TrialCurve
 from clr_core.suggest.confirm import ConfirmResult, Trial
-from clr_core.suggest.recommend import RECOMMENDED
 from clr_core.validation import check_callable
 
 __all__ = ["TRIAL", "confirm_settings", "measured_curve", "record_confirmation",
@@ -90,13 +89,12 @@ def confirm_settings(result: RangeTestResult, *, budget: int, schedule: Any,
     if not isinstance(result, RangeTestResult):
         raise ConfigError(f"result must be the range test's RangeTestResult, got "
                           f"{type(result).__name__}")
-    rec = result.suggestions.get(RECOMMENDED)
     policy = schedule if isinstance(schedule, str) else \
         str(schedule.get("policy", "custom")) if isinstance(schedule, Mapping) else "custom"
     config = {**(described or {}),
               "lrs": [float(v) for v in result.lrs],
               "losses": [float(v) if math.isfinite(v) else None for v in result.smoothed],
-              "sweep_pick": None if rec is None else float(rec.max_lr),
+              "sweep_pick": planned_pick(result, schedule, int(budget)),
               "policy": policy, "budget": int(budget), "trainings": float(trainings),
               "metric": metric, "seed": int(seed)}
     if isinstance(schedule, Mapping):

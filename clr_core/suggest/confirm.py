@@ -198,19 +198,26 @@ class ConfirmResult:
     best_peak: float  # NaN when every trial diverged or none ran
     cost_in_trainings: float  # what ran (less than the plan's when stopped)
     stopped: bool = False
+    sweep_pick: float | None = None  # the sweep's pick for the planned schedule, to compare
+
+    @property
+    def agrees(self) -> bool | None:
+        """Whether the trainings and the sweep agree (`agrees`); None: nothing to compare."""
+        return agrees(self.best_peak, self.sweep_pick)
 
     def to_dict(self) -> dict:
         return {"plan": self.plan.to_dict(), "trials": [t.to_dict() for t in self.trials],
                 "best_peak": self.best_peak if math.isfinite(self.best_peak) else None,
-                "cost_in_trainings": self.cost_in_trainings, "stopped": self.stopped}
+                "cost_in_trainings": self.cost_in_trainings, "stopped": self.stopped,
+                "sweep_pick": self.sweep_pick}
 
     @classmethod
     def from_dict(cls, d: dict) -> ConfirmResult:
-        b = d.get("best_peak")
+        b, pick = d.get("best_peak"), d.get("sweep_pick")
         return cls(ConfirmPlan.from_dict(d["plan"]),
                    tuple(Trial.from_dict(t) for t in d["trials"]),
                    math.nan if b is None else float(b), float(d["cost_in_trainings"]),
-                   bool(d.get("stopped", False)))
+                   bool(d.get("stopped", False)), None if pick is None else float(pick))
 
 
 def _ranked(trials: Sequence[Trial]) -> list[Trial]:
