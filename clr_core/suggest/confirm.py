@@ -41,6 +41,8 @@ BRACKET = (1 / 100, 2.0)
 FLAT_BRACKET = (1e-4, 1 / 3)
 #: Best peak at a fraction f of the budget, times f ** HORIZON_EXPONENT: the full budget's.
 HORIZON_EXPONENT = 0.0
+#: `ConfirmPlan.ties`: how equal scores rank.
+TIES = ("low", "middle")
 #: Decades between the peaks of a last round derived from the previous round's pick.
 BELOW_DECADES = 1 / 3
 
@@ -67,8 +69,18 @@ class ConfirmPlan:
     peaks: tuple[float, ...]
     rounds: tuple[ConfirmRound, ...]
     horizon_exponent: float = HORIZON_EXPONENT
+    #: Pick a full-budget last round's peak by a parabola through its scores (`_fitted`)
+    #: instead of its best trial; False (the default) keeps the best trial.
+    fit: bool = False
+    #: How equal scores rank: "low" (the default), the lower peak first (the safer one);
+    #: "middle", the peak nearest the candidates' log-centre first: a round too short for
+    #: any candidate to learn (every score at chance) says nothing, and the bracket's centre
+    #: is then the sweep's best guess, where "low" would keep its lowest, least-trained end.
+    ties: str = "low"
 
     def __post_init__(self) -> None:
+        if self.ties not in TIES:
+            raise ConfigError(f"ties must be one of {TIES}, got {self.ties!r}")
         if not self.peaks or not self.rounds:
             raise ConfigError("a confirmation plan needs at least one peak and one round")
         if any(not (math.isfinite(p) and p > 0) for p in self.peaks):
@@ -92,7 +104,7 @@ class ConfirmPlan:
 
     def to_dict(self) -> dict:
         return {"peaks": list(self.peaks), "rounds": [r.to_dict() for r in self.rounds],
-                "horizon_exponent": self.horizon_exponent}
+                "horizon_exponent": self.horizon_exponent, "fit": self.fit, "ties": self.ties}
 
     @classmethod
     def from_dict(cls, d: dict) -> ConfirmPlan:
@@ -100,7 +112,8 @@ class ConfirmPlan:
                    tuple(ConfirmRound(int(r["candidates"]), float(r["fraction"]),
                                       float(r.get("below", 0.0)), int(r.get("above", 0)))
                          for r in d["rounds"]),
-                   float(d.get("horizon_exponent", HORIZON_EXPONENT)))
+                   float(d.get("horizon_exponent", HORIZON_EXPONENT)),
+                   bool(d.get("fit", False)), str(d.get("ties", "low")))
 
 
 #: Rounds per cost (in trainings of the planned budget): ``ConfirmRound`` fields, the first
@@ -138,13 +151,14 @@ def sweep_bracket(lrs, losses, bracket: tuple[float, float] = BRACKET) -> tuple[
 def plan_confirmation(lrs, losses, *, trainings: float = 4.0, recommended: float | None = None,
                       bracket: tuple[float, float] = BRACKET,
                       horizon_exponent: float = HORIZON_EXPONENT,
-                      rounds: tuple | None = None) -> ConfirmPlan:
+                      rounds: tuple | None = None, fit: bool = False,
+                      ties: str = "low") -> ConfirmPlan:
     """The candidates and rounds for a sweep ``(lrs, losses)`` (its smoothed loss).
 
     Candidates: log-spaced from the lowest-loss LR x ``bracket[0]`` to x ``bracket[1]``
     (under the last LR reached for a flat sweep: ``sweep_bracket``), widened to hold ``recommended`` / 3 .. x 3 when it is given (the sweep's own rule
     misses by up to a decade either way). ``trainings``: the largest preset in ``PRESETS``
-    whose cost is at most this (1, 2, 3, 4 or 6)."""
+    whose cost is at most this (1, 2, 3, 4 or 6). ``fit``, ``ties``: `ConfirmPlan`'s."""
     if not (isinstance(trainings, int | float) and math.isfinite(trainings)):
         raise ConfigError(f"trainings must be a number, got {trainings!r}")
     fits = [c for c in PRESETS if c <= trainings + 1e-9]
@@ -162,7 +176,7 @@ def plan_confirmation(lrs, losses, *, trainings: float = 4.0, recommended: float
     rounds = PRESETS[max(fits)] if rounds is None else rounds
     peaks = tuple(float(p) for p in np.geomspace(lo, hi, rounds[0][0]))
     return ConfirmPlan(peaks, tuple(ConfirmRound(*r) for r in rounds),
-                       horizon_exponent)
+                       horizon_exponent, bool(fit), ties)
 
 
 @dataclass(frozen=True)
@@ -206,18 +220,47 @@ class ConfirmResult:
                    bool(d.get("stopped", False)))
 
 
-def _ranked(trials: Sequence[Trial]) -> list[Trial]:
-    """Best first; a diverged trial last; ties go to the lower peak (the safer one)."""
+def _ranked(trials: Sequence[Trial], middle: float | None = None) -> list[Trial]:
+    """Best first; a diverged trial last; ties go to the lower peak (the safer one), or,
+    given ``middle`` (a log10 peak), to the peak nearest it."""
+    def near(t: Trial) -> float:
+        return 0.0 if middle is None else round(abs(math.log10(t.peak) - middle), 9)
+
     return sorted(trials, key=lambda t: (not math.isfinite(t.score),
-                                         t.score if math.isfinite(t.score) else 0.0, t.peak))
+                                         t.score if math.isfinite(t.score) else 0.0,
+                                         near(t), t.peak))
 
 
-def _pick(trials: Sequence[Trial], exponent: float) -> float:
-    ranked = _ranked(trials)
+def _middle(plan: ConfirmPlan) -> float | None:
+    return float(np.mean(np.log10(plan.peaks))) if plan.ties == "middle" else None
+
+
+def _pick(trials: Sequence[Trial], exponent: float, middle: float | None = None) -> float:
+    ranked = _ranked(trials, middle)
     if not ranked or not math.isfinite(ranked[0].score):
         return math.nan
     best = ranked[0]
     return best.peak * best.fraction ** exponent
+
+
+def _fitted(trials: Sequence[Trial], step: float, middle: float | None = None) -> float:
+    """The vertex of a least-squares parabola of score vs log10 peak through a full-budget
+    round's trials, snapped to the round's own spacing (``step`` decades from its best trial)
+    and kept within one step of the peaks it trained; NaN (use the best trial) when fewer
+    than 3 distinct peaks finished or the parabola opens downward (no minimum). Three noisy
+    scores seldom rank their peaks right, but their curvature says on which side the
+    optimum lies (a response-surface fit: Box & Wilson, "On the Experimental Attainment of
+    Optimum Conditions", 1951)."""
+    ok = [t for t in trials if math.isfinite(t.score)]
+    x = np.log10([t.peak for t in ok])
+    if len(set(np.round(x, 9))) < 3 or not step > 0:
+        return math.nan
+    a, b, _ = np.polyfit(x, [t.score for t in ok], 2)
+    if not a > 0:
+        return math.nan
+    best = math.log10(_ranked(ok, middle)[0].peak)
+    v = float(np.clip(-b / (2 * a), x.min(), x.max()))
+    return 10 ** (best + step * round((v - best) / step))
 
 
 def run_confirmation(plan: ConfirmPlan, train_at: Callable[[float, float, int], float], *,
@@ -229,21 +272,23 @@ def run_confirmation(plan: ConfirmPlan, train_at: Callable[[float, float, int], 
     ``on_trial`` gets each trial as it finishes; ``should_stop()`` is asked before each one
     and, when true, ends the run with what finished (``stopped``). The pick is the best
     trial of the last complete round (of the first, if even that was cut short), times ``fraction ** exponent`` when
-    that round was shorter than the budget."""
+    that round was shorter than the budget; with ``plan.fit``, a complete full-budget last
+    round is picked by `_fitted` instead."""
     trials: list[Trial] = []
     prev: list[Trial] = []
     stopped = False
+    middle = _middle(plan)
     for i, rnd in enumerate(plan.rounds):
         if i == 0:
             cands = list(plan.peaks)
         elif rnd.below:
-            center = _pick(prev, plan.horizon_exponent)
+            center = _pick(prev, plan.horizon_exponent, middle)
             if not math.isfinite(center):
                 break
             cands = [center * 10 ** ((rnd.above - j) * rnd.below)
                      for j in range(rnd.candidates)]
         else:
-            cands = [t.peak for t in _ranked(prev)[: rnd.candidates]
+            cands = [t.peak for t in _ranked(prev, middle)[: rnd.candidates]
                      if math.isfinite(t.score)]
         done: list[Trial] = []
         for p in cands:
@@ -261,7 +306,13 @@ def run_confirmation(plan: ConfirmPlan, train_at: Callable[[float, float, int], 
             prev = done
         if stopped or not cands:
             break
-    best = _pick(prev, plan.horizon_exponent)
+    best = _pick(prev, plan.horizon_exponent, middle)
+    last = plan.rounds[prev[0].round] if prev else None
+    if plan.fit and last is not None and last.fraction == 1.0 and len(prev) == last.candidates:
+        logs = np.diff(np.log10(sorted({t.peak for t in prev})))
+        step = last.below or (float(np.median(logs)) if logs.size else 0.0)
+        fitted = _fitted(prev, step, middle)
+        best = fitted if math.isfinite(fitted) else best
     return ConfirmResult(plan, tuple(trials), best, float(sum(t.fraction for t in trials)),
                          stopped)
 
