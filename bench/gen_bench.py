@@ -42,9 +42,11 @@ import numpy as np
 
 from clr_core.suggest import recommend, registry
 from clr_core.suggest.confirm import (
+    AGREE_FACTOR,
     BRACKET,
     HORIZON_EXPONENT,
     PRESETS,
+    agrees,
     plan_confirmation,
     run_confirmation,
 )
@@ -67,6 +69,7 @@ LOSS_TOL, ACC_TOL = 2.0, 1.0
 #: Confirm settings compared on dev: name -> (trainings, bracket, horizon exponent, widen
 #: by recommended[, choose on the validation loss[, rounds[, fit[, ties]]]]) (rounds, fit,
 #: ties: `plan_confirmation`'s). "confirm-N" rows: the defaults at N trainings.
+DEFAULT_CONFIRM = "confirm-4"  # the product's default cost
 CONFIRM = {f"confirm-{c:g}": (c, BRACKET, HORIZON_EXPONENT, False) for c in (1, 2, 3, 4, 6)}
 #: What was compared on the development split only (``--explore``; refused on test).
 EXPLORE = {**CONFIRM,
@@ -198,7 +201,10 @@ def rules_for(task, curves: list[dict]) -> tuple[dict[str, float], dict]:
     return logs, rec
 
 
-def confirm_for(cache: Cache, task, curves, setting, rec_log: float | None) -> tuple[float, float]:
+def confirm_for(cache: Cache, task, curves, setting, rec_log: float | None
+                ) -> tuple[float, float, float]:
+    """Confirm's pick on the lattice (log10, where it was scored), its cost and the peak it
+    picked as the product would report it."""
     trainings, bracket, exponent, widen = setting[:4]
     by_loss = len(setting) > 4 and setting[4]  # choose on the validation loss, not accuracy
     rounds = setting[5] if len(setting) > 5 else None  # a preset's rounds, replaced
@@ -218,7 +224,7 @@ def confirm_for(cache: Cache, task, curves, setting, rec_log: float | None) -> t
     res = run_confirmation(plan, train_at, seed=CONFIRM_SEED)
     trained = any(t.peak == res.best_peak for t in res.trials)  # scored where it trained
     lg = k_of(res.best_peak) / 3 if trained else math.log10(res.best_peak)
-    return lg, res.cost_in_trainings
+    return lg, res.cost_in_trainings, res.best_peak
 
 
 def measure(cache: Cache, task, *, quick: bool = False, confirm=None) -> dict:
@@ -235,9 +241,11 @@ def measure(cache: Cache, task, *, quick: bool = False, confirm=None) -> dict:
     fair = cross_fitted(task, per)
     tol = LOSS_TOL if task.metric == "loss" else ACC_TOL
     logs, rec = rules_for(task, curves)
+    pick = 10 ** logs["recommended"] if "recommended" in logs else None
     for name, setting in (confirm or CONFIRM).items():
-        logs[name], cost = confirm_for(cache, task, curves, setting, logs.get("recommended"))
+        logs[name], cost, peak = confirm_for(cache, task, curves, setting, logs.get("recommended"))
         rec[f"cost:{name}"] = cost
+        rec[f"agree:{name}"] = agrees(peak, pick)  # as the page says it (None: nothing to say)
     methods = {}
     for name, lg in logs.items():
         scores = at_lr(cache, task, lg, seeds, known, extend=False)
@@ -292,8 +300,34 @@ def regret_file(summary: dict, reports: list[dict], split: str) -> dict:
                          "loss_mean_pct": round(s.get("loss_mean", math.nan), 2),
                          "within": round(s["share"], 3), "n": s["n"],
                          "spread": round(float(np.median(spreads)), 3) if spreads else 0.0}
+    confidence = {what: {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
+                  for what, d in confidence_figures(reports, DEFAULT_CONFIRM).items()}
     return {"source": f"bench/gen_bench.py --split {split} (held-out generated tasks; "
-                      "docs/benchmarks-generated.md)", "methods": methods}
+                      "docs/benchmarks-generated.md)", "methods": methods,
+            "confidence": confidence}
+
+
+def confidence_figures(reports: list[dict], name: str = "") -> dict[str, dict]:
+    """What a confidence meant on these tasks: "ok", the tasks where ``recommended`` said
+    "ok" (2+ of 3 seeds) and the share of them within tolerance; "agree" / "disagree", the
+    tasks where Confirm ``name`` landed within `AGREE_FACTOR` of ``recommended`` or not, with
+    the share within tolerance of Confirm's pick ("within") and of recommended's."""
+    def share(rows: list[dict], method: str) -> tuple[float, float]:
+        w = float(np.mean([r["methods"][method]["within"] for r in rows]))
+        return w, math.sqrt(w * (1 - w) / len(rows))
+
+    out = {}
+    ok = [r for r in reports if r["recommended"].get("ok")]
+    if ok:
+        w, se = share(ok, "recommended")
+        out["ok"] = {"n": len(ok), "of": len(reports), "within": w, "within_se": se}
+    for what, flag in (("agree", True), ("disagree", False)):
+        rows = [r for r in reports if name and r["recommended"].get(f"agree:{name}") is flag]
+        if rows:
+            w, se = share(rows, name)
+            out[what] = {"n": len(rows), "of": len(reports), "within": w, "within_se": se,
+                         "sweep_within": share(rows, "recommended")[0]}
+    return out
 
 
 def print_summary(summary: dict, reports: list[dict], title: str) -> None:
@@ -308,12 +342,17 @@ def print_summary(summary: dict, reports: list[dict], title: str) -> None:
         cost = f"{s['cost']:>5.2f}" if "cost" in s else f"{'':>5}"
         print(f"{m:<16} {s['n']:>3} {100 * s['share']:>5.0f}% ± {100 * s['share_se']:>3.0f} "
               f"{acc} {loss} {cost}")
-    ok = [r for r in reports if r["recommended"].get("ok")]
-    if ok:
-        w = np.mean([r["methods"]["recommended"]["within"] for r in ok])
-        print(f"recommended says 'ok' (2+ of 3 seeds) on {len(ok)}/{len(reports)} tasks; "
-              f"within tolerance on {100 * w:.0f}% of those "
-              f"(± {100 * math.sqrt(w * (1 - w) / len(ok)):.0f})")
+    for name in [m for m in summary if "cost" in summary[m]]:
+        fig = confidence_figures(reports, name)
+        for what, d in fig.items():
+            if what == "ok" and name != DEFAULT_CONFIRM:
+                continue  # the sweep's own: printed once
+            label = {"ok": "recommended says 'ok' (2+ of 3 seeds)",
+                     "agree": f"{name} agrees with recommended (within {AGREE_FACTOR:g}x)",
+                     "disagree": f"{name} disagrees with recommended"}[what]
+            print(f"{label}: {d['n']}/{d['of']} tasks; within tolerance on "
+                  f"{100 * d['within']:.0f}% ± {100 * d['within_se']:.0f} of those"
+                  + (f" (recommended on {100 * d['sweep_within']:.0f}%)" if what != "ok" else ""))
     print("regret against the cross-fitted optimum; acc: points below it, loss%: % above its "
           "validation loss; tolerance 1 point / 2 %; se: share's binomial, mean's over tasks; "
           "cost: trainings of the planned budget")

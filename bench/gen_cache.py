@@ -34,9 +34,14 @@ TEST2_SEEDS = tuple(range(7000, 7060))
 #: The third (21:30 UTC): TEST2 was read once, for the sweep rule, so a Confirm setting chosen
 #: on dev + dev2 after it is judged on TEST3, 60 more held-out tasks frozen first.
 TEST3_SEEDS = tuple(range(9000, 9060))
+#: The fourth (session of 2026-12-07, 23:35 UTC): the agreement rule (``AGREE_FACTOR``) was
+#: chosen on dev + dev2 and frozen in fa33bc1; TEST4 judges it, and any Confirm setting
+#: chosen on dev + dev2 after TEST3, on 60 tasks whose specs were frozen before anything was
+#: computed on them.
+TEST4_SEEDS = tuple(range(11000, 11060))
 SPLITS = {"dev": DEV_SEEDS, "test": TEST_SEEDS, "dev2": DEV2_SEEDS, "test2": TEST2_SEEDS,
-          "test3": TEST3_SEEDS}
-HELD_OUT = ("test", "test2", "test3")
+          "test3": TEST3_SEEDS, "test4": TEST4_SEEDS}
+HELD_OUT = ("test", "test2", "test3", "test4")
 QUICK_SEEDS = (1006, 1007, 1009)  # tabular MLP, autoencoder, sorting: the cheapest
 GRID_SEEDS = (0, 1)  # training seeds of the grid (and of every score)
 RANGE_SEEDS = (0, 1, 2)

@@ -21,6 +21,7 @@ from clr_core.present.confirm import (
     confirm_figure,
     confirm_lines,
     metric_of,
+    sweep_ok_line,
     trial_curves_figure,
     trials_table,
 )
@@ -143,6 +144,8 @@ def show_confirm(status: JobStatus, rt, s: Suggestion, policy: str,
         st.info(f"The sweep's confidence in {s.max_lr:.3g} is **{shown(s.confidence)}**: a "
                 "range test alone cannot tell where your planned training's best peak is. "
                 "Confirm it with short trainings below before you train with it.", icon="🧪")
+    elif (said := sweep_ok_line()) is not None:  # "ok" is the curve's, not the peak's
+        st.caption(shown(said))
     options = sorted(PRESETS)
     c1, c2, c3, c4 = st.columns([2, 2, 3, 1], vertical_alignment="bottom")
     budget = int_input("Planned training (steps)", "cf.budget", _default_budget(), container=c1,

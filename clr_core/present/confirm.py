@@ -18,11 +18,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from clr_core.present.style import GUESS, HIGHLIGHT, PALETTE, finish
+from clr_core.suggest.confirm import AGREE_FACTOR, agrees
+from clr_core.suggest.types import measured_confidence
 
 if TYPE_CHECKING:  # read by attribute only: present sits below the run store's layer
     from clr_core.runs.reports import ConfirmReport, TrialCurve
 
-__all__ = ["confirm_figure", "confirm_lines", "metric_of", "reached", "share_label",
+__all__ = ["agreement_line", "confirm_figure", "confirm_lines", "metric_of", "sweep_ok_line", "reached", "share_label",
            "sparkline", "trial_curves_figure", "trials_table"]
 
 _BARS = "▁▂▃▄▅▆▇█"
@@ -185,7 +187,45 @@ def confirm_lines(report: ConfirmReport) -> list[str]:
         lines.append(f"The sweep's pick was {pick:.3g} ({abs(decades):.2f} decades "
                      f"{'below' if decades > 0 else 'above'} the confirmed peak)."
                      if abs(decades) >= 0.01 else f"The sweep's pick was {pick:.3g}: the same peak.")
+    if (verdict := agreement_line(best, pick)) is not None:
+        lines.append(verdict)
     lines.append(f"Cost: {report.result.cost_in_trainings:.3g} trainings of the planned "
                  f"{report.budget} steps ({len(report.trials)} trials"
                  f"{', stopped early' if report.cancelled else ''}).")
     return lines
+
+
+def _share(d: dict, key: str = "within") -> str:
+    return f"{100 * float(d[key]):.0f} %"
+
+
+def agreement_line(best_peak: float, sweep_pick: float | None) -> str | None:
+    """Whether the trainings and the sweep agree (`clr_core.suggest.confirm.agrees`), and
+    what that meant on the benchmark's held-out tasks; None with nothing to compare."""
+    agree = agrees(best_peak, sweep_pick)
+    if agree is None:
+        return None
+    said = measured_confidence().get("agree" if agree else "disagree")
+    if agree:
+        line = f"The trainings agree with the sweep (within {AGREE_FACTOR:g}×)"
+        return line + (f": where they agreed on {said['n']} held-out benchmark tasks, the "
+                       f"confirmed peak was within 1 point / 2 % of the best on {_share(said)}."
+                       if said else ".")
+    line = (f"The trainings and the sweep disagree (more than {AGREE_FACTOR:g}× apart): go by "
+            "the trainings")
+    if said:
+        line += (f" (where they disagreed on {said['n']} held-out benchmark tasks, the confirmed "
+                 f"peak was within 1 point / 2 % of the best on {_share(said)}, the sweep's "
+                 f"pick on {_share(said, 'sweep_within')})")
+    return line + f", or train in full at both {best_peak:.3g} and {sweep_pick:.3g} to settle it."
+
+
+def sweep_ok_line() -> str | None:
+    """What a sweep's "ok" meant on the benchmark's held-out tasks, pointing to Confirm;
+    None when it has not been measured."""
+    ok = measured_confidence().get("ok")
+    if not ok:
+        return None
+    return (f"A sweep's \"ok\" says its curve reads cleanly, not that the pick is your "
+            f"training's best: on {ok['n']} held-out benchmark tasks where it said \"ok\", the "
+            f"pick was within 1 point / 2 % of the best peak on {_share(ok)}. Confirm checks it.")

@@ -53,6 +53,7 @@ from clr_core.suggest.types import (  # noqa: F401
     finite_prefix,
     fmt_lr,
     make_suggestion,
+    measured_confidence,
     measured_regret,
     x_axis,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "combine_recommended",
     "family_label",
     "family_of",
+    "measured_confidence",
     "measured_regret",
     "min10_base6",
     "minimum",

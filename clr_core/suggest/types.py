@@ -31,6 +31,7 @@ __all__ = [
     "finite_prefix",
     "fmt_lr",
     "make_suggestion",
+    "measured_confidence",
     "measured_regret",
     "x_axis",
 ]
@@ -221,9 +222,26 @@ def measured_regret() -> dict[str, dict]:
     which ones have trained well on tasks nobody tuned them to. Empty when the benchmark has
     not been run for this version.
     """
+    return {str(k): dict(v) for k, v in (_shipped().get("methods") or {}).items()}
+
+
+def measured_confidence() -> dict[str, dict]:
+    """What a confidence meant on the generated benchmark's held-out tasks
+    (``bench/gen_bench.py --regret-file``, shipped beside `measured_regret`): ``"ok"``, the
+    tasks where the sweep's recommendation said "ok" (``n``) and the share of them within 1
+    point / 2 % of the grid's best peak (``within``, of ``of`` tasks in all); ``"agree"`` and
+    ``"disagree"``, the tasks where a default confirmation landed within
+    `clr_core.suggest.confirm.AGREE_FACTOR` of the sweep's pick or not, with the share
+    within tolerance of the confirmed peak (``within``) and of the sweep's (``sweep_within``).
+    The pages turn these into their sentences; empty when the benchmark has not measured them.
+    """
+    return {str(k): dict(v) for k, v in (_shipped().get("confidence") or {}).items()}
+
+
+def _shipped() -> dict:
+    """The benchmark's figures shipped with the package, or {} where there are none."""
     try:
         text = resources.files(__package__).joinpath(REGRET_FILE).read_text(encoding="utf-8")
     except (FileNotFoundError, OSError):
         return {}
-    data = json.loads(text)
-    return {str(k): dict(v) for k, v in (data.get("methods") or {}).items()}
+    return json.loads(text)

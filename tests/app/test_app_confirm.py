@@ -9,6 +9,8 @@ import re
 
 from apptest_helpers import chart_traces, open_page, plain, run_until_done
 
+from clr_core.present.confirm import agreement_line, sweep_ok_line
+
 
 def _swept():
     at = open_page("pages/range_test.py")
@@ -87,6 +89,9 @@ def test_confirm_button_runs_the_trials_draws_them_and_hands_the_winner_off():
     text = " ".join(plain(m.value) for m in at.markdown)
     assert f"Confirmed max_lr {report.result.best_peak:.3g}" in text
     assert f"Cost: {report.result.cost_in_trainings:.3g} trainings" in text
+    # whether the trainings agree with the sweep, said with what that meant on held-out tasks
+    verdict = agreement_line(report.result.best_peak, report.sweep_pick)
+    assert verdict is not None and plain(verdict) in text
     # stored as a run like the others, and drawn again from the store on the Runs page
     run_id = job.run_id
     assert run_id is not None
@@ -156,6 +161,9 @@ def test_the_page_points_to_confirm_exactly_when_the_sweep_is_not_confident():
         confidence = result["range_test"]["suggestions"]["recommended"]["confidence"]
         pointed = any("Confirm it with short trainings" in plain(m.value) for m in at.info)
         assert pointed == (confidence != "ok"), (end_lr, confidence)
+        # an "ok" says what it meant on held-out tasks (the shipped figures) and points there too
+        said_ok = any(plain(sweep_ok_line()) in plain(c.value) for c in at.caption)
+        assert said_ok == (confidence == "ok"), (end_lr, confidence)
         seen[end_lr] = confidence
     assert seen["0.0001"] != "ok"
 

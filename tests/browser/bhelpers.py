@@ -46,12 +46,23 @@ def open_run(page, option: re.Pattern) -> None:
 
 
 def open_runs(page, run_ids) -> None:
-    """Pick each run id in turn in the Runs page's "Open runs", each chosen before the next."""
+    """Pick each run id in turn in the Runs page's "Open runs", each chosen before the next.
+    The previous pick's rerun can redraw the list under a slow machine's typing, so a pick
+    whose option did not show is typed again (as `open_run` does)."""
     box = page.get_by_test_id("stMultiSelect").filter(has_text="Open runs")
     for run_id in run_ids:
-        box.click()
-        box.locator("input").fill(f"#{run_id} ")
-        page.get_by_role("option", name=re.compile(f"^#{run_id} ")).first.click()
+        for attempt in range(4):
+            wait_idle(page)
+            box.click()
+            box.locator("input").fill(f"#{run_id} ")
+            try:
+                page.get_by_role("option", name=re.compile(f"^#{run_id} ")).first.click(
+                    timeout=10_000)
+                break
+            except PlaywrightTimeout:
+                page.keyboard.press("Escape")
+                if attempt == 3:
+                    raise
         page.keyboard.press("Escape")
         wait_idle(page)
         expect(box).to_contain_text(f"#{run_id} ")

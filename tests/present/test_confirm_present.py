@@ -9,11 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from clr_core.present import confirm as present_confirm
 from clr_core.present.confirm import (
+    agreement_line,
     confirm_figure,
     confirm_lines,
     share_label,
     sparkline,
+    sweep_ok_line,
     trials_table,
 )
 from clr_core.runs.reports import ConfirmReport, TrialCurve
@@ -78,7 +81,8 @@ def test_the_lines_name_the_winner_the_sweeps_pick_and_the_cost():
     lines = confirm_lines(_report())
     assert lines[0] == "Confirmed max_lr 0.1: 95.0% accuracy at the full budget (16 steps)."
     assert lines[1] == "The sweep's pick was 0.03 (0.52 decades below the confirmed peak)."
-    assert lines[2] == "Cost: 2.5 trainings of the planned 16 steps (4 trials)."
+    assert lines[2].startswith("The trainings and the sweep disagree (more than 2× apart)")
+    assert lines[3] == "Cost: 2.5 trainings of the planned 16 steps (4 trials)."
     assert "stopped early" in confirm_lines(_report(cancelled=True))[-1]
 
 
@@ -94,3 +98,31 @@ def test_a_report_reads_back_as_it_was_written():
     again = ConfirmReport.from_dict(report.to_dict())
     assert again.trials[:2] == report.trials[:2] and again.trials[3] == report.trials[3]
     assert math.isnan(again.trials[2].score) and again.result.best_peak == 0.1
+
+
+MEASURED = {"ok": {"n": 40, "of": 60, "within": 0.7},
+            "agree": {"n": 25, "of": 60, "within": 0.92, "sweep_within": 0.84},
+            "disagree": {"n": 35, "of": 60, "within": 0.71, "sweep_within": 0.49}}
+
+
+def test_the_verdict_says_whether_trainings_and_sweep_agree_with_what_that_meant(monkeypatch):
+    monkeypatch.setattr(present_confirm, "measured_confidence", lambda: MEASURED)
+    agree = agreement_line(0.01, 0.006)
+    assert agree == ("The trainings agree with the sweep (within 2×): where they agreed on 25 "
+                     "held-out benchmark tasks, the confirmed peak was within 1 point / 2 % of "
+                     "the best on 92 %.")
+    apart = agreement_line(0.01, 0.001)
+    assert "disagree" in apart and "on 35 held-out" in apart
+    assert "on 71 %, the sweep's pick on 49 %" in apart
+    assert apart.endswith("train in full at both 0.01 and 0.001 to settle it.")
+    assert agreement_line(math.nan, 0.01) is None and agreement_line(0.01, None) is None
+    monkeypatch.setattr(present_confirm, "measured_confidence", dict)  # not measured: no figures
+    assert agreement_line(0.01, 0.006) == "The trainings agree with the sweep (within 2×)."
+    assert sweep_ok_line() is None
+
+
+def test_a_sweeps_ok_is_said_with_what_it_meant_on_held_out_tasks(monkeypatch):
+    monkeypatch.setattr(present_confirm, "measured_confidence", lambda: MEASURED)
+    line = sweep_ok_line()
+    assert "on 40 held-out benchmark tasks" in line and "on 70 %" in line
+    assert line.endswith("Confirm checks it.")

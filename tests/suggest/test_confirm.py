@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 
 from clr_core.errors import ClrError, ConfigError
 from clr_core.suggest.confirm import (
+    AGREE_FACTOR,
     PRESETS,
     ConfirmPlan,
     ConfirmResult,
     ConfirmRound,
+    agrees,
     plan_confirmation,
     run_confirmation,
 )
@@ -167,3 +169,28 @@ def test_bad_input_raises_a_config_error(bad):
     with pytest.raises(ConfigError) as e:
         bad()
     assert isinstance(e.value, ClrError)
+
+
+@given(st.floats(1e-7, 10.0), st.floats(-3.0, 3.0))
+def test_the_trainings_agree_with_the_sweep_exactly_within_the_factor_either_way(pick, decades):
+    """Agreement is symmetric and scale-free: within AGREE_FACTOR above or below the pick."""
+    best = pick * 10**decades
+    inside = abs(decades) <= math.log10(AGREE_FACTOR)
+    if abs(abs(decades) - math.log10(AGREE_FACTOR)) > 1e-6:  # off the boundary's rounding
+        assert agrees(best, pick) is inside
+        assert agrees(pick, best) is inside
+
+
+def test_nothing_to_compare_is_neither_agreement_nor_disagreement():
+    assert agrees(math.nan, 1e-3) is None  # no trial finished
+    assert agrees(1e-3, None) is None  # no sweep pick to compare with
+    assert agrees(1e-3, 0.0) is None
+    assert agrees(1e-3, 1e-3) is True
+
+
+def test_the_confirm_module_examples_hold():
+    import doctest
+
+    from clr_core.suggest import confirm
+
+    assert doctest.testmod(confirm).failed == 0
