@@ -76,9 +76,6 @@ class ConfirmPlan:
     peaks: tuple[float, ...]
     rounds: tuple[ConfirmRound, ...]
     horizon_exponent: float = HORIZON_EXPONENT
-    #: Pick a full-budget last round's peak by a parabola through its scores (`_fitted`)
-    #: instead of its best trial; False (the default) keeps the best trial.
-    fit: bool = False
     #: How equal scores rank: "low" (the default), the lower peak first (the safer one);
     #: "middle", the peak nearest the candidates' log-centre first: a round too short for
     #: any candidate to learn (every score at chance) says nothing, and the bracket's centre
@@ -111,7 +108,7 @@ class ConfirmPlan:
 
     def to_dict(self) -> dict:
         return {"peaks": list(self.peaks), "rounds": [r.to_dict() for r in self.rounds],
-                "horizon_exponent": self.horizon_exponent, "fit": self.fit, "ties": self.ties}
+                "horizon_exponent": self.horizon_exponent, "ties": self.ties}
 
     @classmethod
     def from_dict(cls, d: dict) -> ConfirmPlan:
@@ -120,7 +117,7 @@ class ConfirmPlan:
                                       float(r.get("below", 0.0)), int(r.get("above", 0)))
                          for r in d["rounds"]),
                    float(d.get("horizon_exponent", HORIZON_EXPONENT)),
-                   bool(d.get("fit", False)), str(d.get("ties", "low")))
+                   str(d.get("ties", "low")))
 
 
 #: Rounds per cost (in trainings of the planned budget): ``ConfirmRound`` fields, the first
@@ -158,14 +155,13 @@ def sweep_bracket(lrs, losses, bracket: tuple[float, float] = BRACKET) -> tuple[
 def plan_confirmation(lrs, losses, *, trainings: float = 4.0, recommended: float | None = None,
                       bracket: tuple[float, float] = BRACKET,
                       horizon_exponent: float = HORIZON_EXPONENT,
-                      rounds: tuple | None = None, fit: bool = False,
-                      ties: str = "low") -> ConfirmPlan:
+                      rounds: tuple | None = None, ties: str = "low") -> ConfirmPlan:
     """The candidates and rounds for a sweep ``(lrs, losses)`` (its smoothed loss).
 
     Candidates: log-spaced from the lowest-loss LR x ``bracket[0]`` to x ``bracket[1]``
     (under the last LR reached for a flat sweep: ``sweep_bracket``), widened to hold ``recommended`` / 3 .. x 3 when it is given (the sweep's own rule
     misses by up to a decade either way). ``trainings``: the largest preset in ``PRESETS``
-    whose cost is at most this (1, 2, 3, 4 or 6). ``fit``, ``ties``: `ConfirmPlan`'s."""
+    whose cost is at most this (1, 2, 3, 4 or 6). ``ties``: `ConfirmPlan.ties`."""
     if not (isinstance(trainings, int | float) and math.isfinite(trainings)):
         raise ConfigError(f"trainings must be a number, got {trainings!r}")
     fits = [c for c in PRESETS if c <= trainings + 1e-9]
@@ -183,7 +179,7 @@ def plan_confirmation(lrs, losses, *, trainings: float = 4.0, recommended: float
     rounds = PRESETS[max(fits)] if rounds is None else rounds
     peaks = tuple(float(p) for p in np.geomspace(lo, hi, rounds[0][0]))
     return ConfirmPlan(peaks, tuple(ConfirmRound(*r) for r in rounds),
-                       horizon_exponent, bool(fit), ties)
+                       horizon_exponent, ties)
 
 
 @dataclass(frozen=True)
@@ -250,26 +246,6 @@ def _pick(trials: Sequence[Trial], exponent: float, middle: float | None = None)
     return best.peak * best.fraction ** exponent
 
 
-def _fitted(trials: Sequence[Trial], step: float, middle: float | None = None) -> float:
-    """The vertex of a least-squares parabola of score vs log10 peak through a full-budget
-    round's trials, snapped to the round's own spacing (``step`` decades from its best trial)
-    and kept within one step of the peaks it trained; NaN (use the best trial) when fewer
-    than 3 distinct peaks finished or the parabola opens downward (no minimum). Three noisy
-    scores seldom rank their peaks right, but their curvature says on which side the
-    optimum lies (a response-surface fit: Box & Wilson, "On the Experimental Attainment of
-    Optimum Conditions", 1951)."""
-    ok = [t for t in trials if math.isfinite(t.score)]
-    x = np.log10([t.peak for t in ok])
-    if len(set(np.round(x, 9))) < 3 or not step > 0:
-        return math.nan
-    a, b, _ = np.polyfit(x, [t.score for t in ok], 2)
-    if not a > 0:
-        return math.nan
-    best = math.log10(_ranked(ok, middle)[0].peak)
-    v = float(np.clip(-b / (2 * a), x.min(), x.max()))
-    return 10 ** (best + step * round((v - best) / step))
-
-
 def run_confirmation(plan: ConfirmPlan, train_at: Callable[[float, float, int], float], *,
                      on_trial: Callable[[Trial], None] | None = None,
                      should_stop: Callable[[], bool] | None = None,
@@ -279,8 +255,7 @@ def run_confirmation(plan: ConfirmPlan, train_at: Callable[[float, float, int], 
     ``on_trial`` gets each trial as it finishes; ``should_stop()`` is asked before each one
     and, when true, ends the run with what finished (``stopped``). The pick is the best
     trial of the last complete round (of the first, if even that was cut short), times ``fraction ** exponent`` when
-    that round was shorter than the budget; with ``plan.fit``, a complete full-budget last
-    round is picked by `_fitted` instead."""
+    that round was shorter than the budget."""
     trials: list[Trial] = []
     prev: list[Trial] = []
     stopped = False
@@ -314,12 +289,6 @@ def run_confirmation(plan: ConfirmPlan, train_at: Callable[[float, float, int], 
         if stopped or not cands:
             break
     best = _pick(prev, plan.horizon_exponent, middle)
-    last = plan.rounds[prev[0].round] if prev else None
-    if plan.fit and last is not None and last.fraction == 1.0 and len(prev) == last.candidates:
-        logs = np.diff(np.log10(sorted({t.peak for t in prev})))
-        step = last.below or (float(np.median(logs)) if logs.size else 0.0)
-        fitted = _fitted(prev, step, middle)
-        best = fitted if math.isfinite(fitted) else best
     return ConfirmResult(plan, tuple(trials), best, float(sum(t.fraction for t in trials)),
                          stopped)
 
