@@ -45,6 +45,7 @@ from clr_core.suggest.confirm import (
     AGREE_FACTOR,
     BRACKET,
     HORIZON_EXPONENT,
+    PRESETS,
     agrees,
     plan_confirmation,
     run_confirmation,
@@ -66,8 +67,8 @@ CONFIRM_SEED = 2
 BEFORE = "recommended_before"
 LOSS_TOL, ACC_TOL = 2.0, 1.0
 #: Confirm settings compared on dev: name -> (trainings, bracket, horizon exponent, widen
-#: by recommended[, choose on the validation loss]). "confirm-N" rows: the defaults at N
-#: trainings.
+#: by recommended[, choose on the validation loss[, rounds[, ties]]]) (rounds, ties:
+#: `plan_confirmation`'s). "confirm-N" rows: the defaults at N trainings.
 DEFAULT_CONFIRM = "confirm-4"  # the product's default cost
 CONFIRM = {f"confirm-{c:g}": (c, BRACKET, HORIZON_EXPONENT, False) for c in (1, 2, 3, 4, 6)}
 #: What was compared on the development split only (``--explore``; refused on test).
@@ -90,6 +91,28 @@ EXPLORE = {**CONFIRM,
            "c4-6x-widen": (4, BRACKET, 0.0, True, False,
                            ((6, 1 / 6), (3, 1 / 3), (2, 1.0, 1 / 3))),
            "c4-4x": (4, BRACKET, 0.0, False, False, ((4, 1 / 4), (2, 1 / 2), (2, 1.0, 1 / 3))),
+           # third round (dev + dev2, issue 31): equal scores (a round where nothing learned,
+           # every plain-CNN trial at chance) rank from the bracket's middle, not its lowest
+           # peak; a last round of 3 at the full budget (above, at and under the pick) after
+           # one short round (a parabola through that round's 3 scores was tried, 72d0aab:
+           # inside the trained peaks it is the best trial again, one step past them it
+           # lost 4 points of share and once picked a diverging peak)
+           **{f"c4-{n}": (4, BRACKET, 0.0, False, False, r, "middle")
+              for n, r in (("mid", PRESETS[4.0]),
+                           ("6x-mid", ((6, 1 / 6), (3, 1 / 3), (2, 1.0, 1 / 3))),
+                           ("4x-mid", ((4, 1 / 4), (2, 1 / 2), (2, 1.0, 1 / 3))))},
+           "c4-8-3f1": (4, BRACKET, 0.0, False, False, ((8, 1 / 8), (3, 1.0, 1 / 3, 1))),
+           "c4-6-3f1": (4, BRACKET, 0.0, False, False, ((6, 1 / 6), (3, 1.0, 1 / 3, 1))),
+           **{f"c4-{n}-3f{a}-mid": (4, BRACKET, 0.0, False, False,
+                                    ((n, 1 / n), (3, 1.0, 1 / 3, a)), "middle")
+              for n, a in ((8, 1), (8, 0), (7, 1), (6, 1), (6, 0), (6, 2), (5, 1), (4, 1))},
+           "c4-6-3f1-mid-widen": (4, BRACKET, 0.0, True, False,
+                                  ((6, 1 / 6), (3, 1.0, 1 / 3, 1)), "middle"),
+           "c4-6-3f1-mid-byloss": (4, BRACKET, 0.0, False, True,
+                                   ((6, 1 / 6), (3, 1.0, 1 / 3, 1)), "middle"),
+           **{f"c4-6-3f1-mid-b{1 / lo:g}-{hi:g}": (4, (lo, hi), 0.0, False, False,
+                                                   ((6, 1 / 6), (3, 1.0, 1 / 3, 1)), "middle")
+              for lo, hi in ((1 / 100, 4.0), (1 / 30, 2.0), (1 / 300, 2.0), (1 / 30, 4.0))},
 }
 
 
@@ -187,10 +210,11 @@ def confirm_for(cache: Cache, task, curves, setting, rec_log: float | None
     trainings, bracket, exponent, widen = setting[:4]
     by_loss = len(setting) > 4 and setting[4]  # choose on the validation loss, not accuracy
     rounds = setting[5] if len(setting) > 5 else None  # a preset's rounds, replaced
+    ties = setting[6] if len(setting) > 6 else "low"  # how equal scores rank
     lrs, med = median_curve(curves)
     rec = 10 ** rec_log if widen and rec_log is not None else None
     plan = plan_confirmation(lrs, med, trainings=trainings, recommended=rec, bracket=bracket,
-                             horizon_exponent=exponent, rounds=rounds)
+                             horizon_exponent=exponent, rounds=rounds, ties=ties)
     sign = 1.0 if task.metric == "loss" else -1.0
 
     def train_at(peak: float, fraction: float, seed: int) -> float:

@@ -41,6 +41,8 @@ BRACKET = (1 / 100, 2.0)
 FLAT_BRACKET = (1e-4, 1 / 3)
 #: Best peak at a fraction f of the budget, times f ** HORIZON_EXPONENT: the full budget's.
 HORIZON_EXPONENT = 0.0
+#: `ConfirmPlan.ties`: how equal scores rank.
+TIES = ("low", "middle")
 #: Decades between the peaks of a last round derived from the previous round's pick.
 BELOW_DECADES = 1 / 3
 #: The trainings and the sweep agree when the confirmed peak is within this factor of the
@@ -74,8 +76,15 @@ class ConfirmPlan:
     peaks: tuple[float, ...]
     rounds: tuple[ConfirmRound, ...]
     horizon_exponent: float = HORIZON_EXPONENT
+    #: How equal scores rank: "low" (the default), the lower peak first (the safer one);
+    #: "middle", the peak nearest the candidates' log-centre first: a round too short for
+    #: any candidate to learn (every score at chance) says nothing, and the bracket's centre
+    #: is then the sweep's best guess, where "low" would keep its lowest, least-trained end.
+    ties: str = "low"
 
     def __post_init__(self) -> None:
+        if self.ties not in TIES:
+            raise ConfigError(f"ties must be one of {TIES}, got {self.ties!r}")
         if not self.peaks or not self.rounds:
             raise ConfigError("a confirmation plan needs at least one peak and one round")
         if any(not (math.isfinite(p) and p > 0) for p in self.peaks):
@@ -99,7 +108,7 @@ class ConfirmPlan:
 
     def to_dict(self) -> dict:
         return {"peaks": list(self.peaks), "rounds": [r.to_dict() for r in self.rounds],
-                "horizon_exponent": self.horizon_exponent}
+                "horizon_exponent": self.horizon_exponent, "ties": self.ties}
 
     @classmethod
     def from_dict(cls, d: dict) -> ConfirmPlan:
@@ -107,7 +116,8 @@ class ConfirmPlan:
                    tuple(ConfirmRound(int(r["candidates"]), float(r["fraction"]),
                                       float(r.get("below", 0.0)), int(r.get("above", 0)))
                          for r in d["rounds"]),
-                   float(d.get("horizon_exponent", HORIZON_EXPONENT)))
+                   float(d.get("horizon_exponent", HORIZON_EXPONENT)),
+                   str(d.get("ties", "low")))
 
 
 #: Rounds per cost (in trainings of the planned budget): ``ConfirmRound`` fields, the first
@@ -145,13 +155,13 @@ def sweep_bracket(lrs, losses, bracket: tuple[float, float] = BRACKET) -> tuple[
 def plan_confirmation(lrs, losses, *, trainings: float = 4.0, recommended: float | None = None,
                       bracket: tuple[float, float] = BRACKET,
                       horizon_exponent: float = HORIZON_EXPONENT,
-                      rounds: tuple | None = None) -> ConfirmPlan:
+                      rounds: tuple | None = None, ties: str = "low") -> ConfirmPlan:
     """The candidates and rounds for a sweep ``(lrs, losses)`` (its smoothed loss).
 
     Candidates: log-spaced from the lowest-loss LR x ``bracket[0]`` to x ``bracket[1]``
     (under the last LR reached for a flat sweep: ``sweep_bracket``), widened to hold ``recommended`` / 3 .. x 3 when it is given (the sweep's own rule
     misses by up to a decade either way). ``trainings``: the largest preset in ``PRESETS``
-    whose cost is at most this (1, 2, 3, 4 or 6)."""
+    whose cost is at most this (1, 2, 3, 4 or 6). ``ties``: `ConfirmPlan.ties`."""
     if not (isinstance(trainings, int | float) and math.isfinite(trainings)):
         raise ConfigError(f"trainings must be a number, got {trainings!r}")
     fits = [c for c in PRESETS if c <= trainings + 1e-9]
@@ -169,7 +179,7 @@ def plan_confirmation(lrs, losses, *, trainings: float = 4.0, recommended: float
     rounds = PRESETS[max(fits)] if rounds is None else rounds
     peaks = tuple(float(p) for p in np.geomspace(lo, hi, rounds[0][0]))
     return ConfirmPlan(peaks, tuple(ConfirmRound(*r) for r in rounds),
-                       horizon_exponent)
+                       horizon_exponent, ties)
 
 
 @dataclass(frozen=True)
@@ -220,14 +230,23 @@ class ConfirmResult:
                    bool(d.get("stopped", False)), None if pick is None else float(pick))
 
 
-def _ranked(trials: Sequence[Trial]) -> list[Trial]:
-    """Best first; a diverged trial last; ties go to the lower peak (the safer one)."""
+def _ranked(trials: Sequence[Trial], middle: float | None = None) -> list[Trial]:
+    """Best first; a diverged trial last; ties go to the lower peak (the safer one), or,
+    given ``middle`` (a log10 peak), to the peak nearest it."""
+    def near(t: Trial) -> float:
+        return 0.0 if middle is None else round(abs(math.log10(t.peak) - middle), 9)
+
     return sorted(trials, key=lambda t: (not math.isfinite(t.score),
-                                         t.score if math.isfinite(t.score) else 0.0, t.peak))
+                                         t.score if math.isfinite(t.score) else 0.0,
+                                         near(t), t.peak))
 
 
-def _pick(trials: Sequence[Trial], exponent: float) -> float:
-    ranked = _ranked(trials)
+def _middle(plan: ConfirmPlan) -> float | None:
+    return float(np.mean(np.log10(plan.peaks))) if plan.ties == "middle" else None
+
+
+def _pick(trials: Sequence[Trial], exponent: float, middle: float | None = None) -> float:
+    ranked = _ranked(trials, middle)
     if not ranked or not math.isfinite(ranked[0].score):
         return math.nan
     best = ranked[0]
@@ -247,17 +266,18 @@ def run_confirmation(plan: ConfirmPlan, train_at: Callable[[float, float, int], 
     trials: list[Trial] = []
     prev: list[Trial] = []
     stopped = False
+    middle = _middle(plan)
     for i, rnd in enumerate(plan.rounds):
         if i == 0:
             cands = list(plan.peaks)
         elif rnd.below:
-            center = _pick(prev, plan.horizon_exponent)
+            center = _pick(prev, plan.horizon_exponent, middle)
             if not math.isfinite(center):
                 break
             cands = [center * 10 ** ((rnd.above - j) * rnd.below)
                      for j in range(rnd.candidates)]
         else:
-            cands = [t.peak for t in _ranked(prev)[: rnd.candidates]
+            cands = [t.peak for t in _ranked(prev, middle)[: rnd.candidates]
                      if math.isfinite(t.score)]
         done: list[Trial] = []
         for p in cands:
@@ -275,7 +295,7 @@ def run_confirmation(plan: ConfirmPlan, train_at: Callable[[float, float, int], 
             prev = done
         if stopped or not cands:
             break
-    best = _pick(prev, plan.horizon_exponent)
+    best = _pick(prev, plan.horizon_exponent, middle)
     return ConfirmResult(plan, tuple(trials), best, float(sum(t.fraction for t in trials)),
                          stopped)
 

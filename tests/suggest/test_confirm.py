@@ -156,7 +156,55 @@ def test_a_flat_sweep_is_bracketed_under_the_last_lr_it_reached():
     assert max(plan_confirmation(lrs, falling, trainings=4).peaks) < 1e-2
 
 
+def chance_until_full(opt_full: float):
+    """Every trial shorter than the budget ends at chance (the same score: a plain CNN at
+    1/6 of its budget learns nothing); the full budget is a bowl around ``opt_full``."""
+    full = bowl(opt_full, 0.0)
+
+    def train_at(peak: float, fraction: float, seed: int) -> float:
+        return full(peak, fraction, seed) if fraction == 1.0 else 10.0
+
+    return train_at
+
+
+LAST_OF_THREE = ((6, 1 / 6), (3, 1.0, 1 / 3, 1))
+
+
+def test_middle_ties_start_the_full_round_from_the_brackets_centre():
+    """A first round where every score ties says nothing: "low" keeps its lowest peak and
+    the full-budget round never reaches an optimum in the bracket's middle; "middle"
+    centres that round there and lands within one step of it."""
+    lrs, losses = sweep(1e-2)
+    plans = {t: plan_confirmation(lrs, losses, rounds=LAST_OF_THREE, ties=t)
+             for t in ("low", "middle")}
+    centre = 10 ** float(np.mean(np.log10(plans["low"].peaks)))
+    got = {t: run_confirmation(p, chance_until_full(centre)) for t, p in plans.items()}
+    assert abs(math.log10(got["middle"].best_peak / centre)) <= 0.35
+    assert abs(math.log10(got["low"].best_peak / centre)) > 0.7
+    assert got["low"].best_peak <= min(plans["low"].peaks) * 10 ** (1 / 3) * (1 + 1e-9)
+    for t, p in plans.items():  # same cost, and the setting survives a save
+        assert got[t].cost_in_trainings == pytest.approx(4.0)
+        assert ConfirmPlan.from_dict(json.loads(json.dumps(p.to_dict()))) == p
+
+
+@settings(max_examples=30, deadline=None)
+@given(cost=st.sampled_from(sorted(PRESETS)), lowest=st.floats(1e-5, 1.0),
+       ratio=st.floats(0.01, 2.0), shift=st.floats(0.0, 0.6),
+       rounds=st.sampled_from([None, LAST_OF_THREE]))
+def test_middle_ties_change_nothing_where_no_scores_tie(cost, lowest, ratio, shift, rounds):
+    lrs, losses = sweep(lowest)
+    res = {t: run_confirmation(plan_confirmation(lrs, losses, trainings=cost, rounds=rounds,
+                                                 ties=t), bowl(lowest * ratio, shift))
+           for t in ("low", "middle")}
+    rounds_scores = [[t.score for t in res["low"].trials if t.round == r] for r in range(3)]
+    if all(len(set(np.round(sc, 12))) == len(sc) for sc in rounds_scores):
+        # no two peaks of a round tied (a bowl's tie only by symmetry): the same trials
+        assert res["middle"].best_peak == res["low"].best_peak
+        assert [t.peak for t in res["middle"].trials] == [t.peak for t in res["low"].trials]
+
+
 @pytest.mark.parametrize("bad", [
+    lambda: plan_confirmation([1e-3, 1e-2], [1.0, 0.5], ties="high"),
     lambda: plan_confirmation([1e-3, 1e-2], [math.nan, math.nan]),
     lambda: plan_confirmation([1e-3, 1e-2], [1.0, 0.5], trainings=0.5),
     lambda: plan_confirmation([1e-3, 1e-2], [1.0, 0.5], recommended=-1.0),
