@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from clr_core.cli import main
-from clr_core.present.confirm import confirm_lines
 from clr_core.engine.confirm import planned_pick
+from clr_core.present.confirm import confirm_lines
 from clr_core.runs.reports import ConfirmReport, report_from_dict
 from clr_core.runs.store import RunStore
 

@@ -154,8 +154,10 @@ def show_confirm(status: JobStatus, rt, s: Suggestion, policy: str,
                             "of it, with the schedule compressed to that share.")
     trainings = c2.selectbox("Cost (trainings of that budget)", options,
                              index=options.index(4.0), key="cf.trainings", format_func="{:g}".format,
-                             help="4: eight peaks for 1/8 of the budget, the best three for 1/3, "
-                                  "the pick and a lower peak for the whole budget.")
+                             help="4: six peaks for 1/6 of the budget, then the best of them "
+                                  "and a peak a third of a decade above and below it for the "
+                                  "whole budget. 1 to 3: eight peaks for 1/8, the best three "
+                                  "for 1/3 (2), the pick and a lower peak for 1/2 (3).")
     rt_lrs = [float(v) for v in rt.lrs]
     # the one poll of the confirmation in this rerun (as the page polls its range test)
     job = current_job(SLOT, KIND)

@@ -76,11 +76,12 @@ class ConfirmPlan:
     peaks: tuple[float, ...]
     rounds: tuple[ConfirmRound, ...]
     horizon_exponent: float = HORIZON_EXPONENT
-    #: How equal scores rank: "low" (the default), the lower peak first (the safer one);
-    #: "middle", the peak nearest the candidates' log-centre first: a round too short for
-    #: any candidate to learn (every score at chance) says nothing, and the bracket's centre
-    #: is then the sweep's best guess, where "low" would keep its lowest, least-trained end.
-    ties: str = "low"
+    #: How equal scores rank: "middle" (the default since 2026-12-08), the peak nearest the
+    #: candidates' log-centre first: a round too short for any candidate to learn (every
+    #: score at chance) says nothing, and the bracket's centre is then the sweep's best
+    #: guess; "low" (the default before, and of a plan stored without it), the lower peak
+    #: first, which kept the lowest, least-trained end.
+    ties: str = "middle"
 
     def __post_init__(self) -> None:
         if self.ties not in TIES:
@@ -122,17 +123,20 @@ class ConfirmPlan:
 
 #: Rounds per cost (in trainings of the planned budget): ``ConfirmRound`` fields, the first
 #: round's candidates the number of peaks. Chosen on the generated benchmark's development
-#: split (36 tasks; docs/benchmarks-generated.md): halving over 8 peaks (all at 1/8 of the
-#: budget, the best 3 at 1/3), then the full budget at the pick and a third of a decade
-#: under it (4 trainings; 78 % within tolerance on dev against 75 % with the pick / sqrt(10)
-#: of issue 31's first experiment), or a third of a decade above, at, and two under it (6).
-#: A horizon exponent of 0.25 or 0.5 on the 1- and 2-training picks did worse there.
+#: split (100 tasks, ``bench/gen_bench.py --explore``; docs/benchmarks-generated.md). At 4
+#: and 6: one short round over 6 peaks (1/6 of the budget each), then the full budget at its
+#: pick and a third of a decade above and below it (4: 89 % within tolerance on dev against
+#: 80 % for the halving 8 -> 3 -> 2 that was the default before; what does the work is the
+#: last round reaching both sides of the pick), or two steps each way (6). At 1 to 3 the
+#: halving over 8 peaks (all at 1/8, the best 3 at 1/3, the pick and a lower peak at 1/2)
+#: stayed ahead of that shape. A horizon exponent of 0.25 or 0.5 on the 1- and 2-training
+#: picks did worse.
 PRESETS: dict[float, tuple[tuple, ...]] = {
     1.0: ((8, 1 / 8),),
     2.0: ((8, 1 / 8), (3, 1 / 3)),
     3.0: ((8, 1 / 8), (3, 1 / 3), (2, 1 / 2, BELOW_DECADES)),
-    4.0: ((8, 1 / 8), (3, 1 / 3), (2, 1.0, BELOW_DECADES)),
-    6.0: ((8, 1 / 8), (3, 1 / 3), (4, 1.0, BELOW_DECADES, 1)),
+    4.0: ((6, 1 / 6), (3, 1.0, BELOW_DECADES, 1)),
+    6.0: ((6, 1 / 6), (5, 1.0, BELOW_DECADES, 2)),
 }
 
 
@@ -155,7 +159,7 @@ def sweep_bracket(lrs, losses, bracket: tuple[float, float] = BRACKET) -> tuple[
 def plan_confirmation(lrs, losses, *, trainings: float = 4.0, recommended: float | None = None,
                       bracket: tuple[float, float] = BRACKET,
                       horizon_exponent: float = HORIZON_EXPONENT,
-                      rounds: tuple | None = None, ties: str = "low") -> ConfirmPlan:
+                      rounds: tuple | None = None, ties: str = "middle") -> ConfirmPlan:
     """The candidates and rounds for a sweep ``(lrs, losses)`` (its smoothed loss).
 
     Candidates: log-spaced from the lowest-loss LR x ``bracket[0]`` to x ``bracket[1]``

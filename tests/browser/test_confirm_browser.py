@@ -49,10 +49,13 @@ def test_confirm_after_a_quick_range_test_draws_each_trial_and_the_winner(page, 
     assert chart["xtype"] == "log" and chart["ytitle"].startswith("reached validation accuracy")
     rounds = [t for t in chart["data"] if re.match(r"\d+/\d+ of the budget|the full budget",
                                                    t["name"] or "")]
-    # 4 trainings: eight peaks for 1/8 of the budget (a diverged one drawn as an ×), three
-    # for 1/3, two at the full budget
-    eighth = [t for t in chart["data"] if "1/8 of the budget" in (t["name"] or "")]
-    assert sum(len(t["x"]) for t in eighth) == 8
+    # 4 trainings: six peaks for 1/6 of the budget (a diverged one drawn as an ×), then
+    # three at the full budget around the best of them
+    sixth = [t for t in chart["data"] if "1/6 of the budget" in (t["name"] or "")]
+    assert sum(len(t["x"]) for t in sixth) == 6
+    in_full = [t for t in chart["data"] if (t["name"] or "").endswith("the full budget")
+               or "the full budget (" in (t["name"] or "")]
+    assert sum(len(t["x"]) for t in in_full) == 3
     points = [(x, y) for t in rounds for x, y in zip(t["x"], t["y"], strict=True)]
     assert all(0 <= y <= 100 for _, y in points)  # accuracy in percent
     assert all(row[1] for t in rounds for row in t["customdata"])  # each trial's curve on hover

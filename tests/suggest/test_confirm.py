@@ -70,17 +70,19 @@ def test_cost_is_exact_and_the_pick_is_a_trained_peak(cost, lowest, ratio, shift
 
 
 def test_full_budget_round_corrects_the_short_rounds_overshoot():
-    """Halving alone lands above the full-budget optimum (the short runs' optimum is
-    higher); the last round, at the full budget, brings it back within a candidate step."""
+    """The short round alone lands above the full-budget optimum (a shorter run's optimum is
+    higher); the last round, at the full budget on both sides of that pick, brings it back."""
     lrs, losses = sweep(1e-2)
     plan = plan_confirmation(lrs, losses, trainings=4)
-    # the optimum at a third of the budget is a candidate, half a decade above the full one
-    opt, shift = plan.peaks[4] / 10**0.5, 0.5 / math.log10(3)
-    short = run_confirmation(plan_confirmation(lrs, losses, trainings=2), bowl(opt, shift))
-    full = run_confirmation(plan, bowl(opt, shift))
-    assert math.log10(short.best_peak / opt) > 0.3
-    assert abs(math.log10(full.best_peak / opt)) < abs(math.log10(short.best_peak / opt))
-    assert abs(math.log10(full.best_peak / opt)) <= 0.35
+    short = plan.rounds[0].fraction
+    # the optimum at the short round's length is a candidate, a third of a decade above the
+    # full budget's
+    opt, shift = plan.peaks[3] / 10 ** (1 / 3), (1 / 3) / math.log10(1 / short)
+    res = run_confirmation(plan, bowl(opt, shift))
+    first = min((t for t in res.trials if t.round == 0), key=lambda t: t.score)
+    assert math.log10(first.peak / opt) == pytest.approx(1 / 3)
+    assert math.log10(res.best_peak / opt) == pytest.approx(0.0, abs=1e-9)
+    assert res.best_peak < first.peak
 
 
 def test_horizon_exponent_scales_a_short_rounds_pick():
