@@ -71,7 +71,10 @@ LOSS_TOL, ACC_TOL = 2.0, 1.0
 #: differently once they change: docs/benchmarks-generated.md has each round's figures as
 #: they were). "confirm-N" rows: the defaults at N trainings.
 DEFAULT_CONFIRM = "confirm-4"  # the product's default cost
-CONFIRM = {f"confirm-{c:g}": (c, BRACKET, HORIZON_EXPONENT, False) for c in (1, 2, 3, 4, 6)}
+CONFIRM = {**{f"confirm-{c:g}": (c, BRACKET, HORIZON_EXPONENT, False) for c in (1, 2, 3, 4, 6)},
+           # the 4-training default until 2026-12-08 (halving 8 -> 3 -> 2, low ties), beside it
+           "confirm-4-before": (4, BRACKET, HORIZON_EXPONENT, False, False,
+                                ((8, 1 / 8), (3, 1 / 3), (2, 1.0, 1 / 3)), "low")}
 #: What was compared on the development split only (``--explore``; refused on test).
 EXPLORE = {**CONFIRM,
            **{f"c{c}-h{a:g}": (c, (1 / 100, 2.0), a, False) for c in (1, 2) for a in (0.25, 0.5)},
