@@ -7,13 +7,17 @@ after the sweep, a few trainings of the user's *planned* schedule are run at can
 bracketed from the sweep, by successive halving (Jamieson & Talwalkar, "Non-stochastic Best
 Arm Identification and Hyperparameter Optimization", 2016; Li et al., "Hyperband", 2017):
 every candidate for a small fraction of the budget (the schedule compressed), the best few
-for a larger fraction, and, where the cost allows, a last round at the full budget.
+for a larger fraction, and, where the cost allows, a last round at the full budget (at the
+default cost of 4: one short round over 6 peaks, then its pick and a peak on either side at
+the full budget).
 
 A shorter run rewards a larger LR (measured on the generated benchmark, as in Bjorck et al.,
 "Scaling Optimal LR Across Token Horizons", 2024: the best peak falls as a power of the
-horizon), so the last round is not "the best few again" but the shorter rounds' pick and
-peaks below it, and a pick made on a shorter round is scaled by ``fraction ** exponent``.
-The defaults are what ``bench/gen_bench.py`` chose on its development split.
+horizon), so the last round is not "the best few again" but new peaks around the shorter
+rounds' pick, and a pick made on a shorter round is scaled by ``fraction ** exponent``.
+The defaults are what ``bench/gen_bench.py`` chose on its development split. Where the
+confirmed peak and the sweep's pick agree (`agrees`), both were right more often on the
+held-out tasks; where they disagree, the trainings were.
 
 Pure: numpy and the standard library; ``train_at(peak, fraction, seed) -> score`` is the
 caller's (lower is better: a validation loss, or minus an accuracy; NaN: diverged).
