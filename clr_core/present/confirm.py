@@ -124,6 +124,10 @@ def confirm_figure(trials: Sequence[TrialCurve], *, budget: int, metric: str | N
             hovertemplate="the sweep's pick %{x:.3g}<extra></extra>"))
     fig.update_xaxes(type="log", title_text="peak learning rate")
     fig.update_yaxes(title_text=_y_title(metric))
+    if finite.size:  # room above and below, so the winner's star is never cut by the frame
+        lo, hi = float(finite.min()), float(finite.max())
+        pad = 0.12 * (hi - lo) if hi > lo else 0.05 * max(abs(hi), 1e-12)
+        fig.update_yaxes(range=[lo - pad, hi + pad])
     fig.update_layout(uirevision="confirm", hovermode="closest", margin={"t": 30})
     return finish(fig, plot_height=340)
 
@@ -184,9 +188,10 @@ def confirm_lines(report: ConfirmReport) -> list[str]:
     pick = report.sweep_pick
     if pick is not None and math.isfinite(pick) and math.isfinite(best):
         decades = math.log10(best / pick)
-        lines.append(f"The sweep's pick was {pick:.3g} ({abs(decades):.2f} decades "
+        said = f"The sweep's pick for this schedule and budget was {pick:.3g}"
+        lines.append(f"{said} ({abs(decades):.2f} decades "
                      f"{'below' if decades > 0 else 'above'} the confirmed peak)."
-                     if abs(decades) >= 0.01 else f"The sweep's pick was {pick:.3g}: the same peak.")
+                     if abs(decades) >= 0.01 else f"{said}: the same peak.")
     if (verdict := agreement_line(best, pick)) is not None:
         lines.append(verdict)
     lines.append(f"Cost: {report.result.cost_in_trainings:.3g} trainings of the planned "

@@ -63,4 +63,8 @@ def test_confirm_after_a_quick_range_test_draws_each_trial_and_the_winner(page, 
     full = [t for t in rounds if t["name"].startswith("the full budget")]
     assert any(math.isclose(star["x"][0], x, rel_tol=1e-9) for t in full for x in t["x"])
     assert any((t["name"] or "").startswith("the sweep's pick") for t in chart["data"])
+    # the verdict under the chart: whether the trainings agree with the sweep
+    verdict = page.get_by_text(re.compile(r"^The trainings (agree with|and) the sweep"))
+    expect(verdict).to_be_visible()
+    verdict.scroll_into_view_if_needed()
     screenshot(page, "range_test_confirm")

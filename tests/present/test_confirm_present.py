@@ -48,6 +48,8 @@ def test_each_trial_is_a_point_at_its_peak_and_a_diverged_one_an_x():
     assert list(bad.x) == [1.0] and bad.marker.symbol == "x"
     star = by_name["confirmed: max_lr 0.1"]
     assert list(star.y) == pytest.approx([95.0])  # at what its longest trial reached
+    low, high = fig.layout.yaxis.range  # the star inside the frame, with room around it
+    assert low < 80.0 and high > 95.0
     assert "the sweep's pick: 0.03" in by_name
     assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.tickmode == "array"
     assert fig.layout.yaxis.title.text == "reached validation accuracy (%)"
@@ -80,7 +82,8 @@ def test_shares_read_as_fractions_of_the_budget():
 def test_the_lines_name_the_winner_the_sweeps_pick_and_the_cost():
     lines = confirm_lines(_report())
     assert lines[0] == "Confirmed max_lr 0.1: 95.0% accuracy at the full budget (16 steps)."
-    assert lines[1] == "The sweep's pick was 0.03 (0.52 decades below the confirmed peak)."
+    assert lines[1] == ("The sweep's pick for this schedule and budget was 0.03 (0.52 decades "
+                        "below the confirmed peak).")
     assert lines[2].startswith("The trainings and the sweep disagree (more than 2× apart)")
     assert lines[3] == "Cost: 2.5 trainings of the planned 16 steps (4 trials)."
     assert "stopped early" in confirm_lines(_report(cancelled=True))[-1]
