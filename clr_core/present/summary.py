@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clr_core.engine.results import RangeTestResult
+from clr_core.present.confirm import sweep_ok_line
 from clr_core.present.words import Advice, advice, band_text, disagreement, headline, other_rules
 from clr_core.suggest.batch_size import rule_for
 from clr_core.suggest.families import family_label
@@ -112,6 +113,10 @@ class RangeTestSummary:
     #: `clr_core.suggest.families.family_label`'s line: the family the limit and the margin
     #: assumed ("" for a run saved before families were stored)
     family_line: str = ""
+    #: For an "ok" recommendation, what "ok" meant on the benchmark's held-out tasks and that
+    #: Confirm checks it (`clr_core.present.confirm.sweep_ok_line`; "" otherwise: the advice
+    #: already says why it is not "ok")
+    trust_line: str = ""
 
     @property
     def sentence(self) -> str | None:
@@ -159,6 +164,8 @@ class RangeTestSummary:
         rec = self.recommendation
         if self.advice is not None:
             out.append("  " + self.advice.text)
+        if self.trust_line:
+            out.append("  " + self.trust_line)
         if rec is not None and rec.explanation:
             out.append("  " + rec.explanation)
         if self.groups_line:
@@ -266,6 +273,7 @@ def summarize(rt: RangeTestResult, config: Mapping | None = None, *,
         regret_shown=not by_loss,
         optimizer_family=rt.sharpness_kind,
         family_line=family_label(rt) if getattr(rt, "optimizer_family", "") else "",
+        trust_line=(sweep_ok_line() or "") if rec is not None and rec.confidence == "ok" else "",
         stability_beta=momentum if rt.sharpness_beta is None else float(rt.sharpness_beta),
         run_line=(f"range test: {rt.iterations} of {rt.num_iter} steps, lr {rt.start_lr:.3g} to "
                   f"{rt.end_lr:.3g} ({rt.mode}), stopped: {rt.stop_reason}"),

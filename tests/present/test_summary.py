@@ -3,6 +3,7 @@ unreliable, disagreeing, cut short or split over param groups."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from dataclasses import replace
@@ -16,6 +17,7 @@ from range_results import curve_result
 from clr_core.engine.smoothing import ema
 from clr_core.jobs.runners import verify_config
 from clr_core.present import words
+from clr_core.present.confirm import sweep_ok_line
 from clr_core.present.summary import FAMILY_LABELS, fitted_peak, summarize
 from clr_core.runs.reports import range_test_report
 from clr_core.suggest.confidence import REASON_CODES
@@ -60,6 +62,9 @@ def test_a_confident_curve_gives_one_answer_every_surface_prints():
     assert FAMILY_LABELS["gd"] in str(s)
     # the run list stores the same line
     assert range_test_report(rt, {}, iters_per_epoch=None, device="cpu").headline == s.headline
+    # "ok" is said with what it meant on held-out tasks, pointing to Confirm (the shipped figures)
+    assert s.trust_line == sweep_ok_line() and "Confirm checks it" in s.trust_line
+    assert text[3] == "  " + s.trust_line and s.trust_line in html.unescape(s._repr_html_())
 
 
 @pytest.mark.parametrize(("optimizer", "policy"), [("sgd", "triangular"), ("adamw", "warmup_cosine")])
@@ -86,6 +91,7 @@ def test_a_flat_curve_says_there_is_no_reliable_recommendation():
     assert s.headline == f"No reliable recommendation: {rec.caveat}"
     assert s.warning("unreliable").text == rec.caveat
     assert s.sentence == f"The rules' best guess, not to train with unchecked: max_lr {rec.max_lr:.3g}."
+    assert s.trust_line == ""  # not "ok": the advice says why, and the page points to Confirm
     assert str(s.warning("unreliable")).startswith("No reliable recommendation: ")
     # the reasons as codes beside the words, kept through the store's JSON form
     assert "no_fall" in rec.reasons and s.warning("unreliable").reasons == rec.reasons
