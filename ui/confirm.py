@@ -21,11 +21,11 @@ from clr_core.present.confirm import (
     confirm_figure,
     confirm_lines,
     metric_of,
-    sweep_ok_line,
     trial_curves_figure,
     trials_table,
 )
 from clr_core.present.labels import run_label
+from clr_core.present.words import sweep_ok_line
 from clr_core.runs.reports import ConfirmReport, TrialCurve
 from clr_core.setup.configs import job_device
 from clr_core.suggest.confirm import PRESETS

@@ -18,13 +18,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from clr_core.present.style import GUESS, HIGHLIGHT, PALETTE, finish
-from clr_core.suggest.confirm import AGREE_FACTOR, agrees
-from clr_core.suggest.types import measured_confidence
+from clr_core.present.words import agreement_line
 
 if TYPE_CHECKING:  # read by attribute only: present sits below the run store's layer
     from clr_core.runs.reports import ConfirmReport, TrialCurve
 
-__all__ = ["agreement_line", "confirm_figure", "confirm_lines", "metric_of", "sweep_ok_line", "reached", "share_label",
+__all__ = ["confirm_figure", "confirm_lines", "metric_of", "reached", "share_label",
            "sparkline", "trial_curves_figure", "trials_table"]
 
 _BARS = "▁▂▃▄▅▆▇█"
@@ -199,38 +198,3 @@ def confirm_lines(report: ConfirmReport) -> list[str]:
                  f"{', stopped early' if report.cancelled else ''}).")
     return lines
 
-
-def _share(d: dict, key: str = "within") -> str:
-    return f"{100 * float(d[key]):.0f} %"
-
-
-def agreement_line(best_peak: float, sweep_pick: float | None) -> str | None:
-    """Whether the trainings and the sweep agree (`clr_core.suggest.confirm.agrees`), and
-    what that meant on the benchmark's held-out tasks; None with nothing to compare."""
-    agree = agrees(best_peak, sweep_pick)
-    if agree is None:
-        return None
-    said = measured_confidence().get("agree" if agree else "disagree")
-    if agree:
-        line = f"The trainings agree with the sweep (within {AGREE_FACTOR:g}×)"
-        return line + (f": where they agreed on {said['n']} held-out benchmark tasks, the "
-                       f"confirmed peak was within 1 point / 2 % of the best on {_share(said)}."
-                       if said else ".")
-    line = (f"The trainings and the sweep disagree (more than {AGREE_FACTOR:g}× apart): go by "
-            "the trainings")
-    if said:
-        line += (f" (where they disagreed on {said['n']} held-out benchmark tasks, the confirmed "
-                 f"peak was within 1 point / 2 % of the best on {_share(said)}, the sweep's "
-                 f"pick on {_share(said, 'sweep_within')})")
-    return line + f", or train in full at both {best_peak:.3g} and {sweep_pick:.3g} to settle it."
-
-
-def sweep_ok_line() -> str | None:
-    """What a sweep's "ok" meant on the benchmark's held-out tasks, pointing to Confirm;
-    None when it has not been measured."""
-    ok = measured_confidence().get("ok")
-    if not ok:
-        return None
-    return (f"A sweep's \"ok\" says its curve reads cleanly, not that the pick is your "
-            f"training's best: on {ok['n']} held-out benchmark tasks where it said \"ok\", the "
-            f"pick was within 1 point / 2 % of the best peak on {_share(ok)}. Confirm checks it.")

@@ -17,8 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clr_core.engine.results import RangeTestResult
-from clr_core.present.confirm import sweep_ok_line
-from clr_core.present.words import Advice, advice, band_text, disagreement, headline, other_rules
+from clr_core.present.words import (
+    Advice,
+    advice,
+    band_text,
+    disagreement,
+    headline,
+    other_rules,
+    sweep_ok_line,
+)
 from clr_core.suggest.batch_size import rule_for
 from clr_core.suggest.families import family_label
 from clr_core.suggest.handoff import VERIFY_ITERS, short_label, verify_schedule

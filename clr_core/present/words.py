@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from clr_core.suggest.confidence import RAISE_END_FACTOR, divergence_phrase
+from clr_core.suggest.confirm import AGREE_FACTOR, agrees
 from clr_core.suggest.recommend import RECOMMENDED, rule_label, rule_spread
-from clr_core.suggest.types import Suggestion, measured_regret
+from clr_core.suggest.types import Suggestion, measured_confidence, measured_regret
 
-__all__ = ["Advice", "advice", "band_text", "disagreement", "headline", "other_rules"]
+__all__ = ["Advice", "advice", "agreement_line", "band_text", "disagreement", "headline",
+           "other_rules", "sweep_ok_line"]
 
 
 def _fmt(x: float) -> str:
@@ -163,3 +165,39 @@ def disagreement(suggestions: Mapping) -> tuple[float, str | None]:
         "the benchmark found the good region; run the seed sweep or Verify to check it on your "
         "model."
     )
+
+
+def _share(d: dict, key: str = "within") -> str:
+    return f"{100 * float(d[key]):.0f} %"
+
+
+def agreement_line(best_peak: float, sweep_pick: float | None) -> str | None:
+    """Whether the trainings and the sweep agree (`clr_core.suggest.confirm.agrees`), and
+    what that meant on the benchmark's held-out tasks; None with nothing to compare."""
+    agree = agrees(best_peak, sweep_pick)
+    if agree is None:
+        return None
+    said = measured_confidence().get("agree" if agree else "disagree")
+    if agree:
+        line = f"The trainings agree with the sweep (within {AGREE_FACTOR:g}×)"
+        return line + (f": where they agreed on {said['n']} held-out benchmark tasks, the "
+                       f"confirmed peak was within 1 point / 2 % of the best on {_share(said)}."
+                       if said else ".")
+    line = (f"The trainings and the sweep disagree (more than {AGREE_FACTOR:g}× apart): go by "
+            "the trainings")
+    if said:
+        line += (f" (where they disagreed on {said['n']} held-out benchmark tasks, the confirmed "
+                 f"peak was within 1 point / 2 % of the best on {_share(said)}, the sweep's "
+                 f"pick on {_share(said, 'sweep_within')})")
+    return line + f", or train in full at both {best_peak:.3g} and {sweep_pick:.3g} to settle it."
+
+
+def sweep_ok_line() -> str | None:
+    """What a sweep's "ok" meant on the benchmark's held-out tasks, pointing to Confirm;
+    None when it has not been measured."""
+    ok = measured_confidence().get("ok")
+    if not ok:
+        return None
+    return (f"A sweep's \"ok\" says its curve reads cleanly, not that the pick is your "
+            f"training's best: on {ok['n']} held-out benchmark tasks where it said \"ok\", the "
+            f"pick was within 1 point / 2 % of the best peak on {_share(ok)}. Confirm checks it.")

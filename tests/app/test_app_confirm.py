@@ -9,7 +9,7 @@ import re
 
 from apptest_helpers import chart_traces, open_page, plain, run_until_done
 
-from clr_core.present.confirm import agreement_line, sweep_ok_line
+from clr_core.present.words import agreement_line, sweep_ok_line
 
 
 def _swept():

@@ -9,16 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clr_core.present import confirm as present_confirm
+from clr_core.present import words
 from clr_core.present.confirm import (
-    agreement_line,
     confirm_figure,
     confirm_lines,
     share_label,
     sparkline,
-    sweep_ok_line,
     trials_table,
 )
+from clr_core.present.words import agreement_line, sweep_ok_line
 from clr_core.runs.reports import ConfirmReport, TrialCurve
 from clr_core.suggest.confirm import ConfirmPlan, ConfirmResult, ConfirmRound, Trial
 
@@ -109,7 +108,7 @@ MEASURED = {"ok": {"n": 40, "of": 60, "within": 0.7},
 
 
 def test_the_verdict_says_whether_trainings_and_sweep_agree_with_what_that_meant(monkeypatch):
-    monkeypatch.setattr(present_confirm, "measured_confidence", lambda: MEASURED)
+    monkeypatch.setattr(words, "measured_confidence", lambda: MEASURED)
     agree = agreement_line(0.01, 0.006)
     assert agree == ("The trainings agree with the sweep (within 2×): where they agreed on 25 "
                      "held-out benchmark tasks, the confirmed peak was within 1 point / 2 % of "
@@ -119,13 +118,13 @@ def test_the_verdict_says_whether_trainings_and_sweep_agree_with_what_that_meant
     assert "on 71 %, the sweep's pick on 49 %" in apart
     assert apart.endswith("train in full at both 0.01 and 0.001 to settle it.")
     assert agreement_line(math.nan, 0.01) is None and agreement_line(0.01, None) is None
-    monkeypatch.setattr(present_confirm, "measured_confidence", dict)  # not measured: no figures
+    monkeypatch.setattr(words, "measured_confidence", dict)  # not measured: no figures
     assert agreement_line(0.01, 0.006) == "The trainings agree with the sweep (within 2×)."
     assert sweep_ok_line() is None
 
 
 def test_a_sweeps_ok_is_said_with_what_it_meant_on_held_out_tasks(monkeypatch):
-    monkeypatch.setattr(present_confirm, "measured_confidence", lambda: MEASURED)
+    monkeypatch.setattr(words, "measured_confidence", lambda: MEASURED)
     line = sweep_ok_line()
     assert "on 40 held-out benchmark tasks" in line and "on 70 %" in line
     assert line.endswith("Confirm checks it.")

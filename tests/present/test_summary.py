@@ -17,8 +17,8 @@ from range_results import curve_result
 from clr_core.engine.smoothing import ema
 from clr_core.jobs.runners import verify_config
 from clr_core.present import words
-from clr_core.present.confirm import sweep_ok_line
 from clr_core.present.summary import FAMILY_LABELS, fitted_peak, summarize
+from clr_core.present.words import sweep_ok_line
 from clr_core.runs.reports import range_test_report
 from clr_core.suggest.confidence import REASON_CODES
 from clr_core.suggest.recommend import DISAGREE_DECADES
