@@ -121,7 +121,7 @@ class RangeTestSummary:
     #: assumed ("" for a run saved before families were stored)
     family_line: str = ""
     #: For an "ok" recommendation, what "ok" meant on the benchmark's held-out tasks and that
-    #: Confirm checks it (`clr_core.present.confirm.sweep_ok_line`; "" otherwise: the advice
+    #: Confirm checks it (`clr_core.present.words.sweep_ok_line`; "" otherwise: the advice
     #: already says why it is not "ok")
     trust_line: str = ""
 
