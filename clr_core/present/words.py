@@ -168,7 +168,9 @@ def disagreement(suggestions: Mapping) -> tuple[float, str | None]:
 
 
 def _share(d: dict, key: str = "within") -> str:
-    return f"{100 * float(d[key]):.0f} %"
+    """A measured share in percent, with its standard error where the benchmark gave one."""
+    se = d.get(f"{key}_se")
+    return f"{100 * float(d[key]):.0f} %" + (f" ± {100 * float(se):.0f}" if se is not None else "")
 
 
 def agreement_line(best_peak: float, sweep_pick: float | None) -> str | None:

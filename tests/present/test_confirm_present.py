@@ -102,8 +102,8 @@ def test_a_report_reads_back_as_it_was_written():
     assert math.isnan(again.trials[2].score) and again.result.best_peak == 0.1
 
 
-MEASURED = {"ok": {"n": 40, "of": 60, "within": 0.7},
-            "agree": {"n": 25, "of": 60, "within": 0.92, "sweep_within": 0.84},
+MEASURED = {"ok": {"n": 40, "of": 60, "within": 0.7, "within_se": 0.072},
+            "agree": {"n": 25, "of": 60, "within": 0.92, "within_se": 0.054, "sweep_within": 0.84},
             "disagree": {"n": 35, "of": 60, "within": 0.71, "sweep_within": 0.49}}
 
 
@@ -112,7 +112,7 @@ def test_the_verdict_says_whether_trainings_and_sweep_agree_with_what_that_meant
     agree = agreement_line(0.01, 0.006)
     assert agree == ("The trainings agree with the sweep (within 2×): where they agreed on 25 "
                      "held-out benchmark tasks, the confirmed peak was within 1 point / 2 % of "
-                     "the best on 92 %.")
+                     "the best on 92 % ± 5.")
     apart = agreement_line(0.01, 0.001)
     assert "disagree" in apart and "on 35 held-out" in apart
     assert "on 71 %, the sweep's pick on 49 %" in apart
@@ -126,5 +126,5 @@ def test_the_verdict_says_whether_trainings_and_sweep_agree_with_what_that_meant
 def test_a_sweeps_ok_is_said_with_what_it_meant_on_held_out_tasks(monkeypatch):
     monkeypatch.setattr(words, "measured_confidence", lambda: MEASURED)
     line = sweep_ok_line()
-    assert "on 40 held-out benchmark tasks" in line and "on 70 %" in line
+    assert "on 40 held-out benchmark tasks" in line and "on 70 % ± 7." in line
     assert line.endswith("Confirm checks it.")
