@@ -321,8 +321,15 @@ def regret_file(summary: dict, reports: list[dict], split: str) -> dict:
                          "loss_mean_pct": round(s.get("loss_mean", math.nan), 2),
                          "within": round(s["share"], 3), "n": s["n"],
                          "spread": round(float(np.median(spreads)), 3) if spreads else 0.0}
-    confidence = {what: {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
-                  for what, d in confidence_figures(reports, DEFAULT_CONFIRM).items()}
+    def rounded(figures: dict) -> dict:
+        return {what: {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
+                for what, d in figures.items()}
+
+    confidence = rounded(confidence_figures(reports, DEFAULT_CONFIRM))
+    # each cost's own agreement figures, for a confirmation run at that cost
+    confidence["by_cost"] = {f"{CONFIRM[name][0]:g}": rounded(confidence_figures(reports, name))
+                             for name in CONFIRM if name.startswith("confirm-")
+                             and name.removeprefix("confirm-").isdigit()}
     return {"source": f"bench/gen_bench.py --split {split} (held-out generated tasks; "
                       "docs/benchmarks-generated.md)", "methods": methods,
             "confidence": confidence}

@@ -208,7 +208,8 @@ def print_range_test(report: RangeTestReport, what: str) -> None:
     table = summary_table(summary).drop(columns=["source", "explanation"])
     with pd.option_context("display.max_colwidth", 90, "display.width", 200):
         if len(table):
-            print("other rules (regret = points of accuracy lost in bench/suggestions.py):"
+            print("other rules (regret = points of accuracy lost on the generated benchmark's "
+                  "held-out tasks, bench/gen_bench.py):"
                   if summary.regret_shown else
                   "other rules (no regret shown: this model is scored by its loss, the "
                   "benchmark's regret is in accuracy points):")

@@ -191,7 +191,7 @@ def confirm_lines(report: ConfirmReport) -> list[str]:
         lines.append(f"{said} ({abs(decades):.2f} decades "
                      f"{'below' if decades > 0 else 'above'} the confirmed peak)."
                      if abs(decades) >= 0.01 else f"{said}: the same peak.")
-    if (verdict := agreement_line(best, pick)) is not None:
+    if (verdict := agreement_line(best, pick, report.result.plan.cost_in_trainings)) is not None:
         lines.append(verdict)
     lines.append(f"Cost: {report.result.cost_in_trainings:.3g} trainings of the planned "
                  f"{report.budget} steps ({len(report.trials)} trials"

@@ -173,13 +173,18 @@ def _share(d: dict, key: str = "within") -> str:
     return f"{100 * float(d[key]):.0f} %" + (f" ± {100 * float(se):.0f}" if se is not None else "")
 
 
-def agreement_line(best_peak: float, sweep_pick: float | None) -> str | None:
+def agreement_line(best_peak: float, sweep_pick: float | None,
+                   trainings: float | None = None) -> str | None:
     """Whether the trainings and the sweep agree (`clr_core.suggest.confirm.agrees`), and
-    what that meant on the benchmark's held-out tasks; None with nothing to compare."""
+    what that meant on the benchmark's held-out tasks for a confirmation of that cost
+    (``trainings``; None: the default's); None with nothing to compare."""
     agree = agrees(best_peak, sweep_pick)
     if agree is None:
         return None
-    said = measured_confidence().get("agree" if agree else "disagree")
+    measured = measured_confidence()
+    if trainings is not None:  # that cost's own figures, or none (another cost's would mislead)
+        measured = measured.get("by_cost", {}).get(f"{trainings:g}", {})
+    said = measured.get("agree" if agree else "disagree")
     if agree:
         line = f"The trainings agree with the sweep (within {AGREE_FACTOR:g}×)"
         return line + (f": where they agreed on {said['n']} held-out benchmark tasks, the "

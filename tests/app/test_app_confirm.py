@@ -90,7 +90,9 @@ def test_confirm_button_runs_the_trials_draws_them_and_hands_the_winner_off():
     assert f"Confirmed max_lr {report.result.best_peak:.3g}" in text
     assert f"Cost: {report.result.cost_in_trainings:.3g} trainings" in text
     # whether the trainings agree with the sweep, said with what that meant on held-out tasks
-    verdict = agreement_line(report.result.best_peak, report.sweep_pick)
+    verdict = agreement_line(report.result.best_peak, report.sweep_pick,
+                             report.result.plan.cost_in_trainings)  # 2: that cost's figures
+    assert verdict is not None and "held-out benchmark tasks" in verdict
     assert verdict is not None and plain(verdict) in text
     # stored as a run like the others, and drawn again from the store on the Runs page
     run_id = job.run_id

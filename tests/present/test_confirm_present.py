@@ -118,6 +118,12 @@ def test_the_verdict_says_whether_trainings_and_sweep_agree_with_what_that_meant
     assert "on 71 %, the sweep's pick on 49 %" in apart
     assert apart.endswith("train in full at both 0.01 and 0.001 to settle it.")
     assert agreement_line(math.nan, 0.01) is None and agreement_line(0.01, None) is None
+    # a confirmation of another cost is said with that cost's figures, or with none
+    by_cost = {**MEASURED, "by_cost": {"2": {"agree": {"n": 20, "of": 60, "within": 0.8}}}}
+    monkeypatch.setattr(words, "measured_confidence", lambda: by_cost)
+    assert "agreed on 20 held-out benchmark tasks" in agreement_line(0.01, 0.006, 2.0)
+    assert agreement_line(0.01, 0.006, 3.0) == "The trainings agree with the sweep (within 2×)."
+    assert "agreed on 25 held-out" in agreement_line(0.01, 0.006)  # the default's
     monkeypatch.setattr(words, "measured_confidence", dict)  # not measured: no figures
     assert agreement_line(0.01, 0.006) == "The trainings agree with the sweep (within 2×)."
     assert sweep_ok_line() is None
