@@ -153,7 +153,7 @@ def run_confirm_job(config: dict, emit: Emit, should_stop: ShouldStop) -> dict:
         kept)
     result = replace(result, sweep_pick=cfg.sweep_pick)
     report = ConfirmReport(result=result, trials=curves, metric=report_metric(cfg.metric, curves),
-                           sweep_pick=cfg.sweep_pick, budget=cfg.budget, policy=cfg.policy,
+                           budget=cfg.budget, policy=cfg.policy,
                            config=config, cancelled=bool(should_stop()))
     report.headline = report.line()
     return report.to_dict()

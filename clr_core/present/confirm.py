@@ -197,4 +197,3 @@ def confirm_lines(report: ConfirmReport) -> list[str]:
                  f"{report.budget} steps ({len(report.trials)} trials"
                  f"{', stopped early' if report.cancelled else ''}).")
     return lines
-

@@ -137,7 +137,7 @@ def record_confirmation(run: Callable[[Heard], ConfirmResult], config: Mapping[s
 
         result = run(heard)
         report = ConfirmReport(result=result, trials=curves, metric=report_metric(metric, curves),
-                               sweep_pick=config.get("sweep_pick"), budget=int(config["budget"]),
+                               budget=int(config["budget"]),
                                policy=str(config["policy"]), config=dict(config),
                                cancelled=bool(cancelled is not None and cancelled()))
         report.headline = report.line()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from clr_core.engine.results import (
@@ -237,18 +237,23 @@ class TrialCurve:
 class ConfirmReport:
     """A "confirm" job: short trainings of the planned schedule at the sweep's candidate
     peaks (`clr_core.suggest.confirm`), each trial's curve, the winner, and the sweep's own
-    pick to compare it with. ``metric``: "accuracy" (scores are -accuracy) or "loss"."""
+    pick to compare it with (the result's). ``metric``: "accuracy" (scores are -accuracy) or
+    "loss"."""
 
     result: ConfirmResult
     trials: list[TrialCurve] = field(default_factory=list)
     metric: str = "accuracy"
-    sweep_pick: float | None = None
     budget: int = 0
     policy: str = "one_cycle"
     config: dict[str, Any] = field(default_factory=dict)
     headline: str | None = None
     cancelled: bool = False
     kind: ClassVar[str] = "confirm"
+
+    @property
+    def sweep_pick(self) -> float | None:
+        """The sweep's pick for the planned schedule (`ConfirmResult.sweep_pick`)."""
+        return self.result.sweep_pick
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "config": self.config, "confirm": json_safe(self.result.to_dict()),
@@ -259,11 +264,12 @@ class ConfirmReport:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ConfirmReport:
-        pick = d.get("sweep_pick")
-        return cls(result=ConfirmResult.from_dict(d["confirm"]),
+        result, pick = ConfirmResult.from_dict(d["confirm"]), d.get("sweep_pick")
+        if result.sweep_pick is None and pick is not None:  # stored before the result held it
+            result = replace(result, sweep_pick=float(pick))
+        return cls(result=result,
                    trials=[TrialCurve.from_dict(t) for t in d.get("trials") or []],
                    metric=str(d.get("metric") or "accuracy"),
-                   sweep_pick=None if pick is None else float(pick),
                    budget=int(d.get("budget") or 0), policy=str(d.get("policy") or "one_cycle"),
                    config=dict(d.get("config") or {}), headline=d.get("headline"),
                    cancelled=bool(d.get("cancelled", False)))

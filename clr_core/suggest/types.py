@@ -232,7 +232,8 @@ def measured_confidence() -> dict[str, dict]:
     point / 2 % of the grid's best peak (``within``, of ``of`` tasks in all); ``"agree"`` and
     ``"disagree"``, the tasks where a default confirmation landed within
     `clr_core.suggest.confirm.AGREE_FACTOR` of the sweep's pick or not, with the share
-    within tolerance of the confirmed peak (``within``) and of the sweep's (``sweep_within``).
+    within tolerance of the confirmed peak (``within``) and of the sweep's (``sweep_within``);
+    ``"by_cost"``, those two for a confirmation of each cost (``"1"`` ... ``"6"`` trainings).
     The pages turn these into their sentences; empty when the benchmark has not measured them.
     """
     return {str(k): dict(v) for k, v in (_shipped().get("confidence") or {}).items()}

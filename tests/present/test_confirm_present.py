@@ -32,8 +32,8 @@ TRIALS = [
 def _report(cancelled: bool = False) -> ConfirmReport:
     plan = ConfirmPlan((0.01, 0.1, 1.0), (ConfirmRound(3, 0.5), ConfirmRound(1, 1.0)))
     result = ConfirmResult(plan, tuple(Trial(t.peak, t.fraction, t.seed, t.score) for t in TRIALS),
-                           0.1, 2.5)
-    return ConfirmReport(result=result, trials=TRIALS, metric="accuracy", sweep_pick=0.03,
+                           0.1, 2.5, sweep_pick=0.03)
+    return ConfirmReport(result=result, trials=TRIALS, metric="accuracy",
                          budget=16, cancelled=cancelled)
 
 
@@ -134,3 +134,10 @@ def test_a_sweeps_ok_is_said_with_what_it_meant_on_held_out_tasks(monkeypatch):
     line = sweep_ok_line()
     assert "on 40 held-out benchmark tasks" in line and "on 70 % ± 7." in line
     assert line.endswith("Confirm checks it.")
+
+
+def test_a_report_stored_before_the_result_held_the_pick_reads_it_from_the_report():
+    stored = _report().to_dict()
+    stored["confirm"].pop("sweep_pick")  # as confirmations were stored until 2026-12-08
+    again = ConfirmReport.from_dict(stored)
+    assert again.sweep_pick == again.result.sweep_pick == 0.03
