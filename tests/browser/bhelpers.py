@@ -33,36 +33,34 @@ def fill(page, label: str, value: str) -> None:
 
 
 def open_run(page, option: re.Pattern) -> None:
-    """Pick the run in "Open runs"; the list reruns when runs start or end, so retry."""
-    for _ in range(5):
-        page.get_by_test_id("stMultiSelect").filter(has_text="Open runs").click()
+    """Pick the run whose option matches `option` in the Runs page's "Open runs" and check
+    that the pick stuck. The list reruns whenever a run starts, steps or ends, which on a
+    loaded machine can redraw it under the click and drop the pick, so a pick is tried
+    again until the box shows it. When the pattern starts with a run id ("#12 ..."), the
+    id is typed first, so the option shows however many runs the store holds."""
+    box = page.get_by_test_id("stMultiSelect").filter(has_text="Open runs")
+    run_id = re.match(r"\^?#(\d+) ", option.pattern)
+    picked = box.locator("[data-tag]", has_text=option)
+    for attempt in range(5):
+        wait_idle(page)
+        if picked.count():
+            return
+        box.click()
+        if run_id:
+            box.locator("input").fill(f"#{run_id.group(1)} ")
         try:
-            page.get_by_role("option", name=option).click(timeout=5_000)
-            break
-        except PlaywrightTimeout:
+            page.get_by_role("option", name=option).first.click(timeout=10_000)
             page.keyboard.press("Escape")
             wait_idle(page)
-    page.keyboard.press("Escape")
+            expect(picked.first).to_be_visible(timeout=5_000)
+            return
+        except (PlaywrightTimeout, AssertionError):
+            page.keyboard.press("Escape")
+            if attempt == 4:
+                raise
 
 
 def open_runs(page, run_ids) -> None:
-    """Pick each run id in turn in the Runs page's "Open runs", each chosen before the next.
-    The previous pick's rerun can redraw the list under a slow machine's typing, so a pick
-    whose option did not show is typed again (as `open_run` does)."""
-    box = page.get_by_test_id("stMultiSelect").filter(has_text="Open runs")
+    """Pick each run id in turn in the Runs page's "Open runs", each chosen before the next."""
     for run_id in run_ids:
-        for attempt in range(4):
-            wait_idle(page)
-            box.click()
-            box.locator("input").fill(f"#{run_id} ")
-            try:
-                page.get_by_role("option", name=re.compile(f"^#{run_id} ")).first.click(
-                    timeout=10_000)
-                break
-            except PlaywrightTimeout:
-                page.keyboard.press("Escape")
-                if attempt == 3:
-                    raise
-        page.keyboard.press("Escape")
-        wait_idle(page)
-        expect(box).to_contain_text(f"#{run_id} ")
+        open_run(page, re.compile(f"^#{run_id} "))
