@@ -222,7 +222,8 @@ with view_col:
                 load_training(plan, note=f"Verifying {rule_label(method)}: {what} against a "
                                          "fixed LR, on the range test's data, model and optimizer.")
                 st.switch_page("pages/training.py")
-            show_confirm(status, rt, s, policy, report.iters_per_epoch)
+            show_confirm(status, rt, s, policy, report.iters_per_epoch,  # its figures are recommended's
+                         trust_line=summary.trust_line if method == RECOMMENDED else "")
         d1, d2 = st.columns(2)
         d1.download_button("Download curve (CSV)", curve_frame(rt).to_csv(index=False),
                            "range_test.csv", "text/csv", key="btn.rt.dl_csv")

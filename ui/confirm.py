@@ -25,7 +25,6 @@ from clr_core.present.confirm import (
     trials_table,
 )
 from clr_core.present.labels import run_label
-from clr_core.present.words import sweep_ok_line
 from clr_core.runs.reports import ConfirmReport, TrialCurve
 from clr_core.setup.configs import job_device
 from clr_core.suggest.confirm import PRESETS
@@ -134,9 +133,10 @@ def _hand_off(status: JobStatus, report: ConfirmReport, s: Suggestion, policy: s
 
 
 def show_confirm(status: JobStatus, rt, s: Suggestion, policy: str,
-                 iters_per_epoch: int | None) -> None:
+                 iters_per_epoch: int | None, trust_line: str = "") -> None:
     """The Confirm step for a finished range test ``status`` (its result ``rt``), beside its
-    suggestion ``s`` handed to ``policy``."""
+    suggestion ``s`` handed to ``policy``. ``trust_line``: the summary's line on what an "ok"
+    meant on held-out tasks, given only where ``s`` is the rule those figures measure."""
     st.markdown("**Confirm with short trainings** — train your planned schedule at candidate "
                 "peaks around the sweep's pick, and keep the one that reached the best "
                 "validation score.")
@@ -144,8 +144,8 @@ def show_confirm(status: JobStatus, rt, s: Suggestion, policy: str,
         st.info(f"The sweep's confidence in {s.max_lr:.3g} is **{shown(s.confidence)}**: a "
                 "range test alone cannot tell where your planned training's best peak is. "
                 "Confirm it with short trainings below before you train with it.", icon="🧪")
-    elif (said := sweep_ok_line()) is not None:  # "ok" is the curve's, not the peak's
-        st.caption(shown(said))
+    elif trust_line:  # "ok" is the curve's, not the peak's
+        st.caption(shown(trust_line))
     options = sorted(PRESETS)
     c1, c2, c3, c4 = st.columns([2, 2, 3, 1], vertical_alignment="bottom")
     budget = int_input("Planned training (steps)", "cf.budget", _default_budget(), container=c1,

@@ -166,6 +166,11 @@ def test_the_page_points_to_confirm_exactly_when_the_sweep_is_not_confident():
         # an "ok" says what it meant on held-out tasks (the shipped figures) and points there too
         said_ok = any(plain(sweep_ok_line()) in plain(c.value) for c in at.caption)
         assert said_ok == (confidence == "ok"), (end_lr, confidence)
+        # the figures are recommended's: another rule picked says nothing of them, "ok" or not
+        other = next(m for m in at.selectbox(key="rt.method").options if "ecommended" not in m)
+        at.selectbox(key="rt.method").select(other).run()
+        assert at.selectbox(key="rt.method").value != "recommended", other
+        assert not any(plain(sweep_ok_line()) in plain(c.value) for c in at.caption), other
         seen[end_lr] = confidence
     assert seen["0.0001"] != "ok"
 
