@@ -36,6 +36,8 @@ settings.register_profile("search", settings.get_profile("clr"), max_examples=20
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "clr")
 
 
+import sys  # noqa: E402
+
 import pytest  # noqa: E402
 
 from clr_core.settings import clear_settings_cache  # noqa: E402
@@ -48,3 +50,20 @@ def _fresh_settings():
     clear_settings_cache()
     yield
     clear_settings_cache()
+
+
+@pytest.fixture(autouse=True)
+def _no_job_left_running():
+    """End the jobs a test left queued or running in the app's registry (one per test
+    process, shared by every AppTest page). A page opened by the next test would otherwise
+    find that job as its person's own (one person's tabs show their newest job, so its Start
+    waits) and count it against the person's jobs at once (``Limits.jobs_per_person``)."""
+    yield
+    jobs = sys.modules.get("ui.jobs")
+    if jobs is None:  # no page ran in this process yet: no registry to end jobs in
+        return
+    registry = jobs.registry()
+    for job in registry.list():
+        if not job.is_terminal:
+            registry.cancel(job.id)
+            registry.wait(job.id, timeout=120)

@@ -105,12 +105,6 @@ def test_two_tabs_starting_jobs_at_once_lose_neither():
     people's, each their own: tests/app/test_app_ownership.py)."""
     from ui.jobs import registry
 
-    # jobs an earlier test in this process left queued or running count against the same
-    # person's limit of jobs at once (Limits.jobs_per_person), so end them first
-    for job in registry().list():
-        if not job.is_terminal:
-            registry().cancel(job.id)
-            assert registry().wait(job.id, timeout=T).is_terminal
     before = {job.id for job in registry().list()}
     tabs = [open_page("pages/range_test.py") for _ in range(2)]
     for at, n in zip(tabs, (30, 40), strict=True):
