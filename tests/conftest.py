@@ -53,11 +53,12 @@ def _fresh_settings():
 
 
 @pytest.fixture(autouse=True)
-def _no_job_left_running():
-    """End the jobs a test left queued or running in the app's registry (one per test
-    process, shared by every AppTest page). A page opened by the next test would otherwise
-    find that job as its person's own (one person's tabs show their newest job, so its Start
-    waits) and count it against the person's jobs at once (``Limits.jobs_per_person``)."""
+def _no_job_left_over():
+    """End and forget the jobs a test left in the app's registry (one per test process,
+    shared by every AppTest page; their runs stay in the store). A page opened by the next
+    test would otherwise show that job as its person's own (a reloaded tab shows its
+    person's newest job: its Start waits, its error is shown) and count a running one
+    against the person's jobs at once (``Limits.jobs_per_person``)."""
     yield
     jobs = sys.modules.get("ui.jobs")
     if jobs is None:  # no page ran in this process yet: no registry to end jobs in
@@ -66,4 +67,5 @@ def _no_job_left_running():
     for job in registry.list():
         if not job.is_terminal:
             registry.cancel(job.id)
-            registry.wait(job.id, timeout=120)
+        if registry.wait(job.id, timeout=120).is_terminal:
+            registry.forget(job.id)
