@@ -4,6 +4,7 @@ user's and can't see each other's leftovers across sessions."""
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -35,8 +36,6 @@ settings.register_profile("ci", _defaults, deadline=None, print_blob=True, deran
 settings.register_profile("search", settings.get_profile("clr"), max_examples=2000)
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "clr")
 
-
-import sys  # noqa: E402
 
 import pytest  # noqa: E402
 
